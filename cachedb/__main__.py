@@ -1,0 +1,7 @@
+"""``python -m cachedb``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

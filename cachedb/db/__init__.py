@@ -1,0 +1,1 @@
+"""The metadata database: models, engine set-up, migrations and the event log."""

@@ -1,0 +1,108 @@
+"""Engine set-up: SQLite pragmas, IMMEDIATE write transactions, retry on busy."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..errors import DatabaseError
+
+T = TypeVar("T")
+
+BUSY_TIMEOUT_MS = 30_000
+_WRITE_FLAG = "cachedb_write"
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine whose SQLite connections use WAL, a busy timeout and foreign keys."""
+    if not is_sqlite(url):
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(
+        url,
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's begin event issue BEGIN itself, so writes can be IMMEDIATE.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
+        if str(mode).lower() != "wal":
+            cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        write = conn.info.pop(_WRITE_FLAG, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "locked" in text or "busy" in text
+
+
+class Database:
+    """The metadata database: short read and write transactions over one engine."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read transaction (deferred: it takes no write lock)."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def write(self, fn: Callable[[Session], T], *, attempts: int = 8) -> T:
+        """Run ``fn`` in a write transaction begun IMMEDIATE, retrying when the database is busy.
+
+        ``fn`` may run more than once, so it must only touch the database.
+        """
+        delay = 0.05
+        for attempt in range(attempts):
+            try:
+                with self._sessions() as session:
+                    if is_sqlite(self.url):
+                        # Flag the connection before its first use so BEGIN is IMMEDIATE.
+                        conn = self.engine.connect()
+                        conn.info[_WRITE_FLAG] = True
+                        session.bind = conn
+                        try:
+                            with session.begin():
+                                result = fn(session)
+                        finally:
+                            conn.close()
+                    else:
+                        with session.begin():
+                            result = fn(session)
+                return result
+            except OperationalError as exc:
+                if not _is_busy(exc) or attempt == attempts - 1:
+                    raise DatabaseError(f"database error: {exc.orig}") from exc
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 1.0)
+        raise AssertionError("unreachable")

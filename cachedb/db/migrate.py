@@ -1,0 +1,83 @@
+"""Bring a database to the newest schema revision when cachedb opens it.
+
+The warm path only reads ``alembic_version`` with plain SQL; Alembic itself is
+imported when an upgrade is actually needed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import OperationalError
+
+from ..errors import DatabaseError
+from .engine import Database
+
+# Every revision this cachedb knows, oldest first. tests/test_migrations.py checks
+# this against the scripts under alembic/versions.
+REVISIONS: tuple[str, ...] = ("0001",)
+HEAD = REVISIONS[-1]
+
+
+def script_location() -> str:
+    """The directory holding env.py and versions/, whether installed or in a checkout."""
+    from importlib.util import find_spec
+
+    spec = find_spec("cachedb._alembic")
+    if spec is not None and spec.submodule_search_locations:
+        return str(next(iter(spec.submodule_search_locations)))
+    return str(Path(__file__).resolve().parents[2] / "alembic")
+
+
+def current_revision(db: Database) -> str | None:
+    try:
+        with db.engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+            return None if row is None else str(row[0])
+    except OperationalError as exc:
+        raise DatabaseError(f"cannot read the metadata database {db.url!r}: {exc.orig}") from exc
+
+
+def check_revision(revision: str | None) -> bool:
+    """True when ``revision`` is the head; raises when it is newer than this cachedb."""
+    if revision == HEAD:
+        return True
+    if revision is not None and revision not in REVISIONS:
+        raise DatabaseError(
+            f"the cache database is at schema revision {revision!r}, newer than this "
+            f"cachedb understands (newest known: {HEAD!r}); upgrade cachedb to use it"
+        )
+    return False
+
+
+def upgrade(db: Database, lock_path: Path | None) -> None:
+    """Upgrade the database to HEAD, holding ``lock_path`` so only one process migrates."""
+    from contextlib import nullcontext
+
+    from filelock import FileLock
+
+    lock = FileLock(str(lock_path)) if lock_path is not None else nullcontext()
+    with lock:
+        # Another process may have finished the upgrade while we waited.
+        if check_revision(current_revision(db)):
+            return
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", script_location())
+        cfg.set_main_option("sqlalchemy.url", db.url.replace("%", "%%"))
+        cfg.attributes["connection_url"] = db.url
+        os.environ.setdefault("CACHEDB_ALEMBIC_QUIET", "1")
+        with db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+
+def ensure_schema(db: Database, lock_path: Path | None) -> None:
+    if not check_revision(current_revision(db)):
+        upgrade(db, lock_path)

@@ -1,0 +1,138 @@
+"""SQLAlchemy models of the metadata database.
+
+The schema itself is owned by the Alembic migrations under ``alembic/``; these
+models must always agree with them (``alembic -c migrations.ini check``).
+Timestamps are UTC seconds since the epoch as floats: cheap to compare in SQL
+and identical across SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Archive(Base):
+    """One unpacked wheel under ``archive-v0/<id>``; immutable once registered."""
+
+    __tablename__ = "archives"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # wheel sha256 (hex)
+    relpath: Mapped[str] = mapped_column(String(255))  # "archive-v0/<id>", relative to the cache
+    filename: Mapped[str] = mapped_column(String(255))  # the wheel's filename
+    name: Mapped[str] = mapped_column(String(255), index=True)  # canonical distribution name
+    version: Mapped[str] = mapped_column(String(255))
+    tags: Mapped[str] = mapped_column(String(1024))  # compressed tag set, e.g. "py3-none-any"
+    unpacked_size: Mapped[int] = mapped_column(Integer)
+    file_count: Mapped[int] = mapped_column(Integer)
+    wheel_size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[float] = mapped_column(Float)
+    last_used_at: Mapped[float] = mapped_column(Float, index=True)
+    # Set by gc in the transaction that decides to collect; the directory goes afterwards.
+    deleted_at: Mapped[float | None] = mapped_column(Float, nullable=True, default=None)
+
+    __table_args__ = (Index("ix_archives_name_version", "name", "version"),)
+
+
+class ArchiveFile(Base):
+    """One file of an archive, as verified against the wheel's RECORD while unpacking."""
+
+    __tablename__ = "archive_files"
+
+    archive_id: Mapped[str] = mapped_column(
+        ForeignKey("archives.id", ondelete="CASCADE"), primary_key=True
+    )
+    path: Mapped[str] = mapped_column(String(1024), primary_key=True)  # POSIX, relative
+    sha256: Mapped[str] = mapped_column(String(64), index=True)  # hex
+    size: Mapped[int] = mapped_column(Integer)
+    executable: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Pointer(Base):
+    """A named entry in a pointer bucket (``wheels-v0``, ``built-wheels-v0``)."""
+
+    __tablename__ = "pointers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bucket: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(1024))  # "<source>/<name>/<wheel-stem>"
+    archive_id: Mapped[str] = mapped_column(ForeignKey("archives.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # symlink | junction | file
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (UniqueConstraint("bucket", "key", name="uq_pointers_bucket_key"),)
+
+
+class Environment(Base):
+    """A target environment cachedb installed into; a gc root while it exists."""
+
+    __tablename__ = "environments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    path: Mapped[str] = mapped_column(String(4096), unique=True)  # absolute sys.prefix
+    python: Mapped[str] = mapped_column(String(4096))  # interpreter executable
+    created_at: Mapped[float] = mapped_column(Float)
+    last_used_at: Mapped[float] = mapped_column(Float)
+    # Set when gc finds the environment gone; it is then no longer a root.
+    stale_at: Mapped[float | None] = mapped_column(Float, nullable=True, default=None)
+
+
+class Install(Base):
+    """An archive linked into an environment with a link mode."""
+
+    __tablename__ = "installs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    environment_id: Mapped[int] = mapped_column(
+        ForeignKey("environments.id", ondelete="CASCADE"), index=True
+    )
+    archive_id: Mapped[str] = mapped_column(ForeignKey("archives.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))  # canonical distribution name
+    version: Mapped[str] = mapped_column(String(255))
+    link_mode: Mapped[str] = mapped_column(String(16))  # clone | hardlink | copy | symlink
+    installed_at: Mapped[float] = mapped_column(Float)
+    # Set when the distribution was uninstalled or replaced, or gc found it gone.
+    removed_at: Mapped[float | None] = mapped_column(Float, nullable=True, default=None)
+
+
+class Lease(Base):
+    """An archive held by an install in flight; gc never collects a leased archive."""
+
+    __tablename__ = "leases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    archive_id: Mapped[str] = mapped_column(String(64), index=True)
+    pid: Mapped[int] = mapped_column(Integer)
+    host: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+
+
+class Event(Base):
+    """Append-only log of every change to archives, pointers, environments and installs."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    kind: Mapped[str] = mapped_column(String(64), index=True)  # e.g. archive.insert, pointer.swap
+    subject: Mapped[str] = mapped_column(String(4096))  # what changed: a key, a path, an id
+    old_archive: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    new_archive: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    pid: Mapped[int] = mapped_column(Integer)
+    command: Mapped[str] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -1,0 +1,45 @@
+"""URL helpers that keep credentials out of anything a person can read."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+REDACTED = "****"
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any ``user[:password]@`` replaced by ``****@``.
+
+    Tokens are often passed as the user name alone, so the whole userinfo goes.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return REDACTED
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{REDACTED}@{host}"))
+
+
+def scrub(text: str, url: str) -> str:
+    """Remove ``url``'s credentials from ``text`` (e.g. a library's exception message)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return text
+    text = text.replace(url, redact_url(url))
+    for secret in (parts.password, parts.username):
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def local_path(url: str) -> str | None:
+    """The filesystem path of a ``file:`` URL, else None."""
+    parts = urlsplit(url)
+    if parts.scheme != "file":
+        return None
+    from urllib.request import url2pathname
+
+    return url2pathname(parts.path)

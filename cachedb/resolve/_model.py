@@ -1,0 +1,85 @@
+"""The resolver's vocabulary: what a finder offers and what a resolution pins."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from packaging.requirements import Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+
+@dataclass(frozen=True)
+class CandidateInfo:
+    """One installable version of a project, as a finder knows it."""
+
+    name: str  # canonical
+    version: Version
+    requires_python: SpecifierSet | None
+    yanked: bool
+    # Opaque here (a Link, a cached wheel, an installed dist...): handed back in the Pin.
+    source: object = field(compare=False)
+    installed: bool = False
+
+
+class Finder(Protocol):
+    """Where candidates and their dependencies come from (index, cache, environment)."""
+
+    def candidates(self, name: str, specifier: SpecifierSet) -> Iterable[CandidateInfo]:
+        """Every version available for ``name``.
+
+        ``specifier`` is only a hint: an exact ``==V`` pin lets a finder answer from
+        its cache without the network. Versions outside it may be returned too.
+        """
+        ...
+
+    def dependencies(self, candidate: CandidateInfo) -> list[Requirement]:
+        """Requires-Dist of ``candidate``, markers included (the resolver evaluates them)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Pin:
+    """The version chosen for one project."""
+
+    name: str
+    version: Version
+    candidate: CandidateInfo
+    extras: frozenset[str]
+    requested: bool  # named directly by the user
+
+
+@dataclass
+class Resolution:
+    """The chosen set: canonical name -> Pin, dependencies before their dependents."""
+
+    pins: dict[str, Pin]
+
+
+def exact_pin(specifier: SpecifierSet) -> Version | None:
+    """The single version ``specifier`` pins with ``==V`` / ``===V``, else None.
+
+    Other clauses may accompany the pin (``==1.2,<2``) as long as they admit it;
+    a wildcard (``==1.*``) pins nothing.
+    """
+    pinned: Version | None = None
+    for spec in specifier:
+        if spec.operator not in ("==", "===") or spec.version.endswith(".*"):
+            continue
+        try:
+            version = Version(spec.version)
+        except InvalidVersion:
+            return None
+        # "==1.0" and "==1.0.0" are the same pin; two different ones are contradictory.
+        if pinned is not None and version != pinned:
+            return None
+        pinned = version
+    if pinned is None:
+        return None
+    try:
+        admitted = specifier.contains(pinned, prereleases=True)
+    except InvalidSpecifier:  # pragma: no cover - defensive; SpecifierSet validated on creation
+        return None
+    return pinned if admitted else None

@@ -1,0 +1,13 @@
+"""The interpreter cachedb installs for: its markers, tags and scheme paths, and its venv.
+
+Importing this package stays cheap (stdlib only): it is on the warm install path.
+"""
+
+from __future__ import annotations
+
+from cachedb.target.discover import find_target
+from cachedb.target.interpreter import Interpreter
+from cachedb.target.query import query_interpreter
+from cachedb.target.venv import create_venv, venv_python
+
+__all__ = ["Interpreter", "create_venv", "find_target", "query_interpreter", "venv_python"]

@@ -1,0 +1,10 @@
+"""Shared test set-up: tests/ on sys.path so helper modules import by name."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parent
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
