@@ -8,3 +8,6 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parent
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
+
+# Fixtures shared by many test modules (the local HTTP index server).
+pytest_plugins = ["indexserver"]

@@ -1,1 +1,188 @@
-"""Placeholder; replaced by the command module."""
+"""``cachedb sql``, ``ls``, ``info`` and ``verify``: looking into the cache."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ._app import CacheDirOption, DbUrlOption, JsonOption, app
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    tsv = "tsv"
+    json = "json"
+    jsonl = "jsonl"
+
+
+def _dump_json(data: Any) -> None:
+    import json
+
+    typer.echo(json.dumps(data, indent=2))
+
+
+@app.command("sql")
+def sql_command(
+    query: Annotated[
+        str | None,
+        typer.Argument(
+            help="One SQL statement; '-' or absent reads standard input.", show_default=False
+        ),
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="Read the query from this file.")
+    ] = None,
+    fmt: Annotated[
+        Format | None,
+        typer.Option(
+            "--format",
+            help="Output format [default: table on a terminal, tsv otherwise].",
+            show_default=False,
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=0, help="Print at most this many rows.")
+    ] = None,
+    cache_dir: CacheDirOption = None,
+    db_url: DbUrlOption = None,
+) -> None:
+    """Run a read-only SQL query against the metadata database (see docs/schema.md)."""
+    from .._config import resolve_cache_dir, resolve_db_url
+    from ..audit import output
+    from ..audit.sql import ReadOnlyDatabase, read_query, sqlite_path
+
+    # Resolve the URL without open_cache: sql must neither create nor migrate anything.
+    url = resolve_db_url(resolve_cache_dir(cache_dir), db_url)
+    path = sqlite_path(url)
+    text = read_query(query, file, sys.stdin)
+    with ReadOnlyDatabase(path) as db:
+        result = db.query(text, limit=limit)
+    tty = sys.stdout.isatty()
+    chosen = fmt.value if fmt is not None else ("table" if tty else "tsv")
+    output.render(result.columns, result.rows, chosen, sys.stdout, tty=tty)
+
+
+def _human(n: int) -> str:
+    from ..audit.functions import human_bytes
+
+    return human_bytes(n) or ""
+
+
+@app.command("ls")
+def ls_command(
+    pattern: Annotated[
+        str | None,
+        typer.Argument(help="Glob on the canonical name, e.g. 'django*'.", show_default=False),
+    ] = None,
+    json_: JsonOption = False,
+    cache_dir: CacheDirOption = None,
+    db_url: DbUrlOption = None,
+) -> None:
+    """List the cached distributions."""
+    from ..audit import output
+    from ..audit.ls import list_archives
+    from ..store import open_cache
+
+    with open_cache(cache_dir, db_url) as cache:
+        found = list_archives(cache, pattern)
+    if json_:
+        _dump_json([f.as_dict() for f in found])
+        return
+    columns = ["name", "version", "tags", "size", "last used", "pointers", "envs"]
+    rows = [
+        (
+            f.name,
+            f.version,
+            f.tags,
+            _human(f.unpacked_size),
+            f.last_used_iso,
+            f.pointer_count,
+            f.environment_count,
+        )
+        for f in found
+    ]
+    output.render(columns, rows, "table", sys.stdout, tty=sys.stdout.isatty())
+
+
+@app.command("info")
+def info_command(
+    json_: JsonOption = False,
+    cache_dir: CacheDirOption = None,
+    db_url: DbUrlOption = None,
+) -> None:
+    """Show where the cache is, its database and schema revision, and its size."""
+    from ..audit import output
+    from ..audit.info import cache_info
+    from ..store import open_cache
+
+    with open_cache(cache_dir, db_url) as cache:
+        info = cache_info(cache)
+    if json_:
+        _dump_json(info)
+        return
+    typer.echo(f"cache dir:       {info['cache_dir']}")
+    typer.echo(f"database:        {info['database_url']}")
+    typer.echo(f"schema revision: {info['schema_revision']}")
+    typer.echo(
+        f"environments:    {info['environments']} living, {info['stale_environments']} stale"
+    )
+    typer.echo(f"events:          {info['events']}")
+    typer.echo("")
+    rows = [
+        (b["bucket"], b["pointers"], b["archives"], _human(b["bytes"])) for b in info["buckets"]
+    ]
+    output.render(
+        ["bucket", "pointers", "archives", "size"],
+        rows,
+        "table",
+        sys.stdout,
+        tty=sys.stdout.isatty(),
+    )
+
+
+@app.command("verify")
+def verify_command(
+    check_contents: Annotated[
+        bool,
+        typer.Option("--check-contents", help="Also hash every archived file against its row."),
+    ] = False,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Fix what can be fixed and say what was done.")
+    ] = False,
+    json_: JsonOption = False,
+    cache_dir: CacheDirOption = None,
+    db_url: DbUrlOption = None,
+) -> None:
+    """Check the database against the disk; exit 1 if anything is wrong (or left unrepaired)."""
+    from ..audit import verify
+    from ..store import open_cache
+
+    errors: dict[int, str] = {}
+    with open_cache(cache_dir, db_url) as cache:
+        problems = verify.find_problems(cache, contents=check_contents)
+        if repair:
+            for i, problem in enumerate(problems):
+                try:
+                    verify.repair(cache, problem)
+                except OSError as exc:
+                    errors[i] = f"could not repair: {exc}"
+    left = [p for p in problems if p.repaired is None]
+    if json_:
+        report = [
+            {**p.as_dict(), **({"error": errors[i]} if i in errors else {})}
+            for i, p in enumerate(problems)
+        ]
+        _dump_json({"ok": not left, "problems": report})
+    else:
+        for i, p in enumerate(problems):
+            suffix = f" -> {p.repaired}" if p.repaired else f" ({errors[i]})" if i in errors else ""
+            typer.echo(p.line() + suffix)
+        if not problems:
+            typer.echo("ok: database and disk agree")
+    if left:
+        raise typer.Exit(1)

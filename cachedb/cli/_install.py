@@ -1,1 +1,98 @@
-"""Placeholder; replaced by the command module."""
+"""``cachedb install``, ``uninstall`` and ``list``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._app import CacheDirOption, DbUrlOption, JsonOption, app
+
+PythonOption = Annotated[
+    str | None,
+    typer.Option("--python", "-p", help="The interpreter (or its venv) to install into."),
+]
+VenvOption = Annotated[
+    str | None,
+    typer.Option("--venv", help="The virtual environment to install into (created if missing)."),
+]
+QuietOption = Annotated[int, typer.Option("--quiet", "-q", count=True, help="Print less.")]
+VerboseOption = Annotated[int, typer.Option("--verbose", "-v", count=True, help="Print more.")]
+
+
+@app.command("install")
+def install_command(
+    packages: Annotated[list[str] | None, typer.Argument(help="Requirements, wheel paths or URLs.", show_default=False)] = None,
+    requirement: Annotated[list[str] | None, typer.Option("--requirement", "-r", help="Install from a requirements file.")] = None,
+    constraint: Annotated[list[str] | None, typer.Option("--constraint", "-c", help="Constrain versions with a file.")] = None,
+    python: PythonOption = None,
+    venv: VenvOption = None,
+    seed: Annotated[bool, typer.Option("--seed", help="Install pip into a venv this command creates.")] = False,
+    index_url: Annotated[str | None, typer.Option("--index-url", "-i", envvar="CACHEDB_INDEX_URL", help="Base URL of the package index [default: https://pypi.org/simple].")] = None,
+    extra_index_url: Annotated[list[str] | None, typer.Option("--extra-index-url", help="Extra index URLs.")] = None,
+    find_links: Annotated[list[str] | None, typer.Option("--find-links", "-f", help="A directory or URL of wheels.")] = None,
+    no_index: Annotated[bool, typer.Option("--no-index", help="Ignore the package index.")] = False,
+    offline: Annotated[bool, typer.Option("--offline", envvar="CACHEDB_OFFLINE", help="Use only the cache; no network.")] = False,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Revalidate cached index pages.")] = False,
+    upgrade: Annotated[bool, typer.Option("--upgrade", "-U", help="Upgrade to the newest allowed versions.")] = False,
+    no_deps: Annotated[bool, typer.Option("--no-deps", help="Do not install dependencies.")] = False,
+    require_hashes: Annotated[bool, typer.Option("--require-hashes", help="Require a --hash for every package.")] = False,
+    pre: Annotated[bool, typer.Option("--pre", help="Allow pre-releases.")] = False,
+    link_mode: Annotated[str | None, typer.Option("--link-mode", envvar="CACHEDB_LINK_MODE", help="clone, hardlink, copy or symlink [default: clone, else hardlink, else copy].")] = None,
+    cache_dir: CacheDirOption = None,
+    db_url: DbUrlOption = None,
+    quiet: QuietOption = 0,
+    verbose: VerboseOption = 0,
+) -> None:
+    """Install packages into a virtual environment from the cache."""
+    from ..install.options import InstallOptions
+    from ..install.pipeline import run_install
+    from ..install.report import Reporter
+
+    opts = InstallOptions(
+        requirements=list(packages or []),
+        requirement_files=list(requirement or []),
+        constraint_files=list(constraint or []),
+        python=python, venv=venv, seed=seed, index_url=index_url,
+        extra_index_urls=list(extra_index_url or []), find_links=list(find_links or []),
+        no_index=no_index, offline=offline, refresh=refresh, upgrade=upgrade, no_deps=no_deps,
+        require_hashes=require_hashes, pre=pre, link_mode=link_mode,
+        cache_dir=cache_dir, db_url=db_url,
+    )
+    raise typer.Exit(run_install(opts, Reporter(verbose - quiet)))
+
+
+@app.command("uninstall")
+def uninstall_command(
+    packages: Annotated[list[str], typer.Argument(help="Distribution names.", show_default=False)],
+    python: PythonOption = None,
+    venv: VenvOption = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Accepted for pip compatibility.")] = False,
+    cache_dir: CacheDirOption = None,
+    db_url: DbUrlOption = None,
+    quiet: QuietOption = 0,
+) -> None:
+    """Remove distributions from a virtual environment."""
+    from ..install.manage import run_uninstall
+    from ..install.report import Reporter
+
+    del yes
+    raise typer.Exit(run_uninstall(packages, python, venv, cache_dir, db_url, Reporter(-quiet)))
+
+
+@app.command("list")
+def list_command(
+    python: PythonOption = None,
+    venv: VenvOption = None,
+    json_output: JsonOption = False,
+    cache_dir: CacheDirOption = None,
+    db_url: DbUrlOption = None,
+) -> None:
+    """List the distributions installed in a virtual environment."""
+    from ..install.manage import run_list
+
+    raise typer.Exit(run_list(python, venv, cache_dir, db_url, json_output))
+
+
+__all__ = ["Path"]

@@ -17,7 +17,7 @@ from .engine import Database
 
 # Every revision this cachedb knows, oldest first. tests/test_migrations.py checks
 # this against the scripts under alembic/versions.
-REVISIONS: tuple[str, ...] = ("0001",)
+REVISIONS: tuple[str, ...] = ("0001", "0002")
 HEAD = REVISIONS[-1]
 
 

@@ -9,16 +9,18 @@ from cachedb.fetch._download import download, safe_filename
 from cachedb.fetch._downloaded import Downloaded
 from cachedb.fetch._hashes import Hasher, usable
 from cachedb.fetch._session import HttpSession, Reply
-from cachedb.fetch._urls import local_path, redact_url
+from cachedb.fetch._urls import borrow_credentials, local_path, redact_url, strip_credentials
 
 __all__ = [
     "Downloaded",
     "Hasher",
     "HttpSession",
     "Reply",
+    "borrow_credentials",
     "download",
     "local_path",
     "redact_url",
     "safe_filename",
+    "strip_credentials",
     "usable",
 ]

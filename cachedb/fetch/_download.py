@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -18,8 +19,10 @@ _CHUNK = 256 * 1024
 
 def safe_filename(filename: str) -> bool:
     """A name that stays inside the destination directory."""
-    return bool(filename) and filename not in (".", "..") and not any(
-        sep in filename for sep in ("/", "\\", "\0")
+    return (
+        bool(filename)
+        and filename not in (".", "..")
+        and not any(sep in filename for sep in ("/", "\\", "\0"))
     )
 
 
@@ -84,9 +87,7 @@ def download(
         target = dest_dir / filename
         os.replace(tmp_name, target)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
         raise
     return Downloaded(path=target, sha256=hasher.hexdigest(), size=hasher.size)

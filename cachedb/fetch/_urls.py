@@ -43,3 +43,31 @@ def local_path(url: str) -> str | None:
     from urllib.request import url2pathname
 
     return url2pathname(parts.path)
+
+
+def strip_credentials(url: str) -> str:
+    """``url`` without ``user[:password]@``: what may be written to disk."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def borrow_credentials(url: str, owner: str) -> str:
+    """Give ``url`` the credentials of ``owner`` when both name the same host and port.
+
+    Files linked from a private index usually need the index's credentials too; a
+    file on another host must not receive them.
+    """
+    target, source = urlsplit(url), urlsplit(owner)
+    if "@" in target.netloc or "@" not in source.netloc:
+        return url
+    same_origin = (target.scheme, target.hostname, target.port) == (
+        source.scheme,
+        source.hostname,
+        source.port,
+    )
+    if not same_origin:
+        return url
+    userinfo = source.netloc.rpartition("@")[0]
+    return urlunsplit(target._replace(netloc=f"{userinfo}@{target.netloc}"))

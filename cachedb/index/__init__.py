@@ -1,1 +1,25 @@
-"""TODO"""
+"""Index client: PEP 691/503 project pages, find-links, and the page cache in ``simple-v0/``.
+
+Importing this package does not import httpx; only a request does, so a warm
+``--offline`` run never loads it.
+"""
+
+from __future__ import annotations
+
+from cachedb.fetch import Downloaded
+from cachedb.index._client import ACCEPT_INDEX, DEFAULT_INDEX_URL, IndexClient
+from cachedb.index._findlinks import project_of
+from cachedb.index._link import Link
+from cachedb.index._parse import parse_html_page, parse_json_page, parse_page
+
+__all__ = [
+    "ACCEPT_INDEX",
+    "DEFAULT_INDEX_URL",
+    "Downloaded",
+    "IndexClient",
+    "Link",
+    "parse_html_page",
+    "parse_json_page",
+    "parse_page",
+    "project_of",
+]

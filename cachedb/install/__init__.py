@@ -1,1 +1,6 @@
-"""TODO"""
+"""The ``install`` pipeline and its companions ``uninstall`` and ``list``."""
+
+from .options import InstallOptions
+from .report import Reporter
+
+__all__ = ["InstallOptions", "Reporter"]

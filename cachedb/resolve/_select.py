@@ -55,12 +55,10 @@ def merge(reqs: Sequence[Requirement], markers: Mapping[str, str]) -> dict[str, 
         wanted = Wanted.of(req)
         prior = merged.get(wanted.name)
         if prior is not None:
-            wanted = Wanted(
-                wanted.name,
-                prior.extras | wanted.extras,
-                prior.specifier & wanted.specifier,
-                f"{prior.text}, {wanted.text}",
-            )
+            extras = prior.extras | wanted.extras
+            specifier = prior.specifier & wanted.specifier
+            shown = f"[{','.join(sorted(extras))}]" if extras else ""
+            wanted = Wanted(wanted.name, extras, specifier, f"{req.name}{shown}{specifier}")
         merged[wanted.name] = wanted
     return merged
 
@@ -124,7 +122,8 @@ def selectable(
     allowed = set(combined.filter({i.version for i in usable}, prereleases=True if pre else None))
     chosen = [i for i in usable if i.version in allowed]
     if upgrade:
-        chosen.sort(key=lambda i: i.version, reverse=True)
+        # An installed copy of the newest version still beats re-installing it.
+        chosen.sort(key=lambda i: (i.version, i.installed), reverse=True)
     else:
         chosen.sort(key=lambda i: (i.installed, i.version), reverse=True)
     return chosen

@@ -196,6 +196,9 @@ class Cache:
             on_disk = pointers.read_pointer(link, kind)
             if on_disk == path:
                 return path
+            if on_disk is not None and on_disk.parent == self.layout.archives:
+                # Another archive in the bucket: a swap in flight (row first, link second).
+                return path
             if on_disk is None and not os.path.lexists(link):
                 # Someone removed the link only; the row is the truth, so restore it.
                 pointers.write_pointer(link, path, kind)

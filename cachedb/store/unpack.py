@@ -34,7 +34,9 @@ from ..errors import InvalidWheel
 # Refuse wheels whose declared contents exceed these; real wheels are far below.
 MAX_UNPACKED_SIZE = int(os.environ.get("CACHEDB_MAX_UNPACKED_SIZE", 8 * 1024**3))
 MAX_FILES = 500_000
-MAX_COMPRESSION_RATIO = 1000
+# Past this many declared bytes, a wheel must also compress plausibly (zip bombs do not).
+BOMB_THRESHOLD = 64 * 1024**2
+MAX_COMPRESSION_RATIO = 200
 _CHUNK = 1024 * 1024
 _RECORD_ALGORITHMS = ("sha256", "sha384", "sha512")
 
@@ -185,7 +187,7 @@ def _check_members(infos: list[zipfile.ZipInfo], wheel_size: int) -> list[zipfil
                 f"wheel declares more than {MAX_UNPACKED_SIZE} bytes of contents; refusing to unpack"
             )
         files.append(info)
-    if total > max(wheel_size, 1) * MAX_COMPRESSION_RATIO:
+    if total > BOMB_THRESHOLD and total > max(wheel_size, 1) * MAX_COMPRESSION_RATIO:
         raise InvalidWheel("wheel's declared sizes are implausibly large for its compressed size")
     # A file may not also be used as a directory ("a" and "a/b").
     names = {i.filename.rstrip("/") for i in infos}

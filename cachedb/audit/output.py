@@ -1,0 +1,86 @@
+"""Rendering result rows: a rich table on a terminal, or text other programs can parse.
+
+Formats: ``table`` (aligned columns; rich on a TTY), ``csv`` (RFC 4180, header
+row), ``tsv`` (header row; tab, newline, carriage return and backslash escaped
+as ``\\t``, ``\\n``, ``\\r``, ``\\\\``), ``json`` (one array of objects) and
+``jsonl`` (one object per line). NULL is empty in csv/tsv/table and ``null`` in
+JSON; BLOBs are written as hex.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+FORMATS = ("table", "csv", "tsv", "json", "jsonl")
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    return value
+
+
+def _text(value: Any) -> str:
+    value = _plain(value)
+    return "" if value is None else str(value)
+
+
+def render(
+    columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str, out: TextIO, *, tty: bool
+) -> None:
+    if fmt == "json":
+        json.dump([dict(zip(columns, map(_plain, r), strict=True)) for r in rows], out, indent=2)
+        out.write("\n")
+    elif fmt == "jsonl":
+        for r in rows:
+            out.write(json.dumps(dict(zip(columns, map(_plain, r), strict=True))) + "\n")
+    elif fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([_text(v) for v in r] for r in rows)
+    elif fmt == "tsv":
+        out.write("\t".join(c.translate(_TSV_ESCAPES) for c in columns) + "\n")
+        for r in rows:
+            out.write("\t".join(_text(v).translate(_TSV_ESCAPES) for v in r) + "\n")
+    elif tty:
+        _rich_table(columns, rows, out)
+    else:
+        out.write(text_table(columns, rows))
+
+
+def text_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Columns padded to a common width; numbers right-aligned."""
+    cells = [[_text(v) for v in r] for r in rows]
+    widths = [len(c) for c in columns]
+    for r in cells:
+        widths = [max(w, len(v)) for w, v in zip(widths, r, strict=True)]
+    numeric = [
+        bool(rows) and all(isinstance(r[i], int | float) or r[i] is None for r in rows)
+        for i in range(len(columns))
+    ]
+    buf = io.StringIO()
+    for r in [list(columns), *cells]:
+        parts = [
+            v.rjust(w) if num else v.ljust(w)
+            for v, w, num in zip(r, widths, numeric, strict=True)
+        ]
+        buf.write("  ".join(parts).rstrip() + "\n")
+    return buf.getvalue()
+
+
+def _rich_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], out: TextIO) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_edge=False, header_style="bold")
+    for i, name in enumerate(columns):
+        numeric = bool(rows) and all(isinstance(r[i], int | float) for r in rows)
+        table.add_column(name, justify="right" if numeric else "left")
+    for r in rows:
+        table.add_row(*(_text(v) for v in r))
+    Console(file=out).print(table)

@@ -1,0 +1,368 @@
+"""``cachedb verify``: the database against the disk, in both directions, with optional repair.
+
+The database is the truth (DESIGN.md), so repairs move the disk towards the
+rows, except where the disk proves a row wrong: an archive whose directory
+vanished or whose files were altered stops being live (its pointers are
+dropped, so the next install fetches it again). Nothing is deleted outright:
+altered archives and unknown directories are moved to ``<cache>/quarantine/``
+for a person to inspect. Unknown directories younger than ``GRACE_SECONDS``
+are ignored, because ``put`` renames a tree into ``archive-v0/`` just before
+registering it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..db import events
+from ..db.models import Archive, ArchiveFile, Pointer
+from ..store import Cache
+from ..store import pointers as links
+from ..store.layout import POINTER_BUCKETS
+
+QUARANTINE_DIR = "quarantine"
+GRACE_SECONDS = 3600.0
+
+ARCHIVE_MISSING = "archive-missing"
+ARCHIVE_TAMPERED = "archive-tampered"
+ARCHIVE_UNKNOWN = "archive-unknown"
+POINTER_NO_LINK = "pointer-missing-link"
+POINTER_WRONG_TARGET = "pointer-wrong-target"
+POINTER_DEAD_ARCHIVE = "pointer-dead-archive"
+LINK_WITHOUT_ROW = "link-without-row"
+
+
+@dataclass
+class Problem:
+    kind: str
+    subject: str  # an archive id, "<bucket>/<key>", or a path relative to the cache
+    message: str
+    repaired: str | None = None
+    # What the repair needs; not part of the report.
+    archive_id: str | None = field(default=None, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        del out["archive_id"]
+        return out
+
+    def line(self) -> str:
+        return f"{self.kind}: {self.subject}: {self.message}"
+
+
+@dataclass(frozen=True)
+class _PointerRow:
+    bucket: str
+    key: str
+    archive_id: str
+    kind: str
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _files_on_disk(root: Path) -> Iterator[str]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel = Path(dirpath).relative_to(root)
+        # os.walk lists symlinks to directories as directories; an archive has none.
+        for name in dirnames:
+            if os.path.islink(os.path.join(dirpath, name)):
+                yield (rel / name).as_posix()
+        for name in filenames:
+            yield (rel / name).as_posix()
+
+
+def check_contents(cache: Cache, archive_id: str) -> str | None:
+    """Why the files of ``archive_id`` disagree with its ``archive_files`` rows, or None."""
+    with cache.db.read() as session:
+        recorded = {
+            f.path: f
+            for f in session.scalars(
+                select(ArchiveFile).where(ArchiveFile.archive_id == archive_id)
+            )
+        }
+    root = cache.archive_path(archive_id)
+    seen = set()
+    for rel in sorted(_files_on_disk(root)):
+        seen.add(rel)
+        row = recorded.get(rel)
+        path = root / rel
+        if row is None:
+            return f"{rel} is not one of the archive's recorded files"
+        if path.is_symlink() or not path.is_file():
+            return f"{rel} is no longer a regular file"
+        if path.stat().st_size != row.size:
+            return f"{rel} has size {path.stat().st_size}, recorded {row.size}"
+        if _sha256(path) != row.sha256:
+            return f"{rel} has a different sha256 than recorded"
+    missing = sorted(set(recorded) - seen)
+    if missing:
+        return f"{missing[0]} is missing"
+    return None
+
+
+def _pointer_entries(cache: Cache) -> Iterator[tuple[str, str, Path]]:
+    """Every entry of the pointer buckets at key depth (and stray files above it)."""
+    for bucket in POINTER_BUCKETS:
+        base = cache.root / bucket
+        yield from _walk_bucket(bucket, base, base, 1)
+
+
+def _walk_bucket(
+    bucket: str, base: Path, directory: Path, depth: int
+) -> Iterator[tuple[str, str, Path]]:
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    for entry in entries:
+        if ".tmp-" in entry.name and entry.name.startswith("."):
+            continue  # a pointer being written right now
+        path = Path(entry.path)
+        if depth < 3 and entry.is_dir(follow_symlinks=False):
+            yield from _walk_bucket(bucket, base, path, depth + 1)
+        else:
+            yield bucket, path.relative_to(base).as_posix(), path
+
+
+def find_problems(
+    cache: Cache, *, contents: bool = False, now: float | None = None
+) -> list[Problem]:
+    now = time.time() if now is None else now
+    layout = cache.layout
+    with cache.db.read() as session:
+        archives = {a.id: a.deleted_at for a in session.scalars(select(Archive))}
+        rows = [
+            _PointerRow(p.bucket, p.key, p.archive_id, p.kind)
+            for p in session.scalars(select(Pointer))
+        ]
+    live = {aid for aid, deleted in archives.items() if deleted is None}
+    problems: list[Problem] = []
+    missing: set[str] = set()
+    for aid in sorted(live):
+        if not cache.archive_path(aid).is_dir():
+            missing.add(aid)
+            problems.append(
+                Problem(ARCHIVE_MISSING, aid, "archive directory is missing", archive_id=aid)
+            )
+    try:
+        on_disk = sorted(os.scandir(layout.archives), key=lambda e: e.name)
+    except FileNotFoundError:
+        on_disk = []
+    for entry in on_disk:
+        if entry.name in live:
+            continue
+        try:
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+        except FileNotFoundError:
+            continue
+        if age >= GRACE_SECONDS:
+            problems.append(
+                Problem(
+                    ARCHIVE_UNKNOWN,
+                    f"{layout.archives.name}/{entry.name}",
+                    "no live archive row knows this entry",
+                    archive_id=entry.name,
+                )
+            )
+    known: set[tuple[str, str]] = set()
+    for row in rows:
+        known.add((row.bucket, row.key))
+        subject = f"{row.bucket}/{row.key}"
+        if row.archive_id in missing:
+            continue  # reported (and repaired) with its archive
+        if row.archive_id not in live:
+            problems.append(
+                Problem(
+                    POINTER_DEAD_ARCHIVE,
+                    subject,
+                    f"points at deleted archive {row.archive_id}",
+                    archive_id=row.archive_id,
+                )
+            )
+            continue
+        link = layout.pointer_path(row.bucket, row.key)
+        target = links.read_pointer(link, row.kind)
+        if target is None and not os.path.lexists(link):
+            problems.append(
+                Problem(POINTER_NO_LINK, subject, "link is missing", archive_id=row.archive_id)
+            )
+        elif target != cache.archive_path(row.archive_id):
+            shown = (
+                "something unreadable" if target is None else os.path.relpath(target, cache.root)
+            )
+            problems.append(
+                Problem(
+                    POINTER_WRONG_TARGET,
+                    subject,
+                    f"link leads to {shown}, row says {row.archive_id}",
+                    archive_id=row.archive_id,
+                )
+            )
+    for bucket, key, _path in _pointer_entries(cache):
+        if (bucket, key) not in known:
+            problems.append(Problem(LINK_WITHOUT_ROW, f"{bucket}/{key}", "no pointer row"))
+    if contents:
+        for aid in sorted(live - missing):
+            why = check_contents(cache, aid)
+            if why is not None:
+                problems.append(Problem(ARCHIVE_TAMPERED, aid, why, archive_id=aid))
+    return problems
+
+
+# -- repair -------------------------------------------------------------------
+
+
+def _quarantine(cache: Cache, path: Path, name: str) -> Path:
+    """Move ``path`` to ``<cache>/quarantine/<name>-<timestamp>`` (same filesystem: a rename)."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    target = cache.root / QUARANTINE_DIR / f"{name}-{stamp}-{secrets.token_hex(2)}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(path, target)
+    return target
+
+
+def _remove_entry(cache: Cache, path: Path, name: str) -> str:
+    """Remove a pointer-bucket entry; a real directory there is quarantined, not deleted."""
+    if path.is_dir() and not path.is_symlink():
+        moved = _quarantine(cache, path, name)
+        return f"moved to {moved.relative_to(cache.root).as_posix()}"
+    links.remove_pointer(path)
+    return "removed"
+
+
+def _retire_archive(cache: Cache, archive_id: str, kind: str, detail: str) -> list[_PointerRow]:
+    """Mark an archive deleted and drop its pointer rows (one transaction); return the rows."""
+
+    def _write(session: Session) -> list[_PointerRow]:
+        archive = session.get(Archive, archive_id)
+        if archive is not None and archive.deleted_at is None:
+            archive.deleted_at = time.time()
+        dropped = []
+        for p in session.scalars(select(Pointer).where(Pointer.archive_id == archive_id)):
+            dropped.append(_PointerRow(p.bucket, p.key, p.archive_id, p.kind))
+            session.delete(p)
+        events.record(session, kind, archive_id, old_archive=archive_id, detail=detail)
+        return dropped
+
+    return cache.db.write(_write)
+
+
+def _unlink_pointers(cache: Cache, rows: list[_PointerRow]) -> None:
+    for row in rows:
+        link = cache.layout.pointer_path(row.bucket, row.key)
+        if not (link.is_dir() and not link.is_symlink()):
+            links.remove_pointer(link)
+
+
+def _log(cache: Cache, kind: str, subject: str, detail: str) -> None:
+    cache.db.write(lambda s: events.record(s, kind, subject, detail=detail))
+
+
+def _repair_missing(cache: Cache, problem: Problem, archive_id: str) -> str:
+    with cache.archive_lock(archive_id):  # type: ignore[attr-defined]
+        if cache.archive_path(archive_id).is_dir():
+            return "directory reappeared; nothing to do"
+        rows = _retire_archive(cache, archive_id, "verify.repair.archive-missing", problem.message)
+    _unlink_pointers(cache, rows)
+    return f"marked deleted, dropped {len(rows)} pointer(s)"
+
+
+def _repair_tampered(cache: Cache, problem: Problem, archive_id: str) -> str:
+    with cache.archive_lock(archive_id):  # type: ignore[attr-defined]
+        # Row first: a crash after it leaves a dead directory for gc, never a live bad row.
+        rows = _retire_archive(cache, archive_id, "verify.repair.quarantine", problem.message)
+        moved = _quarantine(cache, cache.archive_path(archive_id), archive_id)
+    _unlink_pointers(cache, rows)
+    where = moved.relative_to(cache.root).as_posix()
+    return f"moved to {where}, marked deleted, dropped {len(rows)} pointer(s)"
+
+
+def _repair_unknown(cache: Cache, problem: Problem, name: str) -> str:
+    with cache.archive_lock(name):  # type: ignore[attr-defined]
+        with cache.db.read() as session:
+            row = session.get(Archive, name)
+            live = row is not None and row.deleted_at is None
+        if live:
+            return "registered meanwhile; nothing to do"
+        moved = _quarantine(cache, cache.layout.archives / name, name)
+    where = moved.relative_to(cache.root).as_posix()
+    _log(cache, "verify.repair.unknown-archive", problem.subject, f"moved to {where}")
+    return f"moved to {where}"
+
+
+def _repair_link(cache: Cache, problem: Problem, _archive_id: str) -> str:
+    bucket, key = problem.subject.split("/", 1)
+    with cache.db.read() as session:
+        row = session.scalars(
+            select(Pointer).where(Pointer.bucket == bucket, Pointer.key == key)
+        ).first()
+        current = None if row is None else (row.archive_id, row.kind)
+    if current is None:
+        return "row was dropped meanwhile; nothing to do"
+    link = cache.layout.pointer_path(bucket, key)
+    if link.is_dir() and not link.is_symlink():
+        _quarantine(cache, link, link.name)
+    links.write_pointer(link, cache.archive_path(current[0]), current[1])
+    _log(cache, "verify.repair.relink", problem.subject, f"now points at {current[0]}")
+    return f"re-linked to archive {current[0]}"
+
+
+def _repair_dead_pointer(cache: Cache, problem: Problem, archive_id: str) -> str:
+    bucket, key = problem.subject.split("/", 1)
+
+    def _drop(session: Session) -> None:
+        row = session.scalars(
+            select(Pointer).where(Pointer.bucket == bucket, Pointer.key == key)
+        ).first()
+        if row is not None and row.archive_id == archive_id:
+            session.delete(row)
+            events.record(
+                session,
+                "verify.repair.pointer-dropped",
+                problem.subject,
+                old_archive=archive_id,
+                detail=problem.message,
+            )
+
+    cache.db.write(_drop)
+    _unlink_pointers(cache, [_PointerRow(bucket, key, archive_id, "")])
+    return "dropped the pointer row and its link"
+
+
+def _repair_stray_link(cache: Cache, problem: Problem, _archive_id: str) -> str:
+    path = cache.root / problem.subject
+    done = _remove_entry(cache, path, path.name)
+    _log(cache, "verify.repair.link-removed", problem.subject, done)
+    return done
+
+
+_REPAIRS = {
+    ARCHIVE_MISSING: _repair_missing,
+    ARCHIVE_TAMPERED: _repair_tampered,
+    ARCHIVE_UNKNOWN: _repair_unknown,
+    POINTER_NO_LINK: _repair_link,
+    POINTER_WRONG_TARGET: _repair_link,
+    POINTER_DEAD_ARCHIVE: _repair_dead_pointer,
+    LINK_WITHOUT_ROW: _repair_stray_link,
+}
+
+
+def repair(cache: Cache, problem: Problem) -> None:
+    """Fix one problem, recording a ``verify.repair.*`` event; sets ``problem.repaired``."""
+    problem.repaired = _REPAIRS[problem.kind](cache, problem, problem.archive_id or "")

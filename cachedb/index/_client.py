@@ -1,0 +1,297 @@
+"""IndexClient: project pages from every index and find-links location, and their files.
+
+Page policy: a page already fetched by this client is reused; a cached page is
+reused without a request while the server's ``max-age`` holds, otherwise it is
+revalidated (``If-None-Match``/``If-Modified-Since``, 304 → cached body).
+``refresh`` always revalidates; ``offline`` never sends a request.
+
+Offline and a project whose page is missing from the cache: if no source
+yields any file, ``project_links`` raises NetworkError (an empty list would be
+reported by the resolver as "no such version", hiding the real cause).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from types import TracebackType
+
+from packaging.utils import canonicalize_name
+
+from cachedb.errors import InvalidWheel, NetworkError, UsageError
+from cachedb.fetch import Downloaded, Hasher, HttpSession, download, usable
+from cachedb.fetch._urls import borrow_credentials, local_path, redact_url, strip_credentials
+from cachedb.index._findlinks import for_project, list_directory, local_location
+from cachedb.index._httpcache import CachedPage, PageCache, cache_policy
+from cachedb.index._link import Link
+from cachedb.index._metadata import MAX_METADATA, wheel_metadata
+from cachedb.index._parse import parse_html_page, parse_page
+
+DEFAULT_INDEX_URL = "https://pypi.org/simple"
+ACCEPT_INDEX = (
+    "application/vnd.pypi.simple.v1+json, "
+    "application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+)
+ACCEPT_HTML = "text/html"
+MAX_PAGE = 64 * 1024 * 1024
+
+
+class IndexClient:
+    """Reads simple-repository indexes and find-links locations; downloads their files."""
+
+    def __init__(
+        self,
+        *,
+        index_urls: Sequence[str],
+        find_links: Sequence[str] = (),
+        cache_dir: Path | None,
+        offline: bool = False,
+        refresh: bool = False,
+        timeout: float = 30.0,
+        concurrency: int = 8,
+    ) -> None:
+        self.index_urls = [url.rstrip("/") for url in index_urls]
+        self.find_links = list(find_links)
+        self.offline = offline
+        self.refresh = refresh
+        self.concurrency = max(1, concurrency)
+        self._cache = PageCache(cache_dir)
+        self._session = HttpSession(timeout=timeout, concurrency=self.concurrency)
+        self._lock = threading.Lock()
+        self._pages: dict[tuple[str, str], CachedPage | None] = {}
+        self._find_links_files: dict[str, list[Link] | None] = {}
+
+    @property
+    def request_count(self) -> int:
+        """HTTP requests actually sent (redirects count)."""
+        return self._session.request_count
+
+    # -- pages -------------------------------------------------------------------------
+
+    def project_links(self, name: str) -> list[Link]:
+        """Every file offered for ``name`` by each index, then each find-links location."""
+        canonical = canonicalize_name(name)
+        links: list[Link] = []
+        missing: list[str] = []
+        for index in self.index_urls:
+            page_url = f"{index}/{canonical}/"
+            page = self._page(page_url, ACCEPT_INDEX)
+            if page is None:
+                missing.append(index)
+            elif page.status == 200:
+                found = parse_page(page.body, page.content_type, page.url, redact_url(index))
+                links.extend(self._with_credentials(found, page_url))
+        for location in self.find_links:
+            files = self._find_links_listing(location)
+            if files is None:
+                missing.append(location)
+            else:
+                links.extend(for_project(files, canonical))
+        if missing and not links:
+            raise NetworkError(
+                f"{canonical} is not in the cache and --offline is set "
+                f"(index: {redact_url(missing[0])})"
+            )
+        return links
+
+    def _with_credentials(self, links: list[Link], page_url: str) -> list[Link]:
+        """Links on the page's own host get the credentials the page was fetched with."""
+        if "@" not in page_url:
+            return links
+        out = []
+        for link in links:
+            url = borrow_credentials(link.url, page_url)
+            out.append(link if url == link.url else dataclasses.replace(link, url=url))
+        return out
+
+    def _page(self, url: str, accept: str) -> CachedPage | None:
+        """The page at ``url``: None only when offline and not cached."""
+        key = (strip_credentials(url), accept)
+        with self._lock:
+            if key in self._pages:
+                return self._pages[key]
+        cached = self._cache.get(url, accept)
+        if self.offline or (cached is not None and not self.refresh and cached.fresh()):
+            page = cached
+        else:
+            page = self._fetch_page(url, accept, cached)
+        with self._lock:
+            self._pages[key] = page
+        return page
+
+    def _fetch_page(self, url: str, accept: str, cached: CachedPage | None) -> CachedPage:
+        headers = {"Accept": accept}
+        if cached is not None and cached.status == 200:
+            if cached.etag:
+                headers["If-None-Match"] = cached.etag
+            if cached.last_modified:
+                headers["If-Modified-Since"] = cached.last_modified
+        if self.refresh:
+            # Also asks CDNs in front of the index for a fresh copy.
+            headers["Cache-Control"] = "max-age=0"
+        shown = redact_url(url)
+        with self._session.open(url, headers) as reply:
+            policy = cache_policy(reply.headers)
+            if reply.status == 304 and cached is not None:
+                page = cached.revalidated(reply.headers)
+            elif reply.status in (404, 410):
+                page = CachedPage(
+                    url=strip_credentials(reply.url), status=404, content_type="",
+                    etag=None, last_modified=None, fetched=time.time(),
+                    max_age=None, body=b"",
+                )  # fmt: skip
+            elif reply.status == 200:
+                body = reply.read(MAX_PAGE, "index page")
+                page = CachedPage(
+                    url=strip_credentials(reply.url),
+                    status=200,
+                    content_type=reply.headers.get("content-type", "text/html"),
+                    etag=reply.headers.get("etag"),
+                    last_modified=reply.headers.get("last-modified"),
+                    fetched=time.time(),
+                    max_age=policy.max_age,
+                    body=body,
+                )
+            elif reply.status in (401, 403):
+                raise NetworkError(
+                    f"HTTP {reply.status} from {shown}: missing or wrong credentials for this index"
+                )
+            else:
+                raise NetworkError(f"HTTP {reply.status} fetching {shown}")
+        if policy.store:
+            self._cache.put(url, accept, page)
+        return page
+
+    def _find_links_listing(self, location: str) -> list[Link] | None:
+        """All distribution files at a find-links location; None when offline and not cached."""
+        with self._lock:
+            if location in self._find_links_files:
+                return self._find_links_files[location]
+        source = redact_url(location)
+        path = local_location(location)
+        files: list[Link] | None
+        if path is not None:
+            if path.is_dir():
+                files = list_directory(path, source)
+            elif path.is_file():
+                files = parse_html_page(path.read_bytes(), path.as_uri(), source)
+            else:
+                raise UsageError(f"--find-links location {path} does not exist")
+        else:
+            page = self._page(location, ACCEPT_HTML)
+            if page is None:
+                files = None
+            elif page.status != 200:
+                files = []
+            else:
+                found = parse_page(page.body, page.content_type, page.url, source)
+                files = self._with_credentials(found, location)
+        with self._lock:
+            self._find_links_files[location] = files
+        return files
+
+    # -- files -------------------------------------------------------------------------
+
+    def fetch_metadata(self, link: Link) -> bytes:
+        """Core metadata of ``link``: its PEP 658 file if offered, else read from the wheel."""
+        if link.metadata_hashes is not None:
+            data = self._pep658_metadata(link)
+            if data is not None:
+                return data
+        if not link.is_wheel:
+            raise InvalidWheel(
+                f"{link.filename} is not a wheel and its index offers no metadata for it"
+            )
+        path = local_path(link.url)
+        if path is not None and not link.hashes:
+            return wheel_metadata(Path(path), link.filename)
+        with tempfile.TemporaryDirectory(prefix="cachedb-meta-") as tmp:
+            got = self.download(link, Path(tmp))
+            return wheel_metadata(got.path, link.filename)
+
+    def _pep658_metadata(self, link: Link) -> bytes | None:
+        """The verified ``.metadata`` file, or None when the server does not have it after all."""
+        promised = usable(link.metadata_hashes)
+        blob = f"{promised['sha256']}.metadata" if "sha256" in promised else None
+        if blob is not None:
+            data = self._cache.get_blob(blob)
+            if data is not None and hashlib.sha256(data).hexdigest() == promised["sha256"]:
+                return data
+        url = link.metadata_url
+        path = local_path(url)
+        if path is not None:
+            try:
+                data = Path(path).read_bytes()
+            except FileNotFoundError:
+                return None
+        else:
+            if self.offline:
+                raise NetworkError(
+                    f"metadata of {link.filename} is not in the cache and --offline is set"
+                )
+            with self._session.open(url) as reply:
+                if reply.status in (404, 410):
+                    return None
+                if reply.status != 200:
+                    raise NetworkError(f"HTTP {reply.status} fetching {redact_url(url)}")
+                data = reply.read(MAX_METADATA, "metadata file")
+        hasher = Hasher(promised)
+        hasher.update(data)
+        hasher.check(f"{link.filename}.metadata", promised)
+        if blob is not None:
+            self._cache.put_blob(blob, data)
+        return data
+
+    def download(
+        self, link: Link, dest_dir: Path, *, expected: Mapping[str, str] | None = None
+    ) -> Downloaded:
+        """``link`` into ``dest_dir/<filename>``, verified against its hashes and ``expected``."""
+        if self.offline and local_path(link.url) is None:
+            raise NetworkError(f"{link.filename} must be downloaded but --offline is set")
+        return download(
+            self._session, link.url, dest_dir, link.filename,
+            hashes=link.hashes, expected=expected,
+        )  # fmt: skip
+
+    def download_many(
+        self, items: Sequence[tuple[Link, Mapping[str, str] | None]], dest_dir: Path
+    ) -> list[Downloaded]:
+        """Download concurrently over the one pooled client; results in ``items`` order.
+
+        The first failure is raised once the running downloads finish; files that
+        completed stay in ``dest_dir``, failed ones leave nothing.
+        """
+        if not items:
+            return []
+        workers = min(self.concurrency, len(items))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cachedb-dl") as pool:
+            futures: list[Future[Downloaded]] = [
+                pool.submit(self.download, link, dest_dir, expected=expected)
+                for link, expected in items
+            ]
+            try:
+                return [f.result() for f in futures]
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> IndexClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,151 @@
+"""The HTTP cache of index pages: one file per URL under ``simple-v0/``.
+
+A file is a one-line JSON header (status, validators, freshness) followed by
+the body. Credentials never reach the disk: keys and stored URLs are stripped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from cachedb.fetch._urls import strip_credentials
+
+log = logging.getLogger(__name__)
+
+_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class CachedPage:
+    url: str
+    """The final URL after redirects, without credentials; base for relative links."""
+    status: int
+    """200, or 404 for "this project is not on this index"."""
+    content_type: str
+    etag: str | None
+    last_modified: str | None
+    fetched: float
+    max_age: float | None
+    """Seconds the server allowed the page to be reused without asking; None = always ask."""
+    body: bytes
+
+    def fresh(self, now: float | None = None) -> bool:
+        if self.max_age is None:
+            return False
+        return ((now if now is not None else time.time()) - self.fetched) < self.max_age
+
+    def revalidated(self, headers: Mapping[str, str]) -> CachedPage:
+        """This page after a 304: same body, new freshness and validators."""
+        policy = cache_policy(headers)
+        return dataclasses.replace(
+            self,
+            fetched=time.time(),
+            max_age=policy.max_age if policy.max_age is not None else self.max_age,
+            etag=headers.get("etag") or self.etag,
+            last_modified=headers.get("last-modified") or self.last_modified,
+        )
+
+
+@dataclass(frozen=True)
+class CachePolicy:
+    store: bool
+    max_age: float | None
+
+
+def cache_policy(headers: Mapping[str, str]) -> CachePolicy:
+    """What ``Cache-Control`` allows: ``no-store`` keeps it off disk, ``max-age`` skips asking."""
+    store, max_age = True, None
+    for directive in headers.get("cache-control", "").lower().split(","):
+        key, _, value = directive.strip().partition("=")
+        if key == "no-store":
+            store = False
+        elif key == "no-cache":
+            max_age = 0.0
+        elif key == "max-age" and value.strip().isdigit() and max_age != 0.0:
+            max_age = float(value.strip())
+    return CachePolicy(store=store, max_age=max_age)
+
+
+class PageCache:
+    """Pages on disk; ``directory=None`` caches nothing."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+
+    def _path(self, url: str, accept: str) -> Path | None:
+        if self.directory is None:
+            return None
+        # The Accept header is part of the key: the same URL can answer JSON or HTML.
+        key = hashlib.sha256(f"{strip_credentials(url)}\n{accept}".encode()).hexdigest()
+        return self.directory / "pages" / key[:2] / key
+
+    def get(self, url: str, accept: str) -> CachedPage | None:
+        path = self._path(url, accept)
+        if path is None:
+            return None
+        try:
+            raw = path.read_bytes()
+            header, _, body = raw.partition(b"\n")
+            meta = json.loads(header)
+            if meta.pop("format") != _FORMAT:
+                return None
+            return CachedPage(body=body, **meta)
+        except (OSError, ValueError, TypeError, KeyError):
+            # A missing, foreign or damaged entry is a miss; it is overwritten next fetch.
+            return None
+
+    def put(self, url: str, accept: str, page: CachedPage) -> None:
+        path = self._path(url, accept)
+        if path is None:
+            return
+        meta = dataclasses.asdict(page)
+        del meta["body"]
+        meta["format"] = _FORMAT
+        meta["url"] = strip_credentials(page.url)
+        data = json.dumps(meta).encode() + b"\n" + page.body
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                os.replace(tmp, path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+        except OSError as exc:
+            # The page cache only saves requests; a read-only cache must not fail the run.
+            log.debug("cannot cache index page: %s", exc)
+
+    def get_blob(self, name: str) -> bytes | None:
+        if self.directory is None:
+            return None
+        try:
+            return (self.directory / "metadata" / name).read_bytes()
+        except OSError:
+            return None
+
+    def put_blob(self, name: str, data: bytes) -> None:
+        """Content-addressed files (verified ``.metadata``): immutable, so never revalidated."""
+        if self.directory is None:
+            return
+        path = self.directory / "metadata" / name
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.debug("cannot cache metadata: %s", exc)

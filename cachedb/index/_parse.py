@@ -1,0 +1,165 @@
+"""Simple-repository pages (PEP 691 JSON, PEP 503 HTML) into Links. No I/O here."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+
+from cachedb.errors import NetworkError
+from cachedb.fetch._download import safe_filename
+from cachedb.fetch._urls import redact_url
+from cachedb.index._link import Link
+
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+
+
+def is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def parse_page(body: bytes, content_type: str, page_url: str, source: str) -> list[Link]:
+    """Links on a project page, in page order, as JSON or HTML by its content type."""
+    if is_json(content_type):
+        return parse_json_page(body, page_url, source)
+    return parse_html_page(body, page_url, source, charset=_charset(content_type))
+
+
+def _charset(content_type: str) -> str:
+    for param in content_type.split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            return value.strip().strip('"')
+    return "utf-8"
+
+
+def _split_url(href: str, page_url: str) -> tuple[str, dict[str, str]]:
+    """Absolute URL without fragment, and the hash named by a ``#<alg>=<hex>`` fragment."""
+    url, fragment = urldefrag(urljoin(page_url, href))
+    hashes: dict[str, str] = {}
+    alg, sep, digest = fragment.partition("=")
+    if sep and alg and digest:
+        hashes[alg.lower()] = digest.lower()
+    return url, hashes
+
+
+def _filename(url: str) -> str:
+    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+
+
+def _metadata_attr(value: str | None) -> dict[str, str] | None:
+    """``data-core-metadata``: absent → None, ``true`` → {}, ``<alg>=<hex>`` → that hash."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.lower() == "false":
+        return None
+    alg, sep, digest = value.partition("=")
+    if sep and alg and digest:
+        return {alg.lower(): digest.lower()}
+    return {}
+
+
+def _metadata_json(value: object) -> dict[str, str] | None:
+    if value is True:
+        return {}
+    if isinstance(value, Mapping):
+        return {str(k).lower(): str(v).lower() for k, v in value.items()}
+    return None
+
+
+def parse_json_page(body: bytes, page_url: str, source: str) -> list[Link]:
+    try:
+        data: Any = json.loads(body)
+        files = data.get("files", [])
+        version = str(data.get("meta", {}).get("api-version", "1.0"))
+    except (ValueError, AttributeError):
+        raise NetworkError(f"{redact_url(page_url)} is not a valid PEP 691 JSON page") from None
+    if version.split(".", 1)[0] != "1":
+        raise NetworkError(
+            f"{redact_url(page_url)} uses simple API version {version}; only 1.x is supported"
+        )
+    links = []
+    for entry in files if isinstance(files, list) else []:
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("url"), str):
+            continue
+        url, hashes = _split_url(entry["url"], page_url)
+        filename = entry.get("filename")
+        if not isinstance(filename, str):
+            filename = _filename(url)
+        if not safe_filename(filename):
+            continue
+        if isinstance(entry.get("hashes"), Mapping):
+            hashes.update({str(k).lower(): str(v).lower() for k, v in entry["hashes"].items()})
+        yanked = entry.get("yanked", False)
+        # PEP 714 renamed the key; old servers only send the first spelling.
+        meta = entry.get("core-metadata", entry.get("dist-info-metadata"))
+        size = entry.get("size")
+        links.append(
+            Link(
+                url=url,
+                filename=filename,
+                hashes=hashes,
+                requires_python=entry.get("requires-python") or None,
+                yanked=yanked if isinstance(yanked, str) else ("" if yanked else None),
+                metadata_hashes=_metadata_json(meta),
+                source=source,
+                size=size if isinstance(size, int) else None,
+            )
+        )
+    return links
+
+
+class _AnchorCollector(HTMLParser):
+    def __init__(self) -> None:
+        # convert_charrefs also unescapes attribute values such as "&gt;=3.8".
+        super().__init__(convert_charrefs=True)
+        self.base: str | None = None
+        self.anchors: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self.anchors.append(dict(attrs))
+        elif tag == "base" and self.base is None:
+            self.base = dict(attrs).get("href")
+
+
+def parse_html_page(
+    body: bytes, page_url: str, source: str, *, charset: str = "utf-8"
+) -> list[Link]:
+    try:
+        text = body.decode(charset, errors="replace")
+    except LookupError:
+        text = body.decode("utf-8", errors="replace")
+    parser = _AnchorCollector()
+    parser.feed(text)
+    parser.close()
+    base = urljoin(page_url, parser.base) if parser.base else page_url
+    links = []
+    for attrs in parser.anchors:
+        href = attrs.get("href")
+        if not href:
+            continue
+        url, hashes = _split_url(href, base)
+        filename = _filename(url)
+        if not safe_filename(filename):
+            continue
+        yanked = (attrs["data-yanked"] or "") if "data-yanked" in attrs else None
+        meta = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
+        if "data-core-metadata" in attrs or "data-dist-info-metadata" in attrs:
+            meta = meta or "true"
+        links.append(
+            Link(
+                url=url,
+                filename=filename,
+                hashes=hashes,
+                requires_python=attrs.get("data-requires-python") or None,
+                yanked=yanked,
+                metadata_hashes=_metadata_attr(meta),
+                source=source,
+            )
+        )
+    return links

@@ -1,0 +1,90 @@
+"""``cachedb uninstall`` and ``cachedb list``: the environment side, with the database kept in step."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from .report import Reporter
+
+
+def _target(python: str | None, venv: str | None) -> Path:
+    from ..errors import UsageError
+    from ..target import find_target
+
+    if venv is not None and not Path(venv).exists():
+        raise UsageError(f"virtual environment {venv} does not exist")
+    return find_target(python=python, venv=venv)
+
+
+def run_uninstall(
+    names: list[str],
+    python: str | None,
+    venv: str | None,
+    cache_dir: Path | None,
+    db_url: str | None,
+    reporter: Reporter,
+) -> int:
+    from ..link import installed_distributions, uninstall
+    from ..store import open_cache
+    from ..target import query_interpreter
+
+    exe = _target(python, venv)
+    with open_cache(cache_dir, db_url) as cache:
+        interp = query_interpreter(exe, cache.layout.interpreters)
+        installed = installed_distributions(interp.scheme)
+        removed: list[tuple[str, str]] = []
+        for raw in names:
+            name = canonicalize_name(raw)
+            if name not in installed:
+                reporter.warn(f"Skipping {raw} as it is not installed")
+                continue
+            uninstall(name, interp.scheme, Path(interp.prefix))
+            removed.append((name, installed[name][0]))
+        if removed:
+            cache.record_install(interp.prefix, interp.executable, [], [n for n, _ in removed])
+    reporter.info(f"Uninstalled {len(removed)} package{'s' if len(removed) != 1 else ''}")
+    for name, version in removed:
+        reporter.info(f" - {name}=={version}")
+    return 0
+
+
+def run_list(
+    python: str | None, venv: str | None, cache_dir: Path | None, db_url: str | None, as_json: bool
+) -> int:
+    from ..link import installed_distributions
+    from ..store import open_cache
+    from ..store.environments import active_installs
+    from ..target import query_interpreter
+
+    exe = _target(python, venv)
+    with open_cache(cache_dir, db_url) as cache:
+        interp = query_interpreter(exe, cache.layout.interpreters)
+        installed = installed_distributions(interp.scheme)
+        with cache.db.read() as session:
+            modes = {
+                row.name: (row.link_mode, row.archive_id, row.version)
+                for row in active_installs(session, interp.prefix)
+            }
+    rows = []
+    for name, (version, dist_info) in sorted(installed.items()):
+        installer_file = dist_info / "INSTALLER"
+        installer = installer_file.read_text().strip() if installer_file.exists() else ""
+        mode, archive, _ = modes.get(name, ("", "", ""))
+        rows.append({"name": name, "version": version, "installer": installer,
+                     "link_mode": mode, "archive": archive})
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return 0
+    headers = ("Package", "Version", "Installer", "Link mode")
+    table = [(r["name"], r["version"], r["installer"], r["link_mode"]) for r in rows]
+    widths = [max(len(h), *(len(str(t[i])) for t in table)) if table else len(h)
+              for i, h in enumerate(headers)]
+    lines = [" ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
+             " ".join("-" * w for w in widths)]
+    lines += [" ".join(str(c).ljust(w) for c, w in zip(t, widths, strict=True)).rstrip() for t in table]
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0

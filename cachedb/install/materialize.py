@@ -1,0 +1,131 @@
+"""From chosen pins to archive directories: download what is missing, then store it.
+
+Every download finishes and every hash is checked before the first wheel is
+stored, so a failed download or a hash mismatch leaves the cache as it was.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import HashMismatch, InstallError
+from ..resolve import Pin
+from ..store import WHEELS_BUCKET, pointer_key, source_key
+from .sources import Cached, Direct, Indexed
+
+if TYPE_CHECKING:
+    from ..index import IndexClient, Link
+    from ..store import Cache
+    from .finder import CandidateFinder
+
+
+@dataclass(frozen=True)
+class Ready:
+    """A pin whose wheel is unpacked in the cache and may be linked."""
+
+    pin: Pin
+    archive_id: str
+    path: Path
+    direct_url: dict[str, object] | None
+
+
+def _allowed(hashes: frozenset[str]) -> set[str]:
+    return {h.split(":", 1)[1] for h in hashes if h.startswith("sha256:")}
+
+
+def _check(filename: str, sha256: str, allowed: set[str], path: Path | None = None) -> None:
+    if allowed and sha256 not in allowed:
+        if path is not None:
+            path.unlink(missing_ok=True)
+        raise HashMismatch(
+            f"hash mismatch for {filename}: expected sha256 {sorted(allowed)[0]}, got {sha256}"
+        )
+
+
+def _direct_url(source: Direct, sha256: str) -> dict[str, object]:
+    from ..fetch import strip_credentials
+
+    return {
+        "url": strip_credentials(source.url),
+        "archive_info": {"hash": f"sha256={sha256}", "hashes": {"sha256": sha256}},
+    }
+
+
+def _link_for_miss(index: IndexClient | None, pin: Pin, filename: str) -> Link:
+    """The index link of a cached wheel whose archive turned out to be missing."""
+    if index is not None:
+        for link in index.project_links(pin.name):
+            if link.filename == filename:
+                return link
+    raise InstallError(
+        f"{filename} vanished from the cache and no index offers it; run `cachedb verify --repair`"
+    )
+
+
+def materialize(
+    pins: list[Pin],
+    *,
+    cache: Cache,
+    finder: CandidateFinder,
+    hashes: Mapping[str, frozenset[str]],
+    progress: Callable[[str, int], None] | None = None,
+) -> list[Ready]:
+    """Archive directories for ``pins`` (in order), fetching and storing what is missing."""
+    ready: dict[str, Ready] = {}
+    downloads: list[tuple[Pin, Link]] = []
+    direct: list[tuple[Pin, Direct]] = []
+
+    for pin in pins:
+        source = pin.candidate.source
+        allowed = _allowed(hashes.get(pin.name, frozenset()))
+        if isinstance(source, Cached):
+            wheel = source.wheel
+            path = cache.lookup(wheel.bucket, wheel.key)
+            if path is not None and (not allowed or wheel.archive_id in allowed):
+                ready[pin.name] = Ready(pin, wheel.archive_id, path, None)
+                continue
+            downloads.append((pin, _link_for_miss(finder.index, pin, wheel.filename)))
+        elif isinstance(source, Indexed):
+            downloads.append((pin, source.link))
+        elif isinstance(source, Direct):
+            direct.append((pin, source))
+        else:
+            raise InstallError(f"{pin.name} has no installable source")
+
+    staging = cache.layout.tmp / f"download-{secrets.token_hex(6)}"
+    try:
+        fetched: list[tuple[Pin, Path, str, str, dict[str, object] | None]] = []
+        if downloads:
+            index = finder.index
+            if index is None:
+                raise InstallError("no index to download from (--no-index without --find-links)")
+            staging.mkdir(parents=True)
+            results = index.download_many([(link, None) for _, link in downloads], staging)
+            for (pin, link), got in zip(downloads, results, strict=True):
+                allowed = _allowed(hashes.get(pin.name, frozenset()))
+                _check(link.filename, got.sha256, allowed, got.path)
+                fetched.append((pin, got.path, got.sha256, source_key(link.source), None))
+        for pin, source in direct:
+            from ..store.unpack import sha256_file
+
+            path = finder.direct_file(source)
+            sha = sha256_file(path)
+            allowed = _allowed(hashes.get(pin.name, frozenset()) | source.hashes)
+            _check(path.name, sha, allowed)
+            origin = str(path.parent) if source.url.startswith("file:") else source.url
+            fetched.append((pin, path, sha, source_key(origin), _direct_url(source, sha)))
+        # Everything is fetched and verified: only now does the cache change.
+        for pin, path, sha, src, direct_url in fetched:
+            if progress is not None:
+                progress(pin.name, 1)
+            stem = path.name[: -len(".whl")]
+            entry = cache.put(WHEELS_BUCKET, pointer_key(src, pin.name, stem), path, sha256=sha)
+            ready[pin.name] = Ready(pin, entry.archive_id, entry.path, direct_url)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [ready[pin.name] for pin in pins]

@@ -1,0 +1,254 @@
+"""``cachedb install``: inputs → target → resolve → fetch + store → link → record.
+
+Nothing in the environment changes until every wheel is fetched, verified and
+stored; nothing in the cache changes until every download is verified.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from ..errors import InstallError, UsageError
+from ..resolve import Pin, Resolution, exact_pin, resolve, resolve_pinned
+from .finder import CandidateFinder
+from .options import DEFAULT_INDEX_URL, EXTRA_INDEX_URL_ENV, INDEX_URL_ENV, InstallOptions
+from .report import Reporter
+from .sources import Direct, Installed
+
+if TYPE_CHECKING:
+    from ..index import IndexClient
+    from ..requirements import RequirementSet
+    from ..store import Cache
+    from ..target import Interpreter
+
+
+def _index_urls(opts: InstallOptions, reqs: RequirementSet) -> list[str]:
+    if opts.no_index or reqs.no_index:
+        return []
+    primary = (
+        opts.index_url or reqs.index_url or os.environ.get(INDEX_URL_ENV) or DEFAULT_INDEX_URL
+    )
+    extras = [*opts.extra_index_urls, *reqs.extra_index_urls]
+    env_extra = os.environ.get(EXTRA_INDEX_URL_ENV)
+    if env_extra:
+        extras.extend(env_extra.split())
+    urls = [primary]
+    for url in extras:
+        if url not in urls:
+            urls.append(url)
+    return urls
+
+
+def _check_hash_mode(reqs: RequirementSet, resolution: Resolution, hashes: dict[str, frozenset[str]]) -> None:
+    unpinned = [
+        str(r.requirement) for r in reqs.requirements
+        if r.url is None and exact_pin(r.requirement.specifier) is None
+    ]
+    if unpinned:
+        raise UsageError(
+            "in --require-hashes mode every requirement must be pinned with ==; not pinned: "
+            + ", ".join(unpinned)
+        )
+    missing = [f"{p.name}=={p.version}" for p in resolution.pins.values()
+               if not hashes.get(p.name) and not isinstance(p.candidate.source, Installed)]
+    if missing:
+        raise UsageError(
+            "in --require-hashes mode every package needs a --hash; missing for: "
+            + ", ".join(missing)
+        )
+
+
+def _resolve(
+    reqs: RequirementSet, finder: CandidateFinder, interp: Interpreter, opts: InstallOptions
+) -> Resolution:
+    requirements = [r.requirement for r in reqs.requirements]
+    constraints = [r.requirement for r in reqs.constraints]
+    markers = interp.markers
+    if not opts.upgrade:
+        fast = resolve_pinned(
+            requirements, finder, markers=markers, constraints=constraints, no_deps=opts.no_deps
+        )
+        if fast is not None:
+            return fast
+    return resolve(
+        requirements, finder, markers=markers, constraints=constraints, upgrade=opts.upgrade,
+        no_deps=opts.no_deps, pre=opts.pre or reqs.pre,
+    )
+
+
+def _prefetch_remote_direct(
+    direct: dict[str, Direct], finder: CandidateFinder, cache: Cache
+) -> Path | None:
+    """Download wheels named by URL before resolving: their metadata lives inside them."""
+    from ..fetch import local_path
+
+    remote = [d for d in direct.values() if local_path(d.url) is None]
+    if not remote:
+        return None
+    from ..index import Link
+
+    index = finder.index
+    if index is None:
+        from ..index import IndexClient
+
+        index = IndexClient(index_urls=[], cache_dir=None)
+    staging = cache.layout.tmp / f"direct-{os.getpid()}-{time.monotonic_ns()}"
+    staging.mkdir(parents=True)
+    links = [Link(d.url, d.filename, {}, None, None, None, d.url) for d in remote]
+    for d, got in zip(remote, index.download_many([(lk, None) for lk in links], staging),
+                      strict=True):
+        finder.remote_direct[d.url] = got.path
+    return staging
+
+
+def run_install(opts: InstallOptions, reporter: Reporter) -> int:
+    """Install ``opts``; return the process exit code (0), raising CachedbError on failure."""
+    from ..requirements import collect
+    from ..store import open_cache
+    from ..target import find_target, query_interpreter
+
+    started = time.perf_counter()
+    reqs = collect(opts.requirements, opts.requirement_files, opts.constraint_files)
+    if not reqs.requirements:
+        raise UsageError("no requirements given (pass package names or -r FILE)")
+    if opts.link_mode is not None and opts.link_mode not in ("clone", "hardlink", "copy", "symlink"):
+        raise UsageError(f"unknown --link-mode {opts.link_mode!r}; use clone, hardlink, copy or symlink")
+
+    venv_existed = opts.venv is None or Path(opts.venv).exists()
+    python = find_target(python=opts.python, venv=opts.venv, seed=opts.seed)
+    try:
+        with open_cache(opts.cache_dir, opts.db_url) as cache:
+            return _install_into(opts, reporter, reqs, python, cache, started)
+    except BaseException:
+        if not venv_existed and opts.venv is not None:
+            shutil.rmtree(opts.venv, ignore_errors=True)
+        raise
+
+
+def _install_into(
+    opts: InstallOptions,
+    reporter: Reporter,
+    reqs: RequirementSet,
+    python: Path,
+    cache: Cache,
+    started: float,
+) -> int:
+    from ..link import choose_link_mode, install_archive, installed_distributions, uninstall
+    from ..store import InstallRecord
+    from ..target import query_interpreter
+    from .materialize import materialize
+
+    interp = query_interpreter(python, cache.layout.interpreters)
+    installed = installed_distributions(interp.scheme)
+    direct: dict[str, Direct] = {}
+    hashes: dict[str, frozenset[str]] = {}
+    for r in [*reqs.requirements, *reqs.constraints]:
+        if r.hashes:
+            hashes[r.name] = hashes.get(r.name, frozenset()) | r.hashes
+        if r.url is not None:
+            direct[r.name] = Direct(r.url, r.url.rsplit("/", 1)[-1].split("#")[0], r.hashes)
+    index_urls = _index_urls(opts, reqs)
+    find_links = [*opts.find_links, *reqs.find_links]
+
+    def make_index() -> IndexClient | None:
+        if not index_urls and not find_links:
+            return None
+        from ..index import IndexClient
+
+        return IndexClient(
+            index_urls=index_urls, find_links=find_links, cache_dir=cache.layout.simple,
+            offline=opts.offline, refresh=opts.refresh, timeout=opts.timeout,
+        )
+
+    finder = CandidateFinder(
+        cache=cache, tags=interp.tags, installed=installed, direct=direct, index=make_index,
+        offline=opts.offline, python_version=interp.version,
+    )
+    staging: Path | None = None
+    try:
+        staging = _prefetch_remote_direct(direct, finder, cache)
+        resolution = _resolve(reqs, finder, interp, opts)
+        reporter.detail(
+            f"Resolved {len(resolution.pins)} packages in {_ms(time.perf_counter() - started)}"
+        )
+        require_hashes = opts.require_hashes or reqs.require_hashes or bool(hashes)
+        if require_hashes:
+            _check_hash_mode(reqs, resolution, hashes)
+
+        todo: list[Pin] = []
+        for pin in resolution.pins.values():
+            have = installed.get(pin.name)
+            if have is not None and Version(have[0]) == pin.version and not isinstance(
+                pin.candidate.source, Direct
+            ):
+                continue
+            if isinstance(pin.candidate.source, Installed):
+                continue
+            todo.append(pin)
+        if not todo:
+            reporter.info(f"Audited {len(resolution.pins)} packages in {_ms(time.perf_counter() - started)}")
+            return 0
+
+        reporter.start("Preparing", len(todo))
+        ready = materialize(todo, cache=cache, finder=finder, hashes=hashes, progress=reporter.advance)
+        reporter.stop()
+
+        warned: list[str] = []
+        mode = choose_link_mode(
+            opts.link_mode, cache.layout.archives, Path(interp.scheme["purelib"]), warned.append
+        )
+        for message in warned[:1]:
+            reporter.warn(message)
+
+        prefix = Path(interp.prefix)
+        removed: list[tuple[str, str]] = []
+        records: list[InstallRecord] = []
+        reporter.start("Installing", len(ready))
+        for item in ready:
+            pin = item.pin
+            old = installed.get(pin.name)
+            if old is not None:
+                uninstall(pin.name, interp.scheme, prefix)
+                removed.append((pin.name, old[0]))
+            install_archive(
+                item.path, scheme=interp.scheme, python_executable=interp.executable,
+                link_mode=mode, requested=pin.requested, direct_url=item.direct_url,
+            )
+            records.append(InstallRecord(item.archive_id, pin.name, str(pin.version), mode))
+            reporter.advance(pin.name)
+        reporter.stop()
+        cache.record_install(str(prefix), interp.executable, records, [n for n, _ in removed])
+    finally:
+        reporter.stop()
+        finder.close()
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    elapsed = time.perf_counter() - started
+    reporter.info(f"Installed {len(records)} package{'s' if len(records) != 1 else ''} in {_secs(elapsed)}")
+    old_versions = dict(removed)
+    for rec in records:
+        if rec.name in old_versions:
+            reporter.info(f" - {rec.name}=={old_versions[rec.name]}")
+        reporter.info(f" + {rec.name}=={rec.version}")
+    return 0
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f}ms"
+
+
+def _secs(seconds: float) -> str:
+    return f"{seconds * 1000:.0f}ms" if seconds < 1 else f"{seconds:.2f}s"
+
+
+__all__ = ["InstallOptions", "run_install", "Requirement", "SpecifierSet", "canonicalize_name"]

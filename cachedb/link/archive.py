@@ -1,0 +1,92 @@
+"""Read an unpacked wheel (an archive directory) without touching its file contents.
+
+The archive was verified against its RECORD when it was unpacked, so RECORD is
+the list of files and the source of their digests and sizes: nothing is walked
+or hashed again here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from email.parser import HeaderParser
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from ..errors import InstallError
+from .records import parse_record
+
+
+@dataclass(frozen=True)
+class ArchiveFile:
+    path: str  # POSIX path relative to the archive root
+    hash: str  # as spelled in the archive's RECORD, e.g. "sha256=..."
+    size: str
+
+
+@dataclass(frozen=True)
+class Archive:
+    root: Path
+    dist_info: str  # "<name>-<version>.dist-info", as in the wheel
+    name: str  # canonical
+    version: str
+    root_is_purelib: bool
+    files: tuple[ArchiveFile, ...]  # without the RECORD and its signatures
+
+    @property
+    def data_dir(self) -> str:
+        return self.dist_info[: -len(".dist-info")] + ".data"
+
+    def read_dist_info_file(self, name: str) -> bytes | None:
+        try:
+            return (self.root / self.dist_info / name).read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise InstallError(f"cannot read {self.dist_info}/{name}: {exc.strerror}") from exc
+
+    def project_name(self) -> str:
+        """The Name from METADATA as the project spells it (pip uses it for headers)."""
+        data = self.read_dist_info_file("METADATA") or b""
+        name = HeaderParser().parsestr(data.decode("utf-8", "replace")).get("Name")
+        return str(name).strip() if name else self.name
+
+
+def _find_dist_info(root: Path) -> str:
+    try:
+        with os.scandir(root) as entries:
+            found = [e.name for e in entries if e.name.endswith(".dist-info") and e.is_dir()]
+    except OSError as exc:
+        raise InstallError(f"cannot read archive {root}: {exc.strerror}") from exc
+    if len(found) != 1:
+        raise InstallError(f"archive {root} has {len(found)} .dist-info directories, expected 1")
+    return found[0]
+
+
+def read_archive(root: Path) -> Archive:
+    dist_info = _find_dist_info(root)
+    raw_name, sep, version = dist_info[: -len(".dist-info")].rpartition("-")
+    if not sep or not raw_name or not version:
+        raise InstallError(f"archive {root} has a malformed dist-info name {dist_info!r}")
+    try:
+        wheel_text = (root / dist_info / "WHEEL").read_text(encoding="utf-8")
+        record_text = (root / dist_info / "RECORD").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InstallError(f"archive {root} is unreadable: {exc}") from exc
+    purelib = HeaderParser().parsestr(wheel_text).get("Root-Is-Purelib", "")
+    record_prefix = f"{dist_info}/RECORD"
+    files = tuple(
+        ArchiveFile(path, hash_, size)
+        for path, hash_, size in parse_record(record_text, root / record_prefix)
+        # The RECORD (and any signature over it) describes the wheel, not the install.
+        if not path.startswith(record_prefix) or path.count("/") != 1
+    )
+    return Archive(
+        root=root,
+        dist_info=dist_info,
+        name=canonicalize_name(raw_name),
+        version=version,
+        root_is_purelib=str(purelib).strip().lower() == "true",
+        files=files,
+    )

@@ -1,0 +1,262 @@
+"""Install one archive directory into an environment's scheme.
+
+Files are linked from the archive with the chosen link mode; only what must
+differ from the cache is written fresh: rewritten ``#!python`` scripts,
+entry-point launchers, and the dist-info files an installer owns (RECORD,
+INSTALLER, REQUESTED, direct_url.json). Digests for linked files come from the
+archive's RECORD, which was verified when the archive was unpacked.
+
+A previous version of the same distribution is the caller's to uninstall
+first: this module only adds files, and replaces the ones it installs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from ..errors import InstallError, UsageError
+from .archive import Archive, read_archive
+from .modes import LINK_MODES, file_creator
+from .place import Journal
+from .records import format_record, record_hash
+from .scripts import (
+    check_script_name,
+    generate_launcher,
+    parse_entry_points,
+    rewrite_shebang,
+)
+
+SCHEME_KEYS = ("purelib", "platlib", "scripts", "headers", "data")
+# Installer-owned dist-info files: written fresh, never taken from the wheel.
+_GENERATED = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
+_PARALLEL_THRESHOLD = 256  # below this, thread start-up costs more than it saves
+_CHUNK = 128
+
+
+@dataclass(frozen=True)
+class InstalledDist:
+    name: str  # canonical
+    version: str
+    dist_info: Path  # installed .dist-info directory
+    files: tuple[Path, ...]  # every installed file (absolute), RECORD included
+
+
+@dataclass(frozen=True)
+class _Linked:
+    dst: str
+    src: str
+    hash: str
+    size: str
+
+
+@dataclass(frozen=True)
+class _Fresh:
+    dst: str
+    data: bytes
+    executable: bool
+
+
+def _scheme_dirs(scheme: Mapping[str, str]) -> dict[str, str]:
+    dirs: dict[str, str] = {}
+    for key in SCHEME_KEYS:
+        value = scheme.get(key)
+        if value is None:
+            continue
+        if not os.path.isabs(value):
+            raise InstallError(f"scheme path {key}={value!r} is not absolute")
+        dirs[key] = os.path.normpath(value)
+    for key in ("purelib", "platlib", "scripts", "data"):
+        if key not in dirs:
+            raise InstallError(f"scheme has no {key!r} path")
+    return dirs
+
+
+def _headers_dir(scheme_headers: str, archive: Archive) -> str:
+    # pip installs headers to <include>/<project name>; accept a scheme that
+    # already names the project (as pip's own scheme does) without doubling it.
+    if canonicalize_name(os.path.basename(scheme_headers)) == archive.name:
+        return scheme_headers
+    return os.path.join(scheme_headers, archive.project_name())
+
+
+def _read_head(path: str, size: int) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(size)
+
+
+class _Plan:
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.items: dict[str, _Linked | _Fresh] = {}
+
+    def add(self, item: _Linked | _Fresh, *, replace: bool = False) -> None:
+        if item.dst in self.items and not replace:
+            raise InstallError(f"{self.label} installs {item.dst} twice")
+        self.items[item.dst] = item
+
+
+def _plan(archive: Archive, dirs: Mapping[str, str], python_executable: str) -> tuple[_Plan, str]:
+    label = f"{archive.name} {archive.version}"
+    plan = _Plan(label)
+    lib_dir = dirs["purelib" if archive.root_is_purelib else "platlib"]
+    root = str(archive.root)
+    data_prefix = archive.data_dir + "/"
+    dist_info_prefix = archive.dist_info + "/"
+    headers: str | None = None
+    for f in archive.files:
+        src = os.path.join(root, f.path)
+        if f.path.startswith(data_prefix):
+            key, _, rest = f.path[len(data_prefix) :].partition("/")
+            if key not in SCHEME_KEYS or not rest:
+                raise InstallError(f"{label} has a file in an unknown scheme: {f.path}")
+            if key == "headers":
+                if "headers" not in dirs:
+                    raise InstallError(f"{label} installs headers, but the scheme has none")
+                headers = headers or _headers_dir(dirs["headers"], archive)
+                base = headers
+            else:
+                base = dirs[key]
+            dst = os.path.join(base, rest)
+            if key == "scripts":
+                if "/" not in rest:
+                    check_script_name(rest, label)
+                if _read_head(src, 8) == b"#!python":
+                    with open(src, "rb") as fh:
+                        rewritten = rewrite_shebang(fh.read(), python_executable)
+                    assert rewritten is not None
+                    plan.add(_Fresh(dst, rewritten, executable=True))
+                    continue
+        else:
+            in_dist_info = f.path.startswith(dist_info_prefix)
+            if in_dist_info and f.path[len(dist_info_prefix) :] in _GENERATED:
+                continue
+            dst = os.path.join(lib_dir, f.path)
+        plan.add(_Linked(dst, src, f.hash, f.size))
+
+    entry_points = archive.read_dist_info_file("entry_points.txt")
+    if entry_points:
+        for script in parse_entry_points(entry_points.decode("utf-8", "replace"), label):
+            name, data = generate_launcher(script, python_executable)
+            # Like pip, the entry point wins over a same-named file from .data/scripts.
+            plan.add(_Fresh(os.path.join(dirs["scripts"], name), data, True), replace=True)
+    return plan, lib_dir
+
+
+def _write_fresh(data: bytes, executable: bool) -> Callable[[str], None]:
+    mode = 0o755 if executable else 0o644
+
+    def create(path: str) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            _write_all(fd, data)
+        except BaseException:
+            os.close(fd)
+            os.unlink(path)
+            raise
+        os.close(fd)
+
+    return create
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _link_all(journal: Journal, items: Sequence[_Linked], link_mode: str) -> None:
+    create = file_creator(link_mode)
+
+    def run(chunk: Sequence[_Linked]) -> None:
+        for item in chunk:
+            journal.place(item.dst, partial(create, item.src))
+
+    if len(items) < _PARALLEL_THRESHOLD:
+        run(items)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = min(8, os.cpu_count() or 1)
+    chunks = [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cachedb-link") as pool:
+        # list() re-raises the first failure after every worker has stopped.
+        list(pool.map(run, chunks))
+
+
+def _record_path(path: str, lib_dir: str, lib_prefix: str) -> str:
+    rel = path[len(lib_prefix) :] if path.startswith(lib_prefix) else os.path.relpath(path, lib_dir)
+    return rel.replace(os.sep, "/")
+
+
+def install_archive(
+    archive_dir: Path,
+    *,
+    scheme: Mapping[str, str],
+    python_executable: str,
+    link_mode: str,
+    requested: bool = True,
+    direct_url: Mapping[str, object] | None = None,
+    installer: str = "cachedb",
+) -> InstalledDist:
+    """Install the unpacked wheel at ``archive_dir`` into ``scheme``.
+
+    Nothing is written before the whole install is validated, and a failure
+    part-way removes what this call created (and restores what it replaced).
+    Files of another installed version are not removed: uninstall it first.
+    """
+    if link_mode not in LINK_MODES:
+        raise UsageError(f"unknown link mode {link_mode!r}; choose one of {', '.join(LINK_MODES)}")
+    archive = read_archive(Path(archive_dir).absolute())
+    dirs = _scheme_dirs(scheme)
+    plan, lib_dir = _plan(archive, dirs, python_executable)
+    label = plan.label
+
+    dist_info_dir = os.path.join(lib_dir, archive.dist_info)
+    generated: dict[str, bytes] = {"INSTALLER": f"{installer}\n".encode()}
+    if requested:
+        generated["REQUESTED"] = b""
+    if direct_url is not None:
+        generated["direct_url.json"] = json.dumps(direct_url, sort_keys=True).encode()
+    for filename, data in generated.items():
+        plan.add(_Fresh(os.path.join(dist_info_dir, filename), data, executable=False))
+    record_file = os.path.join(dist_info_dir, "RECORD")
+
+    linked = [i for i in plan.items.values() if isinstance(i, _Linked)]
+    fresh = [i for i in plan.items.values() if isinstance(i, _Fresh)]
+    journal = Journal()
+    try:
+        journal.make_dirs([dist_info_dir, *(os.path.dirname(d) for d in plan.items)])
+        _link_all(journal, linked, link_mode)
+        for item in fresh:
+            journal.place(item.dst, _write_fresh(item.data, item.executable))
+
+        lib_prefix = lib_dir.rstrip(os.sep) + os.sep
+        rows = [(_record_path(i.dst, lib_dir, lib_prefix), i.hash, i.size) for i in linked]
+        rows += [
+            (_record_path(i.dst, lib_dir, lib_prefix), record_hash(i.data), str(len(i.data)))
+            for i in fresh
+        ]
+        rows.append((_record_path(record_file, lib_dir, lib_prefix), "", ""))
+        # RECORD goes last: a dist-info with a RECORD is a complete install.
+        journal.place(record_file, _write_fresh(format_record(rows), executable=False))
+    except OSError as exc:
+        journal.rollback()
+        where = f": {exc.filename}" if exc.filename else ""
+        raise InstallError(f"cannot install {label}: {exc.strerror or exc}{where}") from exc
+    except BaseException:
+        journal.rollback()
+        raise
+    journal.commit()
+    return InstalledDist(
+        name=archive.name,
+        version=archive.version,
+        dist_info=Path(dist_info_dir),
+        files=tuple(Path(p) for p in (*plan.items, record_file)),
+    )

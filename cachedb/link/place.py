@@ -1,0 +1,103 @@
+"""Placing files atomically, with a journal that can undo one install.
+
+A new path is created in place (one system call). An existing path is
+replaced by creating the new file under a temporary name in the same
+directory and renaming it over the old one, so a reader never sees a missing
+or partial file; the old file is kept under a hard link until the install
+commits, so a failed install can put it back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterable
+
+
+class Journal:
+    """Everything one install created or replaced, so that a failure can undo it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._token = f".cachedb-{os.getpid()}-{os.urandom(4).hex()}"
+        self._counter = 0
+        self.placed: list[str] = []
+        self._backups: list[tuple[str, str]] = []  # (destination, saved old file)
+        self._dirs: list[str] = []
+
+    def make_dirs(self, dirs: Iterable[str]) -> None:
+        for directory in sorted(set(dirs), key=len):
+            if os.path.isdir(directory):
+                continue
+            missing = []
+            parent = directory
+            while not os.path.isdir(parent):
+                missing.append(parent)
+                parent = os.path.dirname(parent)
+            for path in reversed(missing):
+                os.mkdir(path)
+                self._dirs.append(path)
+
+    def _temp_name(self, dst: str) -> str:
+        with self._lock:
+            self._counter += 1
+            n = self._counter
+        head, tail = os.path.split(dst)
+        return os.path.join(head, f".{tail[:64]}{self._token}-{n}")
+
+    def place(self, dst: str, create: Callable[[str], None]) -> None:
+        """Make ``dst`` with ``create(path)``, which must fail if ``path`` exists."""
+        try:
+            create(dst)
+        except FileExistsError:
+            self._replace(dst, create)
+        else:
+            self.placed.append(dst)  # list.append is atomic; workers share the journal
+
+    def _replace(self, dst: str, create: Callable[[str], None]) -> None:
+        tmp = self._temp_name(dst)
+        create(tmp)
+        backup: str | None = tmp + ".old"
+        try:
+            os.link(dst, tmp + ".old", follow_symlinks=False)
+        except OSError:
+            backup = None
+        try:
+            os.replace(tmp, dst)
+        except BaseException:
+            for path in (tmp, backup):
+                if path is not None:
+                    _unlink_quietly(path)
+            raise
+        with self._lock:
+            self.placed.append(dst)
+            if backup is not None:
+                self._backups.append((dst, backup))
+
+    def commit(self) -> None:
+        for _, backup in self._backups:
+            _unlink_quietly(backup)
+        self._backups.clear()
+
+    def rollback(self) -> None:
+        restored = {dst for dst, _ in self._backups}
+        for dst, backup in self._backups:
+            try:
+                os.replace(backup, dst)
+            except OSError:
+                _unlink_quietly(backup)
+        for path in self.placed:
+            if path not in restored:
+                _unlink_quietly(path)
+        for directory in reversed(self._dirs):
+            with contextlib.suppress(OSError):
+                os.rmdir(directory)
+        self.placed.clear()
+        self._backups.clear()
+        self._dirs.clear()
+
+
+def _unlink_quietly(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)

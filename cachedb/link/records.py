@@ -1,0 +1,46 @@
+"""RECORD files: the digest format, reading an installed RECORD, writing a new one."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..errors import InstallError
+
+
+def record_hash(data: bytes) -> str:
+    """The RECORD digest of ``data``: ``sha256=<urlsafe base64, no padding>``."""
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+    return "sha256=" + digest.decode("ascii")
+
+
+def parse_record(text: str, where: Path) -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
+    for row in csv.reader(io.StringIO(text)):
+        if not row:
+            continue
+        if len(row) != 3:
+            raise InstallError(f"{where} has a malformed row {row!r}")
+        rows.append((row[0], row[1], row[2]))
+    return rows
+
+
+def read_record(path: Path) -> list[tuple[str, str, str]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InstallError(f"{path} is missing") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InstallError(f"cannot read {path}: {exc}") from exc
+    return parse_record(text, path)
+
+
+def format_record(rows: Iterable[tuple[str, str, str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")

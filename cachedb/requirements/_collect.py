@@ -1,0 +1,28 @@
+"""Everything the user asked for on one command line, as one RequirementSet."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ._file import parse_requirements_file
+from ._line import absolute_path, parse_requirement
+from ._model import RequirementSet
+
+
+def collect(
+    args: Sequence[str],
+    requirement_files: Sequence[str] = (),
+    constraint_files: Sequence[str] = (),
+    *,
+    base_dir: Path | None = None,
+) -> RequirementSet:
+    """Parse CLI requirements and ``-r``/``-c`` files (relative to ``base_dir`` or cwd)."""
+    result = RequirementSet()
+    for arg in args:
+        result.requirements.append(parse_requirement(arg, base_dir=base_dir))
+    for name in requirement_files:
+        result.merge(parse_requirements_file(absolute_path(name, base_dir)))
+    for name in constraint_files:
+        result.merge(parse_requirements_file(absolute_path(name, base_dir), constraint=True))
+    return result

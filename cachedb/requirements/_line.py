@@ -1,0 +1,197 @@
+"""One requirement: a PEP 508 string, a local wheel path, or a wheel URL."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
+from urllib.request import url2pathname
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+
+from cachedb.errors import UsageError
+
+from ._hashes import HEX_LENGTHS, normalise_hash
+from ._model import InputRequirement
+from ._redact import redact_url
+from ._wheelname import parse_wheel_name
+
+URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+_EXTRAS_SUFFIX = re.compile(r"^(?P<location>.*?)(?P<extras>\[[^\[\]]*\])?$", re.DOTALL)
+# Fragment keys that look like hashes but that we cannot verify safely.
+_WEAK_HASHES = frozenset({"md5", "sha1", "sha224"})
+
+
+def parse_requirement(
+    text: str, *, comes_from: str = "command line", base_dir: Path | None = None
+) -> InputRequirement:
+    """Parse one requirement as typed on the command line or in a requirements file.
+
+    Relative wheel paths are taken relative to ``base_dir`` (default: the working
+    directory). Raises UsageError with a one-line message for anything else.
+    """
+    stripped = text.strip()
+    if not stripped:
+        raise UsageError("empty requirement")
+    if URL_SCHEME.match(stripped):
+        return _from_url(stripped, comes_from)
+    try:
+        req = Requirement(stripped)
+    except InvalidRequirement as exc:
+        if _looks_like_path(stripped, base_dir):
+            return _from_path(stripped, comes_from, base_dir)
+        raise invalid_requirement(stripped, exc) from exc
+    if req.url is None and req.name.lower().endswith(".whl"):
+        # "foo-1.0-py3-none-any.whl" is also a valid project name; nobody means that.
+        return _from_path(stripped, comes_from, base_dir)
+    if req.url is not None:
+        return _from_named_url(req, stripped, comes_from)
+    return InputRequirement(req, None, frozenset(), comes_from)
+
+
+def invalid_requirement(text: str, exc: Exception) -> UsageError:
+    """The one-line error for text that packaging cannot parse."""
+    lines = str(exc).splitlines()
+    reason = redact_url(lines[0]) if lines else type(exc).__name__
+    return UsageError(f"invalid requirement {redact_url(text)!r}: {reason}")
+
+
+def split_extras(location: str) -> tuple[str, str]:
+    """Split ``./dist/x.whl[a,b]`` into the location and ``[a,b]``."""
+    match = _EXTRAS_SUFFIX.match(location)
+    assert match is not None  # the pattern matches every string
+    return match["location"].strip(), match["extras"] or ""
+
+
+def absolute_path(location: str, base_dir: Path | None) -> Path:
+    """``location`` made absolute against ``base_dir`` or the working directory."""
+    base = base_dir if base_dir is not None else Path.cwd()
+    try:
+        return Path(os.path.abspath(base / location))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"invalid path {location!r}: {exc}") from exc
+
+
+def _looks_like_path(text: str, base_dir: Path | None) -> bool:
+    location, _ = split_extras(_split_marker(text, ";")[0])
+    if "://" in location:
+        # A broken "name @ https://..." line: report the syntax error, not a path.
+        return False
+    if location.lower().endswith(".whl"):
+        return True
+    separators = {"/", os.sep, os.altsep or "/"}
+    if not (location.startswith(".") or any(sep in location for sep in separators)):
+        return False
+    # A mistyped requirement with a "/" in it is more likely than a non-wheel path:
+    # only call it a path when something is there.
+    try:
+        return absolute_path(location, base_dir).exists()
+    except UsageError:
+        return False
+
+
+def _split_marker(text: str, separator: str) -> tuple[str, str]:
+    location, sep, marker = text.partition(separator)
+    return location.strip(), marker.strip() if sep else ""
+
+
+def _from_path(text: str, comes_from: str, base_dir: Path | None) -> InputRequirement:
+    # URLs may contain ";" so pip only splits them at "; "; paths split at ";".
+    location, marker = _split_marker(text, ";")
+    location, extras = split_extras(location)
+    path = absolute_path(location, base_dir)
+    try:
+        is_file, exists = path.is_file(), path.exists()
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot use wheel path {str(path)!r}: {exc}") from exc
+    if not path.name.lower().endswith(".whl"):
+        raise UsageError(f"only wheels are supported for now: {str(path)!r} is not a .whl file")
+    if not is_file:
+        what = "is not a file" if exists else "does not exist"
+        raise UsageError(f"wheel file {str(path)!r} {what}")
+    name = parse_wheel_name(path.name)[0]
+    url = path.as_uri()
+    return InputRequirement(_build(name, extras, url, marker, text), url, frozenset(), comes_from)
+
+
+def _from_url(text: str, comes_from: str) -> InputRequirement:
+    location, marker = _split_marker(text, "; ")
+    url, hashes, name = check_wheel_url(location)
+    return InputRequirement(_build(name, "", url, marker, text), url, hashes, comes_from)
+
+
+def _from_named_url(req: Requirement, text: str, comes_from: str) -> InputRequirement:
+    assert req.url is not None
+    if not URL_SCHEME.match(req.url):
+        raise UsageError(
+            f"{redact_url(req.url)!r} after '@' is not a URL: "
+            "give a local wheel path on its own, without 'name @'"
+        )
+    url, hashes, wheel_name = check_wheel_url(req.url)
+    if canonicalize_name(req.name) != wheel_name:
+        raise UsageError(
+            f"requirement {redact_url(text)!r} names {req.name!r} "
+            f"but the wheel is for {wheel_name!r}"
+        )
+    # The hash fragment now lives in .hashes; the URL keeps only what a download needs.
+    req.url = url
+    return InputRequirement(req, url, hashes, comes_from)
+
+
+def _build(name: str, extras: str, url: str, marker: str, text: str) -> Requirement:
+    spec = f"{name}{extras} @ {url}" + (f" ; {marker}" if marker else "")
+    try:
+        return Requirement(spec)
+    except InvalidRequirement as exc:
+        raise invalid_requirement(text, exc) from exc
+
+
+def check_wheel_url(url: str) -> tuple[str, frozenset[str], NormalizedName]:
+    """Validate a direct wheel URL: return it without its fragment, its hashes, its name."""
+    shown = redact_url(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise UsageError(f"invalid URL {shown!r}: {exc}") from exc
+    scheme = parts.scheme.lower()
+    filename = unquote(parts.path.rsplit("/", 1)[-1])
+    if scheme not in ("http", "https", "file") or not filename.lower().endswith(".whl"):
+        raise UsageError(
+            f"only wheels are supported for now: {shown!r} is not an https://, http:// "
+            "or file:// URL of a .whl file"
+        )
+    name = parse_wheel_name(filename)[0]
+    try:
+        hashes = _fragment_hashes(parts.fragment)
+    except UsageError as exc:
+        raise UsageError(f"{exc.message} in URL {shown!r}") from exc
+    if scheme == "file":
+        return _local_file_url(parts, shown), hashes, name
+    if not parts.hostname:
+        raise UsageError(f"invalid URL {shown!r}: no host")
+    return urlunsplit(parts._replace(fragment="")), hashes, name
+
+
+def _fragment_hashes(fragment: str) -> frozenset[str]:
+    hashes = set()
+    for item in fragment.split("&"):
+        key, _, value = item.partition("=")
+        if key.lower() in HEX_LENGTHS or key.lower() in _WEAK_HASHES:
+            hashes.add(normalise_hash(key, value))
+    return frozenset(hashes)
+
+
+def _local_file_url(parts: SplitResult, shown: str) -> str:
+    if parts.netloc not in ("", "localhost"):
+        raise UsageError(f"file URL {shown!r} names a remote host; only local files are supported")
+    try:
+        path = Path(url2pathname(parts.path))
+        if not path.is_absolute():
+            raise UsageError(f"file URL {shown!r} must hold an absolute path")
+        if not path.is_file():
+            raise UsageError(f"wheel file {str(path)!r} from {shown!r} does not exist")
+        return path.as_uri()
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot use file URL {shown!r}: {exc}") from exc

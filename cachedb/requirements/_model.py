@@ -1,0 +1,57 @@
+"""What the inputs layer hands to the rest of cachedb."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+
+@dataclass(frozen=True)
+class InputRequirement:
+    """One requirement as the user gave it, with where it came from."""
+
+    requirement: Requirement
+    # Direct reference (https:// or absolute file:// URL), credentials kept because
+    # the download needs them; None for requirements resolved through an index.
+    url: str | None
+    hashes: frozenset[str]
+    comes_from: str
+    editable: bool = False
+
+    @property
+    def name(self) -> str:
+        return canonicalize_name(self.requirement.name)
+
+
+@dataclass
+class RequirementSet:
+    """Requirements, constraints and index options gathered from all inputs."""
+
+    requirements: list[InputRequirement] = field(default_factory=list)
+    constraints: list[InputRequirement] = field(default_factory=list)
+    index_url: str | None = None
+    extra_index_urls: list[str] = field(default_factory=list)
+    find_links: list[str] = field(default_factory=list)
+    no_index: bool = False
+    require_hashes: bool = False
+    pre: bool = False
+
+    def merge(self, other: RequirementSet) -> None:
+        """Add ``other`` to this set; a later ``index_url`` wins, as in pip."""
+        self.requirements.extend(other.requirements)
+        self.constraints.extend(other.constraints)
+        if other.index_url is not None:
+            self.index_url = other.index_url
+        _extend_unique(self.extra_index_urls, other.extra_index_urls)
+        _extend_unique(self.find_links, other.find_links)
+        self.no_index = self.no_index or other.no_index
+        self.require_hashes = self.require_hashes or other.require_hashes
+        self.pre = self.pre or other.pre
+
+
+def _extend_unique(target: list[str], items: list[str]) -> None:
+    for item in items:
+        if item not in target:
+            target.append(item)

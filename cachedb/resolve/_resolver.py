@@ -1,0 +1,92 @@
+"""Full resolution with backtracking, through resolvelib (imported only when used)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from packaging.requirements import Requirement
+
+from cachedb.errors import ResolutionImpossible
+from cachedb.resolve._explain import Cause, explain
+from cachedb.resolve._model import Finder, Pin, Resolution
+from cachedb.resolve._order import ordered
+from cachedb.resolve._select import merge
+
+if TYPE_CHECKING:
+    from resolvelib.resolvers import Result
+
+    from cachedb.resolve._provider import Cand, Req
+
+
+def resolve(
+    requirements: Sequence[Requirement],
+    finder: Finder,
+    *,
+    markers: Mapping[str, str],
+    constraints: Sequence[Requirement] = (),
+    upgrade: bool = False,
+    no_deps: bool = False,
+    pre: bool = False,
+    max_rounds: int = 200_000,
+) -> Resolution:
+    """Choose one version of every project ``requirements`` need on the target ``markers``.
+
+    Raises ``cachedb.errors.ResolutionImpossible`` with an explanation when no
+    choice satisfies everything; errors raised by ``finder`` propagate unchanged.
+    """
+    # Deferred: the warm path never gets here, and resolvelib costs import time.
+    from resolvelib import BaseReporter, Resolver
+    from resolvelib.resolvers import ResolutionImpossible as Impossible
+    from resolvelib.resolvers import ResolutionTooDeep
+
+    from cachedb.resolve._provider import Provider, Req
+
+    wanted = merge(requirements, markers)
+    limits = merge(constraints, markers)
+    provider = Provider(finder, markers, limits, upgrade=upgrade, no_deps=no_deps, pre=pre)
+    resolver: Resolver[Req, Cand, str] = Resolver(provider, BaseReporter())
+    try:
+        result = resolver.resolve([Req(w) for w in wanted.values()], max_rounds=max_rounds)
+    except Impossible as exc:
+        causes = [
+            Cause(
+                info.requirement.wanted,
+                info.parent.info if info.parent else None,
+                info.parent.extras if info.parent else frozenset(),
+            )
+            for info in exc.causes
+        ]
+        message = explain(causes, provider.listing, provider.python, limits, pre=pre)
+        raise ResolutionImpossible(message) from None
+    except ResolutionTooDeep:
+        raise ResolutionImpossible(
+            f"Resolution gave up after {max_rounds} rounds without settling on a set of versions."
+            "\n  loosen or pin some requirements to narrow the search"
+        ) from None
+    return _pins(result, set(wanted))
+
+
+def _pins(result: Result[Req, Cand, str], requested: set[str]) -> Resolution:
+    extras: dict[str, set[str]] = {}
+    edges: dict[str, set[str]] = {}
+    for key, cand in result.mapping.items():
+        name = cand.info.name
+        extras.setdefault(name, set()).update(cand.extras)
+        for child in result.graph.iter_children(key):
+            if child is None:  # pragma: no cover - the root is never anyone's child
+                continue
+            child_name = result.mapping[child].info.name
+            if child_name != name:
+                edges.setdefault(name, set()).add(child_name)
+    pins = {
+        name: Pin(
+            name=name,
+            version=result.mapping[name].info.version,
+            candidate=result.mapping[name].info,
+            extras=frozenset(names),
+            requested=name in requested,
+        )
+        for name, names in extras.items()
+    }
+    return ordered(pins, edges)

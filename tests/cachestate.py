@@ -1,0 +1,43 @@
+"""Snapshots of a cache directory and its database, to prove that nothing changed."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from pathlib import Path
+
+TABLES = ("archives", "archive_files", "pointers", "environments", "installs", "events", "leases")
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def listing(root: Path) -> dict[str, str]:
+    """Every entry under ``root``: files with their sha256, links with their target, dirs."""
+    out: dict[str, str] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            rel = path.relative_to(root).as_posix()
+            if rel.endswith(_SQLITE_SIDE_FILES) or rel.startswith("locks/"):
+                continue
+            if path.is_symlink():
+                out[rel] = "link:" + os.readlink(path)
+            elif path.is_dir():
+                out[rel] = "dir"
+            elif rel.endswith(".sqlite3"):
+                out[rel] = "db"  # compared by rows instead: WAL checkpoints move bytes around
+            else:
+                out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def rows(db_file: Path) -> dict[str, list[tuple[object, ...]]]:
+    conn = sqlite3.connect(db_file)
+    try:
+        return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in TABLES}
+    finally:
+        conn.close()
+
+
+def snapshot(root: Path) -> tuple[dict[str, str], dict[str, list[tuple[object, ...]]]]:
+    return listing(root), rows(root / "cachedb.sqlite3")

@@ -1,0 +1,59 @@
+"""Running the real ``cachedb`` CLI against real venvs, and comparing environments."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+VENV_BIN = "Scripts" if sys.platform == "win32" else "bin"
+
+
+def cachedb(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None
+            ) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith("CACHEDB_") and k != "VIRTUAL_ENV"}
+    return subprocess.run(
+        [sys.executable, "-m", "cachedb", *map(str, args)],
+        capture_output=True, text=True, env={**base, **(env or {})}, cwd=cwd, timeout=300,
+    )
+
+
+def make_venv(path: Path) -> Path:
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
+    return path / VENV_BIN / "python"
+
+
+def run_in(venv: Path, code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(venv / VENV_BIN / "python"), "-c", code],
+                          capture_output=True, text=True, timeout=60)
+
+
+def tree(root: Path) -> dict[str, str]:
+    """Every file and link under ``root`` with its content digest or target."""
+    out: dict[str, str] = {}
+    if not root.exists():
+        return out
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            rel = path.relative_to(root).as_posix()
+            if "__pycache__" in rel:
+                continue
+            if path.is_symlink():
+                out[rel] = "link:" + os.readlink(path)
+            elif path.is_dir():
+                out[rel] = "dir"
+            else:
+                out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def pip(venv: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(venv / VENV_BIN / "python"),
+         "--disable-pip-version-check", *args],
+        capture_output=True, text=True, timeout=120,
+    )

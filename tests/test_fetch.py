@@ -1,0 +1,142 @@
+"""Downloads: verified streaming to disk, and every way a download can fail."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from wheelbuilder import make_wheel
+
+from cachedb.errors import HashMismatch, NetworkError
+from cachedb.fetch import Downloaded, HttpSession, download, redact_url
+
+if TYPE_CHECKING:
+    from indexserver import IndexServer
+
+# Registers the `index_server` fixture without an import that parameters would shadow
+# (and before the module is imported, so pytest can still rewrite its asserts).
+pytest_plugins = ("indexserver",)
+
+
+@pytest.fixture
+def session() -> Iterator[HttpSession]:
+    s = HttpSession(timeout=5.0, concurrency=4)
+    yield s
+    s.close()
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_download_streams_to_dest_with_sha256(
+    tmp_path: Path, index_server: IndexServer, session: HttpSession
+) -> None:
+    wheel = make_wheel(tmp_path / "src", "alpha", "1.0")
+    index_server.add(wheel)
+    url = f"{index_server.root_url}/files/{wheel.name}"
+    got = download(session, url, tmp_path / "out", wheel.name, hashes={"sha256": _sha(wheel)})
+    assert got == Downloaded(
+        path=tmp_path / "out" / wheel.name, sha256=_sha(wheel), size=wheel.stat().st_size
+    )
+    assert got.path.read_bytes() == wheel.read_bytes()
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [wheel.name]
+
+
+def test_download_local_file_url_needs_no_session(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "src", "alpha", "1.0")
+    got = download(None, wheel.as_uri(), tmp_path / "out", wheel.name)
+    assert got.sha256 == _sha(wheel)
+
+
+@pytest.mark.parametrize("which", ["hashes", "expected"])
+def test_hash_mismatch_names_both_digests_and_leaves_nothing(
+    tmp_path: Path, index_server: IndexServer, session: HttpSession, which: str
+) -> None:
+    wheel = make_wheel(tmp_path / "src", "alpha", "1.0")
+    index_server.add(wheel)
+    wrong = "0" * 64
+    kwargs = {which: {"sha256": wrong}}
+    with pytest.raises(HashMismatch) as info:
+        download(
+            session, f"{index_server.root_url}/files/{wheel.name}", tmp_path / "out",
+            wheel.name, **kwargs,
+        )  # fmt: skip
+    assert wrong in str(info.value) and _sha(wheel) in str(info.value)
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_unsupported_expected_algorithm_is_refused(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "src", "alpha", "1.0")
+    with pytest.raises(HashMismatch, match="unsupported"):
+        download(None, wheel.as_uri(), tmp_path / "out", wheel.name, expected={"foo": "ab"})
+
+
+def test_truncated_body_is_network_error_and_leaves_nothing(
+    tmp_path: Path, index_server: IndexServer, session: HttpSession
+) -> None:
+    wheel = make_wheel(tmp_path / "src", "alpha", "1.0", files={"alpha/big.bin": b"x" * 200_000})
+    index_server.add(wheel)
+    index_server.faults[wheel.name] = "truncate"
+    with pytest.raises(NetworkError):
+        download(session, f"{index_server.root_url}/files/{wheel.name}", tmp_path / "o", wheel.name)
+    assert list((tmp_path / "o").iterdir()) == []
+
+
+def test_http_error_status(tmp_path: Path, index_server: IndexServer, session: HttpSession) -> None:
+    with pytest.raises(NetworkError, match="HTTP 404"):
+        download(session, f"{index_server.root_url}/files/nope-1.0-py3-none-any.whl",
+                 tmp_path, "nope-1.0-py3-none-any.whl")  # fmt: skip
+
+
+def test_redirect_loop(tmp_path: Path, index_server: IndexServer, session: HttpSession) -> None:
+    wheel = make_wheel(tmp_path / "src", "alpha", "1.0")
+    index_server.add(wheel)
+    index_server.faults[wheel.name] = "redirect-loop"
+    with pytest.raises(NetworkError, match="redirect"):
+        download(session, f"{index_server.root_url}/files/{wheel.name}", tmp_path / "o", wheel.name)
+
+
+def test_stall_times_out(tmp_path: Path, index_server: IndexServer) -> None:
+    wheel = make_wheel(tmp_path / "src", "alpha", "1.0")
+    index_server.add(wheel)
+    index_server.faults[wheel.name] = "stall"
+    s = HttpSession(timeout=0.3)
+    try:
+        with pytest.raises(NetworkError, match="timed out"):
+            download(s, f"{index_server.root_url}/files/{wheel.name}", tmp_path / "o", wheel.name)
+    finally:
+        s.close()
+    assert list((tmp_path / "o").iterdir()) == []
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_unreachable_host_and_credentials_are_redacted(
+    tmp_path: Path, session: HttpSession
+) -> None:
+    url = f"http://user:secret@127.0.0.1:{_free_port()}/files/a-1.0-py3-none-any.whl"
+    with pytest.raises(NetworkError) as info:
+        download(session, url, tmp_path, "a-1.0-py3-none-any.whl")
+    assert "secret" not in str(info.value) and "user" not in str(info.value)
+    assert "****@127.0.0.1" in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_unsafe_filename_refused(tmp_path: Path) -> None:
+    with pytest.raises(NetworkError, match="unsafe"):
+        download(None, "file:///etc/passwd", tmp_path, "../passwd")
+
+
+def test_redact_url() -> None:
+    assert redact_url("https://u:p@host:8080/simple/") == "https://****@host:8080/simple/"
+    assert redact_url("https://token@host/x") == "https://****@host/x"
+    assert redact_url("https://host/x") == "https://host/x"

@@ -1,0 +1,290 @@
+"""The cache store: archives, pointers, lookups, and what survives concurrency."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from cachestate import snapshot
+from wheelbuilder import make_wheel
+
+from cachedb.store import WHEELS_BUCKET, open_cache, pointer_key, source_key
+
+SOURCE = source_key("https://pypi.example/simple")
+
+
+def key_for(wheel: Path) -> str:
+    from packaging.utils import parse_wheel_filename
+
+    name = parse_wheel_filename(wheel.name)[0]
+    return pointer_key(SOURCE, name, wheel.name[: -len(".whl")])
+
+
+def tree_digest(path: Path) -> dict[str, str]:
+    return {
+        p.relative_to(path).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(path.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_put_then_lookup_returns_canonical_archive(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0")
+    with open_cache(tmp_path / "cache") as cache:
+        entry = cache.put(WHEELS_BUCKET, key_for(wheel), wheel)
+        found = cache.lookup(WHEELS_BUCKET, key_for(wheel))
+    assert found == tmp_path / "cache" / "archive-v0" / entry.archive_id
+    assert entry.archive_id == hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert (found / "demo" / "__init__.py").read_text() == "VERSION = '1.0'\n"
+    link = tmp_path / "cache" / WHEELS_BUCKET / key_for(wheel)
+    assert link.is_symlink() and not os.path.isabs(os.readlink(link))
+    assert link.resolve() == found.resolve()
+    assert (tmp_path / "cache" / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172")
+
+
+def test_archive_rows_describe_the_wheel(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "w", "Demo_Pkg", "2.0.1", executable=["demo_pkg/__init__.py"])
+    with open_cache(tmp_path / "cache") as cache:
+        entry = cache.put(WHEELS_BUCKET, key_for(wheel), wheel)
+    conn = sqlite3.connect(tmp_path / "cache" / "cachedb.sqlite3")
+    name, version, tags, count, wheel_size = conn.execute(
+        "SELECT name, version, tags, file_count, wheel_size FROM archives"
+    ).fetchone()
+    assert (name, version, tags, count) == ("demo-pkg", "2.0.1", "py3-none-any", 4)
+    assert wheel_size == wheel.stat().st_size
+    files = dict(conn.execute("SELECT path, executable FROM archive_files").fetchall())
+    assert files["demo_pkg/__init__.py"] == 1
+    kinds = [r[0] for r in conn.execute("SELECT kind FROM events ORDER BY id")]
+    assert kinds == ["archive.insert", "pointer.insert"]
+    assert os.access(entry.path / "demo_pkg" / "__init__.py", os.X_OK)
+
+
+def test_replace_swaps_pointer_and_keeps_old_tree_for_its_reader(tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    old = make_wheel(tmp_path / "old", "demo", "1.0", files={"demo/__init__.py": "X = 'old'\n"})
+    new = make_wheel(tmp_path / "new", "demo", "1.0", files={"demo/__init__.py": "X = 'new'\n"})
+    key = key_for(old)
+    with open_cache(cache_dir) as cache:
+        cache.put(WHEELS_BUCKET, key, old)
+        held = cache.lookup(WHEELS_BUCKET, key)
+    assert held is not None
+    before = tree_digest(held)
+    # Another process replaces the entry while we hold the canonical path.
+    script = textwrap.dedent(
+        f"""
+        from pathlib import Path
+        from cachedb.store import open_cache
+        with open_cache({str(cache_dir)!r}) as c:
+            c.replace("wheels-v0", {key!r}, Path({str(new)!r}))
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
+    assert tree_digest(held) == before
+    assert (held / "demo" / "__init__.py").read_text() == "X = 'old'\n"
+    with open_cache(cache_dir) as cache:
+        now = cache.lookup(WHEELS_BUCKET, key)
+    assert now is not None and now != held
+    assert (now / "demo" / "__init__.py").read_text() == "X = 'new'\n"
+    assert os.readlink(cache_dir / WHEELS_BUCKET / key).endswith(now.name)
+    conn = sqlite3.connect(cache_dir / "cachedb.sqlite3")
+    swap = conn.execute(
+        "SELECT old_archive, new_archive FROM events WHERE kind = 'pointer.swap'"
+    ).fetchall()
+    assert swap == [(held.name, now.name)]
+
+
+def test_reader_sees_complete_tree_during_concurrent_replacements(tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    wheels = [
+        make_wheel(tmp_path / f"v{i}", "demo", "1.0",
+                   files={f"demo/m{j}.py": f"# {i}-{j}\n" * 50 for j in range(30)})
+        for i in range(4)
+    ]
+    key = key_for(wheels[0])
+    with open_cache(cache_dir) as cache:
+        cache.put(WHEELS_BUCKET, key, wheels[0])
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from cachedb.store import open_cache
+        wheels = {[str(w) for w in wheels]!r}
+        with open_cache({str(cache_dir)!r}) as c:
+            for round in range(3):
+                for w in wheels:
+                    c.replace("wheels-v0", {key!r}, Path(w))
+        """
+    )
+    writer = subprocess.Popen([sys.executable, "-c", script])
+    seen = 0
+    try:
+        with open_cache(cache_dir) as cache:
+            while writer.poll() is None or seen == 0:
+                path = cache.lookup(WHEELS_BUCKET, key)
+                assert path is not None
+                files = sorted(p.name for p in (path / "demo").iterdir())
+                assert len(files) == 30
+                seen += 1
+    finally:
+        writer.wait()
+    assert writer.returncode == 0
+    assert seen > 0
+
+
+def test_two_processes_storing_same_wheel_make_one_archive(tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0",
+                       files={f"demo/m{j}.py": "x = 1\n" * 200 for j in range(50)})
+    open_cache(cache_dir).close()
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from cachedb.store import open_cache, pointer_key
+        with open_cache({str(cache_dir)!r}) as c:
+            c.put("wheels-v0", pointer_key("src-" + sys.argv[1], "demo", "demo-1.0-py3-none-any"),
+                  Path({str(wheel)!r}))
+        """
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(i)]) for i in range(4)]
+    assert [p.wait() for p in procs] == [0, 0, 0, 0]
+    conn = sqlite3.connect(cache_dir / "cachedb.sqlite3")
+    assert conn.execute("SELECT count(*) FROM archives").fetchone() == (1,)
+    assert conn.execute("SELECT count(*) FROM pointers").fetchone() == (4,)
+    assert len(list((cache_dir / "archive-v0").iterdir())) == 1
+    assert list((cache_dir / "tmp").iterdir()) == []
+
+
+def test_moved_cache_keeps_every_lookup(tmp_path: Path) -> None:
+    wheels = [make_wheel(tmp_path / "w", f"pkg{i}", "1.0") for i in range(3)]
+    with open_cache(tmp_path / "a" / "cache") as cache:
+        for wheel in wheels:
+            cache.put(WHEELS_BUCKET, key_for(wheel), wheel)
+    shutil.move(tmp_path / "a" / "cache", tmp_path / "b")
+    with open_cache(tmp_path / "b") as cache:
+        for wheel in wheels:
+            found = cache.lookup(WHEELS_BUCKET, key_for(wheel))
+            assert found is not None and found.parent == tmp_path / "b" / "archive-v0"
+            assert (tmp_path / "b" / WHEELS_BUCKET / key_for(wheel)).resolve() == found
+
+
+def test_tampered_link_is_a_miss(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0")
+    key = key_for(wheel)
+    with open_cache(tmp_path / "cache") as cache:
+        cache.put(WHEELS_BUCKET, key, wheel)
+        link = tmp_path / "cache" / WHEELS_BUCKET / key
+        link.unlink()
+        os.symlink("/etc", link)
+        assert cache.lookup(WHEELS_BUCKET, key) is None
+        assert not link.is_symlink() or os.readlink(link) != "/etc"
+        # Storing again repairs the entry without a second archive.
+        entry = cache.put(WHEELS_BUCKET, key, wheel)
+        assert cache.lookup(WHEELS_BUCKET, key) == entry.path
+
+
+def test_row_pointing_outside_archive_bucket_is_a_miss(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0")
+    key = key_for(wheel)
+    with open_cache(tmp_path / "cache") as cache:
+        cache.put(WHEELS_BUCKET, key, wheel)
+    conn = sqlite3.connect(tmp_path / "cache" / "cachedb.sqlite3")
+    with conn:
+        conn.execute("UPDATE archives SET relpath = '../../../../etc'")
+    conn.close()
+    with open_cache(tmp_path / "cache") as cache:
+        assert cache.lookup(WHEELS_BUCKET, key) is None
+
+
+def test_archive_symlinked_elsewhere_is_a_miss(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0")
+    key = key_for(wheel)
+    with open_cache(tmp_path / "cache") as cache:
+        entry = cache.put(WHEELS_BUCKET, key, wheel)
+        shutil.rmtree(entry.path)
+        os.symlink("/etc", entry.path)
+        assert cache.lookup(WHEELS_BUCKET, key) is None
+
+
+def test_vanished_archive_is_a_miss_and_is_repaired(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0")
+    key = key_for(wheel)
+    with open_cache(tmp_path / "cache") as cache:
+        entry = cache.put(WHEELS_BUCKET, key, wheel)
+        shutil.rmtree(entry.path)
+        assert cache.lookup(WHEELS_BUCKET, key) is None
+        again = cache.put(WHEELS_BUCKET, key, wheel)
+        assert cache.lookup(WHEELS_BUCKET, key) == again.path
+        assert (again.path / "demo" / "__init__.py").exists()
+
+
+def test_removed_link_is_restored_from_row(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0")
+    key = key_for(wheel)
+    with open_cache(tmp_path / "cache") as cache:
+        entry = cache.put(WHEELS_BUCKET, key, wheel)
+        (tmp_path / "cache" / WHEELS_BUCKET / key).unlink()
+        assert cache.lookup(WHEELS_BUCKET, key) == entry.path
+        assert (tmp_path / "cache" / WHEELS_BUCKET / key).resolve() == entry.path
+
+
+def test_pointer_files_where_links_are_unavailable(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0")
+    key = key_for(wheel)
+    with open_cache(tmp_path / "cache", pointer_kind="file") as cache:
+        entry = cache.put(WHEELS_BUCKET, key, wheel)
+        pointer = tmp_path / "cache" / WHEELS_BUCKET / key
+        assert pointer.is_file() and not pointer.is_symlink()
+        assert pointer.read_text().strip() == f"../../../archive-v0/{entry.archive_id}"
+        assert cache.lookup(WHEELS_BUCKET, key) == entry.path
+        pointer.write_text("../../../../../etc\n")
+        assert cache.lookup(WHEELS_BUCKET, key) is None
+
+
+def test_cache_dir_from_environment(tmp_path: Path) -> None:
+    env = {**os.environ, "CACHEDB_CACHE_DIR": str(tmp_path / "envcache")}
+    out = subprocess.run(
+        [sys.executable, "-m", "cachedb", "dir"], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == str(tmp_path / "envcache")
+    out = subprocess.run(
+        [sys.executable, "-m", "cachedb", "dir", "--cache-dir", str(tmp_path / "flag")],
+        env=env, capture_output=True, text=True, check=True,
+    )
+    assert out.stdout.strip() == str(tmp_path / "flag")
+
+
+def test_db_url_is_configurable(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0")
+    url = f"sqlite:///{tmp_path / 'elsewhere.sqlite3'}"
+    with open_cache(tmp_path / "cache", db_url=url) as cache:
+        cache.put(WHEELS_BUCKET, key_for(wheel), wheel)
+    assert not (tmp_path / "cache" / "cachedb.sqlite3").exists()
+    conn = sqlite3.connect(tmp_path / "elsewhere.sqlite3")
+    assert conn.execute("SELECT count(*) FROM archives").fetchone() == (1,)
+
+
+def test_sqlite_pragmas(tmp_path: Path) -> None:
+    with open_cache(tmp_path / "cache") as cache, cache.db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
+
+
+def test_unknown_key_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    from cachedb.errors import UsageError
+
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0")
+    with open_cache(tmp_path / "cache") as cache:
+        before = snapshot(tmp_path / "cache")
+        with pytest.raises(UsageError):
+            cache.put(WHEELS_BUCKET, "../../escape/x/y", wheel)
+        assert snapshot(tmp_path / "cache") == before

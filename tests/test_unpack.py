@@ -1,0 +1,141 @@
+"""Malformed and hostile wheels are refused, and the cache is exactly as before."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cachestate import snapshot
+from wheelbuilder import make_wheel
+
+from cachedb.errors import InvalidWheel
+from cachedb.store import WHEELS_BUCKET, open_cache, pointer_key
+from cachedb.store import unpack as unpack_module
+
+BAD_HASH = "sha256=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+
+def _patch_name(wheel: Path, placeholder: bytes, replacement: bytes) -> Path:
+    """Rewrite a member name in the zip's headers (zipfile itself refuses to write NULs)."""
+    data = wheel.read_bytes()
+    assert len(placeholder) == len(replacement) and data.count(placeholder) == 2
+    wheel.write_bytes(data.replace(placeholder, replacement))
+    return wheel
+
+
+def _duplicate(d: Path) -> Path:
+    wheel = make_wheel(d, "demo", "1.0")
+    with pytest.warns(UserWarning), zipfile.ZipFile(wheel, "a") as zf:
+        zf.writestr("demo/__init__.py", "X = 2\n")
+    return wheel
+
+
+CASES: dict[str, Callable[[Path], Path]] = {
+    "absolute path": lambda d: make_wheel(d, "demo", extra_members={"/tmp/evil.py": b"x"}),
+    "dot-dot segment": lambda d: make_wheel(d, "demo", extra_members={"../evil.py": b"x"}),
+    "nested dot-dot": lambda d: make_wheel(d, "demo", extra_members={"demo/../../evil.py": b"x"}),
+    "drive letter": lambda d: make_wheel(d, "demo", extra_members={"C:/evil.py": b"x"}),
+    "backslash": lambda d: make_wheel(d, "demo", extra_members={"demo\\..\\..\\evil.py": b"x"}),
+    "control character": lambda d: make_wheel(d, "demo", extra_members={"demo/a\x01.py": b"x"}),
+    "NUL character": lambda d: _patch_name(
+        make_wheel(d, "demo", extra_members={"demo/aQb.py": b"x"}), b"demo/aQb.py", b"demo/a\0b.py"
+    ),
+    "duplicate name": _duplicate,
+    "case collision": lambda d: make_wheel(
+        d, "demo", files={"demo/__init__.py": "", "demo/Mod.py": "", "demo/mod.py": ""}
+    ),
+    "symlink entry": lambda d: make_wheel(d, "demo", symlinks={"demo/passwd": "/etc/passwd"}),
+    "file missing from RECORD": lambda d: make_wheel(d, "demo", omit_from_record=["demo/__init__.py"]),
+    "RECORD row without file": lambda d: make_wheel(
+        d, "demo", extra_record_rows=["demo/ghost.py,sha256=abc,3"]
+    ),
+    "RECORD with ../ path": lambda d: make_wheel(
+        d, "demo", extra_record_rows=["../../ghost.py,sha256=abc,3"]
+    ),
+    "hash mismatch": lambda d: make_wheel(
+        d, "demo", record_overrides={"demo/__init__.py": f"demo/__init__.py,{BAD_HASH},16"}
+    ),
+    "size mismatch": lambda d: make_wheel(
+        d,
+        "demo",
+        files={"demo/__init__.py": "X = 1\n"},
+        record_overrides={
+            "demo/__init__.py": "demo/__init__.py,"
+            "sha256=Zx3m4TrqVYDfuoiIMvvXZfsKhiEfh8kh40z6c0GrxQI,99"
+        },
+    ),
+    "dist-info name disagrees": lambda d: make_wheel(d, "demo", dist_info="other-1.0.dist-info"),
+    "dist-info version disagrees": lambda d: make_wheel(d, "demo", dist_info="demo-2.0.dist-info"),
+    "METADATA name disagrees": lambda d: make_wheel(d, "demo", metadata_name="other"),
+    "Wheel-Version 2": lambda d: make_wheel(d, "demo", wheel_version="2.0"),
+    "not a zip": lambda d: _write(d / "demo-1.0-py3-none-any.whl", b"this is not a zip"),
+    "bad filename": lambda d: make_wheel(d, "demo", filename="demo.whl"),
+    "file and directory": lambda d: make_wheel(
+        d, "demo", files={"demo/__init__.py": "", "demo/x": "", "demo/x/y.py": ""}
+    ),
+}
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+@pytest.fixture
+def filled_cache(tmp_path: Path) -> Path:
+    cache_dir = tmp_path / "cache"
+    good = make_wheel(tmp_path / "good", "good", "1.0")
+    with open_cache(cache_dir) as cache:
+        cache.put(WHEELS_BUCKET, pointer_key("src", "good", good.name[:-4]), good)
+    return cache_dir
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_malformed_wheel_is_refused_and_nothing_changes(
+    case: str, tmp_path: Path, filled_cache: Path
+) -> None:
+    wheel = CASES[case](tmp_path / "bad")
+    before = snapshot(filled_cache)
+    with open_cache(filled_cache) as cache, pytest.raises(InvalidWheel) as info:
+        cache.put(WHEELS_BUCKET, pointer_key("src", "demo", "demo-1.0-py3-none-any"), wheel)
+    message = str(info.value)
+    assert message and "\n" not in message
+    assert snapshot(filled_cache) == before
+    assert list((filled_cache / "tmp").iterdir()) == []
+
+
+def test_declared_size_over_cap_is_refused(
+    tmp_path: Path, filled_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(unpack_module, "MAX_UNPACKED_SIZE", 10_000)
+    wheel = make_wheel(tmp_path / "big", "demo", files={"demo/__init__.py": "#" * 20_000})
+    before = snapshot(filled_cache)
+    with open_cache(filled_cache) as cache, pytest.raises(InvalidWheel, match="more than"):
+        cache.put(WHEELS_BUCKET, pointer_key("src", "demo", "demo-1.0-py3-none-any"), wheel)
+    assert snapshot(filled_cache) == before
+
+
+def test_zip_bomb_ratio_is_refused(tmp_path: Path, filled_cache: Path) -> None:
+    wheel = make_wheel(tmp_path / "bomb", "demo", files={"demo/__init__.py": b"\0" * 100_000_000})
+    with open_cache(filled_cache) as cache, pytest.raises(InvalidWheel, match="implausibly"):
+        cache.put(WHEELS_BUCKET, pointer_key("src", "demo", "demo-1.0-py3-none-any"), wheel)
+
+
+def test_valid_wheel_with_data_dir_and_executables_is_accepted(tmp_path: Path) -> None:
+    wheel = make_wheel(
+        tmp_path / "w",
+        "demo",
+        files={
+            "demo/__init__.py": "",
+            "demo-1.0.data/scripts/run": "#!python\nprint('hi')\n",
+            "demo-1.0.data/data/share/demo.txt": "data",
+        },
+        executable=["demo-1.0.data/scripts/run"],
+    )
+    with open_cache(tmp_path / "cache") as cache:
+        entry = cache.put(WHEELS_BUCKET, pointer_key("src", "demo", wheel.name[:-4]), wheel)
+    assert (entry.path / "demo-1.0.data" / "scripts" / "run").stat().st_mode & 0o111
+    assert (entry.path / "demo-1.0.data" / "data" / "share" / "demo.txt").read_text() == "data"
