@@ -106,7 +106,10 @@ def assert_consistent(cache: Cache) -> None:
         rows = {r[0]: r[1] for r in s.execute(text("SELECT id, deleted_at FROM archives"))}
         ptrs = [tuple(r) for r in s.execute(text("SELECT bucket, key, archive_id FROM pointers"))]
         orphan_files = s.scalar(
-            text("SELECT count(*) FROM archive_files WHERE archive_id NOT IN (SELECT id FROM archives)")
+            text(
+                "SELECT count(*) FROM archive_files"
+                " WHERE archive_id NOT IN (SELECT id FROM archives)"
+            )
         )
     live = {aid for aid, deleted in rows.items() if deleted is None}
     assert dirs(cache) == live
@@ -186,7 +189,9 @@ def test_copy_mode_installs_keep_archives_unless_evicted(cache: Cache, tmp_path:
     assert live_ids(cache) == {b}
     # The install record of the living environment survives; its archive row is a tombstone.
     with cache.db.read() as s:
-        tomb = s.execute(text("SELECT deleted_at IS NOT NULL FROM archives WHERE id = :a"), {"a": a})
+        tomb = s.execute(
+            text("SELECT deleted_at IS NOT NULL FROM archives WHERE id = :a"), {"a": a}
+        )
         assert tomb.scalar() == 1
     assert dirs(cache) == {b}
     assert_consistent(cache)
@@ -204,10 +209,18 @@ def _lru_cache(cache: Cache, tmp_path: Path) -> tuple[list[str], str]:
     install(cache, env, {"pinned": protected})
     backdate(cache, 100 * 86400)
     for i, aid in enumerate(ids):
-        sql(cache, "UPDATE archives SET last_used_at = :t WHERE id = :a",
-            t=time.time() - (50 - 10 * i) * 86400, a=aid)
-    sql(cache, "UPDATE archives SET last_used_at = :t WHERE id = :a",
-        t=time.time() - 60 * 86400, a=protected)
+        sql(
+            cache,
+            "UPDATE archives SET last_used_at = :t WHERE id = :a",
+            t=time.time() - (50 - 10 * i) * 86400,
+            a=aid,
+        )
+    sql(
+        cache,
+        "UPDATE archives SET last_used_at = :t WHERE id = :a",
+        t=time.time() - 60 * 86400,
+        a=protected,
+    )
     return ids, protected
 
 
@@ -254,7 +267,9 @@ def snapshot(cache: Cache) -> tuple[list[tuple[str, str]], dict[str, list[tuple[
     conn = sqlite3.connect(cache.root / "cachedb.sqlite3")
     try:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        dump = {t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
+        dump = {
+            t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables
+        }
     finally:
         conn.close()
     return files, dump
@@ -336,8 +351,12 @@ def test_lease_of_live_process_protects_dead_one_does_not(cache: Cache, tmp_path
     a, b = store(cache, wheels, "alpha"), store(cache, wheels, "beta")
     backdate(cache)
     held = cache.db.write(lambda s: leases.acquire(s, [a, b]))
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     sql(cache, "UPDATE leases SET pid = :p WHERE id = :i", p=int(dead.stdout), i=held[1])
 
     run(cache, Options(clean=()))
@@ -418,7 +437,9 @@ def test_report_line_and_events(cache: Cache, tmp_path: Path) -> None:
     kinds = event_kinds(cache)
     assert kinds.count("archive.delete") == 3
     assert kinds.count("environment.stale") == 1
-    assert kinds.count("orphan.delete") == 1
+    # The orphan directory plus the three on-disk links whose rows the test deleted.
+    assert kinds.count("orphan.delete") == 4
+    assert not any((cache.root / WHEELS_BUCKET / SOURCE).rglob("*-py3-none-any"))
     with cache.db.read() as s:
         cmd = s.scalar(text("SELECT command FROM events WHERE kind = 'archive.delete' LIMIT 1"))
     assert cmd.startswith("cachedb gc")
@@ -454,14 +475,25 @@ def _kill_rounds(tmp_path: Path, rounds: int, seed: int) -> None:
     wheels = tmp_path / "wheels"
     for rnd in range(rounds):
         with open_cache(root) as cache:
-            for i in range(25):
-                store(cache, wheels, f"r{rnd}p{i}", nfiles=40)
+            for i in range(40):
+                store(cache, wheels, f"r{rnd}p{i}", nfiles=20)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "cachedb", "gc", "--cache-dir", str(root),
-             "--max-size", "0", "--grace", "0s"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                sys.executable,
+                "-m",
+                "cachedb",
+                "gc",
+                "--cache-dir",
+                str(root),
+                "--max-size",
+                "0",
+                "--grace",
+                "0s",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
-        time.sleep(rng.uniform(0.3, 1.5))
+        time.sleep(rng.uniform(0.3, 1.0))  # start-up, then the sweep itself
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         cli("gc", "--cache-dir", str(root), "--grace", "0s")
@@ -478,3 +510,44 @@ def test_gc_killed_mid_sweep_is_finished_by_the_next_run(tmp_path: Path) -> None
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 def test_gc_killed_many_times(tmp_path: Path) -> None:
     _kill_rounds(tmp_path, rounds=8, seed=7)
+
+
+# -- end to end with the real installer -----------------------------------------------
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX venv layout")
+def test_gc_after_deleting_one_of_two_symlinked_venvs(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    for name in ("alpha", "beta", "gamma"):
+        make_wheel(wheels, name)
+    root = str(tmp_path / "cache")
+    common = [
+        "--cache-dir",
+        root,
+        "--link-mode",
+        "symlink",
+        "--find-links",
+        str(wheels),
+        "--no-index",
+    ]
+    cli("install", *common, "--venv", str(tmp_path / "v1"), "alpha", "beta")
+    cli("install", *common, "--venv", str(tmp_path / "v2"), "beta", "gamma")
+
+    data = json.loads(cli("clean", "--cache-dir", root, "--json").stdout)
+    assert data["archives"] == [] and data["pointers_dropped"] == 3
+
+    shutil.rmtree(tmp_path / "v1")
+    data = json.loads(cli("gc", "--cache-dir", root, "--grace", "0s", "--json").stdout)
+    assert [a["filename"] for a in data["archives"]] == ["alpha-1.0-py3-none-any.whl"]
+    assert data["stale_environments"] == [str(tmp_path / "v1")]
+    v2_python = tmp_path / "v2" / "bin" / "python"
+    check = subprocess.run([str(v2_python), "-c", "import beta, gamma"], capture_output=True)
+    assert check.returncode == 0, check.stderr
+    with open_cache(root) as cache:
+        assert _names(cache) == {"beta", "gamma"}
+        assert_consistent(cache)
+
+
+def _names(cache: Cache) -> set[str]:
+    with cache.db.read() as s:
+        return set(s.scalars(text("SELECT name FROM archives WHERE deleted_at IS NULL")))

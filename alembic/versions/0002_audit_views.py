@@ -29,7 +29,7 @@ def _iso(column: str) -> str:
         # Colons are escaped because op.execute() parses the text for :bind parameters.
         return (
             f"to_char(to_timestamp({column}) AT TIME ZONE 'UTC', "
-            "'YYYY-MM-DD\"T\"HH24\\:MI\\:SS\"Z\"')"
+            '\'YYYY-MM-DD"T"HH24\\:MI\\:SS"Z"\')'
         )
     return f"strftime('%Y-%m-%dT%H:%M:%SZ', {column}, 'unixepoch')"
 

@@ -33,8 +33,10 @@ def cache_info(cache: Cache) -> dict[str, Any]:
             )
         ]
         living, stale = session.execute(
-            text("SELECT count(*) - coalesce(sum(stale), 0), coalesce(sum(stale), 0)"
-                 " FROM v_environments")
+            text(
+                "SELECT count(*) - coalesce(sum(stale), 0), coalesce(sum(stale), 0)"
+                " FROM v_environments"
+            )
         ).one()
         events = session.execute(text("SELECT count(*) FROM events")).scalar_one()
     return {

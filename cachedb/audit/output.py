@@ -66,8 +66,7 @@ def text_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     buf = io.StringIO()
     for r in [list(columns), *cells]:
         parts = [
-            v.rjust(w) if num else v.ljust(w)
-            for v, w, num in zip(r, widths, numeric, strict=True)
+            v.rjust(w) if num else v.ljust(w) for v, w, num in zip(r, widths, numeric, strict=True)
         ]
         buf.write("  ".join(parts).rstrip() + "\n")
     return buf.getvalue()

@@ -25,17 +25,38 @@ class ReadOnlyViolation(UsageError):
 # Pragmas that only report and have no setter form, so their argument is harmless.
 _INTROSPECTION_PRAGMAS = frozenset(
     {
-        "table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo",
-        "foreign_key_list", "database_list", "collation_list", "function_list",
-        "module_list", "pragma_list", "compile_options",
+        "table_info",
+        "table_xinfo",
+        "table_list",
+        "index_list",
+        "index_info",
+        "index_xinfo",
+        "foreign_key_list",
+        "database_list",
+        "collation_list",
+        "function_list",
+        "module_list",
+        "pragma_list",
+        "compile_options",
     }
 )
 # Pragmas that may be read but never assigned.
 _READABLE_PRAGMAS = frozenset(
     {
-        "user_version", "schema_version", "application_id", "journal_mode", "page_size",
-        "page_count", "freelist_count", "encoding", "foreign_keys", "data_version",
-        "query_only", "integrity_check", "quick_check", "foreign_key_check",
+        "user_version",
+        "schema_version",
+        "application_id",
+        "journal_mode",
+        "page_size",
+        "page_count",
+        "freelist_count",
+        "encoding",
+        "foreign_keys",
+        "data_version",
+        "query_only",
+        "integrity_check",
+        "quick_check",
+        "foreign_key_check",
     }
 )
 # Functions that reach outside the database or alter the engine.

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from ..store import leases
 from .policy import DEFAULT_GRACE, Options
 from .report import Report
 from .run import run
@@ -16,6 +17,7 @@ __all__ = [
     "Options",
     "Report",
     "format_size",
+    "leases",
     "parse_duration",
     "parse_size",
     "run",

@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..db.models import Archive, Pointer
-from . import leases, roots
+from ..store import leases
+from . import roots
 
 DEFAULT_GRACE = 3600.0
 

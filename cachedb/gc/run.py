@@ -6,7 +6,8 @@ import os
 import time
 
 from ..store import Cache
-from . import leases, policy, roots, sweep
+from ..store import leases
+from . import policy, roots, sweep
 from .policy import Options
 from .report import ArchiveLine, Report
 

@@ -25,7 +25,8 @@ from ..store import Cache
 from ..store import pointers as links
 from ..store.archive import discard
 from ..store.layout import POINTER_BUCKETS
-from . import leases, roots
+from ..store import leases
+from . import roots
 from .policy import Candidate, Options
 
 

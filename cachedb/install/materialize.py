@@ -73,19 +73,29 @@ def materialize(
     cache: Cache,
     finder: CandidateFinder,
     hashes: Mapping[str, frozenset[str]],
+    leases: list[int],
     progress: Callable[[str, int], None] | None = None,
 ) -> list[Ready]:
-    """Archive directories for ``pins`` (in order), fetching and storing what is missing."""
+    """Archive directories for ``pins`` (in order), fetching and storing what is missing.
+
+    Lease ids of every archive handed out are appended to ``leases``; the caller
+    releases them once linking is done.
+    """
     ready: dict[str, Ready] = {}
     downloads: list[tuple[Pin, Link]] = []
     direct: list[tuple[Pin, Direct]] = []
 
+    cached = [p.candidate.source.wheel for p in pins if isinstance(p.candidate.source, Cached)]
+    # Reading the pointers and leasing their archives is one transaction, so gc
+    # cannot collect an archive between our lookup and our linking.
+    hits, lease_ids = cache.lookup_leased([(w.bucket, w.key) for w in cached])
+    leases.extend(lease_ids)
     for pin in pins:
         source = pin.candidate.source
         allowed = _allowed(hashes.get(pin.name, frozenset()))
         if isinstance(source, Cached):
             wheel = source.wheel
-            path = cache.lookup(wheel.bucket, wheel.key)
+            path = hits.get((wheel.bucket, wheel.key))
             if path is not None and (not allowed or wheel.archive_id in allowed):
                 ready[pin.name] = Ready(pin, wheel.archive_id, path, None)
                 continue
@@ -124,7 +134,11 @@ def materialize(
             if progress is not None:
                 progress(pin.name, 1)
             stem = path.name[: -len(".whl")]
-            entry = cache.put(WHEELS_BUCKET, pointer_key(src, pin.name, stem), path, sha256=sha)
+            entry = cache.put(
+                WHEELS_BUCKET, pointer_key(src, pin.name, stem), path, sha256=sha, lease=True
+            )
+            if entry.lease_id is not None:
+                leases.append(entry.lease_id)
             ready[pin.name] = Ready(pin, entry.archive_id, entry.path, direct_url)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

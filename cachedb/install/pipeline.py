@@ -174,6 +174,7 @@ def _install_into(
         offline=opts.offline, python_version=interp.version,
     )
     staging: Path | None = None
+    held: list[int] = []
     try:
         staging = _prefetch_remote_direct(direct, finder, cache)
         resolution = _resolve(reqs, finder, interp, opts)
@@ -199,7 +200,9 @@ def _install_into(
             return 0
 
         reporter.start("Preparing", len(todo))
-        ready = materialize(todo, cache=cache, finder=finder, hashes=hashes, progress=reporter.advance)
+        ready = materialize(
+            todo, cache=cache, finder=finder, hashes=hashes, leases=held, progress=reporter.advance
+        )
         reporter.stop()
 
         warned: list[str] = []
@@ -230,6 +233,7 @@ def _install_into(
     finally:
         reporter.stop()
         finder.close()
+        cache.release(held)
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
 

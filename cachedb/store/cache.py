@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,7 +24,7 @@ from ..db.migrate import ensure_schema
 from ..db.models import Archive, Pointer
 from ..errors import CacheError, InvalidWheel, UsageError
 from . import archive as archives
-from . import environments
+from . import environments, leases
 from .environments import InstallRecord
 from . import pointers
 from .layout import POINTER_BUCKETS, Layout
@@ -36,6 +37,7 @@ class Entry:
     path: Path  # canonical absolute archive directory
     bucket: str
     key: str
+    lease_id: int | None = None  # set when the caller asked to hold the archive
 
 
 @dataclass(frozen=True)
@@ -100,14 +102,23 @@ class Cache:
 
     # -- storing -----------------------------------------------------------
 
-    def put(self, bucket: str, key: str, wheel: Path, *, sha256: str | None = None) -> Entry:
-        """Store ``wheel`` as the entry ``bucket``/``key``: insert its archive, then swap the pointer."""
+    def put(
+        self, bucket: str, key: str, wheel: Path, *, sha256: str | None = None, lease: bool = False
+    ) -> Entry:
+        """Store ``wheel`` as the entry ``bucket``/``key``: insert its archive, then swap the pointer.
+
+        With ``lease``, the archive is leased in the transaction that moves the
+        pointer, so gc cannot collect it before the caller releases the lease.
+        """
         _check_bucket(bucket)
         _check_key(key)
         archive_id = sha256 or sha256_file(wheel)
-        self._ensure_archive(wheel, archive_id)
-        self._point(bucket, key, archive_id)
-        return Entry(archive_id, self.archive_path(archive_id), bucket, key)
+        for _attempt in range(5):
+            self._ensure_archive(wheel, archive_id)
+            lease_id = self._point(bucket, key, archive_id, lease)
+            if lease_id is not _GONE:
+                return Entry(archive_id, self.archive_path(archive_id), bucket, key, lease_id)
+        raise CacheError(f"{wheel.name} keeps being collected while it is stored; is gc looping?")
 
     replace = put
 
@@ -138,11 +149,15 @@ class Cache:
         finally:
             archives.discard(unpacked.directory, self.layout)
 
-    def _point(self, bucket: str, key: str, archive_id: str) -> None:
+    def _point(self, bucket: str, key: str, archive_id: str, lease: bool) -> int | None | object:
         kind = self.pointer_kind
         now = time.time()
 
-        def _swap(session: Session) -> str | None:
+        def _swap(session: Session) -> int | None | object:
+            archive = session.get(Archive, archive_id)
+            if archive is None or archive.deleted_at is not None:
+                return _GONE  # gc took it after we checked: store it again
+            lease_id = leases.acquire(session, [archive_id])[0] if lease else None
             row = session.scalars(
                 select(Pointer).where(Pointer.bucket == bucket, Pointer.key == key)
             ).first()
@@ -154,23 +169,26 @@ class Cache:
                     )
                 )
                 events.record(session, "pointer.insert", f"{bucket}/{key}", new_archive=archive_id)
-                return None
+                return lease_id
             old = row.archive_id
             if old == archive_id and row.kind == kind:
-                return old
+                return lease_id
             row.archive_id = archive_id
             row.kind = kind
             row.updated_at = now
             events.record(
                 session, "pointer.swap", f"{bucket}/{key}", old_archive=old, new_archive=archive_id
             )
-            return old
+            return lease_id
 
-        self.db.write(_swap)
+        result = self.db.write(_swap)
+        if result is _GONE:
+            return result
         link = self.layout.pointer_path(bucket, key)
         target = self.archive_path(archive_id)
         if pointers.read_pointer(link, kind) != target:
             pointers.write_pointer(link, target, kind)
+        return result
 
     # -- reading -----------------------------------------------------------
 
@@ -182,14 +200,38 @@ class Cache:
         next store re-creates the entry.
         """
         with self.db.read() as session:
-            found = session.execute(
-                select(Pointer.archive_id, Pointer.kind, Archive.relpath, Archive.deleted_at)
-                .join(Archive, Archive.id == Pointer.archive_id)
-                .where(Pointer.bucket == bucket, Pointer.key == key)
-            ).first()
-        if found is None:
-            return None
-        archive_id, kind, relpath, deleted_at = found
+            found = session.execute(_pointer_query([(bucket, key)])).all()
+        return self._checked(*found[0]) if found else None
+
+    def lookup_leased(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> tuple[dict[tuple[str, str], Path], list[int]]:
+        """Look up many entries and lease their archives in the same transaction.
+
+        Returns the hits (misses are simply absent) and the lease ids to release.
+        """
+        if not keys:
+            return {}, []
+
+        def _read(session: Session) -> tuple[list[Any], list[int]]:
+            rows = session.execute(_pointer_query(keys)).all()
+            live = sorted({r.archive_id for r in rows if r.deleted_at is None})
+            return list(rows), leases.acquire(session, live)
+
+        rows, lease_ids = self.db.write(_read)
+        hits = {}
+        for row in rows:
+            path = self._checked(*row)
+            if path is not None:
+                hits[(row.bucket, row.key)] = path
+        return hits, lease_ids
+
+    def release(self, lease_ids: Sequence[int]) -> None:
+        leases.release(self.db, lease_ids)
+
+    def _checked(
+        self, bucket: str, key: str, archive_id: str, kind: str, relpath: str, deleted_at: float | None
+    ) -> Path | None:
         path = self._canonical(relpath) if deleted_at is None else None
         if path is not None:
             link = self.layout.pointer_path(bucket, key)
@@ -257,6 +299,22 @@ class Cache:
             path = self.root / relpath
             out.append(CachedWheel(bucket, key, aid, filename, dname, dversion, tags, path))
         return out
+
+
+_GONE = object()
+
+
+def _pointer_query(keys: Sequence[tuple[str, str]]) -> Any:
+    from sqlalchemy import or_, and_
+
+    return (
+        select(
+            Pointer.bucket, Pointer.key, Pointer.archive_id, Pointer.kind, Archive.relpath,
+            Archive.deleted_at,
+        )
+        .join(Archive, Archive.id == Pointer.archive_id)
+        .where(or_(*(and_(Pointer.bucket == b, Pointer.key == k) for b, k in keys)))
+    )
 
 
 def _check_bucket(bucket: str) -> None:

@@ -38,6 +38,8 @@ MAX_FILES = 500_000
 BOMB_THRESHOLD = 64 * 1024**2
 MAX_COMPRESSION_RATIO = 200
 _CHUNK = 1024 * 1024
+_PARALLEL_THRESHOLD = 1000000
+_WORKERS = min(8, (os.cpu_count() or 2) * 2)
 _RECORD_ALGORITHMS = ("sha256", "sha384", "sha512")
 
 
@@ -190,13 +192,11 @@ def _check_members(infos: list[zipfile.ZipInfo], wheel_size: int) -> list[zipfil
     if total > BOMB_THRESHOLD and total > max(wheel_size, 1) * MAX_COMPRESSION_RATIO:
         raise InvalidWheel("wheel's declared sizes are implausibly large for its compressed size")
     # A file may not also be used as a directory ("a" and "a/b").
-    names = {i.filename.rstrip("/") for i in infos}
-    for name in names:
+    file_names = {i.filename for i in files}
+    for name in file_names:
         parent = name.rpartition("/")[0]
         while parent:
-            if parent in names and not any(
-                i.filename == parent + "/" for i in infos if i.is_dir()
-            ):
+            if parent in file_names:
                 raise InvalidWheel(f"wheel member {parent!r} is both a file and a directory")
             parent = parent.rpartition("/")[0]
     return files
@@ -209,15 +209,17 @@ def _extract(
     expected: tuple[str, str, str] | None,
     record_name: str,
 ) -> FileEntry:
-    target = dest_root / info.filename
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = os.path.join(dest_root, info.filename)
     sha256 = hashlib.sha256()
     other = None
     if expected is not None and expected[1]:
         algorithm = expected[1].split("=", 1)[0]
         other = None if algorithm == "sha256" else hashlib.new(algorithm)
     size = 0
-    with zf.open(info) as src, open(target, "xb") as dst:
+    executable = bool((info.external_attr >> 16) & 0o111)
+    # Created with its final mode (modulo umask) so no chmod call is needed per file.
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o755 if executable else 0o644)
+    with zf.open(info) as src, open(fd, "wb", closefd=True) as dst:
         while chunk := src.read(_CHUNK):
             size += len(chunk)
             if size > info.file_size:
@@ -226,8 +228,6 @@ def _extract(
             if other is not None:
                 other.update(chunk)
             dst.write(chunk)
-    executable = bool((info.external_attr >> 16) & 0o111)
-    os.chmod(target, 0o755 if executable else 0o644)
     if expected is not None and info.filename != record_name and expected[1]:
         algorithm, _, want = expected[1].partition("=")
         digest = sha256.digest() if other is None else other.digest()
@@ -239,6 +239,29 @@ def _extract(
                 f"{info.filename!r} is {size} bytes, but RECORD says {expected[2]}"
             )
     return FileEntry(info.filename, sha256.hexdigest(), size, executable)
+
+
+def _extract_all(
+    zf: zipfile.ZipFile,
+    files: list[zipfile.ZipInfo],
+    dest_root: Path,
+    record: dict[str, tuple[str, str, str]],
+    record_name: str,
+) -> list[FileEntry]:
+    dirs = {os.path.dirname(i.filename) for i in files}
+    for d in sorted(dirs):
+        os.makedirs(os.path.join(dest_root, d), exist_ok=True)
+    if len(files) < _PARALLEL_THRESHOLD:
+        return [_extract(zf, i, dest_root, record.get(i.filename), record_name) for i in files]
+    # zlib and hashlib release the GIL, and ZipFile serialises only its seeks.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        futures = [
+            pool.submit(_extract, zf, i, dest_root, record.get(i.filename), record_name)
+            for i in files
+        ]
+        return [f.result() for f in futures]
 
 
 def unpack_wheel(wheel: Path, staging_parent: Path, *, archive_id: str | None = None) -> UnpackedWheel:
@@ -288,9 +311,7 @@ def unpack_wheel(wheel: Path, staging_parent: Path, *, archive_id: str | None = 
             unlisted = sorted(in_zip - set(record))
             if unlisted:
                 raise InvalidWheel(f"wheel member {unlisted[0]!r} is not listed in RECORD")
-            entries = []
-            for info in files:
-                entries.append(_extract(zf, info, staging, record.get(info.filename), record_name))
+            entries = _extract_all(zf, files, staging, record, record_name)
     except InvalidWheel:
         shutil.rmtree(staging, ignore_errors=True)
         raise
