@@ -11,13 +11,19 @@ from pathlib import Path
 VENV_BIN = "Scripts" if sys.platform == "win32" else "bin"
 
 
-def cachedb(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None
-            ) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith("CACHEDB_") and k != "VIRTUAL_ENV"}
+def cachedb(
+    *args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_") and k != "VIRTUAL_ENV"
+    }
     return subprocess.run(
         [sys.executable, "-m", "cachedb", *map(str, args)],
-        capture_output=True, text=True, env={**base, **(env or {})}, cwd=cwd, timeout=300,
+        capture_output=True,
+        text=True,
+        env={**base, **(env or {})},
+        cwd=cwd,
+        timeout=300,
     )
 
 
@@ -27,8 +33,9 @@ def make_venv(path: Path) -> Path:
 
 
 def run_in(venv: Path, code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(venv / VENV_BIN / "python"), "-c", code],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [str(venv / VENV_BIN / "python"), "-c", code], capture_output=True, text=True, timeout=60
+    )
 
 
 def tree(root: Path) -> dict[str, str]:
@@ -53,7 +60,16 @@ def tree(root: Path) -> dict[str, str]:
 
 def pip(venv: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(venv / VENV_BIN / "python"),
-         "--disable-pip-version-check", *args],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(venv / VENV_BIN / "python"),
+            "--disable-pip-version-check",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )

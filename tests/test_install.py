@@ -22,9 +22,15 @@ def world(tmp_path: Path, index_server: IndexServer) -> dict[str, Path]:
     """An index with a small dependency graph, and a cache directory."""
     w = tmp_path / "wheels"
     for wheel in [
-        make_wheel(w, "app", "1.0", files=APP_FILES, requires=["lib>=1", "extra-dep; extra == 'fancy'",
-                                                             "winonly; sys_platform == 'win32'"],
-                   extras=["fancy"], entry_points={"console_scripts": {"app": "app:main"}}),
+        make_wheel(
+            w,
+            "app",
+            "1.0",
+            files=APP_FILES,
+            requires=["lib>=1", "extra-dep; extra == 'fancy'", "winonly; sys_platform == 'win32'"],
+            extras=["fancy"],
+            entry_points={"console_scripts": {"app": "app:main"}},
+        ),
         make_wheel(w, "lib", "1.0", files={"lib/__init__.py": "VALUE = 1\n"}),
         make_wheel(w, "lib", "2.0", files={"lib/__init__.py": "VALUE = 2\n"}),
         make_wheel(w, "extra-dep", "1.0"),
@@ -32,16 +38,19 @@ def world(tmp_path: Path, index_server: IndexServer) -> dict[str, Path]:
     ]:
         index_server.add(wheel)
     # lib 3.0 is yanked; lib 4.0 needs a Python that does not exist yet.
-    index_server.add(make_wheel(w, "lib", "3.0", files={"lib/__init__.py": "VALUE = 3\n"}),
-                     yanked="broken")
-    index_server.add(make_wheel(w, "lib", "4.0", files={"lib/__init__.py": "VALUE = 4\n"}),
-                     requires_python=">=4")
+    index_server.add(
+        make_wheel(w, "lib", "3.0", files={"lib/__init__.py": "VALUE = 3\n"}), yanked="broken"
+    )
+    index_server.add(
+        make_wheel(w, "lib", "4.0", files={"lib/__init__.py": "VALUE = 4\n"}), requires_python=">=4"
+    )
     return {"wheels": w, "cache": tmp_path / "cache", "tmp": tmp_path}
 
 
 def install(world: dict[str, Path], server: IndexServer, venv: Path, *args: str):  # type: ignore[no-untyped-def]
-    return cachedb("install", "--cache-dir", world["cache"], "--index-url", server.url,
-                   "--venv", venv, *args)
+    return cachedb(
+        "install", "--cache-dir", world["cache"], "--index-url", server.url, "--venv", venv, *args
+    )
 
 
 def test_install_resolves_extras_markers_yanked_and_requires_python(
@@ -65,7 +74,9 @@ def subprocess_run(cmd: list[str]) -> str:
     return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
 
 
-def test_installed_environment_agrees_with_pip(world: dict[str, Path], index_server: IndexServer) -> None:
+def test_installed_environment_agrees_with_pip(
+    world: dict[str, Path], index_server: IndexServer
+) -> None:
     venv = world["tmp"] / "venv"
     make_venv(venv)
     before = tree(venv)
@@ -82,7 +93,9 @@ def test_installed_environment_agrees_with_pip(world: dict[str, Path], index_ser
     assert tree(venv) == before
 
 
-def test_warm_install_makes_no_http_request(world: dict[str, Path], index_server: IndexServer) -> None:
+def test_warm_install_makes_no_http_request(
+    world: dict[str, Path], index_server: IndexServer
+) -> None:
     assert install(world, index_server, world["tmp"] / "v1", "app==1.0", "lib==2.0").returncode == 0
     seen = len(index_server.requests)
     # Exact pins already cached: no request at all, even without --offline.
@@ -103,7 +116,9 @@ def test_offline_miss_is_a_clear_error(world: dict[str, Path], index_server: Ind
     assert index_server.requests == []
 
 
-def test_unsatisfiable_set_explains_the_conflict(world: dict[str, Path], index_server: IndexServer) -> None:
+def test_unsatisfiable_set_explains_the_conflict(
+    world: dict[str, Path], index_server: IndexServer
+) -> None:
     index_server.add(make_wheel(world["wheels"], "old-app", "1.0", requires=["lib<2"]))
     out = install(world, index_server, world["tmp"] / "v", "old-app", "lib>=2")
     assert out.returncode == 1
@@ -111,7 +126,9 @@ def test_unsatisfiable_set_explains_the_conflict(world: dict[str, Path], index_s
     assert "old-app 1.0 depends on lib<2" in out.stderr
 
 
-def test_backtracking_picks_an_older_version(world: dict[str, Path], index_server: IndexServer) -> None:
+def test_backtracking_picks_an_older_version(
+    world: dict[str, Path], index_server: IndexServer
+) -> None:
     w = world["wheels"]
     index_server.add(make_wheel(w, "top", "1.0", requires=["lib<2"]))
     index_server.add(make_wheel(w, "top", "2.0", requires=["lib>=5"]))
@@ -127,12 +144,18 @@ def test_html_only_index(world: dict[str, Path], index_server: IndexServer) -> N
     assert run_in(world["tmp"] / "v", "import app").returncode == 0
 
 
-def test_upgrade_replaces_old_version_files(world: dict[str, Path], index_server: IndexServer) -> None:
+def test_upgrade_replaces_old_version_files(
+    world: dict[str, Path], index_server: IndexServer
+) -> None:
     venv = world["tmp"] / "v"
     w = world["wheels"]
-    index_server.add(make_wheel(w, "mover", "1.0", files={"mover/__init__.py": "", "mover/old.py": ""}))
+    index_server.add(
+        make_wheel(w, "mover", "1.0", files={"mover/__init__.py": "", "mover/old.py": ""})
+    )
     assert install(world, index_server, venv, "mover==1.0").returncode == 0
-    index_server.add(make_wheel(w, "mover", "2.0", files={"mover/__init__.py": "", "mover/new.py": ""}))
+    index_server.add(
+        make_wheel(w, "mover", "2.0", files={"mover/__init__.py": "", "mover/new.py": ""})
+    )
     # Already installed and satisfying: kept without --upgrade.
     out = install(world, index_server, venv, "mover")
     assert out.returncode == 0 and "Installed" not in out.stderr
@@ -165,8 +188,16 @@ def test_local_wheel_and_file_url_write_direct_url(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "dist", "localpkg", "0.1")
     other = make_wheel(tmp_path / "dist2", "urlpkg", "0.2")
     venv = tmp_path / "v"
-    out = cachedb("install", "--cache-dir", tmp_path / "cache", "--venv", venv, "--no-index",
-                  str(wheel), other.as_uri())
+    out = cachedb(
+        "install",
+        "--cache-dir",
+        tmp_path / "cache",
+        "--venv",
+        venv,
+        "--no-index",
+        str(wheel),
+        other.as_uri(),
+    )
     assert out.returncode == 0, out.stderr
     site = next(venv.glob("lib/python*/site-packages"))
     info = json.loads((site / "localpkg-0.1.dist-info" / "direct_url.json").read_text())
@@ -176,7 +207,9 @@ def test_local_wheel_and_file_url_write_direct_url(tmp_path: Path) -> None:
     assert info["url"] == other.as_uri()
 
 
-def test_symlink_mode_links_into_the_archive(world: dict[str, Path], index_server: IndexServer) -> None:
+def test_symlink_mode_links_into_the_archive(
+    world: dict[str, Path], index_server: IndexServer
+) -> None:
     venv = world["tmp"] / "v"
     out = install(world, index_server, venv, "lib==1.0", "--link-mode", "symlink")
     assert out.returncode == 0, out.stderr
@@ -209,8 +242,16 @@ def _bad(world: dict[str, Path], server: IndexServer, *args: str, index: str | N
         assert install(world, server, venv, "lib==1.0").returncode == 0
     cache_before = snapshot(world["cache"])
     env_before = tree(venv)
-    out = cachedb("install", "--cache-dir", world["cache"], "--index-url", index or server.url,
-                  "--venv", venv, *args)
+    out = cachedb(
+        "install",
+        "--cache-dir",
+        world["cache"],
+        "--index-url",
+        index or server.url,
+        "--venv",
+        venv,
+        *args,
+    )
     assert out.returncode != 0
     lines = out.stderr.strip().splitlines()
     assert lines[0].startswith("error: ")
@@ -231,7 +272,9 @@ def test_bad_requirement_syntax(world: dict[str, Path], index_server: IndexServe
     assert "invalid requirement" in err.lower()
 
 
-def test_hash_mismatch_from_requirements_file(world: dict[str, Path], index_server: IndexServer) -> None:
+def test_hash_mismatch_from_requirements_file(
+    world: dict[str, Path], index_server: IndexServer
+) -> None:
     reqs = world["tmp"] / "r.txt"
     reqs.write_text("lib==2.0 --hash=sha256:" + "0" * 64 + "\n")
     err = _bad(world, index_server, "-r", str(reqs))

@@ -42,8 +42,11 @@ def test_known_revisions_match_the_scripts(tmp_path: Path) -> None:
     history = alembic("history", url=f"sqlite:///{tmp_path / 'h.sqlite3'}")
     assert history.returncode == 0, history.stderr
     # "0001 -> 0002 (head), message" lines, newest first.
-    scripts = [line.split("->")[1].split(",")[0].replace("(head)", "").strip()
-               for line in history.stdout.splitlines() if "->" in line]
+    scripts = [
+        line.split("->")[1].split(",")[0].replace("(head)", "").strip()
+        for line in history.stdout.splitlines()
+        if "->" in line
+    ]
     assert list(reversed(scripts)) == list(REVISIONS)
 
 
@@ -72,7 +75,8 @@ def test_newer_database_is_refused_with_a_clear_message(tmp_path: Path) -> None:
         open_cache(cache_dir)
     out = subprocess.run(
         [sys.executable, "-m", "cachedb", "ls", "--cache-dir", str(cache_dir)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     if out.returncode != 2 or "No such command" not in out.stderr:
         assert out.returncode == 1

@@ -46,7 +46,9 @@ def test_put_then_lookup_returns_canonical_archive(tmp_path: Path) -> None:
     link = tmp_path / "cache" / WHEELS_BUCKET / key_for(wheel)
     assert link.is_symlink() and not os.path.isabs(os.readlink(link))
     assert link.resolve() == found.resolve()
-    assert (tmp_path / "cache" / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172")
+    assert (
+        (tmp_path / "cache" / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172")
+    )
 
 
 def test_archive_rows_describe_the_wheel(tmp_path: Path) -> None:
@@ -103,8 +105,12 @@ def test_replace_swaps_pointer_and_keeps_old_tree_for_its_reader(tmp_path: Path)
 def test_reader_sees_complete_tree_during_concurrent_replacements(tmp_path: Path) -> None:
     cache_dir = tmp_path / "cache"
     wheels = [
-        make_wheel(tmp_path / f"v{i}", "demo", "1.0",
-                   files={f"demo/m{j}.py": f"# {i}-{j}\n" * 50 for j in range(30)})
+        make_wheel(
+            tmp_path / f"v{i}",
+            "demo",
+            "1.0",
+            files={f"demo/m{j}.py": f"# {i}-{j}\n" * 50 for j in range(30)},
+        )
         for i in range(4)
     ]
     key = key_for(wheels[0])
@@ -140,8 +146,9 @@ def test_reader_sees_complete_tree_during_concurrent_replacements(tmp_path: Path
 
 def test_two_processes_storing_same_wheel_make_one_archive(tmp_path: Path) -> None:
     cache_dir = tmp_path / "cache"
-    wheel = make_wheel(tmp_path / "w", "demo", "1.0",
-                       files={f"demo/m{j}.py": "x = 1\n" * 200 for j in range(50)})
+    wheel = make_wheel(
+        tmp_path / "w", "demo", "1.0", files={f"demo/m{j}.py": "x = 1\n" * 200 for j in range(50)}
+    )
     open_cache(cache_dir).close()
     script = textwrap.dedent(
         f"""
@@ -251,12 +258,19 @@ def test_pointer_files_where_links_are_unavailable(tmp_path: Path) -> None:
 def test_cache_dir_from_environment(tmp_path: Path) -> None:
     env = {**os.environ, "CACHEDB_CACHE_DIR": str(tmp_path / "envcache")}
     out = subprocess.run(
-        [sys.executable, "-m", "cachedb", "dir"], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-m", "cachedb", "dir"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert out.stdout.strip() == str(tmp_path / "envcache")
     out = subprocess.run(
         [sys.executable, "-m", "cachedb", "dir", "--cache-dir", str(tmp_path / "flag")],
-        env=env, capture_output=True, text=True, check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert out.stdout.strip() == str(tmp_path / "flag")
 

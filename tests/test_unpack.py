@@ -47,7 +47,9 @@ CASES: dict[str, Callable[[Path], Path]] = {
         d, "demo", files={"demo/__init__.py": "", "demo/Mod.py": "", "demo/mod.py": ""}
     ),
     "symlink entry": lambda d: make_wheel(d, "demo", symlinks={"demo/passwd": "/etc/passwd"}),
-    "file missing from RECORD": lambda d: make_wheel(d, "demo", omit_from_record=["demo/__init__.py"]),
+    "file missing from RECORD": lambda d: make_wheel(
+        d, "demo", omit_from_record=["demo/__init__.py"]
+    ),
     "RECORD row without file": lambda d: make_wheel(
         d, "demo", extra_record_rows=["demo/ghost.py,sha256=abc,3"]
     ),

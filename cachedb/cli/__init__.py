@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sys
 
-from ._app import app
 from . import _audit, _cache, _gc, _install  # noqa: F401  (registers the commands)
+from ._app import app
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,7 +49,9 @@ def version_callback(value: bool) -> None:
 def _root(
     version: Annotated[
         bool,
-        typer.Option("--version", "-V", callback=version_callback, is_eager=True, help="Show the version."),
+        typer.Option(
+            "--version", "-V", callback=version_callback, is_eager=True, help="Show the version."
+        ),
     ] = False,
 ) -> None:
     """Install Python packages from a database-backed wheel cache."""

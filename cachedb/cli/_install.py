@@ -23,23 +23,63 @@ VerboseOption = Annotated[int, typer.Option("--verbose", "-v", count=True, help=
 
 @app.command("install")
 def install_command(
-    packages: Annotated[list[str] | None, typer.Argument(help="Requirements, wheel paths or URLs.", show_default=False)] = None,
-    requirement: Annotated[list[str] | None, typer.Option("--requirement", "-r", help="Install from a requirements file.")] = None,
-    constraint: Annotated[list[str] | None, typer.Option("--constraint", "-c", help="Constrain versions with a file.")] = None,
+    packages: Annotated[
+        list[str] | None,
+        typer.Argument(help="Requirements, wheel paths or URLs.", show_default=False),
+    ] = None,
+    requirement: Annotated[
+        list[str] | None,
+        typer.Option("--requirement", "-r", help="Install from a requirements file."),
+    ] = None,
+    constraint: Annotated[
+        list[str] | None, typer.Option("--constraint", "-c", help="Constrain versions with a file.")
+    ] = None,
     python: PythonOption = None,
     venv: VenvOption = None,
-    seed: Annotated[bool, typer.Option("--seed", help="Install pip into a venv this command creates.")] = False,
-    index_url: Annotated[str | None, typer.Option("--index-url", "-i", envvar="CACHEDB_INDEX_URL", help="Base URL of the package index [default: https://pypi.org/simple].")] = None,
-    extra_index_url: Annotated[list[str] | None, typer.Option("--extra-index-url", help="Extra index URLs.")] = None,
-    find_links: Annotated[list[str] | None, typer.Option("--find-links", "-f", help="A directory or URL of wheels.")] = None,
+    seed: Annotated[
+        bool, typer.Option("--seed", help="Install pip into a venv this command creates.")
+    ] = False,
+    index_url: Annotated[
+        str | None,
+        typer.Option(
+            "--index-url",
+            "-i",
+            envvar="CACHEDB_INDEX_URL",
+            help="Base URL of the package index [default: https://pypi.org/simple].",
+        ),
+    ] = None,
+    extra_index_url: Annotated[
+        list[str] | None, typer.Option("--extra-index-url", help="Extra index URLs.")
+    ] = None,
+    find_links: Annotated[
+        list[str] | None, typer.Option("--find-links", "-f", help="A directory or URL of wheels.")
+    ] = None,
     no_index: Annotated[bool, typer.Option("--no-index", help="Ignore the package index.")] = False,
-    offline: Annotated[bool, typer.Option("--offline", envvar="CACHEDB_OFFLINE", help="Use only the cache; no network.")] = False,
-    refresh: Annotated[bool, typer.Option("--refresh", help="Revalidate cached index pages.")] = False,
-    upgrade: Annotated[bool, typer.Option("--upgrade", "-U", help="Upgrade to the newest allowed versions.")] = False,
-    no_deps: Annotated[bool, typer.Option("--no-deps", help="Do not install dependencies.")] = False,
-    require_hashes: Annotated[bool, typer.Option("--require-hashes", help="Require a --hash for every package.")] = False,
+    offline: Annotated[
+        bool,
+        typer.Option("--offline", envvar="CACHEDB_OFFLINE", help="Use only the cache; no network."),
+    ] = False,
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Revalidate cached index pages.")
+    ] = False,
+    upgrade: Annotated[
+        bool, typer.Option("--upgrade", "-U", help="Upgrade to the newest allowed versions.")
+    ] = False,
+    no_deps: Annotated[
+        bool, typer.Option("--no-deps", help="Do not install dependencies.")
+    ] = False,
+    require_hashes: Annotated[
+        bool, typer.Option("--require-hashes", help="Require a --hash for every package.")
+    ] = False,
     pre: Annotated[bool, typer.Option("--pre", help="Allow pre-releases.")] = False,
-    link_mode: Annotated[str | None, typer.Option("--link-mode", envvar="CACHEDB_LINK_MODE", help="clone, hardlink, copy or symlink [default: clone, else hardlink, else copy].")] = None,
+    link_mode: Annotated[
+        str | None,
+        typer.Option(
+            "--link-mode",
+            envvar="CACHEDB_LINK_MODE",
+            help="clone, hardlink, copy or symlink [default: clone, else hardlink, else copy].",
+        ),
+    ] = None,
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
     quiet: QuietOption = 0,
@@ -54,11 +94,22 @@ def install_command(
         requirements=list(packages or []),
         requirement_files=list(requirement or []),
         constraint_files=list(constraint or []),
-        python=python, venv=venv, seed=seed, index_url=index_url,
-        extra_index_urls=list(extra_index_url or []), find_links=list(find_links or []),
-        no_index=no_index, offline=offline, refresh=refresh, upgrade=upgrade, no_deps=no_deps,
-        require_hashes=require_hashes, pre=pre, link_mode=link_mode,
-        cache_dir=cache_dir, db_url=db_url,
+        python=python,
+        venv=venv,
+        seed=seed,
+        index_url=index_url,
+        extra_index_urls=list(extra_index_url or []),
+        find_links=list(find_links or []),
+        no_index=no_index,
+        offline=offline,
+        refresh=refresh,
+        upgrade=upgrade,
+        no_deps=no_deps,
+        require_hashes=require_hashes,
+        pre=pre,
+        link_mode=link_mode,
+        cache_dir=cache_dir,
+        db_url=db_url,
     )
     raise typer.Exit(run_install(opts, Reporter(verbose - quiet)))
 
@@ -68,7 +119,9 @@ def uninstall_command(
     packages: Annotated[list[str], typer.Argument(help="Distribution names.", show_default=False)],
     python: PythonOption = None,
     venv: VenvOption = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Accepted for pip compatibility.")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Accepted for pip compatibility.")
+    ] = False,
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
     quiet: QuietOption = 0,

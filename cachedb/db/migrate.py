@@ -65,8 +65,9 @@ def upgrade(db: Database, lock_path: Path | None) -> None:
         # Another process may have finished the upgrade while we waited.
         if check_revision(current_revision(db)):
             return
-        from alembic import command
         from alembic.config import Config
+
+        from alembic import command
 
         cfg = Config()
         cfg.set_main_option("script_location", script_location())

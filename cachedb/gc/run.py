@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from ..store import Cache
-from ..store import leases
+from ..store import Cache, leases
 from . import policy, roots, sweep
 from .policy import Options
 from .report import ArchiveLine, Report

@@ -21,11 +21,10 @@ from sqlalchemy.orm import Session
 
 from ..db import events
 from ..db.models import Archive, ArchiveFile, Install, Pointer
-from ..store import Cache
+from ..store import Cache, leases
 from ..store import pointers as links
 from ..store.archive import discard
 from ..store.layout import POINTER_BUCKETS
-from ..store import leases
 from . import roots
 from .policy import Candidate, Options
 

@@ -99,9 +99,7 @@ class CandidateFinder:
             v = Version(wheel.version)
             if v not in best or rank < best[v][0]:
                 best[v] = (rank, wheel)
-        return {
-            v: CandidateInfo(name, v, None, False, Cached(w)) for v, (_, w) in best.items()
-        }
+        return {v: CandidateInfo(name, v, None, False, Cached(w)) for v, (_, w) in best.items()}
 
     def _indexed(self, name: str) -> dict[Version, CandidateInfo]:
         index = self.index
@@ -125,7 +123,10 @@ class CandidateFinder:
             self._no_compatible_wheel(name, incompatible)
         return {
             v: CandidateInfo(
-                name, v, _requires_python(link.requires_python), link.yanked is not None,
+                name,
+                v,
+                _requires_python(link.requires_python),
+                link.yanked is not None,
                 Indexed(link),
             )
             for v, (_, link) in best.items()

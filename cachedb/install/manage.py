@@ -1,4 +1,4 @@
-"""``cachedb uninstall`` and ``cachedb list``: the environment side, with the database kept in step."""
+"""``cachedb uninstall`` and ``cachedb list``, keeping the database in step with the env."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def run_uninstall(
         installed = installed_distributions(interp.scheme)
         removed: list[tuple[str, str]] = []
         for raw in names:
-            name = canonicalize_name(raw)
+            name: str = canonicalize_name(raw)
             if name not in installed:
                 reporter.warn(f"Skipping {raw} as it is not installed")
                 continue
@@ -74,17 +74,30 @@ def run_list(
         installer_file = dist_info / "INSTALLER"
         installer = installer_file.read_text().strip() if installer_file.exists() else ""
         mode, archive, _ = modes.get(name, ("", "", ""))
-        rows.append({"name": name, "version": version, "installer": installer,
-                     "link_mode": mode, "archive": archive})
+        rows.append(
+            {
+                "name": name,
+                "version": version,
+                "installer": installer,
+                "link_mode": mode,
+                "archive": archive,
+            }
+        )
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return 0
     headers = ("Package", "Version", "Installer", "Link mode")
     table = [(r["name"], r["version"], r["installer"], r["link_mode"]) for r in rows]
-    widths = [max(len(h), *(len(str(t[i])) for t in table)) if table else len(h)
-              for i, h in enumerate(headers)]
-    lines = [" ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
-             " ".join("-" * w for w in widths)]
-    lines += [" ".join(str(c).ljust(w) for c, w in zip(t, widths, strict=True)).rstrip() for t in table]
+    widths = [
+        max(len(h), *(len(str(t[i])) for t in table)) if table else len(h)
+        for i, h in enumerate(headers)
+    ]
+    lines = [
+        " ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
+        " ".join("-" * w for w in widths),
+    ]
+    lines += [
+        " ".join(str(c).ljust(w) for c, w in zip(t, widths, strict=True)).rstrip() for t in table
+    ]
     sys.stdout.write("\n".join(lines) + "\n")
     return 0

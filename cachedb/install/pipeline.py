@@ -17,7 +17,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from ..errors import InstallError, UsageError
+from ..errors import UsageError
 from ..resolve import Pin, Resolution, exact_pin, resolve, resolve_pinned
 from .finder import CandidateFinder
 from .options import DEFAULT_INDEX_URL, EXTRA_INDEX_URL_ENV, INDEX_URL_ENV, InstallOptions
@@ -34,9 +34,7 @@ if TYPE_CHECKING:
 def _index_urls(opts: InstallOptions, reqs: RequirementSet) -> list[str]:
     if opts.no_index or reqs.no_index:
         return []
-    primary = (
-        opts.index_url or reqs.index_url or os.environ.get(INDEX_URL_ENV) or DEFAULT_INDEX_URL
-    )
+    primary = opts.index_url or reqs.index_url or os.environ.get(INDEX_URL_ENV) or DEFAULT_INDEX_URL
     extras = [*opts.extra_index_urls, *reqs.extra_index_urls]
     env_extra = os.environ.get(EXTRA_INDEX_URL_ENV)
     if env_extra:
@@ -48,9 +46,12 @@ def _index_urls(opts: InstallOptions, reqs: RequirementSet) -> list[str]:
     return urls
 
 
-def _check_hash_mode(reqs: RequirementSet, resolution: Resolution, hashes: dict[str, frozenset[str]]) -> None:
+def _check_hash_mode(
+    reqs: RequirementSet, resolution: Resolution, hashes: dict[str, frozenset[str]]
+) -> None:
     unpinned = [
-        str(r.requirement) for r in reqs.requirements
+        str(r.requirement)
+        for r in reqs.requirements
         if r.url is None and exact_pin(r.requirement.specifier) is None
     ]
     if unpinned:
@@ -58,8 +59,11 @@ def _check_hash_mode(reqs: RequirementSet, resolution: Resolution, hashes: dict[
             "in --require-hashes mode every requirement must be pinned with ==; not pinned: "
             + ", ".join(unpinned)
         )
-    missing = [f"{p.name}=={p.version}" for p in resolution.pins.values()
-               if not hashes.get(p.name) and not isinstance(p.candidate.source, Installed)]
+    missing = [
+        f"{p.name}=={p.version}"
+        for p in resolution.pins.values()
+        if not hashes.get(p.name) and not isinstance(p.candidate.source, Installed)
+    ]
     if missing:
         raise UsageError(
             "in --require-hashes mode every package needs a --hash; missing for: "
@@ -80,8 +84,13 @@ def _resolve(
         if fast is not None:
             return fast
     return resolve(
-        requirements, finder, markers=markers, constraints=constraints, upgrade=opts.upgrade,
-        no_deps=opts.no_deps, pre=opts.pre or reqs.pre,
+        requirements,
+        finder,
+        markers=markers,
+        constraints=constraints,
+        upgrade=opts.upgrade,
+        no_deps=opts.no_deps,
+        pre=opts.pre or reqs.pre,
     )
 
 
@@ -104,8 +113,9 @@ def _prefetch_remote_direct(
     staging = cache.layout.tmp / f"direct-{os.getpid()}-{time.monotonic_ns()}"
     staging.mkdir(parents=True)
     links = [Link(d.url, d.filename, {}, None, None, None, d.url) for d in remote]
-    for d, got in zip(remote, index.download_many([(lk, None) for lk in links], staging),
-                      strict=True):
+    for d, got in zip(
+        remote, index.download_many([(lk, None) for lk in links], staging), strict=True
+    ):
         finder.remote_direct[d.url] = got.path
     return staging
 
@@ -114,14 +124,21 @@ def run_install(opts: InstallOptions, reporter: Reporter) -> int:
     """Install ``opts``; return the process exit code (0), raising CachedbError on failure."""
     from ..requirements import collect
     from ..store import open_cache
-    from ..target import find_target, query_interpreter
+    from ..target import find_target
 
     started = time.perf_counter()
     reqs = collect(opts.requirements, opts.requirement_files, opts.constraint_files)
     if not reqs.requirements:
         raise UsageError("no requirements given (pass package names or -r FILE)")
-    if opts.link_mode is not None and opts.link_mode not in ("clone", "hardlink", "copy", "symlink"):
-        raise UsageError(f"unknown --link-mode {opts.link_mode!r}; use clone, hardlink, copy or symlink")
+    if opts.link_mode is not None and opts.link_mode not in (
+        "clone",
+        "hardlink",
+        "copy",
+        "symlink",
+    ):
+        raise UsageError(
+            f"unknown --link-mode {opts.link_mode!r}; use clone, hardlink, copy or symlink"
+        )
 
     venv_existed = opts.venv is None or Path(opts.venv).exists()
     python = find_target(python=opts.python, venv=opts.venv, seed=opts.seed)
@@ -165,13 +182,22 @@ def _install_into(
         from ..index import IndexClient
 
         return IndexClient(
-            index_urls=index_urls, find_links=find_links, cache_dir=cache.layout.simple,
-            offline=opts.offline, refresh=opts.refresh, timeout=opts.timeout,
+            index_urls=index_urls,
+            find_links=find_links,
+            cache_dir=cache.layout.simple,
+            offline=opts.offline,
+            refresh=opts.refresh,
+            timeout=opts.timeout,
         )
 
     finder = CandidateFinder(
-        cache=cache, tags=interp.tags, installed=installed, direct=direct, index=make_index,
-        offline=opts.offline, python_version=interp.version,
+        cache=cache,
+        tags=interp.tags,
+        installed=installed,
+        direct=direct,
+        index=make_index,
+        offline=opts.offline,
+        python_version=interp.version,
     )
     staging: Path | None = None
     held: list[int] = []
@@ -188,15 +214,19 @@ def _install_into(
         todo: list[Pin] = []
         for pin in resolution.pins.values():
             have = installed.get(pin.name)
-            if have is not None and Version(have[0]) == pin.version and not isinstance(
-                pin.candidate.source, Direct
+            if (
+                have is not None
+                and Version(have[0]) == pin.version
+                and not isinstance(pin.candidate.source, Direct)
             ):
                 continue
             if isinstance(pin.candidate.source, Installed):
                 continue
             todo.append(pin)
         if not todo:
-            reporter.info(f"Audited {len(resolution.pins)} packages in {_ms(time.perf_counter() - started)}")
+            reporter.info(
+                f"Audited {len(resolution.pins)} packages in {_ms(time.perf_counter() - started)}"
+            )
             return 0
 
         reporter.start("Preparing", len(todo))
@@ -223,8 +253,12 @@ def _install_into(
                 uninstall(pin.name, interp.scheme, prefix)
                 removed.append((pin.name, old[0]))
             install_archive(
-                item.path, scheme=interp.scheme, python_executable=interp.executable,
-                link_mode=mode, requested=pin.requested, direct_url=item.direct_url,
+                item.path,
+                scheme=interp.scheme,
+                python_executable=interp.executable,
+                link_mode=mode,
+                requested=pin.requested,
+                direct_url=item.direct_url,
             )
             records.append(InstallRecord(item.archive_id, pin.name, str(pin.version), mode))
             reporter.advance(pin.name)
@@ -238,7 +272,9 @@ def _install_into(
             shutil.rmtree(staging, ignore_errors=True)
 
     elapsed = time.perf_counter() - started
-    reporter.info(f"Installed {len(records)} package{'s' if len(records) != 1 else ''} in {_secs(elapsed)}")
+    reporter.info(
+        f"Installed {len(records)} package{'s' if len(records) != 1 else ''} in {_secs(elapsed)}"
+    )
     old_versions = dict(removed)
     for rec in records:
         if rec.name in old_versions:

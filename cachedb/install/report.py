@@ -36,8 +36,11 @@ class Reporter:
 
         self.stop()
         self._progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            console=Console(file=self.stream), transient=True,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=Console(file=self.stream),
+            transient=True,
         )
         self._progress.start()
         self._task = self._progress.add_task(description, total=total)

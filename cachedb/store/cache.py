@@ -24,9 +24,8 @@ from ..db.migrate import ensure_schema
 from ..db.models import Archive, Pointer
 from ..errors import CacheError, InvalidWheel, UsageError
 from . import archive as archives
-from . import environments, leases
+from . import environments, leases, pointers
 from .environments import InstallRecord
-from . import pointers
 from .layout import POINTER_BUCKETS, Layout
 from .unpack import sha256_file, unpack_wheel
 
@@ -105,7 +104,7 @@ class Cache:
     def put(
         self, bucket: str, key: str, wheel: Path, *, sha256: str | None = None, lease: bool = False
     ) -> Entry:
-        """Store ``wheel`` as the entry ``bucket``/``key``: insert its archive, then swap the pointer.
+        """Store ``wheel`` as ``bucket``/``key``: insert its archive, then swap the pointer.
 
         With ``lease``, the archive is leased in the transaction that moves the
         pointer, so gc cannot collect it before the caller releases the lease.
@@ -116,7 +115,7 @@ class Cache:
         for _attempt in range(5):
             self._ensure_archive(wheel, archive_id)
             lease_id = self._point(bucket, key, archive_id, lease)
-            if lease_id is not _GONE:
+            if not isinstance(lease_id, _Gone):
                 return Entry(archive_id, self.archive_path(archive_id), bucket, key, lease_id)
         raise CacheError(f"{wheel.name} keeps being collected while it is stored; is gc looping?")
 
@@ -149,11 +148,11 @@ class Cache:
         finally:
             archives.discard(unpacked.directory, self.layout)
 
-    def _point(self, bucket: str, key: str, archive_id: str, lease: bool) -> int | None | object:
+    def _point(self, bucket: str, key: str, archive_id: str, lease: bool) -> int | None | _Gone:
         kind = self.pointer_kind
         now = time.time()
 
-        def _swap(session: Session) -> int | None | object:
+        def _swap(session: Session) -> int | None | _Gone:
             archive = session.get(Archive, archive_id)
             if archive is None or archive.deleted_at is not None:
                 return _GONE  # gc took it after we checked: store it again
@@ -164,8 +163,12 @@ class Cache:
             if row is None:
                 session.add(
                     Pointer(
-                        bucket=bucket, key=key, archive_id=archive_id, kind=kind,
-                        created_at=now, updated_at=now,
+                        bucket=bucket,
+                        key=key,
+                        archive_id=archive_id,
+                        kind=kind,
+                        created_at=now,
+                        updated_at=now,
                     )
                 )
                 events.record(session, "pointer.insert", f"{bucket}/{key}", new_archive=archive_id)
@@ -182,7 +185,7 @@ class Cache:
             return lease_id
 
         result = self.db.write(_swap)
-        if result is _GONE:
+        if isinstance(result, _Gone):
             return result
         link = self.layout.pointer_path(bucket, key)
         target = self.archive_path(archive_id)
@@ -230,7 +233,13 @@ class Cache:
         leases.release(self.db, lease_ids)
 
     def _checked(
-        self, bucket: str, key: str, archive_id: str, kind: str, relpath: str, deleted_at: float | None
+        self,
+        bucket: str,
+        key: str,
+        archive_id: str,
+        kind: str,
+        relpath: str,
+        deleted_at: float | None,
     ) -> Path | None:
         path = self._canonical(relpath) if deleted_at is None else None
         if path is not None:
@@ -284,8 +293,14 @@ class Cache:
         """Live pointer entries for distribution ``name`` (canonical), optionally one version."""
         query = (
             select(
-                Pointer.bucket, Pointer.key, Archive.id, Archive.filename, Archive.name,
-                Archive.version, Archive.tags, Archive.relpath,
+                Pointer.bucket,
+                Pointer.key,
+                Archive.id,
+                Archive.filename,
+                Archive.name,
+                Archive.version,
+                Archive.tags,
+                Archive.relpath,
             )
             .join(Archive, Archive.id == Pointer.archive_id)
             .where(Archive.name == name, Archive.deleted_at.is_(None))
@@ -301,15 +316,23 @@ class Cache:
         return out
 
 
-_GONE = object()
+class _Gone:
+    """The archive was collected between storing it and pointing at it."""
+
+
+_GONE = _Gone()
 
 
 def _pointer_query(keys: Sequence[tuple[str, str]]) -> Any:
-    from sqlalchemy import or_, and_
+    from sqlalchemy import and_, or_
 
     return (
         select(
-            Pointer.bucket, Pointer.key, Pointer.archive_id, Pointer.kind, Archive.relpath,
+            Pointer.bucket,
+            Pointer.key,
+            Pointer.archive_id,
+            Pointer.kind,
+            Archive.relpath,
             Archive.deleted_at,
         )
         .join(Archive, Archive.id == Pointer.archive_id)

@@ -58,7 +58,9 @@ def record_changes(
         ).all()
         for row in rows:
             row.removed_at = now
-            events.record(session, "install.remove", f"{prefix}:{row.name}", old_archive=row.archive_id)
+            events.record(
+                session, "install.remove", f"{prefix}:{row.name}", old_archive=row.archive_id
+            )
     for rec in installed:
         session.add(
             Install(
@@ -71,7 +73,10 @@ def record_changes(
             )
         )
         events.record(
-            session, "install.insert", f"{prefix}:{rec.name}", new_archive=rec.archive_id,
+            session,
+            "install.insert",
+            f"{prefix}:{rec.name}",
+            new_archive=rec.archive_id,
             detail=rec.link_mode,
         )
     if installed:

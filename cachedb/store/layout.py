@@ -69,7 +69,12 @@ class Layout:
         return self.locks / f"archive-{archive_id}.lock"
 
     def create(self) -> None:
-        for path in (self.archives, self.tmp, self.locks, *(self.root / b for b in POINTER_BUCKETS)):
+        for path in (
+            self.archives,
+            self.tmp,
+            self.locks,
+            *(self.root / b for b in POINTER_BUCKETS),
+        ):
             path.mkdir(parents=True, exist_ok=True)
         tag = self.root / "CACHEDIR.TAG"
         if not tag.exists():

@@ -23,13 +23,18 @@ POINTER_KIND_ENV = "CACHEDB_POINTER_KIND"
 
 
 def default_kind(directory: Path) -> str:
-    """The best pointer kind this platform and filesystem support (``CACHEDB_POINTER_KIND`` wins)."""
+    """The best pointer kind this platform and filesystem support.
+
+    ``CACHEDB_POINTER_KIND`` overrides the choice.
+    """
     forced = os.environ.get(POINTER_KIND_ENV)
     if forced:
         if forced not in KINDS:
             from ..errors import UsageError
 
-            raise UsageError(f"{POINTER_KIND_ENV} must be one of {', '.join(KINDS)}, not {forced!r}")
+            raise UsageError(
+                f"{POINTER_KIND_ENV} must be one of {', '.join(KINDS)}, not {forced!r}"
+            )
         return forced
     if sys.platform == "win32":
         return JUNCTION
@@ -70,7 +75,7 @@ def _write_junction(path: Path, target: Path) -> None:
 
     # A junction cannot be renamed over another directory entry, so it is re-created.
     tmp = _temp_name(path)
-    _winapi.CreateJunction(str(target), str(tmp))
+    _winapi.CreateJunction(str(target), str(tmp))  # type: ignore[attr-defined,unused-ignore]
     if os.path.lexists(path):
         os.rmdir(path) if os.path.isdir(path) else os.unlink(path)
     os.replace(tmp, path)

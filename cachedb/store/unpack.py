@@ -111,7 +111,9 @@ def _parse_record(data: bytes, record_name: str) -> dict[str, tuple[str, str, st
         check_member_name(path, "RECORD path")
         if path in rows:
             raise InvalidWheel(f"RECORD lists {path!r} twice")
-        if path != record_name and not path.endswith((".dist-info/RECORD.jws", ".dist-info/RECORD.p7s")):
+        if path != record_name and not path.endswith(
+            (".dist-info/RECORD.jws", ".dist-info/RECORD.p7s")
+        ):
             if not hash_ or "=" not in hash_:
                 raise InvalidWheel(f"RECORD has no hash for {path!r}")
             algorithm = hash_.split("=", 1)[0]
@@ -127,7 +129,9 @@ def _find_dist_info(names: list[str], name: str, version: Version) -> str:
     candidates = {n.split("/", 1)[0] for n in names if "/" in n}
     dist_infos = sorted(c for c in candidates if c.endswith(".dist-info"))
     if len(dist_infos) != 1:
-        raise InvalidWheel(f"wheel must contain exactly one .dist-info directory, found {len(dist_infos)}")
+        raise InvalidWheel(
+            f"wheel must contain exactly one .dist-info directory, found {len(dist_infos)}"
+        )
     dist_info = dist_infos[0]
     stem = dist_info[: -len(".dist-info")]
     dname, _, dversion = stem.rpartition("-")
@@ -137,7 +141,8 @@ def _find_dist_info(names: list[str], name: str, version: Version) -> str:
         same_version = False
     if canonicalize_name(dname) != name or not same_version:
         raise InvalidWheel(
-            f"dist-info directory {dist_info!r} disagrees with the wheel filename ({name} {version})"
+            f"dist-info directory {dist_info!r} disagrees with the wheel filename "
+            f"({name} {version})"
         )
     return dist_info
 
@@ -186,7 +191,8 @@ def _check_members(infos: list[zipfile.ZipInfo], wheel_size: int) -> list[zipfil
         total += info.file_size
         if total > MAX_UNPACKED_SIZE:
             raise InvalidWheel(
-                f"wheel declares more than {MAX_UNPACKED_SIZE} bytes of contents; refusing to unpack"
+                f"wheel declares more than {MAX_UNPACKED_SIZE} bytes of contents; "
+                "refusing to unpack"
             )
         files.append(info)
     if total > BOMB_THRESHOLD and total > max(wheel_size, 1) * MAX_COMPRESSION_RATIO:
@@ -235,9 +241,7 @@ def _extract(
         if got != want.rstrip("="):
             raise InvalidWheel(f"{info.filename!r} does not match its {algorithm} hash in RECORD")
         if int(expected[2]) != size:
-            raise InvalidWheel(
-                f"{info.filename!r} is {size} bytes, but RECORD says {expected[2]}"
-            )
+            raise InvalidWheel(f"{info.filename!r} is {size} bytes, but RECORD says {expected[2]}")
     return FileEntry(info.filename, sha256.hexdigest(), size, executable)
 
 
@@ -264,7 +268,9 @@ def _extract_all(
         return [f.result() for f in futures]
 
 
-def unpack_wheel(wheel: Path, staging_parent: Path, *, archive_id: str | None = None) -> UnpackedWheel:
+def unpack_wheel(
+    wheel: Path, staging_parent: Path, *, archive_id: str | None = None
+) -> UnpackedWheel:
     """Validate ``wheel`` and unpack it into a new directory under ``staging_parent``.
 
     On any error the staging directory is removed and InvalidWheel is raised.
