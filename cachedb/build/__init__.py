@@ -1,0 +1,1 @@
+"""Building wheels from source distributions, local projects and git (PEP 517)."""
