@@ -48,3 +48,10 @@ class ResolutionImpossible(CachedbError):
 
 class InstallError(CachedbError):
     """Linking into the target environment failed or was refused."""
+
+
+class BuildError(CachedbError):
+    """A source could not be built into a wheel, or its archive was refused.
+
+    The first line is the summary; later lines carry the build's output.
+    """

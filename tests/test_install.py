@@ -319,3 +319,24 @@ def test_missing_venv_is_created_and_removed_again_on_failure(
     out = install(world, index_server, venv, "lib")
     assert out.returncode == 0
     assert not (venv / VENV_BIN / "pip").exists()
+
+
+def test_credentials_never_reach_output_database_or_cache(tmp_path: Path) -> None:
+    from indexserver import IndexServer
+
+    secret = "s3cr3t-pw"
+    with IndexServer(auth=("alice", secret)) as server:
+        server.add(make_wheel(tmp_path / "w", "lib", "1.0"))
+        url = server.url.replace("http://", f"http://alice:{secret}@")
+        cache_dir = tmp_path / "cache"
+        out = cachedb("install", "--cache-dir", cache_dir, "--index-url", url,
+                      "--venv", tmp_path / "v", "lib", "-v")
+        assert out.returncode == 0, out.stderr
+        bad = cachedb("install", "--cache-dir", cache_dir, "--index-url", url,
+                      "--venv", tmp_path / "v", "nothing-here")
+        assert bad.returncode != 0
+    for text in (out.stdout, out.stderr, bad.stdout, bad.stderr):
+        assert secret not in text
+    for path in [*cache_dir.rglob("*"), *(tmp_path / "v").rglob("*")]:
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path

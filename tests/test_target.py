@@ -36,6 +36,16 @@ def runs(log: Path) -> int:
     return len(log.read_text().splitlines()) if log.exists() else 0
 
 
+def answers(cache_dir: Path) -> list[Path]:
+    """Per-executable answer files (not the per-base venv templates)."""
+    return [p for p in cache_dir.iterdir() if not p.name.startswith("venv-")]
+
+
+def drop_templates(cache_dir: Path) -> None:
+    for path in cache_dir.glob("venv-*.json"):
+        path.unlink()
+
+
 def site_packages(venv: Path) -> Path:
     return Path(query_interpreter(venv / BIN / PYTHON).scheme["purelib"])
 
@@ -126,7 +136,7 @@ def test_warm_query_does_not_spawn_the_interpreter(tmp_path: Path) -> None:
     assert warm == cold
     assert warm.executable == str(exe)
     # One answer file, written atomically: no temporary file left behind.
-    assert [p.suffix for p in cache_dir.iterdir()] == [".json"]
+    assert sorted(p.suffix for p in cache_dir.iterdir()) == [".json", ".json"]
 
 
 @posix_only
@@ -151,8 +161,12 @@ def test_cache_is_invalidated_when_the_interpreter_or_pyvenv_cfg_changes(
     cfg = venv / "pyvenv.cfg"
     st = cfg.stat()
     os.utime(cfg, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    (answer_file,) = answers(cache_dir)
+    before = answer_file.read_text()
+    drop_templates(cache_dir)  # else the unchanged base interpreter answers for the venv
     query_interpreter(exe, cache_dir)
     assert runs(log) == 3
+    assert answer_file.read_text() != before
 
 
 @posix_only
@@ -163,9 +177,10 @@ def test_damaged_cache_file_is_a_miss_and_is_rewritten(tmp_path: Path) -> None:
     exe = wrap_python(venv, log)
     cache_dir = tmp_path / "interpreters-v0"
     good = query_interpreter(exe, cache_dir)
-    (answer_file,) = cache_dir.iterdir()
+    (answer_file,) = answers(cache_dir)
 
     answer_file.write_text('{"stamp": ')
+    drop_templates(cache_dir)  # else the unchanged base interpreter answers for the venv
     assert query_interpreter(exe, cache_dir) == good
     assert runs(log) == 2
     json.loads(answer_file.read_text())  # rewritten whole
@@ -178,7 +193,7 @@ def test_cache_is_per_executable(tmp_path: Path) -> None:
     one = query_interpreter(make_venv(tmp_path / "one"), cache_dir)
     two = query_interpreter(make_venv(tmp_path / "two"), cache_dir)
     assert one.prefix != two.prefix
-    assert len(list(cache_dir.iterdir())) == 2
+    assert len(answers(cache_dir)) == 2
     assert query_interpreter(tmp_path / "one" / BIN / PYTHON, cache_dir) == one
 
 
@@ -316,3 +331,23 @@ def test_find_target_without_any_environment(tmp_path: Path) -> None:
         "No virtual environment found; run `python -m venv .venv` or pass --venv/--python"
     )
     assert caught.value.exit_code == 2
+
+
+def test_a_fresh_venv_of_a_known_base_is_answered_without_spawning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cachedb.target import query
+
+    cache_dir = tmp_path / "interpreters"
+    first, second = make_venv(tmp_path / "a"), make_venv(tmp_path / "b")
+    expected = query_interpreter(second)  # asked directly, no cache: the truth
+    query_interpreter(first, cache_dir)
+
+    def no_spawn(exe: str) -> Interpreter:
+        raise AssertionError(f"spawned {exe}")
+
+    monkeypatch.setattr(query, "_ask", no_spawn)
+    derived = query_interpreter(second, cache_dir)
+    assert derived == expected
+    assert derived.prefix == str(tmp_path / "b")
+    assert derived.scheme["purelib"].startswith(str(tmp_path / "b"))

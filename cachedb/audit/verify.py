@@ -275,7 +275,7 @@ def _log(cache: Cache, kind: str, subject: str, detail: str) -> None:
 
 
 def _repair_missing(cache: Cache, problem: Problem, archive_id: str) -> str:
-    with cache.archive_lock(archive_id):  # type: ignore[attr-defined]
+    with cache.archive_lock(archive_id):
         if cache.archive_path(archive_id).is_dir():
             return "directory reappeared; nothing to do"
         rows = _retire_archive(cache, archive_id, "verify.repair.archive-missing", problem.message)
@@ -284,7 +284,7 @@ def _repair_missing(cache: Cache, problem: Problem, archive_id: str) -> str:
 
 
 def _repair_tampered(cache: Cache, problem: Problem, archive_id: str) -> str:
-    with cache.archive_lock(archive_id):  # type: ignore[attr-defined]
+    with cache.archive_lock(archive_id):
         # Row first: a crash after it leaves a dead directory for gc, never a live bad row.
         rows = _retire_archive(cache, archive_id, "verify.repair.quarantine", problem.message)
         moved = _quarantine(cache, cache.archive_path(archive_id), archive_id)
@@ -294,7 +294,7 @@ def _repair_tampered(cache: Cache, problem: Problem, archive_id: str) -> str:
 
 
 def _repair_unknown(cache: Cache, problem: Problem, name: str) -> str:
-    with cache.archive_lock(name):  # type: ignore[attr-defined]
+    with cache.archive_lock(name):
         with cache.db.read() as session:
             row = session.get(Archive, name)
             live = row is not None and row.deleted_at is None

@@ -18,7 +18,10 @@ def main(argv: list[str] | None = None) -> int:
     from ..errors import CachedbError
 
     args = sys.argv[1:] if argv is None else argv
-    events.set_command(" ".join(["cachedb", *args]))
+    # Event rows record the command line, never the credentials in its URLs.
+    from ..requirements._redact import redact_url
+
+    events.set_command(" ".join(["cachedb", *(redact_url(a) for a in args)]))
     try:
         app(args=args, prog_name="cachedb")
     except CachedbError as exc:

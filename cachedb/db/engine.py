@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import DatabaseError
+from .lite import Executor, Params
 
 T = TypeVar("T")
 
@@ -55,6 +56,17 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def session_executor(session: Session) -> Executor:
+    """Run plain SQL with named parameters through an ORM session."""
+    from sqlalchemy import text
+
+    def run(sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        result: Any = session.execute(text(sql), dict(params) if params else {})
+        return [tuple(row) for row in result] if result.returns_rows else []
+
+    return run
+
+
 def _is_busy(exc: OperationalError) -> bool:
     text = str(exc.orig).lower()
     return "locked" in text or "busy" in text
@@ -76,6 +88,14 @@ class Database:
         """A read transaction (deferred: it takes no write lock)."""
         with self._sessions() as session, session.begin():
             yield session
+
+    def write_sql(self, fn: Callable[[Executor], T]) -> T:
+        """Like ``write``, for statements written in plain SQL (see ``db.lite``)."""
+        return self.write(lambda session: fn(session_executor(session)))
+
+    def read_sql(self, fn: Callable[[Executor], T]) -> T:
+        with self.read() as session:
+            return fn(session_executor(session))
 
     def write(self, fn: Callable[[Session], T], *, attempts: int = 8) -> T:
         """Run ``fn`` in a write transaction begun IMMEDIATE, retrying when the database is busy.

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
-from sqlalchemy.orm import Session
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
-from .models import Event
+    from .lite import Executor
 
 _COMMAND = " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))
 
@@ -29,6 +31,8 @@ def record(
     detail: str | None = None,
     at: float | None = None,
 ) -> None:
+    from .models import Event
+
     session.add(
         Event(
             at=time.time() if at is None else at,
@@ -40,4 +44,30 @@ def record(
             command=_COMMAND,
             detail=detail,
         )
+    )
+
+
+def record_sql(
+    run: Executor,
+    kind: str,
+    subject: str,
+    *,
+    old_archive: str | None = None,
+    new_archive: str | None = None,
+    detail: str | None = None,
+) -> None:
+    """``record`` for plain-SQL transactions (see ``db.lite``)."""
+    run(
+        "INSERT INTO events (at, kind, subject, old_archive, new_archive, pid, command, detail)"
+        " VALUES (:at, :kind, :subject, :old, :new, :pid, :command, :detail)",
+        {
+            "at": time.time(),
+            "kind": kind,
+            "subject": subject,
+            "old": old_archive,
+            "new": new_archive,
+            "pid": os.getpid(),
+            "command": _COMMAND,
+            "detail": detail,
+        },
     )

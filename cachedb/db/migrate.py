@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-
-from sqlalchemy import inspect, text
-from sqlalchemy.exc import OperationalError
+from typing import TYPE_CHECKING
 
 from ..errors import DatabaseError
-from .engine import Database
+from .lite import sqlite_path
+
+if TYPE_CHECKING:
+    from .engine import Database
 
 # Every revision this cachedb knows, oldest first. tests/test_migrations.py checks
 # this against the scripts under alembic/versions.
@@ -32,6 +33,9 @@ def script_location() -> str:
 
 
 def current_revision(db: Database) -> str | None:
+    from sqlalchemy import inspect, text
+    from sqlalchemy.exc import OperationalError
+
     try:
         with db.engine.connect() as conn:
             if not inspect(conn).has_table("alembic_version"):
@@ -79,6 +83,35 @@ def upgrade(db: Database, lock_path: Path | None) -> None:
             command.upgrade(cfg, "head")
 
 
-def ensure_schema(db: Database, lock_path: Path | None) -> None:
-    if not check_revision(current_revision(db)):
-        upgrade(db, lock_path)
+def _sqlite_revision(path: str) -> str | None:
+    """The revision of a SQLite database read with sqlite3 alone (no SQLAlchemy import)."""
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error:
+        return None  # no file yet: the upgrade creates it
+    try:
+        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.DatabaseError as exc:
+        if "no such table" in str(exc):
+            return None
+        raise DatabaseError(f"cannot read the metadata database {path!r}: {exc}") from exc
+    finally:
+        conn.close()
+    return None if row is None else str(row[0])
+
+
+def ensure_schema(url: str, lock_path: Path | None) -> None:
+    """Upgrade the database at ``url`` to HEAD if needed; refuse one newer than this cachedb."""
+    path = sqlite_path(url)
+    if path is not None and check_revision(_sqlite_revision(path)):
+        return
+    from .engine import Database
+
+    db = Database(url)
+    try:
+        if not check_revision(current_revision(db)):
+            upgrade(db, lock_path)
+    finally:
+        db.close()

@@ -9,12 +9,10 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.requirements import Requirement
-from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from ..errors import UsageError
@@ -27,8 +25,9 @@ from .sources import Direct, Installed
 if TYPE_CHECKING:
     from ..index import IndexClient
     from ..requirements import RequirementSet
-    from ..store import Cache
+    from ..store import Cache, InstallRecord
     from ..target import Interpreter
+    from .materialize import Ready
 
 
 def _index_urls(opts: InstallOptions, reqs: RequirementSet) -> list[str]:
@@ -247,21 +246,25 @@ def _install_into(
         records: list[InstallRecord] = []
         reporter.start("Installing", len(ready))
         for item in ready:
-            pin = item.pin
-            old = installed.get(pin.name)
+            old = installed.get(item.pin.name)
             if old is not None:
-                uninstall(pin.name, interp.scheme, prefix)
-                removed.append((pin.name, old[0]))
+                uninstall(item.pin.name, interp.scheme, prefix)
+                removed.append((item.pin.name, old[0]))
+
+        def link(item: Ready) -> InstallRecord:
             install_archive(
                 item.path,
                 scheme=interp.scheme,
                 python_executable=interp.executable,
                 link_mode=mode,
-                requested=pin.requested,
+                requested=item.pin.requested,
                 direct_url=item.direct_url,
             )
-            records.append(InstallRecord(item.archive_id, pin.name, str(pin.version), mode))
-            reporter.advance(pin.name)
+            reporter.advance(item.pin.name)
+            return InstallRecord(item.archive_id, item.pin.name, str(item.pin.version), mode)
+
+        # mkdir and link are syscalls that release the GIL: distributions link in parallel.
+        records.extend(_parallel(link, ready))
         reporter.stop()
         cache.record_install(str(prefix), interp.executable, records, [n for n, _ in removed])
     finally:
@@ -283,6 +286,16 @@ def _install_into(
     return 0
 
 
+def _parallel(fn: Callable[[Ready], InstallRecord], items: list[Ready]) -> list[InstallRecord]:
+    if len(items) < 2:
+        return [fn(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
+        futures = [pool.submit(fn, item) for item in items]
+        return [f.result() for f in futures]
+
+
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f}ms"
 
@@ -291,4 +304,4 @@ def _secs(seconds: float) -> str:
     return f"{seconds * 1000:.0f}ms" if seconds < 1 else f"{seconds:.2f}s"
 
 
-__all__ = ["InstallOptions", "run_install", "Requirement", "SpecifierSet", "canonicalize_name"]
+__all__ = ["InstallOptions", "run_install"]

@@ -36,7 +36,10 @@ class Journal:
                 missing.append(parent)
                 parent = os.path.dirname(parent)
             for path in reversed(missing):
-                os.mkdir(path)
+                try:
+                    os.mkdir(path)
+                except FileExistsError:
+                    continue  # another distribution linking in parallel made it first
                 self._dirs.append(path)
 
     def _temp_name(self, dst: str) -> str:

@@ -70,12 +70,26 @@ def parse_entry_points(text: str, dist: str) -> list[EntryPointScript]:
 
 
 def generate_launcher(script: EntryPointScript, python_executable: str) -> tuple[str, bytes]:
-    """The launcher's file name and contents for this platform."""
-    from installer.scripts import Script
-    from installer.utils import get_launcher_kind
+    """The launcher's file name and contents for this platform.
 
-    launcher = Script(script.name, script.module, script.attr, script.section)
-    return launcher.generate(python_executable, get_launcher_kind())
+    On POSIX the text is byte-for-byte what pip writes, so environments built by
+    cachedb and by pip compare equal; Windows needs installer's .exe launchers.
+    """
+    if os.name == "nt":
+        from installer.scripts import Script
+        from installer.utils import get_launcher_kind
+
+        launcher = Script(script.name, script.module, script.attr, script.section)
+        return launcher.generate(python_executable, get_launcher_kind())
+    import_name = script.attr.split(".", 1)[0]
+    body = (
+        "import sys\n"
+        f"from {script.module} import {import_name}\n"
+        "if __name__ == '__main__':\n"
+        "    sys.argv[0] = sys.argv[0].removesuffix('.exe')\n"
+        f"    sys.exit({script.attr}())\n"
+    )
+    return script.name, shebang(python_executable) + body.encode()
 
 
 def shebang(python_executable: str) -> bytes:

@@ -6,7 +6,6 @@ import os
 import re
 from pathlib import Path
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
-from urllib.request import url2pathname
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
@@ -187,6 +186,8 @@ def _local_file_url(parts: SplitResult, shown: str) -> str:
     if parts.netloc not in ("", "localhost"):
         raise UsageError(f"file URL {shown!r} names a remote host; only local files are supported")
     try:
+        from urllib.request import url2pathname  # pulls in http.client: keep it lazy
+
         path = Path(url2pathname(parts.path))
         if not path.is_absolute():
             raise UsageError(f"file URL {shown!r} must hold an absolute path")

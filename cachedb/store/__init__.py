@@ -1,7 +1,7 @@
 """The cache store: archive bucket, pointer buckets and the metadata database."""
 
 from .cache import Cache, CachedWheel, Entry, open_cache
-from .environments import InstallRecord
+from .catalog import InstallRecord
 from .layout import BUILT_WHEELS_BUCKET, WHEELS_BUCKET, pointer_key, source_key
 
 __all__ = [

@@ -2,32 +2,33 @@
 
 ``put`` stores a wheel (insert archive, then swap the pointer); ``lookup`` turns
 a pointer row into the canonical archive path, treating anything that does not
-lead into ``archive-v0/`` as a miss.
+lead into ``archive-v0/`` as a miss. Reads and bookkeeping of a warm install go
+through ``catalog`` in plain SQL; SQLAlchemy is loaded only when something is
+stored, repaired or collected.
 """
 
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._config import resolve_cache_dir, resolve_db_url
-from ..db import events
-from ..db.engine import Database
-from ..db.migrate import ensure_schema
-from ..db.models import Archive, Pointer
-from ..errors import CacheError, InvalidWheel, UsageError
-from . import archive as archives
-from . import environments, leases, pointers
-from .environments import InstallRecord
+from ..db.lite import Executor, LiteDatabase, sqlite_path
+from ..errors import CacheError, UsageError
+from . import catalog, pointers
+from .catalog import InstallRecord
 from .layout import POINTER_BUCKETS, Layout
-from .unpack import sha256_file, unpack_wheel
+from .unpack import sha256_file
+
+if TYPE_CHECKING:
+    from filelock import BaseFileLock
+
+    from ..db.engine import Database
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -54,20 +55,46 @@ class CachedWheel:
 class Cache:
     """A cache directory and its metadata database."""
 
-    def __init__(self, root: Path, db: Database, *, pointer_kind: str | None = None) -> None:
+    def __init__(self, root: Path, db_url: str, *, pointer_kind: str | None = None) -> None:
         self.root = root
         self.layout = Layout(root)
-        self.db = db
+        self.db_url = db_url
         self._pointer_kind = pointer_kind
+        self._db: Database | None = None
+        path = sqlite_path(db_url)
+        self._lite = LiteDatabase(path) if path is not None else None
+
+    @property
+    def db(self) -> Database:
+        """The ORM view of the database (SQLAlchemy), created on first use."""
+        if self._db is None:
+            from ..db.engine import Database
+
+            self._db = Database(self.db_url)
+        return self._db
 
     def close(self) -> None:
-        self.db.close()
+        if self._db is not None:
+            self._db.close()
+        if self._lite is not None:
+            self._lite.close()
 
     def __enter__(self) -> Cache:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _write_sql(self, fn: Callable[[Executor], T]) -> T:
+        if self._lite is not None:
+            return self._lite.write(fn)
+        return self.db.write_sql(fn)
+
+    def _read_sql(self, fn: Callable[[Executor], T]) -> T:
+        if self._lite is not None:
+            with self._lite.read() as run:
+                return fn(run)
+        return self.db.read_sql(fn)
 
     @property
     def pointer_kind(self) -> str:
@@ -80,13 +107,13 @@ class Cache:
     def archive_path(self, archive_id: str) -> Path:
         return self.layout.archive_dir(archive_id)
 
-    def archive_lock(self, archive_id: str) -> object:
+    def archive_lock(self, archive_id: str) -> BaseFileLock:
         """The per-archive file lock held while an archive directory is created or deleted."""
         from filelock import FileLock
 
         return FileLock(str(self.layout.archive_lock(archive_id)))
 
-    def _canonical(self, relpath: str) -> Path | None:
+    def canonical(self, relpath: str) -> Path | None:
         """The archive directory a row's relpath names, if it really is one inside archive-v0."""
         candidate = Path(os.path.normpath(self.root / relpath))
         if candidate.parent != self.layout.archives:
@@ -109,89 +136,19 @@ class Cache:
         With ``lease``, the archive is leased in the transaction that moves the
         pointer, so gc cannot collect it before the caller releases the lease.
         """
+        from . import entries
+
         _check_bucket(bucket)
         _check_key(key)
         archive_id = sha256 or sha256_file(wheel)
         for _attempt in range(5):
-            self._ensure_archive(wheel, archive_id)
-            lease_id = self._point(bucket, key, archive_id, lease)
-            if not isinstance(lease_id, _Gone):
+            entries.ensure_archive(self, wheel, archive_id)
+            lease_id = entries.point(self, bucket, key, archive_id, lease)
+            if not isinstance(lease_id, entries.Gone):
                 return Entry(archive_id, self.archive_path(archive_id), bucket, key, lease_id)
         raise CacheError(f"{wheel.name} keeps being collected while it is stored; is gc looping?")
 
     replace = put
-
-    def _ensure_archive(self, wheel: Path, archive_id: str) -> None:
-        with self.db.read() as session:
-            live = archives.live_archive(session, archive_id)
-        if live is not None and self._canonical(live.relpath) is not None:
-            return
-        # Unpack outside the lock: two racing processes both unpack, the second discards.
-        unpacked = unpack_wheel(wheel, self.layout.tmp, archive_id=archive_id)
-        try:
-            with self.archive_lock(archive_id):  # type: ignore[attr-defined]
-                with self.db.read() as session:
-                    live = archives.live_archive(session, archive_id)
-                if live is not None and self._canonical(live.relpath) is not None:
-                    return
-                archives.move_into_bucket(unpacked, self.layout)
-
-                def _register(session: Session) -> None:
-                    row = session.get(Archive, archive_id)
-                    if row is not None and row.deleted_at is None:
-                        # A live row whose tree vanished: the tree was just restored.
-                        events.record(session, "archive.restore", row.filename, new_archive=row.id)
-                        return
-                    archives.register(session, unpacked, self.layout)
-
-                self.db.write(_register)
-        finally:
-            archives.discard(unpacked.directory, self.layout)
-
-    def _point(self, bucket: str, key: str, archive_id: str, lease: bool) -> int | None | _Gone:
-        kind = self.pointer_kind
-        now = time.time()
-
-        def _swap(session: Session) -> int | None | _Gone:
-            archive = session.get(Archive, archive_id)
-            if archive is None or archive.deleted_at is not None:
-                return _GONE  # gc took it after we checked: store it again
-            lease_id = leases.acquire(session, [archive_id])[0] if lease else None
-            row = session.scalars(
-                select(Pointer).where(Pointer.bucket == bucket, Pointer.key == key)
-            ).first()
-            if row is None:
-                session.add(
-                    Pointer(
-                        bucket=bucket,
-                        key=key,
-                        archive_id=archive_id,
-                        kind=kind,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-                events.record(session, "pointer.insert", f"{bucket}/{key}", new_archive=archive_id)
-                return lease_id
-            old = row.archive_id
-            if old == archive_id and row.kind == kind:
-                return lease_id
-            row.archive_id = archive_id
-            row.kind = kind
-            row.updated_at = now
-            events.record(
-                session, "pointer.swap", f"{bucket}/{key}", old_archive=old, new_archive=archive_id
-            )
-            return lease_id
-
-        result = self.db.write(_swap)
-        if isinstance(result, _Gone):
-            return result
-        link = self.layout.pointer_path(bucket, key)
-        target = self.archive_path(archive_id)
-        if pointers.read_pointer(link, kind) != target:
-            pointers.write_pointer(link, target, kind)
-        return result
 
     # -- reading -----------------------------------------------------------
 
@@ -202,8 +159,7 @@ class Cache:
         on-disk link was tampered with, is a miss; the row is dropped so the
         next store re-creates the entry.
         """
-        with self.db.read() as session:
-            found = session.execute(_pointer_query([(bucket, key)])).all()
+        found = self._read_sql(lambda run: catalog.pointer_rows(run, [(bucket, key)]))
         return self._checked(*found[0]) if found else None
 
     def lookup_leased(
@@ -216,21 +172,22 @@ class Cache:
         if not keys:
             return {}, []
 
-        def _read(session: Session) -> tuple[list[Any], list[int]]:
-            rows = session.execute(_pointer_query(keys)).all()
-            live = sorted({r.archive_id for r in rows if r.deleted_at is None})
-            return list(rows), leases.acquire(session, live)
+        def _read(run: Executor) -> tuple[list[tuple[Any, ...]], list[int]]:
+            rows = catalog.pointer_rows(run, keys)
+            live = sorted({r[2] for r in rows if r[5] is None})
+            return rows, catalog.acquire_leases(run, live)
 
-        rows, lease_ids = self.db.write(_read)
+        rows, lease_ids = self._write_sql(_read)
         hits = {}
         for row in rows:
             path = self._checked(*row)
             if path is not None:
-                hits[(row.bucket, row.key)] = path
+                hits[(row[0], row[1])] = path
         return hits, lease_ids
 
     def release(self, lease_ids: Sequence[int]) -> None:
-        leases.release(self.db, lease_ids)
+        if lease_ids:
+            self._write_sql(lambda run: catalog.release_leases(run, lease_ids))
 
     def _checked(
         self,
@@ -241,7 +198,7 @@ class Cache:
         relpath: str,
         deleted_at: float | None,
     ) -> Path | None:
-        path = self._canonical(relpath) if deleted_at is None else None
+        path = self.canonical(relpath) if deleted_at is None else None
         if path is not None:
             link = self.layout.pointer_path(bucket, key)
             on_disk = pointers.read_pointer(link, kind)
@@ -257,27 +214,10 @@ class Cache:
             reason = "pointer.tampered"
         else:
             reason = "pointer.dangling"
-        self._drop_pointer(bucket, key, archive_id, reason, vanished=path is None)
+        from . import entries
+
+        entries.drop_pointer(self, bucket, key, archive_id, reason, vanished=path is None)
         return None
-
-    def _drop_pointer(
-        self, bucket: str, key: str, archive_id: str, reason: str, *, vanished: bool
-    ) -> None:
-        def _drop(session: Session) -> None:
-            row = session.scalars(
-                select(Pointer).where(Pointer.bucket == bucket, Pointer.key == key)
-            ).first()
-            if row is None or row.archive_id != archive_id:
-                return  # someone else repaired or swapped it meanwhile
-            session.delete(row)
-            if vanished:
-                archive = session.get(Archive, archive_id)
-                if archive is not None and archive.deleted_at is None:
-                    archive.deleted_at = time.time()
-            events.record(session, reason, f"{bucket}/{key}", old_archive=archive_id)
-
-        self.db.write(_drop)
-        pointers.remove_pointer(self.layout.pointer_path(bucket, key))
 
     def record_install(
         self,
@@ -287,57 +227,15 @@ class Cache:
         removed: Iterable[str] = (),
     ) -> None:
         """Record an install run in environment ``prefix`` (one transaction)."""
-        self.db.write(lambda s: environments.record_changes(s, prefix, python, installed, removed))
+        self._write_sql(lambda run: catalog.record_install(run, prefix, python, installed, removed))
 
     def cached_wheels(self, name: str, version: str | None = None) -> list[CachedWheel]:
         """Live pointer entries for distribution ``name`` (canonical), optionally one version."""
-        query = (
-            select(
-                Pointer.bucket,
-                Pointer.key,
-                Archive.id,
-                Archive.filename,
-                Archive.name,
-                Archive.version,
-                Archive.tags,
-                Archive.relpath,
-            )
-            .join(Archive, Archive.id == Pointer.archive_id)
-            .where(Archive.name == name, Archive.deleted_at.is_(None))
-        )
-        if version is not None:
-            query = query.where(Archive.version == version)
-        with self.db.read() as session:
-            rows = session.execute(query).all()
-        out = []
-        for bucket, key, aid, filename, dname, dversion, tags, relpath in rows:
-            path = self.root / relpath
-            out.append(CachedWheel(bucket, key, aid, filename, dname, dversion, tags, path))
-        return out
-
-
-class _Gone:
-    """The archive was collected between storing it and pointing at it."""
-
-
-_GONE = _Gone()
-
-
-def _pointer_query(keys: Sequence[tuple[str, str]]) -> Any:
-    from sqlalchemy import and_, or_
-
-    return (
-        select(
-            Pointer.bucket,
-            Pointer.key,
-            Pointer.archive_id,
-            Pointer.kind,
-            Archive.relpath,
-            Archive.deleted_at,
-        )
-        .join(Archive, Archive.id == Pointer.archive_id)
-        .where(or_(*(and_(Pointer.bucket == b, Pointer.key == k) for b, k in keys)))
-    )
+        rows = self._read_sql(lambda run: catalog.cached_wheels(run, name, version))
+        return [
+            CachedWheel(bucket, key, aid, filename, dname, dversion, tags, self.root / relpath)
+            for bucket, key, aid, filename, dname, dversion, tags, relpath in rows
+        ]
 
 
 def _check_bucket(bucket: str) -> None:
@@ -358,19 +256,17 @@ def open_cache(
     pointer_kind: str | None = None,
 ) -> Cache:
     """Open (creating if needed) the cache at ``cache_dir`` and bring its database up to date."""
+    from ..db.migrate import ensure_schema
+
     root = resolve_cache_dir(cache_dir)
     layout = Layout(root)
     try:
         layout.create()
     except OSError as exc:
         raise CacheError(f"cannot use cache directory {str(root)!r}: {exc.strerror}") from exc
-    db = Database(resolve_db_url(root, db_url))
-    try:
-        ensure_schema(db, layout.locks / "migrate.lock")
-    except BaseException:
-        db.close()
-        raise
-    return Cache(root, db, pointer_kind=pointer_kind)
+    url = resolve_db_url(root, db_url)
+    ensure_schema(url, layout.locks / "migrate.lock")
+    return Cache(root, url, pointer_kind=pointer_kind)
 
 
-__all__ = ["Cache", "CachedWheel", "Entry", "InstallRecord", "InvalidWheel", "open_cache"]
+__all__ = ["Cache", "CachedWheel", "Entry", "InstallRecord", "open_cache"]

@@ -21,10 +21,9 @@ from sqlalchemy.orm import Session
 
 from ..db.engine import Database
 from ..db.models import Archive, Lease, Pointer
+from . import catalog
 
-# Long enough for a slow install (sdist builds included); a crashed process on
-# this host is noticed through its pid long before that.
-DEFAULT_TTL = 6 * 3600.0
+DEFAULT_TTL = catalog.LEASE_TTL
 
 
 def this_host() -> str:
@@ -76,15 +75,9 @@ def acquire(session: Session, archive_ids: Iterable[str], *, ttl: float = DEFAUL
     Call it in the same ``db.write`` function that reads the pointer rows.
     Returns the lease ids, in the order of ``archive_ids``, for ``release``.
     """
-    now = time.time()
-    host, pid = this_host(), os.getpid()
-    rows = [
-        Lease(archive_id=aid, pid=pid, host=host, created_at=now, expires_at=now + ttl)
-        for aid in archive_ids
-    ]
-    session.add_all(rows)
-    session.flush()
-    return [row.id for row in rows]
+    from ..db.engine import session_executor
+
+    return catalog.acquire_leases(session_executor(session), archive_ids, ttl=ttl)
 
 
 def acquire_pointed(

@@ -79,3 +79,68 @@ def store(cache_dir: Path, answer: Interpreter, executable_stamp: dict[str, Any]
         os.replace(tmp, target)
     except OSError:
         tmp.unlink(missing_ok=True)
+
+
+# -- fresh virtual environments ------------------------------------------------------
+#
+# Every new venv has a new executable path, so the per-path answer above always
+# misses for it. But a venv answers exactly like any other venv of the same base
+# interpreter, apart from its prefix; so one answer per base interpreter, with the
+# scheme stored relative to the prefix, serves every fresh venv without a spawn.
+
+_PREFIX = "{prefix}"
+
+
+def venv_prefix(executable: str) -> str | None:
+    """The venv directory holding ``executable`` (``<venv>/bin/python``), or None."""
+    prefix = os.path.dirname(os.path.dirname(executable))
+    return prefix if os.path.isfile(os.path.join(prefix, "pyvenv.cfg")) else None
+
+
+def _template_file(cache_dir: Path, executable_stamp: dict[str, Any]) -> Path:
+    import hashlib
+
+    base = executable_stamp["resolved"][0].encode("utf-8", "surrogateescape")
+    return cache_dir / f"venv-{hashlib.sha256(base).hexdigest()[:32]}.json"
+
+
+def store_template(cache_dir: Path, answer: Interpreter, executable_stamp: dict[str, Any]) -> None:
+    """Keep a venv's answer with its prefix abstracted, for other venvs of the same base."""
+    prefix = answer.prefix.rstrip(os.sep)
+    inside = all(p == prefix or p.startswith(prefix + os.sep) for p in answer.scheme.values())
+    if not answer.is_venv or not inside:
+        return
+    scheme = {k: _PREFIX + v[len(prefix) :] for k, v in answer.scheme.items()}
+    record = {
+        "base": [executable_stamp["resolved"], executable_stamp["probe"]],
+        "executable_name": os.path.relpath(answer.executable, answer.prefix),
+        "interpreter": {**json.loads(answer.to_json()), "scheme": scheme},
+    }
+    target = _template_file(cache_dir, executable_stamp)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    try:
+        tmp.write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, target)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def derive(
+    cache_dir: Path, executable: str, executable_stamp: dict[str, Any]
+) -> Interpreter | None:
+    """The answer for a venv never asked before, from its base interpreter's template."""
+    prefix = venv_prefix(executable)
+    if prefix is None:
+        return None
+    try:
+        record = json.loads(_template_file(cache_dir, executable_stamp).read_text("utf-8"))
+        if record["base"] != [executable_stamp["resolved"], executable_stamp["probe"]]:
+            return None
+        if os.path.relpath(executable, prefix) != record["executable_name"]:
+            return None
+        data = record["interpreter"]
+        data["scheme"] = {k: prefix + v[len(_PREFIX) :] for k, v in data["scheme"].items()}
+        data.update(executable=executable, prefix=prefix)
+        return Interpreter.from_dict(data)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None

@@ -33,8 +33,13 @@ def query_interpreter(executable: str | Path, cache_dir: Path | None = None) -> 
     hit = cache.load(cache_dir, exe, stamp)
     if hit is not None:
         return hit
+    derived = cache.derive(cache_dir, exe, stamp)
+    if derived is not None:
+        cache.store(cache_dir, derived, stamp)
+        return derived
     answer = _ask(exe)
     cache.store(cache_dir, answer, stamp)
+    cache.store_template(cache_dir, answer, stamp)
     return answer
 
 

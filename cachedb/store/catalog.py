@@ -1,0 +1,151 @@
+"""The statements a warm install runs, in plain SQL.
+
+They run on sqlite3 directly (``db.lite``) so a fully cached install never
+imports SQLAlchemy, and through an ORM session (``Database.write_sql``) on
+other databases. Named parameters and ``RETURNING`` work on both SQLite and
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..db.events import record_sql
+from ..db.lite import Executor
+
+# Long enough for a slow install (sdist builds included); a crashed process on
+# this host is noticed through its pid long before that.
+LEASE_TTL = 6 * 3600.0
+
+
+@dataclass(frozen=True)
+class InstallRecord:
+    archive_id: str
+    name: str  # canonical
+    version: str
+    link_mode: str
+
+
+def cached_wheels(run: Executor, name: str, version: str | None) -> list[tuple[Any, ...]]:
+    """(bucket, key, archive id, filename, name, version, tags, relpath) of live entries."""
+    sql = (
+        "SELECT p.bucket, p.key, a.id, a.filename, a.name, a.version, a.tags, a.relpath"
+        " FROM pointers p JOIN archives a ON a.id = p.archive_id"
+        " WHERE a.name = :name AND a.deleted_at IS NULL"
+    )
+    params: dict[str, Any] = {"name": name}
+    if version is not None:
+        sql += " AND a.version = :version"
+        params["version"] = version
+    return run(sql, params)
+
+
+def pointer_rows(run: Executor, keys: Sequence[tuple[str, str]]) -> list[tuple[Any, ...]]:
+    """(bucket, key, archive id, kind, relpath, deleted_at) for each existing pointer."""
+    if not keys:
+        return []
+    params: dict[str, Any] = {}
+    clauses = []
+    for i, (bucket, key) in enumerate(keys):
+        params[f"b{i}"], params[f"k{i}"] = bucket, key
+        clauses.append(f"(p.bucket = :b{i} AND p.key = :k{i})")
+    return run(
+        "SELECT p.bucket, p.key, p.archive_id, p.kind, a.relpath, a.deleted_at"
+        " FROM pointers p JOIN archives a ON a.id = p.archive_id WHERE " + " OR ".join(clauses),
+        params,
+    )
+
+
+def acquire_leases(
+    run: Executor, archive_ids: Iterable[str], *, ttl: float = LEASE_TTL
+) -> list[int]:
+    """Lease ``archive_ids`` for this process inside the caller's write transaction."""
+    now = time.time()
+    out = []
+    for archive_id in archive_ids:
+        rows = run(
+            "INSERT INTO leases (archive_id, pid, host, created_at, expires_at)"
+            " VALUES (:a, :pid, :host, :now, :exp) RETURNING id",
+            {
+                "a": archive_id,
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "now": now,
+                "exp": now + ttl,
+            },
+        )
+        out.append(int(rows[0][0]))
+    return out
+
+
+def release_leases(run: Executor, lease_ids: Sequence[int]) -> None:
+    for lease_id in lease_ids:
+        run("DELETE FROM leases WHERE id = :id", {"id": lease_id})
+
+
+def record_install(
+    run: Executor,
+    prefix: str,
+    python: str,
+    installed: Sequence[InstallRecord],
+    removed: Iterable[str] = (),
+) -> None:
+    """Record one install run in environment ``prefix``: installs, removals, last-used bumps."""
+    now = time.time()
+    found = run("SELECT id, stale_at FROM environments WHERE path = :p", {"p": prefix})
+    if not found:
+        env_id = run(
+            "INSERT INTO environments (path, python, created_at, last_used_at)"
+            " VALUES (:p, :py, :now, :now) RETURNING id",
+            {"p": prefix, "py": python, "now": now},
+        )[0][0]
+        record_sql(run, "environment.insert", prefix)
+    else:
+        env_id, stale_at = found[0]
+        run(
+            "UPDATE environments SET last_used_at = :now, python = :py, stale_at = NULL"
+            " WHERE id = :id",
+            {"now": now, "py": python, "id": env_id},
+        )
+        if stale_at is not None:
+            record_sql(run, "environment.revive", prefix)
+    for name in sorted(set(removed) | {r.name for r in installed}):
+        for install_id, archive_id in run(
+            "SELECT id, archive_id FROM installs"
+            " WHERE environment_id = :e AND name = :n AND removed_at IS NULL",
+            {"e": env_id, "n": name},
+        ):
+            run(
+                "UPDATE installs SET removed_at = :now WHERE id = :id",
+                {"now": now, "id": install_id},
+            )
+            record_sql(run, "install.remove", f"{prefix}:{name}", old_archive=archive_id)
+    for rec in installed:
+        run(
+            "INSERT INTO installs (environment_id, archive_id, name, version, link_mode,"
+            " installed_at) VALUES (:e, :a, :n, :v, :m, :now)",
+            {
+                "e": env_id,
+                "a": rec.archive_id,
+                "n": rec.name,
+                "v": rec.version,
+                "m": rec.link_mode,
+                "now": now,
+            },
+        )
+        run(
+            "UPDATE archives SET last_used_at = :now WHERE id = :a",
+            {"now": now, "a": rec.archive_id},
+        )
+        record_sql(
+            run,
+            "install.insert",
+            f"{prefix}:{rec.name}",
+            new_archive=rec.archive_id,
+            detail=rec.link_mode,
+        )
