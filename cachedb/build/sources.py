@@ -59,6 +59,36 @@ class BuildSource:
     def editable(self) -> bool:
         return self.kind == EDITABLE
 
+    def direct_url(self) -> dict[str, object]:
+        """PEP 610 ``direct_url.json`` for installing this source by direct reference."""
+        from ..fetch._urls import strip_credentials
+
+        if self.kind == GIT:
+            from .git import parse_git_url
+
+            parsed = parse_git_url(self.url)
+            vcs: dict[str, object] = {"vcs": "git", "commit_id": self.revision}
+            if parsed.revision is not None:
+                vcs["requested_revision"] = parsed.revision
+            out: dict[str, object] = {
+                "url": strip_credentials(parsed.repository),
+                "vcs_info": vcs,
+            }
+            if parsed.subdirectory is not None:
+                out["subdirectory"] = parsed.subdirectory
+            return out
+        if self.kind == SDIST:
+            return {
+                "url": strip_credentials(self.url.split("#", 1)[0]),
+                "archive_info": {
+                    "hash": f"sha256={self.revision}",
+                    "hashes": {"sha256": self.revision},
+                },
+            }
+        assert self.path is not None
+        dir_info: dict[str, object] = {"editable": True} if self.editable else {}
+        return {"url": self.path.as_uri(), "dir_info": dir_info}
+
 
 def classify(url: str, *, is_dir: bool) -> str:
     """What a direct reference is: "wheel", SDIST, PATH or GIT."""

@@ -55,13 +55,14 @@ class IndexClient:
         refresh: bool = False,
         timeout: float = 30.0,
         concurrency: int = 8,
+        defer_cache_writes: bool = False,
     ) -> None:
         self.index_urls = [url.rstrip("/") for url in index_urls]
         self.find_links = list(find_links)
         self.offline = offline
         self.refresh = refresh
         self.concurrency = max(1, concurrency)
-        self._cache = PageCache(cache_dir)
+        self._cache = PageCache(cache_dir, deferred=defer_cache_writes)
         self._session = HttpSession(timeout=timeout, concurrency=self.concurrency)
         self._lock = threading.Lock()
         self._pages: dict[tuple[str, str], CachedPage | None] = {}
@@ -281,6 +282,10 @@ class IndexClient:
                 for f in futures:
                     f.cancel()
                 raise
+
+    def commit(self) -> None:
+        """Write the pages and metadata this client deferred (``defer_cache_writes``)."""
+        self._cache.flush()
 
     def close(self) -> None:
         self._session.close()

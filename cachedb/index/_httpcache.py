@@ -77,10 +77,48 @@ def cache_policy(headers: Mapping[str, str]) -> CachePolicy:
 
 
 class PageCache:
-    """Pages on disk; ``directory=None`` caches nothing."""
+    """Pages on disk; ``directory=None`` caches nothing.
 
-    def __init__(self, directory: Path | None) -> None:
+    With ``deferred``, writes wait in memory until ``flush``: a run that fails
+    leaves the cache exactly as it found it.
+    """
+
+    def __init__(self, directory: Path | None, *, deferred: bool = False) -> None:
         self.directory = directory
+        self.deferred = deferred
+        self._pending: dict[Path, bytes] = {}
+
+    def _write(self, path: Path, data: bytes) -> None:
+        if self.deferred:
+            self._pending[path] = data
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    def _read(self, path: Path) -> bytes:
+        pending = self._pending.get(path)
+        return pending if pending is not None else path.read_bytes()
+
+    def flush(self) -> None:
+        """Write every deferred page and metadata file."""
+        pending, self._pending = self._pending, {}
+        deferred, self.deferred = self.deferred, False
+        try:
+            for path, data in pending.items():
+                try:
+                    self._write(path, data)
+                except OSError as exc:
+                    log.debug("cannot cache %s: %s", path.name, exc)
+        finally:
+            self.deferred = deferred
 
     def _path(self, url: str, accept: str) -> Path | None:
         if self.directory is None:
@@ -94,7 +132,7 @@ class PageCache:
         if path is None:
             return None
         try:
-            raw = path.read_bytes()
+            raw = self._read(path)
             header, _, body = raw.partition(b"\n")
             meta = json.loads(header)
             if meta.pop("format") != _FORMAT:
@@ -114,16 +152,7 @@ class PageCache:
         meta["url"] = strip_credentials(page.url)
         data = json.dumps(meta).encode() + b"\n" + page.body
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                os.replace(tmp, path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+            self._write(path, data)
         except OSError as exc:
             # The page cache only saves requests; a read-only cache must not fail the run.
             log.debug("cannot cache index page: %s", exc)
@@ -132,7 +161,7 @@ class PageCache:
         if self.directory is None:
             return None
         try:
-            return (self.directory / "metadata" / name).read_bytes()
+            return self._read(self.directory / "metadata" / name)
         except OSError:
             return None
 
@@ -142,10 +171,6 @@ class PageCache:
             return
         path = self.directory / "metadata" / name
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
+            self._write(path, data)
         except OSError as exc:
             log.debug("cannot cache metadata: %s", exc)

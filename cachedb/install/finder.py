@@ -68,6 +68,11 @@ class CandidateFinder:
             self._index = self._index_factory()
         return self._index
 
+    def commit(self) -> None:
+        """Keep the index pages fetched by this run (they are deferred until success)."""
+        if self._index is not None:
+            self._index.commit()
+
     def close(self) -> None:
         if self._index is not None:
             self._index.close()

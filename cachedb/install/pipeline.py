@@ -187,6 +187,8 @@ def _install_into(
             offline=opts.offline,
             refresh=opts.refresh,
             timeout=opts.timeout,
+            # A failed run must leave the cache as it was: pages are kept on success only.
+            defer_cache_writes=True,
         )
 
     finder = CandidateFinder(
@@ -223,6 +225,7 @@ def _install_into(
                 continue
             todo.append(pin)
         if not todo:
+            finder.commit()
             reporter.info(
                 f"Audited {len(resolution.pins)} packages in {_ms(time.perf_counter() - started)}"
             )
@@ -267,6 +270,7 @@ def _install_into(
         records.extend(_parallel(link, ready))
         reporter.stop()
         cache.record_install(str(prefix), interp.executable, records, [n for n, _ in removed])
+        finder.commit()
     finally:
         reporter.stop()
         finder.close()

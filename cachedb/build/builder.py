@@ -1,0 +1,355 @@
+"""From a source to a stored wheel: locate it, find an earlier build, or build and store it.
+
+One ``Builder`` serves one install run. It keeps, per source, the unpacked tree,
+the build environment and the prepared metadata, so resolving (metadata) and
+materializing (the wheel) share them; ``close`` removes all of it from ``tmp/``
+and releases the leases of every archive it handed out.
+
+Building and storing hold a per-source file lock (``locks/build-<key>.lock``):
+a second process building the same source waits, then finds the first one's
+wheel in the cache and builds nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+
+from ..errors import BuildError, UsageError
+from ..store import BUILT_WHEELS_BUCKET, pointer_key
+from . import env as build_env
+from .policy import BuildPolicy
+from .sources import (
+    EDITABLE,
+    GIT,
+    PATH,
+    SDIST,
+    BuildSource,
+    classify,
+    fingerprint,
+    location_key,
+    metadata_fingerprint,
+    sdist_key,
+)
+
+if TYPE_CHECKING:
+    from ..store import Cache, CachedWheel
+    from .pep517 import Backend
+
+
+@dataclass(frozen=True)
+class BuiltWheel:
+    """A wheel built from a source, unpacked in the cache and leased for this run."""
+
+    source: BuildSource
+    archive_id: str
+    path: Path  # canonical archive directory
+    filename: str
+
+    @property
+    def version(self) -> str:
+        return str(parse_wheel_filename(self.filename)[1])
+
+
+@dataclass
+class _Work:
+    """What one source's builds in this run share."""
+
+    directory: Path  # under tmp/, removed by close()
+    tree: Path  # the project directory the hooks run in
+    env: Path | None = None
+    backend: Backend | None = None
+    metadata: Path | None = None  # prepared .dist-info
+
+
+class Builder:
+    def __init__(
+        self,
+        cache: Cache,
+        *,
+        python: str,
+        tags: Sequence[str],
+        settings: build_env.EnvSettings,
+        policy: BuildPolicy | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self._cache = cache
+        self._python = python
+        self._priority = {tag: i for i, tag in enumerate(tags)}
+        self._settings = settings
+        self.policy = policy or BuildPolicy()
+        self._log = log or (lambda _message: None)
+        self._root: Path | None = None
+        self._works: dict[str, _Work] = {}
+        self._refreshed: set[str] = set()  # keys rebuilt in this run for --refresh-package
+        self.leases: list[int] = []
+
+    # -- housekeeping ------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._root is not None:
+            shutil.rmtree(self._root, ignore_errors=True)
+            self._root = None
+        self._works.clear()
+        leases, self.leases = self.leases, []
+        self._cache.release(leases)
+
+    def _workspace(self, label: str) -> Path:
+        if self._root is None:
+            self._root = self._cache.layout.tmp / f"build-{secrets.token_hex(6)}"
+            self._root.mkdir(parents=True)
+        path = self._root / f"{label}-{secrets.token_hex(3)}"
+        path.mkdir()
+        return path
+
+    def rank(self, filename: str) -> int | None:
+        """Position of the wheel's best tag among the target's (lower wins), None if incompatible."""
+        try:
+            tags = parse_wheel_filename(filename)[3]
+        except InvalidWheelFilename:
+            return None
+        ranks = [self._priority[str(t)] for t in tags if str(t) in self._priority]
+        return min(ranks) if ranks else None
+
+    # -- locating ----------------------------------------------------------------------
+
+    def locate(
+        self,
+        name: str,
+        url: str,
+        *,
+        editable: bool = False,
+        local_file: Path | None = None,
+        sha256: str | None = None,
+    ) -> BuildSource:
+        """Identify the source at ``url``: its key and current revision (nothing is built)."""
+        from ..fetch._urls import local_path, strip_credentials
+
+        name = canonicalize_name(name)
+        local = local_path(url)
+        is_dir = local is not None and Path(local).is_dir()
+        kind = classify(url, is_dir=is_dir)
+        if editable and kind != PATH:
+            raise UsageError(
+                f"editable installs need a local project directory, not {strip_credentials(url)}"
+            )
+        if kind == SDIST:
+            path = local_file or (Path(local) if local is not None else None)
+            if path is None:
+                raise BuildError(f"{strip_credentials(url)} was not downloaded")
+            if sha256 is None:
+                from ..store.unpack import sha256_file
+
+                sha256 = sha256_file(path)
+            return BuildSource(name, SDIST, sdist_key(sha256), sha256, url, path)
+        if kind == PATH:
+            assert local is not None
+            directory = Path(local)
+            if not any((directory / f).is_file() for f in ("pyproject.toml", "setup.py")):
+                raise UsageError(f"{directory} has neither a pyproject.toml nor a setup.py")
+            if editable:
+                revision = metadata_fingerprint(directory)
+                return BuildSource(
+                    name, EDITABLE, location_key(EDITABLE, str(directory)), revision, url, directory
+                )
+            key = location_key(PATH, str(directory))
+            return BuildSource(name, PATH, key, fingerprint(directory), url, directory)
+        if kind == GIT:
+            return self._locate_git(name, url)
+        raise UsageError(f"{strip_credentials(url)} is a wheel, not something to build")
+
+    def _locate_git(self, name: str, url: str) -> BuildSource:
+        from ..fetch._urls import strip_credentials
+        from .git import checkout, parse_git_url, resolve_commit
+
+        parsed = parse_git_url(url)
+        location = f"{strip_credentials(parsed.repository)}@{parsed.revision or ''}"
+        key = location_key(GIT, f"{location}#{parsed.subdirectory or ''}")
+        commit = resolve_commit(parsed)
+        if commit is None:
+            # A short commit id: only the repository itself can expand it.
+            work = self._new_work(name, key)
+            commit = checkout(parsed, None, work.directory / "src")
+            work.tree = self._subdirectory(work.directory / "src", parsed.subdirectory, url)
+        return BuildSource(
+            name, GIT, key, commit, url, None, parsed.revision, parsed.subdirectory
+        )
+
+    @staticmethod
+    def _subdirectory(root: Path, subdirectory: str | None, url: str) -> Path:
+        if subdirectory is None:
+            return root
+        tree = root / subdirectory
+        if not tree.is_dir():
+            from ..fetch._urls import strip_credentials
+
+            raise BuildError(f"{strip_credentials(url)} has no directory {subdirectory!r}")
+        return tree
+
+    # -- the cache ---------------------------------------------------------------------
+
+    def cached(self, source: BuildSource) -> BuiltWheel | None:
+        """The best compatible wheel built earlier from ``source`` at its revision, leased."""
+        if self.policy.refreshes(source.name) and source.key not in self._refreshed:
+            return None
+        from .provenance import read_revision
+
+        prefix = f"{source.key}/{source.name}/"
+        found: list[tuple[int, CachedWheel]] = []
+        for wheel in self._cache.cached_wheels(source.name):
+            if wheel.bucket != BUILT_WHEELS_BUCKET or not wheel.key.startswith(prefix):
+                continue
+            rank = self.rank(wheel.filename)
+            if rank is not None:
+                found.append((rank, wheel))
+        for _, wheel in sorted(found, key=lambda item: item[0]):
+            hits, lease_ids = self._cache.lookup_leased([(wheel.bucket, wheel.key)])
+            self.leases.extend(lease_ids)
+            path = hits.get((wheel.bucket, wheel.key))
+            if path is None:
+                continue
+            if source.kind != SDIST and read_revision(path) != (source.kind, source.revision):
+                continue  # built from another revision: this one is stale
+            return BuiltWheel(source, wheel.archive_id, path, wheel.filename)
+        return None
+
+    # -- building ----------------------------------------------------------------------
+
+    def metadata(self, source: BuildSource) -> bytes:
+        """Core metadata for resolution, by ``prepare_metadata_for_build_wheel`` where offered."""
+        hit = self.cached(source)
+        if hit is not None:
+            return _metadata_of(hit.path)
+        self._check_allowed(source)
+        work = self._prepared(source)
+        assert work.backend is not None
+        if work.metadata is None and not source.editable:
+            work.metadata = work.backend.prepare_metadata(work.directory / "metadata")
+        if work.metadata is not None:
+            return (work.metadata / "METADATA").read_bytes()
+        return _metadata_of(self.build(source).path)
+
+    def build(self, source: BuildSource) -> BuiltWheel:
+        """The wheel of ``source``: an earlier build of this revision, else built and stored now."""
+        hit = self.cached(source)
+        if hit is not None:
+            return hit
+        self._check_allowed(source)
+        chain = build_env.building()
+        if source.key in chain or len(chain) >= build_env.MAX_DEPTH:
+            raise BuildError(f"building {source.name} needs {source.name} itself to be built first")
+        from filelock import FileLock
+
+        with FileLock(str(self._cache.layout.locks / f"build-{source.key}.lock")):
+            # Another process may have built it while we waited.
+            hit = self.cached(source)
+            if hit is not None:
+                return hit
+            return self._build_locked(source)
+
+    def _check_allowed(self, source: BuildSource) -> None:
+        if not self.policy.may_build(source.name):
+            raise BuildError(
+                f"{source.name} must be built from source ({self._shown(source)}), "
+                f"but {self.policy.why_not()} forbids building it"
+            )
+
+    def _build_locked(self, source: BuildSource) -> BuiltWheel:
+        from .provenance import stamp
+
+        started = time.perf_counter()
+        work = self._prepared(source)
+        assert work.backend is not None
+        distribution = "editable" if source.editable else "wheel"
+        metadata = None if source.editable else work.metadata
+        wheel = work.backend.build(distribution, work.directory / "dist", metadata)
+        try:
+            wheel_name, version, _, _ = parse_wheel_filename(wheel.name)
+        except InvalidWheelFilename as exc:
+            raise BuildError(f"the backend of {self._shown(source)} built {wheel.name}: {exc}") from None
+        if wheel_name != source.name:
+            raise BuildError(
+                f"{self._shown(source)} built a wheel of {wheel_name}, not of {source.name}"
+            )
+        if self.rank(wheel.name) is None:
+            raise BuildError(f"{self._shown(source)} built {wheel.name}, which this target cannot use")
+        stamped = stamp(wheel, work.directory / "stamped", kind=source.kind, revision=source.revision)
+        stem = stamped.name[: -len(".whl")]
+        entry = self._cache.put(
+            BUILT_WHEELS_BUCKET, pointer_key(source.key, source.name, stem), stamped, lease=True
+        )
+        if entry.lease_id is not None:
+            self.leases.append(entry.lease_id)
+        self._refreshed.add(source.key)
+        elapsed = time.perf_counter() - started
+        self._log(f"Built {source.name}=={version} from {self._shown(source)} in {elapsed:.2f}s")
+        return BuiltWheel(source, entry.archive_id, entry.path, stamped.name)
+
+    def _new_work(self, name: str, key: str) -> _Work:
+        directory = self._workspace(name)
+        work = _Work(directory=directory, tree=directory)
+        self._works[key] = work
+        return work
+
+    def _prepared(self, source: BuildSource) -> _Work:
+        """The tree, build environment and backend of ``source``, made once per run."""
+        work = self._works.get(source.key)
+        if work is None:
+            work = self._new_work(source.name, source.key)
+            work.tree = self._tree(source, work.directory)
+        if work.backend is not None:
+            return work
+        from .pep517 import Backend
+
+        what = self._shown(source)
+        env_dir = work.directory / "env"
+        python = build_env.create_env(env_dir, self._python)
+        backend = Backend(work.tree, python, what)
+        chain = [*build_env.building(), source.key]
+        build_env.install_requirements(
+            env_dir, backend.requires, self._settings, chain=chain, what=what
+        )
+        extra = [r for r in backend.requires_for("editable" if source.editable else "wheel")]
+        extra = [r for r in extra if r not in backend.requires]
+        build_env.install_requirements(env_dir, extra, self._settings, chain=chain, what=what)
+        work.env, work.backend = env_dir, backend
+        return work
+
+    def _tree(self, source: BuildSource, directory: Path) -> Path:
+        if source.kind in (PATH, EDITABLE):
+            assert source.path is not None
+            return source.path  # built in place, as pip and uv do; editable installs must be
+        if source.kind == SDIST:
+            from .sdist import extract_sdist
+
+            assert source.path is not None
+            return extract_sdist(source.path, directory / "src")
+        from .git import checkout, parse_git_url
+
+        parsed = parse_git_url(source.url)
+        checkout(parsed, source.revision, directory / "src")
+        return self._subdirectory(directory / "src", parsed.subdirectory, source.url)
+
+    @staticmethod
+    def _shown(source: BuildSource) -> str:
+        from ..fetch._urls import redact_url
+
+        if source.kind == SDIST and source.path is not None:
+            return source.path.name
+        if source.path is not None:
+            return str(source.path)
+        return redact_url(source.url)
+
+
+def _metadata_of(archive: Path) -> bytes:
+    for entry in archive.iterdir():
+        if entry.name.endswith(".dist-info"):
+            return (entry / "METADATA").read_bytes()
+    raise BuildError(f"no .dist-info in {archive}")

@@ -1,0 +1,126 @@
+"""The PEP 517 / 660 hooks of one source tree, through ``build`` and ``pyproject-hooks``.
+
+Every hook runs in a subprocess of the build environment's interpreter; its
+output is captured, and shown (with the backend's error first) only when the
+hook fails. ``build`` and ``pyproject_hooks`` are imported here only, never on
+the warm install path.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import BuildError
+
+SHOWN_LINES = 400
+# What the hooks inherit from us could change what they build; the venv is the whole world.
+_DROPPED_ENV = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "PIP_REQUIRE_VIRTUALENV")
+
+
+def format_output(lines: Sequence[str]) -> str:
+    """Build output as indented lines after an error's first line."""
+    shown = list(lines)
+    head = ""
+    if len(shown) > SHOWN_LINES:
+        head = f"\n  | ... ({len(shown) - SHOWN_LINES} earlier lines not shown)"
+        shown = shown[-SHOWN_LINES:]
+    return head + "".join(f"\n  | {line}" for line in shown)
+
+
+def _last_error(lines: Sequence[str]) -> str | None:
+    for line in reversed(lines):
+        if line.strip():
+            return line.strip()
+    return None
+
+
+class Backend:
+    """The hooks of the project in ``source_dir``, run by ``python`` (a build environment's)."""
+
+    def __init__(self, source_dir: Path, python: Path, what: str) -> None:
+        from build import BuildException, ProjectBuilder
+
+        self.what = what
+        self.output: list[str] = []
+        try:
+            self._builder = ProjectBuilder(source_dir, python_executable=str(python), runner=self._run)
+        except BuildException as exc:
+            raise BuildError(f"cannot build {what}: {exc}") from None
+
+    def _run(
+        self,
+        cmd: Sequence[str],
+        cwd: str | None = None,
+        extra_environ: Mapping[str, str] | None = None,
+    ) -> None:
+        env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
+        env.update(extra_environ or {})
+        env["PYTHONNOUSERSITE"] = "1"
+        proc = subprocess.run(
+            list(cmd),
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+        text = proc.stdout.decode("utf-8", "replace")
+        self.output.extend(text.splitlines())
+        if proc.returncode != 0:
+            raise subprocess.CalledProcessError(proc.returncode, list(cmd), proc.stdout)
+
+    @contextmanager
+    def _hook(self, hook: str) -> Iterator[None]:
+        from build import BuildBackendException, BuildException
+        from pyproject_hooks import BackendUnavailable, HookMissing
+
+        try:
+            yield
+        except BuildBackendException as exc:
+            inner = exc.exception
+            if isinstance(inner, HookMissing):
+                raise BuildError(
+                    f"the build backend of {self.what} has no {hook} hook"
+                    + (" (PEP 660 editable installs)" if "editable" in hook else "")
+                ) from None
+            if isinstance(inner, BackendUnavailable):
+                reason = f"cannot import the build backend {inner.backend_name!r}"
+                self.output.extend(inner.traceback.splitlines())
+            else:
+                reason = _last_error(self.output) or str(exc)
+            raise BuildError(
+                f"failed to build {self.what} ({hook}): {reason}" + format_output(self.output)
+            ) from None
+        except BuildException as exc:
+            raise BuildError(f"failed to build {self.what}: {exc}") from None
+
+    @property
+    def requires(self) -> list[str]:
+        """``[build-system] requires`` (setuptools' default when pyproject.toml has none)."""
+        return sorted(self._builder.build_system_requires)
+
+    def requires_for(self, distribution: str) -> list[str]:
+        """What ``get_requires_for_build_<distribution>`` adds."""
+        with self._hook(f"get_requires_for_build_{distribution}"):
+            return sorted(self._builder.get_requires_for_build(distribution))
+
+    def prepare_metadata(self, out: Path) -> Path | None:
+        """The ``.dist-info`` made by ``prepare_metadata_for_build_wheel``, or None if no such hook."""
+        with self._hook("prepare_metadata_for_build_wheel"):
+            found = self._builder.prepare("wheel", out)
+        return None if found is None else Path(found)
+
+    def build(self, distribution: str, out: Path, metadata_directory: Path | None = None) -> Path:
+        """Run ``build_wheel`` or ``build_editable``; return the wheel's path."""
+        with self._hook(f"build_{distribution}"):
+            built = self._builder.build(
+                distribution,
+                out,
+                metadata_directory=None if metadata_directory is None else str(metadata_directory),
+            )
+        return Path(built)

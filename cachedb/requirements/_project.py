@@ -1,0 +1,47 @@
+"""The name of a local project directory, read from its static metadata (nothing is built)."""
+
+from __future__ import annotations
+
+import configparser
+import tomllib
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from cachedb.errors import UsageError
+
+SDIST_SUFFIXES = (".tar.gz", ".zip")
+
+
+def is_project_dir(directory: Path) -> bool:
+    return (directory / "pyproject.toml").is_file() or (directory / "setup.py").is_file()
+
+
+def project_name(directory: Path) -> str:
+    """``[project] name`` of pyproject.toml, else ``[metadata] name`` of setup.cfg."""
+    pyproject = directory / "pyproject.toml"
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        data = {}
+    except (OSError, ValueError) as exc:
+        # tomllib.TOMLDecodeError and UnicodeDecodeError are ValueErrors.
+        raise UsageError(f"cannot read {str(pyproject)!r}: {exc}") from exc
+    project = data.get("project")
+    name = project.get("name") if isinstance(project, dict) else None
+    if isinstance(name, str) and name:
+        return canonicalize_name(name)
+    setup_cfg = directory / "setup.cfg"
+    if setup_cfg.is_file():
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read(setup_cfg, encoding="utf-8")
+        except (configparser.Error, OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {str(setup_cfg)!r}: {exc}") from exc
+        cfg_name = parser.get("metadata", "name", fallback="").strip()
+        if cfg_name:
+            return canonicalize_name(cfg_name)
+    raise UsageError(
+        f"cannot tell the project name of {str(directory)!r} from its pyproject.toml or setup.cfg; "
+        f"write it as 'NAME @ {directory.as_uri()}'"
+    )
