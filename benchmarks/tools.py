@@ -28,7 +28,10 @@ class Source:
 
     def args(self, tool: str) -> list[str]:
         if self.kind == "index":
-            return ["--index-url", self.location]
+            # pip caches HTTP responses only from https or trusted hosts (uv and cachedb
+            # cache plain http too); trusting the local index gives pip its warm path.
+            trust = ["--trusted-host", "127.0.0.1"] if tool == "pip" else []
+            return ["--index-url", self.location, *trust]
         return ["--no-index", "--find-links", self.location]
 
 

@@ -110,7 +110,7 @@ class Builder:
         return path
 
     def rank(self, filename: str) -> int | None:
-        """Position of the wheel's best tag among the target's (lower wins), None if incompatible."""
+        """Position of the wheel's best tag in the target's list (lower wins); None: unusable."""
         try:
             tags = parse_wheel_filename(filename)[3]
         except InvalidWheelFilename:
@@ -178,9 +178,7 @@ class Builder:
             work = self._new_work(name, key)
             commit = checkout(parsed, None, work.directory / "src")
             work.tree = self._subdirectory(work.directory / "src", parsed.subdirectory, url)
-        return BuildSource(
-            name, GIT, key, commit, url, None, parsed.revision, parsed.subdirectory
-        )
+        return BuildSource(name, GIT, key, commit, url, None, parsed.revision, parsed.subdirectory)
 
     @staticmethod
     def _subdirectory(root: Path, subdirectory: str | None, url: str) -> Path:
@@ -273,14 +271,20 @@ class Builder:
         try:
             wheel_name, version, _, _ = parse_wheel_filename(wheel.name)
         except InvalidWheelFilename as exc:
-            raise BuildError(f"the backend of {self._shown(source)} built {wheel.name}: {exc}") from None
+            raise BuildError(
+                f"the backend of {self._shown(source)} built {wheel.name}: {exc}"
+            ) from None
         if wheel_name != source.name:
             raise BuildError(
                 f"{self._shown(source)} built a wheel of {wheel_name}, not of {source.name}"
             )
         if self.rank(wheel.name) is None:
-            raise BuildError(f"{self._shown(source)} built {wheel.name}, which this target cannot use")
-        stamped = stamp(wheel, work.directory / "stamped", kind=source.kind, revision=source.revision)
+            raise BuildError(
+                f"{self._shown(source)} built {wheel.name}, which this target cannot use"
+            )
+        stamped = stamp(
+            wheel, work.directory / "stamped", kind=source.kind, revision=source.revision
+        )
         stem = stamped.name[: -len(".whl")]
         entry = self._cache.put(
             BUILT_WHEELS_BUCKET, pointer_key(source.key, source.name, stem), stamped, lease=True

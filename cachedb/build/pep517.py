@@ -18,7 +18,13 @@ from ..errors import BuildError
 
 SHOWN_LINES = 400
 # What the hooks inherit from us could change what they build; the venv is the whole world.
-_DROPPED_ENV = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "PIP_REQUIRE_VIRTUALENV")
+_DROPPED_ENV = (
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "VIRTUAL_ENV",
+    "PIP_REQUIRE_VIRTUALENV",
+)
 
 
 def format_output(lines: Sequence[str]) -> str:
@@ -47,7 +53,9 @@ class Backend:
         self.what = what
         self.output: list[str] = []
         try:
-            self._builder = ProjectBuilder(source_dir, python_executable=str(python), runner=self._run)
+            self._builder = ProjectBuilder(
+                source_dir, python_executable=str(python), runner=self._run
+            )
         except BuildException as exc:
             raise BuildError(f"cannot build {what}: {exc}") from None
 
@@ -76,8 +84,9 @@ class Backend:
 
     @contextmanager
     def _hook(self, hook: str) -> Iterator[None]:
-        from build import BuildBackendException, BuildException
         from pyproject_hooks import BackendUnavailable, HookMissing
+
+        from build import BuildBackendException, BuildException
 
         try:
             yield
@@ -110,7 +119,7 @@ class Backend:
             return sorted(self._builder.get_requires_for_build(distribution))
 
     def prepare_metadata(self, out: Path) -> Path | None:
-        """The ``.dist-info`` made by ``prepare_metadata_for_build_wheel``, or None if no such hook."""
+        """The ``.dist-info`` ``prepare_metadata_for_build_wheel`` made; None without that hook."""
         with self._hook("prepare_metadata_for_build_wheel"):
             found = self._builder.prepare("wheel", out)
         return None if found is None else Path(found)

@@ -52,7 +52,7 @@ class BuildPolicy:
         return not self.no_build and ALL not in self.only_binary and name not in self.only_binary
 
     def wheels_allowed(self, name: str) -> bool:
-        """Whether an index's or a cache's wheel may be used for ``name`` (else its sdist is built)."""
+        """Whether a ready-made wheel may be used for ``name`` (else its sdist is built)."""
         return ALL not in self.no_binary and name not in self.no_binary
 
     def refreshes(self, name: str) -> bool:

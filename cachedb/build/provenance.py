@@ -21,7 +21,9 @@ PROVENANCE_FILE = "cachedb-source.json"
 
 
 def _dist_info(names: list[str], wheel: Path) -> str:
-    found = [n[: -len("/RECORD")] for n in names if n.count("/") == 1 and n.endswith(".dist-info/RECORD")]
+    found = [
+        n[: -len("/RECORD")] for n in names if n.count("/") == 1 and n.endswith(".dist-info/RECORD")
+    ]
     if len(found) != 1:
         raise BuildError(f"the backend built {wheel.name} without a single .dist-info/RECORD")
     return found[0]

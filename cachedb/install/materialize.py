@@ -32,6 +32,7 @@ class Ready:
     archive_id: str
     path: Path
     direct_url: dict[str, object] | None
+    fetched: bool = False  # downloaded or stored by this run (not already in the cache)
 
 
 def _allowed(hashes: frozenset[str]) -> set[str]:
@@ -139,7 +140,7 @@ def materialize(
             )
             if entry.lease_id is not None:
                 leases.append(entry.lease_id)
-            ready[pin.name] = Ready(pin, entry.archive_id, entry.path, direct_url)
+            ready[pin.name] = Ready(pin, entry.archive_id, entry.path, direct_url, fetched=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return [ready[pin.name] for pin in pins]

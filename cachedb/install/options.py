@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..errors import UsageError
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
 INDEX_URL_ENV = "CACHEDB_INDEX_URL"
 EXTRA_INDEX_URL_ENV = "CACHEDB_EXTRA_INDEX_URL"
+HTTP_TIMEOUT_ENV = "CACHEDB_HTTP_TIMEOUT"
+DEFAULT_HTTP_TIMEOUT = 30.0
+
+
+def http_timeout() -> float:
+    """Seconds to wait for a connection or for the next bytes of a reply (like UV_HTTP_TIMEOUT)."""
+    raw = os.environ.get(HTTP_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_HTTP_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise UsageError(f"{HTTP_TIMEOUT_ENV} must be a positive number of seconds, not {raw!r}")
+    return value
 
 
 @dataclass
@@ -31,4 +51,4 @@ class InstallOptions:
     link_mode: str | None = None
     cache_dir: Path | None = None
     db_url: str | None = None
-    timeout: float = 30.0
+    timeout: float = field(default_factory=http_timeout)

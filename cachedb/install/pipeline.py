@@ -205,9 +205,8 @@ def _install_into(
     try:
         staging = _prefetch_remote_direct(direct, finder, cache)
         resolution = _resolve(reqs, finder, interp, opts)
-        reporter.detail(
-            f"Resolved {len(resolution.pins)} packages in {_ms(time.perf_counter() - started)}"
-        )
+        resolved_at = time.perf_counter()
+        reporter.info(f"Resolved {_count(len(resolution.pins))} in {_secs(resolved_at - started)}")
         require_hashes = opts.require_hashes or reqs.require_hashes or bool(hashes)
         if require_hashes:
             _check_hash_mode(reqs, resolution, hashes)
@@ -227,7 +226,7 @@ def _install_into(
         if not todo:
             finder.commit()
             reporter.info(
-                f"Audited {len(resolution.pins)} packages in {_ms(time.perf_counter() - started)}"
+                f"Audited {_count(len(resolution.pins))} in {_secs(time.perf_counter() - started)}"
             )
             return 0
 
@@ -236,6 +235,10 @@ def _install_into(
             todo, cache=cache, finder=finder, hashes=hashes, leases=held, progress=reporter.advance
         )
         reporter.stop()
+        fetched = sum(1 for item in ready if item.fetched)
+        prepared_at = time.perf_counter()
+        if fetched:
+            reporter.info(f"Prepared {_count(fetched)} in {_secs(prepared_at - resolved_at)}")
 
         warned: list[str] = []
         mode = choose_link_mode(
@@ -278,16 +281,18 @@ def _install_into(
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
 
-    elapsed = time.perf_counter() - started
-    reporter.info(
-        f"Installed {len(records)} package{'s' if len(records) != 1 else ''} in {_secs(elapsed)}"
-    )
+    elapsed = time.perf_counter() - prepared_at
+    reporter.info(f"Installed {_count(len(records))} in {_secs(elapsed)}")
     old_versions = dict(removed)
-    for rec in records:
+    for rec in sorted(records, key=lambda r: r.name):
         if rec.name in old_versions:
             reporter.info(f" - {rec.name}=={old_versions[rec.name]}")
         reporter.info(f" + {rec.name}=={rec.version}")
     return 0
+
+
+def _count(n: int) -> str:
+    return f"{n} package{'s' if n != 1 else ''}"
 
 
 def _parallel(fn: Callable[[Ready], InstallRecord], items: list[Ready]) -> list[InstallRecord]:
@@ -298,10 +303,6 @@ def _parallel(fn: Callable[[Ready], InstallRecord], items: list[Ready]) -> list[
     with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
         futures = [pool.submit(fn, item) for item in items]
         return [f.result() for f in futures]
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.0f}ms"
 
 
 def _secs(seconds: float) -> str:

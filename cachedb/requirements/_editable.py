@@ -1,18 +1,17 @@
-"""``-e`` requirements: recorded with their name and location, not yet installable."""
+"""``-e`` requirements: a project directory (or a URL with ``#egg=``), installed per PEP 660."""
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
 
 from cachedb.errors import UsageError
 
 from ._line import URL_SCHEME, absolute_path, invalid_requirement, split_extras
 from ._model import InputRequirement
+from ._project import is_project_dir, project_name
 from ._redact import redact_url
 
 
@@ -55,18 +54,8 @@ def _from_url(url: str) -> tuple[str, str]:
 
 
 def _project_name(directory: Path) -> str:
-    pyproject = directory / "pyproject.toml"
-    try:
-        if not directory.is_dir():
-            raise UsageError(f"editable path {str(directory)!r} is not a directory")
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise UsageError(f"editable project {str(directory)!r} has no pyproject.toml") from exc
-    except (OSError, ValueError) as exc:
-        # tomllib.TOMLDecodeError and UnicodeDecodeError are ValueErrors.
-        raise UsageError(f"cannot read {str(pyproject)!r}: {exc}") from exc
-    project = data.get("project")
-    name = project.get("name") if isinstance(project, dict) else None
-    if not isinstance(name, str) or not name:
-        raise UsageError(f"{str(pyproject)!r} has no [project] name")
-    return canonicalize_name(name)
+    if not directory.is_dir():
+        raise UsageError(f"editable path {str(directory)!r} is not a directory")
+    if not is_project_dir(directory):
+        raise UsageError(f"editable project {str(directory)!r} has no pyproject.toml or setup.py")
+    return project_name(directory)

@@ -14,6 +14,7 @@ from cachedb.errors import UsageError
 
 from ._hashes import HEX_LENGTHS, normalise_hash
 from ._model import InputRequirement
+from ._project import SDIST_SUFFIXES, is_project_dir, project_name
 from ._redact import redact_url
 from ._wheelname import parse_wheel_name
 
@@ -21,6 +22,9 @@ URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 _EXTRAS_SUFFIX = re.compile(r"^(?P<location>.*?)(?P<extras>\[[^\[\]]*\])?$", re.DOTALL)
 # Fragment keys that look like hashes but that we cannot verify safely.
 _WEAK_HASHES = frozenset({"md5", "sha1", "sha224"})
+_FILE_SUFFIXES = (".whl", *SDIST_SUFFIXES)
+_GIT_SCHEMES = ("git+https", "git+http", "git+ssh", "git+file", "git+git")
+UNSUPPORTED = "expected a wheel, an sdist (.tar.gz, .zip), a project directory or a git+ URL"
 
 
 def parse_requirement(
@@ -42,7 +46,7 @@ def parse_requirement(
         if _looks_like_path(stripped, base_dir):
             return _from_path(stripped, comes_from, base_dir)
         raise invalid_requirement(stripped, exc) from exc
-    if req.url is None and req.name.lower().endswith(".whl"):
+    if req.url is None and req.name.lower().endswith(_FILE_SUFFIXES):
         # "foo-1.0-py3-none-any.whl" is also a valid project name; nobody means that.
         return _from_path(stripped, comes_from, base_dir)
     if req.url is not None:
@@ -78,7 +82,7 @@ def _looks_like_path(text: str, base_dir: Path | None) -> bool:
     if "://" in location:
         # A broken "name @ https://..." line: report the syntax error, not a path.
         return False
-    if location.lower().endswith(".whl"):
+    if location.lower().endswith(_FILE_SUFFIXES):
         return True
     separators = {"/", os.sep, os.altsep or "/"}
     if not (location.startswith(".") or any(sep in location for sep in separators)):
@@ -102,22 +106,34 @@ def _from_path(text: str, comes_from: str, base_dir: Path | None) -> InputRequir
     location, extras = split_extras(location)
     path = absolute_path(location, base_dir)
     try:
-        is_file, exists = path.is_file(), path.exists()
+        is_file, is_dir, exists = path.is_file(), path.is_dir(), path.exists()
     except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot use wheel path {str(path)!r}: {exc}") from exc
-    if not path.name.lower().endswith(".whl"):
-        raise UsageError(f"only wheels are supported for now: {str(path)!r} is not a .whl file")
+        raise UsageError(f"cannot use path {str(path)!r}: {exc}") from exc
+    if is_dir:
+        if not is_project_dir(path):
+            raise UsageError(f"directory {str(path)!r} has neither a pyproject.toml nor a setup.py")
+        url = path.as_uri()
+        return InputRequirement(
+            _build(project_name(path), extras, url, marker, text), url, frozenset(), comes_from
+        )
+    lowered = path.name.lower()
+    if not lowered.endswith(_FILE_SUFFIXES):
+        raise UsageError(f"unsupported path {str(path)!r}: {UNSUPPORTED}")
+    what = "wheel" if lowered.endswith(".whl") else "sdist"
     if not is_file:
-        what = "is not a file" if exists else "does not exist"
-        raise UsageError(f"wheel file {str(path)!r} {what}")
-    name = parse_wheel_name(path.name)[0]
+        state = "is not a file" if exists else "does not exist"
+        raise UsageError(f"{what} file {str(path)!r} {state}")
+    name = parse_wheel_name(path.name)[0] if what == "wheel" else _sdist_name(path.name)
     url = path.as_uri()
     return InputRequirement(_build(name, extras, url, marker, text), url, frozenset(), comes_from)
 
 
 def _from_url(text: str, comes_from: str) -> InputRequirement:
     location, marker = _split_marker(text, "; ")
-    url, hashes, name = check_wheel_url(location)
+    url, hashes, name = check_direct_url(location)
+    if name is None:
+        shown = redact_url(location)
+        raise UsageError(f"cannot tell which project {shown!r} is: write it as 'NAME @ {shown}'")
     return InputRequirement(_build(name, "", url, marker, text), url, hashes, comes_from)
 
 
@@ -128,11 +144,12 @@ def _from_named_url(req: Requirement, text: str, comes_from: str) -> InputRequir
             f"{redact_url(req.url)!r} after '@' is not a URL: "
             "give a local wheel path on its own, without 'name @'"
         )
-    url, hashes, wheel_name = check_wheel_url(req.url)
-    if canonicalize_name(req.name) != wheel_name:
+    url, hashes, wheel_name = check_direct_url(req.url)
+    if wheel_name is not None and canonicalize_name(req.name) != wheel_name:
+        what = "wheel" if url.split("#", 1)[0].lower().endswith(".whl") else "file"
         raise UsageError(
             f"requirement {redact_url(text)!r} names {req.name!r} "
-            f"but the wheel is for {wheel_name!r}"
+            f"but the {what} is for {wheel_name!r}"
         )
     # The hash fragment now lives in .hashes; the URL keeps only what a download needs.
     req.url = url
@@ -147,6 +164,67 @@ def _build(name: str, extras: str, url: str, marker: str, text: str) -> Requirem
         raise invalid_requirement(text, exc) from exc
 
 
+def _sdist_name(filename: str) -> NormalizedName:
+    from packaging.utils import InvalidSdistFilename, parse_sdist_filename
+
+    try:
+        return parse_sdist_filename(filename)[0]
+    except InvalidSdistFilename as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UsageError(f"invalid sdist filename {filename!r}: {reason}") from exc
+
+
+def check_direct_url(url: str) -> tuple[str, frozenset[str], NormalizedName | None]:
+    """Validate a direct reference: return the URL to use, its hashes and its project name.
+
+    Wheels and sdists are named by their filename, a local directory by its
+    metadata; a git URL only by ``#egg=`` (else the name is None). A git URL
+    keeps its ``@rev`` and ``#subdirectory=``.
+    """
+    shown = redact_url(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise UsageError(f"invalid URL {shown!r}: {exc}") from exc
+    scheme = parts.scheme.lower()
+    if scheme.startswith("git+"):
+        if scheme not in _GIT_SCHEMES:
+            raise UsageError(
+                f"unsupported VCS URL {shown!r}: use git+https://, git+ssh:// or git+file://"
+            )
+        egg, keep = None, []
+        for item in parts.fragment.split("&") if parts.fragment else []:
+            key, _, value = item.partition("=")
+            if key == "egg" and value:
+                egg = canonicalize_name(value)
+            elif key == "subdirectory" and value:
+                keep.append(item)
+        return urlunsplit(parts._replace(fragment="&".join(keep))), frozenset(), egg
+    filename = unquote(parts.path.rsplit("/", 1)[-1])
+    if scheme == "file" and not filename.lower().endswith(_FILE_SUFFIXES):
+        if parts.netloc not in ("", "localhost"):
+            raise UsageError(
+                f"file URL {shown!r} names a remote host; only local files are supported"
+            )
+        from urllib.request import url2pathname
+
+        directory = Path(url2pathname(parts.path))
+        if directory.is_dir() and is_project_dir(directory):
+            return directory.as_uri(), frozenset(), project_name(directory)
+    if scheme in ("http", "https", "file") and filename.lower().endswith(SDIST_SUFFIXES):
+        try:
+            hashes = _fragment_hashes(parts.fragment)
+        except UsageError as exc:
+            raise UsageError(f"{exc.message} in URL {shown!r}") from exc
+        name = _sdist_name(filename)
+        if scheme == "file":
+            return _local_file_url(parts, shown, "sdist"), hashes, name
+        if not parts.hostname:
+            raise UsageError(f"invalid URL {shown!r}: no host")
+        return urlunsplit(parts._replace(fragment="")), hashes, name
+    return check_wheel_url(url)
+
+
 def check_wheel_url(url: str) -> tuple[str, frozenset[str], NormalizedName]:
     """Validate a direct wheel URL: return it without its fragment, its hashes, its name."""
     shown = redact_url(url)
@@ -157,10 +235,7 @@ def check_wheel_url(url: str) -> tuple[str, frozenset[str], NormalizedName]:
     scheme = parts.scheme.lower()
     filename = unquote(parts.path.rsplit("/", 1)[-1])
     if scheme not in ("http", "https", "file") or not filename.lower().endswith(".whl"):
-        raise UsageError(
-            f"only wheels are supported for now: {shown!r} is not an https://, http:// "
-            "or file:// URL of a .whl file"
-        )
+        raise UsageError(f"unsupported direct reference {shown!r}: {UNSUPPORTED}")
     name = parse_wheel_name(filename)[0]
     try:
         hashes = _fragment_hashes(parts.fragment)
@@ -182,7 +257,7 @@ def _fragment_hashes(fragment: str) -> frozenset[str]:
     return frozenset(hashes)
 
 
-def _local_file_url(parts: SplitResult, shown: str) -> str:
+def _local_file_url(parts: SplitResult, shown: str, what: str = "wheel") -> str:
     if parts.netloc not in ("", "localhost"):
         raise UsageError(f"file URL {shown!r} names a remote host; only local files are supported")
     try:
@@ -192,7 +267,7 @@ def _local_file_url(parts: SplitResult, shown: str) -> str:
         if not path.is_absolute():
             raise UsageError(f"file URL {shown!r} must hold an absolute path")
         if not path.is_file():
-            raise UsageError(f"wheel file {str(path)!r} from {shown!r} does not exist")
+            raise UsageError(f"{what} file {str(path)!r} from {shown!r} does not exist")
         return path.as_uri()
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot use file URL {shown!r}: {exc}") from exc

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import base64
 import csv
+import errno
 import hashlib
 import io
+import lzma
 import os
 import shutil
 import stat
+import struct
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path
@@ -29,7 +33,8 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from ..errors import InvalidWheel
+from ..errors import CachedbError, CacheError, InvalidWheel
+from .zipcheck import check_layout
 
 # Refuse wheels whose declared contents exceed these; real wheels are far below.
 MAX_UNPACKED_SIZE = int(os.environ.get("CACHEDB_MAX_UNPACKED_SIZE", 8 * 1024**3))
@@ -41,6 +46,7 @@ _CHUNK = 1024 * 1024
 _PARALLEL_THRESHOLD = 1000000
 _WORKERS = min(8, (os.cpu_count() or 2) * 2)
 _RECORD_ALGORITHMS = ("sha256", "sha384", "sha512")
+_SCHEME_KEYS = ("purelib", "platlib", "scripts", "headers", "data")
 
 
 @dataclass(frozen=True)
@@ -268,6 +274,60 @@ def _extract_all(
         return [f.result() for f in futures]
 
 
+# What zipfile and its decompressors raise, besides BadZipFile, for a damaged archive.
+_CORRUPT_ZIP = (
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+    zlib.error,
+    lzma.LZMAError,
+    struct.error,
+)
+# Errors of the cache's filesystem, not of the wheel.
+_CACHE_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+)
+
+
+def _os_error(exc: OSError, filename: str, staging: Path) -> CachedbError:
+    """A full or read-only cache is the cache's problem; anything else, the wheel's."""
+    if exc.errno in _CACHE_ERRNOS:
+        return CacheError(
+            f"cannot unpack {filename} into the cache at {str(staging.parent.parent)!r}: "
+            f"{exc.strerror}"
+        )
+    return InvalidWheel(f"cannot unpack {filename}: {exc.strerror or exc}")
+
+
+def _check_installable(zf: zipfile.ZipFile, names: list[str], dist_info: str) -> None:
+    """Refuse what no environment could take: scripts that would escape the scripts
+    directory or replace the interpreter, and ``.data`` files in an unknown scheme.
+
+    The linker refuses these too; checking here keeps such a wheel from ever
+    being registered.
+    """
+    from ..errors import InstallError
+    from ..link.scripts import check_script_name, parse_entry_points
+
+    label = dist_info[: -len(".dist-info")]
+    data_prefix = label + ".data/"
+    try:
+        for member in names:
+            if not member.startswith(data_prefix):
+                continue
+            key, _, rest = member[len(data_prefix) :].partition("/")
+            if key not in _SCHEME_KEYS or not rest:
+                raise InvalidWheel(f"{label} has a file in an unknown scheme: {member}")
+            if key == "scripts" and "/" not in rest:
+                check_script_name(rest, label)
+        entry_points = f"{dist_info}/entry_points.txt"
+        if entry_points in names:
+            parse_entry_points(zf.read(entry_points).decode("utf-8", "replace"), label)
+    except InstallError as exc:
+        raise InvalidWheel(str(exc)) from None
+
+
 def unpack_wheel(
     wheel: Path, staging_parent: Path, *, archive_id: str | None = None
 ) -> UnpackedWheel:
@@ -301,10 +361,13 @@ def unpack_wheel(
             raise InvalidWheel(f"{filename} is not a valid zip archive: {exc}") from exc
         with zf:
             infos = zf.infolist()
+            with open(wheel, "rb") as raw:
+                check_layout(raw, infos, filename)
             files = _check_members(infos, wheel_size)
             names = [i.filename for i in files]
             dist_info = _find_dist_info(names, name, version)
             _check_metadata(zf, dist_info, name, version)
+            _check_installable(zf, names, dist_info)
             record_name = f"{dist_info}/RECORD"
             try:
                 record = _parse_record(zf.read(record_name), record_name)
@@ -321,9 +384,12 @@ def unpack_wheel(
     except InvalidWheel:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, *_CORRUPT_ZIP) as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise InvalidWheel(f"{filename} is corrupt: {exc}") from exc
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise _os_error(exc, filename, staging) from exc
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
