@@ -27,7 +27,8 @@ from urllib.parse import unquote
 
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
 HTML_V1 = "application/vnd.pypi.simple.v1+html"
-MAX_AGE = 600
+MAX_AGE = 600  # PyPI's for project pages
+IMMUTABLE = "max-age=365000000, immutable, public"  # PyPI's for files
 
 
 def canonical(name: str) -> str:
@@ -211,7 +212,8 @@ def make_handler(index: Index) -> type[BaseHTTPRequestHandler]:
         def _file(self, name: str, send_body: bool) -> None:
             if name.endswith(".metadata") and name[: -len(".metadata")] in index.files:
                 dist = index.files[name[: -len(".metadata")]]
-                self._send(HTTPStatus.OK, dist.metadata, "text/plain", send_body)
+                # Immutable, as PyPI serves files: a warm client need not ask again.
+                self._send(HTTPStatus.OK, dist.metadata, "text/plain", send_body, immutable=True)
                 return
             found = index.files.get(name)
             if found is None:
@@ -221,7 +223,7 @@ def make_handler(index: Index) -> type[BaseHTTPRequestHandler]:
             self.send_response(HTTPStatus.OK)
             self.send_header("Content-Type", "application/octet-stream")
             self.send_header("Content-Length", str(size))
-            self.send_header("Cache-Control", "max-age=31536000, immutable")
+            self.send_header("Cache-Control", IMMUTABLE)
             self.end_headers()
             if send_body:
                 with open(found.path, "rb") as fh:
@@ -243,6 +245,7 @@ def make_handler(index: Index) -> type[BaseHTTPRequestHandler]:
             *,
             etag: str | None = None,
             vary: bool = False,
+            immutable: bool = False,
         ) -> None:
             self.send_response(status)
             self.send_header("Content-Type", ctype)
@@ -250,6 +253,8 @@ def make_handler(index: Index) -> type[BaseHTTPRequestHandler]:
             if etag is not None:
                 self.send_header("ETag", etag)
                 self.send_header("Cache-Control", f"max-age={MAX_AGE}, public")
+            elif immutable:
+                self.send_header("Cache-Control", IMMUTABLE)
             if vary:
                 self.send_header("Vary", "Accept")
             self.end_headers()

@@ -3,12 +3,15 @@
 ``os.wait4`` returns the child's own resource usage, which on Linux includes
 the descendants it waited for (pip ``--python`` re-runs itself in a
 subprocess): CPU is the sum over the tree, peak memory the largest single
-process of the tree.
+process of the tree. The wall time includes fork and exec, as a shell's would.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -40,6 +43,60 @@ def _maxrss_mib(ru_maxrss: int) -> float:
     return ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else ru_maxrss / 1024
 
 
+# The tools are started by this small process, not by the benchmark itself: at exec,
+# Linux records the peak RSS of the memory the child was forked with (its parent's)
+# as the child's own, so a child of a 300 MiB benchmark would never report less.
+_LAUNCHER = """
+import json, os, sys, time
+for line in sys.stdin:
+    job = json.loads(line)
+    fd = os.open(job["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    started = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            if job["cwd"]:
+                os.chdir(job["cwd"])
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            os.execvpe(job["argv"][0], job["argv"], job["env"])
+        finally:
+            os._exit(127)
+    os.close(fd)
+    print(json.dumps({"pid": pid}), flush=True)
+    _, status, ru = os.wait4(pid, 0)
+    wall = time.perf_counter() - started
+    print(json.dumps({"wall": wall, "status": status, "utime": ru.ru_utime,
+                      "stime": ru.ru_stime, "maxrss": ru.ru_maxrss}), flush=True)
+"""
+_launcher: subprocess.Popen[str] | None = None
+
+
+def _launch(job: dict[str, object]) -> dict[str, float]:
+    global _launcher
+    if _launcher is None or _launcher.poll() is not None:
+        # -S: no site, so the launcher stays a few MiB (the floor of every peak we report).
+        _launcher = subprocess.Popen(
+            [sys.executable, "-S", "-c", _LAUNCHER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+    assert _launcher.stdin is not None and _launcher.stdout is not None
+    _launcher.stdin.write(json.dumps(job) + "\n")
+    _launcher.stdin.flush()
+    pid = json.loads(_launcher.stdout.readline())["pid"]
+    try:
+        result: dict[str, float] = json.loads(_launcher.stdout.readline())
+    except BaseException:
+        # Interrupted (Ctrl-C, SIGTERM): leave no tool running behind us.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        _launcher.kill()
+        raise
+    return result
+
+
 def run(
     argv: Sequence[str | os.PathLike[str]],
     *,
@@ -52,29 +109,65 @@ def run(
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         out.write(f"$ {' '.join(map(str, argv))}\n".encode())
-        out.flush()
-        started = time.perf_counter()
-        proc = subprocess.Popen(
-            list(map(str, argv)), env=dict(env), cwd=cwd, stdout=out, stderr=subprocess.STDOUT
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
-    # We reaped the child ourselves; tell Popen so it does not try again.
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    job = {
+        "argv": [str(a) for a in argv],
+        "env": dict(env),
+        "cwd": str(cwd) if cwd else None,
+        "log": str(log),
+    }
+    got = _launch(job)
+    returncode = os.waitstatus_to_exitcode(int(got["status"]))
     sample = Sample(
-        wall=wall,
-        cpu=usage.ru_utime + usage.ru_stime,
-        user=usage.ru_utime,
-        system=usage.ru_stime,
-        maxrss_mib=_maxrss_mib(usage.ru_maxrss),
-        returncode=proc.returncode,
+        wall=got["wall"],
+        cpu=got["utime"] + got["stime"],
+        user=got["utime"],
+        system=got["stime"],
+        maxrss_mib=_maxrss_mib(int(got["maxrss"])),
+        returncode=returncode,
     )
-    if check and proc.returncode != 0:
+    if check and returncode != 0:
         tail = log.read_text(errors="replace").splitlines()[-15:]
         raise CommandFailed(
-            f"exit {proc.returncode}: {' '.join(map(str, argv))}\n  " + "\n  ".join(tail)
+            f"exit {returncode}: {' '.join(map(str, argv))}\n  " + "\n  ".join(tail)
         )
     return sample
+
+
+def _cpu_times() -> tuple[float, float]:
+    """(busy, total) jiffies of all CPUs since boot, from /proc/stat.
+
+    iowait counts as busy: it means another process is waiting on the disk,
+    which an install (all mkdir, link and write) would then have to share.
+    """
+    with open("/proc/stat") as fh:
+        fields = [float(x) for x in fh.readline().split()[1:]]
+    idle = fields[3]
+    return sum(fields) - idle, sum(fields)
+
+
+def background_load(interval: float = 0.5) -> float:
+    """Share of all CPUs busy over ``interval`` while we do nothing (0.0 when unknown)."""
+    try:
+        busy0, total0 = _cpu_times()
+        time.sleep(interval)
+        busy1, total1 = _cpu_times()
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return (busy1 - busy0) / (total1 - total0) if total1 > total0 else 0.0
+
+
+def wait_until_quiet(threshold: float = 0.15, patience: float = 60.0) -> float:
+    """Wait (up to ``patience`` seconds) until other processes leave the CPUs mostly idle.
+
+    Returns the last measured background load, which the report keeps per sample:
+    other work on a 2-core machine easily doubles an install's wall time.
+    """
+    deadline = time.monotonic() + patience
+    load = background_load()
+    while load > threshold and time.monotonic() < deadline:
+        time.sleep(1.0)
+        load = background_load()
+    return load
 
 
 @dataclass(frozen=True)

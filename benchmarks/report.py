@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +34,9 @@ def _mark(ok: bool) -> str:
 
 def install_table(results: Results) -> list[str]:
     lines = [
-        "| source | cache | tool | wall (median) | CPU user+sys | peak RSS | "
+        "| source | cache | tool | wall (median) | CPU user+sys | peak RSS | HTTP requests | "
         "wall ÷ uv | wall ÷ pip | CPU ÷ uv | CPU ÷ pip | RSS ÷ uv | RSS ÷ pip |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for source, by_phase in results["install"].items():
         for phase in ("cold", "warm"):
@@ -54,10 +55,13 @@ def install_table(results: Results) -> list[str]:
                     else [""] * 6
                 )  # fmt: skip
                 name = f"**{tool}**" if tool == "cachedb" else tool
+                requests = max(tools[tool]["index_requests"]) if source == "index" else "–"
                 lines.append(
                     f"| {source} | {phase} | {name} | {_fmt_s(s['wall'])} "
                     f"({_fmt_s(s['wall_min'])}–{_fmt_s(s['wall_max'])}) | "
-                    f"{_fmt_s(s['cpu'])} | {s['maxrss_mib']:.0f} MiB | " + " | ".join(ratios) + " |"
+                    f"{_fmt_s(s['cpu'])} | {s['maxrss_mib']:.0f} MiB | {requests} | "
+                    + " | ".join(ratios)
+                    + " |"
                 )
     return lines
 
@@ -67,19 +71,24 @@ def scaling_table(results: Results) -> list[str]:
     if not scaling:
         return []
     tools = list(scaling["rows"][0]["tools"])
-    head = " | ".join(f"{t} cold | {t} warm | {t} warm µs/file" for t in tools)
+    head = " | ".join(f"{t} cold | {t} warm | {t} warm µs/file (marginal)" for t in tools)
     lines = [
         f"| files in wheel | {head} |",
         "| ---: | " + " | ".join("---: | ---: | ---:" for _ in tools) + " |",
     ]
+    previous: dict[str, Any] | None = None
     for row in scaling["rows"]:
         cells = []
         for tool in tools:
             t = row["tools"][tool]
-            cells.append(
-                f"{_fmt_s(t['cold'])} | {_fmt_s(t['warm'])} | {t['warm'] / row['files'] * 1e6:.0f}"
-            )
+            # Linear means a constant marginal cost: time added per file added since the last row.
+            marginal = "–"
+            if previous is not None:
+                added = row["files"] - previous["files"]
+                marginal = f"{(t['warm'] - previous['tools'][tool]['warm']) / added * 1e6:.0f}"
+            cells.append(f"{_fmt_s(t['cold'])} | {_fmt_s(t['warm'])} | {marginal}")
         lines.append(f"| {row['files']:,} | " + " | ".join(cells) + " |")
+        previous = row
     fits = []
     for tool, fit in scaling["fits"].items():
         fits.append(
@@ -138,6 +147,17 @@ def targets_table(results: Results) -> list[str]:
     return lines
 
 
+def background_median(results: Results) -> float:
+    loads = [
+        x
+        for by_phase in results["install"].values()
+        for tools in by_phase.values()
+        for entry in tools.values()
+        for x in entry["background_load"]
+    ]
+    return statistics.median(loads) if loads else 0.0
+
+
 def machine_lines(results: Results) -> list[str]:
     m = results["machine"]
     v = results["versions"]
@@ -145,7 +165,11 @@ def machine_lines(results: Results) -> list[str]:
     return [
         f"- machine: {m['cpus']} CPUs (`nproc` = {m['nproc']}), {m['cpu_model']}, "
         f"{m['memory_gib']:.0f} GiB RAM, Linux `{m['kernel']}`, {m['filesystem']} filesystem",
-        f"- tools: {v['cachedb']} · {v['uv']} · {v['pip']} · {v['python']}",
+        f"- tools: {v['cachedb']} (checkout `{results['revision']}`) · {v['uv']} · {v['pip']} · "
+        f"{v['python']}",
+        f"- other processes: load average (1, 5, 15 min) {results['loadavg_start']} at the start,"
+        f" {results['loadavg_end']} at the end; CPUs busy just before an install run: median "
+        f"{background_median(results):.0%} (the run waits up to --patience for < 15%)",
         f"- workload: {w['distributions']} distributions pinned in `benchmarks/requirements.txt`,"
         f" {w['installed_files']:,} installed files, {w['wheel_mib']:.0f} MiB of wheels",
         f"- {results['repeats']} runs of each (tool, cold/warm) in alternation; medians shown; "
@@ -215,9 +239,10 @@ def plot(results: Results, path: Path) -> None:
             xs = [g + (i - 1) * width for g in range(len(groups))]
             ax.bar(xs, values, width, label=tool, color=colors[tool])
         ax.set_xticks(range(len(groups)), [f"{s}\n{p}" for s, p in groups])
+        ax.set_ylim(top=ax.get_ylim()[1] * 1.2)  # room for the legend above the bars
         ax.set_ylabel(label)
         ax.grid(axis="y", alpha=0.3)
-    axes.flat[0].legend()
+    axes.flat[0].legend(loc="upper left", ncols=3)
     axes.flat[0].set_title("install of the pinned set (median)")
     ax = axes.flat[3]
     scaling = results.get("scaling")

@@ -39,6 +39,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--sources", default=None, help="comma-separated: index,find-links [both; quick: index]"
     )
     p.add_argument("--no-scaling", action="store_true", help="skip the files-scaling table")
+    p.add_argument(
+        "--patience",
+        type=float,
+        default=60.0,
+        help="seconds to wait before each run for other processes to go quiet [60]",
+    )
     p.add_argument("--profile", action="store_true", help="only profile cachedb (see README)")
     p.add_argument("--lock", action="store_true", help="re-pin requirements.txt and stop")
     p.add_argument("--out", type=Path, default=RESULTS, help="results directory")
@@ -152,6 +158,18 @@ def filesystem_of(path: Path) -> str:
     return fstype
 
 
+def revision() -> str:
+    """The checkout measured: commit, plus "+dirty" when the work tree has changes."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True)
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "cachedb")
+    return commit + ("+dirty" if dirty else "")
+
+
 def machine() -> dict[str, Any]:
     model = "unknown CPU"
     with open("/proc/cpuinfo") as fh:
@@ -163,6 +181,7 @@ def machine() -> dict[str, Any]:
         mem_kib = int(fh.readline().split()[1])
     nproc = subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout.strip()
     return {
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
         "cpus": os.cpu_count(),
         "nproc": int(nproc) if nproc.isdigit() else None,
         "cpu_model": model,
@@ -176,7 +195,12 @@ def machine() -> dict[str, Any]:
 
 
 def bench_installs(
-    sources: list[Any], repeats: int, wheels: list[Path], scratch: Path, env: dict[str, str]
+    sources: list[Any],
+    repeats: int,
+    wheels: list[Path],
+    scratch: Path,
+    env: dict[str, str],
+    patience: float,
 ) -> tuple[dict[str, Any], dict[str, str], int]:
     """Cold then warm install with every tool, ``repeats`` times, tools in rotating order."""
     import measure
@@ -190,7 +214,7 @@ def bench_installs(
         phases: dict[str, dict[str, Any]] = {"cold": {}, "warm": {}}
         for phase in phases.values():
             for tool in tools.TOOLS:
-                phase[tool] = {"samples": [], "requests": []}
+                phase[tool] = {"samples": [], "requests": [], "background": []}
         for rep in range(repeats):
             order = tools.TOOLS[rep % 3 :] + tools.TOOLS[: rep % 3]  # no tool always runs first
             for tool in order:
@@ -199,12 +223,15 @@ def bench_installs(
                 for phase in ("cold", "warm"):
                     target = scratch / f"venv-{tool}"
                     tools.make_venv(target)
+                    entry = phases[phase][tool]
+                    entry["background"].append(
+                        round(measure.wait_until_quiet(patience=patience), 3)
+                    )
                     if server is not None:
                         server.index.take_count()
                     argv = tools.install_argv(tool, bin_dir, target, cache, source, REQUIREMENTS)
                     log = scratch / "logs" / f"{source.kind}-{tool}-{phase}.log"
                     sample = measure.run(argv, env=env, log=log, cwd=scratch)
-                    entry = phases[phase][tool]
                     entry["samples"].append(sample)
                     entry["requests"].append(server.index.take_count() if server else 0)
                     print(
@@ -226,6 +253,7 @@ def bench_installs(
                     "summary": measure.summarize(e["samples"]).to_json(),
                     "samples": [s.to_json() for s in e["samples"]],
                     "index_requests": e["requests"],
+                    "background_load": e["background"],
                 }
                 for tool, e in by_tool.items()
             }
@@ -235,7 +263,7 @@ def bench_installs(
 
 
 def bench_commands(
-    scratch: Path, env: dict[str, str], repeats: int
+    scratch: Path, env: dict[str, str], repeats: int, patience: float
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``cachedb --help``, and gc and sql on a large synthetic cache."""
     import measure
@@ -266,7 +294,10 @@ def bench_commands(
     for label, argv, n in commands:
         log = scratch / "logs" / "commands.log"
         measure.run(argv, env=env, log=log)  # one unmeasured run: page cache and pyc warm
-        samples = [measure.run(argv, env=env, log=log) for _ in range(n)]
+        samples = []
+        for _ in range(n):
+            measure.wait_until_quiet(patience=patience)
+            samples.append(measure.run(argv, env=env, log=log))
         summary = measure.summarize(samples)
         out[label] = {
             "argv": [Path(a).name if i == 0 else a for i, a in enumerate(argv)],
@@ -291,7 +322,7 @@ def fit(xs: list[float], ys: list[float]) -> dict[str, float]:
 
 
 def bench_scaling(
-    sizes: list[int], repeats: int, scratch: Path, env: dict[str, str]
+    sizes: list[int], repeats: int, scratch: Path, env: dict[str, str], patience: float
 ) -> dict[str, Any]:
     """Cold and warm install of one wheel of N files (cachedb and uv; pip has no warm path)."""
     import measure
@@ -316,6 +347,7 @@ def bench_scaling(
                 tools.make_venv(target)
                 argv = tools.install_argv(tool, bin_dir, target, cache, source, req)
                 log = scratch / "logs" / f"scaling-{tool}.log"
+                measure.wait_until_quiet(patience=patience)
                 walls[phase].append(measure.run(argv, env=env, log=log, cwd=scratch).wall)
                 shutil.rmtree(target)
             shutil.rmtree(cache, ignore_errors=True)
@@ -352,6 +384,8 @@ def main(argv: list[str]) -> None:
         profile_install.main(WORK, fetch_wheels(WORK / "wheels"), REQUIREMENTS, args.out)
         return
     started = time.perf_counter()
+    # Other work on the machine skews every number: the report shows the load around the run.
+    load_start = [round(x, 2) for x in os.getloadavg()]
     repeats = args.repeats or (2 if args.quick else 5)
     kinds = (args.sources or ("index" if args.quick else "index,find-links")).split(",")
     scratch = WORK / "run"
@@ -373,18 +407,23 @@ def main(argv: list[str]) -> None:
             else:
                 sys.exit(f"unknown source {kind!r}: use index or find-links")
         print(f"installing {len(wheels)} distributions, {repeats} runs each", flush=True)
-        installs, modes, files = bench_installs(sources, repeats, wheels, scratch, env)
+        installs, modes, files = bench_installs(
+            sources, repeats, wheels, scratch, env, args.patience
+        )
 
     print("commands", flush=True)
-    commands, synthetic_info = bench_commands(scratch, env, 3 if args.quick else 5)
+    commands, synthetic_info = bench_commands(scratch, env, 3 if args.quick else 5, args.patience)
     scaling = None
     if not args.no_scaling:
         sizes = [1000, 5000, 10000] if args.quick else [1000, 5000, 10000, 20000]
         print(f"scaling: {sizes}", flush=True)
-        scaling = bench_scaling(sizes, 1 if args.quick else 3, scratch, env)
+        scaling = bench_scaling(sizes, 2 if args.quick else 5, scratch, env, args.patience)
 
     results: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "revision": revision(),
+        "loadavg_start": load_start,
+        "loadavg_end": [round(x, 2) for x in os.getloadavg()],
         "command": "python benchmarks/run.py " + " ".join(argv),
         "machine": machine(),
         "versions": versions,

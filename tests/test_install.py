@@ -253,8 +253,8 @@ def _bad(world: dict[str, Path], server: IndexServer, *args: str, index: str | N
         *args,
     )
     assert out.returncode != 0
-    lines = out.stderr.strip().splitlines()
-    assert lines[0].startswith("error: ")
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, out.stderr
     assert snapshot(world["cache"]) == cache_before  # not a file, not a row
     assert tree(venv) == env_before
     return out.stderr

@@ -82,6 +82,18 @@ def archive(tmp_path: Path, name: str = "foo", version: str = "1.0", **kwargs: o
     return unpack_wheel(wheel, tmp_path / "stage").directory
 
 
+def unchecked_archive(tmp_path: Path, **kwargs: object) -> Path:
+    """An archive directory that skipped unpack's checks (which now refuse hostile scripts
+    first), so the linker's own refusal is still tested."""
+    import zipfile
+
+    wheel = make_wheel(tmp_path / "wheels", "foo", "1.0", **kwargs)  # type: ignore[arg-type]
+    target = tmp_path / "stage" / "unchecked"
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(target)
+    return target
+
+
 def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
     out = {}
     for path in sorted(root.rglob("*")):
@@ -261,7 +273,7 @@ def test_clone_mode_install_falls_back_per_file(tmp_path: Path, env: Env) -> Non
 def test_hostile_entry_points_refused_before_writing(
     tmp_path: Path, env: Env, group: str, name: str, value: str
 ) -> None:
-    arc = archive(
+    arc = unchecked_archive(
         tmp_path,
         files={"foo/__init__.py": FOO_INIT},
         entry_points={group: {"ok": "foo:main", name: value}},
@@ -274,7 +286,9 @@ def test_hostile_entry_points_refused_before_writing(
 
 
 def test_data_script_named_python_refused(tmp_path: Path, env: Env) -> None:
-    arc = archive(tmp_path, files={"foo/__init__.py": "", "foo-1.0.data/scripts/python3": "x"})
+    arc = unchecked_archive(
+        tmp_path, files={"foo/__init__.py": "", "foo-1.0.data/scripts/python3": "x"}
+    )
     before = tree(env.prefix)
     with pytest.raises(InstallError, match="interpreter"):
         install(env, arc)

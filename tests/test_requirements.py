@@ -114,19 +114,19 @@ def test_missing_file_url(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "https://host/foo-1.0.tar.gz",
-        "foo @ https://host/foo-1.0.tar.gz",
-        "foo @ git+https://github.com/x/foo",
+        "https://host/foo-1.0.exe",
+        "foo @ https://host/foo-1.0.exe",
+        "foo @ svn+https://host/x/foo",
     ],
 )
-def test_non_wheel_urls_are_refused(text: str) -> None:
-    assert usage_error(parse_requirement, text).startswith("only wheels are supported")
+def test_unsupported_urls_are_refused(text: str) -> None:
+    assert usage_error(parse_requirement, text).startswith("unsupported direct reference")
 
 
-def test_non_wheel_path_is_refused(tmp_path: Path) -> None:
-    write(tmp_path / "dist" / "foo-1.0.tar.gz", "")
-    message = usage_error(parse_requirement, "./dist/foo-1.0.tar.gz", base_dir=tmp_path)
-    assert message.startswith("only wheels are supported")
+def test_unsupported_path_is_refused(tmp_path: Path) -> None:
+    write(tmp_path / "dist" / "foo-1.0.exe", "")
+    message = usage_error(parse_requirement, "./dist/foo-1.0.exe", base_dir=tmp_path)
+    assert message.startswith("unsupported path")
 
 
 def test_bad_syntax_message_is_one_line() -> None:
@@ -157,7 +157,7 @@ def test_credentials_kept_in_url_but_redacted_in_errors() -> None:
     req = parse_requirement("foo @ https://user:s3cret@host/foo-1.0-py3-none-any.whl")
     assert req.url == "https://user:s3cret@host/foo-1.0-py3-none-any.whl"
     for text in [
-        "https://user:s3cret@host/foo-1.0.tar.gz",
+        "https://user:s3cret@host/foo-1.0.exe",
         "bar @ https://user:s3cret@host/foo-1.0-py3-none-any.whl",
         "foo @ https://user:s3cret@host/foo-1.0-py3-none-any.whl ; python_version >",
         "https://user:s3cret@host/foo-1.0-py3-none-any.whl#sha256=00",
@@ -368,10 +368,10 @@ def test_error_line_number_is_first_line_of_continuation(tmp_path: Path) -> None
 
 
 def test_credentials_from_env_redacted_in_file_errors(tmp_path: Path) -> None:
-    path = write(tmp_path / "r.txt", "https://user:${TOKEN}@host/foo-1.0.tar.gz\n")
+    path = write(tmp_path / "r.txt", "https://user:${TOKEN}@host/foo-1.0.exe\n")
     message = usage_error(parse_requirements_file, path, environ={"TOKEN": "s3cret"})
     assert "s3cret" not in message
-    assert message.startswith(f"{path}:1: only wheels are supported")
+    assert message.startswith(f"{path}:1: unsupported direct reference")
 
 
 def test_not_utf8(tmp_path: Path) -> None:

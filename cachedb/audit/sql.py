@@ -129,6 +129,12 @@ class Authorizer:
 
 def sqlite_path(url: str) -> Path:
     """The database file of an SQLite URL; other databases are not supported by ``cachedb sql``."""
+    from ..db.lite import sqlite_path as plain_sqlite_path
+
+    plain = plain_sqlite_path(url)
+    if plain is not None:
+        # The common case, answered without importing SQLAlchemy.
+        return Path(plain).expanduser().absolute()
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 

@@ -41,7 +41,7 @@ from .sources import (
 
 if TYPE_CHECKING:
     from ..store import Cache, CachedWheel
-    from .pep517 import Backend
+    from .pep517 import Backend, Distribution
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class BuiltWheel:
     archive_id: str
     path: Path  # canonical archive directory
     filename: str
+    fresh: bool = False  # built by this run (not found in the cache)
 
     @property
     def version(self) -> str:
@@ -101,7 +102,7 @@ class Builder:
         leases, self.leases = self.leases, []
         self._cache.release(leases)
 
-    def _workspace(self, label: str) -> Path:
+    def workspace(self, label: str) -> Path:
         if self._root is None:
             self._root = self._cache.layout.tmp / f"build-{secrets.token_hex(6)}"
             self._root.mkdir(parents=True)
@@ -240,9 +241,6 @@ class Builder:
         if hit is not None:
             return hit
         self._check_allowed(source)
-        chain = build_env.building()
-        if source.key in chain or len(chain) >= build_env.MAX_DEPTH:
-            raise BuildError(f"building {source.name} needs {source.name} itself to be built first")
         from filelock import FileLock
 
         with FileLock(str(self._cache.layout.locks / f"build-{source.key}.lock")):
@@ -265,7 +263,7 @@ class Builder:
         started = time.perf_counter()
         work = self._prepared(source)
         assert work.backend is not None
-        distribution = "editable" if source.editable else "wheel"
+        distribution: Distribution = "editable" if source.editable else "wheel"
         metadata = None if source.editable else work.metadata
         wheel = work.backend.build(distribution, work.directory / "dist", metadata)
         try:
@@ -294,10 +292,10 @@ class Builder:
         self._refreshed.add(source.key)
         elapsed = time.perf_counter() - started
         self._log(f"Built {source.name}=={version} from {self._shown(source)} in {elapsed:.2f}s")
-        return BuiltWheel(source, entry.archive_id, entry.path, stamped.name)
+        return BuiltWheel(source, entry.archive_id, entry.path, stamped.name, fresh=True)
 
     def _new_work(self, name: str, key: str) -> _Work:
-        directory = self._workspace(name)
+        directory = self.workspace(name)
         work = _Work(directory=directory, tree=directory)
         self._works[key] = work
         return work
@@ -312,16 +310,22 @@ class Builder:
             return work
         from .pep517 import Backend
 
+        ancestors = build_env.building()
+        if source.key in ancestors or len(ancestors) >= build_env.MAX_DEPTH:
+            # The child install would need this very build: it would wait for us forever.
+            raise BuildError(
+                f"cannot build {source.name}: its build requirements need it built first"
+            )
         what = self._shown(source)
         env_dir = work.directory / "env"
         python = build_env.create_env(env_dir, self._python)
         backend = Backend(work.tree, python, what)
-        chain = [*build_env.building(), source.key]
+        chain = [*ancestors, source.key]
         build_env.install_requirements(
             env_dir, backend.requires, self._settings, chain=chain, what=what
         )
-        extra = [r for r in backend.requires_for("editable" if source.editable else "wheel")]
-        extra = [r for r in extra if r not in backend.requires]
+        wanted = backend.requires_for("editable" if source.editable else "wheel")
+        extra = [r for r in wanted if r not in backend.requires]
         build_env.install_requirements(env_dir, extra, self._settings, chain=chain, what=what)
         work.env, work.backend = env_dir, backend
         return work

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import os
 import subprocess
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 from ..errors import BuildError
 
+Distribution = Literal["wheel", "editable"]
 SHOWN_LINES = 400
 # What the hooks inherit from us could change what they build; the venv is the whole world.
 _DROPPED_ENV = (
@@ -89,7 +92,14 @@ class Backend:
         from build import BuildBackendException, BuildException
 
         try:
-            yield
+            # pyproject-hooks re-raises the backend's warnings here: they are build output.
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    yield
+                finally:
+                    for warning in caught:
+                        self.output.extend(str(warning.message).splitlines())
         except BuildBackendException as exc:
             inner = exc.exception
             if isinstance(inner, HookMissing):
@@ -113,7 +123,7 @@ class Backend:
         """``[build-system] requires`` (setuptools' default when pyproject.toml has none)."""
         return sorted(self._builder.build_system_requires)
 
-    def requires_for(self, distribution: str) -> list[str]:
+    def requires_for(self, distribution: Distribution) -> list[str]:
         """What ``get_requires_for_build_<distribution>`` adds."""
         with self._hook(f"get_requires_for_build_{distribution}"):
             return sorted(self._builder.get_requires_for_build(distribution))
@@ -124,7 +134,9 @@ class Backend:
             found = self._builder.prepare("wheel", out)
         return None if found is None else Path(found)
 
-    def build(self, distribution: str, out: Path, metadata_directory: Path | None = None) -> Path:
+    def build(
+        self, distribution: Distribution, out: Path, metadata_directory: Path | None = None
+    ) -> Path:
         """Run ``build_wheel`` or ``build_editable``; return the wheel's path."""
         with self._hook(f"build_{distribution}"):
             built = self._builder.build(

@@ -9,6 +9,7 @@ the same name checks as wheel members, and zip symlinks are refused outright.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tarfile
 import zipfile
@@ -16,6 +17,8 @@ from pathlib import Path
 
 from ..errors import BuildError, InvalidWheel
 from ..store.unpack import MAX_FILES, MAX_UNPACKED_SIZE, check_member_name
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
 
 
 def _refuse(archive: Path, reason: str) -> BuildError:
@@ -53,6 +56,12 @@ def _extract_tar(archive: Path, dest: Path) -> None:
                 raise _refuse(archive, f"more than {MAX_FILES} members")
             total = 0
             for member in members:
+                # The filter would quietly strip a leading "/" and allow "a/../b": refuse both.
+                parts = member.name.replace("\\", "/").split("/")
+                if member.name.startswith(("/", "\\")) or _DRIVE.match(member.name):
+                    raise _refuse(archive, f"member {member.name!r} is an absolute path")
+                if ".." in parts:
+                    raise _refuse(archive, f"member {member.name!r} has a '..' path segment")
                 try:
                     data_filter(member, str(dest))
                 except tarfile.FilterError as exc:

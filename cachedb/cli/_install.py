@@ -25,11 +25,18 @@ VerboseOption = Annotated[int, typer.Option("--verbose", "-v", count=True, help=
 def install_command(
     packages: Annotated[
         list[str] | None,
-        typer.Argument(help="Requirements, wheel paths or URLs.", show_default=False),
+        typer.Argument(
+            help="Requirements, wheel or sdist paths, project directories, URLs, git+ URLs.",
+            show_default=False,
+        ),
     ] = None,
     requirement: Annotated[
         list[str] | None,
         typer.Option("--requirement", "-r", help="Install from a requirements file."),
+    ] = None,
+    editable: Annotated[
+        list[str] | None,
+        typer.Option("--editable", "-e", help="Install a project directory in editable mode."),
     ] = None,
     constraint: Annotated[
         list[str] | None, typer.Option("--constraint", "-c", help="Constrain versions with a file.")
@@ -80,6 +87,21 @@ def install_command(
             help="clone, hardlink, copy or symlink [default: clone, else hardlink, else copy].",
         ),
     ] = None,
+    no_build: Annotated[
+        bool, typer.Option("--no-build", help="Never build from source (cached builds are used).")
+    ] = False,
+    no_binary: Annotated[
+        list[str] | None,
+        typer.Option("--no-binary", help="Build these from source (names, :all: or :none:)."),
+    ] = None,
+    only_binary: Annotated[
+        list[str] | None,
+        typer.Option("--only-binary", help="Never build these (names, :all: or :none:)."),
+    ] = None,
+    refresh_package: Annotated[
+        list[str] | None,
+        typer.Option("--refresh-package", help="Rebuild this package instead of reusing a build."),
+    ] = None,
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
     quiet: QuietOption = 0,
@@ -92,6 +114,7 @@ def install_command(
 
     opts = InstallOptions(
         requirements=list(packages or []),
+        editables=list(editable or []),
         requirement_files=list(requirement or []),
         constraint_files=list(constraint or []),
         python=python,
@@ -110,6 +133,10 @@ def install_command(
         link_mode=link_mode,
         cache_dir=cache_dir,
         db_url=db_url,
+        no_build=no_build,
+        no_binary=list(no_binary or []),
+        only_binary=list(only_binary or []),
+        refresh_packages=list(refresh_package or []),
     )
     raise typer.Exit(run_install(opts, Reporter(verbose - quiet)))
 

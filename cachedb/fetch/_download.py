@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
-from cachedb.errors import HashMismatch, NetworkError
+from cachedb.errors import CacheError, HashMismatch, NetworkError
 from cachedb.fetch._downloaded import Downloaded
 from cachedb.fetch._hashes import Hasher, hasher_for, usable
 from cachedb.fetch._session import HttpSession
@@ -54,6 +54,10 @@ def _stream(
             write(chunk)
 
 
+def _cannot_save(filename: str, dest_dir: Path, exc: OSError) -> CacheError:
+    return CacheError(f"cannot save {filename} in {str(dest_dir)!r}: {exc.strerror or exc}")
+
+
 def download(
     session: HttpSession | None,
     url: str,
@@ -78,16 +82,22 @@ def download(
             f"cannot check {filename}: unsupported hash algorithm(s) {', '.join(expected)}"
         )
     hasher = hasher_for(promised, wanted)
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=f".{filename}.", suffix=".part")
+    try:
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=f".{filename}.", suffix=".part")
+    except OSError as exc:
+        raise _cannot_save(filename, dest_dir, exc) from None
     try:
         with os.fdopen(fd, "wb") as out:
             _stream(session, url, hasher, out.write)
         hasher.check(filename, promised, wanted)
         target = dest_dir / filename
         os.replace(tmp_name, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
+        # Reading errors are NetworkErrors already: an OSError here is the disk's (full, ...).
+        if isinstance(exc, OSError):
+            raise _cannot_save(filename, dest_dir, exc) from None
         raise
     return Downloaded(path=target, sha256=hasher.hexdigest(), size=hasher.size)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from html.parser import HTMLParser
@@ -36,9 +37,16 @@ def _charset(content_type: str) -> str:
     return "utf-8"
 
 
-def _split_url(href: str, page_url: str) -> tuple[str, dict[str, str]]:
-    """Absolute URL without fragment, and the hash named by a ``#<alg>=<hex>`` fragment."""
-    url, fragment = urldefrag(urljoin(page_url, href))
+def _split_url(href: str, page_url: str) -> tuple[str, dict[str, str]] | None:
+    """Absolute URL without fragment, and the hash named by a ``#<alg>=<hex>`` fragment.
+
+    None for an href no URL parser accepts (``http://[``): such a link is skipped.
+    """
+    try:
+        url, fragment = urldefrag(urljoin(page_url, href))
+        urlsplit(url)
+    except ValueError:
+        return None
     hashes: dict[str, str] = {}
     alg, sep, digest = fragment.partition("=")
     if sep and alg and digest:
@@ -71,12 +79,17 @@ def _metadata_json(value: object) -> dict[str, str] | None:
     return None
 
 
+def _text_or_none(value: object) -> str | None:
+    """A JSON field that must be a string; anything else from a hostile page is ignored."""
+    return value if isinstance(value, str) and value else None
+
+
 def parse_json_page(body: bytes, page_url: str, source: str) -> list[Link]:
     try:
         data: Any = json.loads(body)
         files = data.get("files", [])
         version = str(data.get("meta", {}).get("api-version", "1.0"))
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         raise NetworkError(f"{redact_url(page_url)} is not a valid PEP 691 JSON page") from None
     if version.split(".", 1)[0] != "1":
         raise NetworkError(
@@ -86,7 +99,10 @@ def parse_json_page(body: bytes, page_url: str, source: str) -> list[Link]:
     for entry in files if isinstance(files, list) else []:
         if not isinstance(entry, Mapping) or not isinstance(entry.get("url"), str):
             continue
-        url, hashes = _split_url(entry["url"], page_url)
+        split = _split_url(entry["url"], page_url)
+        if split is None:
+            continue
+        url, hashes = split
         filename = entry.get("filename")
         if not isinstance(filename, str):
             filename = _filename(url)
@@ -103,7 +119,7 @@ def parse_json_page(body: bytes, page_url: str, source: str) -> list[Link]:
                 url=url,
                 filename=filename,
                 hashes=hashes,
-                requires_python=entry.get("requires-python") or None,
+                requires_python=_text_or_none(entry.get("requires-python")),
                 yanked=yanked if isinstance(yanked, str) else ("" if yanked else None),
                 metadata_hashes=_metadata_json(meta),
                 source=source,
@@ -137,13 +153,22 @@ def parse_html_page(
     parser = _AnchorCollector()
     parser.feed(text)
     parser.close()
-    base = urljoin(page_url, parser.base) if parser.base else page_url
+    base = page_url
+    if parser.base:
+        # An unparseable <base> is ignored, as browsers do.
+        with contextlib.suppress(ValueError):
+            joined = urljoin(page_url, parser.base)
+            urlsplit(joined)
+            base = joined
     links = []
     for attrs in parser.anchors:
         href = attrs.get("href")
         if not href:
             continue
-        url, hashes = _split_url(href, base)
+        split = _split_url(href, base)
+        if split is None:
+            continue
+        url, hashes = split
         filename = _filename(url)
         if not safe_filename(filename):
             continue

@@ -16,12 +16,16 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
+from ..build import BuildPolicy, shareable
 from ..errors import InstallError, NetworkError
 from ..resolve import CandidateInfo, exact_pin
+from ..store import BUILT_WHEELS_BUCKET
 from . import metadata
-from .sources import Cached, Direct, Indexed, Installed, Source
+from .building import Building
+from .sources import Built, Cached, Direct, Indexed, Installed, Sdist, Source
 
 if TYPE_CHECKING:
+    from ..build.builder import Builder
     from ..index import IndexClient, Link
     from ..store import Cache, CachedWheel
 
@@ -48,6 +52,8 @@ class CandidateFinder:
         index: Callable[[], IndexClient | None],
         offline: bool,
         python_version: str,
+        builder: Callable[[], Builder] | None = None,
+        policy: BuildPolicy | None = None,
     ) -> None:
         self._cache = cache
         self._priority = {tag: i for i, tag in enumerate(tags)}
@@ -59,6 +65,8 @@ class CandidateFinder:
         self._python_version = python_version
         self._metadata: dict[tuple[str, str, str], list[Requirement]] = {}
         self.remote_direct: dict[str, Path] = {}  # direct URL -> downloaded file
+        self._policy = policy or BuildPolicy()
+        self.building = Building(builder, lambda: self.index)
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -74,6 +82,7 @@ class CandidateFinder:
             self._index.commit()
 
     def close(self) -> None:
+        self.building.close()
         if self._index is not None:
             self._index.close()
 
@@ -98,6 +107,8 @@ class CandidateFinder:
     def _cached(self, name: str, version: Version | None) -> dict[Version, CandidateInfo]:
         best: dict[Version, tuple[int, CachedWheel]] = {}
         for wheel in self._cache.cached_wheels(name, None if version is None else str(version)):
+            if not self._reusable(name, wheel):
+                continue
             rank = self.rank(wheel.filename)
             if rank is None:
                 continue
@@ -106,15 +117,32 @@ class CandidateFinder:
                 best[v] = (rank, wheel)
         return {v: CandidateInfo(name, v, None, False, Cached(w)) for v, (_, w) in best.items()}
 
+    def _reusable(self, name: str, wheel: CachedWheel) -> bool:
+        """Whether a cached wheel may serve a requirement by name (not by path or URL)."""
+        if wheel.bucket == BUILT_WHEELS_BUCKET:
+            return shareable(wheel.key) and not self._policy.refreshes(name)
+        return self._policy.wheels_allowed(name)
+
     def _indexed(self, name: str) -> dict[Version, CandidateInfo]:
         index = self.index
         if index is None:
             return {}
         links = index.project_links(name)
         best: dict[Version, tuple[tuple[bool, int], Link]] = {}
+        sdists: dict[Version, tuple[tuple[bool, bool], Link]] = {}
         incompatible: list[str] = []
+        wheels_allowed = self._policy.wheels_allowed(name)
         for link in links:
             if not link.is_wheel:
+                sdist_version = _sdist_version(link.filename, name)
+                if sdist_version is not None:
+                    # Unyanked first, then .tar.gz (the standard format) over .zip.
+                    skey = (link.yanked is not None, not link.filename.endswith(".tar.gz"))
+                    if sdist_version not in sdists or skey < sdists[sdist_version][0]:
+                        sdists[sdist_version] = (skey, link)
+                continue
+            if not wheels_allowed:
+                incompatible.append(link.filename)
                 continue
             rank = self.rank(link.filename)
             if rank is None:
@@ -124,9 +152,7 @@ class CandidateFinder:
             key = (link.yanked is not None, rank)  # an unyanked file beats a yanked one
             if version not in best or key < best[version][0]:
                 best[version] = (key, link)
-        if not best and incompatible:
-            self._no_compatible_wheel(name, incompatible)
-        return {
+        found: dict[Version, CandidateInfo] = {
             v: CandidateInfo(
                 name,
                 v,
@@ -136,15 +162,46 @@ class CandidateFinder:
             )
             for v, (_, link) in best.items()
         }
+        may_build = self._policy.may_build(name)
+        for v, (_, link) in sdists.items():
+            if v in found:
+                continue
+            cand: CandidateInfo | None = CandidateInfo(
+                name,
+                v,
+                _requires_python(link.requires_python),
+                link.yanked is not None,
+                Sdist(link),
+            )
+            if not may_build:
+                # Building is forbidden, but an earlier build of this very sdist is fine.
+                sha = link.hashes.get("sha256")
+                cand = self._built_from(cand, sha) if cand is not None and sha else None
+            if cand is not None:
+                found[v] = cand
+        if not found and (incompatible or sdists):
+            self._no_compatible_wheel(name, incompatible, [link for _, link in sdists.values()])
+        return found
 
-    def _no_compatible_wheel(self, name: str, filenames: list[str]) -> None:
+    def _no_compatible_wheel(
+        self, name: str, filenames: list[str], sdists: Iterable[Link] = ()
+    ) -> None:
         if name in self._installed:
             return
-        shown = ", ".join(sorted(filenames)[:3]) + (", ..." if len(filenames) > 3 else "")
-        raise InstallError(
-            f"no wheel of {name} is compatible with the target (Python {self._python_version}); "
-            f"available: {shown}"
-        )
+        sdist_names = sorted(link.filename for link in sdists)
+        names = sorted(filenames) + sdist_names
+        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        if self._policy.wheels_allowed(name):
+            what = (
+                f"no wheel of {name} is compatible with the target (Python {self._python_version})"
+            )
+        else:
+            what = f"no wheel of {name} may be used (--no-binary)"
+        if sdist_names:
+            why = f"; {self._policy.why_not()} forbids building its source distribution"
+        else:
+            why = "" if self._policy.wheels_allowed(name) else "; it has no source distribution"
+        raise InstallError(f"{what}{why}; available: {shown}")
 
     # -- the Finder protocol ---------------------------------------------------------
 
@@ -152,6 +209,10 @@ class CandidateFinder:
         out: list[CandidateInfo] = []
         installed = self._installed_candidate(name)
         direct = self._direct.get(name)
+        if direct is not None and not direct.is_wheel:
+            # Built from the user's source: always reinstalled, like a path install in pip.
+            built = self.building.direct(name, direct, self._direct_sdist(direct))
+            return [CandidateInfo(name, Version(built.version), None, False, Built(built))]
         if direct is not None:
             version = parse_wheel_filename(direct.filename)[1]
             if installed is not None and installed.version == version:
@@ -183,15 +244,49 @@ class CandidateFinder:
         return [*out, *merged.values()]
 
     def _same_cached_file(self, cand: CandidateInfo) -> CandidateInfo | None:
-        assert isinstance(cand.source, Indexed)
+        if not isinstance(cand.source, Indexed | Sdist):
+            return None  # already a cached build
         link = cand.source.link
         sha = link.hashes.get("sha256")
+        if isinstance(cand.source, Sdist):
+            return self._built_from(cand, sha) if sha is not None else None
         for wheel in self._cache.cached_wheels(cand.name, str(cand.version)):
+            if wheel.bucket == BUILT_WHEELS_BUCKET or not self._reusable(cand.name, wheel):
+                continue
             if wheel.filename == link.filename and (sha is None or sha == wheel.archive_id):
                 return CandidateInfo(
                     cand.name, cand.version, cand.requires_python, cand.yanked, Cached(wheel)
                 )
         return None
+
+    def _built_from(self, cand: CandidateInfo, sdist_sha256: str) -> CandidateInfo | None:
+        """A cached wheel built earlier from exactly this sdist, as a cached candidate."""
+        from ..build.sources import built_from_sdist
+
+        best: tuple[int, CachedWheel] | None = None
+        for wheel in self._cache.cached_wheels(cand.name, str(cand.version)):
+            if wheel.bucket != BUILT_WHEELS_BUCKET or built_from_sdist(wheel.key) != sdist_sha256:
+                continue
+            rank = self.rank(wheel.filename)
+            usable = rank is not None and self._reusable(cand.name, wheel)
+            if usable and rank is not None and (best is None or rank < best[0]):
+                best = (rank, wheel)
+        if best is None:
+            return None
+        return CandidateInfo(
+            cand.name, cand.version, cand.requires_python, cand.yanked, Cached(best[1])
+        )
+
+    def _direct_sdist(self, source: Direct) -> Path | None:
+        """The local file of a direct sdist reference; None for directories and git URLs."""
+        from ..fetch import local_path
+
+        if source.url.lower().startswith("git+"):
+            return None
+        path = local_path(source.url)
+        if path is not None:
+            return None if Path(path).is_dir() else Path(path)
+        return self.remote_direct.get(source.url)
 
     def dependencies(self, candidate: CandidateInfo) -> list[Requirement]:
         source: Source = candidate.source  # type: ignore[assignment]
@@ -207,6 +302,10 @@ class CandidateFinder:
             index = self.index
             assert index is not None
             data = index.fetch_metadata(source.link)
+        elif isinstance(source, Built):
+            data = metadata.dist_info_metadata(source.wheel.path)
+        elif isinstance(source, Sdist):
+            data = self.building.metadata(source.link)
         else:
             data = metadata.wheel_file_metadata(self.direct_file(source))
         deps = metadata.requires_dist(data, what)
@@ -223,3 +322,14 @@ class CandidateFinder:
         if source.url in self.remote_direct:
             return self.remote_direct[source.url]
         raise KeyError(source.url)
+
+
+def _sdist_version(filename: str, name: str) -> Version | None:
+    """The version of an sdist of ``name`` called ``filename``, or None if it is not one."""
+    from packaging.utils import InvalidSdistFilename, parse_sdist_filename
+
+    try:
+        sdist_name, version = parse_sdist_filename(filename)
+    except InvalidSdistFilename:
+        return None
+    return version if sdist_name == name else None

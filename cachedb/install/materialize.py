@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 from ..errors import HashMismatch, InstallError
 from ..resolve import Pin
-from ..store import WHEELS_BUCKET, pointer_key, source_key
-from .sources import Cached, Direct, Indexed
+from ..store import BUILT_WHEELS_BUCKET, WHEELS_BUCKET, pointer_key, source_key
+from .sources import Built, Cached, Direct, Indexed, Sdist
 
 if TYPE_CHECKING:
     from ..index import IndexClient, Link
@@ -68,6 +68,30 @@ def _link_for_miss(index: IndexClient | None, pin: Pin, filename: str) -> Link:
     )
 
 
+def _hash_of(bucket: str, key: str, archive_id: str) -> str:
+    """The sha256 a ``--hash`` names for a cached wheel: the wheel's, or its sdist's if built."""
+    if bucket == BUILT_WHEELS_BUCKET:
+        from ..build.sources import built_from_sdist
+
+        return built_from_sdist(key) or archive_id
+    return archive_id
+
+
+def _sdist_for_miss(index: IndexClient | None, pin: Pin, key: str) -> Link:
+    """The index's sdist of a built wheel whose archive turned out to be missing."""
+    from ..build.sources import built_from_sdist
+
+    sha = built_from_sdist(key)
+    if index is not None and sha is not None:
+        for link in index.project_links(pin.name):
+            if link.hashes.get("sha256") == sha:
+                return link
+    raise InstallError(
+        f"the build of {pin.name} vanished from the cache and no index offers its sdist; "
+        "run `cachedb verify --repair`"
+    )
+
+
 def materialize(
     pins: list[Pin],
     *,
@@ -85,6 +109,7 @@ def materialize(
     ready: dict[str, Ready] = {}
     downloads: list[tuple[Pin, Link]] = []
     direct: list[tuple[Pin, Direct]] = []
+    builds: list[tuple[Pin, Link]] = []  # sdists to build (or whose build is cached)
 
     cached = [p.candidate.source.wheel for p in pins if isinstance(p.candidate.source, Cached)]
     # Reading the pointers and leasing their archives is one transaction, so gc
@@ -97,10 +122,22 @@ def materialize(
         if isinstance(source, Cached):
             wheel = source.wheel
             path = hits.get((wheel.bucket, wheel.key))
-            if path is not None and (not allowed or wheel.archive_id in allowed):
+            if path is not None and (
+                not allowed or _hash_of(wheel.bucket, wheel.key, wheel.archive_id) in allowed
+            ):
                 ready[pin.name] = Ready(pin, wheel.archive_id, path, None)
                 continue
+            if wheel.bucket == BUILT_WHEELS_BUCKET:
+                builds.append((pin, _sdist_for_miss(finder.index, pin, wheel.key)))
+                continue
             downloads.append((pin, _link_for_miss(finder.index, pin, wheel.filename)))
+        elif isinstance(source, Built):
+            wheel_ = source.wheel
+            ready[pin.name] = Ready(
+                pin, wheel_.archive_id, wheel_.path, wheel_.source.direct_url(), wheel_.fresh
+            )
+        elif isinstance(source, Sdist):
+            builds.append((pin, source.link))
         elif isinstance(source, Indexed):
             downloads.append((pin, source.link))
         elif isinstance(source, Direct):
@@ -130,6 +167,12 @@ def materialize(
             _check(path.name, sha, allowed)
             origin = str(path.parent) if source.url.startswith("file:") else source.url
             fetched.append((pin, path, sha, source_key(origin), _direct_url(source, sha)))
+        for pin, link in builds:
+            allowed = _allowed(hashes.get(pin.name, frozenset()))
+            built = finder.building.wheel(link, allowed)
+            if progress is not None:
+                progress(pin.name, 1)
+            ready[pin.name] = Ready(pin, built.archive_id, built.path, None, built.fresh)
         # Everything is fetched and verified: only now does the cache change.
         for pin, path, sha, src, direct_url in fetched:
             if progress is not None:

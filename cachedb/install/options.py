@@ -33,6 +33,7 @@ def http_timeout() -> float:
 @dataclass
 class InstallOptions:
     requirements: list[str] = field(default_factory=list)
+    editables: list[str] = field(default_factory=list)  # -e: project directories (PEP 660)
     requirement_files: list[str] = field(default_factory=list)
     constraint_files: list[str] = field(default_factory=list)
     python: str | None = None
@@ -52,3 +53,7 @@ class InstallOptions:
     cache_dir: Path | None = None
     db_url: str | None = None
     timeout: float = field(default_factory=http_timeout)
+    no_build: bool = False  # never build from source; cached builds are still used
+    no_binary: list[str] = field(default_factory=list)  # names, ":all:", ":none:" (as pip)
+    only_binary: list[str] = field(default_factory=list)
+    refresh_packages: list[str] = field(default_factory=list)  # rebuild these from source

@@ -20,7 +20,7 @@ from ..resolve import Pin, Resolution, exact_pin, resolve, resolve_pinned
 from .finder import CandidateFinder
 from .options import DEFAULT_INDEX_URL, EXTRA_INDEX_URL_ENV, INDEX_URL_ENV, InstallOptions
 from .report import Reporter
-from .sources import Direct, Installed
+from .sources import Built, Direct, Installed
 
 if TYPE_CHECKING:
     from ..index import IndexClient
@@ -99,7 +99,10 @@ def _prefetch_remote_direct(
     """Download wheels named by URL before resolving: their metadata lives inside them."""
     from ..fetch import local_path
 
-    remote = [d for d in direct.values() if local_path(d.url) is None]
+    # git URLs are cloned by the builder, not downloaded.
+    remote = [
+        d for d in direct.values() if local_path(d.url) is None and not d.url.startswith("git+")
+    ]
     if not remote:
         return None
     from ..index import Link
@@ -126,7 +129,9 @@ def run_install(opts: InstallOptions, reporter: Reporter) -> int:
     from ..target import find_target
 
     started = time.perf_counter()
-    reqs = collect(opts.requirements, opts.requirement_files, opts.constraint_files)
+    reqs = collect(
+        opts.requirements, opts.requirement_files, opts.constraint_files, editables=opts.editables
+    )
     if not reqs.requirements:
         raise UsageError("no requirements given (pass package names or -r FILE)")
     if opts.link_mode is not None and opts.link_mode not in (
@@ -161,6 +166,7 @@ def _install_into(
     from ..link import choose_link_mode, install_archive, installed_distributions, uninstall
     from ..store import InstallRecord
     from ..target import query_interpreter
+    from .building import build_policy, builder_factory
     from .materialize import materialize
 
     interp = query_interpreter(python, cache.layout.interpreters)
@@ -171,7 +177,8 @@ def _install_into(
         if r.hashes:
             hashes[r.name] = hashes.get(r.name, frozenset()) | r.hashes
         if r.url is not None:
-            direct[r.name] = Direct(r.url, r.url.rsplit("/", 1)[-1].split("#")[0], r.hashes)
+            filename = r.url.split("#")[0].rsplit("/", 1)[-1]
+            direct[r.name] = Direct(r.url, filename, r.hashes, editable=r.editable)
     index_urls = _index_urls(opts, reqs)
     find_links = [*opts.find_links, *reqs.find_links]
 
@@ -199,6 +206,8 @@ def _install_into(
         index=make_index,
         offline=opts.offline,
         python_version=interp.version,
+        builder=builder_factory(cache, interp, opts, index_urls, find_links, reporter.info),
+        policy=build_policy(opts),
     )
     staging: Path | None = None
     held: list[int] = []
@@ -217,7 +226,8 @@ def _install_into(
             if (
                 have is not None
                 and Version(have[0]) == pin.version
-                and not isinstance(pin.candidate.source, Direct)
+                # What the user named by path or URL is always (re)installed, as in pip.
+                and not isinstance(pin.candidate.source, Direct | Built)
             ):
                 continue
             if isinstance(pin.candidate.source, Installed):

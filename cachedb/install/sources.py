@@ -1,4 +1,5 @@
-"""Where a candidate's wheel comes from: the cache, an index, a direct reference, or the env."""
+"""Where a candidate's wheel comes from: the cache, an index, a direct reference, a build,
+or the env."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..build.builder import BuiltWheel
     from ..index import Link
     from ..store import CachedWheel
 
@@ -35,11 +37,30 @@ class Indexed:
 
 @dataclass(frozen=True)
 class Direct:
-    """A wheel named by the user: a local path or a URL (``name @ url``)."""
+    """What the user named by path or URL: a wheel, an sdist, a project directory, a git URL."""
 
-    url: str  # https://... or file:///...
+    url: str  # https://..., file:///... or git+...
     filename: str
     hashes: frozenset[str]  # "sha256:<hex>"
+    editable: bool = False
+
+    @property
+    def is_wheel(self) -> bool:
+        return self.filename.lower().endswith(".whl") and not self.url.lower().startswith("git+")
 
 
-Source = Installed | Cached | Indexed | Direct
+@dataclass(frozen=True)
+class Sdist:
+    """A source distribution an index or find-links location offers; built if chosen."""
+
+    link: Link
+
+
+@dataclass(frozen=True)
+class Built:
+    """A wheel built (now or by an earlier run) from a source the user named directly."""
+
+    wheel: BuiltWheel
+
+
+Source = Installed | Cached | Indexed | Direct | Sdist | Built

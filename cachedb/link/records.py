@@ -20,7 +20,11 @@ def record_hash(data: bytes) -> str:
 
 def parse_record(text: str, where: Path) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
-    for row in csv.reader(io.StringIO(text)):
+    try:
+        parsed = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise InstallError(f"{where} is not valid CSV: {exc}") from None
+    for row in parsed:
         if not row:
             continue
         if len(row) != 3:

@@ -51,6 +51,10 @@ def installed_distributions(scheme: Mapping[str, str]) -> dict[str, tuple[str, P
         for entry in sorted(entries, key=lambda e: e.name):
             if not entry.name.endswith(".dist-info") or not entry.is_dir():
                 continue
+            if not os.path.exists(os.path.join(entry.path, "RECORD")):
+                # RECORD is written last: without it, an install was interrupted
+                # and the next one must redo it rather than take it as done.
+                continue
             parsed = _name_version(entry.path)
             if parsed is not None:
                 found.setdefault(canonicalize_name(parsed[0]), (parsed[1], Path(entry.path)))

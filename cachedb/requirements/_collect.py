@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from ._editable import parse_editable
 from ._file import parse_requirements_file
 from ._line import absolute_path, parse_requirement
 from ._model import RequirementSet
@@ -16,11 +17,15 @@ def collect(
     constraint_files: Sequence[str] = (),
     *,
     base_dir: Path | None = None,
+    editables: Sequence[str] = (),
 ) -> RequirementSet:
-    """Parse CLI requirements and ``-r``/``-c`` files (relative to ``base_dir`` or cwd)."""
+    """Parse CLI requirements, ``-e`` projects and ``-r``/``-c`` files (relative to
+    ``base_dir`` or cwd)."""
     result = RequirementSet()
     for arg in args:
         result.requirements.append(parse_requirement(arg, base_dir=base_dir))
+    for arg in editables:
+        result.requirements.append(parse_editable(arg, base_dir=base_dir))
     for name in requirement_files:
         result.merge(parse_requirements_file(absolute_path(name, base_dir)))
     for name in constraint_files:

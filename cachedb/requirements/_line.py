@@ -199,7 +199,9 @@ def check_direct_url(url: str) -> tuple[str, frozenset[str], NormalizedName | No
                 egg = canonicalize_name(value)
             elif key == "subdirectory" and value:
                 keep.append(item)
-        return urlunsplit(parts._replace(fragment="&".join(keep))), frozenset(), egg
+        # Not urlunsplit: it would turn "git+file:///x" into "git+file:/x".
+        base = url.split("#", 1)[0]
+        return base + (f"#{'&'.join(keep)}" if keep else ""), frozenset(), egg
     filename = unquote(parts.path.rsplit("/", 1)[-1])
     if scheme == "file" and not filename.lower().endswith(_FILE_SUFFIXES):
         if parts.netloc not in ("", "localhost"):
@@ -209,7 +211,7 @@ def check_direct_url(url: str) -> tuple[str, frozenset[str], NormalizedName | No
         from urllib.request import url2pathname
 
         directory = Path(url2pathname(parts.path))
-        if directory.is_dir() and is_project_dir(directory):
+        if directory.is_absolute() and directory.is_dir() and is_project_dir(directory):
             return directory.as_uri(), frozenset(), project_name(directory)
     if scheme in ("http", "https", "file") and filename.lower().endswith(SDIST_SUFFIXES):
         try:

@@ -6,7 +6,7 @@ import configparser
 import tomllib
 from pathlib import Path
 
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
 from cachedb.errors import UsageError
 
@@ -17,7 +17,7 @@ def is_project_dir(directory: Path) -> bool:
     return (directory / "pyproject.toml").is_file() or (directory / "setup.py").is_file()
 
 
-def project_name(directory: Path) -> str:
+def project_name(directory: Path) -> NormalizedName:
     """``[project] name`` of pyproject.toml, else ``[metadata] name`` of setup.cfg."""
     pyproject = directory / "pyproject.toml"
     try:

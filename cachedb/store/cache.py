@@ -264,6 +264,9 @@ def open_cache(
         layout.create()
     except OSError as exc:
         raise CacheError(f"cannot use cache directory {str(root)!r}: {exc.strerror}") from exc
+    if not os.access(root, os.W_OK):
+        # Said here, once: otherwise SQLite reports "unable to open database file".
+        raise CacheError(f"cannot use cache directory {str(root)!r}: it is read-only")
     url = resolve_db_url(root, db_url)
     ensure_schema(url, layout.locks / "migrate.lock")
     return Cache(root, url, pointer_kind=pointer_kind)

@@ -108,7 +108,11 @@ def _parse_record(data: bytes, record_name: str) -> dict[str, tuple[str, str, st
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidWheel("RECORD is not valid UTF-8") from exc
-    for row in csv.reader(io.StringIO(text)):
+    try:
+        parsed = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise InvalidWheel(f"RECORD is not valid CSV: {exc}") from None
+    for row in parsed:
         if not row:
             continue
         if len(row) != 3:

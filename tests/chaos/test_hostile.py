@@ -122,7 +122,9 @@ def _listed(name: str, data: bytes = b"x = 1\n") -> Callable[[Path, str], Path]:
     return build
 
 
-def _raw(edit: Callable[[list[Member], str], list[Member]], **kw: bytes) -> Callable[[Path, str], Path]:
+def _raw(
+    edit: Callable[[list[Member], str], list[Member]], **kw: bytes
+) -> Callable[[Path, str], Path]:
     """Rewrite a valid demo wheel byte by byte after ``edit`` changed its members."""
 
     def build(d: Path, t: str) -> Path:
@@ -199,13 +201,15 @@ WHEELS: dict[str, tuple[Callable[[Path, str], Path], str]] = {
     "symlink escaping": (_raw(_symlink_member("../../../../{t}")), "symlink"),
     "duplicate names": (_raw(_dup), "duplicate"),
     "case-colliding names": (
-        lambda d, t: make_wheel(d, "demo", files={"demo/__init__.py": "", "demo/Mod.py": "",
-                                                  "demo/mod.py": ""}),
+        lambda d, t: make_wheel(
+            d, "demo", files={"demo/__init__.py": "", "demo/Mod.py": "", "demo/mod.py": ""}
+        ),
         "case-colliding",
     ),  # fmt: skip
     "unicode-normalisation collision": (
-        lambda d, t: make_wheel(d, "demo", files={"demo/__init__.py": "", "demo/\u00e9.py": "",
-                                                  "demo/e\u0301.py": ""}),
+        lambda d, t: make_wheel(
+            d, "demo", files={"demo/__init__.py": "", "demo/\u00e9.py": "", "demo/e\u0301.py": ""}
+        ),
         "case-colliding",
     ),  # fmt: skip
     # headers that disagree, bytes nothing accounts for
@@ -247,8 +251,10 @@ WHEELS: dict[str, tuple[Callable[[Path, str], Path], str]] = {
 
 
 def _append_zip(first: Path, d: Path, t: str) -> Path:
-    evil = write_zip(d / "evil.zip", [Member(f"../{t}.py", b"evil = 1\n")])
-    first.write_bytes(first.read_bytes() + evil.read_bytes())
+    # Two whole wheels in one file: zipfile reads the second, a streaming reader the first.
+    files = {"demo/__init__.py": "X = 2\n", f"demo/{t}.py": "evil = 1\n"}
+    second = make_wheel(d / "second", "demo", "1.0", files=files)
+    first.write_bytes(first.read_bytes() + second.read_bytes())
     return first
 
 
@@ -298,9 +304,9 @@ def test_pointer_link_planted_outside_the_cache_is_never_followed(world: World) 
     # The planted link was treated as a miss: the entry was fetched again and re-linked.
     assert os.path.realpath(_pointer_link(world.cache, "good")).startswith(str(world.cache))
     assert listing(outside) == outside_before
-    assert query(world.cache, "SELECT count(*) FROM events WHERE kind = 'pointer.tampered'")[0][
-        0
-    ] == 1
+    assert (
+        query(world.cache, "SELECT count(*) FROM events WHERE kind = 'pointer.tampered'")[0][0] == 1
+    )
     assert_verify_clean(world.cache)
 
 
@@ -436,7 +442,7 @@ class StallingServer:
             if self._head:
                 conn.sendall(
                     b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.pypi.simple.v1+json\r\n"
-                    b"Content-Length: 100000\r\n\r\n{\"meta\": "
+                    b'Content-Length: 100000\r\n\r\n{"meta": '
                 )
 
     def close(self) -> None:

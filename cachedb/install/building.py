@@ -1,0 +1,144 @@
+"""The install pipeline's side of building: which sources need a build, and getting their wheels.
+
+``Building`` is what the finder and ``materialize`` use: it creates the
+``cachedb.build.Builder`` on first use (a run without sources to build never
+imports it), downloads an index's sdists into the builder's workspace, and
+turns sources into wheels stored in ``built-wheels-v0/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..build.policy import BuildPolicy
+from ..errors import HashMismatch
+from .options import InstallOptions
+
+if TYPE_CHECKING:
+    from ..build.builder import Builder, BuiltWheel
+    from ..build.sources import BuildSource
+    from ..index import IndexClient, Link
+    from ..store import Cache
+    from ..target import Interpreter
+    from .sources import Direct
+
+
+def build_policy(opts: InstallOptions) -> BuildPolicy:
+    return BuildPolicy.from_options(
+        no_build=opts.no_build,
+        no_binary=opts.no_binary,
+        only_binary=opts.only_binary,
+        refresh=opts.refresh_packages,
+    )
+
+
+def builder_factory(
+    cache: Cache,
+    interp: Interpreter,
+    opts: InstallOptions,
+    index_urls: list[str],
+    find_links: list[str],
+    log: Callable[[str], None],
+) -> Callable[[], Builder]:
+    """How to make this run's Builder: same cache, database and indexes, the target's python."""
+
+    def make() -> Builder:
+        from ..build.builder import Builder
+        from ..build.env import EnvSettings
+
+        settings = EnvSettings(
+            cache_dir=cache.root,
+            db_url=opts.db_url,
+            index_urls=tuple(index_urls),
+            find_links=tuple(find_links),
+            offline=opts.offline,
+        )
+        return Builder(
+            cache,
+            python=interp.executable,
+            tags=interp.tags,
+            settings=settings,
+            policy=build_policy(opts),
+            log=log,
+        )
+
+    return make
+
+
+class Building:
+    """Builds for one install run, created lazily."""
+
+    def __init__(
+        self,
+        make_builder: Callable[[], Builder] | None,
+        index: Callable[[], IndexClient | None],
+    ) -> None:
+        self._make = make_builder
+        self._builder: Builder | None = None
+        self._index = index
+        self._sdists: dict[str, BuildSource] = {}  # link URL -> downloaded and located
+
+    @property
+    def builder(self) -> Builder:
+        if self._builder is None:
+            if self._make is None:
+                from ..errors import InstallError
+
+                raise InstallError("building from source is not available here")
+            self._builder = self._make()
+        return self._builder
+
+    def close(self) -> None:
+        if self._builder is not None:
+            self._builder.close()
+
+    def direct(self, name: str, source: Direct, local_file: Path | None) -> BuiltWheel:
+        """The wheel of a source named by path or URL: built earlier at this revision, or now.
+
+        A direct reference has a single candidate, so it is built right away and
+        its metadata read from the wheel (no separate metadata step).
+        """
+        builder = self.builder
+        located = builder.locate(name, source.url, editable=source.editable, local_file=local_file)
+        allowed = {h.split(":", 1)[1] for h in source.hashes if h.startswith("sha256:")}
+        if allowed and located.kind == "sdist" and located.revision not in allowed:
+            raise HashMismatch(
+                f"hash mismatch for {located.path.name if located.path else name}: "
+                f"expected sha256 {sorted(allowed)[0]}, got {located.revision}"
+            )
+        return builder.build(located)
+
+    def sdist(self, link: Link) -> BuildSource:
+        """An index's sdist, downloaded (once per run) and located."""
+        found = self._sdists.get(link.url)
+        if found is not None:
+            return found
+        from ..errors import InstallError
+
+        index = self._index()
+        if index is None:
+            raise InstallError(f"no index to download {link.filename} from")
+        builder = self.builder
+        staging = builder.workspace("download")
+        got = index.download_many([(link, None)], staging)[0]
+        from packaging.utils import parse_sdist_filename
+
+        name = parse_sdist_filename(link.filename)[0]
+        located = builder.locate(name, link.url, local_file=got.path, sha256=got.sha256)
+        self._sdists[link.url] = located
+        return located
+
+    def metadata(self, link: Link) -> bytes:
+        return self.builder.metadata(self.sdist(link))
+
+    def wheel(self, link: Link, allowed: set[str]) -> BuiltWheel:
+        """The built wheel of an index's sdist (whose sha256 must be in ``allowed``, if any)."""
+        located = self.sdist(link)
+        if allowed and located.revision not in allowed:
+            raise HashMismatch(
+                f"hash mismatch for {link.filename}: "
+                f"expected sha256 {sorted(allowed)[0]}, got {located.revision}"
+            )
+        return self.builder.build(located)
