@@ -156,17 +156,28 @@ def background_load(interval: float = 0.5) -> float:
     return (busy1 - busy0) / (total1 - total0) if total1 > total0 else 0.0
 
 
-def wait_until_quiet(threshold: float = 0.15, patience: float = 60.0) -> float:
+_wait_budget = [300.0]  # seconds of waiting left for the whole run
+
+
+def set_wait_budget(seconds: float) -> None:
+    _wait_budget[0] = seconds
+
+
+def wait_until_quiet(threshold: float = 0.15, patience: float = 30.0) -> float:
     """Wait (up to ``patience`` seconds) until other processes leave the CPUs mostly idle.
 
     Returns the last measured background load, which the report keeps per sample:
-    other work on a 2-core machine easily doubles an install's wall time.
+    other work on a 2-core machine easily doubles an install's wall time. The
+    waiting of a whole run is capped (``set_wait_budget``) so that a machine that
+    never goes quiet still gets a result in bounded time.
     """
-    deadline = time.monotonic() + patience
+    started = time.monotonic()
+    deadline = started + min(patience, _wait_budget[0])
     load = background_load()
     while load > threshold and time.monotonic() < deadline:
         time.sleep(1.0)
         load = background_load()
+    _wait_budget[0] = max(0.0, _wait_budget[0] - (time.monotonic() - started))
     return load
 
 

@@ -20,6 +20,7 @@ profile_install.py --count OUT.json -- ARGS...`` runs ``cachedb ARGS`` counted.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -199,12 +200,60 @@ def main(work: Path, wheels: list[Path], requirements: Path, out_dir: Path) -> N
         trace = [python, "-X", "importtime", str(Path(__file__).resolve()), "--plain", "--"]
         done = run("importtime-warm", "warm", trace, "counts")
         (prof / "importtime-warm.txt").write_text(done.stderr)
+        split = phase_split(prof, bin_dir, source, requirements, env)
 
     lines = _summary(prof, pyspy is not None, done.stderr)
+    lines += ["", *split]
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "profile.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     print(f"\nwrote {out_dir / 'profile.md'}; raw data in {prof}")
+
+
+_PHASE_LINE = re.compile(r"^\s*(Resolved|Prepared|Installed|Audited) .* in ([\d.]+)(ms|s)\s*$")
+
+
+def phase_split(
+    prof: Path, bin_dir: Path, source: Any, requirements: Path, env: dict[str, str]
+) -> list[str]:
+    """cachedb and uv both print "Resolved/Prepared/Installed N packages in T": compare them."""
+    import tools
+
+    table: dict[tuple[str, str], dict[str, float]] = {}
+    for tool in ("cachedb", "uv"):
+        cache = prof / f"split-cache-{tool}"
+        shutil.rmtree(cache, ignore_errors=True)
+        for phase in ("cold", "warm"):
+            target = prof / "split-venv"
+            tools.make_venv(target)
+            argv = tools.install_argv(tool, bin_dir, target, cache, source, requirements)
+            argv.remove("-q")  # the summary lines are what we want here
+            started = time.perf_counter()
+            done = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
+            found = {"total": time.perf_counter() - started}
+            for line in (done.stdout + done.stderr).splitlines():
+                m = _PHASE_LINE.match(line)
+                if m:
+                    found[m[1]] = float(m[2]) / (1000 if m[3] == "ms" else 1)
+            table[(tool, phase)] = found
+            shutil.rmtree(target)
+    steps = ("Resolved", "Prepared", "Installed", "total")
+    lines = [
+        "## Phases against uv (each tool's own summary lines, one run each)",
+        "",
+        "| tool | cache | resolve | prepare (fetch + unpack) | install (link) | wall |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for (tool, phase), found in table.items():
+        cells = [f"{found[s] * 1000:.0f} ms" if s in found else "–" for s in steps]
+        lines.append(f"| {tool} | {phase} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "cachedb's resolve time counts from the start of `run_install` (after the CLI's",
+        "imports), so it includes opening the cache and querying the interpreter. The wall",
+        "column is the whole process, start-up and imports included.",
+    ]
+    return lines
 
 
 def _summary(prof: Path, have_pyspy: bool, importtime: str) -> list[str]:

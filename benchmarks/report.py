@@ -116,10 +116,13 @@ def targets_table(results: Results) -> list[str]:
     if "index" in inst:
         for phase, key in (("warm", "warm_vs_uv"), ("cold", "cold_index_vs_uv")):
             r = inst["index"][phase]
-            ratio = r["cachedb"]["summary"]["wall"] / r["uv"]["summary"]["wall"]
+            ours, uv = r["cachedb"]["summary"], r["uv"]["summary"]
+            ratio = ours["wall"] / uv["wall"]
+            # The ratio of the fastest runs, less sensitive to other load on the machine.
+            best = ours["wall_min"] / uv["wall_min"]
             rows.append(
-                (f"{phase} install from the local index, wall ÷ uv", f"{ratio:.2f}×",
-                 f"≤ {TARGETS[key]}×", ratio <= TARGETS[key])
+                (f"{phase} install from the local index, wall ÷ uv (ratio of fastest runs)",
+                 f"{ratio:.2f}× ({best:.2f}×)", f"≤ {TARGETS[key]}×", ratio <= TARGETS[key])
             )  # fmt: skip
         peak = inst["index"]["cold"]["cachedb"]["summary"]["maxrss_mib"]
         rows.append(

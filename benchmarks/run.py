@@ -15,6 +15,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -42,8 +43,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--patience",
         type=float,
-        default=60.0,
-        help="seconds to wait before each run for other processes to go quiet [60]",
+        default=30.0,
+        help="seconds to wait before each run for other processes to go quiet [30]",
+    )
+    p.add_argument(
+        "--wait-budget",
+        type=float,
+        default=240.0,
+        help="total seconds of such waiting in the whole run [240]",
     )
     p.add_argument("--profile", action="store_true", help="only profile cachedb (see README)")
     p.add_argument("--lock", action="store_true", help="re-pin requirements.txt and stop")
@@ -383,6 +390,11 @@ def main(argv: list[str]) -> None:
 
         profile_install.main(WORK, fetch_wheels(WORK / "wheels"), REQUIREMENTS, args.out)
         return
+    # SIGTERM unwinds like Ctrl-C, so the tool being measured is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    import measure
+
+    measure.set_wait_budget(args.wait_budget)
     started = time.perf_counter()
     # Other work on the machine skews every number: the report shows the load around the run.
     load_start = [round(x, 2) for x in os.getloadavg()]

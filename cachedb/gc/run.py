@@ -27,7 +27,9 @@ def run(cache: Cache, options: Options, *, dry_run: bool = False) -> Report:
         )
         report.archives = [_line(c) for c in plan.candidates if c.collect]
         report.pointers = sum(1 for c in plan.candidates if not c.collect)
-        report.orphans = [_rel(cache, p) for p in sweep.find_orphans(cache, options.grace)]
+        report.orphans = [
+            _rel(cache, p) for p in sweep.find_orphans(cache, options.grace, dry_run=True)
+        ]
         report.orphan_links = [f"{b}/{k}" for b, k in sweep.find_orphan_links(cache, options.grace)]
     else:
         if gone:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..db import events
 from ..db.models import Archive, ArchiveFile, Install, Pointer
-from ..store import Cache, leases
+from ..store import Cache, leases, staging
 from ..store import pointers as links
 from ..store.archive import discard
 from ..store.layout import POINTER_BUCKETS
@@ -207,7 +207,7 @@ def _older_than(path: Path, cutoff: float) -> bool:
         return False
 
 
-def find_orphans(cache: Cache, grace: float) -> list[Path]:
+def find_orphans(cache: Cache, grace: float, *, dry_run: bool = False) -> list[Path]:
     """Unregistered entries of ``archive-v0/`` and ``tmp/`` older than ``grace`` (reads only)."""
     cutoff = time.time() - grace
     with cache.db.read() as session:
@@ -217,10 +217,12 @@ def find_orphans(cache: Cache, grace: float) -> list[Path]:
     for entry in _list(layout.archives):
         if entry.name not in known and _older_than(entry, cutoff):
             out.append(entry)
-    for entry in _list(layout.tmp):
-        # trash-* is what discard() was removing when its process died: garbage at any age.
-        if entry.name.startswith("trash-") or _older_than(entry, cutoff):
-            out.append(entry)
+    with staging.unused(layout, create=not dry_run) as no_install_running:
+        # With an install in flight, its downloads and unpacks live here: leave tmp/ be.
+        for entry in _list(layout.tmp) if no_install_running else []:
+            # trash-* is what discard() was removing when its process died: garbage at any age.
+            if entry.name.startswith("trash-") or _older_than(entry, cutoff):
+                out.append(entry)
     return out
 
 

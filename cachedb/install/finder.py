@@ -297,7 +297,11 @@ class CandidateFinder:
         if isinstance(source, Installed):
             data = metadata.dist_info_metadata(source.dist_info)
         elif isinstance(source, Cached):
-            data = metadata.dist_info_metadata(source.wheel.path)
+            try:
+                data = metadata.dist_info_metadata(source.wheel.path)
+            except OSError:
+                # Collected by a concurrent gc since the lookup: the index has the same file.
+                data = self._metadata_from_index(candidate.name, source.wheel.filename)
         elif isinstance(source, Indexed):
             index = self.index
             assert index is not None
@@ -311,6 +315,17 @@ class CandidateFinder:
         deps = metadata.requires_dist(data, what)
         self._metadata[key] = deps
         return deps
+
+    def _metadata_from_index(self, name: str, filename: str) -> bytes:
+        index = self.index
+        if index is not None:
+            for link in index.project_links(name):
+                if link.filename == filename:
+                    return index.fetch_metadata(link)
+        raise InstallError(
+            f"{filename} was removed from the cache while resolving and no index offers it; "
+            "run the command again"
+        )
 
     def direct_file(self, source: Direct) -> Path:
         """The local wheel file of a direct reference, downloading a remote one once."""

@@ -125,7 +125,7 @@ def _prefetch_remote_direct(
 def run_install(opts: InstallOptions, reporter: Reporter) -> int:
     """Install ``opts``; return the process exit code (0), raising CachedbError on failure."""
     from ..requirements import collect
-    from ..store import open_cache
+    from ..store import open_cache, staging
     from ..target import find_target
 
     started = time.perf_counter()
@@ -147,7 +147,7 @@ def run_install(opts: InstallOptions, reporter: Reporter) -> int:
     venv_existed = opts.venv is None or Path(opts.venv).exists()
     python = find_target(python=opts.python, venv=opts.venv, seed=opts.seed)
     try:
-        with open_cache(opts.cache_dir, opts.db_url) as cache:
+        with open_cache(opts.cache_dir, opts.db_url) as cache, staging.in_use(cache.layout):
             return _install_into(opts, reporter, reqs, python, cache, started)
     except BaseException:
         if not venv_existed and opts.venv is not None:

@@ -50,16 +50,17 @@ def _central_directory(fh: BinaryIO, size: int, filename: str) -> tuple[int, int
     if disk != 0 or cd_disk != 0 or n_disk != n_total:
         raise InvalidWheel(f"{filename} is a multi-disk zip archive")
     cd_end = end_at
-    if 0xFFFFFFFF in (cd_size, cd_offset) or n_total == 0xFFFF:
-        locator_at = end_at - _END64_LOCATOR_RECORD.size
-        if locator_at < 0:
-            raise InvalidWheel(f"{filename} has a truncated zip64 end record")
+    locator_at = end_at - _END64_LOCATOR_RECORD.size
+    locator = b""
+    if locator_at >= 0:
         fh.seek(locator_at)
-        lsig, _disk, end64_at, _disks = _END64_LOCATOR_RECORD.unpack(
-            fh.read(_END64_LOCATOR_RECORD.size)
-        )
-        if lsig != _END64_LOCATOR:
+        locator = fh.read(_END64_LOCATOR_RECORD.size)
+    # Like zipfile, a zip64 locator right before the end record means zip64 records rule.
+    zip64 = locator[:4] == _END64_LOCATOR
+    if zip64 or 0xFFFFFFFF in (cd_size, cd_offset) or n_total == 0xFFFF:
+        if not zip64:
             raise InvalidWheel(f"{filename} has a malformed zip64 end record")
+        _sig, _disk, end64_at, _disks = _END64_LOCATOR_RECORD.unpack(locator)
         fh.seek(end64_at)
         record = fh.read(_END64_RECORD.size)
         if len(record) != _END64_RECORD.size:

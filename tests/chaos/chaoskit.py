@@ -114,7 +114,7 @@ def integrity_ok(cache_dir: Path) -> None:
 
 def verify(cache_dir: Path, *, repair: bool = False) -> list[dict[str, str]]:
     """The problems ``cachedb verify --check-contents`` reports (after repairing, if asked)."""
-    args = ["verify", "--cache-dir", cache_dir, "--check-contents", "--json"]
+    args: list[str | Path] = ["verify", "--cache-dir", cache_dir, "--check-contents", "--json"]
     if repair:
         args.append("--repair")
     proc = cli(*args)

@@ -55,7 +55,7 @@ def _publish(server: IndexServer, wheels: Path) -> None:
     beta = {"beta/__init__.py": "import alpha\n"}
     beta |= {f"beta/sub{j}/__init__.py": "" for j in range(4)}
     beta |= {f"beta/sub{i // 50}/m{i}.py": f"y = {i}\n" * 20 for i in range(200)}
-    gamma = {"gamma/__init__.py": "def main():\n    print('gamma')\n"}
+    gamma: dict[str, str | bytes] = {"gamma/__init__.py": "def main():\n    print('gamma')\n"}
     gamma["gamma/blob.bin"] = bytes(range(256)) * 4096
     delta = {"delta/__init__.py": "D = 1\n"} | {f"delta/d{i}.py": "z = 1\n" for i in range(100)}
     for wheel in [
@@ -144,9 +144,7 @@ def check_at_end(rig: Rig) -> None:
     proc = cli("gc", "--cache-dir", rig.cache, "--grace", "0s")
     assert proc.returncode == 0, proc.stderr
     problems = [
-        p["kind"]
-        for p in _verify_repaired(rig.cache)
-        if p["kind"] not in LINK_ONLY_PROBLEMS
+        p["kind"] for p in _verify_repaired(rig.cache) if p["kind"] not in LINK_ONLY_PROBLEMS
     ]
     assert problems == []
     assert_verify_clean(rig.cache)

@@ -9,6 +9,7 @@ exception, and a failed unpack leaves no staging directory behind.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import struct
@@ -16,6 +17,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from wheelbuilder import make_wheel
@@ -53,8 +55,6 @@ def _base(kind: str) -> bytes:
 
 def _restore(data: bytes) -> bytes:
     """The same members, stored uncompressed: byte flips then hit names and contents."""
-    import io
-
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
         for info in src.infolist():
@@ -111,16 +111,7 @@ def _local_walk(data: bytes) -> list[str]:
     return names
 
 
-@FUZZ
-@given(
-    kind=st.sampled_from(["deflated", "stored"]),
-    mutations=st.lists(_MUTATION, min_size=1, max_size=4),
-)
-@example(kind="stored", mutations=[("append", 0, b"trailing")])
-@example(kind="deflated", mutations=[("insert", 0, b"MZ")])
-def test_mutated_wheel_is_unpacked_or_refused_cleanly(
-    kind: str, mutations: list[tuple[str, int, object]]
-) -> None:
+def _unpacked_or_refused_cleanly(kind: str, mutations: list[tuple[str, int, object]]) -> None:
     data = _mutate(_base(kind), mutations)
     with tempfile.TemporaryDirectory() as tmp:
         wheel = Path(tmp) / "demo-1.0-py3-none-any.whl"
@@ -142,6 +133,29 @@ def test_mutated_wheel_is_unpacked_or_refused_cleanly(
             assert path.startswith(root + os.sep)
             assert os.path.getsize(path) == entry.size
         assert [p.name for p in staging.iterdir()] == [unpacked.directory.name]
+
+
+_KIND = st.sampled_from(["deflated", "stored"])
+_MUTATIONS = st.lists(_MUTATION, min_size=1, max_size=4)
+
+
+@FUZZ
+@given(kind=_KIND, mutations=_MUTATIONS)
+@example(kind="stored", mutations=[("append", 0, b"trailing")])
+@example(kind="deflated", mutations=[("insert", 0, b"MZ")])
+def test_mutated_wheel_is_unpacked_or_refused_cleanly(
+    kind: str, mutations: list[tuple[str, int, object]]
+) -> None:
+    _unpacked_or_refused_cleanly(kind, mutations)
+
+
+@pytest.mark.slow
+@settings(FUZZ, max_examples=3000)
+@given(kind=_KIND, mutations=st.lists(_MUTATION, min_size=1, max_size=12))
+def test_mutated_wheel_is_unpacked_or_refused_cleanly_many(
+    kind: str, mutations: list[tuple[str, int, object]]
+) -> None:
+    _unpacked_or_refused_cleanly(kind, mutations)
 
 
 @FUZZ
@@ -286,3 +300,51 @@ def test_any_html_index_page_is_parsed_or_refused(text: str, charset: str) -> No
         assert "\n" not in str(exc)
         return
     _check_links(list(links))
+
+
+class _Unseekable(io.RawIOBase):
+    """A write-only stream: zipfile then writes data descriptors after each member."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: bytes) -> int:  # type: ignore[override]
+        self.data += b
+        return len(b)
+
+
+def _rewrite(data: bytes, layout: str) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(data)) as src:
+        items = [(info, src.read(info)) for info in src.infolist()]
+    out: io.BytesIO | _Unseekable = _Unseekable() if layout == "descriptors" else io.BytesIO()
+    limit = zipfile.ZIP_FILECOUNT_LIMIT
+    if layout == "zip64 end records":
+        zipfile.ZIP_FILECOUNT_LIMIT = 1  # type: ignore[misc]  # makes zipfile write them
+    try:
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+            for info, content in items:
+                member = zipfile.ZipInfo(info.filename, info.date_time)
+                member.external_attr = info.external_attr
+                member.compress_type = zipfile.ZIP_DEFLATED
+                with zf.open(member, "w", force_zip64=layout == "zip64 members") as fh:
+                    fh.write(content)
+            if layout == "comment":
+                zf.comment = b"built by a tool that signs its zips"
+    finally:
+        zipfile.ZIP_FILECOUNT_LIMIT = limit  # type: ignore[misc]
+    return bytes(out.data) if isinstance(out, _Unseekable) else out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "layout", ["descriptors", "zip64 members", "zip64 end records", "comment", "stored"]
+)
+def test_legitimate_zip_layouts_are_accepted(layout: str, tmp_path: Path) -> None:
+    """The layout check refuses ambiguity, not the zip features real wheel builders use."""
+    data = _base("stored") if layout == "stored" else _rewrite(_base("stored"), layout)
+    wheel = tmp_path / "demo-1.0-py3-none-any.whl"
+    wheel.write_bytes(data)
+    unpacked = unpack_wheel(wheel, tmp_path / "staging")
+    assert {f.path for f in unpacked.files} >= {"demo/__init__.py", "demo/sub/mod.py"}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import shutil
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -57,14 +58,36 @@ class World:
         )  # fmt: skip
 
 
-@pytest.fixture
-def world(tmp_path: Path, index_server: IndexServer) -> World:
-    """An index with one good package, already installed once into a warm cache."""
-    w = World(tmp_path, tmp_path / "wheels", tmp_path / "cache", index_server, "")
-    w.token = "cdbx" + secrets.token_hex(4)
-    index_server.add(make_wheel(w.wheels / "good", "good", "1.0"))
-    proc = w.install(tmp_path / "venv0", "good")
+@pytest.fixture(scope="module")
+def shared_index() -> Iterator[IndexServer]:
+    with IndexServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def warm_template(shared_index: IndexServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache that installed the good package once (built once, copied for each test)."""
+    base = tmp_path_factory.mktemp("template")
+    shared_index.add(make_wheel(base / "wheels", "good", "1.0"))
+    proc = cli(
+        "install", "--cache-dir", base / "cache", "--index-url", shared_index.url,
+        "--venv", base / "venv0", "--link-mode", "copy", "good",
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
+    return base / "cache"
+
+
+@pytest.fixture
+def world(tmp_path: Path, shared_index: IndexServer, warm_template: Path) -> World:
+    """An index with one good package, already installed once into a warm cache."""
+    # Forget what earlier tests published or broke on the shared index.
+    with shared_index._lock:
+        shared_index._files = {k: v for k, v in shared_index._files.items() if v.project == "good"}
+    shared_index.faults.clear()
+    shared_index.html_only = False
+    w = World(tmp_path, tmp_path / "wheels", tmp_path / "cache", shared_index, "")
+    w.token = "cdbx" + secrets.token_hex(4)
+    shutil.copytree(warm_template, w.cache, symlinks=True)
     return w
 
 
@@ -174,7 +197,7 @@ def _dup(m: list[Member], t: str) -> list[Member]:
 
 def _script_entry_points(names: dict[str, str]) -> Callable[[Path, str], Path]:
     def build(d: Path, t: str) -> Path:
-        entries = {k.format(t=t): v for k, v in names.items()}
+        entries = {k.format(t=t): v.format(t=t) for k, v in names.items()}
         return make_wheel(d, "demo", "1.0", entry_points={"console_scripts": entries})
 
     return build

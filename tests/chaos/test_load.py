@@ -4,9 +4,11 @@ While they run, ``cachedb gc`` runs in a loop and ``cachedb sql`` queries run
 in another. Every install succeeds, each wheel is unpacked into exactly one
 archive (one ``archive.insert`` event, one directory), ``verify
 --check-contents`` is clean, and every environment imports everything it was
-given. A second scenario runs ``cachedb clean`` in the loop instead, evicting
-entries under the installs' feet: leases keep what an install is linking, and
-everything evicted is fetched again by whoever needs it next.
+given. A second scenario runs ``cachedb clean`` and ``cachedb gc --grace 0s``
+in the loop instead, evicting entries and sweeping leftovers under the
+installs' feet: leases keep what an install is linking, the staging lock keeps
+its downloads and unpacks, and everything evicted is fetched again by whoever
+needs it next.
 
 The counts are printed at the end of each test (visible with ``-rA`` or ``-s``)
 and recorded as junit properties.
@@ -152,7 +154,8 @@ def run_load(
     installed = set().union(*envs.values())
     live = query(cache, "SELECT id, name FROM archives WHERE deleted_at IS NULL")
     inserts = Counter(
-        str(r[0]) for r in query(cache, "SELECT new_archive FROM events WHERE kind='archive.insert'")
+        str(r[0])
+        for r in query(cache, "SELECT new_archive FROM events WHERE kind='archive.insert'")
     )
     counts: dict[str, object] = {
         "seed": seed,
@@ -176,8 +179,13 @@ def run_load(
     # Each archive exists once: one row (inserted once), one directory, per wheel.
     assert max(inserts.values()) == 1, inserts.most_common(3)
     assert {canonicalize_name(str(n)) for _i, n in live} <= installed
+    # Nothing leaks: once idle, a sweep without grace leaves exactly the live archives.
+    assert cli("gc", "--cache-dir", cache, "--grace", "0s").returncode == 0
+    live = query(cache, "SELECT id, name FROM archives WHERE deleted_at IS NULL")
     on_disk = {p.name for p in (cache / "archive-v0").iterdir()}
     assert on_disk == {str(i) for i, _n in live}
+    assert list((cache / "tmp").iterdir()) == []
+    assert_verify_clean(cache)
     return counts
 
 
@@ -211,12 +219,21 @@ def test_eight_installs_with_gc_and_sql_many_waves(
 
 
 def _clean(cache: Path, n: int) -> list[str | Path]:
-    # Evict every entry not leased by an install in flight; a pause lets installs progress.
-    time.sleep(0.2)
-    return ["clean", "--cache-dir", cache]
+    """Evict every entry not leased by an install in flight, or sweep with no grace at all.
+
+    ``--grace 0s`` also removes unregistered trees and ``tmp/`` leftovers at once,
+    which must never be those of an install still running.
+    """
+    time.sleep(0.2)  # a pause lets the installs make progress between sweeps
+    commands: list[list[str | Path]] = [
+        ["clean", "--cache-dir", cache],
+        ["gc", "--cache-dir", cache, "--grace", "0s"],
+        ["gc", "--cache-dir", cache, "--grace", "0s", "--max-size", "0"],
+    ]
+    return commands[n % 3]
 
 
-def test_eight_installs_while_clean_evicts_everything(
+def test_eight_installs_while_clean_and_gc_without_grace_run(
     tmp_path: Path, index_server: IndexServer, record_property: Callable[[str, object], None]
 ) -> None:
     run_load(
@@ -226,10 +243,32 @@ def test_eight_installs_while_clean_evicts_everything(
 
 
 @pytest.mark.slow
-def test_eight_installs_while_clean_evicts_everything_many_waves(
+def test_eight_installs_while_clean_and_gc_without_grace_run_many_waves(
     tmp_path: Path, index_server: IndexServer, record_property: Callable[[str, object], None]
 ) -> None:
     run_load(
         tmp_path, index_server, seed=4, waves=3, packages=24, gc_command=_clean,
         record=record_property,
     )  # fmt: skip
+
+
+def test_gc_without_grace_spares_the_staging_of_a_running_install(tmp_path: Path) -> None:
+    """While an install holds ``tmp/`` (as every running install does), gc leaves it alone."""
+    from cachedb.store import open_cache, staging
+
+    cache = tmp_path / "cache"
+    with open_cache(cache) as c:
+        layout = c.layout
+    download = layout.tmp / "download-inflight"
+    download.mkdir()
+    (download / "demo-1.0-py3-none-any.whl").write_bytes(b"half a wheel")
+    leftover = layout.tmp / "trash-dead"
+    leftover.mkdir()
+    with staging.in_use(layout):
+        proc = cli("gc", "--cache-dir", cache, "--grace", "0s")
+        assert proc.returncode == 0, proc.stderr
+        assert download.is_dir() and leftover.is_dir()
+    # No install running any more: now everything there is a leftover.
+    proc = cli("gc", "--cache-dir", cache, "--grace", "0s")
+    assert proc.returncode == 0, proc.stderr
+    assert list(layout.tmp.iterdir()) == []
