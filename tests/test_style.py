@@ -14,7 +14,9 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_is_clean() -> None:
-    out = _run("ruff", "check", "cachedb", "alembic")
+    out = _run("ruff", "check", "cachedb", "alembic", "tests", "benchmarks")
+    assert out.returncode == 0, out.stdout + out.stderr
+    out = _run("ruff", "format", "--check", "cachedb", "alembic", "tests", "benchmarks")
     assert out.returncode == 0, out.stdout + out.stderr
 
 

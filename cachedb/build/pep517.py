@@ -87,9 +87,8 @@ class Backend:
 
     @contextmanager
     def _hook(self, hook: str) -> Iterator[None]:
-        from pyproject_hooks import BackendUnavailable, HookMissing
-
         from build import BuildBackendException, BuildException
+        from pyproject_hooks import BackendUnavailable, HookMissing
 
         try:
             # pyproject-hooks re-raises the backend's warnings here: they are build output.
