@@ -27,20 +27,35 @@ class Journal:
         self._dirs: list[str] = []
 
     def make_dirs(self, dirs: Iterable[str]) -> None:
-        for directory in sorted(set(dirs), key=len):
-            if os.path.isdir(directory):
-                continue
-            missing = []
-            parent = directory
-            while not os.path.isdir(parent):
-                missing.append(parent)
-                parent = os.path.dirname(parent)
-            for path in reversed(missing):
-                try:
-                    os.mkdir(path)
-                except FileExistsError:
-                    continue  # another distribution linking in parallel made it first
-                self._dirs.append(path)
+        """Create ``dirs`` and their missing parents, remembering which ones this call made.
+
+        Parents come before children (shorter paths first), and a directory that
+        exists answers ``mkdir`` with EEXIST: one system call per directory, no stat.
+        """
+        wanted: set[str] = set()
+        for directory in dirs:
+            while directory not in wanted:
+                wanted.add(directory)
+                parent = os.path.dirname(directory)
+                if parent == directory:
+                    break
+                directory = parent
+        for path in sorted(wanted, key=len):
+            try:
+                os.mkdir(path)
+            except FileExistsError:
+                continue  # already there (or made by a parallel install)
+            except FileNotFoundError:
+                if os.path.isdir(path):
+                    continue
+                raise
+            except PermissionError:
+                # Above the environment (e.g. "/"), mkdir may be refused where the
+                # directory certainly exists.
+                if os.path.isdir(path):
+                    continue
+                raise
+            self._dirs.append(path)
 
     def _temp_name(self, dst: str) -> str:
         with self._lock:
