@@ -170,7 +170,7 @@ def make_handler(index: Index) -> type[BaseHTTPRequestHandler]:
         def _serve(self, *, send_body: bool) -> None:
             index.count()
             path = unquote(self.path.split("?", 1)[0].split("#", 1)[0])
-            host = self.headers.get("Host") or f"127.0.0.1:{self.server.server_address[1]}"
+            host = self.headers.get("Host") or "127.0.0.1"  # HTTP/1.1 clients always send it
             base = f"http://{host}"
             if path.startswith("/files/"):
                 self._file(path[len("/files/") :], send_body)

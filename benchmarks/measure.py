@@ -72,7 +72,7 @@ for line in sys.stdin:
 _launcher: subprocess.Popen[str] | None = None
 
 
-def _launch(job: dict[str, object]) -> dict[str, float]:
+def _launch(job: Mapping[str, object]) -> dict[str, float]:
     global _launcher
     if _launcher is None or _launcher.poll() is not None:
         # -S: no site, so the launcher stays a few MiB (the floor of every peak we report).

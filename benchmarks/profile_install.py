@@ -68,11 +68,11 @@ def count_main(out: Path, args: list[str]) -> None:
 
     def traced_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
         # Both SQLAlchemy's dialect and plain sqlite3 users look sqlite3.connect up per call.
-        conn = connect(*args, **kwargs)
+        conn: sqlite3.Connection = connect(*args, **kwargs)
         conn.set_trace_callback(on_sql)
         return conn
 
-    sqlite3.connect = traced_connect
+    sqlite3.connect = traced_connect  # type: ignore[assignment]
     sys.addaudithook(hook)
     sys.argv = ["cachedb", *args]
     started = time.perf_counter()
@@ -173,10 +173,12 @@ def main(work: Path, wheels: list[Path], requirements: Path, out_dir: Path) -> N
             label: str, phase: str, wrap: list[str], args_from: str
         ) -> subprocess.CompletedProcess[str]:
             # A cold run gets an empty cache, a warm one the cache of the previous cold run.
-            cache = prof / f"cache-{args_from}"
+            cache = prof / "trees" / f"cache-{args_from}"
             if phase == "cold":
                 shutil.rmtree(cache, ignore_errors=True)
-            target = prof / "venv"
+            # New directories, deleted at the end: ext4 makes allocating inodes right after
+            # deleting many slow (see run.Scratch), which would distort the next run.
+            target = prof / "trees" / f"venv-{label}"
             tools.make_venv(target)
             argv = [*wrap, *install_args(target, cache)]
             started = time.perf_counter()
@@ -186,7 +188,6 @@ def main(work: Path, wheels: list[Path], requirements: Path, out_dir: Path) -> N
             if done.returncode != 0:
                 sys.exit(f"{label} failed:\n{done.stdout}{done.stderr}")
             sections.setdefault(phase, {})[label] = took
-            shutil.rmtree(target)
             return done
 
         for phase in ("cold", "warm"):
@@ -201,6 +202,7 @@ def main(work: Path, wheels: list[Path], requirements: Path, out_dir: Path) -> N
         done = run("importtime-warm", "warm", trace, "counts")
         (prof / "importtime-warm.txt").write_text(done.stderr)
         split = phase_split(prof, bin_dir, source, requirements, env)
+    shutil.rmtree(prof / "trees", ignore_errors=True)
 
     lines = _summary(prof, pyspy is not None, done.stderr)
     lines += ["", *split]
@@ -214,38 +216,47 @@ _PHASE_LINE = re.compile(r"^\s*(Resolved|Prepared|Installed|Audited) .* in ([\d.
 
 
 def phase_split(
-    prof: Path, bin_dir: Path, source: Any, requirements: Path, env: dict[str, str]
+    prof: Path,
+    bin_dir: Path,
+    source: Any,
+    requirements: Path,
+    env: dict[str, str],
+    rounds: int = 3,
 ) -> list[str]:
     """cachedb and uv both print "Resolved/Prepared/Installed N packages in T": compare them."""
+    import statistics
+
     import tools
 
-    table: dict[tuple[str, str], dict[str, float]] = {}
-    for tool in ("cachedb", "uv"):
-        cache = prof / f"split-cache-{tool}"
-        shutil.rmtree(cache, ignore_errors=True)
-        for phase in ("cold", "warm"):
-            target = prof / "split-venv"
-            tools.make_venv(target)
-            argv = tools.install_argv(tool, bin_dir, target, cache, source, requirements)
-            argv.remove("-q")  # the summary lines are what we want here
-            started = time.perf_counter()
-            done = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
-            found = {"total": time.perf_counter() - started}
-            for line in (done.stdout + done.stderr).splitlines():
-                m = _PHASE_LINE.match(line)
-                if m:
-                    found[m[1]] = float(m[2]) / (1000 if m[3] == "ms" else 1)
-            table[(tool, phase)] = found
-            shutil.rmtree(target)
+    seen: dict[tuple[str, str], dict[str, list[float]]] = {}
+    for n in range(rounds):
+        for tool in ("cachedb", "uv"):
+            cache = prof / "trees" / f"split-cache-{tool}-{n}"
+            for phase in ("cold", "warm"):
+                target = prof / "trees" / f"split-venv-{tool}-{phase}-{n}"
+                tools.make_venv(target)
+                argv = tools.install_argv(tool, bin_dir, target, cache, source, requirements)
+                argv.remove("-q")  # the summary lines are what we want here
+                started = time.perf_counter()
+                done = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
+                found = seen.setdefault((tool, phase), {})
+                found.setdefault("total", []).append(time.perf_counter() - started)
+                for line in (done.stdout + done.stderr).splitlines():
+                    m = _PHASE_LINE.match(line)
+                    if m:
+                        seconds = float(m[2]) / (1000 if m[3] == "ms" else 1)
+                        found.setdefault(m[1], []).append(seconds)
     steps = ("Resolved", "Prepared", "Installed", "total")
     lines = [
-        "## Phases against uv (each tool's own summary lines, one run each)",
+        f"## Phases against uv (each tool's own summary lines, median of {rounds} runs)",
         "",
         "| tool | cache | resolve | prepare (fetch + unpack) | install (link) | wall |",
         "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
-    for (tool, phase), found in table.items():
-        cells = [f"{found[s] * 1000:.0f} ms" if s in found else "–" for s in steps]
+    for (tool, phase), found in seen.items():
+        cells = [
+            f"{statistics.median(found[s]) * 1000:.0f} ms" if s in found else "–" for s in steps
+        ]
         lines.append(f"| {tool} | {phase} | " + " | ".join(cells) + " |")
     lines += [
         "",

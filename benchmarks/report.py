@@ -176,7 +176,8 @@ def machine_lines(results: Results) -> list[str]:
         f"- workload: {w['distributions']} distributions pinned in `benchmarks/requirements.txt`,"
         f" {w['installed_files']:,} installed files, {w['wheel_mib']:.0f} MiB of wheels",
         f"- {results['repeats']} runs of each (tool, cold/warm) in alternation; medians shown; "
-        f"link modes seen: {results['link_modes']}",
+        f"link modes seen: {results['link_modes']}; venvs and caches removed "
+        f"{results.get('cleanup', 'after each run')}",
         f"- run: `{results['command']}` on {results['date']}, "
         f"took {results['elapsed'] / 60:.1f} min",
     ]

@@ -126,7 +126,7 @@ def fetch_wheels(directory: Path) -> list[Path]:
     want = {canonicalize_name(n): v for n, v in pinned().items()}
 
     def have() -> dict[str, Path]:
-        found = {}
+        found: dict[str, Path] = {}
         for path in directory.glob("*.whl"):
             name, version, _, _ = parse_wheel_filename(path.name)
             if want.get(name) == str(version):
@@ -201,11 +201,39 @@ def machine() -> dict[str, Any]:
 # -- the measurements --------------------------------------------------------------
 
 
+class Scratch:
+    """A new directory for every venv and cache, deleted only once the measuring is over.
+
+    ext4 skips recently deleted inodes when it allocates new ones (``recently_deleted``
+    in its inode allocator), so deleting a 10,000-file tree just before the next run
+    makes that run's mkdir calls several times slower, and every later run slower
+    still. Keeping the trees (~11 GB for a full run) until the end spares every
+    measured run that; with too little free space they are deleted at once instead.
+    """
+
+    NEEDED = 30 * 1024**3
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.logs = root / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.defer = shutil.disk_usage(root).free > self.NEEDED
+        self._count = 0
+
+    def new(self, name: str) -> Path:
+        self._count += 1
+        return self.root / f"{self._count:03d}-{name}"
+
+    def done(self, path: Path) -> None:
+        if not self.defer:
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def bench_installs(
     sources: list[Any],
     repeats: int,
     wheels: list[Path],
-    scratch: Path,
+    scratch: Scratch,
     env: dict[str, str],
     patience: float,
 ) -> tuple[dict[str, Any], dict[str, str], int]:
@@ -219,16 +247,15 @@ def bench_installs(
     installed_files = 0
     for source, server in sources:
         phases: dict[str, dict[str, Any]] = {"cold": {}, "warm": {}}
-        for phase in phases.values():
+        for by_tool in phases.values():
             for tool in tools.TOOLS:
-                phase[tool] = {"samples": [], "requests": [], "background": []}
+                by_tool[tool] = {"samples": [], "requests": [], "background": []}
         for rep in range(repeats):
             order = tools.TOOLS[rep % 3 :] + tools.TOOLS[: rep % 3]  # no tool always runs first
             for tool in order:
-                cache = scratch / f"cache-{tool}"
-                shutil.rmtree(cache, ignore_errors=True)
+                cache = scratch.new(f"{source.kind}-{tool}-cache")
                 for phase in ("cold", "warm"):
-                    target = scratch / f"venv-{tool}"
+                    target = scratch.new(f"{source.kind}-{tool}-{phase}-venv")
                     tools.make_venv(target)
                     entry = phases[phase][tool]
                     entry["background"].append(
@@ -237,8 +264,8 @@ def bench_installs(
                     if server is not None:
                         server.index.take_count()
                     argv = tools.install_argv(tool, bin_dir, target, cache, source, REQUIREMENTS)
-                    log = scratch / "logs" / f"{source.kind}-{tool}-{phase}.log"
-                    sample = measure.run(argv, env=env, log=log, cwd=scratch)
+                    log = scratch.logs / f"{source.kind}-{tool}-{phase}.log"
+                    sample = measure.run(argv, env=env, log=log, cwd=scratch.root)
                     entry["samples"].append(sample)
                     entry["requests"].append(server.index.take_count() if server else 0)
                     print(
@@ -252,8 +279,8 @@ def bench_installs(
                             sys.exit(f"{tool} installed {dists} distributions, not {len(wheels)}")
                         installed_files = tools.count_files(tools.site_packages(target))
                         modes[tool] = tools.link_mode_seen(target, "django/__init__.py")
-                    shutil.rmtree(target)
-                shutil.rmtree(cache, ignore_errors=True)
+                    scratch.done(target)
+                scratch.done(cache)
         out[source.kind] = {
             phase: {
                 tool: {
@@ -270,15 +297,14 @@ def bench_installs(
 
 
 def bench_commands(
-    scratch: Path, env: dict[str, str], repeats: int, patience: float
+    scratch: Scratch, env: dict[str, str], repeats: int, patience: float
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``cachedb --help``, and gc and sql on a large synthetic cache."""
     import measure
     import synthetic
 
     cachedb = str(BENCH_VENV / "bin" / "cachedb")
-    root = scratch / "synthetic" / "cache"
-    shutil.rmtree(root.parent, ignore_errors=True)
+    root = scratch.new("synthetic") / "cache"
     print("building the synthetic cache (10,000 archives, 1,000,000 file rows)", flush=True)
     started = time.perf_counter()
     syn = synthetic.build_cache(root)
@@ -299,7 +325,7 @@ def bench_commands(
     ]
     out: dict[str, Any] = {}
     for label, argv, n in commands:
-        log = scratch / "logs" / "commands.log"
+        log = scratch.logs / "commands.log"
         measure.run(argv, env=env, log=log)  # one unmeasured run: page cache and pyc warm
         samples = []
         for _ in range(n):
@@ -313,7 +339,7 @@ def bench_commands(
         }
         print(f"  {label:34} {summary.wall * 1000:7.0f} ms (median of {n})", flush=True)
     info = {"archives": syn.archives, "files": syn.files, "build_seconds": round(built, 1)}
-    shutil.rmtree(root.parent, ignore_errors=True)
+    scratch.done(root.parent)
     return out, info
 
 
@@ -329,7 +355,7 @@ def fit(xs: list[float], ys: list[float]) -> dict[str, float]:
 
 
 def bench_scaling(
-    sizes: list[int], repeats: int, scratch: Path, env: dict[str, str], patience: float
+    sizes: list[int], repeats: int, scratch: Scratch, env: dict[str, str], patience: float
 ) -> dict[str, Any]:
     """Cold and warm install of one wheel of N files (cachedb and uv; pip has no warm path)."""
     import measure
@@ -341,23 +367,22 @@ def bench_scaling(
     rows = []
     for n in sizes:
         wheel = synthetic.build_wheel(wheel_dir / str(n), n)
-        req = scratch / f"scale-{n}.txt"
+        req = scratch.root / f"scale-{n}.txt"
         req.write_text(f"{synthetic.scaling_name(n)}==1.0\n")
         source = tools.Source("find-links", str(wheel.parent))
         row: dict[str, Any] = {"files": n, "tools": {}}
         for tool in ("cachedb", "uv"):
-            cache = scratch / f"scale-cache-{tool}"
-            shutil.rmtree(cache, ignore_errors=True)
+            cache = scratch.new(f"scale-{n}-{tool}-cache")
             walls: dict[str, list[float]] = {"cold": [], "warm": []}
             for phase in ["cold"] + ["warm"] * repeats:
-                target = scratch / f"scale-venv-{tool}"
+                target = scratch.new(f"scale-{n}-{tool}-venv")
                 tools.make_venv(target)
                 argv = tools.install_argv(tool, bin_dir, target, cache, source, req)
-                log = scratch / "logs" / f"scaling-{tool}.log"
+                log = scratch.logs / f"scaling-{tool}.log"
                 measure.wait_until_quiet(patience=patience)
-                walls[phase].append(measure.run(argv, env=env, log=log, cwd=scratch).wall)
-                shutil.rmtree(target)
-            shutil.rmtree(cache, ignore_errors=True)
+                walls[phase].append(measure.run(argv, env=env, log=log, cwd=scratch.root).wall)
+                scratch.done(target)
+            scratch.done(cache)
             warm = sorted(walls["warm"])[len(walls["warm"]) // 2]
             row["tools"][tool] = {
                 "cold": walls["cold"][0],
@@ -400,17 +425,16 @@ def main(argv: list[str]) -> None:
     load_start = [round(x, 2) for x in os.getloadavg()]
     repeats = args.repeats or (2 if args.quick else 5)
     kinds = (args.sources or ("index" if args.quick else "index,find-links")).split(",")
-    scratch = WORK / "run"
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    env = tools.clean_env(scratch)
+    shutil.rmtree(WORK / "run", ignore_errors=True)
+    scratch = Scratch(WORK / "run")
+    env = tools.clean_env(scratch.root)
     wheels = fetch_wheels(WORK / "wheels")
     bin_dir = BENCH_VENV / "bin"
     versions = tools.versions(bin_dir, env)
     print(f"tools: {versions}", flush=True)
 
     with indexserver.IndexServer(WORK / "wheels") as server:
-        sources = []
+        sources: list[tuple[tools.Source, indexserver.IndexServer | None]] = []
         for kind in kinds:
             if kind == "index":
                 sources.append((tools.Source("index", server.url), server))
@@ -441,6 +465,7 @@ def main(argv: list[str]) -> None:
         "versions": versions,
         "repeats": repeats,
         "link_modes": ", ".join(f"{t} {m}" for t, m in modes.items()),
+        "cleanup": "deferred to the end" if scratch.defer else "after each run (low disk)",
         "workload": {
             "distributions": len(wheels),
             "installed_files": files,
@@ -453,7 +478,8 @@ def main(argv: list[str]) -> None:
     }
     results["elapsed"] = time.perf_counter() - started
     report.write(results, args.out)
-    shutil.rmtree(scratch, ignore_errors=True)
+    print(f"removing {scratch.root}", flush=True)
+    shutil.rmtree(scratch.root, ignore_errors=True)
     print(f"\n{report.markdown(results)}")
     print(f"wrote {args.out}/latest.md, latest.json, latest.png")
 
