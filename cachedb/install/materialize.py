@@ -11,7 +11,7 @@ import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ..errors import HashMismatch, InstallError
 from ..resolve import Pin
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from .finder import CandidateFinder
 
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True)
 class Ready:
     """A pin whose wheel is unpacked in the cache and may be linked."""
@@ -33,6 +36,22 @@ class Ready:
     path: Path
     direct_url: dict[str, object] | None
     fetched: bool = False  # downloaded or stored by this run (not already in the cache)
+
+
+def _each(fn: Callable[[T], None], items: list[T]) -> None:
+    """Run ``fn`` over ``items`` on two threads: one unpacks while the other waits on I/O.
+
+    Two, measured: unpacking is mostly Python, so more threads only fight for the GIL.
+    """
+    if len(items) < 2:
+        for item in items:
+            fn(item)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="cachedb-store") as pool:
+        for future in [pool.submit(fn, item) for item in items]:
+            future.result()
 
 
 def _allowed(hashes: frozenset[str]) -> set[str]:
@@ -173,10 +192,10 @@ def materialize(
             if progress is not None:
                 progress(pin.name, 1)
             ready[pin.name] = Ready(pin, built.archive_id, built.path, None, built.fresh)
+
         # Everything is fetched and verified: only now does the cache change.
-        for pin, path, sha, src, direct_url in fetched:
-            if progress is not None:
-                progress(pin.name, 1)
+        def store(item: tuple[Pin, Path, str, str, dict[str, object] | None]) -> None:
+            pin, path, sha, src, direct_url = item
             stem = path.name[: -len(".whl")]
             entry = cache.put(
                 WHEELS_BUCKET, pointer_key(src, pin.name, stem), path, sha256=sha, lease=True
@@ -184,6 +203,10 @@ def materialize(
             if entry.lease_id is not None:
                 leases.append(entry.lease_id)
             ready[pin.name] = Ready(pin, entry.archive_id, entry.path, direct_url, fetched=True)
+            if progress is not None:
+                progress(pin.name, 1)
+
+        _each(store, fetched)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return [ready[pin.name] for pin in pins]
