@@ -104,9 +104,16 @@ class CandidateFinder:
             name, Version(version), None, False, Installed(version, dist_info), installed=True
         )
 
-    def _cached(self, name: str, version: Version | None) -> dict[Version, CandidateInfo]:
+    def _stored(self, name: str) -> dict[str, list[CachedWheel]]:
+        """Every live cache entry of ``name``, by version string: one query per candidates()."""
+        out: dict[str, list[CachedWheel]] = {}
+        for wheel in self._cache.cached_wheels(name):
+            out.setdefault(wheel.version, []).append(wheel)
+        return out
+
+    def _cached(self, name: str, wheels: Iterable[CachedWheel]) -> dict[Version, CandidateInfo]:
         best: dict[Version, tuple[int, CachedWheel]] = {}
-        for wheel in self._cache.cached_wheels(name, None if version is None else str(version)):
+        for wheel in wheels:
             if not self._reusable(name, wheel):
                 continue
             rank = self.rank(wheel.filename)
@@ -123,7 +130,9 @@ class CandidateFinder:
             return shareable(wheel.key) and not self._policy.refreshes(name)
         return self._policy.wheels_allowed(name)
 
-    def _indexed(self, name: str) -> dict[Version, CandidateInfo]:
+    def _indexed(
+        self, name: str, stored: Mapping[str, list[CachedWheel]]
+    ) -> dict[Version, CandidateInfo]:
         index = self.index
         if index is None:
             return {}
@@ -176,7 +185,8 @@ class CandidateFinder:
             if not may_build:
                 # Building is forbidden, but an earlier build of this very sdist is fine.
                 sha = link.hashes.get("sha256")
-                cand = self._built_from(cand, sha) if cand is not None and sha else None
+                wheels = stored.get(str(v), [])
+                cand = self._built_from(cand, sha, wheels) if cand is not None and sha else None
             if cand is not None:
                 found[v] = cand
         if not found and (incompatible or sdists):
@@ -222,35 +232,39 @@ class CandidateFinder:
         if installed is not None:
             out.append(installed)
         pin = exact_pin(specifier)
-        cached = self._cached(name, pin)
-        if pin is not None and pin in cached:
-            return [*out, cached[pin]]
+        if pin is not None:
+            cached = self._cached(name, self._cache.cached_wheels(name, str(pin)))
+            if pin in cached:
+                return [*out, cached[pin]]
+        stored = self._stored(name)
+        if pin is None:
+            cached = self._cached(name, (w for ws in stored.values() for w in ws))
         try:
-            indexed = self._indexed(name)
+            indexed = self._indexed(name, stored)
         except NetworkError:
             if not self._offline or not (cached or installed):
                 raise
             indexed = {}
         if pin is None and not self._offline:
             # Index answers are fresher; cached ones only win for identical files.
-            cached = {v: c for v, c in self._cached(name, None).items() if v not in indexed}
+            cached = {v: c for v, c in cached.items() if v not in indexed}
             for version, cand in list(indexed.items()):
-                same = self._same_cached_file(cand)
+                same = self._same_cached_file(cand, stored.get(str(cand.version), []))
                 if same is not None:
                     indexed[version] = same
-        elif pin is None:
-            cached = self._cached(name, None)
         merged = {**indexed, **cached} if self._offline else {**cached, **indexed}
         return [*out, *merged.values()]
 
-    def _same_cached_file(self, cand: CandidateInfo) -> CandidateInfo | None:
+    def _same_cached_file(
+        self, cand: CandidateInfo, wheels: list[CachedWheel]
+    ) -> CandidateInfo | None:
         if not isinstance(cand.source, Indexed | Sdist):
             return None  # already a cached build
         link = cand.source.link
         sha = link.hashes.get("sha256")
         if isinstance(cand.source, Sdist):
-            return self._built_from(cand, sha) if sha is not None else None
-        for wheel in self._cache.cached_wheels(cand.name, str(cand.version)):
+            return self._built_from(cand, sha, wheels) if sha is not None else None
+        for wheel in wheels:
             if wheel.bucket == BUILT_WHEELS_BUCKET or not self._reusable(cand.name, wheel):
                 continue
             if wheel.filename == link.filename and (sha is None or sha == wheel.archive_id):
@@ -259,12 +273,14 @@ class CandidateFinder:
                 )
         return None
 
-    def _built_from(self, cand: CandidateInfo, sdist_sha256: str) -> CandidateInfo | None:
+    def _built_from(
+        self, cand: CandidateInfo, sdist_sha256: str, wheels: list[CachedWheel]
+    ) -> CandidateInfo | None:
         """A cached wheel built earlier from exactly this sdist, as a cached candidate."""
         from ..build.sources import built_from_sdist
 
         best: tuple[int, CachedWheel] | None = None
-        for wheel in self._cache.cached_wheels(cand.name, str(cand.version)):
+        for wheel in wheels:
             if wheel.bucket != BUILT_WHEELS_BUCKET or built_from_sdist(wheel.key) != sdist_sha256:
                 continue
             rank = self.rank(wheel.filename)
