@@ -11,20 +11,18 @@ import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from ..errors import HashMismatch, InstallError
 from ..resolve import Pin
 from ..store import BUILT_WHEELS_BUCKET, WHEELS_BUCKET, pointer_key, source_key
 from .sources import Built, Cached, Direct, Indexed, Sdist
+from .threads import on_two_threads
 
 if TYPE_CHECKING:
     from ..index import IndexClient, Link
     from ..store import Cache
     from .finder import CandidateFinder
-
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -36,22 +34,6 @@ class Ready:
     path: Path
     direct_url: dict[str, object] | None
     fetched: bool = False  # downloaded or stored by this run (not already in the cache)
-
-
-def _each(fn: Callable[[T], None], items: list[T]) -> None:
-    """Run ``fn`` over ``items`` on two threads: one unpacks while the other waits on I/O.
-
-    Two, measured: unpacking is mostly Python, so more threads only fight for the GIL.
-    """
-    if len(items) < 2:
-        for item in items:
-            fn(item)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="cachedb-store") as pool:
-        for future in [pool.submit(fn, item) for item in items]:
-            future.result()
 
 
 def _allowed(hashes: frozenset[str]) -> set[str]:
@@ -206,7 +188,7 @@ def materialize(
             if progress is not None:
                 progress(pin.name, 1)
 
-        _each(store, fetched)
+        on_two_threads(store, fetched, "store")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return [ready[pin.name] for pin in pins]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +20,7 @@ from .finder import CandidateFinder
 from .options import DEFAULT_INDEX_URL, EXTRA_INDEX_URL_ENV, INDEX_URL_ENV, InstallOptions
 from .report import Reporter
 from .sources import Built, Direct, Installed
+from .threads import on_two_threads
 
 if TYPE_CHECKING:
     from ..index import IndexClient
@@ -279,9 +279,7 @@ def _install_into(
             reporter.advance(item.pin.name)
             return InstallRecord(item.archive_id, item.pin.name, str(item.pin.version), mode)
 
-        # Two threads, measured: mkdir and link release the GIL, but more threads
-        # than cores only hand the GIL around.
-        records.extend(_two_threads(link, ready))
+        records.extend(on_two_threads(link, ready, "link"))
         reporter.stop()
         cache.record_install(str(prefix), interp.executable, records, [n for n, _ in removed])
         finder.commit()
@@ -300,16 +298,6 @@ def _install_into(
             reporter.info(f" - {rec.name}=={old_versions[rec.name]}")
         reporter.info(f" + {rec.name}=={rec.version}")
     return 0
-
-
-def _two_threads(fn: Callable[[Ready], InstallRecord], items: list[Ready]) -> list[InstallRecord]:
-    if len(items) < 2:
-        return [fn(item) for item in items]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="cachedb-link") as pool:
-        futures = [pool.submit(fn, item) for item in items]
-        return [f.result() for f in futures]
 
 
 def _count(n: int) -> str:
