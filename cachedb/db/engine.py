@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -14,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import DatabaseError
-from .lite import Executor, Params
+from .lite import Executor, Params, back_off, is_busy
 
 T = TypeVar("T")
 
@@ -67,11 +65,6 @@ def session_executor(session: Session) -> Executor:
     return run
 
 
-def _is_busy(exc: OperationalError) -> bool:
-    text = str(exc.orig).lower()
-    return "locked" in text or "busy" in text
-
-
 class Database:
     """The metadata database: short read and write transactions over one engine."""
 
@@ -121,8 +114,7 @@ class Database:
                             result = fn(session)
                 return result
             except OperationalError as exc:
-                if not _is_busy(exc) or attempt == attempts - 1:
+                if not is_busy(exc.orig) or attempt == attempts - 1:
                     raise DatabaseError(f"database error: {exc.orig}") from exc
-                time.sleep(delay * (1 + random.random()))
-                delay = min(delay * 2, 1.0)
+                delay = back_off(delay)
         raise AssertionError("unreachable")

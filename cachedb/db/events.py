@@ -31,19 +31,17 @@ def record(
     detail: str | None = None,
     at: float | None = None,
 ) -> None:
-    from .models import Event
+    """Append an event inside the caller's ORM transaction."""
+    from .engine import session_executor
 
-    session.add(
-        Event(
-            at=time.time() if at is None else at,
-            kind=kind,
-            subject=subject,
-            old_archive=old_archive,
-            new_archive=new_archive,
-            pid=os.getpid(),
-            command=_COMMAND,
-            detail=detail,
-        )
+    record_sql(
+        session_executor(session),
+        kind,
+        subject,
+        old_archive=old_archive,
+        new_archive=new_archive,
+        detail=detail,
+        at=at,
     )
 
 
@@ -55,13 +53,14 @@ def record_sql(
     old_archive: str | None = None,
     new_archive: str | None = None,
     detail: str | None = None,
+    at: float | None = None,
 ) -> None:
-    """``record`` for plain-SQL transactions (see ``db.lite``)."""
+    """Append an event inside the caller's plain-SQL transaction (see ``db.lite``)."""
     run(
         "INSERT INTO events (at, kind, subject, old_archive, new_archive, pid, command, detail)"
         " VALUES (:at, :kind, :subject, :old, :new, :pid, :command, :detail)",
         {
-            "at": time.time(),
+            "at": time.time() if at is None else at,
             "kind": kind,
             "subject": subject,
             "old": old_archive,

@@ -85,10 +85,9 @@ class LiteDatabase:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
-                if not _busy(exc) or attempt == attempts - 1:
+                if not is_busy(exc) or attempt == attempts - 1:
                     raise DatabaseError(f"database error: {exc}") from exc
-                time.sleep(delay * (1 + random.random()))
-                delay = min(delay * 2, 1.0)
+                delay = back_off(delay)
                 continue
             try:
                 result = fn(self._run)
@@ -100,6 +99,13 @@ class LiteDatabase:
         raise AssertionError("unreachable")
 
 
-def _busy(exc: sqlite3.OperationalError) -> bool:
-    text = str(exc).lower()
+def is_busy(error: object) -> bool:
+    """Whether a database error only says another writer holds the lock: worth a retry."""
+    text = str(error).lower()
     return "locked" in text or "busy" in text
+
+
+def back_off(delay: float) -> float:
+    """Sleep about ``delay`` (jittered so retrying writers spread out); return the next delay."""
+    time.sleep(delay * (1 + random.random()))
+    return min(delay * 2, 1.0)
