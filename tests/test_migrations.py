@@ -82,3 +82,111 @@ def test_newer_database_is_refused_with_a_clear_message(tmp_path: Path) -> None:
         assert out.returncode == 1
         assert out.stderr.startswith("error: ") and "newer than this cachedb" in out.stderr
         assert len(out.stderr.strip().splitlines()) == 1
+
+
+# --- new databases from schema.sql -----------------------------------------------
+
+
+def sqlite_schema(db: Path) -> tuple[list[tuple[str, str, str, str | None]], list[tuple[str]]]:
+    """sqlite_master (whitespace in the DDL normalised) and the alembic_version rows."""
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall()
+        versions = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+    finally:
+        conn.close()
+    entries = sorted(
+        (t, n, tbl, None if sql is None else " ".join(sql.split())) for t, n, tbl, sql in rows
+    )
+    return entries, versions
+
+
+def test_schema_file_makes_exactly_what_the_migrations_make(tmp_path: Path) -> None:
+    migrated = tmp_path / "migrated.sqlite3"
+    up = alembic("upgrade", "head", url=f"sqlite:///{migrated}")
+    assert up.returncode == 0, up.stderr
+    open_cache(tmp_path / "cache").close()
+    fresh = tmp_path / "cache" / "cachedb.sqlite3"
+    expected = sqlite_schema(migrated)
+    assert expected[1] == [(HEAD,)]
+    assert sqlite_schema(fresh) == expected, (
+        "cachedb/db/schema.sql differs from the migrations; regenerate it with "
+        "`python -m cachedb.db.schema > cachedb/db/schema.sql`"
+    )
+    conn = sqlite3.connect(fresh)
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_schema_file_is_what_the_generator_prints() -> None:
+    from cachedb.db.schema import SCHEMA_FILE, generate
+
+    assert SCHEMA_FILE.read_text(encoding="utf-8") == generate(), (
+        "regenerate it with `python -m cachedb.db.schema > cachedb/db/schema.sql`"
+    )
+
+
+def test_alembic_has_nothing_to_do_on_a_new_database(tmp_path: Path) -> None:
+    open_cache(tmp_path / "cache").close()
+    db = tmp_path / "cache" / "cachedb.sqlite3"
+    url = f"sqlite:///{db}"
+    before = sqlite_schema(db)
+    check = alembic("check", url=url)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "No new upgrade operations detected" in check.stdout + check.stderr
+    up = alembic("upgrade", "head", url=url)
+    assert up.returncode == 0, up.stderr
+    assert "Running upgrade" not in up.stdout + up.stderr
+    assert sqlite_schema(db) == before
+
+
+def test_a_new_database_is_made_without_sqlalchemy_or_alembic(tmp_path: Path) -> None:
+    code = (
+        "import sys; from cachedb.store import open_cache; "
+        f"open_cache({str(tmp_path / 'cache')!r}).close(); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'alembic'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    assert sqlite_schema(tmp_path / "cache" / "cachedb.sqlite3")[1] == [(HEAD,)]
+
+
+def test_an_empty_database_file_gets_the_schema(tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    db = cache_dir / "cachedb.sqlite3"
+    sqlite3.connect(db).close()  # a file with no tables, as a crashed creation leaves
+    open_cache(cache_dir).close()
+    migrated = tmp_path / "migrated.sqlite3"
+    assert alembic("upgrade", "head", url=f"sqlite:///{migrated}").returncode == 0
+    assert sqlite_schema(db) == sqlite_schema(migrated)
+
+
+@pytest.mark.parametrize("file_lock", [True, False], ids=["open_cache", "no-file-lock"])
+def test_processes_racing_to_create_a_cache_make_one_database(
+    tmp_path: Path, file_lock: bool
+) -> None:
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    if file_lock:
+        code = f"from cachedb.store import open_cache; open_cache({str(cache_dir)!r}).close()"
+    else:
+        # Without the migrate lock, the transaction alone decides who creates the tables.
+        url = f"sqlite:///{cache_dir / 'cachedb.sqlite3'}"
+        code = f"from cachedb.db.migrate import ensure_schema; ensure_schema({url!r}, None)"
+    procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(4)]
+    assert [p.wait() for p in procs] == [0, 0, 0, 0]
+    migrated = tmp_path / "migrated.sqlite3"
+    assert alembic("upgrade", "head", url=f"sqlite:///{migrated}").returncode == 0
+    assert sqlite_schema(cache_dir / "cachedb.sqlite3") == sqlite_schema(migrated)
+
+
+def test_schema_file_statements_parse() -> None:
+    from cachedb.db.schema import statements
+
+    found = statements()
+    assert found[0].startswith("CREATE TABLE alembic_version")
+    assert found[-1] == f"INSERT INTO alembic_version (version_num) VALUES ('{HEAD}')"
+    assert all(sqlite3.complete_statement(s + ";") for s in found)
+    with pytest.raises(ValueError, match="ends inside a statement"):
+        statements("CREATE TABLE x (\n  a INTEGER\n")

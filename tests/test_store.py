@@ -302,3 +302,177 @@ def test_unknown_key_is_refused_before_anything_is_written(tmp_path: Path) -> No
         with pytest.raises(UsageError):
             cache.put(WHEELS_BUCKET, "../../escape/x/y", wheel)
         assert snapshot(tmp_path / "cache") == before
+
+
+# --- storing in plain SQL, already-unpacked trees ----------------------------------
+
+
+def events_of_db(db: Path) -> list[str]:
+    conn = sqlite3.connect(db)
+    try:
+        return [r[0] for r in conn.execute("SELECT kind FROM events ORDER BY id")]
+    finally:
+        conn.close()
+
+
+def events_of(cache_dir: Path) -> list[str]:
+    return events_of_db(cache_dir / "cachedb.sqlite3")
+
+
+def test_storing_imports_neither_sqlalchemy_nor_alembic(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0")
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from cachedb.store import open_cache
+        with open_cache({str(tmp_path / "cache")!r}) as c:
+            entry = c.put("wheels-v0", {key_for(wheel)!r}, Path({str(wheel)!r}), lease=True)
+            c.release([entry.lease_id])
+            assert c.lookup("wheels-v0", {key_for(wheel)!r}) == entry.path
+        print(sorted({{m.split(".")[0] for m in sys.modules}} & {{"sqlalchemy", "alembic"}}))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+    assert events_of(tmp_path / "cache") == ["archive.insert", "pointer.insert"]
+
+
+def test_put_uses_an_already_unpacked_tree(tmp_path: Path) -> None:
+    from cachedb.store.unpack import unpack_wheel
+
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0", executable=["demo/__init__.py"])
+    sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    with open_cache(tmp_path / "cache") as cache:
+        unpacked = unpack_wheel(wheel, cache.layout.tmp, archive_id=sha)
+        wheel.unlink()  # so storing cannot have unpacked it again
+        entry = cache.put(WHEELS_BUCKET, key_for(wheel), wheel, unpacked=unpacked, lease=True)
+        assert entry.archive_id == sha and entry.lease_id is not None
+        cache.release([entry.lease_id])
+        assert cache.lookup(WHEELS_BUCKET, key_for(wheel)) == entry.path
+        assert not unpacked.directory.exists()
+        assert list(cache.layout.tmp.iterdir()) == []
+    assert (entry.path / "demo" / "__init__.py").read_text() == "VERSION = '1.0'\n"
+    conn = sqlite3.connect(tmp_path / "cache" / "cachedb.sqlite3")
+    files = dict(conn.execute("SELECT path, executable FROM archive_files").fetchall())
+    assert files["demo/__init__.py"] == 1 and len(files) == 4
+    assert conn.execute("SELECT count(*) FROM leases").fetchone() == (0,)
+    assert events_of(tmp_path / "cache") == ["archive.insert", "pointer.insert"]
+
+
+def test_an_unpacked_tree_is_consumed_whatever_happens(tmp_path: Path) -> None:
+    from cachedb.errors import UsageError
+    from cachedb.store.unpack import unpack_wheel
+
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0")
+    with open_cache(tmp_path / "cache") as cache:
+        first = cache.put(WHEELS_BUCKET, key_for(wheel), wheel)
+        # Already stored: the tree is discarded and the entry stays as it was.
+        again = unpack_wheel(wheel, cache.layout.tmp)
+        assert cache.put(WHEELS_BUCKET, key_for(wheel), wheel, unpacked=again) == first
+        assert not again.directory.exists()
+        # Refused before anything is written: the tree goes too.
+        before = snapshot(tmp_path / "cache")
+        bad = unpack_wheel(wheel, cache.layout.tmp)
+        with pytest.raises(UsageError):
+            cache.put(WHEELS_BUCKET, "../../escape/x/y", wheel, unpacked=bad)
+        assert snapshot(tmp_path / "cache") == before
+    assert events_of(tmp_path / "cache") == ["archive.insert", "pointer.insert"]
+
+
+def test_a_vanished_tree_is_restored_and_a_collected_row_revived(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0")
+    key = key_for(wheel)
+    with open_cache(tmp_path / "cache") as cache:
+        entry = cache.put(WHEELS_BUCKET, key, wheel)
+        # The tree vanished behind a live row: storing again puts it back.
+        shutil.rmtree(entry.path)
+        assert cache.put(WHEELS_BUCKET, key, wheel) == entry
+        assert (entry.path / "demo" / "__init__.py").exists()
+        # A lookup that finds it gone again drops the pointer and marks the row deleted.
+        shutil.rmtree(entry.path)
+        assert cache.lookup(WHEELS_BUCKET, key) is None
+        assert cache.put(WHEELS_BUCKET, key, wheel) == entry
+        assert cache.lookup(WHEELS_BUCKET, key) == entry.path
+    assert events_of(tmp_path / "cache") == [
+        "archive.insert",
+        "pointer.insert",
+        "archive.restore",
+        "pointer.dangling",
+        "archive.revive",
+        "pointer.insert",
+    ]
+    conn = sqlite3.connect(tmp_path / "cache" / "cachedb.sqlite3")
+    row = conn.execute("SELECT file_count, deleted_at FROM archives").fetchone()
+    assert row == (4, None)
+    assert conn.execute("SELECT count(*) FROM archive_files").fetchone() == (4,)
+
+
+def test_two_threads_store_through_one_cache(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    wheels = [
+        make_wheel(tmp_path / "w", f"pkg{i}", "1.0", files={f"pkg{i}/m.py": "x = 1\n" * 50})
+        for i in range(12)
+    ]
+    with open_cache(tmp_path / "cache") as cache, ThreadPoolExecutor(2) as pool:
+        entries = list(
+            pool.map(lambda w: cache.put(WHEELS_BUCKET, key_for(w), w, lease=True), wheels)
+        )
+        cache.release([e.lease_id for e in entries if e.lease_id is not None])
+        for wheel, entry in zip(wheels, entries, strict=True):
+            assert cache.lookup(WHEELS_BUCKET, key_for(wheel)) == entry.path
+    conn = sqlite3.connect(tmp_path / "cache" / "cachedb.sqlite3")
+    assert conn.execute("SELECT count(*) FROM archives").fetchone() == (12,)
+    assert conn.execute("SELECT count(*) FROM archive_files").fetchone() == (12 * 4,)
+    assert conn.execute("SELECT count(*) FROM leases").fetchone() == (0,)
+    assert events_of(tmp_path / "cache").count("pointer.insert") == 12
+
+
+def test_a_cold_install_imports_neither_sqlalchemy_nor_alembic(tmp_path: Path) -> None:
+    from installtools import make_venv, run_in
+
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, "app", "1.0", requires=["lib==1.0"])
+    make_wheel(wheels, "lib", "1.0")
+    probe = (
+        "import sys\n"
+        "from cachedb.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'alembic'}))\n"
+        "sys.exit(code)\n"
+    )
+    venv = make_venv(tmp_path / "venv")
+    args = ["install", "-q", "--python", str(venv), "--cache-dir", str(tmp_path / "cache")]
+    args += ["--no-index", "--find-links", str(wheels), "app==1.0"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_")}
+    out = subprocess.run(
+        [sys.executable, "-c", probe, *args], capture_output=True, text=True, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+    assert run_in(tmp_path / "venv", "import app, lib").returncode == 0
+    assert events_of(tmp_path / "cache").count("archive.insert") == 2
+
+
+def test_storing_through_the_orm_when_sqlite3_cannot_take_the_url(tmp_path: Path) -> None:
+    # A URL with options goes through SQLAlchemy: the same statements, file rows in chunks.
+    wheel = make_wheel(
+        tmp_path / "w",
+        "demo",
+        "1.0",
+        files={f"demo/m{i}.py": "x = 1\n" for i in range(1200)},
+        executable=["demo/m3.py"],
+    )
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}?cached_statements=100"
+    with open_cache(tmp_path / "cache", db_url=url) as cache:
+        entry = cache.put(WHEELS_BUCKET, key_for(wheel), wheel, lease=True)
+        assert entry.lease_id is not None
+        cache.release([entry.lease_id])
+        assert cache.lookup(WHEELS_BUCKET, key_for(wheel)) == entry.path
+    conn = sqlite3.connect(tmp_path / "db.sqlite3")
+    files = conn.execute("SELECT count(*), sum(executable) FROM archive_files").fetchone()
+    assert files == (1203, 1)
+    assert conn.execute("SELECT count(*) FROM leases").fetchone() == (0,)
+    assert events_of_db(tmp_path / "db.sqlite3") == ["archive.insert", "pointer.insert"]

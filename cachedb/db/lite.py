@@ -1,17 +1,18 @@
-"""The metadata database through the standard library's sqlite3: the warm path's way in.
+"""The metadata database through the standard library's sqlite3: the install path's way in.
 
-Importing SQLAlchemy costs more than a whole warm install, so the few
-statements a fully cached install needs run here, in plain SQL with named
-parameters, which both sqlite3 and SQLAlchemy's ``text()`` accept. Anything
-else (migrations, gc, audits, storing new archives) uses the ORM.
+Importing SQLAlchemy costs more than a whole warm install, so the statements an
+install needs (reading and leasing entries, storing new archives, recording
+installs) run here, in plain SQL with named parameters, which both sqlite3 and
+SQLAlchemy's ``text()`` accept. Migrations, audits and repairs use the ORM.
 """
 
 from __future__ import annotations
 
 import random
 import sqlite3
+import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
@@ -29,6 +30,50 @@ class Executor(Protocol):
     def __call__(self, sql: str, params: Params = ..., /) -> list[tuple[Any, ...]]: ...
 
 
+class _Runner:
+    """A ``LiteDatabase``'s Executor; also runs batches (see ``insert_rows``)."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __call__(self, sql: str, params: Params = (), /) -> list[tuple[Any, ...]]:
+        return self._conn.execute(sql, params).fetchall()
+
+    def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._conn.executemany(sql, rows)
+
+
+# Rows per multi-row INSERT on other databases: far below PostgreSQL's 65535 parameters.
+_CHUNK = 500
+
+
+def insert_rows(
+    run: Executor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert ``rows`` (values in ``columns`` order) inside the caller's transaction.
+
+    On sqlite3 this is one ``executemany``; through an ORM session, multi-row
+    ``VALUES`` in chunks, so a wheel's thousands of file rows stay a few statements.
+    """
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if isinstance(run, _Runner):
+        marks = ", ".join("?" * len(columns))
+        run.many(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+        return
+    for start in range(0, len(rows), _CHUNK):
+        params: dict[str, Any] = {}
+        values = []
+        for i, row in enumerate(rows[start : start + _CHUNK]):
+            keys = [f"v{i}_{j}" for j in range(len(columns))]
+            params.update(zip(keys, row, strict=True))
+            values.append("(" + ", ".join(f":{k}" for k in keys) + ")")
+        run(f"INSERT INTO {table} ({names}) VALUES " + ", ".join(values), params)
+
+
 def sqlite_path(url: str) -> str | None:
     """The file of a ``sqlite:///path`` URL, or None for other databases."""
     prefix = "sqlite:///"
@@ -39,10 +84,15 @@ def sqlite_path(url: str) -> str | None:
 
 
 class LiteDatabase:
-    """One sqlite3 connection with cachedb's pragmas; reads and IMMEDIATE writes with retry."""
+    """One sqlite3 connection with cachedb's pragmas; reads and IMMEDIATE writes with retry.
+
+    Threads share the connection (wheels are stored from two threads), so one
+    transaction at a time runs on it; SQLite lets only one writer in anyway.
+    """
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self._lock = threading.Lock()
         try:
             self._conn = sqlite3.connect(
                 path,
@@ -55,48 +105,59 @@ class LiteDatabase:
             self._conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
             raise DatabaseError(f"cannot open the metadata database {path!r}: {exc}") from exc
+        self._run = _Runner(self._conn)
 
     def close(self) -> None:
         self._conn.close()
 
-    def _run(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
-        return self._conn.execute(sql, params).fetchall()
-
     def rows(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
         """One read statement in its own implicit transaction."""
         try:
-            return self._run(sql, params)
+            with self._lock:
+                return self._run(sql, params)
         except sqlite3.Error as exc:
             raise DatabaseError(f"database error: {exc}") from exc
 
     @contextmanager
     def read(self) -> Iterator[Executor]:
         """Several reads that see one snapshot."""
-        self._conn.execute("BEGIN")
-        try:
-            yield self._run
-        finally:
-            self._conn.execute("COMMIT")
+        with self._lock:
+            self._conn.execute("BEGIN")
+            try:
+                yield self._run
+            finally:
+                self._conn.execute("COMMIT")
 
     def write(self, fn: Callable[[Executor], T], *, attempts: int = 8) -> T:
-        """Run ``fn`` in a ``BEGIN IMMEDIATE`` transaction, retrying while the database is busy."""
+        """Run ``fn`` in a ``BEGIN IMMEDIATE`` transaction, retrying while the database is busy.
+
+        ``fn`` may run more than once, so it must only touch the database.
+        """
         delay = 0.05
         for attempt in range(attempts):
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if not is_busy(exc) or attempt == attempts - 1:
+            with self._lock:
+                try:
+                    return self._transaction(fn)
+                except sqlite3.OperationalError as exc:
+                    if not is_busy(exc) or attempt == attempts - 1:
+                        raise DatabaseError(f"database error: {exc}") from exc
+                except sqlite3.Error as exc:
+                    # A full disk or a broken file mid-transaction: one line, like the ORM path.
                     raise DatabaseError(f"database error: {exc}") from exc
-                delay = back_off(delay)
-                continue
-            try:
-                result = fn(self._run)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-            return result
+            delay = back_off(delay)  # without the lock, so the other thread gets on meanwhile
         raise AssertionError("unreachable")
+
+    def _transaction(self, fn: Callable[[Executor], T]) -> T:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(self._run)
+            self._conn.execute("COMMIT")
+        except BaseException:
+            # SQLite may have rolled back already (a full disk, an interrupted statement).
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+        return result
 
 
 def is_busy(error: object) -> bool:

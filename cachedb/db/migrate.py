@@ -1,17 +1,20 @@
 """Bring a database to the newest schema revision when cachedb opens it.
 
-The warm path only reads ``alembic_version`` with plain SQL; Alembic itself is
-imported when an upgrade is actually needed.
+The warm path only reads ``alembic_version`` with plain SQL. A new SQLite
+database is created from ``schema.sql`` with sqlite3 alone (see ``db.schema``);
+Alembic itself is imported only when an existing database needs an upgrade, or
+for other databases.
 """
 
 from __future__ import annotations
 
 import os
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import DatabaseError
-from .lite import sqlite_path
+from .lite import BUSY_TIMEOUT_MS, sqlite_path
 
 if TYPE_CHECKING:
     from .engine import Database
@@ -58,14 +61,20 @@ def check_revision(revision: str | None) -> bool:
     return False
 
 
-def upgrade(db: Database, lock_path: Path | None) -> None:
-    """Upgrade the database to HEAD, holding ``lock_path`` so only one process migrates."""
-    from contextlib import nullcontext
+def _migrate_lock(lock_path: Path | None) -> AbstractContextManager[object]:
+    """The file lock held while a database is created or upgraded, so one process does it."""
+    if lock_path is None:
+        from contextlib import nullcontext
 
+        return nullcontext()
     from filelock import FileLock
 
-    lock = FileLock(str(lock_path)) if lock_path is not None else nullcontext()
-    with lock:
+    return FileLock(str(lock_path))
+
+
+def upgrade(db: Database, lock_path: Path | None) -> None:
+    """Upgrade the database to HEAD, holding ``lock_path`` so only one process migrates."""
+    with _migrate_lock(lock_path):
         # Another process may have finished the upgrade while we waited.
         if check_revision(current_revision(db)):
             return
@@ -90,7 +99,7 @@ def _sqlite_revision(path: str) -> str | None:
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
     except sqlite3.Error:
-        return None  # no file yet: the upgrade creates it
+        return None  # no file yet: ensure_schema creates it
     try:
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
     except sqlite3.DatabaseError as exc:
@@ -102,10 +111,28 @@ def _sqlite_revision(path: str) -> str | None:
     return None if row is None else str(row[0])
 
 
+def _create_sqlite(path: str, lock_path: Path | None) -> bool:
+    """Create a new (or table-less) SQLite database from ``schema.sql``; True if it is at HEAD.
+
+    False leaves the database to Alembic: it holds tables at an older revision
+    (or none that cachedb knows).
+    """
+    from .schema import create_if_empty
+
+    with _migrate_lock(lock_path):
+        # Another process may have created or upgraded it while we waited.
+        if check_revision(_sqlite_revision(path)):
+            return True
+        revision = create_if_empty(path, BUSY_TIMEOUT_MS)
+    return revision is not None and check_revision(revision)
+
+
 def ensure_schema(url: str, lock_path: Path | None) -> None:
     """Upgrade the database at ``url`` to HEAD if needed; refuse one newer than this cachedb."""
     path = sqlite_path(url)
-    if path is not None and check_revision(_sqlite_revision(path)):
+    if path is not None and (
+        check_revision(_sqlite_revision(path)) or _create_sqlite(path, lock_path)
+    ):
         return
     from .engine import Database
 

@@ -2,7 +2,8 @@
 
 Order matters for crash safety (DESIGN invariant 1): the tree is complete and
 verified in ``tmp/`` before the rename, and the row is written only after the
-rename, so a registered row never names a partial tree.
+rename, so a registered row never names a partial tree. The rows are written in
+plain SQL (``db.lite``), so storing imports neither SQLAlchemy nor Alembic.
 """
 
 from __future__ import annotations
@@ -13,11 +14,8 @@ import shutil
 import time
 from pathlib import Path
 
-from sqlalchemy import delete, insert, select
-from sqlalchemy.orm import Session
-
-from ..db import events
-from ..db.models import Archive, ArchiveFile
+from ..db.events import record_sql
+from ..db.lite import Executor, insert_rows
 from .layout import Layout
 from .unpack import UnpackedWheel
 
@@ -46,58 +44,68 @@ def move_into_bucket(unpacked: UnpackedWheel, layout: Layout) -> Path:
     return target
 
 
-def live_archive(session: Session, archive_id: str) -> Archive | None:
-    row = session.get(Archive, archive_id)
-    if row is None or row.deleted_at is not None:
-        return None
-    return row
+def live_archive(run: Executor, archive_id: str) -> str | None:
+    """The relpath of ``archive_id``'s row, unless there is none or gc marked it deleted."""
+    rows = run(
+        "SELECT relpath FROM archives WHERE id = :id AND deleted_at IS NULL", {"id": archive_id}
+    )
+    return str(rows[0][0]) if rows else None
 
 
-def register(session: Session, unpacked: UnpackedWheel, layout: Layout) -> None:
-    """Insert (or revive a collected) archive row with its file rows and an event."""
+_FILE_COLUMNS = ("archive_id", "path", "sha256", "size", "executable")
+
+
+def register(run: Executor, unpacked: UnpackedWheel, layout: Layout) -> str:
+    """Record the tree just renamed to ``archive-v0/<id>``; returns the event kind written.
+
+    Inserts the archive row and its file rows, or revives a row gc marked
+    deleted, or (a live row whose tree had vanished) notes that it was restored.
+    """
+    archive_id = unpacked.archive_id
     now = time.time()
-    existing = session.get(Archive, unpacked.archive_id)
-    if existing is not None:
+    found = run("SELECT deleted_at FROM archives WHERE id = :id", {"id": archive_id})
+    if found and found[0][0] is None:
+        # Same id, same wheel: the row and its file rows already describe this tree.
+        kind = "archive.restore"
+    elif found:
         # gc marked it deleted but the row is still here: the tree was just re-created.
-        session.execute(delete(ArchiveFile).where(ArchiveFile.archive_id == existing.id))
-        existing.deleted_at = None
-        existing.created_at = now
-        existing.last_used_at = now
+        run("DELETE FROM archive_files WHERE archive_id = :id", {"id": archive_id})
+        run(
+            "UPDATE archives SET deleted_at = NULL, created_at = :now, last_used_at = :now"
+            " WHERE id = :id",
+            {"now": now, "id": archive_id},
+        )
         kind = "archive.revive"
     else:
-        session.add(
-            Archive(
-                id=unpacked.archive_id,
-                relpath=layout.archive_relpath(unpacked.archive_id),
-                filename=unpacked.filename,
-                name=unpacked.name,
-                version=unpacked.version,
-                tags=unpacked.tags,
-                unpacked_size=unpacked.unpacked_size,
-                file_count=len(unpacked.files),
-                wheel_size=unpacked.wheel_size,
-                created_at=now,
-                last_used_at=now,
-            )
+        run(
+            "INSERT INTO archives (id, relpath, filename, name, version, tags, unpacked_size,"
+            " file_count, wheel_size, created_at, last_used_at)"
+            " VALUES (:id, :relpath, :filename, :name, :version, :tags, :unpacked_size,"
+            " :file_count, :wheel_size, :now, :now)",
+            {
+                "id": archive_id,
+                "relpath": layout.archive_relpath(archive_id),
+                "filename": unpacked.filename,
+                "name": unpacked.name,
+                "version": unpacked.version,
+                "tags": unpacked.tags,
+                "unpacked_size": unpacked.unpacked_size,
+                "file_count": len(unpacked.files),
+                "wheel_size": unpacked.wheel_size,
+                "now": now,
+            },
         )
-        session.flush()
         kind = "archive.insert"
-    if unpacked.files:
-        session.execute(
-            insert(ArchiveFile),
-            [
-                {
-                    "archive_id": unpacked.archive_id,
-                    "path": f.path,
-                    "sha256": f.sha256,
-                    "size": f.size,
-                    "executable": f.executable,
-                }
-                for f in unpacked.files
-            ],
+    if kind != "archive.restore":
+        insert_rows(
+            run,
+            "archive_files",
+            _FILE_COLUMNS,
+            [(archive_id, f.path, f.sha256, f.size, f.executable) for f in unpacked.files],
         )
-    events.record(session, kind, unpacked.filename, new_archive=unpacked.archive_id)
+    record_sql(run, kind, unpacked.filename, new_archive=archive_id)
+    return kind
 
 
-def archive_ids_named(session: Session, name: str) -> list[str]:
-    return list(session.scalars(select(Archive.id).where(Archive.name == name)))
+def archive_ids_named(run: Executor, name: str) -> list[str]:
+    return [str(r[0]) for r in run("SELECT id FROM archives WHERE name = :n", {"n": name})]

@@ -2,9 +2,9 @@
 
 ``put`` stores a wheel (insert archive, then swap the pointer); ``lookup`` turns
 a pointer row into the canonical archive path, treating anything that does not
-lead into ``archive-v0/`` as a miss. Reads and bookkeeping of a warm install go
-through ``catalog`` in plain SQL; SQLAlchemy is loaded only when something is
-stored, repaired or collected.
+lead into ``archive-v0/`` as a miss. Everything an install does runs in plain
+SQL on sqlite3 (``catalog`` for reads and bookkeeping, ``entries`` for storing);
+SQLAlchemy is loaded only for other databases, audits and repairs.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from ..errors import CacheError, UsageError
 from . import catalog, pointers
 from .catalog import InstallRecord
 from .layout import POINTER_BUCKETS, Layout
-from .unpack import sha256_file
 
 if TYPE_CHECKING:
     from filelock import BaseFileLock
 
     from ..db.engine import Database
+    from .unpack import UnpackedWheel
 
 T = TypeVar("T")
 
@@ -85,12 +85,14 @@ class Cache:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _write_sql(self, fn: Callable[[Executor], T]) -> T:
+    def write_sql(self, fn: Callable[[Executor], T]) -> T:
+        """Run ``fn`` in a ``BEGIN IMMEDIATE`` transaction (retried while busy): only SQL in it."""
         if self._lite is not None:
             return self._lite.write(fn)
         return self.db.write_sql(fn)
 
-    def _read_sql(self, fn: Callable[[Executor], T]) -> T:
+    def read_sql(self, fn: Callable[[Executor], T]) -> T:
+        """Run ``fn`` in one read transaction."""
         if self._lite is not None:
             with self._lite.read() as run:
                 return fn(run)
@@ -129,23 +131,52 @@ class Cache:
     # -- storing -----------------------------------------------------------
 
     def put(
-        self, bucket: str, key: str, wheel: Path, *, sha256: str | None = None, lease: bool = False
+        self,
+        bucket: str,
+        key: str,
+        wheel: Path,
+        *,
+        sha256: str | None = None,
+        lease: bool = False,
+        unpacked: UnpackedWheel | None = None,
     ) -> Entry:
         """Store ``wheel`` as ``bucket``/``key``: insert its archive, then swap the pointer.
 
         With ``lease``, the archive is leased in the transaction that moves the
         pointer, so gc cannot collect it before the caller releases the lease.
+        ``unpacked`` is ``wheel`` already unpacked under ``layout.tmp``
+        (``unpack_wheel``): it is used instead of unpacking again, and consumed
+        (moved into the cache or discarded) whatever happens.
         """
         from . import entries
+        from .unpack import sha256_file
 
-        _check_bucket(bucket)
-        _check_key(key)
-        archive_id = sha256 or sha256_file(wheel)
-        for _attempt in range(5):
-            entries.ensure_archive(self, wheel, archive_id)
-            lease_id = entries.point(self, bucket, key, archive_id, lease)
-            if not isinstance(lease_id, entries.Gone):
-                return Entry(archive_id, self.archive_path(archive_id), bucket, key, lease_id)
+        try:
+            _check_bucket(bucket)
+            _check_key(key)
+            archive_id = sha256 or (
+                unpacked.archive_id if unpacked is not None else sha256_file(wheel)
+            )
+            if unpacked is not None and unpacked.archive_id != archive_id:
+                raise ValueError(f"{unpacked.filename} was unpacked as another archive")
+            pointing = entries.Pointing(bucket, key, lease)
+            for _attempt in range(5):
+                given, unpacked = unpacked, None  # ensure_archive consumes it
+                done = entries.ensure_archive(
+                    self, wheel, archive_id, unpacked=given, pointing=pointing
+                )
+                lease_id = (
+                    done.lease_id
+                    if done is not None
+                    else entries.point(self, bucket, key, archive_id, lease)
+                )
+                if not isinstance(lease_id, entries.Gone):
+                    return Entry(archive_id, self.archive_path(archive_id), bucket, key, lease_id)
+        finally:
+            if unpacked is not None:
+                from .archive import discard
+
+                discard(unpacked.directory, self.layout)
         raise CacheError(f"{wheel.name} keeps being collected while it is stored; is gc looping?")
 
     replace = put
@@ -159,7 +190,7 @@ class Cache:
         on-disk link was tampered with, is a miss; the row is dropped so the
         next store re-creates the entry.
         """
-        found = self._read_sql(lambda run: catalog.pointer_rows(run, [(bucket, key)]))
+        found = self.read_sql(lambda run: catalog.pointer_rows(run, [(bucket, key)]))
         return self._checked(*found[0]) if found else None
 
     def lookup_leased(
@@ -177,7 +208,7 @@ class Cache:
             live = sorted({r[2] for r in rows if r[5] is None})
             return rows, catalog.acquire_leases(run, live)
 
-        rows, lease_ids = self._write_sql(_read)
+        rows, lease_ids = self.write_sql(_read)
         hits = {}
         for row in rows:
             path = self._checked(*row)
@@ -187,7 +218,7 @@ class Cache:
 
     def release(self, lease_ids: Sequence[int]) -> None:
         if lease_ids:
-            self._write_sql(lambda run: catalog.release_leases(run, lease_ids))
+            self.write_sql(lambda run: catalog.release_leases(run, lease_ids))
 
     def _checked(
         self,
@@ -227,11 +258,11 @@ class Cache:
         removed: Iterable[str] = (),
     ) -> None:
         """Record an install run in environment ``prefix`` (one transaction)."""
-        self._write_sql(lambda run: catalog.record_install(run, prefix, python, installed, removed))
+        self.write_sql(lambda run: catalog.record_install(run, prefix, python, installed, removed))
 
     def cached_wheels(self, name: str, version: str | None = None) -> list[CachedWheel]:
         """Live pointer entries for distribution ``name`` (canonical), optionally one version."""
-        rows = self._read_sql(lambda run: catalog.cached_wheels(run, name, version))
+        rows = self.read_sql(lambda run: catalog.cached_wheels(run, name, version))
         return [
             CachedWheel(bucket, key, aid, filename, dname, dversion, tags, self.root / relpath)
             for bucket, key, aid, filename, dname, dversion, tags, relpath in rows
