@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import asdict, dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
-from sqlalchemy import text
 
 from ..store import Cache
+from .reading import read
 
 _SEPARATORS = re.compile(r"[-_.]+")
 
@@ -45,14 +46,21 @@ def _version_key(version: str) -> tuple[int, Version | str]:
 
 
 def list_archives(cache: Cache, pattern: str | None = None) -> list[Listed]:
-    with cache.db.read() as session:
-        rows = session.execute(
-            text(
-                "SELECT name, version, tags, filename, id, unpacked_size, last_used_at,"
-                " last_used_iso, pointer_count, environment_count FROM v_archives"
-            )
-        ).all()
+    rows = read(
+        cache,
+        lambda run: run(
+            "SELECT name, version, tags, filename, id, unpacked_size, last_used_at,"
+            " last_used_iso, pointer_count, environment_count FROM v_archives"
+        ),
+    )
     glob = canonical_pattern(pattern) if pattern else None
     found = [Listed(*row) for row in rows if glob is None or fnmatchcase(row[0], glob)]
-    found.sort(key=lambda r: (r.name, _version_key(r.version), r.tags))
-    return found
+    found.sort(key=lambda r: (r.name, r.tags))
+    out: list[Listed] = []
+    for _name, group in itertools.groupby(found, key=lambda r: r.name):
+        same = list(group)
+        # Parsing versions is the slow part of a big listing: only names with several need it.
+        if len(same) > 1:
+            same.sort(key=lambda r: (_version_key(r.version), r.tags))
+        out += same
+    return out

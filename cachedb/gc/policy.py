@@ -11,12 +11,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from ..db.models import Archive, Pointer
-from ..store import leases
-from . import roots
+from ..db.lite import Executor
+from . import held, roots
 
 DEFAULT_GRACE = 3600.0
 
@@ -50,6 +46,7 @@ class Plan:
     candidates: list[Candidate] = field(default_factory=list)
     # Rows already marked deleted (a crash between mark and removal, or a vanished tree).
     unfinished: list[str] = field(default_factory=list)
+    live: list[str] = field(default_factory=list)  # every other row, for the vanished check
 
     @property
     def size(self) -> int:
@@ -64,32 +61,33 @@ class _Row:
     size: int
     created_at: float
     last_used_at: float
+    pointed: bool
 
 
-def plan(session: Session, options: Options, *, gone: roots.GoneRoots | None = None) -> Plan:
+def plan(run: Executor, options: Options, *, gone: roots.GoneRoots | None = None) -> Plan:
     """Choose what to collect; ``gone`` lists roots found dead on disk but not yet marked."""
     now = time.time()
-    out = Plan(
-        unfinished=list(session.scalars(select(Archive.id).where(Archive.deleted_at.is_not(None))))
-    )
+    out = Plan()
+    for archive_id, deleted in run("SELECT id, deleted_at IS NOT NULL FROM archives"):
+        (out.unfinished if deleted else out.live).append(archive_id)
+    policies = (options.clean, options.max_age, options.max_size) != (None, None, None)
+    # Without a policy only archives no pointer names can go: SQL finds those alone
+    # rather than every live row (and every pointer) being brought into Python.
+    unpointed = "NOT EXISTS (SELECT 1 FROM pointers p WHERE p.archive_id = a.id)"
+    where = "a.deleted_at IS NULL" + ("" if policies else f" AND {unpointed}")
     rows = [
-        _Row(*r)
-        for r in session.execute(
-            select(
-                Archive.id,
-                Archive.filename,
-                Archive.name,
-                Archive.unpacked_size,
-                Archive.created_at,
-                Archive.last_used_at,
-            )
-            .where(Archive.deleted_at.is_(None))
-            .order_by(Archive.last_used_at, Archive.id)
+        _Row(r[0], r[1], r[2], r[3], r[4], r[5], pointed=not r[6])
+        for r in run(
+            "SELECT a.id, a.filename, a.name, a.unpacked_size, a.created_at, a.last_used_at,"
+            # The unary plus keeps SQLite off the last_used_at index: walking it visits the
+            # table in random order, several times slower than a scan and a sort.
+            f" {unpointed} FROM archives a WHERE {where} ORDER BY +a.last_used_at, a.id"
         )
     ]
-    pointed = set(session.scalars(select(Pointer.archive_id).group_by(Pointer.archive_id)))
-    leased = leases.live_leased(session)
-    modes = roots.living_install_modes(session, ignore=gone)
+    if not rows:
+        return out
+    leased = held.live_leased(run)
+    modes = roots.living_install_modes(run, ignore=gone)
     old_before = now - options.grace
     chosen: dict[str, Candidate] = {}
 
@@ -103,7 +101,7 @@ def plan(session: Session, options: Options, *, gone: roots.GoneRoots | None = N
         keep = row.id in leased or roots.protects(
             modes.get(row.id, set()), evicting=evicting, keep_installed=options.keep_installed
         )
-        if keep and not (unlink and row.id in pointed):
+        if keep and not (unlink and row.pointed):
             return
         chosen[row.id] = Candidate(
             row.id,
@@ -118,7 +116,7 @@ def plan(session: Session, options: Options, *, gone: roots.GoneRoots | None = N
         )
 
     for row in rows:
-        if row.id not in pointed:
+        if not row.pointed:
             choose(row, "unreferenced", evicting=False, respect_grace=True)
     if options.clean is not None:
         names = set(options.clean)
@@ -126,9 +124,7 @@ def plan(session: Session, options: Options, *, gone: roots.GoneRoots | None = N
             if not names or row.name in names:
                 # An entry with a pointer is a finished store, so an explicit clean
                 # need not wait out the grace period that protects stores in flight.
-                choose(
-                    row, "clean", evicting=True, respect_grace=row.id not in pointed, unlink=True
-                )
+                choose(row, "clean", evicting=True, respect_grace=not row.pointed, unlink=True)
     if options.max_age is not None:
         unused_before = now - options.max_age
         for row in rows:
@@ -146,15 +142,3 @@ def plan(session: Session, options: Options, *, gone: roots.GoneRoots | None = N
     order = {r.id: i for i, r in enumerate(rows)}
     out.candidates = sorted(chosen.values(), key=lambda c: order[c.archive_id])
     return out
-
-
-def cache_size(session: Session) -> int:
-    """Sum of the unpacked sizes of live archives."""
-    return int(
-        session.scalar(
-            select(func.coalesce(func.sum(Archive.unpacked_size), 0)).where(
-                Archive.deleted_at.is_(None)
-            )
-        )
-        or 0
-    )

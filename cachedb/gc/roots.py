@@ -17,21 +17,26 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from ..db import events
-from ..db.engine import Database
-from ..db.models import Environment, Install
+from ..db.events import record_sql
+from ..db.lite import Executor
+from .db import GcDatabase
 
 SYMLINK_MODE = "symlink"
 
 
+@functools.lru_cache(maxsize=4096)
 def _normal_version(version: str) -> str:
     try:
         return str(Version(version))
     except InvalidVersion:
         return version
+
+
+@functools.lru_cache(maxsize=4096)
+def _dist_key(name: str, version: str) -> tuple[str, str]:
+    # Environments share most distributions, so each pair is parsed once per run.
+    return canonicalize_name(name), _normal_version(version)
 
 
 def site_packages(prefix: Path) -> list[Path]:
@@ -60,12 +65,12 @@ def installed_distributions(prefix: Path) -> set[tuple[str, str]]:
                 continue
             name, sep, version = entry[: -len(".dist-info")].rpartition("-")
             if sep:
-                out.add((canonicalize_name(name), _normal_version(version)))
+                out.add(_dist_key(name, version))
     return out
 
 
 def has_distribution(prefix: Path, name: str, version: str) -> bool:
-    return (canonicalize_name(name), _normal_version(version)) in installed_distributions(prefix)
+    return _dist_key(name, version) in installed_distributions(prefix)
 
 
 @dataclass
@@ -74,22 +79,27 @@ class GoneRoots:
 
     environments: dict[int, str] = field(default_factory=dict)  # id -> prefix
     installs: set[int] = field(default_factory=set)  # ids, including those of gone environments
+    install_env: dict[int, int] = field(default_factory=dict)  # install id -> environment id
 
     def __bool__(self) -> bool:
         return bool(self.environments or self.installs)
 
 
-def find_gone(session: Session) -> GoneRoots:
-    """Check every living environment on disk (reads only)."""
-    gone = GoneRoots()
-    rows = session.execute(
-        select(Environment.id, Environment.path, Install.id, Install.name, Install.version)
-        .outerjoin(
-            Install,
-            (Install.environment_id == Environment.id) & Install.removed_at.is_(None),
+def living_installs(run: Executor) -> list[tuple[int, str, int | None, str | None, str | None]]:
+    """``(environment id, prefix, install id, name, version)`` of living environments."""
+    return [
+        (r[0], r[1], r[2], r[3], r[4])
+        for r in run(
+            "SELECT e.id, e.path, i.id, i.name, i.version FROM environments e"
+            " LEFT JOIN installs i ON i.environment_id = e.id AND i.removed_at IS NULL"
+            " WHERE e.stale_at IS NULL ORDER BY e.id, i.id"
         )
-        .where(Environment.stale_at.is_(None))
-    ).all()
+    ]
+
+
+def find_gone(rows: Iterable[tuple[int, str, int | None, str | None, str | None]]) -> GoneRoots:
+    """Check the environments of ``living_installs`` rows on disk (reads only)."""
+    gone = GoneRoots()
     present: dict[int, set[tuple[str, str]] | None] = {}
     for env_id, path, install_id, name, version in rows:
         if env_id not in present:
@@ -98,14 +108,15 @@ def find_gone(session: Session) -> GoneRoots:
             if present[env_id] is None:
                 gone.environments[env_id] = path
         dists = present[env_id]
-        if install_id is None:
+        if install_id is None or name is None or version is None:
             continue
-        if dists is None or (canonicalize_name(name), _normal_version(version)) not in dists:
+        if dists is None or _dist_key(name, version) not in dists:
             gone.installs.add(install_id)
+            gone.install_env[install_id] = env_id
     return gone
 
 
-def mark_gone(db: Database, gone: GoneRoots) -> list[str]:
+def mark_gone(db: GcDatabase, gone: GoneRoots) -> list[str]:
     """Record ``gone`` in the database, re-checking the disk; returns the prefixes marked stale.
 
     One short transaction per environment, so an install recording into it
@@ -113,10 +124,9 @@ def mark_gone(db: Database, gone: GoneRoots) -> list[str]:
     """
     stale: list[str] = []
     by_env: dict[int, list[int]] = {}
-    with db.read() as session:
-        for install in session.scalars(select(Install).where(Install.id.in_(gone.installs))):
-            by_env.setdefault(install.environment_id, []).append(install.id)
-    for env_id in set(by_env) | set(gone.environments):
+    for install_id in sorted(gone.installs):
+        by_env.setdefault(gone.install_env[install_id], []).append(install_id)
+    for env_id in sorted(set(by_env) | set(gone.environments)):
         mark = functools.partial(
             _mark_environment, env_id=env_id, install_ids=by_env.get(env_id, [])
         )
@@ -125,66 +135,59 @@ def mark_gone(db: Database, gone: GoneRoots) -> list[str]:
     return stale
 
 
-def _mark_environment(session: Session, env_id: int, install_ids: Iterable[int]) -> bool:
-    env = session.get(Environment, env_id)
-    if env is None or env.stale_at is not None:
+def _mark_environment(run: Executor, env_id: int, install_ids: Iterable[int]) -> bool:
+    found = run("SELECT path, stale_at FROM environments WHERE id = :id", {"id": env_id})
+    if not found or found[0][1] is not None:
         return False
+    env_path = str(found[0][0])
     now = time.time()
-    prefix = Path(env.path)
+    prefix = Path(env_path)
     env_gone = not prefix.is_dir()
+    columns = "SELECT id, name, version, archive_id FROM installs"
     if env_gone:
         # Everything still recorded as installed there is gone with it.
-        installs = list(
-            session.scalars(
-                select(Install).where(
-                    Install.environment_id == env_id, Install.removed_at.is_(None)
-                )
-            )
+        installs = run(
+            f"{columns} WHERE environment_id = :e AND removed_at IS NULL ORDER BY id",
+            {"e": env_id},
         )
     else:
-        ids = list(install_ids)
-        installs = list(
-            session.scalars(
-                select(Install).where(Install.id.in_(ids), Install.removed_at.is_(None))
-            )
-        )
+        installs = []
+        for install_id in install_ids:
+            installs += run(f"{columns} WHERE id = :id AND removed_at IS NULL", {"id": install_id})
         dists = installed_distributions(prefix)
-        installs = [
-            i
-            for i in installs
-            if (canonicalize_name(i.name), _normal_version(i.version)) not in dists
-        ]
-    for install in installs:
-        install.removed_at = now
-        events.record(
-            session,
+        installs = [i for i in installs if _dist_key(i[1], i[2]) not in dists]
+    for install_id, name, _version, archive_id in installs:
+        run("UPDATE installs SET removed_at = :now WHERE id = :id", {"now": now, "id": install_id})
+        record_sql(
+            run,
             "install.remove",
-            f"{env.path}:{install.name}",
-            old_archive=install.archive_id,
+            f"{env_path}:{name}",
+            old_archive=archive_id,
             detail="gc: no longer in the environment",
         )
     if env_gone:
-        env.stale_at = now
-        events.record(session, "environment.stale", env.path, detail="gc: prefix is gone")
+        run("UPDATE environments SET stale_at = :now WHERE id = :id", {"now": now, "id": env_id})
+        record_sql(run, "environment.stale", env_path, detail="gc: prefix is gone")
     return env_gone
 
 
 def living_install_modes(
-    session: Session, archive_ids: Iterable[str] | None = None, *, ignore: GoneRoots | None = None
+    run: Executor, archive_id: str | None = None, *, ignore: GoneRoots | None = None
 ) -> dict[str, set[str]]:
-    """archive id -> link modes of its installs in living environments."""
-    query = (
-        select(Install.id, Install.archive_id, Install.link_mode)
-        .join(Environment, Environment.id == Install.environment_id)
-        .where(Install.removed_at.is_(None), Environment.stale_at.is_(None))
+    """archive id -> link modes of its installs in living environments (``archive_id`` or all)."""
+    sql = (
+        "SELECT i.id, i.archive_id, i.link_mode FROM installs i"
+        " JOIN environments e ON e.id = i.environment_id"
+        " WHERE i.removed_at IS NULL AND e.stale_at IS NULL"
     )
-    if archive_ids is not None:
-        query = query.where(Install.archive_id.in_(list(archive_ids)))
+    rows = (
+        run(sql) if archive_id is None else run(sql + " AND i.archive_id = :a", {"a": archive_id})
+    )
     out: dict[str, set[str]] = {}
-    for install_id, archive_id, mode in session.execute(query):
+    for install_id, aid, mode in rows:
         if ignore is not None and install_id in ignore.installs:
             continue
-        out.setdefault(archive_id, set()).add(mode)
+        out.setdefault(aid, set()).add(mode)
     return out
 
 

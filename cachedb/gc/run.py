@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import time
 
-from ..store import Cache, leases
-from . import policy, roots, sweep
+from ..store import Cache
+from . import held, policy, roots, sweep
+from .db import GcDatabase
 from .policy import Options
 from .report import ArchiveLine, Report
 
@@ -14,47 +15,59 @@ from .report import ArchiveLine, Report
 def run(cache: Cache, options: Options, *, dry_run: bool = False) -> Report:
     """Collect garbage in ``cache`` (or, with ``dry_run``, only report what would go)."""
     started = time.monotonic()
+    with GcDatabase(cache) as db:
+        report = _run(db, cache, options, dry_run=dry_run)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _run(db: GcDatabase, cache: Cache, options: Options, *, dry_run: bool) -> Report:
     report = Report(dry_run=dry_run)
-    with cache.db.read() as session:
-        gone = roots.find_gone(session)
+    gone = roots.find_gone(db.read(roots.living_installs))
     report.removed_installs = len(gone.installs)
     if dry_run:
         report.stale_environments = sorted(gone.environments.values())
-        with cache.db.read() as session:
-            plan = policy.plan(session, options, gone=gone)
+        plan = db.read(lambda run: policy.plan(run, options, gone=gone))
         report.finished = sum(
             1 for aid in plan.unfinished if os.path.lexists(cache.archive_path(aid))
         )
         report.archives = [_line(c) for c in plan.candidates if c.collect]
         report.pointers = sum(1 for c in plan.candidates if not c.collect)
-        report.orphans = [
-            _rel(cache, p) for p in sweep.find_orphans(cache, options.grace, dry_run=True)
+        listing = sweep.Listing.scan(cache.layout.archives)
+        known = [*plan.live, *plan.unfinished]
+        orphans = sweep.find_orphans(db, cache, options.grace, listing, known, dry_run=True)
+        report.orphans = [_rel(cache, p) for p in orphans]
+        report.orphan_links = [
+            f"{b}/{k}" for b, k in sweep.find_orphan_links(db, cache, options.grace)
         ]
-        report.orphan_links = [f"{b}/{k}" for b, k in sweep.find_orphan_links(cache, options.grace)]
-    else:
-        if gone:
-            report.stale_environments = sorted(roots.mark_gone(cache.db, gone))
-        cache.db.write(leases.purge_dead)
-        with cache.db.read() as session:
-            plan = policy.plan(session, options)
-        # Finish what an interrupted run (or a lookup that found a tree missing) started.
-        report.finished = sum(1 for aid in plan.unfinished if sweep.finish(cache, aid))
-        for aid in sweep.vanished(cache):
-            sweep.mark_vanished(cache, aid)
-        for candidate in plan.candidates:
-            collected = sweep.collect(cache, candidate, options)
-            if collected is None:
-                continue
-            report.pointers += collected.pointers
-            if collected.removed:
-                report.archives.append(_line(candidate))
-        for path in sweep.find_orphans(cache, options.grace):
-            if sweep.remove_orphan(cache, path):
-                report.orphans.append(_rel(cache, path))
-        for bucket, key in sweep.find_orphan_links(cache, options.grace):
-            if sweep.remove_orphan_link(cache, bucket, key):
-                report.orphan_links.append(f"{bucket}/{key}")
-    report.seconds = time.monotonic() - started
+        return report
+    if gone:
+        report.stale_environments = sorted(roots.mark_gone(db, gone))
+    # Dead leases are looked for first, so a run with none takes no write lock for them.
+    if db.read(held.dead):
+        db.write(held.purge_dead)
+    plan = db.read(lambda run: policy.plan(run, options))
+    # Finish what an interrupted run (or a lookup that found a tree missing) started.
+    report.finished = sum(1 for aid in plan.unfinished if sweep.finish(db, cache, aid))
+    # One scan of archive-v0/ serves the vanished check and the orphan search.
+    listing = sweep.Listing.scan(cache.layout.archives)
+    for aid in sweep.vanished(plan.live, listing):
+        sweep.mark_vanished(db, cache, aid)
+    for candidate in plan.candidates:
+        collected = sweep.collect(db, cache, candidate, options)
+        if collected is None:
+            continue
+        report.pointers += collected.pointers
+        if collected.removed:
+            report.archives.append(_line(candidate))
+    # Rows purged since were discarded first, so ids read before the sweep are enough.
+    known = [*plan.live, *plan.unfinished]
+    for path in sweep.find_orphans(db, cache, options.grace, listing, known):
+        if sweep.remove_orphan(db, cache, path):
+            report.orphans.append(_rel(cache, path))
+    for bucket, key in sweep.find_orphan_links(db, cache, options.grace):
+        if sweep.remove_orphan_link(db, cache, bucket, key):
+            report.orphan_links.append(f"{bucket}/{key}")
     return report
 
 

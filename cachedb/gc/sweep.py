@@ -13,20 +13,20 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
-
-from ..db import events
-from ..db.models import Archive, ArchiveFile, Install, Pointer
-from ..store import Cache, leases, staging
+from ..db.events import record_sql
+from ..db.lite import Executor
+from ..store import Cache, staging
 from ..store import pointers as links
-from ..store.archive import discard
 from ..store.layout import POINTER_BUCKETS
-from . import roots
+from . import held, roots
+from .db import GcDatabase
 from .policy import Candidate, Options
+
+Dropped = list[tuple[str, str, str]]  # (bucket, key, kind) of pointer rows deleted
 
 
 @dataclass(frozen=True)
@@ -43,70 +43,85 @@ def _lock(cache: Cache, archive_id: str) -> object:
     return cache.archive_lock(archive_id)
 
 
-def collect(cache: Cache, candidate: Candidate, options: Options) -> Collected | None:
+def _discard(cache: Cache, path: Path) -> None:
+    if os.path.islink(path) or (os.path.lexists(path) and not os.path.isdir(path)):
+        # A file or a link is gone in one step (never following a link); moved into
+        # tmp/ first it would only be left there, as rmtree takes directories alone.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        return
+    # Imported here, as only a removal needs it (and store.archive may load the ORM).
+    from ..store.archive import discard
+
+    discard(path, cache.layout)
+
+
+def _pointers_of(run: Executor, archive_id: str) -> list[tuple[int, str, str, str]]:
+    return [
+        (r[0], r[1], r[2], r[3])
+        for r in run(
+            "SELECT id, bucket, key, kind FROM pointers WHERE archive_id = :a ORDER BY id",
+            {"a": archive_id},
+        )
+    ]
+
+
+def collect(
+    db: GcDatabase, cache: Cache, candidate: Candidate, options: Options
+) -> Collected | None:
     """Re-check ``candidate``, mark it deleted (dropping its pointers when evicting), remove it.
 
     Returns None when the candidate is no longer collectable.
     """
     aid = candidate.archive_id
 
-    def _mark(session: Session) -> tuple[Collected, list[tuple[str, str, str]]] | None:
-        row = session.get(Archive, aid)
-        if row is None or row.deleted_at is not None:
+    def _mark(run: Executor) -> tuple[Collected, Dropped] | None:
+        found_row = run(
+            "SELECT filename, unpacked_size, created_at, last_used_at, deleted_at"
+            " FROM archives WHERE id = :a",
+            {"a": aid},
+        )
+        if not found_row or found_row[0][4] is not None:
             return None
+        filename, size, created_at, last_used_at, _deleted = found_row[0]
         now = time.time()
-        if candidate.respect_grace and row.created_at > now - options.grace:
+        if candidate.respect_grace and created_at > now - options.grace:
             return None
-        if candidate.reason in ("max-age", "max-size") and (
-            row.last_used_at > candidate.last_used_at
-        ):
+        if candidate.reason in ("max-age", "max-size") and last_used_at > candidate.last_used_at:
             return None  # used since we planned: no longer the least recently used
-        found = list(session.scalars(select(Pointer).where(Pointer.archive_id == aid)))
+        found = _pointers_of(run, aid)
         if found and not candidate.evicting:
             return None
-        modes = roots.living_install_modes(session, [aid]).get(aid, set())
-        keep = bool(leases.live_leased(session, [aid])) or roots.protects(
+        modes = roots.living_install_modes(run, aid).get(aid, set())
+        keep = bool(held.live_leased(run, aid)) or roots.protects(
             modes, evicting=candidate.evicting, keep_installed=options.keep_installed
         )
         if keep and not (candidate.unlink and found):
             return None
         detail = f"gc: {candidate.reason}"
-        for pointer in found:
-            session.delete(pointer)
-            events.record(
-                session,
-                "pointer.delete",
-                f"{pointer.bucket}/{pointer.key}",
-                old_archive=aid,
-                detail=detail,
-            )
-        dropped = [(p.bucket, p.key, p.kind) for p in found]
+        for pointer_id, bucket, key, _kind in found:
+            run("DELETE FROM pointers WHERE id = :id", {"id": pointer_id})
+            record_sql(run, "pointer.delete", f"{bucket}/{key}", old_archive=aid, detail=detail)
+        dropped = [(bucket, key, kind) for _id, bucket, key, kind in found]
         if keep:
-            return Collected(aid, row.filename, 0, candidate.reason, len(found), False), dropped
-        row.deleted_at = now
-        events.record(
-            session,
-            "archive.delete",
-            row.filename,
-            old_archive=aid,
-            detail=f"{detail}; {row.unpacked_size} bytes",
+            return Collected(aid, filename, 0, candidate.reason, len(found), False), dropped
+        run("UPDATE archives SET deleted_at = :now WHERE id = :a", {"now": now, "a": aid})
+        record_sql(
+            run, "archive.delete", filename, old_archive=aid, detail=f"{detail}; {size} bytes"
         )
-        collected = Collected(
-            aid, row.filename, row.unpacked_size, candidate.reason, len(found), True
-        )
-        return collected, dropped
+        return Collected(aid, filename, size, candidate.reason, len(found), True), dropped
 
-    marked = cache.db.write(_mark)
+    marked = db.write(_mark)
     if marked is None:
         return None
     collected, dropped = marked
     _remove_links(cache, aid, dropped)
     if collected.removed:
-        finish(cache, aid)
+        finish(db, cache, aid)
     return collected
 
 
-def _remove_links(cache: Cache, archive_id: str, dropped: list[tuple[str, str, str]]) -> None:
+def _remove_links(cache: Cache, archive_id: str, dropped: Dropped) -> None:
     target = cache.archive_path(archive_id)
     for bucket, key, kind in dropped:
         path = cache.layout.pointer_path(bucket, key)
@@ -115,7 +130,13 @@ def _remove_links(cache: Cache, archive_id: str, dropped: list[tuple[str, str, s
             links.remove_pointer(path)
 
 
-def finish(cache: Cache, archive_id: str) -> bool:
+def _deleted_at(run: Executor, archive_id: str) -> tuple[bool, float | None]:
+    """Whether the archive has a row, and its ``deleted_at``."""
+    rows = run("SELECT deleted_at FROM archives WHERE id = :a", {"a": archive_id})
+    return (True, rows[0][0]) if rows else (False, None)
+
+
+def finish(db: GcDatabase, cache: Cache, archive_id: str) -> bool:
     """Remove the directory of an archive marked deleted, then purge its rows.
 
     Returns whether a directory was removed. A row revived meanwhile by a store
@@ -124,66 +145,93 @@ def finish(cache: Cache, archive_id: str) -> bool:
     """
     path = cache.archive_path(archive_id)
     with _lock(cache, archive_id):  # type: ignore[attr-defined]
-        with cache.db.read() as session:
-            row = session.get(Archive, archive_id)
-            revived = row is not None and row.deleted_at is None
-        if revived:
-            return False
+        has_row, deleted_at = db.read(lambda run: _deleted_at(run, archive_id))
+        if has_row and deleted_at is None:
+            return False  # revived
         existed = os.path.lexists(path)
-        discard(path, cache.layout)
-        dangling: list[tuple[str, str, str]] = []
-        if row is not None:
-            dangling = cache.db.write(lambda s: _purge(s, archive_id))
+        _discard(cache, path)
+        dangling: Dropped = []
+        if has_row:
+            dangling = db.write(lambda run: _purge(run, archive_id))
     _remove_links(cache, archive_id, dangling)
     return existed
 
 
-def _purge(session: Session, archive_id: str) -> list[tuple[str, str, str]]:
-    row = session.get(Archive, archive_id)
-    if row is None or row.deleted_at is None:
+def _purge(run: Executor, archive_id: str) -> Dropped:
+    found = run("SELECT filename, deleted_at FROM archives WHERE id = :a", {"a": archive_id})
+    if not found or found[0][1] is None:
         return []
+    filename = found[0][0]
     # A store that raced with the marking transaction may have pointed at it since.
-    dangling = list(session.scalars(select(Pointer).where(Pointer.archive_id == archive_id)))
-    for pointer in dangling:
-        session.delete(pointer)
-        events.record(
-            session,
+    dangling = _pointers_of(run, archive_id)
+    for pointer_id, bucket, key, _kind in dangling:
+        run("DELETE FROM pointers WHERE id = :id", {"id": pointer_id})
+        record_sql(
+            run,
             "pointer.dangling",
-            f"{pointer.bucket}/{pointer.key}",
+            f"{bucket}/{key}",
             old_archive=archive_id,
             detail="gc: its archive was collected",
         )
-    session.execute(
-        delete(Install).where(Install.archive_id == archive_id, Install.removed_at.is_not(None))
-    )
-    session.execute(delete(ArchiveFile).where(ArchiveFile.archive_id == archive_id))
-    referenced = session.scalars(select(Install.id).where(Install.archive_id == archive_id)).first()
-    if referenced is None:
-        session.delete(row)
-        events.record(session, "archive.purge", row.filename, old_archive=archive_id)
-    return [(p.bucket, p.key, p.kind) for p in dangling]
+    run("DELETE FROM installs WHERE archive_id = :a AND removed_at IS NOT NULL", {"a": archive_id})
+    run("DELETE FROM archive_files WHERE archive_id = :a", {"a": archive_id})
+    if not run("SELECT id FROM installs WHERE archive_id = :a LIMIT 1", {"a": archive_id}):
+        run("DELETE FROM archives WHERE id = :a", {"a": archive_id})
+        record_sql(run, "archive.purge", filename, old_archive=archive_id)
+    return [(bucket, key, kind) for _id, bucket, key, kind in dangling]
 
 
-def vanished(cache: Cache) -> list[str]:
-    """Live archive rows whose directory is missing (reads only)."""
-    with cache.db.read() as session:
-        ids = list(session.scalars(select(Archive.id).where(Archive.deleted_at.is_(None))))
-    return [aid for aid in ids if not os.path.isdir(cache.archive_path(aid))]
+# -- what archive-v0/ holds ------------------------------------------------------
 
 
-def mark_vanished(cache: Cache, archive_id: str) -> bool:
+@dataclass(frozen=True)
+class Listing:
+    """One scan of ``archive-v0/``: entry names, and whether each is a directory.
+
+    Shared by the vanished-archive check and the orphan search; both re-check
+    under the archive's lock before changing anything, so a listing a little
+    older than the moment of acting is safe.
+    """
+
+    entries: dict[str, bool]  # name -> is a directory (following a link, like os.path.isdir)
+
+    @classmethod
+    def scan(cls, directory: Path) -> Listing:
+        try:
+            with os.scandir(directory) as it:
+                return cls({e.name: _is_dir(e) for e in it})
+        except FileNotFoundError:
+            return cls({})
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def vanished(ids: Iterable[str], listing: Listing) -> list[str]:
+    """Of live archive ``ids``, those without a directory in ``listing``."""
+    return [aid for aid in ids if not listing.entries.get(aid, False)]
+
+
+def mark_vanished(db: GcDatabase, cache: Cache, archive_id: str) -> bool:
     """Mark a live row whose tree is gone as deleted, then purge it like a collected archive."""
     path = cache.archive_path(archive_id)
 
-    def _mark(session: Session) -> bool:
-        row = session.get(Archive, archive_id)
-        if row is None or row.deleted_at is not None or os.path.isdir(path):
+    def _mark(run: Executor) -> bool:
+        found = run("SELECT filename, deleted_at FROM archives WHERE id = :a", {"a": archive_id})
+        if not found or found[0][1] is not None or os.path.isdir(path):
             return False
-        row.deleted_at = time.time()
-        events.record(
-            session,
+        run(
+            "UPDATE archives SET deleted_at = :now WHERE id = :a",
+            {"now": time.time(), "a": archive_id},
+        )
+        record_sql(
+            run,
             "archive.vanished",
-            row.filename,
+            found[0][0],
             old_archive=archive_id,
             detail="gc: its directory is missing",
         )
@@ -191,60 +239,73 @@ def mark_vanished(cache: Cache, archive_id: str) -> bool:
 
     # Under the lock, a store restoring the tree cannot be half-way through.
     with _lock(cache, archive_id):  # type: ignore[attr-defined]
-        marked = cache.db.write(_mark)
+        marked = db.write(_mark)
     if marked:
-        finish(cache, archive_id)
+        finish(db, cache, archive_id)
     return marked
 
 
 # -- orphans: what no row knows ---------------------------------------------------
 
 
-def _older_than(path: Path, cutoff: float) -> bool:
+def _older_than(path: str | Path, cutoff: float) -> bool:
     try:
         return os.lstat(path).st_mtime <= cutoff
     except FileNotFoundError:
         return False
 
 
-def find_orphans(cache: Cache, grace: float, *, dry_run: bool = False) -> list[Path]:
-    """Unregistered entries of ``archive-v0/`` and ``tmp/`` older than ``grace`` (reads only)."""
+def find_orphans(
+    db: GcDatabase,
+    cache: Cache,
+    grace: float,
+    listing: Listing,
+    known: Iterable[str],
+    *,
+    dry_run: bool = False,
+) -> list[Path]:
+    """Unregistered entries of ``archive-v0/`` and ``tmp/`` older than ``grace`` (reads only).
+
+    ``archive-v0/`` is taken from ``listing``; ``known`` are archive ids the
+    caller read from the database (rows, deleted or not), so only the other
+    names need asking about.
+    """
     cutoff = time.time() - grace
-    with cache.db.read() as session:
-        known = set(session.scalars(select(Archive.id)))
-    out: list[Path] = []
     layout = cache.layout
-    for entry in _list(layout.archives):
-        if entry.name not in known and _older_than(entry, cutoff):
-            out.append(entry)
+    unknown = sorted(set(listing.entries).difference(known))
+    if unknown:
+        registered = set(db.read(lambda run: [n for n in unknown if _deleted_at(run, n)[0]]))
+        unknown = [n for n in unknown if n not in registered]
+    out = [layout.archives / n for n in unknown if _older_than(layout.archives / n, cutoff)]
     with staging.unused(layout, create=not dry_run) as no_install_running:
         # With an install in flight, its downloads and unpacks live here: leave tmp/ be.
-        for entry in _list(layout.tmp) if no_install_running else []:
+        for name in _names(layout.tmp) if no_install_running else []:
+            entry = layout.tmp / name
             # trash-* is what discard() was removing when its process died: garbage at any age.
-            if entry.name.startswith("trash-") or _older_than(entry, cutoff):
+            if name.startswith("trash-") or _older_than(entry, cutoff):
                 out.append(entry)
     return out
 
 
-def _list(directory: Path) -> list[Path]:
+def _names(directory: Path | str) -> list[str]:
     try:
-        return sorted(directory.iterdir())
-    except FileNotFoundError:
+        return sorted(os.listdir(directory))
+    except (FileNotFoundError, NotADirectoryError):
         return []
 
 
-def remove_orphan(cache: Cache, path: Path) -> bool:
+def remove_orphan(db: GcDatabase, cache: Cache, path: Path) -> bool:
     if path.parent == cache.layout.archives:
         with _lock(cache, path.name):  # type: ignore[attr-defined]
-            with cache.db.read() as session:
-                if session.get(Archive, path.name) is not None:
-                    return False  # registered since we looked
-            discard(path, cache.layout)
+            if db.read(lambda run: _deleted_at(run, path.name))[0]:
+                return False  # registered since we looked
+            _discard(cache, path)
     else:
         _rmtree(path)
     if os.path.lexists(path):
         return False
-    cache.db.write(lambda s: events.record(s, "orphan.delete", str(path.relative_to(cache.root))))
+    subject = str(path.relative_to(cache.root))
+    db.write(lambda run: record_sql(run, "orphan.delete", subject))
     return True
 
 
@@ -259,38 +320,54 @@ def _rmtree(path: Path) -> None:
 # -- pointer links on disk whose row is gone ---------------------------------------
 
 
-def find_orphan_links(cache: Cache, grace: float) -> list[tuple[str, str]]:
+def find_orphan_links(db: GcDatabase, cache: Cache, grace: float) -> list[tuple[str, str]]:
     """``(bucket, key)`` of on-disk pointers with no row, plus stale temp links (reads only)."""
     cutoff = time.time() - grace
     out: list[tuple[str, str]] = []
-    with cache.db.read() as session:
-        rows = {(b, k) for b, k in session.execute(select(Pointer.bucket, Pointer.key))}
+    rows = db.read(lambda run: {f"{b}/{k}" for b, k in run("SELECT bucket, key FROM pointers")})
     for bucket in POINTER_BUCKETS:
-        base = cache.root / bucket
-        for source in _list(base):
-            for name in _list(source) if source.is_dir() and not source.is_symlink() else []:
-                for link in _list(name) if name.is_dir() and not name.is_symlink() else []:
-                    key = f"{source.name}/{name.name}/{link.name}"
-                    temp = link.name.startswith(".") and ".tmp-" in link.name
-                    if temp and not _older_than(link, cutoff):
+        base = os.path.join(cache.root, bucket)
+        for source in _subdirectories(base):
+            source_dir = os.path.join(base, source)
+            for name in _subdirectories(source_dir):
+                name_dir = os.path.join(source_dir, name)
+                prefix = f"{source}/{name}/"
+                for link in _names(name_dir):
+                    temp = link.startswith(".") and ".tmp-" in link
+                    if temp and not _older_than(os.path.join(name_dir, link), cutoff):
                         continue
-                    if temp or (bucket, key) not in rows:
-                        out.append((bucket, key))
+                    if temp or f"{bucket}/{prefix}{link}" not in rows:
+                        out.append((bucket, prefix + link))
     return out
 
 
-def remove_orphan_link(cache: Cache, bucket: str, key: str) -> bool:
-    with cache.db.read() as session:
-        exists = session.scalars(
-            select(Pointer.id).where(Pointer.bucket == bucket, Pointer.key == key)
-        ).first()
-    if exists is not None:
+def _subdirectories(directory: str) -> list[str]:
+    """Names of the real directories (not links to one) in ``directory``, sorted."""
+    try:
+        with os.scandir(directory) as it:
+            return sorted(e.name for e in it if _is_real_dir(e))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _is_real_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+def remove_orphan_link(db: GcDatabase, cache: Cache, bucket: str, key: str) -> bool:
+    exists = db.read(
+        lambda run: run(
+            "SELECT id FROM pointers WHERE bucket = :b AND key = :k", {"b": bucket, "k": key}
+        )
+    )
+    if exists:
         return False
     path = cache.layout.pointer_path(bucket, key)
     if sys.platform != "win32" and os.path.isdir(path) and not os.path.islink(path):
         return False  # a real directory is not one of our links; leave it to a person
     links.remove_pointer(path)
-    cache.db.write(
-        lambda s: events.record(s, "orphan.delete", f"{bucket}/{key}", detail="pointer link")
-    )
+    db.write(lambda run: record_sql(run, "orphan.delete", f"{bucket}/{key}", detail="pointer link"))
     return True

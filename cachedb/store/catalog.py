@@ -9,12 +9,12 @@ PostgreSQL.
 from __future__ import annotations
 
 import os
-import socket
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .._process import this_host
 from ..db.events import record_sql
 from ..db.lite import Executor
 
@@ -74,7 +74,7 @@ def acquire_leases(
             {
                 "a": archive_id,
                 "pid": os.getpid(),
-                "host": socket.gethostname(),
+                "host": this_host(),
                 "now": now,
                 "exp": now + ttl,
             },

@@ -9,9 +9,6 @@ crashed install never pins an archive for long.
 
 from __future__ import annotations
 
-import os
-import socket
-import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -19,45 +16,12 @@ from contextlib import contextmanager
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from .._process import pid_alive, this_host
 from ..db.engine import Database
 from ..db.models import Archive, Lease, Pointer
 from . import catalog
 
 DEFAULT_TTL = catalog.LEASE_TTL
-
-
-def this_host() -> str:
-    return socket.gethostname()
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this host."""
-    if pid <= 0:
-        return False
-    if sys.platform == "win32":
-        return _pid_alive_windows(pid)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # it exists, it just belongs to someone else
-    return True
-
-
-def _pid_alive_windows(pid: int) -> bool:
-    # os.kill(pid, 0) would terminate the process on Windows, so ask the kernel instead.
-    import ctypes
-
-    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined,unused-ignore]
-    synchronize, wait_timeout = 0x00100000, 0x102
-    handle = kernel32.OpenProcess(synchronize, False, pid)
-    if not handle:
-        return False
-    try:
-        return bool(kernel32.WaitForSingleObject(handle, 0) == wait_timeout)
-    finally:
-        kernel32.CloseHandle(handle)
 
 
 def is_live(lease: Lease, *, now: float | None = None, host: str | None = None) -> bool:

@@ -10,7 +10,6 @@ the old one, so a reader sees either the old or the new target, never neither.
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 from pathlib import Path
 
@@ -38,7 +37,7 @@ def default_kind(directory: Path) -> str:
         return forced
     if sys.platform == "win32":
         return JUNCTION
-    probe = directory / f".probe-{secrets.token_hex(4)}"
+    probe = directory / f".probe-{os.urandom(4).hex()}"
     try:
         os.symlink("probe-target", probe)
     except OSError:
@@ -48,7 +47,7 @@ def default_kind(directory: Path) -> str:
 
 
 def _temp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
+    return path.with_name(f".{path.name}.tmp-{os.urandom(4).hex()}")
 
 
 def write_pointer(path: Path, target: Path, kind: str) -> None:
