@@ -193,6 +193,7 @@ def test_editable_errors(tmp_path: Path) -> None:
     assert "#egg=" in usage_error(parse_editable, "git+https://u:pw@host/x.git")
     req = parse_editable("git+https://host/x.git#egg=x")
     assert (req.name, req.url) == ("x", "git+https://host/x.git")
+    assert "invalid URL 'file://['" in usage_error(parse_editable, "file://[")
 
 
 # --- requirements files ------------------------------------------------------

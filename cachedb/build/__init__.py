@@ -9,13 +9,6 @@
 - ``policy``: ``--no-build``, ``--no-binary``, ``--only-binary``, ``--refresh-package``
 - ``builder``: ``Builder``, which ties them together for one install run
 
-Importing this package imports nothing heavy; ``build`` and ``pyproject_hooks``
-load only when a hook runs.
+Importing this package imports none of them (a warm install needs only ``policy``);
+``build`` and ``pyproject_hooks`` load only when a hook runs.
 """
-
-from __future__ import annotations
-
-from .policy import BuildPolicy
-from .sources import BuildSource, shareable
-
-__all__ = ["BuildPolicy", "BuildSource", "shareable"]

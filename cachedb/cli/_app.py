@@ -1,6 +1,9 @@
-"""The typer application and the options every command shares."""
+"""The typer application and the options every command shares.
 
-from __future__ import annotations
+The command modules leave out ``from __future__ import annotations`` on purpose:
+typer evaluates string annotations (twice) on every call, evaluated ones it reads as
+they are.
+"""
 
 from pathlib import Path
 from typing import Annotated

@@ -1,7 +1,5 @@
 """``cachedb sql``, ``ls``, ``info`` and ``verify``: looking into the cache."""
 
-from __future__ import annotations
-
 import sys
 from enum import StrEnum
 from pathlib import Path

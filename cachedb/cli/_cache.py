@@ -1,7 +1,5 @@
 """``cachedb dir``: where the cache lives."""
 
-from __future__ import annotations
-
 import typer
 
 from ._app import CacheDirOption, app

@@ -1,7 +1,5 @@
 """``cachedb gc`` and ``cachedb clean``: collect archives nothing uses any more."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -92,7 +90,7 @@ def clean_command(
 
 
 def _run(
-    cache_dir: object, db_url: str | None, options: Options, *, dry_run: bool, json: bool
+    cache_dir: object, db_url: str | None, options: "Options", *, dry_run: bool, json: bool
 ) -> None:
     from pathlib import Path
 

@@ -1,7 +1,5 @@
 """``cachedb install``, ``uninstall`` and ``list``."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

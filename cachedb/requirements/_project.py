@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import configparser
-import tomllib
 from pathlib import Path
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -19,6 +17,10 @@ def is_project_dir(directory: Path) -> bool:
 
 def project_name(directory: Path) -> NormalizedName:
     """``[project] name`` of pyproject.toml, else ``[metadata] name`` of setup.cfg."""
+    # Loaded here: only path and directory requirements need them.
+    import configparser
+    import tomllib
+
     pyproject = directory / "pyproject.toml"
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))

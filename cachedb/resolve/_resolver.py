@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from packaging.requirements import Requirement
 
 from cachedb.errors import ResolutionImpossible
-from cachedb.resolve._explain import Cause, explain
 from cachedb.resolve._model import Finder, Pin, Resolution
 from cachedb.resolve._order import ordered
 from cachedb.resolve._select import merge
@@ -49,6 +48,8 @@ def resolve(
     try:
         result = resolver.resolve([Req(w) for w in wanted.values()], max_rounds=max_rounds)
     except Impossible as exc:
+        from cachedb.resolve._explain import Cause, explain
+
         causes = [
             Cause(
                 info.requirement.wanted,

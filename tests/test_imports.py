@@ -1,0 +1,122 @@
+"""What commands import: a warm install and the light commands load only what they use.
+
+Every module costs start-up time on every run (a warm install spends about a
+quarter of its time importing), so the ones a path never calls stay unloaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from importlib import import_module
+from pathlib import Path
+
+import pytest
+from installtools import cachedb, make_venv, run_in
+from wheelbuilder import make_wheel
+
+import cachedb.cli as cli
+import cachedb.requirements as inputs
+from cachedb.cli import _COMMANDS, load_app
+
+# Never needed when everything is cached, nor by help and ``dir``.
+HEAVY = {"sqlalchemy", "alembic", "httpx", "httpcore", "rich", "resolvelib", "build"}
+# Parts of cachedb (and what they load) that only other paths need.
+WARM_UNUSED = {
+    "cachedb.audit",
+    "cachedb.build.builder",
+    "cachedb.build.sources",
+    "cachedb.cli._audit",
+    "cachedb.cli._cache",
+    "cachedb.cli._gc",
+    "cachedb.db.engine",
+    "cachedb.fetch",
+    "cachedb.gc",
+    "cachedb.index",
+    "cachedb.requirements._editable",
+    "cachedb.resolve._explain",
+    "cachedb.resolve._provider",
+    "tomllib",
+}
+
+# Runs the CLI in a fresh interpreter, then prints which modules it loaded.
+_PROBE = """\
+import json, sys
+from cachedb.cli import main
+code = main(sys.argv[1:])
+print("\\n" + json.dumps(sorted(sys.modules)))
+sys.exit(code)
+"""
+
+
+def _loaded_by(*args: str | Path) -> set[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_")}
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    return set(json.loads(out.stdout.splitlines()[-1]))
+
+
+def _hits(loaded: set[str], unwanted: set[str]) -> list[str]:
+    """The loaded modules that are, or are inside, an unwanted one."""
+    return sorted(m for m in loaded if any(m == u or m.startswith(u + ".") for u in unwanted))
+
+
+def test_a_warm_install_loads_only_what_it_uses(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    make_wheel(
+        wheels,
+        "app",
+        "1.0",
+        files={"app/__init__.py": "def main():\n    print('app')\n"},
+        requires=["lib==1.0", "extra-dep; extra == 'fancy'"],
+        extras=["fancy"],
+        entry_points={"console_scripts": {"app": "app:main"}},
+    )
+    make_wheel(wheels, "lib", "1.0")
+    pins = tmp_path / "requirements.txt"
+    pins.write_text("app==1.0\nlib==1.0\n")
+    flags = ["--cache-dir", tmp_path / "cache", "--no-index", "--find-links", wheels, "-r", pins]
+
+    cold = cachedb("install", "--python", make_venv(tmp_path / "cold"), *flags)
+    assert cold.returncode == 0, cold.stderr
+    loaded = _loaded_by("install", "-q", "--python", make_venv(tmp_path / "warm"), *flags)
+
+    assert run_in(tmp_path / "warm", "import app, lib").returncode == 0
+    assert _hits(loaded, HEAVY | WARM_UNUSED) == []
+
+
+@pytest.mark.parametrize("args", [["--help"], ["install", "--help"], ["dir"]])
+def test_help_and_dir_load_neither_packaging_nor_the_database(
+    args: list[str], tmp_path: Path
+) -> None:
+    loaded = _loaded_by(*args, *(["--cache-dir", tmp_path] if args == ["dir"] else []))
+    unwanted = HEAVY | {"packaging", "sqlite3", "cachedb.store", "cachedb.install.pipeline"}
+    assert _hits(loaded, unwanted) == []
+
+
+def test_the_app_lists_every_command_in_one_order_whatever_was_loaded_first() -> None:
+    load_app(["list"])
+    load_app(["dir"])
+    assert [c.name for c in load_app().registered_commands] == list(_COMMANDS)
+
+
+def test_every_command_module_is_in_the_command_table() -> None:
+    modules = {p.stem for p in Path(cli.__file__).parent.glob("_*.py")}
+    assert modules - {"__init__", "_app"} == set(_COMMANDS.values())
+
+
+def test_requirements_names_load_on_first_use() -> None:
+    for name in inputs.__all__:
+        value = getattr(inputs, name)
+        module = import_module(f"cachedb.requirements.{value.__module__.rsplit('.', 1)[-1]}")
+        assert getattr(module, name) is value
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        inputs.nothing  # noqa: B018
