@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from email.parser import BytesHeaderParser
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from .._headers import header_values
 from ..errors import InvalidWheel
 
 
 def requires_dist(metadata: bytes, what: str) -> list[Requirement]:
-    message = BytesHeaderParser().parsebytes(metadata)
     out = []
-    for value in message.get_all("Requires-Dist") or []:
+    for value in header_values(metadata, "Requires-Dist"):
         try:
             out.append(Requirement(str(value)))
         except InvalidRequirement as exc:

@@ -20,7 +20,7 @@ from .finder import CandidateFinder
 from .options import DEFAULT_INDEX_URL, EXTRA_INDEX_URL_ENV, INDEX_URL_ENV, InstallOptions
 from .report import Reporter
 from .sources import Built, Direct, Installed
-from .threads import on_two_threads
+from .forked import on_two_processes
 
 if TYPE_CHECKING:
     from ..index import IndexClient
@@ -97,6 +97,8 @@ def _prefetch_remote_direct(
     direct: dict[str, Direct], finder: CandidateFinder, cache: Cache
 ) -> Path | None:
     """Download wheels named by URL before resolving: their metadata lives inside them."""
+    if not direct:
+        return None  # and cachedb.fetch stays unloaded
     from ..fetch import local_path
 
     # git URLs are cloned by the builder, not downloaded.
@@ -163,7 +165,14 @@ def _install_into(
     cache: Cache,
     started: float,
 ) -> int:
-    from ..link import choose_link_mode, install_archive, installed_distributions, uninstall
+    from ..link import (
+        Archive,
+        choose_link_mode,
+        install_archive,
+        installed_distributions,
+        read_archive,
+        uninstall,
+    )
     from ..store import InstallRecord
     from ..target import query_interpreter
     from .building import build_policy, builder_factory
@@ -267,9 +276,14 @@ def _install_into(
                 uninstall(item.pin.name, interp.scheme, prefix)
                 removed.append((item.pin.name, old[0]))
 
-        def link(item: Ready) -> InstallRecord:
+        # Read before linking starts, so the archives are split between the two linking
+        # processes by their number of files.
+        archives = [read_archive(item.path.absolute()) for item in ready]
+
+        def link(job: tuple[Ready, Archive]) -> InstallRecord:
+            item, archive = job
             install_archive(
-                item.path,
+                archive,
                 scheme=interp.scheme,
                 python_executable=interp.executable,
                 link_mode=mode,
@@ -279,7 +293,8 @@ def _install_into(
             reporter.advance(item.pin.name)
             return InstallRecord(item.archive_id, item.pin.name, str(item.pin.version), mode)
 
-        records.extend(on_two_threads(link, ready, "link"))
+        jobs = list(zip(ready, archives, strict=True))
+        records.extend(on_two_processes(link, jobs, [len(a.files) for a in archives], "link"))
         reporter.stop()
         cache.record_install(str(prefix), interp.executable, records, [n for n, _ in removed])
         finder.commit()

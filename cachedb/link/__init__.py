@@ -10,15 +10,18 @@
 
 from __future__ import annotations
 
+from .archive import Archive, read_archive
 from .install import InstalledDist, install_archive
 from .modes import LINK_MODES, choose_link_mode
 from .uninstall import installed_distributions, uninstall
 
 __all__ = [
     "LINK_MODES",
+    "Archive",
     "InstalledDist",
     "choose_link_mode",
     "install_archive",
     "installed_distributions",
+    "read_archive",
     "uninstall",
 ]

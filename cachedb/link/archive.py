@@ -9,20 +9,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from email.parser import HeaderParser
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+from .._headers import header_values
 from ..errors import InstallError
 from .records import parse_record
-
-
-@dataclass(frozen=True)
-class ArchiveFile:
-    path: str  # POSIX path relative to the archive root
-    hash: str  # as spelled in the archive's RECORD, e.g. "sha256=..."
-    size: str
 
 
 @dataclass(frozen=True)
@@ -32,7 +25,9 @@ class Archive:
     name: str  # canonical
     version: str
     root_is_purelib: bool
-    files: tuple[ArchiveFile, ...]  # without the RECORD and its signatures
+    # (POSIX path relative to the root, hash as RECORD spells it, size), without
+    # the RECORD and its signatures; plain tuples, as there are thousands.
+    files: list[tuple[str, str, str]]
 
     @property
     def data_dir(self) -> str:
@@ -48,9 +43,8 @@ class Archive:
 
     def project_name(self) -> str:
         """The Name from METADATA as the project spells it (pip uses it for headers)."""
-        data = self.read_dist_info_file("METADATA") or b""
-        name = HeaderParser().parsestr(data.decode("utf-8", "replace")).get("Name")
-        return str(name).strip() if name else self.name
+        names = header_values(self.read_dist_info_file("METADATA") or b"", "Name")
+        return names[0].strip() if names and names[0].strip() else self.name
 
 
 def _find_dist_info(root: Path) -> str:
@@ -70,18 +64,18 @@ def read_archive(root: Path) -> Archive:
     if not sep or not raw_name or not version:
         raise InstallError(f"archive {root} has a malformed dist-info name {dist_info!r}")
     try:
-        wheel_text = (root / dist_info / "WHEEL").read_text(encoding="utf-8")
+        wheel_data = (root / dist_info / "WHEEL").read_bytes()
         record_text = (root / dist_info / "RECORD").read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InstallError(f"archive {root} is unreadable: {exc}") from exc
-    purelib = HeaderParser().parsestr(wheel_text).get("Root-Is-Purelib", "")
+    purelib = (header_values(wheel_data, "Root-Is-Purelib") or [""])[0]
     record_prefix = f"{dist_info}/RECORD"
-    files = tuple(
-        ArchiveFile(path, hash_, size)
-        for path, hash_, size in parse_record(record_text, root / record_prefix)
+    files = [
+        row
+        for row in parse_record(record_text, root / record_prefix)
         # The RECORD (and any signature over it) describes the wheel, not the install.
-        if not path.startswith(record_prefix) or path.count("/") != 1
-    )
+        if not row[0].startswith(record_prefix) or row[0].count("/") != 1
+    ]
     return Archive(
         root=root,
         dist_info=dist_info,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -49,14 +49,6 @@ class InstalledDist:
     def files(self) -> tuple[Path, ...]:
         # Built on demand: ten thousand Path objects cost a warm install ~25 ms.
         return tuple(Path(p) for p in self.paths)
-
-
-@dataclass(frozen=True)
-class _Linked:
-    dst: str
-    src: str
-    hash: str
-    size: str
 
 
 @dataclass(frozen=True)
@@ -97,51 +89,70 @@ def _read_head(path: str, size: int) -> bytes:
 class _Plan:
     def __init__(self, label: str) -> None:
         self.label = label
-        self.items: dict[str, _Linked | _Fresh] = {}
+        # destination -> (source in the archive, its RECORD row in the environment);
+        # tuples, not objects: a large install plans ten thousand of them.
+        self.linked: dict[str, tuple[str, tuple[str, str, str]]] = {}
+        self.fresh: dict[str, _Fresh] = {}
 
-    def add(self, item: _Linked | _Fresh, *, replace: bool = False) -> None:
-        if item.dst in self.items and not replace:
-            raise InstallError(f"{self.label} installs {item.dst} twice")
-        self.items[item.dst] = item
+    def link(self, dst: str, src: str, row: tuple[str, str, str]) -> None:
+        if dst in self.linked:
+            raise InstallError(f"{self.label} installs {dst} twice")
+        self.linked[dst] = (src, row)
+
+    def add(self, item: _Fresh, *, replace: bool = False) -> None:
+        if item.dst in self.fresh or item.dst in self.linked:
+            if not replace:
+                raise InstallError(f"{self.label} installs {item.dst} twice")
+            self.linked.pop(item.dst, None)
+        self.fresh[item.dst] = item
+
+    def destinations(self) -> list[str]:
+        return [*self.linked, *self.fresh]
 
 
 def _plan(archive: Archive, dirs: Mapping[str, str], python_executable: str) -> tuple[_Plan, str]:
     label = f"{archive.name} {archive.version}"
     plan = _Plan(label)
     lib_dir = dirs["purelib" if archive.root_is_purelib else "platlib"]
-    root = str(archive.root)
+    root = str(archive.root) + os.sep
+    lib_prefix = lib_dir.rstrip(os.sep) + os.sep
     data_prefix = archive.data_dir + "/"
     dist_info_prefix = archive.dist_info + "/"
     headers: str | None = None
-    for f in archive.files:
-        src = os.path.join(root, f.path)
-        if f.path.startswith(data_prefix):
-            key, _, rest = f.path[len(data_prefix) :].partition("/")
-            if key not in SCHEME_KEYS or not rest:
-                raise InstallError(f"{label} has a file in an unknown scheme: {f.path}")
-            if key == "headers":
-                if "headers" not in dirs:
-                    raise InstallError(f"{label} installs headers, but the scheme has none")
-                headers = headers or _headers_dir(dirs["headers"], archive)
-                base = headers
-            else:
-                base = dirs[key]
-            dst = os.path.join(base, rest)
-            if key == "scripts":
-                if "/" not in rest:
-                    check_script_name(rest, label)
-                if _read_head(src, 8) == b"#!python":
-                    with open(src, "rb") as fh:
-                        rewritten = rewrite_shebang(fh.read(), python_executable)
-                    assert rewritten is not None
-                    plan.add(_Fresh(dst, rewritten, executable=True))
-                    continue
+    link = plan.link
+    for row in archive.files:
+        path = row[0]
+        if not path.startswith((data_prefix, dist_info_prefix)):
+            # Most files: from the archive root into the library directory, where
+            # their RECORD row is the archive's own.
+            link(lib_prefix + path, root + path, row)
+            continue
+        src = root + path
+        if path.startswith(dist_info_prefix):
+            if path[len(dist_info_prefix) :] not in _GENERATED:
+                link(lib_prefix + path, src, row)
+            continue
+        key, _, rest = path[len(data_prefix) :].partition("/")
+        if key not in SCHEME_KEYS or not rest:
+            raise InstallError(f"{label} has a file in an unknown scheme: {path}")
+        if key == "headers":
+            if "headers" not in dirs:
+                raise InstallError(f"{label} installs headers, but the scheme has none")
+            headers = headers or _headers_dir(dirs["headers"], archive)
+            base = headers
         else:
-            in_dist_info = f.path.startswith(dist_info_prefix)
-            if in_dist_info and f.path[len(dist_info_prefix) :] in _GENERATED:
+            base = dirs[key]
+        dst = os.path.join(base, rest)
+        if key == "scripts":
+            if "/" not in rest:
+                check_script_name(rest, label)
+            if _read_head(src, 8) == b"#!python":
+                with open(src, "rb") as fh:
+                    rewritten = rewrite_shebang(fh.read(), python_executable)
+                assert rewritten is not None
+                plan.add(_Fresh(dst, rewritten, executable=True))
                 continue
-            dst = os.path.join(lib_dir, f.path)
-        plan.add(_Linked(dst, src, f.hash, f.size))
+        link(dst, src, (_record_path(dst, lib_dir, lib_prefix), row[1], row[2]))
 
     entry_points = archive.read_dist_info_file("entry_points.txt")
     if entry_points:
@@ -174,13 +185,18 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _link_all(journal: Journal, items: Sequence[_Linked], link_mode: str) -> None:
+def _link_all(journal: Journal, items: Iterable[tuple[str, str]], link_mode: str) -> None:
     # One thread on purpose: link() is a few microseconds in the kernel, and handing
     # the GIL between threads around such short calls measured 2-3x slower than a loop.
     create = file_creator(link_mode)
-    place = journal.place
-    for item in items:
-        place(item.dst, partial(create, item.src))
+    placed = journal.placed
+    for dst, src in items:
+        try:
+            create(src, dst)
+        except FileExistsError:
+            journal.replace(dst, partial(create, src))
+        else:
+            placed.append(dst)
 
 
 def _record_path(path: str, lib_dir: str, lib_prefix: str) -> str:
@@ -189,7 +205,7 @@ def _record_path(path: str, lib_dir: str, lib_prefix: str) -> str:
 
 
 def install_archive(
-    archive_dir: Path,
+    archive_dir: Path | Archive,
     *,
     scheme: Mapping[str, str],
     python_executable: str,
@@ -198,7 +214,7 @@ def install_archive(
     direct_url: Mapping[str, object] | None = None,
     installer: str = "cachedb",
 ) -> InstalledDist:
-    """Install the unpacked wheel at ``archive_dir`` into ``scheme``.
+    """Install the unpacked wheel at ``archive_dir`` (or already read) into ``scheme``.
 
     Nothing is written before the whole install is validated, and a failure
     part-way removes what this call created (and restores what it replaced).
@@ -206,7 +222,10 @@ def install_archive(
     """
     if link_mode not in LINK_MODES:
         raise UsageError(f"unknown link mode {link_mode!r}; choose one of {', '.join(LINK_MODES)}")
-    archive = read_archive(Path(archive_dir).absolute())
+    if isinstance(archive_dir, Archive):
+        archive = archive_dir
+    else:
+        archive = read_archive(Path(archive_dir).absolute())
     dirs = _scheme_dirs(scheme)
     plan, lib_dir = _plan(archive, dirs, python_executable)
     label = plan.label
@@ -221,17 +240,17 @@ def install_archive(
         plan.add(_Fresh(os.path.join(dist_info_dir, filename), data, executable=False))
     record_file = os.path.join(dist_info_dir, "RECORD")
 
-    linked = [i for i in plan.items.values() if isinstance(i, _Linked)]
-    fresh = [i for i in plan.items.values() if isinstance(i, _Fresh)]
+    fresh = plan.fresh.values()
+    destinations = plan.destinations()
     journal = Journal()
     try:
-        journal.make_dirs([dist_info_dir, *(os.path.dirname(d) for d in plan.items)])
-        _link_all(journal, linked, link_mode)
+        journal.make_dirs({dist_info_dir, *(os.path.dirname(d) for d in destinations)})
+        _link_all(journal, ((dst, src) for dst, (src, _) in plan.linked.items()), link_mode)
         for item in fresh:
             journal.place(item.dst, _write_fresh(item.data, item.executable))
 
         lib_prefix = lib_dir.rstrip(os.sep) + os.sep
-        rows = [(_record_path(i.dst, lib_dir, lib_prefix), i.hash, i.size) for i in linked]
+        rows = [row for _, row in plan.linked.values()]
         rows += [
             (_record_path(i.dst, lib_dir, lib_prefix), record_hash(i.data), str(len(i.data)))
             for i in fresh
@@ -251,5 +270,5 @@ def install_archive(
         name=archive.name,
         version=archive.version,
         dist_info=Path(dist_info_dir),
-        paths=(*plan.items, record_file),
+        paths=(*destinations, record_file),
     )

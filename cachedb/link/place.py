@@ -69,11 +69,12 @@ class Journal:
         try:
             create(dst)
         except FileExistsError:
-            self._replace(dst, create)
+            self.replace(dst, create)
         else:
             self.placed.append(dst)  # list.append is atomic; workers share the journal
 
-    def _replace(self, dst: str, create: Callable[[str], None]) -> None:
+    def replace(self, dst: str, create: Callable[[str], None]) -> None:
+        """Replace the existing ``dst`` with ``create(path)``, keeping the old file until commit."""
         tmp = self._temp_name(dst)
         create(tmp)
         backup: str | None = tmp + ".old"

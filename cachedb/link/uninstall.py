@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Mapping
-from email.parser import HeaderParser
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -29,6 +28,8 @@ def _name_version(dist_info: str) -> tuple[str, str] | None:
         return name, version
     # Not named "<name>-<version>.dist-info": fall back to its METADATA.
     try:
+        from email.parser import HeaderParser
+
         with open(os.path.join(dist_info, "METADATA"), encoding="utf-8") as fh:
             meta = HeaderParser().parse(fh)
     except (OSError, UnicodeDecodeError):

@@ -1,0 +1,51 @@
+"""Header values of RFC 822-style metadata files (METADATA, WHEEL), mostly without ``email``.
+
+Importing and running the email parser costs a warm install more than the rest
+of reading metadata; the files are nearly always simple enough to split by hand.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A header line as the email parser sees one: printable ASCII other than ":", then ":".
+_HEADER = re.compile(r"[!-9;-~]*:")
+
+
+def _simple_header_values(metadata: bytes, name: str) -> list[str] | None:
+    """The values of header ``name``, if the header block is plain enough to split by hand.
+
+    Plain: ASCII, ``\n`` line ends, every line ``Key: value`` or the folded
+    continuation of another header. That is nearly every METADATA, and there this
+    gives what the email parser gives at a tenth of its cost.
+    """
+    head = metadata.split(b"\n\n", 1)[0]
+    if not head.isascii() or b"\r" in head:
+        return None
+    prefix = name.lower() + ":"
+    values = []
+    wanted = False  # whether the line before was one of ours
+    for line in head.decode("ascii").split("\n"):
+        if not line:
+            break  # the blank line that ends the headers (here only ever a leading one)
+        if line[0] in " \t":
+            if wanted:
+                return None  # one of ours is folded
+            continue
+        if not _HEADER.match(line):
+            return None
+        wanted = line[: len(prefix)].lower() == prefix
+        if wanted:
+            values.append(line[len(prefix) :].lstrip(" \t"))
+    return values
+
+
+def header_values(data: bytes, name: str) -> list[str]:
+    """Every value of header ``name``, as ``email``'s compat32 parser reads them."""
+    values = _simple_header_values(data, name)
+    if values is None:
+        from email.parser import BytesHeaderParser
+
+        message = BytesHeaderParser().parsebytes(data)
+        values = [str(v) for v in message.get_all(name) or []]
+    return values
