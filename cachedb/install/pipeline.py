@@ -17,10 +17,10 @@ from packaging.version import Version
 from ..errors import UsageError
 from ..resolve import Pin, Resolution, exact_pin, resolve, resolve_pinned
 from .finder import CandidateFinder
+from .forked import on_two_processes
 from .options import DEFAULT_INDEX_URL, EXTRA_INDEX_URL_ENV, INDEX_URL_ENV, InstallOptions
 from .report import Reporter
 from .sources import Built, Direct, Installed
-from .forked import on_two_processes
 
 if TYPE_CHECKING:
     from ..index import IndexClient
