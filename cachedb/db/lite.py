@@ -8,7 +8,6 @@ SQLAlchemy's ``text()`` accept. Migrations, audits and repairs use the ORM.
 
 from __future__ import annotations
 
-import random
 import sqlite3
 import threading
 import time
@@ -168,5 +167,7 @@ def is_busy(error: object) -> bool:
 
 def back_off(delay: float) -> float:
     """Sleep about ``delay`` (jittered so retrying writers spread out); return the next delay."""
+    import random  # only when contended: not worth loading on every run
+
     time.sleep(delay * (1 + random.random()))
     return min(delay * 2, 1.0)
