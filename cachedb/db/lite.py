@@ -1,9 +1,10 @@
-"""The metadata database through the standard library's sqlite3: the install path's way in.
+"""The metadata database through the standard library's sqlite3: the usual way in.
 
-Importing SQLAlchemy costs more than a whole warm install, so the statements an
-install needs (reading and leasing entries, storing new archives, recording
-installs) run here, in plain SQL with named parameters, which both sqlite3 and
-SQLAlchemy's ``text()`` accept. Migrations, audits and repairs use the ORM.
+Importing SQLAlchemy costs more than a whole warm install, so what installs, gc
+and the read-only audits need (reading and leasing entries, storing new
+archives, recording installs, collecting) runs here, in plain SQL with named
+parameters, which both sqlite3 and SQLAlchemy's ``text()`` accept. Migrations,
+``verify --repair`` and non-SQLite URLs use the ORM.
 """
 
 from __future__ import annotations
