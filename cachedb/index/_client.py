@@ -17,7 +17,7 @@ import hashlib
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -261,20 +261,33 @@ class IndexClient:
         )  # fmt: skip
 
     def download_many(
-        self, items: Sequence[tuple[Link, Mapping[str, str] | None]], dest_dir: Path
+        self,
+        items: Sequence[tuple[Link, Mapping[str, str] | None]],
+        dest_dir: Path,
+        *,
+        on_done: Callable[[int, Downloaded], None] | None = None,
     ) -> list[Downloaded]:
         """Download concurrently over the one pooled client; results in ``items`` order.
 
-        The first failure is raised once the running downloads finish; files that
-        completed stay in ``dest_dir``, failed ones leave nothing.
+        ``on_done(i, result)`` runs in the downloading thread as soon as item ``i``
+        is verified, so the caller can start working on it while others still
+        download; if it raises, that is item ``i``'s failure. The first failure
+        is raised once the running downloads finish; files that completed stay
+        in ``dest_dir``, failed ones leave nothing.
         """
         if not items:
             return []
+
+        def one(i: int, link: Link, expected: Mapping[str, str] | None) -> Downloaded:
+            got = self.download(link, dest_dir, expected=expected)
+            if on_done is not None:
+                on_done(i, got)
+            return got
+
         workers = min(self.concurrency, len(items))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cachedb-dl") as pool:
             futures: list[Future[Downloaded]] = [
-                pool.submit(self.download, link, dest_dir, expected=expected)
-                for link, expected in items
+                pool.submit(one, i, link, expected) for i, (link, expected) in enumerate(items)
             ]
             try:
                 return [f.result() for f in futures]

@@ -1,12 +1,16 @@
-"""Running one step of an install over many distributions, two at a time."""
+"""Running steps of an install on threads: two items at a time, or in the background."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+import threading
+from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Generic, ParamSpec, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+K = TypeVar("K", bound=Hashable)
+P = ParamSpec("P")
 
 
 def on_two_threads(fn: Callable[[T], R], items: Sequence[T], name: str) -> list[R]:
@@ -17,8 +21,51 @@ def on_two_threads(fn: Callable[[T], R], items: Sequence[T], name: str) -> list[
     """
     if len(items) < 2:
         return [fn(item) for item in items]
-    from concurrent.futures import ThreadPoolExecutor
-
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"cachedb-{name}") as pool:
         futures = [pool.submit(fn, item) for item in items]
         return [f.result() for f in futures]
+
+
+class Background(Generic[K, R]):
+    """Jobs started one at a time, from any thread, while the caller does something else.
+
+    The pool is created by the first job, so a run that starts none pays nothing.
+    """
+
+    def __init__(self, workers: int, name: str) -> None:
+        self._workers = workers
+        self._name = name
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._futures: dict[K, Future[R]] = {}
+
+    def submit(self, key: K, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> None:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self._workers, thread_name_prefix=f"cachedb-{self._name}"
+                )
+            self._futures[key] = self._pool.submit(fn, *args, **kwargs)
+
+    def take(self, key: K) -> R | None:
+        """The result of the job started for ``key``, waiting for it; None if none was.
+
+        A result taken is the caller's: ``abandon`` no longer returns it.
+        """
+        with self._lock:
+            future = self._futures.get(key)
+        if future is None:
+            return None
+        value = future.result()
+        with self._lock:
+            self._futures.pop(key, None)
+        return value
+
+    def abandon(self) -> list[R]:
+        """Cancel the jobs not started, wait for the running ones; the results not taken."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+            futures, self._futures = list(self._futures.values()), {}
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return [f.result() for f in futures if not f.cancelled() and f.exception() is None]

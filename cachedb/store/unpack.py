@@ -10,18 +10,21 @@ an unknown Wheel-Version, and declared sizes past a cap.
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
 import errno
 import hashlib
 import io
 import lzma
 import os
+import re
 import shutil
 import stat
 import struct
 import unicodedata
 import zipfile
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path
@@ -42,9 +45,12 @@ MAX_FILES = 500_000
 # Past this many declared bytes, a wheel must also compress plausibly (zip bombs do not).
 BOMB_THRESHOLD = 64 * 1024**2
 MAX_COMPRESSION_RATIO = 200
-_CHUNK = 1024 * 1024
-_PARALLEL_THRESHOLD = 1000000
-_WORKERS = min(8, (os.cpu_count() or 2) * 2)
+_CHUNK = 4 * 1024 * 1024  # largest read or inflated piece held in memory per member
+# Fewer members than this are not worth starting the second worker thread for.
+_PARALLEL_THRESHOLD = 32
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_BAD_SEGMENTS = frozenset(("..", ".", ""))
 _RECORD_ALGORITHMS = ("sha256", "sha384", "sha512")
 _SCHEME_KEYS = ("purelib", "platlib", "scripts", "headers", "data")
 
@@ -72,18 +78,15 @@ class UnpackedWheel:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def check_member_name(name: str, what: str = "member") -> str:
     """Return ``name`` if it is a safe relative POSIX path, else raise InvalidWheel."""
     if not name:
         raise InvalidWheel(f"wheel has an empty {what} name")
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+    if _CONTROL.search(name):
         raise InvalidWheel(f"wheel {what} {name!r} contains a control character")
     if "\\" in name:
         raise InvalidWheel(f"wheel {what} {name!r} contains a backslash")
@@ -91,8 +94,7 @@ def check_member_name(name: str, what: str = "member") -> str:
         raise InvalidWheel(f"wheel {what} {name!r} is an absolute path")
     if len(name) >= 2 and name[1] == ":" and name[0].isalpha():
         raise InvalidWheel(f"wheel {what} {name!r} starts with a drive letter")
-    parts = name.rstrip("/").split("/")
-    if any(p in ("..", ".") for p in parts) or any(p == "" for p in parts):
+    if not _BAD_SEGMENTS.isdisjoint(name.rstrip("/").split("/")):
         raise InvalidWheel(f"wheel {what} {name!r} has a '..', '.' or empty path segment")
     return name
 
@@ -218,64 +220,212 @@ def _check_members(infos: list[zipfile.ZipInfo], wheel_size: int) -> list[zipfil
     return files
 
 
-def _extract(
-    zf: zipfile.ZipFile,
-    info: zipfile.ZipInfo,
-    dest_root: Path,
-    expected: tuple[str, str, str] | None,
-    record_name: str,
-) -> FileEntry:
-    target = os.path.join(dest_root, info.filename)
-    sha256 = hashlib.sha256()
-    other = None
-    if expected is not None and expected[1]:
-        algorithm = expected[1].split("=", 1)[0]
-        other = None if algorithm == "sha256" else hashlib.new(algorithm)
+class _Corrupt(Exception):
+    """A member's bytes do not decode to what its zip entry declares."""
+
+
+def _whole(src: int, info: zipfile.ZipInfo, offset: int) -> bytes:
+    """A small member in one read and (deflated) one inflate call."""
+    raw = os.pread(src, info.compress_size, offset)
+    if len(raw) != info.compress_size:
+        raise _Corrupt(f"member {info.filename!r} is truncated")
+    if info.compress_type == zipfile.ZIP_STORED:
+        if info.compress_size != info.file_size:
+            raise _Corrupt(f"stored member {info.filename!r} has two different sizes")
+        return raw
+    inflater = zlib.decompressobj(-15)
+    # One byte more than declared is enough to tell a liar; a bomb stops there.
+    data = inflater.decompress(raw, info.file_size + 1)
+    if len(data) > info.file_size:
+        raise InvalidWheel(f"{info.filename!r} is larger than its declared size")
+    if not inflater.eof:
+        raise _Corrupt(f"member {info.filename!r} is truncated")
+    if len(data) != info.file_size:
+        raise _Corrupt(f"member {info.filename!r} is shorter than its declared size")
+    return data
+
+
+def _stored(src: int, info: zipfile.ZipInfo, offset: int) -> Iterator[bytes]:
+    if info.compress_size != info.file_size:
+        raise _Corrupt(f"stored member {info.filename!r} has two different sizes")
+    left = info.file_size
+    while left:
+        chunk = os.pread(src, min(left, _CHUNK), offset)
+        if not chunk:
+            raise _Corrupt(f"member {info.filename!r} is truncated")
+        offset += len(chunk)
+        left -= len(chunk)
+        yield chunk
+
+
+def _deflated(src: int, info: zipfile.ZipInfo, offset: int) -> Iterator[bytes]:
+    """Inflate a big member piece by piece, never producing more than the declared size."""
+    inflater = zlib.decompressobj(-15)
+    left = info.compress_size
+    due = info.file_size
+    pending = b""
+    while not inflater.eof:
+        if not pending and left:
+            pending = os.pread(src, min(left, _CHUNK), offset)
+            if not pending:
+                raise _Corrupt(f"member {info.filename!r} is truncated")
+            offset += len(pending)
+            left -= len(pending)
+        # At most one byte more than is still due: a bomb stops after one piece.
+        out = inflater.decompress(pending, min(due, _CHUNK) + 1)
+        pending = inflater.unconsumed_tail
+        if len(out) > due:
+            raise InvalidWheel(f"{info.filename!r} is larger than its declared size")
+        if out:
+            due -= len(out)
+            yield out
+        elif not pending and not left:
+            break  # all input consumed, no output and no end of stream
+    if not inflater.eof:
+        raise _Corrupt(f"member {info.filename!r} is truncated")
+    if due:
+        raise _Corrupt(f"member {info.filename!r} is shorter than its declared size")
+
+
+def _other_method(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """bzip2 and lzma, which no wheel builder writes: zipfile's reader is fast enough."""
     size = 0
-    executable = bool((info.external_attr >> 16) & 0o111)
-    # Created with its final mode (modulo umask) so no chmod call is needed per file.
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o755 if executable else 0o644)
-    with zf.open(info) as src, open(fd, "wb", closefd=True) as dst:
-        while chunk := src.read(_CHUNK):
+    with zf.open(info) as member:
+        while chunk := member.read(_CHUNK):
             size += len(chunk)
             if size > info.file_size:
                 raise InvalidWheel(f"{info.filename!r} is larger than its declared size")
-            sha256.update(chunk)
-            if other is not None:
-                other.update(chunk)
-            dst.write(chunk)
-    if expected is not None and info.filename != record_name and expected[1]:
-        algorithm, _, want = expected[1].partition("=")
-        digest = sha256.digest() if other is None else other.digest()
-        got = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-        if got != want.rstrip("="):
-            raise InvalidWheel(f"{info.filename!r} does not match its {algorithm} hash in RECORD")
-        if int(expected[2]) != size:
-            raise InvalidWheel(f"{info.filename!r} is {size} bytes, but RECORD says {expected[2]}")
-    return FileEntry(info.filename, sha256.hexdigest(), size, executable)
+            yield chunk
+    if size != info.file_size:
+        raise _Corrupt(f"member {info.filename!r} is shorter than its declared size")
 
 
-def _extract_all(
-    zf: zipfile.ZipFile,
-    files: list[zipfile.ZipInfo],
-    dest_root: Path,
-    record: dict[str, tuple[str, str, str]],
-    record_name: str,
-) -> list[FileEntry]:
-    dirs = {os.path.dirname(i.filename) for i in files}
-    for d in sorted(dirs):
-        os.makedirs(os.path.join(dest_root, d), exist_ok=True)
+def _write_all(fd: int, data: bytes) -> None:
+    written = os.write(fd, data)
+    if written < len(data):
+        view = memoryview(data)
+        while written < len(data):
+            written += os.write(fd, view[written:])
+
+
+class _Source:
+    """The open wheel: its descriptor for ``os.pread`` and where each member's data starts."""
+
+    def __init__(
+        self,
+        fd: int,
+        zf: zipfile.ZipFile,
+        offsets: dict[int, int],
+        root: str,
+        record: dict[str, tuple[str, str, str]],
+        record_name: str,
+    ) -> None:
+        self.fd = fd
+        self.zf = zf
+        self.offsets = offsets
+        self.root = root
+        self.record = record
+        self.record_name = record_name
+        self.made: set[str] = set()  # directories that exist under root
+
+    def chunks(self, info: zipfile.ZipInfo) -> Iterable[bytes]:
+        offset = self.offsets[info.header_offset]
+        method = info.compress_type
+        if method == zipfile.ZIP_DEFLATED or method == zipfile.ZIP_STORED:
+            if info.file_size <= _CHUNK and info.compress_size <= _CHUNK:
+                return (_whole(self.fd, info, offset),)
+            if method == zipfile.ZIP_DEFLATED:
+                return _deflated(self.fd, info, offset)
+            return _stored(self.fd, info, offset)
+        return _other_method(self.zf, info)
+
+    def create(self, name: str, mode: int) -> int:
+        """A new file ``name``; its directories are made on first need, by either thread."""
+        parent = name.rpartition("/")[0]
+        if parent and parent not in self.made:
+            missing = []
+            while parent and parent not in self.made:
+                missing.append(parent)
+                parent = parent.rpartition("/")[0]
+            for directory in reversed(missing):
+                # The other thread may have just made it; "A" and "a" on a
+                # case-insensitive filesystem are one directory too.
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(f"{self.root}/{directory}")
+                self.made.add(directory)
+        return os.open(f"{self.root}/{name}", _CREATE, mode)
+
+    def extract(self, info: zipfile.ZipInfo) -> FileEntry:
+        """Write one member, checking it against RECORD (or, for RECORD itself, its CRC)."""
+        name = info.filename
+        expected = self.record.get(name)
+        algorithm = want = ""
+        if expected is not None and expected[1] and name != self.record_name:
+            algorithm, _, want = expected[1].partition("=")
+        sha256 = hashlib.sha256()
+        other = hashlib.new(algorithm) if algorithm and algorithm != "sha256" else None
+        executable = bool((info.external_attr >> 16) & 0o111)
+        # Created with its final mode (modulo umask) so no chmod call is needed per file.
+        fd = self.create(name, 0o755 if executable else 0o644)
+        size = crc = 0
+        try:
+            for chunk in self.chunks(info):
+                size += len(chunk)
+                sha256.update(chunk)
+                if other is not None:
+                    other.update(chunk)
+                elif not algorithm:
+                    crc = zlib.crc32(chunk, crc)
+                _write_all(fd, chunk)
+        finally:
+            os.close(fd)
+        if algorithm:
+            # RECORD's digest checks every byte, so the weaker CRC is not computed too.
+            digest = sha256.digest() if other is None else other.digest()
+            got = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+            if got != want.rstrip("="):
+                raise InvalidWheel(f"{name!r} does not match its {algorithm} hash in RECORD")
+            if expected is not None and int(expected[2]) != size:
+                raise InvalidWheel(f"{name!r} is {size} bytes, but RECORD says {expected[2]}")
+        elif crc != info.CRC:
+            raise _Corrupt(f"bad CRC-32 for member {name!r}")
+        return FileEntry(name, sha256.hexdigest(), size, executable)
+
+
+def _extract_all(source: _Source, files: list[zipfile.ZipInfo]) -> list[FileEntry]:
     if len(files) < _PARALLEL_THRESHOLD:
-        return [_extract(zf, i, dest_root, record.get(i.filename), record_name) for i in files]
-    # zlib and hashlib release the GIL, and ZipFile serialises only its seeks.
-    from concurrent.futures import ThreadPoolExecutor
+        return [source.extract(i) for i in files]
+    # Two workers (this thread and one more): creating a file is kernel time, and
+    # zlib, hashlib and os.write release the GIL. Big members go first so that
+    # neither worker is left alone with one at the end.
+    order = sorted(range(len(files)), key=lambda n: files[n].compress_size, reverse=True)
+    todo = iter(order)  # shared: next() on a list iterator is atomic under the GIL
+    results: list[FileEntry | None] = [None] * len(files)
+    errors: list[BaseException] = []
 
-    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        futures = [
-            pool.submit(_extract, zf, i, dest_root, record.get(i.filename), record_name)
-            for i in files
-        ]
-        return [f.result() for f in futures]
+    def work() -> None:
+        try:
+            for n in todo:
+                if errors:
+                    return
+                results[n] = source.extract(files[n])
+        except BaseException as exc:  # handed to the calling thread
+            errors.append(exc)
+
+    import threading
+
+    helper = threading.Thread(target=work, name="cachedb-unpack", daemon=True)
+    helper.start()
+    try:
+        work()
+        helper.join()
+    except BaseException as exc:  # e.g. Ctrl-C while joining: stop the helper first
+        errors.append(exc)
+        helper.join()
+        raise
+    if errors:
+        raise errors[0]
+    return [r for r in results if r is not None]
 
 
 # What zipfile and its decompressors raise, besides BadZipFile, for a damaged archive.
@@ -358,15 +508,16 @@ def unpack_wheel(
     import tempfile
 
     staging = Path(tempfile.mkdtemp(prefix=f"unpack-{archive_id[:16]}-", dir=staging_parent))
+    src = -1
     try:
         try:
+            src = os.open(wheel, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
             zf = zipfile.ZipFile(wheel)
         except (zipfile.BadZipFile, OSError) as exc:
             raise InvalidWheel(f"{filename} is not a valid zip archive: {exc}") from exc
         with zf:
             infos = zf.infolist()
-            with open(wheel, "rb") as raw:
-                check_layout(raw, infos, filename)
+            offsets = check_layout(src, infos, filename)
             files = _check_members(infos, wheel_size)
             names = [i.filename for i in files]
             dist_info = _find_dist_info(names, name, version)
@@ -384,11 +535,12 @@ def unpack_wheel(
             unlisted = sorted(in_zip - set(record))
             if unlisted:
                 raise InvalidWheel(f"wheel member {unlisted[0]!r} is not listed in RECORD")
-            entries = _extract_all(zf, files, staging, record, record_name)
+            source = _Source(src, zf, offsets, str(staging), record, record_name)
+            entries = _extract_all(source, files)
     except InvalidWheel:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    except (zipfile.BadZipFile, *_CORRUPT_ZIP) as exc:
+    except (zipfile.BadZipFile, _Corrupt, *_CORRUPT_ZIP) as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise InvalidWheel(f"{filename} is corrupt: {exc}") from exc
     except OSError as exc:
@@ -397,6 +549,9 @@ def unpack_wheel(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        if src >= 0:
+            os.close(src)
     return UnpackedWheel(
         directory=staging,
         archive_id=archive_id,

@@ -11,9 +11,9 @@ cachedb unpacks is then the archive anyone else would see.
 
 from __future__ import annotations
 
+import os
 import struct
 import zipfile
-from typing import BinaryIO
 
 from ..errors import InvalidWheel
 
@@ -32,11 +32,10 @@ _ENCRYPTED_FLAG = 0x01
 _DESCRIPTOR_SIZES = (12, 16, 20, 24)
 
 
-def _central_directory(fh: BinaryIO, size: int, filename: str) -> tuple[int, int, int]:
+def _central_directory(fd: int, size: int, filename: str) -> tuple[int, int, int]:
     """``(offset, end, entries)`` of the central directory, checking the end record(s)."""
     tail_size = min(size, _END_RECORD.size + _MAX_COMMENT)
-    fh.seek(size - tail_size)
-    tail = fh.read(tail_size)
+    tail = os.pread(fd, tail_size, size - tail_size)
     pos = tail.rfind(_END)
     if pos < 0 or pos + _END_RECORD.size > len(tail):
         raise InvalidWheel(f"{filename} has no zip end record")
@@ -53,16 +52,14 @@ def _central_directory(fh: BinaryIO, size: int, filename: str) -> tuple[int, int
     locator_at = end_at - _END64_LOCATOR_RECORD.size
     locator = b""
     if locator_at >= 0:
-        fh.seek(locator_at)
-        locator = fh.read(_END64_LOCATOR_RECORD.size)
+        locator = os.pread(fd, _END64_LOCATOR_RECORD.size, locator_at)
     # Like zipfile, a zip64 locator right before the end record means zip64 records rule.
     zip64 = locator[:4] == _END64_LOCATOR
     if zip64 or 0xFFFFFFFF in (cd_size, cd_offset) or n_total == 0xFFFF:
         if not zip64:
             raise InvalidWheel(f"{filename} has a malformed zip64 end record")
         _sig, _disk, end64_at, _disks = _END64_LOCATOR_RECORD.unpack(locator)
-        fh.seek(end64_at)
-        record = fh.read(_END64_RECORD.size)
+        record = b"" if end64_at > locator_at else os.pread(fd, _END64_RECORD.size, end64_at)
         if len(record) != _END64_RECORD.size:
             raise InvalidWheel(f"{filename} has a truncated zip64 end record")
         sig, rec_size, _v1, _v2, disk, cd_disk, n_disk, n_total, cd_size, cd_offset = (
@@ -87,22 +84,25 @@ def _encoded_name(info: zipfile.ZipInfo) -> bytes:
         return info.orig_filename.encode("utf-8")
 
 
-def check_layout(fh: BinaryIO, infos: list[zipfile.ZipInfo], filename: str) -> None:
+def check_layout(fd: int, infos: list[zipfile.ZipInfo], filename: str) -> dict[int, int]:
     """Refuse a zip whose bytes are not exactly: members back to back, directory, end record.
 
-    ``infos`` is what ``zipfile`` read from the central directory of ``fh``.
-    Every member's local header must carry the same name, method, flags and
-    (unless a data descriptor follows) the same sizes and CRC.
+    ``infos`` is what ``zipfile`` read from the central directory of the file
+    open as ``fd``. Every member's local header must carry the same name,
+    method, flags and (unless a data descriptor follows) the same sizes and CRC.
+
+    Returns where each member's data starts, keyed by its ``header_offset``, so
+    the unpacker can read it without parsing the local header again.
     """
-    fh.seek(0, 2)
-    size = fh.tell()
-    cd_offset, _cd_end, entries = _central_directory(fh, size, filename)
+    size = os.fstat(fd).st_size
+    cd_offset, _cd_end, entries = _central_directory(fd, size, filename)
     if entries != len(infos):
         raise InvalidWheel(
             f"{filename}: its zip end record counts {entries} members, "
             f"the central directory {len(infos)}"
         )
     ordered = sorted(infos, key=lambda i: i.header_offset)
+    data_offsets: dict[int, int] = {}
     expected = 0  # where the next local header must start
     for index, info in enumerate(ordered):
         shown = info.filename
@@ -113,15 +113,18 @@ def check_layout(fh: BinaryIO, infos: list[zipfile.ZipInfo], filename: str) -> N
                 f"{filename}: member {shown!r} does not start where the previous one ends "
                 "(hidden, overlapping or shifted zip entries)"
             )
-        fh.seek(info.header_offset)
-        header = fh.read(_LOCAL_HEADER.size)
-        if len(header) != _LOCAL_HEADER.size:
+        name = _encoded_name(info)
+        # One read for the header and the name it should carry.
+        block = b""
+        if info.header_offset + _LOCAL_HEADER.size <= size:
+            block = os.pread(fd, _LOCAL_HEADER.size + len(name), info.header_offset)
+        if len(block) < _LOCAL_HEADER.size:
             raise InvalidWheel(f"{filename}: member {shown!r} has a truncated local header")
         (sig, _version, flags, method, _time, _date, crc, csize, usize, name_len, extra_len) = (
-            _LOCAL_HEADER.unpack(header)
+            _LOCAL_HEADER.unpack_from(block)
         )
-        local_name = fh.read(name_len)
-        if sig != _LOCAL or local_name != _encoded_name(info):
+        if sig != _LOCAL or name_len != len(name) or block[_LOCAL_HEADER.size :] != name:
+            local_name = os.pread(fd, name_len, info.header_offset + _LOCAL_HEADER.size)
             raise InvalidWheel(
                 f"{filename}: the local header of member {shown!r} names "
                 f"{local_name.decode('utf-8', 'replace')!r}"
@@ -144,11 +147,11 @@ def check_layout(fh: BinaryIO, infos: list[zipfile.ZipInfo], filename: str) -> N
                 f"{filename}: the local header of member {shown!r} disagrees with the "
                 "central directory about its size or CRC"
             )
-        data_end = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len
-        data_end += info.compress_size
+        data_start = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len
+        data_offsets[info.header_offset] = data_start
+        data_end = data_start + info.compress_size
         if flags & _DESCRIPTOR_FLAG:
-            fh.seek(data_end)
-            probe = fh.read(4)
+            probe = os.pread(fd, 4, data_end) if data_end <= size else b""
             gaps = [n for n in _DESCRIPTOR_SIZES if (n % 8 == 0) == (probe == b"PK\x07\x08")]
             # The next header (or the directory) tells which descriptor size was used.
             nxt = ordered[index + 1].header_offset if index + 1 < len(ordered) else cd_offset
@@ -163,3 +166,4 @@ def check_layout(fh: BinaryIO, infos: list[zipfile.ZipInfo], filename: str) -> N
         raise InvalidWheel(
             f"{filename}: unexpected bytes between its last member and its central directory"
         )
+    return data_offsets

@@ -1,0 +1,191 @@
+"""Wheels are unpacked into ``tmp/`` while others still download; the cache changes only
+once every wheel is fetched, verified and unpacked, and a failure anywhere leaves it
+(``tmp/`` included) exactly as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from cachestate import snapshot
+from indexserver import IndexServer
+from installtools import cachedb, make_venv, run_in, tree
+from wheelbuilder import make_wheel
+
+from cachedb.errors import HashMismatch
+from cachedb.fetch import Downloaded
+from cachedb.index import IndexClient
+
+# Enough distributions that some finish downloading (and unpacking) before the failure.
+NAMES = [f"pkg{i}" for i in range(6)]
+
+
+@pytest.fixture
+def world(tmp_path: Path, index_server: IndexServer) -> dict[str, Path]:
+    """An index with six small wheels; a venv and the cache already hold one other."""
+    wheels = tmp_path / "wheels"
+    for name in NAMES:
+        files = {f"{name}/__init__.py": f"NAME = {name!r}\n", f"{name}/data.txt": name * 1000}
+        index_server.add(make_wheel(wheels, name, "1.0", files=files))
+    index_server.add(make_wheel(wheels, "first", "1.0"))
+    world = {"wheels": wheels, "cache": tmp_path / "cache", "tmp": tmp_path}
+    venv = tmp_path / "env"
+    make_venv(venv)
+    out = install(world, index_server, venv, "first")
+    assert out.returncode == 0, out.stderr
+    return world
+
+
+def install(world: dict[str, Path], server: IndexServer, venv: Path, *args: str, **kw: str):  # type: ignore[no-untyped-def]
+    return cachedb(
+        "install",
+        "--cache-dir",
+        world["cache"],
+        "--index-url",
+        server.url,
+        "--venv",
+        venv,
+        *args,
+        env=dict(kw),
+    )
+
+
+def _fails_and_changes_nothing(
+    world: dict[str, Path], server: IndexServer, *args: str, **env: str
+) -> str:
+    venv = world["tmp"] / "env"  # interpreter already known: a failure writes nothing at all
+    before = snapshot(world["cache"])
+    env_before = tree(venv)
+    out = install(world, server, venv, *args, **env)
+    assert out.returncode != 0
+    errors: list[str] = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, out.stderr
+    assert snapshot(world["cache"]) == before  # tmp/ included: no staging tree is left
+    assert list((world["cache"] / "tmp").iterdir()) == []
+    assert tree(venv) == env_before
+    return errors[0]
+
+
+def test_install_of_many_wheels_stores_and_links_each(
+    world: dict[str, Path], index_server: IndexServer
+) -> None:
+    venv = world["tmp"] / "venv"
+    make_venv(venv)
+    out = install(world, index_server, venv, *NAMES)
+    assert out.returncode == 0, out.stderr
+    code = "import " + ", ".join(NAMES) + "; print(" + ", ".join(f"{n}.NAME" for n in NAMES) + ")"
+    assert run_in(venv, code).stdout.split() == NAMES
+    assert list((world["cache"] / "tmp").iterdir()) == []
+    # The same wheels again: every one is already in the cache.
+    again = world["tmp"] / "again"
+    make_venv(again)
+    out = install(world, index_server, again, *NAMES)
+    assert out.returncode == 0, out.stderr
+
+
+def test_hash_mismatch_after_other_downloads_changes_nothing(
+    world: dict[str, Path], index_server: IndexServer
+) -> None:
+    lines = []
+    for name in NAMES:
+        wheel = world["wheels"] / f"{name}-1.0-py3-none-any.whl"
+        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        if name == NAMES[-2]:
+            digest = "0" * 64
+        lines.append(f"{name}==1.0 --hash=sha256:{digest}\n")
+    reqs = world["tmp"] / "r.txt"
+    reqs.write_text("".join(lines))
+    error = _fails_and_changes_nothing(world, index_server, "-r", str(reqs))
+    assert f"hash mismatch for {NAMES[-2]}-1.0-py3-none-any.whl" in error
+
+
+def test_stalled_download_after_others_were_unpacked_changes_nothing(
+    world: dict[str, Path], index_server: IndexServer
+) -> None:
+    index_server.faults[f"{NAMES[0]}-1.0-py3-none-any.whl"] = "stall"
+    error = _fails_and_changes_nothing(world, index_server, *NAMES, CACHEDB_HTTP_TIMEOUT="1")
+    assert "timed out" in error
+
+
+def test_invalid_wheel_among_good_ones_leaves_no_staging_tree(
+    world: dict[str, Path], index_server: IndexServer
+) -> None:
+    bad = make_wheel(
+        world["tmp"] / "bad",
+        "broken",
+        "1.0",
+        record_overrides={
+            "broken/__init__.py": "broken/__init__.py,sha256=AAAAAAAAAAAAAAAAAAAAAAAAAAAA,16"
+        },
+    )
+    index_server.add(bad)
+    venv = world["tmp"] / "env"
+    env_before = tree(venv)
+    out = install(world, index_server, venv, *NAMES, "broken")
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
+    assert out.returncode != 0 and len(errors) == 1, out.stderr
+    assert "broken/__init__.py" in errors[0] and "RECORD" in errors[0]
+    # The good wheels may be stored (every download succeeded); the broken one is not.
+    broken = hashlib.sha256(bad.read_bytes()).hexdigest()
+    assert not (world["cache"] / "archive-v0" / broken).exists()
+    assert list((world["cache"] / "tmp").iterdir()) == []
+    assert tree(venv) == env_before
+
+
+def test_wheel_already_stored_under_another_source_is_only_pointed_at(
+    world: dict[str, Path], index_server: IndexServer
+) -> None:
+    venv = world["tmp"] / "venv"
+    make_venv(venv)
+    assert install(world, index_server, venv, NAMES[0]).returncode == 0
+    archives = sorted(p.name for p in (world["cache"] / "archive-v0").iterdir())
+    # The same file from a find-links directory: another pointer, the same archive.
+    other = world["tmp"] / "other"
+    make_venv(other)
+    out = cachedb(
+        "install",
+        "--cache-dir",
+        world["cache"],
+        "--no-index",
+        "--find-links",
+        world["wheels"],
+        "--venv",
+        other,
+        NAMES[0],
+    )
+    assert out.returncode == 0, out.stderr
+    assert sorted(p.name for p in (world["cache"] / "archive-v0").iterdir()) == archives
+    assert list((world["cache"] / "tmp").iterdir()) == []
+    assert run_in(other, f"import {NAMES[0]}").returncode == 0
+
+
+def test_download_many_reports_each_download_as_it_finishes(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    built = [make_wheel(tmp_path / "src", name, "1.0") for name in NAMES]
+    for wheel in built:
+        index_server.add(wheel)
+    seen: dict[int, Downloaded] = {}
+    with IndexClient(index_urls=[index_server.url], cache_dir=None, concurrency=3) as client:
+        items = [(client.project_links(name)[0], None) for name in NAMES]
+        got = client.download_many(items, tmp_path / "out", on_done=seen.__setitem__)
+    assert sorted(seen) == list(range(len(NAMES)))
+    assert [seen[i] for i in range(len(NAMES))] == got
+    assert all(d.path.exists() for d in got)
+
+
+def test_download_many_fails_when_the_callback_fails(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    wheel = make_wheel(tmp_path / "src", "one", "1.0")
+    index_server.add(wheel)
+
+    def refuse(i: int, got: Downloaded) -> None:
+        raise HashMismatch(f"refused {got.path.name}")
+
+    with IndexClient(index_urls=[index_server.url], cache_dir=None) as client:
+        items = [(client.project_links("one")[0], None)]
+        with pytest.raises(HashMismatch, match="refused one-1.0"):
+            client.download_many(items, tmp_path / "out", on_done=refuse)
