@@ -6,7 +6,6 @@ from typing import Any
 
 from ..db.lite import Executor, sqlite_path
 from ..store import Cache
-from .reading import read
 
 
 def redact_url(url: str) -> str:
@@ -44,7 +43,7 @@ def _summary(run: Executor) -> dict[str, Any]:
 
 
 def cache_info(cache: Cache) -> dict[str, Any]:
-    summary = read(cache, _summary)
+    summary = cache.read_sql(_summary)
     return {
         "cache_dir": str(cache.root),
         "database_url": redact_url(cache.db_url),

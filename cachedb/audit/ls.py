@@ -11,7 +11,6 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from ..store import Cache
-from .reading import read
 
 _SEPARATORS = re.compile(r"[-_.]+")
 
@@ -46,8 +45,7 @@ def _version_key(version: str) -> tuple[int, Version | str]:
 
 
 def list_archives(cache: Cache, pattern: str | None = None) -> list[Listed]:
-    rows = read(
-        cache,
+    rows = cache.read_sql(
         lambda run: run(
             "SELECT name, version, tags, filename, id, unpacked_size, last_used_at,"
             " last_used_iso, pointer_count, environment_count FROM v_archives"

@@ -10,6 +10,7 @@ SQLAlchemy is loaded only for other databases, audits and repairs.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._config import resolve_cache_dir, resolve_db_url
 from ..db.lite import Executor, LiteDatabase, sqlite_path
-from ..errors import CacheError, UsageError
+from ..errors import CacheError, DatabaseError, UsageError
 from . import catalog, pointers
 from .catalog import InstallRecord
 from .layout import POINTER_BUCKETS, Layout
@@ -94,8 +95,11 @@ class Cache:
     def read_sql(self, fn: Callable[[Executor], T]) -> T:
         """Run ``fn`` in one read transaction."""
         if self._lite is not None:
-            with self._lite.read() as run:
-                return fn(run)
+            try:
+                with self._lite.read() as run:
+                    return fn(run)
+            except sqlite3.Error as exc:
+                raise DatabaseError(f"database error: {exc}") from exc
         return self.db.read_sql(fn)
 
     @property
