@@ -155,6 +155,7 @@ def materialize(
 
     staging = cache.layout.tmp / f"download-{secrets.token_hex(6)}"
     unpacks = _Unpacks(cache)
+    trees: dict[Path, UnpackedWheel | None] = {}  # taken from unpacks, not yet stored
     try:
         fetched: list[tuple[Pin, Path, str, str, dict[str, object] | None]] = []
         if downloads:
@@ -192,8 +193,11 @@ def materialize(
                 progress(pin.name, 1)
             ready[pin.name] = Ready(pin, built.archive_id, built.path, None, built.fresh)
 
-        # Everything is fetched and verified: only now does the cache change, each
-        # wheel as soon as its tree is ready.
+        # Every wheel is fetched, verified and unpacked (an invalid one raised here,
+        # with nothing stored): only now does the cache change.
+        for item in fetched:
+            trees[item[1]] = unpacks.take(item[1])
+
         def store(item: tuple[Pin, Path, str, str, dict[str, object] | None]) -> None:
             pin, path, sha, src, direct_url = item
             stem = path.name[: -len(".whl")]
@@ -203,7 +207,7 @@ def materialize(
                 path,
                 sha256=sha,
                 lease=True,
-                unpacked=unpacks.take(path),
+                unpacked=trees.pop(path),
             )
             if path.parent == staging:
                 # Freeing a big file's blocks takes a while: here, not on the way to linking.
@@ -218,6 +222,9 @@ def materialize(
         on_two_threads(store, fetched, "store")
     finally:
         unpacks.discard()
+        for tree in trees.values():
+            if tree is not None:
+                shutil.rmtree(tree.directory, ignore_errors=True)
         shutil.rmtree(staging, ignore_errors=True)
     return [ready[pin.name] for pin in pins]
 
