@@ -60,15 +60,14 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _child(fn: Callable[[T], R], items: Sequence[T], queue: int, fd: int) -> None:
-    done: list[tuple[int, R]] = []
+    # Results only matter when both halves succeed, so a failure sends none.
     try:
-        done = _work(fn, items, queue)
-        payload = pickle.dumps((done, None))
+        payload = pickle.dumps((_work(fn, items, queue), None))
     except BaseException as exc:  # noqa: BLE001 - every failure is reported to the parent
         try:
-            payload = pickle.dumps((done, exc))
+            payload = pickle.dumps(([], exc))
         except Exception:  # noqa: BLE001 - an exception that cannot be pickled
-            payload = pickle.dumps((done, InstallError(str(exc) or type(exc).__name__)))
+            payload = pickle.dumps(([], InstallError(str(exc) or type(exc).__name__)))
     try:
         _write_all(fd, payload)
     finally:
