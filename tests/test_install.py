@@ -109,6 +109,18 @@ def test_warm_install_makes_no_http_request(
     assert run_in(world["tmp"] / "v3", "import lib; print(lib.VALUE)").stdout.strip() == "2"
 
 
+def test_cold_pinned_install_asks_for_each_page_once(
+    world: dict[str, Path], index_server: IndexServer
+) -> None:
+    # The pages of a pinned set are fetched together before resolving; that must not
+    # add requests: each project page once, and none for a pin whose marker is false.
+    pins = ["app==1.0", "lib==2.0", "extra-dep==1.0", "winonly==1.0; sys_platform == 'win32'"]
+    out = install(world, index_server, world["tmp"] / "v", *pins)
+    assert out.returncode == 0, out.stderr
+    pages = [r for r in index_server.requests if r.startswith("/simple/")]
+    assert sorted(pages) == sorted(f"/simple/{n}/" for n in ("app", "lib", "extra-dep")), pages
+
+
 def test_offline_miss_is_a_clear_error(world: dict[str, Path], index_server: IndexServer) -> None:
     out = install(world, index_server, world["tmp"] / "v", "app", "--offline")
     assert out.returncode != 0

@@ -12,6 +12,7 @@ reported by the resolver as "no such version", hiding the real cause).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import tempfile
@@ -100,6 +101,24 @@ class IndexClient:
                 f"(index: {redact_url(missing[0])})"
             )
         return links
+
+    def prefetch(self, names: Sequence[str]) -> None:
+        """Fetch the pages of ``names`` concurrently, for ``project_links`` to answer at once.
+
+        A resolver asks for one project at a time; a pinned requirements file names
+        them all up front. Failures are left for ``project_links`` to raise when
+        the project is really asked for.
+        """
+        if self.offline or len(names) < 2:
+            return
+
+        def fetch(name: str) -> None:
+            with contextlib.suppress(Exception):
+                self.project_links(name)
+
+        workers = min(self.concurrency, len(names))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cachedb-page") as pool:
+            list(pool.map(fetch, names))
 
     def _with_credentials(self, links: list[Link], page_url: str) -> list[Link]:
         """Links on the page's own host get the credentials the page was fetched with."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from packaging.requirements import Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
 from ..build.policy import BuildPolicy
@@ -64,6 +64,7 @@ class CandidateFinder:
         self._offline = offline
         self._python_version = python_version
         self._metadata: dict[tuple[str, str, str], list[Requirement]] = {}
+        self._pinned: dict[tuple[str, str], dict[Version, CandidateInfo]] = {}
         self.remote_direct: dict[str, Path] = {}  # direct URL -> downloaded file
         self._policy = policy or BuildPolicy()
         self.building = Building(builder, lambda: self.index)
@@ -110,6 +111,16 @@ class CandidateFinder:
         for wheel in self._cache.cached_wheels(name):
             out.setdefault(wheel.version, []).append(wheel)
         return out
+
+    def has_cached(self, name: str, version: Version) -> bool:
+        """Whether a usable cached wheel answers the exact pin ``name==version``."""
+        return version in self._cached_pin(canonicalize_name(name), version)
+
+    def _cached_pin(self, name: str, pin: Version) -> dict[Version, CandidateInfo]:
+        key = (name, str(pin))
+        if key not in self._pinned:
+            self._pinned[key] = self._cached(name, self._cache.cached_wheels(name, str(pin)))
+        return self._pinned[key]
 
     def _cached(self, name: str, wheels: Iterable[CachedWheel]) -> dict[Version, CandidateInfo]:
         best: dict[Version, tuple[int, CachedWheel]] = {}
@@ -235,7 +246,7 @@ class CandidateFinder:
             out.append(installed)
         pin = exact_pin(specifier)
         if pin is not None:
-            cached = self._cached(name, self._cache.cached_wheels(name, str(pin)))
+            cached = self._cached_pin(name, pin)
             if pin in cached:
                 return [*out, cached[pin]]
         stored = self._stored(name)

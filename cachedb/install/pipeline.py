@@ -23,6 +23,10 @@ from .report import Reporter
 from .sources import Built, Direct, Installed
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from packaging.requirements import Requirement
+
     from ..index import IndexClient
     from ..requirements import RequirementSet
     from ..store import Cache, InstallRecord
@@ -76,6 +80,7 @@ def _resolve(
     requirements = [r.requirement for r in reqs.requirements]
     constraints = [r.requirement for r in reqs.constraints]
     markers = interp.markers
+    _prefetch_pages(requirements, finder, markers)
     if not opts.upgrade:
         fast = resolve_pinned(
             requirements, finder, markers=markers, constraints=constraints, no_deps=opts.no_deps
@@ -91,6 +96,28 @@ def _resolve(
         no_deps=opts.no_deps,
         pre=opts.pre or reqs.pre,
     )
+
+
+def _prefetch_pages(
+    requirements: Sequence[Requirement], finder: CandidateFinder, markers: Mapping[str, str]
+) -> None:
+    """Fetch the index pages of the exact pins the cache lacks, all at once.
+
+    Only those: an exact pin already cached is answered without the index, and
+    a warm install makes no request at all.
+    """
+    environment = {**markers, "extra": ""}
+    names = []
+    for req in requirements:
+        pin = exact_pin(req.specifier)
+        if req.url is not None or pin is None or finder.has_cached(req.name, pin):
+            continue
+        if req.marker is None or req.marker.evaluate(environment):
+            names.append(req.name)
+    if len(names) > 1:
+        index = finder.index
+        if index is not None:
+            index.prefetch(names)
 
 
 def _prefetch_remote_direct(
