@@ -16,7 +16,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from wheelbuilder import make_wheel
+from wheelbuilder import UnseekableStream, make_wheel
 
 from cachedb.errors import InvalidWheel
 from cachedb.store import unpack as unpack_module
@@ -69,20 +69,6 @@ def _recompress(wheel: Path, method: int) -> Path:
             dst.writestr(info, content)
     wheel.write_bytes(out.getvalue())
     return wheel
-
-
-class _Unseekable(io.RawIOBase):
-    """A write-only stream without seek: zipfile then writes data descriptors."""
-
-    def __init__(self) -> None:
-        self.data = bytearray()
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, b: bytes) -> int:  # type: ignore[override]
-        self.data += b
-        return len(b)
 
 
 def _refused(wheel: Path, staging: Path, match: str) -> str:
@@ -200,7 +186,7 @@ def test_other_compression_method_lying_about_its_size_is_refused(tmp_path: Path
 
 def test_members_with_data_descriptors_are_unpacked(tmp_path: Path) -> None:
     source = make_wheel(tmp_path / "w", "demo", files={"demo/__init__.py": "X = 1\n" * 50})
-    stream = _Unseekable()
+    stream = UnseekableStream()
     with zipfile.ZipFile(source) as src, zipfile.ZipFile(stream, "w") as dst:
         for info in src.infolist():
             with dst.open(info.filename, "w") as out:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -116,3 +117,17 @@ def make_wheel(
             info.external_attr = (0o777 | 0o120000) << 16
             zf.writestr(info, target)
     return out
+
+
+class UnseekableStream(io.RawIOBase):
+    """A write-only stream without seek: zipfile then writes data descriptors after each member."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: bytes) -> int:  # type: ignore[override]
+        self.data += b
+        return len(b)

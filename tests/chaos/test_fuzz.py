@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from wheelbuilder import make_wheel
+from wheelbuilder import UnseekableStream, make_wheel
 
 from cachedb.errors import CachedbError, InvalidWheel
 from cachedb.index._parse import parse_page
@@ -302,24 +302,12 @@ def test_any_html_index_page_is_parsed_or_refused(text: str, charset: str) -> No
     _check_links(list(links))
 
 
-class _Unseekable(io.RawIOBase):
-    """A write-only stream: zipfile then writes data descriptors after each member."""
-
-    def __init__(self) -> None:
-        self.data = bytearray()
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, b: bytes) -> int:  # type: ignore[override]
-        self.data += b
-        return len(b)
-
-
 def _rewrite(data: bytes, layout: str) -> bytes:
     with zipfile.ZipFile(io.BytesIO(data)) as src:
         items = [(info, src.read(info)) for info in src.infolist()]
-    out: io.BytesIO | _Unseekable = _Unseekable() if layout == "descriptors" else io.BytesIO()
+    out: io.BytesIO | UnseekableStream = (
+        UnseekableStream() if layout == "descriptors" else io.BytesIO()
+    )
     limit = zipfile.ZIP_FILECOUNT_LIMIT
     if layout == "zip64 end records":
         zipfile.ZIP_FILECOUNT_LIMIT = 1  # type: ignore[misc]  # makes zipfile write them
@@ -335,7 +323,7 @@ def _rewrite(data: bytes, layout: str) -> bytes:
                 zf.comment = b"built by a tool that signs its zips"
     finally:
         zipfile.ZIP_FILECOUNT_LIMIT = limit  # type: ignore[misc]
-    return bytes(out.data) if isinstance(out, _Unseekable) else out.getvalue()
+    return bytes(out.data) if isinstance(out, UnseekableStream) else out.getvalue()
 
 
 @pytest.mark.parametrize(
