@@ -14,13 +14,16 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ..db.events import record_sql
 from ..db.lite import Executor
-from .db import GcDatabase
+
+if TYPE_CHECKING:
+    from ..store import Cache
 
 SYMLINK_MODE = "symlink"
 
@@ -116,7 +119,7 @@ def find_gone(rows: Iterable[tuple[int, str, int | None, str | None, str | None]
     return gone
 
 
-def mark_gone(db: GcDatabase, gone: GoneRoots) -> list[str]:
+def mark_gone(cache: Cache, gone: GoneRoots) -> list[str]:
     """Record ``gone`` in the database, re-checking the disk; returns the prefixes marked stale.
 
     One short transaction per environment, so an install recording into it
@@ -130,7 +133,7 @@ def mark_gone(db: GcDatabase, gone: GoneRoots) -> list[str]:
         mark = functools.partial(
             _mark_environment, env_id=env_id, install_ids=by_env.get(env_id, [])
         )
-        if db.write(mark):
+        if cache.write_sql(mark):
             stale.append(gone.environments[env_id])
     return stale
 

@@ -7,7 +7,6 @@ import time
 
 from ..store import Cache
 from . import held, policy, roots, sweep
-from .db import GcDatabase
 from .policy import Options
 from .report import ArchiveLine, Report
 
@@ -15,19 +14,18 @@ from .report import ArchiveLine, Report
 def run(cache: Cache, options: Options, *, dry_run: bool = False) -> Report:
     """Collect garbage in ``cache`` (or, with ``dry_run``, only report what would go)."""
     started = time.monotonic()
-    with GcDatabase(cache) as db:
-        report = _run(db, cache, options, dry_run=dry_run)
+    report = _run(cache, options, dry_run=dry_run)
     report.seconds = time.monotonic() - started
     return report
 
 
-def _run(db: GcDatabase, cache: Cache, options: Options, *, dry_run: bool) -> Report:
+def _run(cache: Cache, options: Options, *, dry_run: bool) -> Report:
     report = Report(dry_run=dry_run)
-    gone = roots.find_gone(db.read(roots.living_installs))
+    gone = roots.find_gone(cache.read_sql(roots.living_installs))
     report.removed_installs = len(gone.installs)
     if dry_run:
         report.stale_environments = sorted(gone.environments.values())
-        plan = db.read(lambda run: policy.plan(run, options, gone=gone))
+        plan = cache.read_sql(lambda run: policy.plan(run, options, gone=gone))
         report.finished = sum(
             1 for aid in plan.unfinished if os.path.lexists(cache.archive_path(aid))
         )
@@ -35,26 +33,24 @@ def _run(db: GcDatabase, cache: Cache, options: Options, *, dry_run: bool) -> Re
         report.pointers = sum(1 for c in plan.candidates if not c.collect)
         listing = sweep.Listing.scan(cache.layout.archives)
         known = [*plan.live, *plan.unfinished]
-        orphans = sweep.find_orphans(db, cache, options.grace, listing, known, dry_run=True)
+        orphans = sweep.find_orphans(cache, options.grace, listing, known, dry_run=True)
         report.orphans = [_rel(cache, p) for p in orphans]
-        report.orphan_links = [
-            f"{b}/{k}" for b, k in sweep.find_orphan_links(db, cache, options.grace)
-        ]
+        report.orphan_links = [f"{b}/{k}" for b, k in sweep.find_orphan_links(cache, options.grace)]
         return report
     if gone:
-        report.stale_environments = sorted(roots.mark_gone(db, gone))
+        report.stale_environments = sorted(roots.mark_gone(cache, gone))
     # Dead leases are looked for first, so a run with none takes no write lock for them.
-    if db.read(held.dead):
-        db.write(held.purge_dead)
-    plan = db.read(lambda run: policy.plan(run, options))
+    if cache.read_sql(held.dead):
+        cache.write_sql(held.purge_dead)
+    plan = cache.read_sql(lambda run: policy.plan(run, options))
     # Finish what an interrupted run (or a lookup that found a tree missing) started.
-    report.finished = sum(1 for aid in plan.unfinished if sweep.finish(db, cache, aid))
+    report.finished = sum(1 for aid in plan.unfinished if sweep.finish(cache, aid))
     # One scan of archive-v0/ serves the vanished check and the orphan search.
     listing = sweep.Listing.scan(cache.layout.archives)
     for aid in sweep.vanished(plan.live, listing):
-        sweep.mark_vanished(db, cache, aid)
+        sweep.mark_vanished(cache, aid)
     for candidate in plan.candidates:
-        collected = sweep.collect(db, cache, candidate, options)
+        collected = sweep.collect(cache, candidate, options)
         if collected is None:
             continue
         report.pointers += collected.pointers
@@ -62,11 +58,11 @@ def _run(db: GcDatabase, cache: Cache, options: Options, *, dry_run: bool) -> Re
             report.archives.append(_line(candidate))
     # Rows purged since were discarded first, so ids read before the sweep are enough.
     known = [*plan.live, *plan.unfinished]
-    for path in sweep.find_orphans(db, cache, options.grace, listing, known):
-        if sweep.remove_orphan(db, cache, path):
+    for path in sweep.find_orphans(cache, options.grace, listing, known):
+        if sweep.remove_orphan(cache, path):
             report.orphans.append(_rel(cache, path))
-    for bucket, key in sweep.find_orphan_links(db, cache, options.grace):
-        if sweep.remove_orphan_link(db, cache, bucket, key):
+    for bucket, key in sweep.find_orphan_links(cache, options.grace):
+        if sweep.remove_orphan_link(cache, bucket, key):
             report.orphan_links.append(f"{bucket}/{key}")
     return report
 

@@ -23,7 +23,6 @@ from ..store import Cache, staging
 from ..store import pointers as links
 from ..store.layout import POINTER_BUCKETS
 from . import held, roots
-from .db import GcDatabase
 from .policy import Candidate, Options
 
 Dropped = list[tuple[str, str, str]]  # (bucket, key, kind) of pointer rows deleted
@@ -66,9 +65,7 @@ def _pointers_of(run: Executor, archive_id: str) -> list[tuple[int, str, str, st
     ]
 
 
-def collect(
-    db: GcDatabase, cache: Cache, candidate: Candidate, options: Options
-) -> Collected | None:
+def collect(cache: Cache, candidate: Candidate, options: Options) -> Collected | None:
     """Re-check ``candidate``, mark it deleted (dropping its pointers when evicting), remove it.
 
     Returns None when the candidate is no longer collectable.
@@ -111,13 +108,13 @@ def collect(
         )
         return Collected(aid, filename, size, candidate.reason, len(found), True), dropped
 
-    marked = db.write(_mark)
+    marked = cache.write_sql(_mark)
     if marked is None:
         return None
     collected, dropped = marked
     _remove_links(cache, aid, dropped)
     if collected.removed:
-        finish(db, cache, aid)
+        finish(cache, aid)
     return collected
 
 
@@ -136,7 +133,7 @@ def _deleted_at(run: Executor, archive_id: str) -> tuple[bool, float | None]:
     return (True, rows[0][0]) if rows else (False, None)
 
 
-def finish(db: GcDatabase, cache: Cache, archive_id: str) -> bool:
+def finish(cache: Cache, archive_id: str) -> bool:
     """Remove the directory of an archive marked deleted, then purge its rows.
 
     Returns whether a directory was removed. A row revived meanwhile by a store
@@ -145,14 +142,14 @@ def finish(db: GcDatabase, cache: Cache, archive_id: str) -> bool:
     """
     path = cache.archive_path(archive_id)
     with _lock(cache, archive_id):  # type: ignore[attr-defined]
-        has_row, deleted_at = db.read(lambda run: _deleted_at(run, archive_id))
+        has_row, deleted_at = cache.read_sql(lambda run: _deleted_at(run, archive_id))
         if has_row and deleted_at is None:
             return False  # revived
         existed = os.path.lexists(path)
         _discard(cache, path)
         dangling: Dropped = []
         if has_row:
-            dangling = db.write(lambda run: _purge(run, archive_id))
+            dangling = cache.write_sql(lambda run: _purge(run, archive_id))
     _remove_links(cache, archive_id, dangling)
     return existed
 
@@ -216,7 +213,7 @@ def vanished(ids: Iterable[str], listing: Listing) -> list[str]:
     return [aid for aid in ids if not listing.entries.get(aid, False)]
 
 
-def mark_vanished(db: GcDatabase, cache: Cache, archive_id: str) -> bool:
+def mark_vanished(cache: Cache, archive_id: str) -> bool:
     """Mark a live row whose tree is gone as deleted, then purge it like a collected archive."""
     path = cache.archive_path(archive_id)
 
@@ -239,9 +236,9 @@ def mark_vanished(db: GcDatabase, cache: Cache, archive_id: str) -> bool:
 
     # Under the lock, a store restoring the tree cannot be half-way through.
     with _lock(cache, archive_id):  # type: ignore[attr-defined]
-        marked = db.write(_mark)
+        marked = cache.write_sql(_mark)
     if marked:
-        finish(db, cache, archive_id)
+        finish(cache, archive_id)
     return marked
 
 
@@ -256,7 +253,6 @@ def _older_than(path: str | Path, cutoff: float) -> bool:
 
 
 def find_orphans(
-    db: GcDatabase,
     cache: Cache,
     grace: float,
     listing: Listing,
@@ -274,7 +270,7 @@ def find_orphans(
     layout = cache.layout
     unknown = sorted(set(listing.entries).difference(known))
     if unknown:
-        registered = set(db.read(lambda run: [n for n in unknown if _deleted_at(run, n)[0]]))
+        registered = set(cache.read_sql(lambda run: [n for n in unknown if _deleted_at(run, n)[0]]))
         unknown = [n for n in unknown if n not in registered]
     out = [layout.archives / n for n in unknown if _older_than(layout.archives / n, cutoff)]
     with staging.unused(layout, create=not dry_run) as no_install_running:
@@ -294,10 +290,10 @@ def _names(directory: Path | str) -> list[str]:
         return []
 
 
-def remove_orphan(db: GcDatabase, cache: Cache, path: Path) -> bool:
+def remove_orphan(cache: Cache, path: Path) -> bool:
     if path.parent == cache.layout.archives:
         with _lock(cache, path.name):  # type: ignore[attr-defined]
-            if db.read(lambda run: _deleted_at(run, path.name))[0]:
+            if cache.read_sql(lambda run: _deleted_at(run, path.name))[0]:
                 return False  # registered since we looked
             _discard(cache, path)
     else:
@@ -305,7 +301,7 @@ def remove_orphan(db: GcDatabase, cache: Cache, path: Path) -> bool:
     if os.path.lexists(path):
         return False
     subject = str(path.relative_to(cache.root))
-    db.write(lambda run: record_sql(run, "orphan.delete", subject))
+    cache.write_sql(lambda run: record_sql(run, "orphan.delete", subject))
     return True
 
 
@@ -320,11 +316,13 @@ def _rmtree(path: Path) -> None:
 # -- pointer links on disk whose row is gone ---------------------------------------
 
 
-def find_orphan_links(db: GcDatabase, cache: Cache, grace: float) -> list[tuple[str, str]]:
+def find_orphan_links(cache: Cache, grace: float) -> list[tuple[str, str]]:
     """``(bucket, key)`` of on-disk pointers with no row, plus stale temp links (reads only)."""
     cutoff = time.time() - grace
     out: list[tuple[str, str]] = []
-    rows = db.read(lambda run: {f"{b}/{k}" for b, k in run("SELECT bucket, key FROM pointers")})
+    rows = cache.read_sql(
+        lambda run: {f"{b}/{k}" for b, k in run("SELECT bucket, key FROM pointers")}
+    )
     for bucket in POINTER_BUCKETS:
         base = os.path.join(cache.root, bucket)
         for source in _subdirectories(base):
@@ -357,8 +355,8 @@ def _is_real_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def remove_orphan_link(db: GcDatabase, cache: Cache, bucket: str, key: str) -> bool:
-    exists = db.read(
+def remove_orphan_link(cache: Cache, bucket: str, key: str) -> bool:
+    exists = cache.read_sql(
         lambda run: run(
             "SELECT id FROM pointers WHERE bucket = :b AND key = :k", {"b": bucket, "k": key}
         )
@@ -369,5 +367,7 @@ def remove_orphan_link(db: GcDatabase, cache: Cache, bucket: str, key: str) -> b
     if sys.platform != "win32" and os.path.isdir(path) and not os.path.islink(path):
         return False  # a real directory is not one of our links; leave it to a person
     links.remove_pointer(path)
-    db.write(lambda run: record_sql(run, "orphan.delete", f"{bucket}/{key}", detail="pointer link"))
+    cache.write_sql(
+        lambda run: record_sql(run, "orphan.delete", f"{bucket}/{key}", detail="pointer link")
+    )
     return True
