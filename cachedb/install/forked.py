@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from .._fdio import write_all
 from ..errors import InstallError
 
 # The queue of item indices is written before anyone reads it, so it must fit in a
@@ -53,12 +54,6 @@ def _read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
 def _child(fn: Callable[[T], R], items: Sequence[T], queue: int, fd: int) -> None:
     # Results only matter when both halves succeed, so a failure sends none.
     try:
@@ -69,7 +64,7 @@ def _child(fn: Callable[[T], R], items: Sequence[T], queue: int, fd: int) -> Non
         except Exception:  # noqa: BLE001 - an exception that cannot be pickled
             payload = pickle.dumps(([], InstallError(str(exc) or type(exc).__name__)))
     try:
-        _write_all(fd, payload)
+        write_all(fd, payload)
     finally:
         os._exit(0)
 
@@ -94,7 +89,7 @@ def on_two_processes(
     if weights is not None:
         order = sorted(order, key=lambda i: -weights[i])  # type: ignore[assignment]
     queue, feed = os.pipe()
-    _write_all(feed, b"".join(struct.pack("<I", i) for i in order))
+    write_all(feed, b"".join(struct.pack("<I", i) for i in order))
     os.close(feed)
     read_fd, write_fd = os.pipe()
     pid = os.fork()

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+from .._fdio import write_all
 from ..errors import InstallError, UsageError
 from .archive import Archive, read_archive
 from .modes import LINK_MODES, file_creator
@@ -169,7 +170,7 @@ def _write_fresh(data: bytes, executable: bool) -> Callable[[str], None]:
     def create(path: str) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         try:
-            _write_all(fd, data)
+            write_all(fd, data)
         except BaseException:
             os.close(fd)
             os.unlink(path)
@@ -177,12 +178,6 @@ def _write_fresh(data: bytes, executable: bool) -> Callable[[str], None]:
         os.close(fd)
 
     return create
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
 
 
 def _link_all(journal: Journal, items: Iterable[tuple[str, str]], link_mode: str) -> None:

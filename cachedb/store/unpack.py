@@ -36,6 +36,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from .._fdio import write_all
 from ..errors import CachedbError, CacheError, InvalidWheel
 from .zipcheck import check_layout
 
@@ -300,14 +301,6 @@ def _other_method(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]
         raise _Corrupt(f"member {info.filename!r} is shorter than its declared size")
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    written = os.write(fd, data)
-    if written < len(data):
-        view = memoryview(data)
-        while written < len(data):
-            written += os.write(fd, view[written:])
-
-
 class _Source:
     """The open wheel: its descriptor for ``os.pread`` and where each member's data starts."""
 
@@ -376,7 +369,7 @@ class _Source:
                     other.update(chunk)
                 elif not algorithm:
                     crc = zlib.crc32(chunk, crc)
-                _write_all(fd, chunk)
+                write_all(fd, chunk)
         finally:
             os.close(fd)
         if algorithm:
