@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from ..errors import HashMismatch, InstallError
 from ..resolve import Pin
 from ..store import BUILT_WHEELS_BUCKET, WHEELS_BUCKET, pointer_key, source_key
+from .forked import can_fork
 from .sources import Built, Cached, Direct, Indexed, Sdist
 from .threads import Background, on_two_threads
 
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from ..store import Cache
     from ..store.unpack import UnpackedWheel
     from .finder import CandidateFinder
+    from .report import Reporter
+    from .unpack_workers import ForkedUnpacks
 
 
 @dataclass(frozen=True)
@@ -107,12 +110,13 @@ def materialize(
     finder: CandidateFinder,
     hashes: Mapping[str, frozenset[str]],
     leases: list[int],
-    progress: Callable[[str, int], None] | None = None,
+    progress: Reporter | None = None,
 ) -> list[Ready]:
     """Archive directories for ``pins`` (in order), fetching and storing what is missing.
 
     Lease ids of every archive handed out are appended to ``leases``; the caller
-    releases them once linking is done.
+    releases them once linking is done. ``progress`` is started here, once the
+    unpacking workers are forked: its terminal thread must not exist before.
     """
     ready: dict[str, Ready] = {}
     downloads: list[tuple[Pin, Link]] = []
@@ -154,7 +158,9 @@ def materialize(
             raise InstallError(f"{pin.name} has no installable source")
 
     staging = cache.layout.tmp / f"download-{secrets.token_hex(6)}"
-    unpacks = _Unpacks(cache)
+    unpacks = _Unpacks(cache, len(downloads) + len(direct))
+    if progress is not None:
+        progress.start("Preparing", len(pins))
     trees: dict[Path, UnpackedWheel | None] = {}  # taken from unpacks, not yet stored
     try:
         fetched: list[tuple[Pin, Path, str, str, dict[str, object] | None]] = []
@@ -190,7 +196,7 @@ def materialize(
             allowed = _allowed(hashes.get(pin.name, frozenset()))
             built = finder.building.wheel(link, allowed)
             if progress is not None:
-                progress(pin.name, 1)
+                progress.advance(pin.name)
             ready[pin.name] = Ready(pin, built.archive_id, built.path, None, built.fresh)
 
         # Every wheel is fetched, verified and unpacked (an invalid one raised here,
@@ -217,7 +223,7 @@ def materialize(
                 leases.append(entry.lease_id)
             ready[pin.name] = Ready(pin, entry.archive_id, entry.path, direct_url, fetched=True)
             if progress is not None:
-                progress(pin.name, 1)
+                progress.advance(pin.name)
 
         on_two_threads(store, fetched, "store")
     finally:
@@ -236,30 +242,42 @@ def _matches(sha256: str, allowed: set[str]) -> bool:
 class _Unpacks:
     """Wheels unpacked into staging trees under ``tmp/`` in the background.
 
+    Two forked workers do it where forking is safe, else a thread of this process.
     A tree is handed to ``Cache.put`` (which moves it into the cache or removes
     it); whatever was not handed over is removed by ``discard``.
     """
 
-    def __init__(self, cache: Cache) -> None:
+    def __init__(self, cache: Cache, wheels: int) -> None:
         self._cache = cache
-        self._jobs: Background[Path, UnpackedWheel] = Background(_UNPACK_WORKERS, "unpack")
+        self._forked: ForkedUnpacks | None = None
+        # One wheel at a time: unpack_wheel keeps both cores busy with a big one.
+        self._jobs: Background[Path, UnpackedWheel] = Background(1, "unpack")
+        # One wheel gains nothing from a worker: unpack_wheel uses both cores itself.
+        if wheels >= 2 and can_fork():
+            from .unpack_workers import ForkedUnpacks
+
+            with contextlib.suppress(OSError):  # cannot fork now: threads do it
+                self._forked = ForkedUnpacks(cache.layout.tmp)
 
     def start(self, wheel: Path, sha256: str) -> None:
         if self._cache.archive_path(sha256).is_dir():
             return  # most likely stored already (put checks): unpacking would be wasted
+        if self._forked is not None:
+            self._forked.submit(wheel, sha256)
+            return
         from ..store.unpack import unpack_wheel
 
         self._jobs.submit(wheel, unpack_wheel, wheel, self._cache.layout.tmp, archive_id=sha256)
 
     def take(self, wheel: Path) -> UnpackedWheel | None:
         """The tree of ``wheel`` (waiting for it), or None if it was not unpacked here."""
+        if self._forked is not None:
+            return self._forked.take(wheel)
         return self._jobs.take(wheel)
 
     def discard(self) -> None:
-        for tree in self._jobs.abandon():
+        trees = self._jobs.abandon()
+        if self._forked is not None:
+            trees.extend(self._forked.abandon())
+        for tree in trees:
             shutil.rmtree(tree.directory, ignore_errors=True)
-
-
-# One wheel at a time: unpack_wheel itself keeps both cores busy with big wheels
-# (measured: two at a time, four threads, was no faster and used more CPU).
-_UNPACK_WORKERS = 1

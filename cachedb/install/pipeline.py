@@ -276,9 +276,8 @@ def _install_into(
             )
             return 0
 
-        reporter.start("Preparing", len(todo))
         ready = materialize(
-            todo, cache=cache, finder=finder, hashes=hashes, leases=held, progress=reporter.advance
+            todo, cache=cache, finder=finder, hashes=hashes, leases=held, progress=reporter
         )
         reporter.stop()
         fetched = sum(1 for item in ready if item.fetched)

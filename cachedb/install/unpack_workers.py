@@ -1,0 +1,198 @@
+"""Unpacking wheels in forked worker processes while this process downloads the rest.
+
+Unpacking is inflating, hashing and thousands of file creations. On threads it
+competes for the GIL with the downloads and with itself (tens of thousands of
+lock handoffs, measured); two forked workers each get a core of their own.
+
+Jobs reach the workers through one pipe of fixed-size records: a write of at
+most PIPE_BUF bytes is atomic, so each record is read whole, by exactly one
+worker. Each worker answers on a pipe of its own, read by one thread here. The
+workers only read wheels and write under ``tmp/``: they never use this
+process's database connection, locks or terminal, and they leave with
+``os._exit``, so nothing inherited is flushed or closed on our behalf.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+from .._fdio import write_all
+from ..errors import InstallError
+
+if TYPE_CHECKING:
+    from ..store.unpack import UnpackedWheel
+
+_RECORD = 512  # POSIX's smallest PIPE_BUF
+_HEADER = struct.Struct("<H64s")  # length of the path that follows, the wheel's sha256
+_LENGTH = struct.Struct("<Q")  # before each answer
+
+
+def _read_exactly(fd: int, size: int) -> bytes:
+    """``size`` bytes, or fewer only at the end of the pipe."""
+    chunks = []
+    while size:
+        chunk = os.read(fd, min(size, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def _answer(fd: int, key: str, value: object) -> None:
+    try:
+        payload = pickle.dumps((key, value))
+    except Exception:  # noqa: BLE001 - an exception that cannot be pickled
+        payload = pickle.dumps((key, InstallError(str(value) or type(value).__name__)))
+    write_all(fd, _LENGTH.pack(len(payload)) + payload)
+
+
+def _serve(jobs: int, answers: int, tmp: Path) -> NoReturn:  # pragma: no cover - in the child
+    from ..store.unpack import unpack_wheel
+
+    try:
+        while len(record := os.read(jobs, _RECORD)) == _RECORD:
+            size, sha256 = _HEADER.unpack_from(record)
+            key = os.fsdecode(record[_HEADER.size : _HEADER.size + size])
+            value: object
+            try:
+                # One thread: the other core is the other worker's.
+                value = unpack_wheel(Path(key), tmp, archive_id=sha256.decode(), threads=1)
+            except Exception as exc:  # noqa: BLE001 - every failure goes to the parent
+                value = exc
+            _answer(answers, key, value)
+    except BaseException:  # noqa: BLE001, S110 - Ctrl-C or the parent gone: it reports
+        pass
+    finally:
+        os._exit(0)
+
+
+class ForkedUnpacks:
+    """Wheels unpacked under ``tmp`` by ``workers`` forked processes, in submission order.
+
+    Create it while this process has no other thread (``forked.can_fork``).
+    """
+
+    def __init__(self, tmp: Path, workers: int = 2) -> None:
+        self._tmp = tmp
+        self._cond = threading.Condition()
+        self._pending: set[str] = set()
+        self._results: dict[str, UnpackedWheel | BaseException] = {}
+        self._closing = False
+        self._lost = False  # a worker ended before it was told to
+        self._jobs, self._feed = os.pipe()
+        self._pids: list[int] = []
+        answers: list[int] = []
+        try:
+            for _ in range(workers):
+                read_fd, write_fd = os.pipe()
+                pid = os.fork()
+                if pid == 0:  # pragma: no cover - the child never returns
+                    os.close(self._feed)
+                    for fd in (read_fd, *answers):
+                        os.close(fd)
+                    _serve(self._jobs, write_fd, tmp)
+                os.close(write_fd)
+                answers.append(read_fd)
+                self._pids.append(pid)
+        except BaseException:
+            for fd in answers:
+                os.close(fd)
+            self._threads: list[threading.Thread] = []
+            self.abandon()
+            raise
+        self._threads = [
+            threading.Thread(target=self._collect, args=(fd,), name="cachedb-unpacked", daemon=True)
+            for fd in answers
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, wheel: Path, sha256: str) -> None:
+        """Queue ``wheel`` for unpacking (blocking while the queue is full)."""
+        key = str(wheel)
+        path = os.fsencode(key)
+        if len(path) > _RECORD - _HEADER.size or len(sha256) != 64:
+            self._unpack_here(key, wheel, sha256)  # too long for a record: rare enough
+            return
+        record = (_HEADER.pack(len(path), sha256.encode("ascii")) + path).ljust(_RECORD, b"\0")
+        with self._cond:
+            if self._closing:
+                return
+            self._pending.add(key)
+        os.write(self._feed, record)  # atomic: at most PIPE_BUF bytes
+
+    def _unpack_here(self, key: str, wheel: Path, sha256: str) -> None:
+        from ..store.unpack import unpack_wheel
+
+        value: UnpackedWheel | BaseException
+        try:
+            value = unpack_wheel(wheel, self._tmp, archive_id=sha256)
+        except Exception as exc:  # noqa: BLE001 - raised by take, like the workers' failures
+            value = exc
+        with self._cond:
+            self._pending.add(key)
+            self._results[key] = value
+
+    def take(self, wheel: Path) -> UnpackedWheel | None:
+        """The tree of ``wheel``, waiting for it; None if it was never submitted.
+
+        A failed unpack raises its error here. A tree taken is the caller's:
+        ``abandon`` no longer returns it.
+        """
+        key = str(wheel)
+        with self._cond:
+            if key not in self._pending:
+                return None
+            while key not in self._results:
+                if self._lost:
+                    raise InstallError("a process unpacking wheels ended unexpectedly")
+                self._cond.wait()
+            self._pending.discard(key)
+            value = self._results.pop(key)
+        if isinstance(value, BaseException):
+            raise value
+        return value
+
+    def abandon(self) -> list[UnpackedWheel]:
+        """Stop the workers once their current wheel is done; the trees not taken."""
+        with self._cond:
+            if self._closing:
+                return []
+            self._closing = True
+        # With the feed closed, reading the queue empty cannot block: the workers
+        # find the end of it right after the wheel each is on.
+        os.close(self._feed)
+        while os.read(self._jobs, _RECORD):
+            pass
+        os.close(self._jobs)
+        for thread in self._threads:
+            thread.join()
+        for pid in self._pids:
+            os.waitpid(pid, 0)
+        with self._cond:
+            left, self._results = self._results, {}
+            self._pending.clear()
+        return [v for v in left.values() if not isinstance(v, BaseException)]
+
+    def _collect(self, fd: int) -> None:
+        try:
+            while len(header := _read_exactly(fd, _LENGTH.size)) == _LENGTH.size:
+                (size,) = _LENGTH.unpack(header)
+                payload = _read_exactly(fd, size)
+                if len(payload) != size:
+                    break
+                key, value = pickle.loads(payload)
+                with self._cond:
+                    self._results[key] = value
+                    self._cond.notify_all()
+        finally:
+            os.close(fd)
+            with self._cond:
+                self._lost = self._lost or not self._closing
+                self._cond.notify_all()
