@@ -109,8 +109,9 @@ def test_stalled_download_after_others_were_unpacked_changes_nothing(
     assert "timed out" in error
 
 
+@pytest.mark.parametrize("pinned", [False, True], ids=["by-name", "pinned"])
 def test_invalid_wheel_among_good_ones_stores_none_of_them(
-    world: dict[str, Path], index_server: IndexServer
+    world: dict[str, Path], index_server: IndexServer, pinned: bool
 ) -> None:
     bad = make_wheel(
         world["tmp"] / "bad",
@@ -121,10 +122,15 @@ def test_invalid_wheel_among_good_ones_stores_none_of_them(
         },
     )
     index_server.add(bad)
+    wanted = [*NAMES, "broken"]
+    if pinned:  # downloads then start while the pins are being read, before resolving
+        reqs = world["tmp"] / "pins.txt"
+        reqs.write_text("".join(f"{name}==1.0\n" for name in wanted))
+        wanted = ["-r", str(reqs)]
     venv = world["tmp"] / "env"
     env_before = tree(venv)
     cache_before = snapshot(world["cache"])
-    out = install(world, index_server, venv, *NAMES, "broken")
+    out = install(world, index_server, venv, *wanted)
     errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
     assert out.returncode != 0 and len(errors) == 1, out.stderr
     assert "broken/__init__.py" in errors[0] and "RECORD" in errors[0]
@@ -132,6 +138,16 @@ def test_invalid_wheel_among_good_ones_stores_none_of_them(
     # ones are not stored either, and no staging tree is left in tmp/.
     assert snapshot(world["cache"]) == cache_before
     assert tree(venv) == env_before
+
+
+def test_pins_that_fail_to_resolve_after_their_downloads_started_change_nothing(
+    world: dict[str, Path], index_server: IndexServer
+) -> None:
+    index_server.add(make_wheel(world["tmp"] / "needy", "needy", "1.0", requires=["absent>=1"]))
+    reqs = world["tmp"] / "pins.txt"
+    reqs.write_text("".join(f"{name}==1.0\n" for name in [*NAMES, "needy"]))
+    error = _fails_and_changes_nothing(world, index_server, "-r", str(reqs))
+    assert "absent" in error
 
 
 def test_wheel_already_stored_under_another_source_is_only_pointed_at(

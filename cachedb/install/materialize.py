@@ -11,7 +11,6 @@ fails first.
 from __future__ import annotations
 
 import contextlib
-import secrets
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,18 +20,16 @@ from typing import TYPE_CHECKING
 from ..errors import HashMismatch, InstallError
 from ..resolve import Pin
 from ..store import BUILT_WHEELS_BUCKET, WHEELS_BUCKET, pointer_key, source_key
-from .forked import can_fork
+from .fetching import Fetcher, allowed_sha256
 from .sources import Built, Cached, Direct, Indexed, Sdist
-from .threads import Background, on_two_threads
+from .threads import on_two_threads
 
 if TYPE_CHECKING:
-    from ..fetch import Downloaded
     from ..index import IndexClient, Link
     from ..store import Cache
     from ..store.unpack import UnpackedWheel
     from .finder import CandidateFinder
     from .report import Reporter
-    from .unpack_workers import ForkedUnpacks
 
 
 @dataclass(frozen=True)
@@ -44,10 +41,6 @@ class Ready:
     path: Path
     direct_url: dict[str, object] | None
     fetched: bool = False  # downloaded or stored by this run (not already in the cache)
-
-
-def _allowed(hashes: frozenset[str]) -> set[str]:
-    return {h.split(":", 1)[1] for h in hashes if h.startswith("sha256:")}
 
 
 def _check(filename: str, sha256: str, allowed: set[str], path: Path | None = None) -> None:
@@ -111,12 +104,15 @@ def materialize(
     hashes: Mapping[str, frozenset[str]],
     leases: list[int],
     progress: Reporter | None = None,
+    fetcher: Fetcher | None = None,
 ) -> list[Ready]:
     """Archive directories for ``pins`` (in order), fetching and storing what is missing.
 
     Lease ids of every archive handed out are appended to ``leases``; the caller
-    releases them once linking is done. ``progress`` is started here, once the
-    unpacking workers are forked: its terminal thread must not exist before.
+    releases them once linking is done. ``fetcher`` holds downloads already
+    started (during resolution); it is closed here either way. ``progress`` is
+    started here, once the unpacking workers are forked: its terminal thread
+    must not exist before.
     """
     ready: dict[str, Ready] = {}
     downloads: list[tuple[Pin, Link]] = []
@@ -130,7 +126,7 @@ def materialize(
     leases.extend(lease_ids)
     for pin in pins:
         source = pin.candidate.source
-        allowed = _allowed(hashes.get(pin.name, frozenset()))
+        allowed = allowed_sha256(hashes.get(pin.name, frozenset()))
         if isinstance(source, Cached):
             wheel = source.wheel
             path = hits.get((wheel.bucket, wheel.key))
@@ -157,43 +153,35 @@ def materialize(
         else:
             raise InstallError(f"{pin.name} has no installable source")
 
-    staging = cache.layout.tmp / f"download-{secrets.token_hex(6)}"
-    unpacks = _Unpacks(cache, len(downloads) + len(direct))
+    if fetcher is None and (downloads or direct):
+        fetcher = Fetcher(cache, finder.index, hashes, len(downloads) + len(direct))
     if progress is not None:
         progress.start("Preparing", len(pins))
     trees: dict[Path, UnpackedWheel | None] = {}  # taken from unpacks, not yet stored
     try:
         fetched: list[tuple[Pin, Path, str, str, dict[str, object] | None]] = []
         if downloads:
-            index = finder.index
-            if index is None:
+            assert fetcher is not None
+            if finder.index is None:
                 raise InstallError("no index to download from (--no-index without --find-links)")
-            staging.mkdir(parents=True)
-
-            def downloaded(i: int, got: Downloaded) -> None:
-                # A mismatch is reported below, in order, once every download is done.
-                if _matches(got.sha256, _allowed(hashes.get(downloads[i][0].name, frozenset()))):
-                    unpacks.start(got.path, got.sha256)
-
-            results = index.download_many(
-                [(link, None) for _, link in downloads], staging, on_done=downloaded
-            )
+            results = fetcher.results([(pin.name, link) for pin, link in downloads])
             for (pin, link), got in zip(downloads, results, strict=True):
-                allowed = _allowed(hashes.get(pin.name, frozenset()))
+                allowed = allowed_sha256(hashes.get(pin.name, frozenset()))
                 _check(link.filename, got.sha256, allowed, got.path)
                 fetched.append((pin, got.path, got.sha256, source_key(link.source), None))
         for pin, source in direct:
             from ..store.unpack import sha256_file
 
+            assert fetcher is not None
             path = finder.direct_file(source)
             sha = sha256_file(path)
-            allowed = _allowed(hashes.get(pin.name, frozenset()) | source.hashes)
+            allowed = allowed_sha256(hashes.get(pin.name, frozenset()) | source.hashes)
             _check(path.name, sha, allowed)
-            unpacks.start(path, sha)
+            fetcher.unpacks.start(path, sha)
             origin = str(path.parent) if source.url.startswith("file:") else source.url
             fetched.append((pin, path, sha, source_key(origin), _direct_url(source, sha)))
         for pin, link in builds:
-            allowed = _allowed(hashes.get(pin.name, frozenset()))
+            allowed = allowed_sha256(hashes.get(pin.name, frozenset()))
             built = finder.building.wheel(link, allowed)
             if progress is not None:
                 progress.advance(pin.name)
@@ -202,7 +190,8 @@ def materialize(
         # Every wheel is fetched, verified and unpacked (an invalid one raised here,
         # with nothing stored): only now does the cache change.
         for item in fetched:
-            trees[item[1]] = unpacks.take(item[1])
+            assert fetcher is not None
+            trees[item[1]] = fetcher.unpacks.take(item[1])
 
         def store(item: tuple[Pin, Path, str, str, dict[str, object] | None]) -> None:
             pin, path, sha, src, direct_url = item
@@ -215,7 +204,7 @@ def materialize(
                 lease=True,
                 unpacked=trees.pop(path),
             )
-            if path.parent == staging:
+            if fetcher is not None and path.parent == fetcher.staging:
                 # Freeing a big file's blocks takes a while: here, not on the way to linking.
                 with contextlib.suppress(OSError):
                     path.unlink()
@@ -227,57 +216,10 @@ def materialize(
 
         on_two_threads(store, fetched, "store")
     finally:
-        unpacks.discard()
         for tree in trees.values():
             if tree is not None:
                 shutil.rmtree(tree.directory, ignore_errors=True)
-        shutil.rmtree(staging, ignore_errors=True)
+        # Linking forks only when no other thread runs: the fetcher's go now.
+        if fetcher is not None:
+            fetcher.close()
     return [ready[pin.name] for pin in pins]
-
-
-def _matches(sha256: str, allowed: set[str]) -> bool:
-    return not allowed or sha256 in allowed
-
-
-class _Unpacks:
-    """Wheels unpacked into staging trees under ``tmp/`` in the background.
-
-    Two forked workers do it where forking is safe, else a thread of this process.
-    A tree is handed to ``Cache.put`` (which moves it into the cache or removes
-    it); whatever was not handed over is removed by ``discard``.
-    """
-
-    def __init__(self, cache: Cache, wheels: int) -> None:
-        self._cache = cache
-        self._forked: ForkedUnpacks | None = None
-        # One wheel at a time: unpack_wheel keeps both cores busy with a big one.
-        self._jobs: Background[Path, UnpackedWheel] = Background(1, "unpack")
-        # One wheel gains nothing from a worker: unpack_wheel uses both cores itself.
-        if wheels >= 2 and can_fork():
-            from .unpack_workers import ForkedUnpacks
-
-            with contextlib.suppress(OSError):  # cannot fork now: threads do it
-                self._forked = ForkedUnpacks(cache.layout.tmp)
-
-    def start(self, wheel: Path, sha256: str) -> None:
-        if self._cache.archive_path(sha256).is_dir():
-            return  # most likely stored already (put checks): unpacking would be wasted
-        if self._forked is not None:
-            self._forked.submit(wheel, sha256)
-            return
-        from ..store.unpack import unpack_wheel
-
-        self._jobs.submit(wheel, unpack_wheel, wheel, self._cache.layout.tmp, archive_id=sha256)
-
-    def take(self, wheel: Path) -> UnpackedWheel | None:
-        """The tree of ``wheel`` (waiting for it), or None if it was not unpacked here."""
-        if self._forked is not None:
-            return self._forked.take(wheel)
-        return self._jobs.take(wheel)
-
-    def discard(self) -> None:
-        trees = self._jobs.abandon()
-        if self._forked is not None:
-            trees.extend(self._forked.abandon())
-        for tree in trees:
-            shutil.rmtree(tree.directory, ignore_errors=True)

@@ -16,16 +16,16 @@ from packaging.version import Version
 
 from ..errors import UsageError
 from ..resolve import Pin, Resolution, exact_pin, resolve, resolve_pinned
+from .fetching import Fetcher
 from .finder import CandidateFinder
 from .forked import on_two_processes
 from .options import DEFAULT_INDEX_URL, EXTRA_INDEX_URL_ENV, INDEX_URL_ENV, InstallOptions
+from .prefetch import prefetch, uncached_pins
 from .report import Reporter
 from .sources import Built, Direct, Installed
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
-
-    from packaging.requirements import Requirement
+    from collections.abc import Mapping
 
     from ..index import IndexClient
     from ..requirements import RequirementSet
@@ -80,7 +80,6 @@ def _resolve(
     requirements = [r.requirement for r in reqs.requirements]
     constraints = [r.requirement for r in reqs.constraints]
     markers = interp.markers
-    _prefetch_pages(requirements, finder, markers)
     if not opts.upgrade:
         fast = resolve_pinned(
             requirements, finder, markers=markers, constraints=constraints, no_deps=opts.no_deps
@@ -98,26 +97,27 @@ def _resolve(
     )
 
 
-def _prefetch_pages(
-    requirements: Sequence[Requirement], finder: CandidateFinder, markers: Mapping[str, str]
-) -> None:
-    """Fetch the index pages of the exact pins the cache lacks, all at once.
-
-    Only those: an exact pin already cached is answered without the index, and
-    a warm install makes no request at all.
-    """
-    environment = {**markers, "extra": ""}
-    names = []
-    for req in requirements:
-        pin = exact_pin(req.specifier)
-        if req.url is not None or pin is None or finder.has_cached(req.name, pin):
-            continue
-        if req.marker is None or req.marker.evaluate(environment):
-            names.append(req.name)
-    if len(names) > 1:
-        index = finder.index
-        if index is not None:
-            index.prefetch(names)
+def _start_fetching(
+    reqs: RequirementSet,
+    finder: CandidateFinder,
+    interp: Interpreter,
+    opts: InstallOptions,
+    cache: Cache,
+    hashes: Mapping[str, frozenset[str]],
+) -> Fetcher | None:
+    """For a pinned set the cache lacks: pages, metadata and downloads, all started now."""
+    if opts.offline:
+        return None
+    pins = uncached_pins([r.requirement for r in reqs.requirements], finder, interp.markers)
+    if len(pins) < 2 or finder.index is None:
+        return None
+    fetcher = Fetcher(cache, finder.index, hashes, len(pins))
+    try:
+        prefetch(pins, finder, fetcher)
+    except BaseException:
+        fetcher.close()
+        raise
+    return fetcher
 
 
 def _prefetch_remote_direct(
@@ -246,9 +246,11 @@ def _install_into(
         policy=build_policy(opts),
     )
     staging: Path | None = None
+    fetcher: Fetcher | None = None
     held: list[int] = []
     try:
         staging = _prefetch_remote_direct(direct, finder, cache)
+        fetcher = _start_fetching(reqs, finder, interp, opts, cache, hashes)
         resolution = _resolve(reqs, finder, interp, opts)
         resolved_at = time.perf_counter()
         reporter.info(f"Resolved {_count(len(resolution.pins))} in {_secs(resolved_at - started)}")
@@ -277,7 +279,13 @@ def _install_into(
             return 0
 
         ready = materialize(
-            todo, cache=cache, finder=finder, hashes=hashes, leases=held, progress=reporter
+            todo,
+            cache=cache,
+            finder=finder,
+            hashes=hashes,
+            leases=held,
+            progress=reporter,
+            fetcher=fetcher,
         )
         reporter.stop()
         fetched = sum(1 for item in ready if item.fetched)
@@ -326,6 +334,8 @@ def _install_into(
         finder.commit()
     finally:
         reporter.stop()
+        if fetcher is not None:
+            fetcher.close()
         finder.close()
         cache.release(held)
         if staging is not None:

@@ -19,13 +19,13 @@ import pickle
 import struct
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 from .._fdio import write_all
 from ..errors import InstallError
 
-if TYPE_CHECKING:
-    from ..store.unpack import UnpackedWheel
+# Imported here, before the fork, so the workers start with it loaded.
+from ..store.unpack import UnpackedWheel, unpack_wheel
 
 _RECORD = 512  # POSIX's smallest PIPE_BUF
 _HEADER = struct.Struct("<H64s")  # length of the path that follows, the wheel's sha256
@@ -53,8 +53,6 @@ def _answer(fd: int, key: str, value: object) -> None:
 
 
 def _serve(jobs: int, answers: int, tmp: Path) -> NoReturn:  # pragma: no cover - in the child
-    from ..store.unpack import unpack_wheel
-
     try:
         while len(record := os.read(jobs, _RECORD)) == _RECORD:
             size, sha256 = _HEADER.unpack_from(record)
@@ -128,8 +126,6 @@ class ForkedUnpacks:
         os.write(self._feed, record)  # atomic: at most PIPE_BUF bytes
 
     def _unpack_here(self, key: str, wheel: Path, sha256: str) -> None:
-        from ..store.unpack import unpack_wheel
-
         value: UnpackedWheel | BaseException
         try:
             value = unpack_wheel(wheel, self._tmp, archive_id=sha256)

@@ -1,0 +1,174 @@
+"""Downloading wheels into ``tmp/`` and unpacking them there, from as early as possible.
+
+An exact pin's wheel starts downloading as soon as its index page is read, while
+the rest of the resolution goes on; materialize then only waits for it. Each
+verified download is unpacked at once, in the background. Nothing here touches
+the cache proper: downloads and their trees stay under ``tmp/`` until
+materialize stores them, and ``close`` removes whatever is left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import shutil
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from ..errors import InstallError
+from .forked import can_fork
+from .threads import Background
+
+if TYPE_CHECKING:
+    from ..fetch import Downloaded
+    from ..index import IndexClient, Link
+    from ..store import Cache
+    from ..store.unpack import UnpackedWheel
+    from .unpack_workers import ForkedUnpacks
+
+T = TypeVar("T")
+
+
+def allowed_sha256(hashes: frozenset[str]) -> set[str]:
+    """The sha256 digests among a requirement's ``--hash`` values."""
+    return {h.split(":", 1)[1] for h in hashes if h.startswith("sha256:")}
+
+
+class Unpacks:
+    """Wheels unpacked into staging trees under ``tmp/`` in the background.
+
+    Two forked workers do it where forking is safe, else a thread of this process.
+    A tree is handed to ``Cache.put`` (which moves it into the cache or removes
+    it); whatever was not handed over is removed by ``discard``.
+    """
+
+    def __init__(self, cache: Cache, wheels: int) -> None:
+        self._cache = cache
+        self._forked: ForkedUnpacks | None = None
+        # One wheel at a time: unpack_wheel keeps both cores busy with a big one.
+        self._jobs: Background[Path, UnpackedWheel] = Background(1, "unpack")
+        # One wheel gains nothing from a worker: unpack_wheel uses both cores itself.
+        if wheels >= 2 and can_fork():
+            from .unpack_workers import ForkedUnpacks
+
+            with contextlib.suppress(OSError):  # cannot fork now: threads do it
+                self._forked = ForkedUnpacks(cache.layout.tmp)
+
+    def start(self, wheel: Path, sha256: str) -> None:
+        if self._cache.archive_path(sha256).is_dir():
+            return  # most likely stored already (put checks): unpacking would be wasted
+        if self._forked is not None:
+            self._forked.submit(wheel, sha256)
+            return
+        from ..store.unpack import unpack_wheel
+
+        self._jobs.submit(wheel, unpack_wheel, wheel, self._cache.layout.tmp, archive_id=sha256)
+
+    def take(self, wheel: Path) -> UnpackedWheel | None:
+        """The tree of ``wheel`` (waiting for it), or None if it was not unpacked here."""
+        if self._forked is not None:
+            return self._forked.take(wheel)
+        return self._jobs.take(wheel)
+
+    def discard(self) -> None:
+        trees = self._jobs.abandon()
+        if self._forked is not None:
+            trees.extend(self._forked.abandon())
+        for tree in trees:
+            shutil.rmtree(tree.directory, ignore_errors=True)
+
+
+class Fetcher:
+    """Downloads into one staging directory, each unpacked once verified.
+
+    Create it before any other thread runs (the unpacking workers are forked
+    here); ``wheels`` is about how many it will fetch.
+    """
+
+    def __init__(
+        self,
+        cache: Cache,
+        index: IndexClient | None,
+        hashes: Mapping[str, frozenset[str]],
+        wheels: int,
+    ) -> None:
+        self.staging = cache.layout.tmp / f"download-{secrets.token_hex(6)}"
+        self.unpacks = Unpacks(cache, wheels)
+        self._index = index
+        self._hashes = hashes
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._closed = False
+        self._downloads: dict[str, Future[Downloaded]] = {}  # by URL
+
+    @property
+    def _concurrency(self) -> int:
+        return self._index.concurrency if self._index is not None else 1
+
+    def _submit(self, fn: Callable[..., T], *args: object) -> Future[T]:
+        """Run ``fn(*args)`` on the download threads; the caller holds ``_lock``."""
+        if self._closed:
+            raise RuntimeError("this Fetcher is closed")
+        if self._pool is None:
+            self.staging.mkdir(parents=True, exist_ok=True)
+            self._pool = ThreadPoolExecutor(
+                max_workers=self._concurrency, thread_name_prefix="cachedb-dl"
+            )
+        return self._pool.submit(fn, *args)
+
+    def each(self, fn: Callable[[T], object], items: Sequence[T]) -> None:
+        """``fn(item)`` for every item, concurrently; returns when all are done.
+
+        For work that starts downloads: those go on after this returns, on threads
+        of their own so that they start at once. Errors are ``fn``'s to handle.
+        """
+        workers = max(1, min(len(items), self._concurrency))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cachedb-page") as pool:
+            wait([pool.submit(fn, item) for item in items])
+
+    def start(self, name: str, link: Link) -> None:
+        """Begin downloading ``link`` (a wheel of ``name``), unless it already is."""
+        with self._lock:
+            if link.url not in self._downloads:
+                self._downloads[link.url] = self._submit(self._download, name, link)
+
+    def _download(self, name: str, link: Link) -> Downloaded:
+        if self._index is None:
+            raise InstallError("no index to download from (--no-index without --find-links)")
+        got = self._index.download(link, self.staging)
+        allowed = allowed_sha256(self._hashes.get(name, frozenset()))
+        # A mismatch is reported by the caller, in order, once every download is done.
+        if not allowed or got.sha256 in allowed:
+            self.unpacks.start(got.path, got.sha256)
+        return got
+
+    def results(self, wanted: list[tuple[str, Link]]) -> list[Downloaded]:
+        """The downloads of ``wanted`` (started here if they are not yet), in order.
+
+        The first failure is raised once the downloads still running have finished,
+        so nothing is being written when the caller cleans up.
+        """
+        for name, link in wanted:
+            self.start(name, link)
+        with self._lock:
+            futures = [self._downloads[link.url] for _, link in wanted]
+        try:
+            return [f.result() for f in futures]
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            wait(futures)
+            raise
+
+    def close(self) -> None:
+        """Stop what has not started, wait for the rest, remove every download and tree."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+            self._closed = True
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        self.unpacks.discard()
+        shutil.rmtree(self.staging, ignore_errors=True)

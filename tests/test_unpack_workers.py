@@ -1,0 +1,132 @@
+"""``ForkedUnpacks``: wheels unpacked by forked workers, taken in any order, or abandoned."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from wheelbuilder import make_wheel
+
+from cachedb.errors import InstallError, InvalidWheel
+from cachedb.install.unpack_workers import ForkedUnpacks
+from cachedb.store.unpack import sha256_file, unpack_wheel
+
+
+def _wheels(directory: Path, count: int) -> list[Path]:
+    return [
+        make_wheel(
+            directory,
+            f"pkg{i}",
+            "1.0",
+            files={f"pkg{i}/__init__.py": f"N = {i}\n", f"pkg{i}/sub/data.txt": "x" * (1000 * i)},
+        )
+        for i in range(count)
+    ]
+
+
+def _reaped(pids: list[int]) -> bool:
+    for pid in pids:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            continue
+        return False
+    return True
+
+
+def test_trees_match_an_unpack_in_this_process(tmp_path: Path) -> None:
+    wheels = _wheels(tmp_path / "wheels", 5)
+    workers = ForkedUnpacks(tmp_path / "tmp")
+    try:
+        for wheel in wheels:
+            workers.submit(wheel, sha256_file(wheel))
+        trees = [workers.take(wheel) for wheel in reversed(wheels)]
+    finally:
+        assert workers.abandon() == []
+    assert _reaped(workers._pids)
+    for wheel, tree in zip(reversed(wheels), trees, strict=True):
+        assert tree is not None
+        here = unpack_wheel(wheel, tmp_path / "here", archive_id=sha256_file(wheel))
+        assert tree.files == here.files
+        assert tree.archive_id == here.archive_id
+        for entry in tree.files:
+            assert (tree.directory / entry.path).read_bytes() == (
+                here.directory / entry.path
+            ).read_bytes()
+
+
+def test_a_bad_wheel_raises_when_taken_and_the_others_still_unpack(tmp_path: Path) -> None:
+    good = _wheels(tmp_path / "wheels", 2)
+    bad = make_wheel(
+        tmp_path / "bad",
+        "broken",
+        "1.0",
+        record_overrides={
+            "broken/__init__.py": "broken/__init__.py,sha256=AAAAAAAAAAAAAAAAAAAAAAAAAAAA,16"
+        },
+    )
+    workers = ForkedUnpacks(tmp_path / "tmp")
+    try:
+        for wheel in (good[0], bad, good[1]):
+            workers.submit(wheel, sha256_file(wheel))
+        with pytest.raises(InvalidWheel, match="broken/__init__.py"):
+            workers.take(bad)
+        assert all(workers.take(wheel) is not None for wheel in good)
+    finally:
+        workers.abandon()
+    # The failed unpack removed its own staging tree; the good ones are the caller's.
+    assert len(list((tmp_path / "tmp").iterdir())) == 2
+
+
+def test_abandon_hands_back_the_trees_not_taken(tmp_path: Path) -> None:
+    wheels = _wheels(tmp_path / "wheels", 4)
+    workers = ForkedUnpacks(tmp_path / "tmp")
+    for wheel in wheels:
+        workers.submit(wheel, sha256_file(wheel))
+    taken = workers.take(wheels[0])
+    left = workers.abandon()
+    assert taken is not None and taken not in left
+    # Jobs no worker had started are dropped, the ones running are finished.
+    assert len(left) <= 3
+    on_disk = {p.name for p in (tmp_path / "tmp").iterdir()}
+    assert on_disk == {t.directory.name for t in [taken, *left]}
+    assert _reaped(workers._pids)
+    assert workers.take(wheels[1]) is None
+    assert workers.abandon() == []  # a second call is harmless
+
+
+def test_a_wheel_never_submitted_is_none(tmp_path: Path) -> None:
+    workers = ForkedUnpacks(tmp_path / "tmp")
+    try:
+        assert workers.take(tmp_path / "never.whl") is None
+    finally:
+        workers.abandon()
+
+
+def test_a_path_too_long_for_the_queue_is_unpacked_here(tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 200) / ("e" * 200) / ("f" * 200)
+    (wheel,) = _wheels(deep, 1)
+    workers = ForkedUnpacks(tmp_path / "tmp")
+    try:
+        workers.submit(wheel, sha256_file(wheel))
+        tree = workers.take(wheel)
+    finally:
+        workers.abandon()
+    assert tree is not None and (tree.directory / "pkg0/__init__.py").read_text() == "N = 0\n"
+
+
+def test_a_killed_worker_fails_the_take_instead_of_hanging(tmp_path: Path) -> None:
+    wheels = _wheels(tmp_path / "wheels", 3)
+    workers = ForkedUnpacks(tmp_path / "tmp")
+    try:
+        for pid in workers._pids:
+            os.kill(pid, signal.SIGKILL)
+        for wheel in wheels:
+            workers.submit(wheel, sha256_file(wheel))
+        with pytest.raises(InstallError, match="ended unexpectedly"):
+            workers.take(wheels[0])
+    finally:
+        workers.abandon()
+    assert _reaped(workers._pids)
