@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from packaging.markers import default_environment
 
 from cachedb.errors import UsageError
 from cachedb.target import Interpreter, create_venv, find_target, query_interpreter
@@ -63,6 +64,8 @@ def test_query_describes_the_venv(tmp_path: Path) -> None:
     assert info.version == ".".join(map(str, sys.version_info[:3]))
     assert info.markers["python_version"] == f"{sys.version_info[0]}.{sys.version_info[1]}"
     assert info.markers["python_full_version"] == info.version
+    # The probe computes PEP 508's variables itself: they must be packaging's.
+    assert info.markers == default_environment()
     abi = f"cp{sys.version_info[0]}{sys.version_info[1]}"
     assert info.tags[0].startswith(f"{abi}-{abi}-")
     assert "py3-none-any" in info.tags

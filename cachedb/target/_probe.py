@@ -25,19 +25,39 @@ if sys.version_info < MINIMUM:
     sys.exit(EXIT_UNSUPPORTED)
 
 
-def import_packaging(location: str) -> tuple[types.ModuleType, types.ModuleType]:
+def import_tags(location: str) -> types.ModuleType:
     # Only packaging may come from cachedb's site-packages: put it first long
-    # enough to import packaging (its submodules then resolve through
-    # packaging.__path__), then take it away again.
+    # enough to import packaging.tags, then take it away again.
     for name in [m for m in sys.modules if m == "packaging" or m.startswith("packaging.")]:
         del sys.modules[name]
     sys.path.insert(0, location)
     try:
-        import packaging.markers
         import packaging.tags
     finally:
         sys.path.remove(location)
-    return packaging.markers, packaging.tags
+    return packaging.tags
+
+
+def marker_environment() -> dict[str, str]:
+    # PEP 508's marker variables, computed as the PEP defines them: importing
+    # packaging.markers for this would cost more than all the rest of the probe.
+    version = sys.implementation.version
+    implementation_version = ".".join(str(part) for part in tuple(version)[:3])
+    if version.releaselevel != "final":
+        implementation_version += version.releaselevel[0] + str(version.serial)
+    return {
+        "implementation_name": sys.implementation.name,
+        "implementation_version": implementation_version,
+        "os_name": os.name,
+        "platform_machine": platform.machine(),
+        "platform_release": platform.release(),
+        "platform_system": platform.system(),
+        "platform_version": platform.version(),
+        "python_full_version": platform.python_version(),
+        "platform_python_implementation": platform.python_implementation(),
+        "python_version": ".".join(platform.python_version_tuple()[:2]),
+        "sys_platform": sys.platform,
+    }
 
 
 def scheme(is_venv: bool) -> dict[str, str]:
@@ -59,13 +79,13 @@ def scheme(is_venv: bool) -> dict[str, str]:
 
 
 def main(argv: list[str]) -> int:
-    markers, tags = import_packaging(argv[1])
+    tags = import_tags(argv[1])
     is_venv = sys.prefix != getattr(sys, "base_prefix", sys.prefix) or hasattr(sys, "real_prefix")
     answer = {
         "prefix": sys.prefix,
         "base_prefix": getattr(sys, "base_prefix", sys.prefix),
         "version": platform.python_version(),
-        "markers": dict(markers.default_environment()),
+        "markers": marker_environment(),
         "tags": [str(tag) for tag in tags.sys_tags()],
         "scheme": scheme(is_venv),
         "is_venv": is_venv,
