@@ -52,9 +52,10 @@ def _answer(fd: int, key: str, value: object) -> None:
     write_all(fd, _LENGTH.pack(len(payload)) + payload)
 
 
-def _serve(jobs: int, answers: int, tmp: Path) -> NoReturn:  # pragma: no cover - in the child
+def _serve(jobs: int, answers: int, tmp: Path, parent: int) -> NoReturn:  # pragma: no cover
     try:
-        while len(record := os.read(jobs, _RECORD)) == _RECORD:
+        # A parent killed outright leaves its queue behind: stop instead of unpacking it.
+        while len(record := os.read(jobs, _RECORD)) == _RECORD and os.getppid() == parent:
             size, sha256 = _HEADER.unpack_from(record)
             key = os.fsdecode(record[_HEADER.size : _HEADER.size + size])
             value: object
@@ -86,6 +87,7 @@ class ForkedUnpacks:
         self._jobs, self._feed = os.pipe()
         self._pids: list[int] = []
         answers: list[int] = []
+        parent = os.getpid()
         try:
             for _ in range(workers):
                 read_fd, write_fd = os.pipe()
@@ -94,7 +96,7 @@ class ForkedUnpacks:
                     os.close(self._feed)
                     for fd in (read_fd, *answers):
                         os.close(fd)
-                    _serve(self._jobs, write_fd, tmp)
+                    _serve(self._jobs, write_fd, tmp, parent)
                 os.close(write_fd)
                 answers.append(read_fd)
                 self._pids.append(pid)
