@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import random
+import unicodedata
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from email.parser import HeaderParser
+from importlib.metadata import distributions
 from pathlib import Path
 
 import pytest
@@ -11,6 +17,7 @@ from cachestate import snapshot
 from wheelbuilder import make_wheel
 
 from cachedb.errors import InvalidWheel
+from cachedb.link.records import split_record
 from cachedb.store import WHEELS_BUCKET, open_cache, pointer_key
 from cachedb.store import unpack as unpack_module
 
@@ -141,3 +148,127 @@ def test_valid_wheel_with_data_dir_and_executables_is_accepted(tmp_path: Path) -
         entry = cache.put(WHEELS_BUCKET, pointer_key("src", "demo", wheel.name[:-4]), wheel)
     assert (entry.path / "demo-1.0.data" / "scripts" / "run").stat().st_mode & 0o111
     assert (entry.path / "demo-1.0.data" / "data" / "share" / "demo.txt").read_text() == "data"
+
+
+# -- fast paths against the slow ones they stand for ---------------------------------
+
+_NAME_PIECES = [
+    "a", "B", "demo", "/", "//", ".", "..", "\\", ":", "C:", "\0", "\n", "\x1f", "\x7f", " ",
+    "\u00e9", "e\u0301", "\u212a", "K", "k", "\u0130", "~", "-", "_", "py", "__init__.py",
+]  # fmt: skip
+
+
+def _random_names(rng: random.Random) -> list[str]:
+    names = ["".join(rng.choices(_NAME_PIECES, k=rng.randint(0, 6))) for _ in range(4)]
+    if rng.random() < 0.5:  # realistic lists too, so the fast answer is often yes
+        names = [f"pkg/m{n}.py" for n in range(3)] + [rng.choice(_NAME_PIECES) + "/x.py"]
+    return names
+
+
+def _slow_names_ok(names: list[str]) -> bool:
+    """check_member_name for every name, and no two equal after NFC and casefolding."""
+    try:
+        for name in names:
+            unpack_module.check_member_name(name)
+    except InvalidWheel:
+        return False
+    folded = [unicodedata.normalize("NFC", n.rstrip("/")).casefold() for n in names]
+    return len(set(folded)) == len(folded)
+
+
+def test_names_judged_all_at_once_are_names_judged_one_by_one() -> None:
+    rng = random.Random(4711)
+    fast_yes = 0
+    for _ in range(20_000):
+        names = _random_names(rng)
+        if unpack_module._plain_names(names):
+            fast_yes += 1
+            assert _slow_names_ok(names), names
+    assert fast_yes > 2000  # the fast answer was checked often
+    assert unpack_module._plain_names(
+        ["demo/__init__.py", "demo/sub/", "demo-1.0.dist-info/RECORD"]
+    )
+
+
+_RECORD_PIECES = [
+    "a", "demo/x.py", ",", ",,", '"', '""', "\n", "\r", "\r\n", "\n\n", " ", "\0", "\u00e9",
+    "sha256=abc", "12", "\u2028", "\x0b", "\x1c",
+]  # fmt: skip
+
+
+def _csv_rows(text: str) -> list[list[str]] | str:
+    try:
+        return [row for row in csv.reader(io.StringIO(text)) if row]
+    except csv.Error as exc:
+        return f"error: {exc}"
+
+
+def _split_rows(text: str) -> list[list[str]] | str:
+    try:
+        return split_record(text)
+    except csv.Error as exc:
+        return f"error: {exc}"
+
+
+@pytest.fixture
+def small_field_limit() -> Iterator[int]:
+    old = csv.field_size_limit(12)
+    try:
+        yield 12
+    finally:
+        csv.field_size_limit(old)
+
+
+def test_record_splitting_agrees_with_csv(small_field_limit: int) -> None:
+    rng = random.Random(1234)
+    for _ in range(20_000):
+        text = "".join(rng.choices(_RECORD_PIECES, k=rng.randint(0, 12)))
+        assert _split_rows(text) == _csv_rows(text), repr(text)
+    # Plain rows, some past the field limit: csv refuses those; so must the split.
+    for _ in range(2000):
+        text = "".join(rng.choice(["a,b,c\n", "ab" * 7 + ",x,y\n", "\n"]) for _ in range(4))
+        assert _split_rows(text) == _csv_rows(text), repr(text)
+
+
+def _metadata_files() -> list[bytes]:
+    found = []
+    for dist in distributions():
+        for name in ("METADATA", "WHEEL"):
+            text = dist.read_text(name)
+            if text:
+                found.append(text.encode("utf-8"))
+    assert len(found) > 10
+    return found
+
+
+_HEADER_LINES = [
+    b"Name: other", b"name:tight", b"Version: 2.0\n continued", b"Version: 3.0\r",
+    b"Not a header", b" continuation", b"Name: caf\xc3\xa9", b"Wheel-Version: 9.9",
+    b"Author: Ren\xc3\xa9", b"", b"From x: y", b"Version : spaced",
+]  # fmt: skip
+
+
+def test_metadata_headers_read_as_the_email_parser_reads_them() -> None:
+    rng = random.Random(99)
+    keys = ("Name", "Version", "Wheel-Version")
+    for data in _metadata_files():
+        for round_ in range(20):
+            lines = data.split(b"\n")
+            for _ in range(round_ % 4):
+                lines.insert(rng.randint(0, min(len(lines), 30)), rng.choice(_HEADER_LINES))
+            mangled = b"\n".join(lines)
+            message = HeaderParser().parsestr(mangled.decode("utf-8"))
+            expected = [message.get(key) or "" for key in keys]
+            assert unpack_module._first_headers(mangled, keys) == expected, mangled[:300]
+
+
+def test_record_paths_already_checked_skip_nothing_else() -> None:
+    data = b"demo/a.py,sha256=x,1\n../evil.py,sha256=x,1\n"
+    with pytest.raises(InvalidWheel, match="'..'"):
+        unpack_module._parse_record(data, "demo-1.0.dist-info/RECORD", {"demo/a.py"})
+    data = b"demo/a.py,md5=x,1\n"
+    with pytest.raises(InvalidWheel, match="unsupported hash"):
+        unpack_module._parse_record(data, "demo-1.0.dist-info/RECORD", {"demo/a.py"})
+    data = b"demo/a.py,sha256=x,1\ndemo/a.py,sha256=x,1\n"
+    with pytest.raises(InvalidWheel, match="twice"):
+        unpack_module._parse_record(data, "demo-1.0.dist-info/RECORD", {"demo/a.py"})

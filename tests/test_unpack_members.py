@@ -4,12 +4,19 @@ The unpacker reads member data at the offset the layout check found, inflates
 it in as few calls as it can and writes it on two threads; these tests pin
 down that none of that loosens a check: sizes, CRCs, truncated streams,
 streaming of big members, other compression methods, data descriptors.
+
+Every test here runs twice: with the wheel read into memory at once (small
+wheels) and read member by member (big ones). The central directory is parsed
+by ``zipcheck`` instead of ``zipfile``; where it accepts a zip, ``zipfile``
+must read the very same members.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import pickle
+import random
 import struct
 import zipfile
 import zlib
@@ -20,10 +27,18 @@ from wheelbuilder import UnseekableStream, make_wheel
 
 from cachedb.errors import InvalidWheel
 from cachedb.store import unpack as unpack_module
-from cachedb.store.unpack import unpack_wheel
+from cachedb.store import zipcheck
+from cachedb.store.unpack import FileEntry, unpack_wheel
 
 _LOCAL = struct.Struct("<4sHHHHHIIIHH")
 _CENTRAL = b"PK\x01\x02"
+
+
+@pytest.fixture(autouse=True, params=["in-memory", "read-by-member"])
+def read_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "read-by-member":
+        monkeypatch.setattr(zipcheck, "IN_MEMORY", 0)
+    return str(request.param)
 
 
 def _patch_member(
@@ -249,3 +264,185 @@ def test_directory_entries_and_nested_directories(tmp_path: Path) -> None:
     unpacked = unpack_wheel(wheel, tmp_path / "staging")
     assert (unpacked.directory / "demo/a/b/c/d.py").read_text() == "D = 1\n"
     assert [f.path for f in unpacked.files if f.path.startswith("demo/a")] == ["demo/a/b/c/d.py"]
+
+
+def _zip_members(wheel: Path) -> list[tuple[object, ...]]:
+    """What ``zipfile`` reads from the central directory, field by field."""
+    with zipfile.ZipFile(wheel) as zf:
+        return [
+            (i.filename, i.flag_bits, i.compress_type, i.CRC, i.compress_size, i.file_size,
+             i.header_offset, i.external_attr)
+            for i in zf.infolist()
+        ]  # fmt: skip
+
+
+def _our_members(wheel: Path) -> list[tuple[object, ...]]:
+    fd = os.open(wheel, os.O_RDONLY)
+    try:
+        members = zipcheck.read_layout(zipcheck.WheelBytes(fd, os.fstat(fd).st_size), wheel.name)
+    finally:
+        os.close(fd)
+    return [
+        (m.name, m.flag_bits, m.compress_type, m.CRC, m.compress_size, m.file_size,
+         m.header_offset, m.external_attr)
+        for m in members
+    ]  # fmt: skip
+
+
+def _zip64_directory(wheel: Path, *, extra_tail: bytes = b"", short: bool = False) -> Path:
+    """Rewrite every central directory entry the zip64 way: sizes and offset 0xFFFFFFFF,
+    the real values in a zip64 extra field (``short``: one value too few)."""
+    data = wheel.read_bytes()
+    end = data.rindex(b"PK\x05\x06")
+    count, cd_size, cd_offset = struct.unpack_from("<HII", data, end + 10)
+    directory = bytearray()
+    pos = cd_offset
+    for _ in range(count):
+        header = bytearray(data[pos : pos + 46])
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", header, 28)
+        csize, usize = struct.unpack_from("<II", header, 20)
+        (offset,) = struct.unpack_from("<I", header, 42)
+        values = (usize, csize) if short else (usize, csize, offset)
+        extra = struct.pack("<HH", 1, 8 * len(values)) + struct.pack(f"<{len(values)}Q", *values)
+        extra += extra_tail
+        struct.pack_into("<II", header, 20, 0xFFFFFFFF, 0xFFFFFFFF)
+        struct.pack_into("<I", header, 42, 0xFFFFFFFF)
+        struct.pack_into("<H", header, 30, extra_len + len(extra))
+        rest = data[pos + 46 : pos + 46 + name_len + extra_len + comment_len]
+        directory += header + rest[: name_len + extra_len] + extra + rest[name_len + extra_len :]
+        pos += 46 + name_len + extra_len + comment_len
+    tail = bytearray(data[end:])
+    struct.pack_into("<I", tail, 12, len(directory))
+    wheel.write_bytes(data[:cd_offset] + bytes(directory) + bytes(tail))
+    return wheel
+
+
+def test_zip64_extra_fields_in_the_central_directory(tmp_path: Path) -> None:
+    files = {"demo/__init__.py": "X = 1\n", "demo/data.bin": os.urandom(3000)}
+    wheel = make_wheel(tmp_path / "w", "demo", files=files)
+    before = _zip_members(wheel)
+    _zip64_directory(wheel)
+    assert _our_members(wheel) == _zip_members(wheel) == before
+    unpacked = unpack_wheel(wheel, tmp_path / "staging")
+    assert (unpacked.directory / "demo/data.bin").read_bytes() == files["demo/data.bin"]
+
+
+@pytest.mark.parametrize(
+    "how", ["zip64 field too short", "extra field overruns the entry"]
+)  # fmt: skip
+def test_corrupt_extra_fields_are_refused_as_zipfile_refuses_them(how: str, tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "w", "demo")
+    if how == "zip64 field too short":
+        _zip64_directory(wheel, short=True)
+    else:
+        _zip64_directory(wheel, extra_tail=struct.pack("<HH", 0x7075, 40) + b"x")
+    with pytest.raises(zipfile.BadZipFile):
+        zipfile.ZipFile(wheel)
+    _refused(wheel, tmp_path / "staging", "not a valid zip archive")
+
+
+def _central_directory_at(data: bytes) -> tuple[int, int, int]:
+    end = data.rindex(b"PK\x05\x06")
+    count, cd_size, cd_offset = struct.unpack_from("<HII", data, end + 10)
+    return end, cd_size, cd_offset
+
+
+def test_bytes_left_over_in_the_central_directory_are_refused(tmp_path: Path) -> None:
+    # Junk after the last entry, within the size the end record declares.
+    wheel = make_wheel(tmp_path / "w", "demo")
+    data = wheel.read_bytes()
+    end, cd_size, cd_offset = _central_directory_at(data)
+    tail = bytearray(data[end:])
+    struct.pack_into("<I", tail, 12, cd_size + 8)
+    wheel.write_bytes(data[:end] + b"PK\x01\x02junk"[:8] + bytes(tail))
+    _refused(wheel, tmp_path / "staging", "not a valid zip archive|central directory")
+
+
+def test_central_directory_entry_overrunning_the_directory_is_refused(tmp_path: Path) -> None:
+    # zipfile would read the last entry's name from past the directory's end.
+    wheel = make_wheel(tmp_path / "w", "demo")
+    data = bytearray(wheel.read_bytes())
+    end, cd_size, cd_offset = _central_directory_at(bytes(data))
+    last = bytes(data).rindex(b"PK\x01\x02", cd_offset, end)
+    struct.pack_into("<H", data, last + 32, 100)  # a comment that does not fit
+    wheel.write_bytes(bytes(data))
+    _refused(wheel, tmp_path / "staging", "not a valid zip archive")
+
+
+def _mutations(data: bytes, rng: random.Random) -> bytes:
+    """A few random byte edits, mostly in the central directory and end record."""
+    buf = bytearray(data)
+    _end, _cd_size, cd_offset = _central_directory_at(data)
+    for _ in range(rng.randint(1, 3)):
+        at = rng.randrange(cd_offset, len(buf)) if rng.random() < 0.8 else rng.randrange(len(buf))
+        buf[at] = rng.randrange(256)
+    return bytes(buf)
+
+
+def test_accepted_central_directories_read_as_zipfile_reads_them(tmp_path: Path) -> None:
+    files: dict[str, bytes | str] = {
+        "demo/__init__.py": "X = 1\n",
+        "demo/caf\u00e9.py": "Y = 2\n",
+        "demo/sub/data.bin": os.urandom(500),
+    }
+    base = make_wheel(tmp_path / "w", "demo", files=files, executable=["demo/__init__.py"])
+    bases = [base.read_bytes(), _recompress(base, zipfile.ZIP_STORED).read_bytes()]
+    rng = random.Random(20240617)
+    accepted = 0
+    probe = tmp_path / "probe.whl"
+    for _ in range(600):
+        probe.write_bytes(_mutations(rng.choice(bases), rng))
+        try:
+            ours = _our_members(probe)
+        except InvalidWheel as exc:
+            assert "\n" not in str(exc)
+            continue
+        accepted += 1
+        assert ours == _zip_members(probe)
+    assert accepted > 50  # the comparison ran on plenty of (mostly harmlessly) edited zips
+
+
+def test_the_fast_path_writes_what_the_general_path_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files: dict[str, bytes | str] = {
+        "demo/__init__.py": "",
+        "demo/a.py": "A = 1\n" * 300,
+        "demo/random.bin": os.urandom(20_000),
+        "demo/empty.txt": "",
+        "demo-1.0.data/scripts/run": "#!python\nprint(1)\n",
+    }
+    wheel = make_wheel(
+        tmp_path / "w", "demo", files=files, executable=["demo-1.0.data/scripts/run"]
+    )
+    fast = unpack_wheel(wheel, tmp_path / "fast")
+    monkeypatch.setattr(unpack_module._Source, "extract", unpack_module._Source.extract_any)
+    general = unpack_wheel(wheel, tmp_path / "general")
+    assert fast.files == general.files
+    assert _read_tree(fast.directory) == _read_tree(general.directory)
+    for entry in fast.files:
+        mode = os.stat(fast.directory / entry.path).st_mode
+        assert mode == os.stat(general.directory / entry.path).st_mode
+        assert bool(mode & 0o111) == entry.executable
+
+
+def test_unpacked_wheel_survives_pickling(tmp_path: Path) -> None:
+    # Unpacking workers pickle it to their parent, the files as plain tuples.
+    unpacked = unpack_wheel(make_wheel(tmp_path / "w", "demo"), tmp_path / "staging")
+    again = pickle.loads(pickle.dumps(unpacked))
+    assert again == unpacked
+    assert all(type(f) is FileEntry for f in again.files)
+    assert again.files[0].path == unpacked.files[0].path
+
+
+def test_only_the_directories_files_need_are_made(tmp_path: Path) -> None:
+    wheel = make_wheel(
+        tmp_path / "w",
+        "demo",
+        files={"demo/__init__.py": "", "demo/a/b/c.py": "", "demo/a/d.py": "", "top.py": ""},
+    )
+    with zipfile.ZipFile(wheel, "a") as zf:
+        zf.writestr(zipfile.ZipInfo("demo/empty/"), b"")
+    root = unpack_wheel(wheel, tmp_path / "staging").directory
+    made = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_dir())
+    assert made == ["demo", "demo-1.0.dist-info", "demo/a", "demo/a/b"]

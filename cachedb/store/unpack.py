@@ -9,12 +9,10 @@ an unknown Wheel-Version, and declared sizes past a cap.
 
 from __future__ import annotations
 
-import base64
-import contextlib
+import binascii
 import csv
 import errno
 import hashlib
-import io
 import lzma
 import os
 import re
@@ -24,11 +22,12 @@ import struct
 import unicodedata
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path
 from types import ModuleType
+from typing import NamedTuple
 
 from packaging.utils import (
     InvalidWheelFilename,
@@ -38,8 +37,9 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from .._fdio import write_all
+from .._headers import _simple_header_values
 from ..errors import CachedbError, CacheError, InvalidWheel
-from .zipcheck import check_layout
+from .zipcheck import Member, WheelBytes, read_layout
 
 _zlib: ModuleType
 try:  # Inflates about twice as fast as the system zlib: 0.32 s against 0.60 s of CPU
@@ -59,17 +59,28 @@ _CHUNK = 4 * 1024 * 1024  # largest read or inflated piece held in memory per me
 _PARALLEL_THRESHOLD = 32
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Any of these in a member name sends all names through check_member_name one by one.
+_UNPLAIN = re.compile(r"[\x00-\x1f\x7f\\:]")
+_SYMLINK_ATTR = stat.S_IFLNK << 16  # in a member's external attributes
+_TYPE_ATTR = 0o170000 << 16
+_EXECUTABLE_ATTR = 0o111 << 16
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+# Compression methods read here rather than through zipfile.
+_READ_HERE = frozenset((zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED))
 _BAD_SEGMENTS = frozenset(("..", ".", ""))
 _RECORD_ALGORITHMS = ("sha256", "sha384", "sha512")
 _SCHEME_KEYS = ("purelib", "platlib", "scripts", "headers", "data")
 
 
-@dataclass(frozen=True)
-class FileEntry:
+class FileEntry(NamedTuple):
+    # A named tuple: made ten thousand times per install, at half a dataclass's cost.
     path: str  # POSIX path relative to the archive root
     sha256: str  # hex
     size: int
     executable: bool
+
+
+_new_tuple = tuple.__new__
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,37 @@ class UnpackedWheel:
     unpacked_size: int
     wheel_size: int
     dist_info: str  # "<name>-<version>.dist-info"
+
+    def __reduce__(self) -> tuple[Callable[..., UnpackedWheel], tuple[object, ...]]:
+        # Unpacking workers send this to their parent: ten thousand files pickle
+        # and unpickle in a third of the time as plain tuples as they do as entries.
+        return (
+            _unpickle_unpacked,
+            (
+                self.directory, self.archive_id, self.filename, self.name, self.version,
+                self.tags, [tuple(f) for f in self.files], self.unpacked_size,
+                self.wheel_size, self.dist_info,
+            ),
+        )  # fmt: skip
+
+
+def _unpickle_unpacked(
+    directory: Path,
+    archive_id: str,
+    filename: str,
+    name: str,
+    version: str,
+    tags: str,
+    rows: list[tuple[str, str, int, bool]],
+    unpacked_size: int,
+    wheel_size: int,
+    dist_info: str,
+) -> UnpackedWheel:
+    files = tuple([_new_tuple(FileEntry, row) for row in rows])
+    return UnpackedWheel(
+        directory, archive_id, filename, name, version, tags, files, unpacked_size,
+        wheel_size, dist_info,
+    )  # fmt: skip
 
 
 def sha256_file(path: Path) -> str:
@@ -108,36 +150,37 @@ def check_member_name(name: str, what: str = "member") -> str:
     return name
 
 
-def _is_symlink(info: zipfile.ZipInfo) -> bool:
-    mode = info.external_attr >> 16
-    return stat.S_ISLNK(mode)
+def _parse_record(
+    data: bytes, record_name: str, checked: Container[str] = frozenset()
+) -> dict[str, tuple[str, str, str]]:
+    """RECORD's rows by path; paths in ``checked`` already passed ``check_member_name``."""
+    from ..link.records import split_record
 
-
-def _parse_record(data: bytes, record_name: str) -> dict[str, tuple[str, str, str]]:
     rows: dict[str, tuple[str, str, str]] = {}
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidWheel("RECORD is not valid UTF-8") from exc
     try:
-        parsed = list(csv.reader(io.StringIO(text)))
+        parsed = split_record(text)
     except csv.Error as exc:
         raise InvalidWheel(f"RECORD is not valid CSV: {exc}") from None
     for row in parsed:
-        if not row:
-            continue
         if len(row) != 3:
             raise InvalidWheel(f"RECORD row {row!r} does not have three fields")
         path, hash_, size = row
-        check_member_name(path, "RECORD path")
+        if path not in checked:
+            check_member_name(path, "RECORD path")
         if path in rows:
             raise InvalidWheel(f"RECORD lists {path!r} twice")
-        if path != record_name and not path.endswith(
+        if hash_.startswith("sha256=") and size.isdigit():
+            pass  # nearly every row: nothing below could refuse it
+        elif path != record_name and not path.endswith(
             (".dist-info/RECORD.jws", ".dist-info/RECORD.p7s")
         ):
-            if not hash_ or "=" not in hash_:
+            algorithm, equals, _digest = hash_.partition("=")
+            if not equals:
                 raise InvalidWheel(f"RECORD has no hash for {path!r}")
-            algorithm = hash_.split("=", 1)[0]
             if algorithm not in _RECORD_ALGORITHMS:
                 raise InvalidWheel(f"RECORD uses unsupported hash {algorithm!r} for {path!r}")
             if not size.isdigit():
@@ -146,9 +189,9 @@ def _parse_record(data: bytes, record_name: str) -> dict[str, tuple[str, str, st
     return rows
 
 
-def _find_dist_info(names: list[str], name: str, version: Version) -> str:
-    candidates = {n.split("/", 1)[0] for n in names if "/" in n}
-    dist_infos = sorted(c for c in candidates if c.endswith(".dist-info"))
+def _find_dist_info(directories: Iterable[str], name: str, version: Version) -> str:
+    """The one ``.dist-info`` among the top-level ``directories`` the files are in."""
+    dist_infos = sorted(d for d in directories if "/" not in d and d.endswith(".dist-info"))
     if len(dist_infos) != 1:
         raise InvalidWheel(
             f"wheel must contain exactly one .dist-info directory, found {len(dist_infos)}"
@@ -168,19 +211,37 @@ def _find_dist_info(names: list[str], name: str, version: Version) -> str:
     return dist_info
 
 
-def _check_metadata(zf: zipfile.ZipFile, dist_info: str, name: str, version: Version) -> None:
+def _first_headers(data: bytes, keys: tuple[str, ...]) -> list[str]:
+    """The first value of each header in ``keys`` ("" if absent), as ``email``'s
+    compat32 parser reads the UTF-8 text; split by hand where that gives the same."""
     try:
-        wheel_meta = HeaderParser().parsestr(zf.read(f"{dist_info}/WHEEL").decode("utf-8"))
-        metadata = HeaderParser().parsestr(zf.read(f"{dist_info}/METADATA").decode("utf-8"))
-    except KeyError as exc:
-        raise InvalidWheel(f"wheel is missing {exc.args[0]}") from exc
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidWheel("wheel metadata is not valid UTF-8") from exc
-    wheel_version = (wheel_meta.get("Wheel-Version") or "").strip()
+    found = []
+    parsed = None
+    for key in keys:
+        values = _simple_header_values(data, key)
+        if values is None:
+            if parsed is None:
+                parsed = HeaderParser().parsestr(text)
+            found.append(parsed.get(key) or "")
+        else:
+            found.append(values[0] if values else "")
+    return found
+
+
+def _check_metadata(
+    read: Callable[[str], bytes], dist_info: str, name: str, version: Version
+) -> None:
+    try:
+        (wheel_version,) = _first_headers(read(f"{dist_info}/WHEEL"), ("Wheel-Version",))
+        meta_name, meta_version = _first_headers(read(f"{dist_info}/METADATA"), ("Name", "Version"))
+    except KeyError as exc:
+        raise InvalidWheel(f"wheel is missing {exc.args[0]}") from exc
+    wheel_version = wheel_version.strip()
     if wheel_version.split(".", 1)[0] != "1":
         raise InvalidWheel(f"unsupported Wheel-Version {wheel_version!r} (only 1.x is supported)")
-    meta_name = metadata.get("Name") or ""
-    meta_version = metadata.get("Version") or ""
     try:
         same_version = Version(meta_version) == version
     except InvalidVersion:
@@ -191,183 +252,253 @@ def _check_metadata(zf: zipfile.ZipFile, dist_info: str, name: str, version: Ver
         )
 
 
-def _check_members(infos: list[zipfile.ZipInfo], wheel_size: int) -> list[zipfile.ZipInfo]:
-    if len(infos) > MAX_FILES:
-        raise InvalidWheel(f"wheel has {len(infos)} members, more than the limit of {MAX_FILES}")
+def _plain_names(names: list[str]) -> bool:
+    """Whether every name is plainly safe and no two collide, judged over all at once.
+
+    Plainly safe: ASCII without control characters, backslashes or colons, and
+    no empty, "." or ".." segment, which ``check_member_name`` accepts. Distinct:
+    for ASCII, NFC changes nothing and casefold is lower. Names this is unsure
+    of go through the member-by-member check, which says what is wrong.
+    """
+    flat = "".join(names)
+    if not flat.isascii() or _UNPLAIN.search(flat):
+        return False
+    # Each name, less trailing slashes, between slashes: its bad segments show as
+    # "//" (also an empty or absolute name), "/./" or "/../". The line breaks
+    # between names are part of none of these, and of no name.
+    wrapped = "/" + "/\n/".join([n.rstrip("/") for n in names]) + "/"
+    if "//" in wrapped or "/./" in wrapped or "/../" in wrapped:
+        return False
+    return len(set(wrapped.lower().split("\n"))) == len(names)
+
+
+def _check_each_member(members: list[Member]) -> None:
+    """Name, type and collisions of each member in turn: the first problem is raised."""
     seen: dict[str, str] = {}
-    files: list[zipfile.ZipInfo] = []
     total = 0
-    for info in infos:
-        check_member_name(info.filename)
-        if _is_symlink(info):
-            raise InvalidWheel(f"wheel member {info.filename!r} is a symlink")
-        folded = unicodedata.normalize("NFC", info.filename.rstrip("/")).casefold()
+    for member in members:
+        name = member.name
+        check_member_name(name)
+        if stat.S_ISLNK(member.external_attr >> 16):
+            raise InvalidWheel(f"wheel member {name!r} is a symlink")
+        folded = unicodedata.normalize("NFC", name.rstrip("/")).casefold()
         if folded in seen:
             other = seen[folded]
-            kind = "duplicate" if other == info.filename else "case-colliding"
-            raise InvalidWheel(f"wheel has {kind} members {other!r} and {info.filename!r}")
-        seen[folded] = info.filename
-        if info.is_dir():
+            kind = "duplicate" if other == name else "case-colliding"
+            raise InvalidWheel(f"wheel has {kind} members {other!r} and {name!r}")
+        seen[folded] = name
+        if name.endswith("/"):
             continue
-        total += info.file_size
+        total += member.file_size
         if total > MAX_UNPACKED_SIZE:
-            raise InvalidWheel(
-                f"wheel declares more than {MAX_UNPACKED_SIZE} bytes of contents; "
-                "refusing to unpack"
-            )
-        files.append(info)
+            _too_big()
+
+
+def _too_big() -> None:
+    raise InvalidWheel(
+        f"wheel declares more than {MAX_UNPACKED_SIZE} bytes of contents; refusing to unpack"
+    )
+
+
+def _check_members(members: list[Member], wheel_size: int) -> tuple[list[Member], list[str]]:
+    """The members that are files, and the directories they are in (parents first)."""
+    if len(members) > MAX_FILES:
+        raise InvalidWheel(f"wheel has {len(members)} members, more than the limit of {MAX_FILES}")
+    if not _plain_names([m.name for m in members]) or any(
+        m.external_attr & _TYPE_ATTR == _SYMLINK_ATTR for m in members
+    ):
+        _check_each_member(members)
+    files = [m for m in members if not m.name.endswith("/")]
+    total = sum([m.file_size for m in files])
+    if total > MAX_UNPACKED_SIZE:
+        _too_big()
     if total > BOMB_THRESHOLD and total > max(wheel_size, 1) * MAX_COMPRESSION_RATIO:
         raise InvalidWheel("wheel's declared sizes are implausibly large for its compressed size")
-    # A file may not also be used as a directory ("a" and "a/b").
-    file_names = {i.filename for i in files}
+    file_names = {m.name for m in files}
+    directories: set[str] = set()
     for name in file_names:
         parent = name.rpartition("/")[0]
-        while parent:
-            if parent in file_names:
-                raise InvalidWheel(f"wheel member {parent!r} is both a file and a directory")
+        while parent and parent not in directories:
+            directories.add(parent)
             parent = parent.rpartition("/")[0]
-    return files
+    # A file may not also be used as a directory ("a" and "a/b").
+    both = directories & file_names
+    if both:
+        raise InvalidWheel(f"wheel member {min(both)!r} is both a file and a directory")
+    # A parent is a prefix of its children, so it sorts before them.
+    return files, sorted(directories)
 
 
 class _Corrupt(Exception):
     """A member's bytes do not decode to what its zip entry declares."""
 
 
-def _whole(src: int, info: zipfile.ZipInfo, offset: int) -> bytes:
+def _whole(src: WheelBytes, info: Member) -> bytes | memoryview:
     """A small member in one read and (deflated) one inflate call."""
-    raw = os.pread(src, info.compress_size, offset)
+    raw = src.view(info.data_offset, info.compress_size)
     if len(raw) != info.compress_size:
-        raise _Corrupt(f"member {info.filename!r} is truncated")
+        raise _Corrupt(f"member {info.name!r} is truncated")
     if info.compress_type == zipfile.ZIP_STORED:
         if info.compress_size != info.file_size:
-            raise _Corrupt(f"stored member {info.filename!r} has two different sizes")
+            raise _Corrupt(f"stored member {info.name!r} has two different sizes")
         return raw
     inflater = _zlib.decompressobj(-15)
     # One byte more than declared is enough to tell a liar; a bomb stops there.
     data: bytes = inflater.decompress(raw, info.file_size + 1)
     if len(data) > info.file_size:
-        raise InvalidWheel(f"{info.filename!r} is larger than its declared size")
+        raise InvalidWheel(f"{info.name!r} is larger than its declared size")
     if not inflater.eof:
-        raise _Corrupt(f"member {info.filename!r} is truncated")
+        raise _Corrupt(f"member {info.name!r} is truncated")
     if len(data) != info.file_size:
-        raise _Corrupt(f"member {info.filename!r} is shorter than its declared size")
+        raise _Corrupt(f"member {info.name!r} is shorter than its declared size")
     return data
 
 
-def _stored(src: int, info: zipfile.ZipInfo, offset: int) -> Iterator[bytes]:
+def _stored(src: WheelBytes, info: Member) -> Iterator[bytes | memoryview]:
     if info.compress_size != info.file_size:
-        raise _Corrupt(f"stored member {info.filename!r} has two different sizes")
+        raise _Corrupt(f"stored member {info.name!r} has two different sizes")
+    offset = info.data_offset
     left = info.file_size
     while left:
-        chunk = os.pread(src, min(left, _CHUNK), offset)
+        chunk = src.view(offset, min(left, _CHUNK))
         if not chunk:
-            raise _Corrupt(f"member {info.filename!r} is truncated")
+            raise _Corrupt(f"member {info.name!r} is truncated")
         offset += len(chunk)
         left -= len(chunk)
         yield chunk
 
 
-def _deflated(src: int, info: zipfile.ZipInfo, offset: int) -> Iterator[bytes]:
+def _deflated(src: WheelBytes, info: Member) -> Iterator[bytes]:
     """Inflate a big member piece by piece, never producing more than the declared size."""
     inflater = _zlib.decompressobj(-15)
+    offset = info.data_offset
     left = info.compress_size
     due = info.file_size
-    pending = b""
+    pending: bytes | memoryview = b""
     while not inflater.eof:
         if not pending and left:
-            pending = os.pread(src, min(left, _CHUNK), offset)
+            pending = src.view(offset, min(left, _CHUNK))
             if not pending:
-                raise _Corrupt(f"member {info.filename!r} is truncated")
+                raise _Corrupt(f"member {info.name!r} is truncated")
             offset += len(pending)
             left -= len(pending)
         # At most one byte more than is still due: a bomb stops after one piece.
         out = inflater.decompress(pending, min(due, _CHUNK) + 1)
         pending = inflater.unconsumed_tail
         if len(out) > due:
-            raise InvalidWheel(f"{info.filename!r} is larger than its declared size")
+            raise InvalidWheel(f"{info.name!r} is larger than its declared size")
         if out:
             due -= len(out)
             yield out
         elif not pending and not left:
             break  # all input consumed, no output and no end of stream
     if not inflater.eof:
-        raise _Corrupt(f"member {info.filename!r} is truncated")
+        raise _Corrupt(f"member {info.name!r} is truncated")
     if due:
-        raise _Corrupt(f"member {info.filename!r} is shorter than its declared size")
+        raise _Corrupt(f"member {info.name!r} is shorter than its declared size")
 
 
-def _other_method(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
+def _other_method(zf: zipfile.ZipFile | None, info: Member) -> Iterator[bytes]:
     """bzip2 and lzma, which no wheel builder writes: zipfile's reader is fast enough."""
+    if zf is None:
+        raise _Corrupt(f"member {info.name!r} uses an unknown compression method")
     size = 0
-    with zf.open(info) as member:
+    try:
+        member = zf.open(info.name)
+    except KeyError:  # zipfile reads the directory as we do; this is for a file changed since
+        raise _Corrupt(f"member {info.name!r} is missing") from None
+    with member:
         while chunk := member.read(_CHUNK):
             size += len(chunk)
             if size > info.file_size:
-                raise InvalidWheel(f"{info.filename!r} is larger than its declared size")
+                raise InvalidWheel(f"{info.name!r} is larger than its declared size")
             yield chunk
     if size != info.file_size:
-        raise _Corrupt(f"member {info.filename!r} is shorter than its declared size")
+        raise _Corrupt(f"member {info.name!r} is shorter than its declared size")
+
+
+def _urlsafe_b64(digest: bytes) -> str:
+    """RECORD's spelling of a digest: urlsafe base64 without padding."""
+    return binascii.b2a_base64(digest, newline=False).translate(_URLSAFE).rstrip(b"=").decode()
 
 
 class _Source:
-    """The open wheel: its descriptor for ``os.pread`` and where each member's data starts."""
+    """The open wheel and where its members go: ``root``, checked against ``record``."""
 
     def __init__(
         self,
-        fd: int,
-        zf: zipfile.ZipFile,
-        offsets: dict[int, int],
-        root: str,
-        record: dict[str, tuple[str, str, str]],
-        record_name: str,
+        src: WheelBytes,
+        members: dict[str, Member],
+        zf: zipfile.ZipFile | None,
     ) -> None:
-        self.fd = fd
-        self.zf = zf
-        self.offsets = offsets
-        self.root = root
-        self.record = record
-        self.record_name = record_name
-        self.made: set[str] = set()  # directories that exist under root
+        self.src = src
+        self.members = members  # the files, by name
+        self.zf = zf  # for members neither stored nor deflated
+        self.root = ""  # set, with what follows, once the wheel is checked
+        self.record: dict[str, tuple[str, str, str]] = {}
+        self.record_name = ""
 
-    def chunks(self, info: zipfile.ZipInfo) -> Iterable[bytes]:
-        offset = self.offsets[info.header_offset]
+    def chunks(self, info: Member) -> Iterable[bytes | memoryview]:
         method = info.compress_type
         if method == zipfile.ZIP_DEFLATED or method == zipfile.ZIP_STORED:
             if info.file_size <= _CHUNK and info.compress_size <= _CHUNK:
-                return (_whole(self.fd, info, offset),)
+                return (_whole(self.src, info),)
             if method == zipfile.ZIP_DEFLATED:
-                return _deflated(self.fd, info, offset)
-            return _stored(self.fd, info, offset)
+                return _deflated(self.src, info)
+            return _stored(self.src, info)
         return _other_method(self.zf, info)
 
-    def create(self, name: str, mode: int) -> int:
-        """A new file ``name``; its directories are made on first need, by either thread."""
-        parent = name.rpartition("/")[0]
-        if parent and parent not in self.made:
-            missing = []
-            while parent and parent not in self.made:
-                missing.append(parent)
-                parent = parent.rpartition("/")[0]
-            for directory in reversed(missing):
-                # The other thread may have just made it; "A" and "a" on a
-                # case-insensitive filesystem are one directory too.
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(f"{self.root}/{directory}")
-                self.made.add(directory)
-        return os.open(f"{self.root}/{name}", _CREATE, mode)
+    def read(self, name: str) -> bytes:
+        """The bytes of member ``name`` (KeyError if there is none), checked against its CRC."""
+        info = self.members[name]
+        data = b"".join(self.chunks(info))
+        if _zlib.crc32(data) != info.CRC:
+            raise _Corrupt(f"bad CRC-32 for member {name!r}")
+        return data
 
-    def extract(self, info: zipfile.ZipInfo) -> FileEntry:
+    def extract(self, info: Member) -> FileEntry:
         """Write one member, checking it against RECORD (or, for RECORD itself, its CRC)."""
-        name = info.filename
+        name = info.name
+        hash_ = self.record[name][1]
+        method = info.compress_type
+        if (
+            hash_.startswith("sha256=")
+            and (method == zipfile.ZIP_DEFLATED or method == zipfile.ZIP_STORED)
+            and info.file_size <= _CHUNK
+            and info.compress_size <= _CHUNK
+            and name != self.record_name
+        ):
+            # Nearly every member: one piece, hashed with sha256 only.
+            data = _whole(self.src, info)
+            executable = bool(info.external_attr & _EXECUTABLE_ATTR)
+            # Created with its final mode (modulo umask) so no chmod call is needed per file.
+            fd = os.open(f"{self.root}/{name}", _CREATE, 0o755 if executable else 0o644)
+            try:
+                write_all(fd, data)
+            finally:
+                os.close(fd)
+            sha256 = hashlib.sha256(data)
+            if _urlsafe_b64(sha256.digest()) != hash_[7:].rstrip("="):
+                raise InvalidWheel(f"{name!r} does not match its sha256 hash in RECORD")
+            size = len(data)
+            if int(self.record[name][2]) != size:
+                raise InvalidWheel(
+                    f"{name!r} is {size} bytes, but RECORD says {self.record[name][2]}"
+                )
+            return FileEntry(name, sha256.hexdigest(), size, executable)
+        return self.extract_any(info)
+
+    def extract_any(self, info: Member) -> FileEntry:
+        """``extract`` for any member: streamed, hashed with RECORD's algorithm or CRC-checked."""
+        name = info.name
         expected = self.record.get(name)
         algorithm = want = ""
         if expected is not None and expected[1] and name != self.record_name:
             algorithm, _, want = expected[1].partition("=")
         sha256 = hashlib.sha256()
         other = hashlib.new(algorithm) if algorithm and algorithm != "sha256" else None
-        executable = bool((info.external_attr >> 16) & 0o111)
-        # Created with its final mode (modulo umask) so no chmod call is needed per file.
-        fd = self.create(name, 0o755 if executable else 0o644)
+        executable = bool(info.external_attr & _EXECUTABLE_ATTR)
+        fd = os.open(f"{self.root}/{name}", _CREATE, 0o755 if executable else 0o644)
         size = crc = 0
         try:
             for chunk in self.chunks(info):
@@ -383,8 +514,7 @@ class _Source:
         if algorithm:
             # RECORD's digest checks every byte, so the weaker CRC is not computed too.
             digest = sha256.digest() if other is None else other.digest()
-            got = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-            if got != want.rstrip("="):
+            if _urlsafe_b64(digest) != want.rstrip("="):
                 raise InvalidWheel(f"{name!r} does not match its {algorithm} hash in RECORD")
             if expected is not None and int(expected[2]) != size:
                 raise InvalidWheel(f"{name!r} is {size} bytes, but RECORD says {expected[2]}")
@@ -393,9 +523,19 @@ class _Source:
         return FileEntry(name, sha256.hexdigest(), size, executable)
 
 
-def _extract_all(source: _Source, files: list[zipfile.ZipInfo], threads: int) -> list[FileEntry]:
+def _make_directories(root: str, directories: list[str]) -> None:
+    """Every directory a file goes in, parents first, before any file is written."""
+    for directory in directories:
+        try:  # noqa: SIM105 - contextlib.suppress costs more than the mkdir's Python side
+            os.mkdir(f"{root}/{directory}")
+        except FileExistsError:
+            pass  # "A" and "a" on a case-insensitive filesystem are one directory
+
+
+def _extract_all(source: _Source, files: list[Member], threads: int) -> list[FileEntry]:
     if threads < 2 or len(files) < _PARALLEL_THRESHOLD:
-        return [source.extract(i) for i in files]
+        extract = source.extract
+        return [extract(i) for i in files]
     # Two workers (this thread and one more): creating a file is kernel time, and
     # zlib, hashlib and os.write release the GIL. Big members go first so that
     # neither worker is left alone with one at the end.
@@ -446,17 +586,17 @@ _CACHE_ERRNOS = frozenset(
 )
 
 
-def _os_error(exc: OSError, filename: str, staging: Path) -> CachedbError:
+def _os_error(exc: OSError, filename: str, staging_parent: Path) -> CachedbError:
     """A full or read-only cache is the cache's problem; anything else, the wheel's."""
     if exc.errno in _CACHE_ERRNOS:
         return CacheError(
-            f"cannot unpack {filename} into the cache at {str(staging.parent.parent)!r}: "
+            f"cannot unpack {filename} into the cache at {str(staging_parent.parent)!r}: "
             f"{exc.strerror}"
         )
     return InvalidWheel(f"cannot unpack {filename}: {exc.strerror or exc}")
 
 
-def _check_installable(zf: zipfile.ZipFile, names: list[str], dist_info: str) -> None:
+def _check_installable(source: _Source, dist_info: str) -> None:
     """Refuse what no environment could take: scripts that would escape the scripts
     directory or replace the interpreter, and ``.data`` files in an unknown scheme.
 
@@ -469,7 +609,7 @@ def _check_installable(zf: zipfile.ZipFile, names: list[str], dist_info: str) ->
     label = dist_info[: -len(".dist-info")]
     data_prefix = label + ".data/"
     try:
-        for member in names:
+        for member in source.members:
             if not member.startswith(data_prefix):
                 continue
             key, _, rest = member[len(data_prefix) :].partition("/")
@@ -478,8 +618,8 @@ def _check_installable(zf: zipfile.ZipFile, names: list[str], dist_info: str) ->
             if key == "scripts" and "/" not in rest:
                 check_script_name(rest, label)
         entry_points = f"{dist_info}/entry_points.txt"
-        if entry_points in names:
-            parse_entry_points(zf.read(entry_points).decode("utf-8", "replace"), label)
+        if entry_points in source.members:
+            parse_entry_points(source.read(entry_points).decode("utf-8", "replace"), label)
     except InstallError as exc:
         raise InvalidWheel(str(exc)) from None
 
@@ -492,7 +632,9 @@ def unpack_wheel(
     ``threads`` is 1 or 2: a big wheel's members are written by two threads unless
     the caller keeps the other core busy itself.
 
-    On any error the staging directory is removed and InvalidWheel is raised.
+    The whole wheel is checked before the staging directory is made; on any
+    error, whatever was made is removed and InvalidWheel (CacheError for a full
+    or read-only cache) is raised.
     """
     filename = wheel.name
     try:
@@ -500,63 +642,70 @@ def unpack_wheel(
     except InvalidWheelFilename as exc:
         raise InvalidWheel(f"invalid wheel filename {filename!r}: {exc}") from exc
     name = canonicalize_name(raw_name)
-    try:
-        wheel_size = wheel.stat().st_size
-    except OSError as exc:
-        raise InvalidWheel(f"cannot read wheel {str(wheel)!r}: {exc.strerror}") from exc
-    if archive_id is None:
-        archive_id = sha256_file(wheel)
     del tagset  # the compressed tag set is kept exactly as the filename spells it
     tags = "-".join(filename[: -len(".whl")].split("-")[-3:])
-
-    staging_parent.mkdir(parents=True, exist_ok=True)
-    import tempfile
-
-    staging = Path(tempfile.mkdtemp(prefix=f"unpack-{archive_id[:16]}-", dir=staging_parent))
-    src = -1
     try:
-        try:
-            src = os.open(wheel, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        src = os.open(wheel, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise InvalidWheel(f"cannot read wheel {str(wheel)!r}: {exc.strerror}") from exc
+
+    staging: Path | None = None
+    data: WheelBytes | None = None
+    zf: zipfile.ZipFile | None = None
+    try:
+        wheel_size = os.fstat(src).st_size
+        staging_parent.mkdir(parents=True, exist_ok=True)
+        data = WheelBytes(src, wheel_size)
+        members = read_layout(data, filename)
+        files, directories = _check_members(members, wheel_size)
+        if any(m.compress_type not in _READ_HERE for m in files):
             zf = zipfile.ZipFile(wheel)
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise InvalidWheel(f"{filename} is not a valid zip archive: {exc}") from exc
-        with zf:
-            infos = zf.infolist()
-            offsets = check_layout(src, infos, filename)
-            files = _check_members(infos, wheel_size)
-            names = [i.filename for i in files]
-            dist_info = _find_dist_info(names, name, version)
-            _check_metadata(zf, dist_info, name, version)
-            _check_installable(zf, names, dist_info)
-            record_name = f"{dist_info}/RECORD"
-            try:
-                record = _parse_record(zf.read(record_name), record_name)
-            except KeyError as exc:
-                raise InvalidWheel(f"wheel is missing {record_name}") from exc
-            in_zip = set(names)
-            missing = sorted(set(record) - in_zip)
-            if missing:
-                raise InvalidWheel(f"RECORD lists {missing[0]!r}, which is not in the wheel")
-            unlisted = sorted(in_zip - set(record))
-            if unlisted:
-                raise InvalidWheel(f"wheel member {unlisted[0]!r} is not listed in RECORD")
-            source = _Source(src, zf, offsets, str(staging), record, record_name)
-            entries = _extract_all(source, files, threads)
+        source = _Source(data, {m.name: m for m in files}, zf)
+        dist_info = _find_dist_info(directories, name, version)
+        _check_metadata(source.read, dist_info, name, version)
+        _check_installable(source, dist_info)
+        record_name = f"{dist_info}/RECORD"
+        try:
+            record = _parse_record(source.read(record_name), record_name, source.members)
+        except KeyError as exc:
+            raise InvalidWheel(f"wheel is missing {record_name}") from exc
+        missing = sorted(record.keys() - source.members.keys())
+        if missing:
+            raise InvalidWheel(f"RECORD lists {missing[0]!r}, which is not in the wheel")
+        unlisted = sorted(source.members.keys() - record.keys())
+        if unlisted:
+            raise InvalidWheel(f"wheel member {unlisted[0]!r} is not listed in RECORD")
+        if archive_id is None:
+            if data.data is not None:
+                archive_id = hashlib.sha256(data.data).hexdigest()
+            else:
+                archive_id = sha256_file(wheel)
+        import tempfile
+
+        staging = Path(tempfile.mkdtemp(prefix=f"unpack-{archive_id[:16]}-", dir=staging_parent))
+        source.root = str(staging)
+        source.record = record
+        source.record_name = record_name
+        _make_directories(source.root, directories)
+        entries = _extract_all(source, files, threads)
     except InvalidWheel:
-        shutil.rmtree(staging, ignore_errors=True)
+        _remove(staging)
         raise
     except (zipfile.BadZipFile, _Corrupt, *_CORRUPT_ZIP) as exc:
-        shutil.rmtree(staging, ignore_errors=True)
+        _remove(staging)
         raise InvalidWheel(f"{filename} is corrupt: {exc}") from exc
     except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise _os_error(exc, filename, staging) from exc
+        _remove(staging)
+        raise _os_error(exc, filename, staging_parent) from exc
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        _remove(staging)
         raise
     finally:
-        if src >= 0:
-            os.close(src)
+        if zf is not None:
+            zf.close()
+        if data is not None:
+            data.release()
+        os.close(src)
     return UnpackedWheel(
         directory=staging,
         archive_id=archive_id,
@@ -565,7 +714,12 @@ def unpack_wheel(
         version=str(version),
         tags=tags,
         files=tuple(entries),
-        unpacked_size=sum(e.size for e in entries),
+        unpacked_size=sum([e.size for e in entries]),
         wheel_size=wheel_size,
         dist_info=dist_info,
     )
+
+
+def _remove(staging: Path | None) -> None:
+    if staging is not None:
+        shutil.rmtree(staging, ignore_errors=True)

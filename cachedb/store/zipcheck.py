@@ -7,38 +7,134 @@ headers disagree with the central directory, that hides entries between
 members, or that carries bytes before the first member or after the end record
 means different things to different readers, so it is refused: the archive
 cachedb unpacks is then the archive anyone else would see.
+
+The central directory is parsed here, once, rather than by ``zipfile`` and
+then again for these checks. The parse refuses everything ``zipfile``'s
+refuses (and more: entries that overrun the directory, bytes left over in it,
+zip64 records ``zipfile`` would not find), so where it accepts a wheel,
+``zipfile`` reads the very same members from it.
 """
 
 from __future__ import annotations
 
 import os
 import struct
-import zipfile
+from operator import attrgetter
 
 from ..errors import InvalidWheel
 
 _LOCAL = b"PK\x03\x04"
+_CENTRAL = b"PK\x01\x02"
 _END = b"PK\x05\x06"
 _END64 = b"PK\x06\x06"
 _END64_LOCATOR = b"PK\x06\x07"
 _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")  # 30 bytes
+# 46 bytes; pad bytes skip what is not used: versions made by, reserved, time and
+# date, disk number, internal attributes.
+_CENTRAL_HEADER = struct.Struct("<4s2xBxHH4xIIIHHH4xII")
 _END_RECORD = struct.Struct("<4sHHHHIIH")  # 22 bytes
 _END64_RECORD = struct.Struct("<4sQHHIIQQQQ")  # 56 bytes
 _END64_LOCATOR_RECORD = struct.Struct("<4sIQI")  # 20 bytes
+_EXTRA_HEADER = struct.Struct("<HH")
+_U64 = struct.Struct("<Q")
 _MAX_COMMENT = 0xFFFF
+_MAX_EXTRACT_VERSION = 63  # zipfile's: what a member may need to be read
+_UTF8_FLAG = 0x800
 _DESCRIPTOR_FLAG = 0x08
 _ENCRYPTED_FLAG = 0x01
 # A data descriptor is crc + two sizes (4- or 8-byte each), optionally signed.
 _DESCRIPTOR_SIZES = (12, 16, 20, 24)
+# Wheels up to this size are read with one call and checked and inflated from
+# memory: no system call per member. Bigger ones are read member by member.
+IN_MEMORY = 64 * 1024**2
 
 
-def _central_directory(fd: int, size: int, filename: str) -> tuple[int, int, int]:
+class Member:
+    """One central directory entry, as ``zipfile.ZipInfo`` would hold it."""
+
+    __slots__ = (
+        "name",
+        "raw_name",
+        "flag_bits",
+        "compress_type",
+        "CRC",
+        "compress_size",
+        "file_size",
+        "header_offset",
+        "external_attr",
+        "data_offset",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        raw_name: bytes,
+        flag_bits: int,
+        compress_type: int,
+        crc: int,
+        compress_size: int,
+        file_size: int,
+        header_offset: int,
+        external_attr: int,
+    ) -> None:
+        self.name = name
+        self.raw_name = raw_name  # the name's bytes, as the local header must repeat them
+        self.flag_bits = flag_bits
+        self.compress_type = compress_type
+        self.CRC = crc
+        self.compress_size = compress_size
+        self.file_size = file_size
+        self.header_offset = header_offset
+        self.external_attr = external_attr
+        self.data_offset = -1  # where its data starts, once the local header is checked
+
+
+class WheelBytes:
+    """The open wheel's bytes: all of them in memory when it is small, else read on demand."""
+
+    def __init__(self, fd: int, size: int, in_memory: int | None = None) -> None:
+        self.fd = fd
+        self.size = size
+        self.data: bytes | None = None
+        self._view = memoryview(b"")
+        if size <= (IN_MEMORY if in_memory is None else in_memory):
+            pieces = []
+            got = 0
+            while got < size:
+                piece = os.pread(fd, size - got, got)
+                if not piece:
+                    break
+                pieces.append(piece)
+                got += len(piece)
+            self.data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+            self.size = len(self.data)  # a file that shrank meanwhile is what was read
+            self._view = memoryview(self.data)
+
+    def read(self, offset: int, size: int) -> bytes:
+        """Up to ``size`` bytes at ``offset`` (fewer only at the end), as a copy."""
+        if self.data is not None:
+            return self.data[offset : offset + size]
+        return os.pread(self.fd, size, offset)
+
+    def view(self, offset: int, size: int) -> bytes | memoryview:
+        """Like ``read``, but without copying what is already in memory."""
+        if self.data is not None:
+            return self._view[offset : offset + size]
+        return os.pread(self.fd, size, offset)
+
+    def release(self) -> None:
+        self._view.release()  # views sliced from it stay valid
+        self.data = None
+
+
+def _central_directory(src: WheelBytes, filename: str) -> tuple[int, int, int]:
     """``(offset, end, entries)`` of the central directory, checking the end record(s)."""
+    size = src.size
     tail_size = min(size, _END_RECORD.size + _MAX_COMMENT)
-    tail = os.pread(fd, tail_size, size - tail_size)
+    tail = src.read(size - tail_size, tail_size)
     pos = tail.rfind(_END)
     if pos < 0 or pos + _END_RECORD.size > len(tail):
-        raise InvalidWheel(f"{filename} has no zip end record")
+        raise InvalidWheel(f"{filename} is not a valid zip archive: it has no end record")
     sig, disk, cd_disk, n_disk, n_total, cd_size, cd_offset, comment = _END_RECORD.unpack_from(
         tail, pos
     )
@@ -52,14 +148,16 @@ def _central_directory(fd: int, size: int, filename: str) -> tuple[int, int, int
     locator_at = end_at - _END64_LOCATOR_RECORD.size
     locator = b""
     if locator_at >= 0:
-        locator = os.pread(fd, _END64_LOCATOR_RECORD.size, locator_at)
+        locator = src.read(locator_at, _END64_LOCATOR_RECORD.size)
     # Like zipfile, a zip64 locator right before the end record means zip64 records rule.
     zip64 = locator[:4] == _END64_LOCATOR
     if zip64 or 0xFFFFFFFF in (cd_size, cd_offset) or n_total == 0xFFFF:
         if not zip64:
             raise InvalidWheel(f"{filename} has a malformed zip64 end record")
-        _sig, _disk, end64_at, _disks = _END64_LOCATOR_RECORD.unpack(locator)
-        record = b"" if end64_at > locator_at else os.pread(fd, _END64_RECORD.size, end64_at)
+        _sig, locator_disk, end64_at, disks = _END64_LOCATOR_RECORD.unpack(locator)
+        if locator_disk != 0 or disks > 1:
+            raise InvalidWheel(f"{filename} is a multi-disk zip archive")
+        record = b"" if end64_at > locator_at else src.read(end64_at, _END64_RECORD.size)
         if len(record) != _END64_RECORD.size:
             raise InvalidWheel(f"{filename} has a truncated zip64 end record")
         sig, rec_size, _v1, _v2, disk, cd_disk, n_disk, n_total, cd_size, cd_offset = (
@@ -67,7 +165,9 @@ def _central_directory(fd: int, size: int, filename: str) -> tuple[int, int, int
         )
         if sig != _END64 or disk != 0 or cd_disk != 0 or n_disk != n_total:
             raise InvalidWheel(f"{filename} has a malformed zip64 end record")
-        if end64_at + 12 + rec_size != locator_at:
+        # zipfile looks for the zip64 record right before the locator: one without
+        # extensible data is one where both readers find it.
+        if rec_size != _END64_RECORD.size - 12 or end64_at + _END64_RECORD.size != locator_at:
             raise InvalidWheel(f"{filename} has data between its zip64 end records")
         cd_end = end64_at
     if cd_offset + cd_size != cd_end:
@@ -76,82 +176,145 @@ def _central_directory(fd: int, size: int, filename: str) -> tuple[int, int, int
     return cd_offset, cd_end, n_total
 
 
-def _encoded_name(info: zipfile.ZipInfo) -> bytes:
-    encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
-    try:
-        return info.orig_filename.encode(encoding)
-    except UnicodeEncodeError:
-        return info.orig_filename.encode("utf-8")
+def _zip64_extra(
+    extra: bytes, file_size: int, compress_size: int, header_offset: int, filename: str
+) -> tuple[int, int, int]:
+    """The sizes and offset an extra field's zip64 block replaces, as ``zipfile`` reads it."""
+    while len(extra) >= 4:
+        kind, length = _EXTRA_HEADER.unpack_from(extra)
+        if length + 4 > len(extra):
+            raise InvalidWheel(f"{filename} is not a valid zip archive: corrupt extra field")
+        if kind == 0x0001:
+            data = extra[4 : length + 4]
+            try:
+                if file_size == 0xFFFFFFFF:
+                    (file_size,) = _U64.unpack_from(data)
+                    data = data[8:]
+                if compress_size == 0xFFFFFFFF:
+                    (compress_size,) = _U64.unpack_from(data)
+                    data = data[8:]
+                if header_offset == 0xFFFFFFFF:
+                    (header_offset,) = _U64.unpack_from(data)
+            except struct.error:
+                raise InvalidWheel(
+                    f"{filename} is not a valid zip archive: corrupt zip64 extra field"
+                ) from None
+        extra = extra[length + 4 :]
+    return file_size, compress_size, header_offset
 
 
-def check_layout(fd: int, infos: list[zipfile.ZipInfo], filename: str) -> dict[int, int]:
-    """Refuse a zip whose bytes are not exactly: members back to back, directory, end record.
+def _members(directory: bytes, filename: str) -> list[Member]:
+    """The central directory's entries; it must hold nothing else."""
+    members: list[Member] = []
+    append = members.append
+    unpack = _CENTRAL_HEADER.unpack_from
+    end = len(directory)
+    pos = 0
+    while pos < end:
+        if pos + _CENTRAL_HEADER.size > end:
+            raise InvalidWheel(
+                f"{filename} is not a valid zip archive: truncated central directory"
+            )
+        (sig, version, flags, method, crc, csize, usize, name_len, extra_len, comment_len,
+         attr, offset) = unpack(directory, pos)  # fmt: skip
+        name_at = pos + _CENTRAL_HEADER.size
+        extra_at = name_at + name_len
+        pos = extra_at + extra_len + comment_len
+        if sig != _CENTRAL or pos > end:
+            raise InvalidWheel(f"{filename} is not a valid zip archive: bad central directory")
+        if version > _MAX_EXTRACT_VERSION:
+            raise InvalidWheel(f"{filename} needs zip version {version / 10:.1f} to be read")
+        raw = directory[name_at:extra_at]
+        try:
+            # cp437 is ASCII below 0x80; the UTF-8 codec is the one without a lookup.
+            name = raw.decode() if flags & _UTF8_FLAG or raw.isascii() else raw.decode("cp437")
+        except UnicodeDecodeError:
+            raise InvalidWheel(f"{filename} has a member name that is not valid UTF-8") from None
+        if extra_len:
+            usize, csize, offset = _zip64_extra(
+                directory[extra_at : extra_at + extra_len], usize, csize, offset, filename
+            )
+        append(Member(name, raw, flags, method, crc, csize, usize, offset, attr))
+    return members
 
-    ``infos`` is what ``zipfile`` read from the central directory of the file
-    open as ``fd``. Every member's local header must carry the same name,
-    method, flags and (unless a data descriptor follows) the same sizes and CRC.
 
-    Returns where each member's data starts, keyed by its ``header_offset``, so
-    the unpacker can read it without parsing the local header again.
+def read_layout(src: WheelBytes, filename: str) -> list[Member]:
+    """The members of the zip, refused unless its bytes are exactly: members back to
+    back, directory, end record.
+
+    Every member's local header must carry the same name, method, flags and
+    (unless a data descriptor follows) the same sizes and CRC as its central
+    directory entry. Each member's ``data_offset`` is set, so the unpacker can
+    read its data without parsing the local header again.
     """
-    size = os.fstat(fd).st_size
-    cd_offset, _cd_end, entries = _central_directory(fd, size, filename)
-    if entries != len(infos):
+    size = src.size
+    cd_offset, cd_end, entries = _central_directory(src, filename)
+    directory = src.read(cd_offset, cd_end - cd_offset)
+    if len(directory) != cd_end - cd_offset:
+        raise InvalidWheel(f"{filename} is not a valid zip archive: truncated central directory")
+    members = _members(directory, filename)
+    if entries != len(members):
         raise InvalidWheel(
             f"{filename}: its zip end record counts {entries} members, "
-            f"the central directory {len(infos)}"
+            f"the central directory {len(members)}"
         )
-    ordered = sorted(infos, key=lambda i: i.header_offset)
-    data_offsets: dict[int, int] = {}
+    ordered = sorted(members, key=attrgetter("header_offset"))
+    read = src.read
+    in_memory = src.data
+    unpack = _LOCAL_HEADER.unpack_from
     expected = 0  # where the next local header must start
-    for index, info in enumerate(ordered):
-        shown = info.filename
-        if info.flag_bits & _ENCRYPTED_FLAG:
+    for index, member in enumerate(ordered):
+        shown = member.name
+        flag_bits = member.flag_bits
+        if flag_bits & _ENCRYPTED_FLAG:
             raise InvalidWheel(f"{filename}: member {shown!r} is encrypted")
-        if info.header_offset != expected:
+        header_offset = member.header_offset
+        if header_offset != expected:
             raise InvalidWheel(
                 f"{filename}: member {shown!r} does not start where the previous one ends "
                 "(hidden, overlapping or shifted zip entries)"
             )
-        name = _encoded_name(info)
-        # One read for the header and the name it should carry.
-        block = b""
-        if info.header_offset + _LOCAL_HEADER.size <= size:
-            block = os.pread(fd, _LOCAL_HEADER.size + len(name), info.header_offset)
-        if len(block) < _LOCAL_HEADER.size:
+        name = member.raw_name
+        if header_offset + _LOCAL_HEADER.size > size:
             raise InvalidWheel(f"{filename}: member {shown!r} has a truncated local header")
+        if in_memory is not None:
+            block, at = in_memory, header_offset
+        else:  # one read for the header and the name it should carry
+            block, at = read(header_offset, _LOCAL_HEADER.size + len(name)), 0
+            if len(block) < _LOCAL_HEADER.size:
+                raise InvalidWheel(f"{filename}: member {shown!r} has a truncated local header")
         (sig, _version, flags, method, _time, _date, crc, csize, usize, name_len, extra_len) = (
-            _LOCAL_HEADER.unpack_from(block)
+            unpack(block, at)
         )
-        if sig != _LOCAL or name_len != len(name) or block[_LOCAL_HEADER.size :] != name:
-            local_name = os.pread(fd, name_len, info.header_offset + _LOCAL_HEADER.size)
+        if sig != _LOCAL or name_len != len(name) or not block.startswith(name, at + 30):
+            local_name = read(header_offset + _LOCAL_HEADER.size, name_len)
             raise InvalidWheel(
                 f"{filename}: the local header of member {shown!r} names "
                 f"{local_name.decode('utf-8', 'replace')!r}"
             )
-        if method != info.compress_type or flags != info.flag_bits:
+        if method != member.compress_type or flags != flag_bits:
             raise InvalidWheel(
                 f"{filename}: the local header of member {shown!r} disagrees with the "
                 "central directory"
             )
         if flags & _DESCRIPTOR_FLAG:
-            local_ok = (crc, csize, usize) in ((0, 0, 0), (info.CRC, info.compress_size,
-                                                           info.file_size))  # fmt: skip
+            local_ok = (crc, csize, usize) in ((0, 0, 0), (member.CRC, member.compress_size,
+                                                           member.file_size))  # fmt: skip
         else:
             zip64 = 0xFFFFFFFF in (csize, usize)
-            local_ok = crc == info.CRC and (
-                zip64 or (csize == info.compress_size and usize == info.file_size)
+            local_ok = crc == member.CRC and (
+                zip64 or (csize == member.compress_size and usize == member.file_size)
             )
         if not local_ok:
             raise InvalidWheel(
                 f"{filename}: the local header of member {shown!r} disagrees with the "
                 "central directory about its size or CRC"
             )
-        data_start = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len
-        data_offsets[info.header_offset] = data_start
-        data_end = data_start + info.compress_size
+        data_start = header_offset + _LOCAL_HEADER.size + name_len + extra_len
+        member.data_offset = data_start
+        data_end = data_start + member.compress_size
         if flags & _DESCRIPTOR_FLAG:
-            probe = os.pread(fd, 4, data_end) if data_end <= size else b""
+            probe = read(data_end, 4) if data_end <= size else b""
             gaps = [n for n in _DESCRIPTOR_SIZES if (n % 8 == 0) == (probe == b"PK\x07\x08")]
             # The next header (or the directory) tells which descriptor size was used.
             nxt = ordered[index + 1].header_offset if index + 1 < len(ordered) else cd_offset
@@ -166,4 +329,4 @@ def check_layout(fd: int, infos: list[zipfile.ZipInfo], filename: str) -> dict[i
         raise InvalidWheel(
             f"{filename}: unexpected bytes between its last member and its central directory"
         )
-    return data_offsets
+    return members
