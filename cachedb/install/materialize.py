@@ -19,10 +19,9 @@ from typing import TYPE_CHECKING
 
 from ..errors import HashMismatch, InstallError
 from ..resolve import Pin
-from ..store import BUILT_WHEELS_BUCKET, WHEELS_BUCKET, pointer_key, source_key
+from ..store import BUILT_WHEELS_BUCKET, WHEELS_BUCKET, PutItem, pointer_key, source_key
 from .fetching import Fetcher, allowed_sha256
 from .sources import Built, Cached, Direct, Indexed, Sdist
-from .threads import on_two_threads
 
 if TYPE_CHECKING:
     from ..index import IndexClient, Link
@@ -193,17 +192,20 @@ def materialize(
             assert fetcher is not None
             trees[item[1]] = fetcher.unpacks.take(item[1])
 
-        def store(item: tuple[Pin, Path, str, str, dict[str, object] | None]) -> None:
-            pin, path, sha, src, direct_url = item
-            stem = path.name[: -len(".whl")]
-            entry = cache.put(
+        # One transaction stores them all; it consumes every tree, whatever happens.
+        given = [
+            PutItem(
                 WHEELS_BUCKET,
-                pointer_key(src, pin.name, stem),
+                pointer_key(src, pin.name, path.name[: -len(".whl")]),
                 path,
                 sha256=sha,
                 lease=True,
                 unpacked=trees.pop(path),
             )
+            for pin, path, sha, src, _ in fetched
+        ]
+        entries = cache.put_many(given)
+        for (pin, path, _, _, direct_url), entry in zip(fetched, entries, strict=True):
             if fetcher is not None and path.parent == fetcher.staging:
                 # Freeing a big file's blocks takes a while: here, not on the way to linking.
                 with contextlib.suppress(OSError):
@@ -213,8 +215,6 @@ def materialize(
             ready[pin.name] = Ready(pin, entry.archive_id, entry.path, direct_url, fetched=True)
             if progress is not None:
                 progress.advance(pin.name)
-
-        on_two_threads(store, fetched, "store")
     finally:
         for tree in trees.values():
             if tree is not None:

@@ -42,6 +42,18 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class PutItem:
+    """What ``Cache.put`` takes, for ``Cache.put_many``."""
+
+    bucket: str
+    key: str
+    wheel: Path
+    sha256: str | None = None
+    lease: bool = False
+    unpacked: UnpackedWheel | None = None
+
+
+@dataclass(frozen=True)
 class CachedWheel:
     bucket: str
     key: str
@@ -152,36 +164,57 @@ class Cache:
         (``unpack_wheel``): it is used instead of unpacking again, and consumed
         (moved into the cache or discarded) whatever happens.
         """
+        return self.put_many([PutItem(bucket, key, wheel, sha256, lease, unpacked)])[0]
+
+    def put_many(self, items: Sequence[PutItem]) -> list[Entry]:
+        """Store several wheels as ``put`` does each, with one transaction for them all.
+
+        The same guarantees as ``put``: every tree is renamed into ``archive-v0/``
+        (under its archive's lock, the locks taken in sorted order) before the one
+        transaction that writes the archive rows, moves the pointers and takes the
+        leases; the links on disk follow. Archives already stored are only pointed
+        at. Every ``unpacked`` tree is consumed whatever happens, and one entry
+        refused up front (bucket, key, tree of another wheel) stores none.
+        Returns the entries in ``items`` order.
+        """
         from . import entries
+        from .archive import discard
         from .unpack import sha256_file
 
+        trees: dict[str, UnpackedWheel] = {}
+        spare: list[UnpackedWheel] = []  # a second tree of one archive
+        for item in items:
+            if item.unpacked is not None:
+                kept = trees.setdefault(item.unpacked.archive_id, item.unpacked)
+                if kept is not item.unpacked:
+                    spare.append(item.unpacked)
         try:
-            _check_bucket(bucket)
-            _check_key(key)
-            archive_id = sha256 or (
-                unpacked.archive_id if unpacked is not None else sha256_file(wheel)
-            )
-            if unpacked is not None and unpacked.archive_id != archive_id:
-                raise ValueError(f"{unpacked.filename} was unpacked as another archive")
-            pointing = entries.Pointing(bucket, key, lease)
-            for _attempt in range(5):
-                given, unpacked = unpacked, None  # ensure_archive consumes it
-                done = entries.ensure_archive(
-                    self, wheel, archive_id, unpacked=given, pointing=pointing
+            wanted = []
+            keys = set()
+            for item in items:
+                _check_bucket(item.bucket)
+                _check_key(item.key)
+                if (item.bucket, item.key) in keys:
+                    raise UsageError(f"pointer {item.bucket}/{item.key} given twice")
+                keys.add((item.bucket, item.key))
+                archive_id = item.sha256 or (
+                    item.unpacked.archive_id
+                    if item.unpacked is not None
+                    else sha256_file(item.wheel)
                 )
-                lease_id = (
-                    done.lease_id
-                    if done is not None
-                    else entries.point(self, bucket, key, archive_id, lease)
+                if item.unpacked is not None and item.unpacked.archive_id != archive_id:
+                    raise ValueError(f"{item.unpacked.filename} was unpacked as another archive")
+                wanted.append(
+                    entries.Wanted(item.bucket, item.key, item.wheel, archive_id, item.lease)
                 )
-                if not isinstance(lease_id, entries.Gone):
-                    return Entry(archive_id, self.archive_path(archive_id), bucket, key, lease_id)
+            lease_ids = entries.store(self, wanted, trees)
         finally:
-            if unpacked is not None:
-                from .archive import discard
-
-                discard(unpacked.directory, self.layout)
-        raise CacheError(f"{wheel.name} keeps being collected while it is stored; is gc looping?")
+            for tree in [*trees.values(), *spare]:
+                discard(tree.directory, self.layout)
+        return [
+            Entry(w.archive_id, self.archive_path(w.archive_id), w.bucket, w.key, lease_id)
+            for w, lease_id in zip(wanted, lease_ids, strict=True)
+        ]
 
     replace = put
 
@@ -307,4 +340,4 @@ def open_cache(
     return Cache(root, url, pointer_kind=pointer_kind)
 
 
-__all__ = ["Cache", "CachedWheel", "Entry", "InstallRecord", "open_cache"]
+__all__ = ["Cache", "CachedWheel", "Entry", "InstallRecord", "PutItem", "open_cache"]

@@ -2,157 +2,207 @@
 
 The statements run on sqlite3 itself (``db.lite``; through an ORM session on
 other databases), so storing wheels imports neither SQLAlchemy nor Alembic.
-Order, for crash safety: the verified tree is renamed into ``archive-v0/``,
-then its rows are written, then the pointer's link on disk. A new archive's
-rows and the pointer row that names it are one transaction.
+Order, for crash safety: the verified trees are renamed into ``archive-v0/``,
+then their rows are written, then the pointers' links on disk. The rows of
+every new archive, the pointer rows that name them and the leases are one
+transaction, however many wheels are stored together.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..db.events import record_sql
-from ..db.lite import Executor
+from ..db.lite import Executor, insert_rows
+from ..errors import CacheError
 from . import archive as archives
 from . import catalog, pointers
+from .layout import Layout
 from .unpack import UnpackedWheel, unpack_wheel
 
 if TYPE_CHECKING:
     from .cache import Cache
 
-
-class Gone:
-    """The archive was collected between storing it and pointing at it."""
-
-
-GONE = Gone()
+# Tries at storing an archive gc keeps collecting between our look and our transaction.
+ATTEMPTS = 5
+# Pointer keys per query: two parameters each, far below any limit.
+_KEYS_CHUNK = 200
+_POINTER_COLUMNS = ("bucket", "key", "archive_id", "kind", "created_at", "updated_at")
 
 
 @dataclass(frozen=True)
-class Pointing:
-    """A pointer to move in the transaction that registers a new archive."""
+class Wanted:
+    """One entry to store: pointer ``bucket``/``key`` at the archive of ``wheel``."""
 
     bucket: str
     key: str
+    wheel: Path
+    archive_id: str
     lease: bool
 
 
-@dataclass(frozen=True)
-class Pointed:
-    """The pointer was moved along with the registration; the lease id if one was asked for."""
-
-    lease_id: int | None
+Todo = list[tuple[int, Wanted]]  # (position in the caller's list, entry)
 
 
-def _is_live(cache: Cache, archive_id: str) -> bool:
-    relpath = cache.read_sql(lambda run: archives.live_archive(run, archive_id))
-    return relpath is not None and cache.canonical(relpath) is not None
+def store(
+    cache: Cache, wanted: Sequence[Wanted], trees: dict[str, UnpackedWheel]
+) -> list[int | None]:
+    """Store every entry of ``wanted``; returns their lease ids (None where none was asked for).
 
-
-def ensure_archive(
-    cache: Cache,
-    wheel: Path,
-    archive_id: str,
-    *,
-    unpacked: UnpackedWheel | None = None,
-    pointing: Pointing | None = None,
-) -> Pointed | None:
-    """Make ``archive-v0/<archive_id>`` hold ``wheel`` unpacked, registered in the database.
-
-    ``unpacked`` is ``wheel`` already unpacked under ``tmp/`` (``unpack_wheel``);
-    it is used instead of unpacking again, and consumed either way. With
-    ``pointing``, a newly registered archive's pointer is moved in the same
-    transaction (and its link written): the result is then ``Pointed``. None
-    means the caller still has to ``point``.
+    ``trees`` holds wheels already unpacked under ``tmp/``, by archive id; the
+    archives missing one are unpacked here. A tree leaves ``trees`` when it is
+    moved into the cache or discarded; the caller discards what is left.
+    Each pointer is moved in the transaction that registers its archive; an
+    archive gc collects between our look and that transaction is stored again.
     """
-    try:
-        if _is_live(cache, archive_id):
-            return None
-        if unpacked is None:
-            # Unpack outside the lock: two racing processes both unpack, the second discards.
-            unpacked = unpack_wheel(wheel, cache.layout.tmp, archive_id=archive_id)
-        with cache.archive_lock(archive_id):
-            if _is_live(cache, archive_id):
-                return None
-            # Probe the pointer kind (a file system check) before the transaction.
-            kind = cache.pointer_kind if pointing is not None else ""
-            archives.move_into_bucket(unpacked, cache.layout)
-            now = time.time()
-            tree = unpacked
-
-            def _register(run: Executor) -> Pointed | None:
-                archives.register(run, tree, cache.layout)
-                if pointing is None:
-                    return None
-                return Pointed(_move_pointer(run, pointing, archive_id, kind, now))
-
-            pointed = cache.write_sql(_register)
-    finally:
-        if unpacked is not None:
-            archives.discard(unpacked.directory, cache.layout)
-    if pointing is not None and pointed is not None:
-        _write_link(cache, pointing.bucket, pointing.key, archive_id, kind)
-    return pointed
+    leases: dict[int, int | None] = {}
+    pending = list(range(len(wanted)))
+    for _attempt in range(ATTEMPTS):
+        leases.update(_store_round(cache, [(i, wanted[i]) for i in pending], trees))
+        pending = [i for i in pending if i not in leases]
+        if not pending:
+            return [leases[i] for i in range(len(wanted))]
+    name = wanted[pending[0]].wheel.name
+    raise CacheError(f"{name} keeps being collected while it is stored; is gc looping?")
 
 
-def _move_pointer(
-    run: Executor, pointing: Pointing, archive_id: str, kind: str, now: float
-) -> int | None:
-    """Insert or swap the pointer row (and lease the archive) in the caller's transaction."""
-    bucket, key = pointing.bucket, pointing.key
-    lease_id = catalog.acquire_leases(run, [archive_id])[0] if pointing.lease else None
-    found = run(
-        "SELECT archive_id, kind FROM pointers WHERE bucket = :b AND key = :k",
-        {"b": bucket, "k": key},
-    )
-    if not found:
-        run(
-            "INSERT INTO pointers (bucket, key, archive_id, kind, created_at, updated_at)"
-            " VALUES (:b, :k, :a, :kind, :now, :now)",
-            {"b": bucket, "k": key, "a": archive_id, "kind": kind, "now": now},
+def _live(cache: Cache, archive_ids: list[str]) -> set[str]:
+    """Those of ``archive_ids`` registered and whose tree really is in ``archive-v0/``."""
+    if not archive_ids:
+        return set()
+    rows = cache.read_sql(lambda run: archives.live_archives(run, archive_ids))
+    return {aid for aid, relpath in rows.items() if cache.canonical(relpath) is not None}
+
+
+def _store_round(
+    cache: Cache, todo: Todo, trees: dict[str, UnpackedWheel]
+) -> dict[int, int | None]:
+    """One try at storing ``todo``: the lease ids of the entries stored (gc took the others)."""
+    layout = cache.layout
+    ids = list(dict.fromkeys(w.archive_id for _, w in todo))
+    live = _live(cache, ids)
+    new = [aid for aid in ids if aid not in live]
+    for _, w in todo:
+        if w.archive_id in new and w.archive_id not in trees:
+            # Unpacked outside the locks: two racing processes both unpack, the second discards.
+            trees[w.archive_id] = unpack_wheel(w.wheel, layout.tmp, archive_id=w.archive_id)
+    kind = cache.pointer_kind  # a file system probe: before the transaction
+    with archives.locked(layout, new, cache.archive_lock):
+        # Stored by a racing process since we looked: point at theirs (our tree goes below).
+        raced = _live(cache, new)
+        moved: list[UnpackedWheel] = []
+        try:
+            for aid in new:
+                if aid not in raced:
+                    archives.move_into_bucket(trees[aid], layout)
+                    moved.append(trees.pop(aid))
+        except BaseException:
+            # Nothing names these yet and we hold their locks: take them out again.
+            for tree in moved:
+                archives.discard(layout.archive_dir(tree.archive_id), layout)
+            raise
+        now = time.time()
+        leases = cache.write_sql(
+            lambda run: _register_and_point(run, layout, moved, todo, kind, now)
         )
-        record_sql(run, "pointer.insert", f"{bucket}/{key}", new_archive=archive_id)
-        return lease_id
-    old, old_kind = found[0]
-    if old == archive_id and old_kind == kind:
-        return lease_id
-    run(
-        "UPDATE pointers SET archive_id = :a, kind = :kind, updated_at = :now"
-        " WHERE bucket = :b AND key = :k",
-        {"a": archive_id, "kind": kind, "now": now, "b": bucket, "k": key},
-    )
-    record_sql(run, "pointer.swap", f"{bucket}/{key}", old_archive=old, new_archive=archive_id)
-    return lease_id
+    for i, w in todo:
+        if i in leases:
+            _write_link(cache, w.bucket, w.key, w.archive_id, kind)
+    for aid in {w.archive_id for i, w in todo if i in leases}:
+        if aid in trees:  # the archive was there already
+            archives.discard(trees.pop(aid).directory, layout)
+    return leases
+
+
+def _register_and_point(
+    run: Executor, layout: Layout, moved: list[UnpackedWheel], todo: Todo, kind: str, now: float
+) -> dict[int, int | None]:
+    """Register ``moved``, then move every pointer of ``todo`` and lease (in the caller's txn).
+
+    Returns the lease ids of the entries pointed; an entry whose archive gc marked
+    deleted since we looked is left out (stored again by the next round).
+    """
+    registered = archives.register(run, moved, layout)
+    filenames = {t.archive_id: t.filename for t in moved}
+    others = list(dict.fromkeys(w.archive_id for _, w in todo if w.archive_id not in registered))
+    alive = archives.live_archives(run, others) if others else {}
+    ready = [(i, w) for i, w in todo if w.archive_id in registered or w.archive_id in alive]
+    current = _pointer_rows(run, [(w.bucket, w.key) for _, w in ready])
+    inserted = []
+    for _, w in ready:
+        if w.archive_id in filenames:  # the archive's event before its first pointer's
+            record_sql(
+                run, registered[w.archive_id], filenames.pop(w.archive_id), new_archive=w.archive_id
+            )
+        subject = f"{w.bucket}/{w.key}"
+        old = current.get((w.bucket, w.key))
+        if old is None:
+            inserted.append((w.bucket, w.key, w.archive_id, kind, now, now))
+            record_sql(run, "pointer.insert", subject, new_archive=w.archive_id)
+        elif old != (w.archive_id, kind):
+            run(
+                "UPDATE pointers SET archive_id = :a, kind = :kind, updated_at = :now"
+                " WHERE bucket = :b AND key = :k",
+                {"a": w.archive_id, "kind": kind, "now": now, "b": w.bucket, "k": w.key},
+            )
+            record_sql(run, "pointer.swap", subject, old_archive=old[0], new_archive=w.archive_id)
+    insert_rows(run, "pointers", _POINTER_COLUMNS, inserted)
+    leased = [i for i, w in ready if w.lease]
+    lease_ids = catalog.acquire_leases(run, [w.archive_id for _, w in ready if w.lease])
+    leases: dict[int, int | None] = {i: None for i, _ in ready}
+    leases.update(zip(leased, lease_ids, strict=True))
+    return leases
+
+
+def _pointer_rows(
+    run: Executor, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """(archive id, kind) of the existing pointer rows among ``keys``."""
+    out: dict[tuple[str, str], tuple[str, str]] = {}
+    for start in range(0, len(keys), _KEYS_CHUNK):
+        params: dict[str, str] = {}
+        clauses = []
+        for n, (bucket, key) in enumerate(keys[start : start + _KEYS_CHUNK]):
+            params[f"b{n}"], params[f"k{n}"] = bucket, key
+            clauses.append(f"(bucket = :b{n} AND key = :k{n})")
+        for bucket, key, archive_id, kind in run(
+            "SELECT bucket, key, archive_id, kind FROM pointers WHERE " + " OR ".join(clauses),
+            params,
+        ):
+            out[(bucket, key)] = (archive_id, kind)
+    return out
 
 
 def _write_link(cache: Cache, bucket: str, key: str, archive_id: str, kind: str) -> None:
     link = cache.layout.pointer_path(bucket, key)
     target = cache.archive_path(archive_id)
+    if kind == pointers.SYMLINK and _new_symlink(link, target):
+        return
     if pointers.read_pointer(link, kind) != target:
         pointers.write_pointer(link, target, kind)
 
 
-def point(cache: Cache, bucket: str, key: str, archive_id: str, lease: bool) -> int | None | Gone:
-    """Move pointer ``bucket``/``key`` to the archive (row first, then the link on disk).
+def _new_symlink(link: Path, target: Path) -> bool:
+    """Create the link where there is none yet: one step, so no temporary name to rename.
 
-    Returns the lease id when ``lease`` is set, or GONE when gc collected the
-    archive after it was stored (the caller stores it again).
+    A reader sees no link or this one (as with ``write_pointer``'s rename); where
+    a link already exists, False, and ``write_pointer`` replaces it if need be.
     """
-    kind = cache.pointer_kind
-    now = time.time()
-
-    def _swap(run: Executor) -> int | None | Gone:
-        if archives.live_archive(run, archive_id) is None:
-            return GONE  # gc took it after we checked: store it again
-        return _move_pointer(run, Pointing(bucket, key, lease), archive_id, kind, now)
-
-    result = cache.write_sql(_swap)
-    if not isinstance(result, Gone):
-        _write_link(cache, bucket, key, archive_id, kind)
-    return result
+    relative = os.path.relpath(target, link.parent)
+    for _ in range(2):
+        try:
+            os.symlink(relative, link, target_is_directory=True)
+            return True
+        except FileNotFoundError:
+            link.parent.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return False
+    return False
 
 
 def drop_pointer(
