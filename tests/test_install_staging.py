@@ -6,6 +6,7 @@ once every wheel is fetched, verified and unpacked, and a failure anywhere leave
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,9 @@ from indexserver import IndexServer
 from installtools import cachedb, make_venv, run_in, tree
 from wheelbuilder import make_wheel
 
-from cachedb.errors import HashMismatch
-from cachedb.fetch import Downloaded
 from cachedb.index import IndexClient
+from cachedb.install.fetching import Fetcher
+from cachedb.store import open_cache
 
 # Enough distributions that some finish downloading (and unpacking) before the failure.
 NAMES = [f"pkg{i}" for i in range(6)]
@@ -177,31 +178,47 @@ def test_wheel_already_stored_under_another_source_is_only_pointed_at(
     assert run_in(other, f"import {NAMES[0]}").returncode == 0
 
 
-def test_download_many_reports_each_download_as_it_finishes(
+def _fetcher(tmp_path: Path, client: IndexClient, **hashes: frozenset[str]) -> Fetcher:
+    cache = open_cache(tmp_path / "cache")
+    return Fetcher(cache, client, hashes, len(NAMES))
+
+
+def test_fetcher_downloads_each_file_once_and_unpacks_it(
     index_server: IndexServer, tmp_path: Path
 ) -> None:
-    built = [make_wheel(tmp_path / "src", name, "1.0") for name in NAMES]
-    for wheel in built:
-        index_server.add(wheel)
-    seen: dict[int, Downloaded] = {}
+    for name in NAMES:
+        index_server.add(make_wheel(tmp_path / "src", name, "1.0"))
     with IndexClient(index_urls=[index_server.url], cache_dir=None, concurrency=3) as client:
-        items = [(client.project_links(name)[0], None) for name in NAMES]
-        got = client.download_many(items, tmp_path / "out", on_done=seen.__setitem__)
-    assert sorted(seen) == list(range(len(NAMES)))
-    assert [seen[i] for i in range(len(NAMES))] == got
-    assert all(d.path.exists() for d in got)
+        fetcher = _fetcher(tmp_path, client)
+        try:
+            wanted = [(name, client.project_links(name)[0]) for name in NAMES]
+            for name, link in wanted[:3]:
+                fetcher.start(name, link)  # early, as the prefetch does
+            got = fetcher.results(wanted + wanted[:1])  # started twice, fetched once
+            assert [d.path.name for d in got] == [f"{n}-1.0-py3-none-any.whl" for n in NAMES] + [
+                f"{NAMES[0]}-1.0-py3-none-any.whl"
+            ]
+            assert got[0] is got[-1]
+            trees = [fetcher.unpacks.take(d.path) for d in got[:-1]]
+            assert all(t is not None and t.name == n for t, n in zip(trees, NAMES, strict=True))
+        finally:
+            fetcher.close()
+    assert not fetcher.staging.exists()
+    for taken in trees:
+        assert taken is not None
+        shutil.rmtree(taken.directory)  # taken trees are the caller's
+    assert list((tmp_path / "cache" / "tmp").iterdir()) == []
 
 
-def test_download_many_fails_when_the_callback_fails(
+def test_fetcher_leaves_a_wheel_whose_hash_is_refused_unpacked_by_nobody(
     index_server: IndexServer, tmp_path: Path
 ) -> None:
-    wheel = make_wheel(tmp_path / "src", "one", "1.0")
-    index_server.add(wheel)
-
-    def refuse(i: int, got: Downloaded) -> None:
-        raise HashMismatch(f"refused {got.path.name}")
-
+    index_server.add(make_wheel(tmp_path / "src", "one", "1.0"))
     with IndexClient(index_urls=[index_server.url], cache_dir=None) as client:
-        items = [(client.project_links("one")[0], None)]
-        with pytest.raises(HashMismatch, match="refused one-1.0"):
-            client.download_many(items, tmp_path / "out", on_done=refuse)
+        fetcher = _fetcher(tmp_path, client, one=frozenset({"sha256:" + "0" * 64}))
+        try:
+            (got,) = fetcher.results([("one", client.project_links("one")[0])])
+            assert fetcher.unpacks.take(got.path) is None
+        finally:
+            fetcher.close()
+    assert list((tmp_path / "cache" / "tmp").iterdir()) == []

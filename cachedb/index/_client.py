@@ -12,13 +12,12 @@ reported by the resolver as "no such version", hiding the real cause).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -101,24 +100,6 @@ class IndexClient:
                 f"(index: {redact_url(missing[0])})"
             )
         return links
-
-    def prefetch(self, names: Sequence[str]) -> None:
-        """Fetch the pages of ``names`` concurrently, for ``project_links`` to answer at once.
-
-        A resolver asks for one project at a time; a pinned requirements file names
-        them all up front. Failures are left for ``project_links`` to raise when
-        the project is really asked for.
-        """
-        if self.offline or len(names) < 2:
-            return
-
-        def fetch(name: str) -> None:
-            with contextlib.suppress(Exception):
-                self.project_links(name)
-
-        workers = min(self.concurrency, len(names))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cachedb-page") as pool:
-            list(pool.map(fetch, names))
 
     def _with_credentials(self, links: list[Link], page_url: str) -> list[Link]:
         """Links on the page's own host get the credentials the page was fetched with."""
@@ -283,30 +264,19 @@ class IndexClient:
         self,
         items: Sequence[tuple[Link, Mapping[str, str] | None]],
         dest_dir: Path,
-        *,
-        on_done: Callable[[int, Downloaded], None] | None = None,
     ) -> list[Downloaded]:
         """Download concurrently over the one pooled client; results in ``items`` order.
 
-        ``on_done(i, result)`` runs in the downloading thread as soon as item ``i``
-        is verified, so the caller can start working on it while others still
-        download; if it raises, that is item ``i``'s failure. The first failure
-        is raised once the running downloads finish; files that completed stay
-        in ``dest_dir``, failed ones leave nothing.
+        The first failure is raised once the running downloads finish; files that
+        completed stay in ``dest_dir``, failed ones leave nothing.
         """
         if not items:
             return []
-
-        def one(i: int, link: Link, expected: Mapping[str, str] | None) -> Downloaded:
-            got = self.download(link, dest_dir, expected=expected)
-            if on_done is not None:
-                on_done(i, got)
-            return got
-
         workers = min(self.concurrency, len(items))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cachedb-dl") as pool:
             futures: list[Future[Downloaded]] = [
-                pool.submit(one, i, link, expected) for i, (link, expected) in enumerate(items)
+                pool.submit(self.download, link, dest_dir, expected=expected)
+                for link, expected in items
             ]
             try:
                 return [f.result() for f in futures]

@@ -10,7 +10,7 @@ materialize stores them, and ``close`` removes whatever is left.
 from __future__ import annotations
 
 import contextlib
-import secrets
+import os
 import shutil
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -95,7 +95,7 @@ class Fetcher:
         hashes: Mapping[str, frozenset[str]],
         wheels: int,
     ) -> None:
-        self.staging = cache.layout.tmp / f"download-{secrets.token_hex(6)}"
+        self.staging = cache.layout.tmp / f"download-{os.urandom(6).hex()}"
         self.unpacks = Unpacks(cache, wheels)
         self._index = index
         self._hashes = hashes
