@@ -119,10 +119,13 @@ def targets_table(results: Results) -> list[str]:
             ours, uv = r["cachedb"]["summary"], r["uv"]["summary"]
             ratio = ours["wall"] / uv["wall"]
             # The ratio of the fastest runs, less sensitive to other load on the machine.
+            # Both must hold: load that slows one tool's runs more than the other's
+            # can flatter the ratio of medians.
             best = ours["wall_min"] / uv["wall_min"]
             rows.append(
                 (f"{phase} install from the local index, wall ÷ uv (ratio of fastest runs)",
-                 f"{ratio:.2f}× ({best:.2f}×)", f"≤ {TARGETS[key]}×", ratio <= TARGETS[key])
+                 f"{ratio:.2f}× ({best:.2f}×)", f"≤ {TARGETS[key]}× (both)",
+                 max(ratio, best) <= TARGETS[key])
             )  # fmt: skip
         peak = inst["index"]["cold"]["cachedb"]["summary"]["maxrss_mib"]
         rows.append(
