@@ -69,7 +69,11 @@ class Reply:
 
 
 class HttpSession:
-    """A lazily created ``httpx.Client`` with a connection pool sized for ``concurrency``."""
+    """A lazily created ``httpx.Client`` with a connection pool sized for ``concurrency``.
+
+    ``concurrency`` is the number of threads of one pool using it; two such pools
+    may use it at once.
+    """
 
     def __init__(self, *, timeout: float = 30.0, concurrency: int = 8) -> None:
         self.timeout = timeout
@@ -92,13 +96,17 @@ class HttpSession:
             if self._client is None:
                 import httpx
 
+                # Pages and downloads run on two pools of ``concurrency`` threads at
+                # once. A connection per thread, so no request ever waits in httpcore's
+                # pool: a queued request's connection can be closed under it by
+                # another thread (encode/httpcore#1110; seen here as EBADF mid-download).
+                connections = 2 * self.concurrency
                 self._client = httpx.Client(
                     timeout=httpx.Timeout(self.timeout),
                     follow_redirects=True,
                     max_redirects=MAX_REDIRECTS,
                     limits=httpx.Limits(
-                        max_connections=self.concurrency,
-                        max_keepalive_connections=self.concurrency,
+                        max_connections=connections, max_keepalive_connections=connections
                     ),
                     event_hooks={"request": [self._count_request]},
                 )
