@@ -264,12 +264,19 @@ def make_handler(index: Index) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 drops connection attempts when a tool
+    # opens many at once, and each dropped one waits a second for its SYN to be
+    # sent again: noise that real index servers, with their long backlogs, do not add.
+    request_queue_size = 128
+
+
 class IndexServer:
     """The index served from a daemon thread; ``url`` is the ``/simple`` base."""
 
     def __init__(self, directory: Path, port: int = 0) -> None:
         self.index = Index(directory)
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(self.index))
+        self._server = _Server(("127.0.0.1", port), make_handler(self.index))
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/simple"
