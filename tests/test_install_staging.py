@@ -6,7 +6,12 @@ once every wheel is fetched, verified and unpacked, and a failure anywhere leave
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -222,3 +227,51 @@ def test_fetcher_leaves_a_wheel_whose_hash_is_refused_unpacked_by_nobody(
         finally:
             fetcher.close()
     assert list((tmp_path / "cache" / "tmp").iterdir()) == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="process groups and SIGINT are POSIX")
+def test_ctrl_c_while_downloading_stops_every_process_and_changes_nothing(
+    world: dict[str, Path], index_server: IndexServer
+) -> None:
+    index_server.faults[f"{NAMES[-1]}-1.0-py3-none-any.whl"] = "stall"
+    reqs = world["tmp"] / "pins.txt"
+    reqs.write_text("".join(f"{name}==1.0\n" for name in NAMES))
+    venv = world["tmp"] / "env"
+    before, env_before = snapshot(world["cache"]), tree(venv)
+    tmp = world["cache"] / "tmp"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_")}
+    command = ["install", "--cache-dir", world["cache"], "--index-url", index_server.url]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cachedb", *map(str, command), "--venv", str(venv), "-r", str(reqs)],
+        env={**env, "CACHEDB_HTTP_TIMEOUT": "3"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches
+    )
+    try:
+        # Wait (a bounded number of rounds) until other wheels are unpacked meanwhile.
+        for _ in range(600):
+            if tmp.is_dir() and any(p.name.startswith("unpack-") for p in tmp.iterdir()):
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("no wheel was unpacked while the last one stalled")
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode != 0 and "Traceback" not in stderr, stderr
+    # The unpacking workers left with it: nothing of the process group is left.
+    for _ in range(200):
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("a process of the interrupted install is still running")
+    assert snapshot(world["cache"]) == before
+    assert list(tmp.iterdir()) == []
+    assert tree(venv) == env_before
