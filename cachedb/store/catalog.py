@@ -23,6 +23,8 @@ from ..db.lite import Executor
 LEASE_TTL = 6 * 3600.0
 # Leases per INSERT: one parameter each (plus four shared), far below any limit.
 _LEASES_CHUNK = 500
+# Pointer keys per SELECT: two parameters each, below SQLite's old limit of 999.
+_KEYS_CHUNK = 200
 
 
 @dataclass(frozen=True)
@@ -49,18 +51,19 @@ def cached_wheels(run: Executor, name: str, version: str | None) -> list[tuple[A
 
 def pointer_rows(run: Executor, keys: Sequence[tuple[str, str]]) -> list[tuple[Any, ...]]:
     """(bucket, key, archive id, kind, relpath, deleted_at) for each existing pointer."""
-    if not keys:
-        return []
-    params: dict[str, Any] = {}
-    clauses = []
-    for i, (bucket, key) in enumerate(keys):
-        params[f"b{i}"], params[f"k{i}"] = bucket, key
-        clauses.append(f"(p.bucket = :b{i} AND p.key = :k{i})")
-    return run(
-        "SELECT p.bucket, p.key, p.archive_id, p.kind, a.relpath, a.deleted_at"
-        " FROM pointers p JOIN archives a ON a.id = p.archive_id WHERE " + " OR ".join(clauses),
-        params,
-    )
+    rows: list[tuple[Any, ...]] = []
+    for start in range(0, len(keys), _KEYS_CHUNK):
+        params: dict[str, Any] = {}
+        clauses = []
+        for i, (bucket, key) in enumerate(keys[start : start + _KEYS_CHUNK]):
+            params[f"b{i}"], params[f"k{i}"] = bucket, key
+            clauses.append(f"(p.bucket = :b{i} AND p.key = :k{i})")
+        rows += run(
+            "SELECT p.bucket, p.key, p.archive_id, p.kind, a.relpath, a.deleted_at"
+            " FROM pointers p JOIN archives a ON a.id = p.archive_id WHERE " + " OR ".join(clauses),
+            params,
+        )
+    return rows
 
 
 def acquire_leases(

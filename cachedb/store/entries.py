@@ -30,8 +30,6 @@ if TYPE_CHECKING:
 
 # Tries at storing an archive gc keeps collecting between our look and our transaction.
 ATTEMPTS = 5
-# Pointer keys per query: two parameters each, far below any limit.
-_KEYS_CHUNK = 200
 _POINTER_COLUMNS = ("bucket", "key", "archive_id", "kind", "created_at", "updated_at")
 
 
@@ -132,7 +130,12 @@ def _register_and_point(
     others = list(dict.fromkeys(w.archive_id for _, w in todo if w.archive_id not in registered))
     alive = archives.live_archives(run, others) if others else {}
     ready = [(i, w) for i, w in todo if w.archive_id in registered or w.archive_id in alive]
-    current = _pointer_rows(run, [(w.bucket, w.key) for _, w in ready])
+    current = {
+        (bucket, key): (archive_id, kind)
+        for bucket, key, archive_id, kind, _, _ in catalog.pointer_rows(
+            run, [(w.bucket, w.key) for _, w in ready]
+        )
+    }
     inserted = []
     for _, w in ready:
         if w.archive_id in filenames:  # the archive's event before its first pointer's
@@ -157,25 +160,6 @@ def _register_and_point(
     leases: dict[int, int | None] = {i: None for i, _ in ready}
     leases.update(zip(leased, lease_ids, strict=True))
     return leases
-
-
-def _pointer_rows(
-    run: Executor, keys: list[tuple[str, str]]
-) -> dict[tuple[str, str], tuple[str, str]]:
-    """(archive id, kind) of the existing pointer rows among ``keys``."""
-    out: dict[tuple[str, str], tuple[str, str]] = {}
-    for start in range(0, len(keys), _KEYS_CHUNK):
-        params: dict[str, str] = {}
-        clauses = []
-        for n, (bucket, key) in enumerate(keys[start : start + _KEYS_CHUNK]):
-            params[f"b{n}"], params[f"k{n}"] = bucket, key
-            clauses.append(f"(bucket = :b{n} AND key = :k{n})")
-        for bucket, key, archive_id, kind in run(
-            "SELECT bucket, key, archive_id, kind FROM pointers WHERE " + " OR ".join(clauses),
-            params,
-        ):
-            out[(bucket, key)] = (archive_id, kind)
-    return out
 
 
 def _write_link(cache: Cache, bucket: str, key: str, archive_id: str, kind: str) -> None:
