@@ -12,7 +12,7 @@ import re
 _HEADER = re.compile(r"[!-9;-~]*:")
 
 
-def _simple_header_values(metadata: bytes, name: str) -> list[str] | None:
+def simple_header_values(metadata: bytes, name: str) -> list[str] | None:
     """The values of header ``name``, if the header block is plain enough to split by hand.
 
     Plain: ``\n`` line ends, every line ``Key: value`` or the folded continuation
@@ -47,7 +47,7 @@ def _simple_header_values(metadata: bytes, name: str) -> list[str] | None:
 
 def header_values(data: bytes, name: str) -> list[str]:
     """Every value of header ``name``, as ``email``'s compat32 parser reads them."""
-    values = _simple_header_values(data, name)
+    values = simple_header_values(data, name)
     if values is None:
         from email.parser import BytesHeaderParser
 

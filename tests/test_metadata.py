@@ -8,7 +8,7 @@ from importlib.metadata import distributions
 
 import pytest
 
-from cachedb._headers import _simple_header_values
+from cachedb._headers import simple_header_values
 from cachedb.errors import InvalidWheel
 from cachedb.install.metadata import requires_dist
 
@@ -58,7 +58,7 @@ def test_fast_header_split_agrees_with_the_email_parser() -> None:
             for _ in range(round_ % 3):
                 lines.insert(rng.randint(0, len(lines)), rng.choice(ODD_LINES))
             mangled = b"\n".join(lines) + b"\n\nRequires-Dist: in-the-body\n"
-            fast = _simple_header_values(mangled, "Requires-Dist")
+            fast = simple_header_values(mangled, "Requires-Dist")
             if fast is not None:
                 fast_used += 1
                 assert fast == _email_values(mangled), mangled[:400]

@@ -37,7 +37,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from .._fdio import write_all
-from .._headers import _simple_header_values
+from .._headers import simple_header_values
 from ..errors import CachedbError, CacheError, InvalidWheel
 from .zipcheck import Member, WheelBytes, read_layout
 
@@ -221,7 +221,7 @@ def _first_headers(data: bytes, keys: tuple[str, ...]) -> list[str]:
     found = []
     parsed = None
     for key in keys:
-        values = _simple_header_values(data, key)
+        values = simple_header_values(data, key)
         if values is None:
             if parsed is None:
                 parsed = HeaderParser().parsestr(text)
