@@ -130,3 +130,16 @@ def test_a_killed_worker_fails_the_take_instead_of_hanging(tmp_path: Path) -> No
     finally:
         workers.abandon()
     assert _reaped(workers._pids)
+
+
+def test_a_wheel_with_nothing_queued_behind_it_gets_both_threads() -> None:
+    from cachedb.install.unpack_workers import _threads_for
+
+    jobs, feed = os.pipe()
+    try:
+        assert _threads_for(jobs) == 2  # the last wheel: the other worker has nothing left
+        os.write(feed, b"\0" * 512)
+        assert _threads_for(jobs) == 1  # others wait: the other core is the other worker's
+    finally:
+        os.close(jobs)
+        os.close(feed)
