@@ -140,3 +140,17 @@ def test_redact_url() -> None:
     assert redact_url("https://u:p@host:8080/simple/") == "https://****@host:8080/simple/"
     assert redact_url("https://token@host/x") == "https://****@host/x"
     assert redact_url("https://host/x") == "https://host/x"
+
+
+def test_https_is_verified_tls_while_plain_http_needs_none(
+    tmp_path: Path, index_server: IndexServer, session: HttpSession
+) -> None:
+    wheel = make_wheel(tmp_path / "src", "alpha", "1.0")
+    index_server.add(wheel)
+    url = f"{index_server.root_url}/files/{wheel.name}"
+    got = download(session, url, tmp_path / "out", wheel.name)
+    assert got.sha256 == _sha(wheel)
+    # The same server asked for TLS: the handshake fails, nothing is saved.
+    with pytest.raises(NetworkError, match="https://"):
+        download(session, url.replace("http://", "https://", 1), tmp_path / "tls", wheel.name)
+    assert not list((tmp_path / "tls").glob("*"))

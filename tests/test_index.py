@@ -14,6 +14,7 @@ from wheelbuilder import make_wheel, metadata_text
 
 from cachedb.errors import HashMismatch, NetworkError, UsageError
 from cachedb.index import IndexClient, Link, parse_html_page
+from cachedb.index._client import LOOPBACK_CONCURRENCY, REMOTE_CONCURRENCY
 
 if TYPE_CHECKING:
     from indexserver import IndexServer
@@ -320,3 +321,21 @@ def test_page_size_cap(served: IndexServer, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr("cachedb.index._client.MAX_PAGE", 100)
     with client(served, None) as c, pytest.raises(NetworkError, match="larger than"):
         c.project_links("alpha")
+
+
+@pytest.mark.parametrize(
+    ("locations", "expected"),
+    [
+        (["http://127.0.0.1:8080/simple"], LOOPBACK_CONCURRENCY),
+        (["http://localhost/simple", "http://[::1]:3141/root/pypi"], LOOPBACK_CONCURRENCY),
+        (["http://127.0.0.1/simple", "/srv/wheels"], LOOPBACK_CONCURRENCY),
+        (["https://pypi.org/simple"], REMOTE_CONCURRENCY),
+        (["http://127.0.0.1/simple", "https://mirror.example/simple"], REMOTE_CONCURRENCY),
+    ],
+)
+def test_requests_at_once_depend_on_where_the_index_is(locations: list[str], expected: int) -> None:
+    urls = [u for u in locations if "://" in u]
+    paths = [u for u in locations if "://" not in u]
+    client = IndexClient(index_urls=urls, find_links=paths, cache_dir=None)
+    assert client.concurrency == expected
+    assert IndexClient(index_urls=urls, cache_dir=None, concurrency=5).concurrency == 5

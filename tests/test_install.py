@@ -367,3 +367,34 @@ def test_credentials_never_reach_output_database_or_cache(tmp_path: Path) -> Non
     for path in [*cache_dir.rglob("*"), *(tmp_path / "v").rglob("*")]:
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
+
+
+@pytest.mark.parametrize("value", ["0", "many", "-3"])
+def test_a_bad_concurrent_downloads_setting_is_refused_up_front(
+    world: dict[str, Path], index_server: IndexServer, value: str
+) -> None:
+    venv = world["tmp"] / "never"
+    assert install(world, index_server, world["tmp"] / "first", "lib==1.0").returncode == 0
+    cache_before = snapshot(world["cache"])
+    out = cachedb(
+        "install", "--cache-dir", world["cache"], "--index-url", index_server.url,
+        "--venv", venv, "lib==1.0", env={"CACHEDB_CONCURRENT_DOWNLOADS": value},
+    )  # fmt: skip
+    assert out.returncode == 2
+    assert out.stderr == (
+        f"error: CACHEDB_CONCURRENT_DOWNLOADS must be a positive whole number, not {value!r}\n"
+    )
+    assert not venv.exists()
+    assert snapshot(world["cache"]) == cache_before
+
+
+def test_one_download_at_a_time_when_asked(
+    world: dict[str, Path], index_server: IndexServer
+) -> None:
+    venv = world["tmp"] / "serial"
+    out = cachedb(
+        "install", "--cache-dir", world["cache"], "--index-url", index_server.url,
+        "--venv", venv, "app", env={"CACHEDB_CONCURRENT_DOWNLOADS": "1"},
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert run_in(venv, "import app, lib").returncode == 0

@@ -12,7 +12,13 @@ import pytest
 from packaging.markers import default_environment
 
 from cachedb.errors import UsageError
-from cachedb.target import Interpreter, create_venv, find_target, query_interpreter
+from cachedb.target import (
+    Interpreter,
+    create_venv,
+    find_target,
+    query_interpreter,
+    start_query,
+)
 
 posix_only = pytest.mark.skipif(os.name == "nt", reason="uses a /bin/sh wrapper")
 BIN = "Scripts" if os.name == "nt" else "bin"
@@ -346,11 +352,37 @@ def test_a_fresh_venv_of_a_known_base_is_answered_without_spawning(
     expected = query_interpreter(second)  # asked directly, no cache: the truth
     query_interpreter(first, cache_dir)
 
-    def no_spawn(exe: str) -> Interpreter:
+    def no_spawn(exe: str) -> subprocess.Popen[bytes]:
         raise AssertionError(f"spawned {exe}")
 
-    monkeypatch.setattr(query, "_ask", no_spawn)
+    monkeypatch.setattr(query, "_spawn", no_spawn)
     derived = query_interpreter(second, cache_dir)
     assert derived == expected
     assert derived.prefix == str(tmp_path / "b")
     assert derived.scheme["purelib"].startswith(str(tmp_path / "b"))
+
+
+@posix_only
+def test_a_started_query_lets_the_caller_go_on_and_answers_once(tmp_path: Path) -> None:
+    venv = tmp_path / "env"
+    make_venv(venv)
+    log = tmp_path / "runs.log"
+    exe = wrap_python(venv, log)
+    cache_dir = tmp_path / "cache" / "interpreters-v0"
+
+    pending = start_query(exe, cache_dir)
+    answer = pending.result()
+    assert answer == query_interpreter(exe)
+    assert pending.result() is answer
+    assert runs(log) == 2  # this query and the uncached one above
+    assert start_query(exe, cache_dir).result() == answer  # stored: not asked again
+    assert runs(log) == 2
+
+
+def test_a_bad_interpreter_is_reported_by_the_answer_not_the_start(tmp_path: Path) -> None:
+    pending = start_query(tmp_path / "no-python", tmp_path / "interpreters")
+    with pytest.raises(UsageError, match="is not a Python interpreter"):
+        pending.result()
+    pending = start_query(tmp_path, tmp_path / "interpreters")
+    with pytest.raises(UsageError, match="is a directory"):
+        pending.result()

@@ -38,7 +38,7 @@ class Reply:
     _requested: str
 
     def iter_bytes(self) -> Iterator[bytes]:
-        yield from self._response.iter_bytes(_CHUNK)
+        yield from self._response.iter_bytes()
         self._check_complete()
 
     def read(self, max_bytes: int, what: str) -> bytes:
@@ -91,10 +91,16 @@ class HttpSession:
         with self._lock:
             self._count += 1
 
+    def connect(self) -> None:
+        """Make ready for the first request now (importing httpx takes some 50 ms)."""
+        self._get_client()
+
     def _get_client(self) -> httpx.Client:
         with self._lock:
             if self._client is None:
                 import httpx
+
+                from cachedb.fetch._transport import SchemeTransport
 
                 # Pages and downloads run on two pools of ``concurrency`` threads at
                 # once. A connection per thread, so no request ever waits in httpcore's
@@ -105,8 +111,10 @@ class HttpSession:
                     timeout=httpx.Timeout(self.timeout),
                     follow_redirects=True,
                     max_redirects=MAX_REDIRECTS,
-                    limits=httpx.Limits(
-                        max_connections=connections, max_keepalive_connections=connections
+                    transport=SchemeTransport(
+                        httpx.Limits(
+                            max_connections=connections, max_keepalive_connections=connections
+                        )
                     ),
                     event_hooks={"request": [self._count_request]},
                 )

@@ -14,6 +14,7 @@ INDEX_URL_ENV = "CACHEDB_INDEX_URL"
 EXTRA_INDEX_URL_ENV = "CACHEDB_EXTRA_INDEX_URL"
 HTTP_TIMEOUT_ENV = "CACHEDB_HTTP_TIMEOUT"
 DEFAULT_HTTP_TIMEOUT = 30.0
+CONCURRENT_DOWNLOADS_ENV = "CACHEDB_CONCURRENT_DOWNLOADS"
 
 
 def http_timeout() -> float:
@@ -28,6 +29,16 @@ def http_timeout() -> float:
     if not (math.isfinite(value) and value > 0):
         raise UsageError(f"{HTTP_TIMEOUT_ENV} must be a positive number of seconds, not {raw!r}")
     return value
+
+
+def concurrent_downloads() -> int | None:
+    """Requests at once (like UV_CONCURRENT_DOWNLOADS); None leaves it to the index client."""
+    raw = os.environ.get(CONCURRENT_DOWNLOADS_ENV, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise UsageError(f"{CONCURRENT_DOWNLOADS_ENV} must be a positive whole number, not {raw!r}")
+    return int(raw)
 
 
 @dataclass
@@ -53,6 +64,7 @@ class InstallOptions:
     cache_dir: Path | None = None
     db_url: str | None = None
     timeout: float = field(default_factory=http_timeout)
+    concurrency: int | None = field(default_factory=concurrent_downloads)
     no_build: bool = False  # never build from source; cached builds are still used
     no_binary: list[str] = field(default_factory=list)  # names, ":all:", ":none:" (as pip)
     only_binary: list[str] = field(default_factory=list)

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from ..errors import UsageError
@@ -95,6 +96,18 @@ def _resolve(
         no_deps=opts.no_deps,
         pre=opts.pre or reqs.pre,
     )
+
+
+def _will_download(reqs: RequirementSet, cache: Cache) -> bool:
+    """Whether some requirement is likely to need the index: one the cache has no wheel
+    of that exact version for (whatever the target), or one not pinned exactly."""
+    for r in reqs.requirements:
+        if r.url is not None:
+            continue
+        pin = exact_pin(r.requirement.specifier)
+        if pin is None or not cache.cached_wheels(canonicalize_name(r.name), str(pin)):
+            return True
+    return False
 
 
 def _start_fetching(
@@ -201,12 +214,12 @@ def _install_into(
         uninstall,
     )
     from ..store import InstallRecord
-    from ..target import query_interpreter
+    from ..target import start_query
     from .building import build_policy, builder_factory
     from .materialize import materialize
 
-    interp = query_interpreter(python, cache.layout.interpreters)
-    installed = installed_distributions(interp.scheme)
+    # The interpreter answers on its own while this process gets ready to download.
+    query = start_query(python, cache.layout.interpreters)
     direct: dict[str, Direct] = {}
     hashes: dict[str, frozenset[str]] = {}
     for r in [*reqs.requirements, *reqs.constraints]:
@@ -230,16 +243,28 @@ def _install_into(
             offline=opts.offline,
             refresh=opts.refresh,
             timeout=opts.timeout,
+            concurrency=opts.concurrency,
             # A failed run must leave the cache as it was: pages are kept on success only.
             defer_cache_writes=True,
         )
 
+    # Likely to download: the HTTP client is made ready while the interpreter answers.
+    early = make_index() if not opts.offline and _will_download(reqs, cache) else None
+    try:
+        if early is not None:
+            early.connect()
+        interp = query.result()
+    except BaseException:
+        if early is not None:
+            early.close()
+        raise
+    installed = installed_distributions(interp.scheme)
     finder = CandidateFinder(
         cache=cache,
         tags=interp.tags,
         installed=installed,
         direct=direct,
-        index=make_index,
+        index=make_index if early is None else (lambda: early),
         offline=opts.offline,
         python_version=interp.version,
         builder=builder_factory(cache, interp, opts, index_urls, find_links, reporter.info),

@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from cachedb.target.discover import find_target
 from cachedb.target.interpreter import Interpreter
-from cachedb.target.query import query_interpreter
+from cachedb.target.query import Query, query_interpreter, start_query
 from cachedb.target.venv import create_venv, venv_python
 
-__all__ = ["Interpreter", "create_venv", "find_target", "query_interpreter", "venv_python"]
+__all__ = [
+    "Interpreter",
+    "Query",
+    "create_venv",
+    "find_target",
+    "query_interpreter",
+    "start_query",
+    "venv_python",
+]

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from cachedb.errors import UsageError
 from cachedb.target import cache
@@ -22,51 +23,96 @@ def query_interpreter(executable: str | Path, cache_dir: Path | None = None) -> 
     With ``cache_dir`` (``<cache>/interpreters-v0``) a valid earlier answer is
     returned without spawning anything.
     """
+    return start_query(executable, cache_dir).result()
+
+
+class Query:
+    """An answer about an interpreter, maybe still being computed by it."""
+
+    def __init__(
+        self,
+        exe: str,
+        cache_dir: Path | None,
+        stamp: dict[str, Any] | None,
+        answer: Interpreter | None = None,
+    ) -> None:
+        self._exe = exe
+        self._cache_dir = cache_dir
+        self._stamp = stamp
+        self._answer = answer
+        self._proc: subprocess.Popen[bytes] | OSError | None = None
+        if answer is None and not os.path.isdir(exe):
+            self._proc = _spawn(exe)
+
+    def result(self) -> Interpreter:
+        """The answer, waiting for the interpreter if it is still working on it."""
+        if self._answer is not None:
+            return self._answer
+        answer = _answer(self._exe, self._proc)
+        if self._cache_dir is not None and self._stamp is not None:
+            cache.store(self._cache_dir, answer, self._stamp)
+            cache.store_template(self._cache_dir, answer, self._stamp)
+        self._answer = answer
+        return answer
+
+
+def start_query(executable: str | Path, cache_dir: Path | None = None) -> Query:
+    """``query_interpreter``, with the interpreter left to answer while the caller goes on.
+
+    Asking takes the interpreter some 40 ms; the caller has other things to do
+    meanwhile. A bad executable is reported by ``result``.
+    """
     exe = str(Path(executable).expanduser().absolute())
     if cache_dir is None:
-        return _ask(exe)
+        return Query(exe, None, None)
     # Stat before asking: if the interpreter changes while it answers, the
     # stored stamp is already stale and the next call asks again.
     stamp = cache.stamp_executable(exe)
     if stamp is None:
-        return _ask(exe)  # raises the user-facing error for a missing path
+        return Query(exe, None, None)  # result raises the user-facing error for a missing path
     hit = cache.load(cache_dir, exe, stamp)
     if hit is not None:
-        return hit
+        return Query(exe, cache_dir, stamp, hit)
     derived = cache.derive(cache_dir, exe, stamp)
     if derived is not None:
         cache.store(cache_dir, derived, stamp)
-        return derived
-    answer = _ask(exe)
-    cache.store(cache_dir, answer, stamp)
-    cache.store_template(cache_dir, answer, stamp)
-    return answer
+        return Query(exe, cache_dir, stamp, derived)
+    return Query(exe, cache_dir, stamp)
 
 
-def _ask(exe: str) -> Interpreter:
+def _spawn(exe: str) -> subprocess.Popen[bytes] | OSError:
+    """The probe running in ``exe``, or why it could not be started."""
     import packaging
 
     # The target rarely has packaging; it imports cachedb's copy from here.
     location = os.path.dirname(os.path.dirname(os.path.abspath(packaging.__file__)))
-    if os.path.isdir(exe):
-        raise UsageError(f"{exe} is a directory, not a Python interpreter")
     try:
         # -I: no PYTHON* variables, no user site, no script directory on sys.path.
         # -B: a target of another version must not write bytecode into cachedb's packaging.
-        proc = subprocess.run(
+        return subprocess.Popen(
             [exe, "-I", "-B", str(_PROBE), location],
             stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=_TIMEOUT,
-            check=False,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
+    except OSError as exc:
+        return exc
+
+
+def _answer(exe: str, proc: subprocess.Popen[bytes] | OSError | None) -> Interpreter:
+    if proc is None:
+        raise UsageError(f"{exe} is a directory, not a Python interpreter")
+    if isinstance(proc, OSError):
+        raise UsageError(f"{exe} is not a Python interpreter ({proc.strerror or proc})")
+    try:
+        stdout, stderr = proc.communicate(timeout=_TIMEOUT)
     except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
         raise UsageError(
             f"{exe} is not a Python interpreter (no answer within {_TIMEOUT:.0f} s)"
         ) from None
-    except OSError as exc:
-        raise UsageError(f"{exe} is not a Python interpreter ({exc.strerror or exc})") from None
-    reason = _last_line(proc.stderr)
+    reason = _last_line(stderr)
     if proc.returncode == _EXIT_UNSUPPORTED and reason:
         raise UsageError(f"{exe} {reason}")
     if proc.returncode != 0:
@@ -75,7 +121,7 @@ def _ask(exe: str) -> Interpreter:
             f"{exe} is not a Python interpreter (exit status {proc.returncode}{detail})"
         )
     try:
-        data = json.loads(proc.stdout)
+        data = json.loads(stdout)
         if isinstance(data, dict):
             data["executable"] = exe
         return Interpreter.from_dict(data)
