@@ -38,6 +38,8 @@ WARM_UNUSED = {
     "cachedb.requirements._editable",
     "cachedb.resolve._explain",
     "cachedb.resolve._provider",
+    "cachedb.store.entries",
+    "cachedb.store.unpack",
     "tomllib",
 }
 

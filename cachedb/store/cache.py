@@ -177,6 +177,8 @@ class Cache:
         refused up front (bucket, key, tree of another wheel) stores none.
         Returns the entries in ``items`` order.
         """
+        if not items:
+            return []
         from . import entries
         from .archive import discard
         from .unpack import sha256_file
