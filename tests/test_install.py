@@ -121,6 +121,28 @@ def test_cold_pinned_install_asks_for_each_page_once(
     assert sorted(pages) == sorted(f"/simple/{n}/" for n in ("app", "lib", "extra-dep")), pages
 
 
+def test_a_set_pinned_throughout_reads_metadata_from_the_wheels_it_downloads(
+    world: dict[str, Path], index_server: IndexServer
+) -> None:
+    # Each wheel is downloaded anyway: its METADATA spares the .metadata request.
+    out = install(world, index_server, world["tmp"] / "v", "app==1.0", "lib==2.0", "extra-dep==1.0")
+    assert out.returncode == 0, out.stderr
+    files = sorted(r for r in index_server.requests if r.startswith("/files/"))
+    assert files == sorted(
+        f"/files/{n}-py3-none-any.whl" for n in ("app-1.0", "lib-2.0", "extra_dep-1.0")
+    ), files
+    assert run_in(world["tmp"] / "v", "import app, lib").returncode == 0
+
+
+def test_a_partly_pinned_set_asks_for_metadata_before_downloading(
+    world: dict[str, Path], index_server: IndexServer
+) -> None:
+    # "lib" is not pinned: app's metadata names what to look up next, before any download.
+    out = install(world, index_server, world["tmp"] / "v", "app==1.0", "lib")
+    assert out.returncode == 0, out.stderr
+    assert "/files/app-1.0-py3-none-any.whl.metadata" in index_server.requests
+
+
 def test_offline_miss_is_a_clear_error(world: dict[str, Path], index_server: IndexServer) -> None:
     out = install(world, index_server, world["tmp"] / "v", "app", "--offline")
     assert out.returncode != 0

@@ -12,6 +12,7 @@ reported by the resolver as "no such version", hiding the real cause).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import ipaddress
@@ -235,8 +236,15 @@ class IndexClient:
 
     # -- files -------------------------------------------------------------------------
 
-    def fetch_metadata(self, link: Link) -> bytes:
-        """Core metadata of ``link``: its PEP 658 file if offered, else read from the wheel."""
+    def fetch_metadata(self, link: Link, downloaded: Path | None = None) -> bytes:
+        """Core metadata of ``link``: its PEP 658 file if offered, else read from the wheel.
+
+        ``downloaded`` is the wheel of ``link``, already fetched and verified: its
+        METADATA is what PEP 658 serves, without a request.
+        """
+        if downloaded is not None:
+            with contextlib.suppress(InvalidWheel):  # then the wheel's unpacking says why
+                return wheel_metadata(downloaded, link.filename)
         if link.metadata_hashes is not None:
             data = self._pep658_metadata(link)
             if data is not None:

@@ -145,6 +145,23 @@ class Fetcher:
             self.unpacks.start(got.path, got.sha256)
         return got
 
+    def downloaded(self, name: str, link: Link) -> Path | None:
+        """The verified wheel of ``link`` once its download (started here) is done, else None.
+
+        None too for a failed download or one that does not match the ``--hash``
+        values of ``name``: ``results`` reports those.
+        """
+        with self._lock:
+            future = self._downloads.get(link.url)
+        if future is None:
+            return None
+        try:
+            got = future.result()
+        except Exception:  # noqa: BLE001 - reported, in order, by results()
+            return None
+        allowed = allowed_sha256(self._hashes.get(name, frozenset()))
+        return got.path if not allowed or got.sha256 in allowed else None
+
     def results(self, wanted: list[tuple[str, Link]]) -> list[Downloaded]:
         """The downloads of ``wanted`` (started here if they are not yet), in order.
 

@@ -66,6 +66,9 @@ class CandidateFinder:
         self._metadata: dict[tuple[str, str, str], list[Requirement]] = {}
         self._pinned: dict[tuple[str, str], dict[Version, CandidateInfo]] = {}
         self.remote_direct: dict[str, Path] = {}  # direct URL -> downloaded file
+        # Where an indexed wheel is being downloaded anyway (waits for it); its own
+        # METADATA then spares the index a request (PEP 658 makes them identical).
+        self.downloaded: Callable[[str, Link], Path | None] | None = None
         self._policy = policy or BuildPolicy()
         self.building = Building(builder, lambda: self.index)
 
@@ -334,7 +337,8 @@ class CandidateFinder:
         elif isinstance(source, Indexed):
             index = self.index
             assert index is not None
-            data = index.fetch_metadata(source.link)
+            wheel = self.downloaded(candidate.name, source.link) if self.downloaded else None
+            data = index.fetch_metadata(source.link, wheel)
         elif isinstance(source, Built):
             data = metadata.dist_info_metadata(source.wheel.path)
         elif isinstance(source, Sdist):

@@ -46,9 +46,14 @@ def uncached_pins(
 
 
 def prefetch(
-    pins: Sequence[tuple[str, Version]], finder: CandidateFinder, fetcher: Fetcher
+    pins: Sequence[tuple[str, Version]],
+    finder: CandidateFinder,
+    fetcher: Fetcher,
+    *,
+    metadata: bool = True,
 ) -> None:
-    """Read the pages and metadata of ``pins``, starting their downloads as soon as known.
+    """Read the pages (and, with ``metadata``, the metadata) of ``pins``, starting their
+    downloads as soon as known.
 
     Returns when every page and metadata file is read; the downloads go on.
     Failures are left for the resolver to meet (and report) when it asks.
@@ -63,8 +68,8 @@ def prefetch(
                 # The resolver takes the first candidate of the pinned version; an
                 # installed or cached one needs no download.
                 if isinstance(candidate.source, Indexed):
-                    # Metadata first: the resolver waits for it, not for the download.
-                    finder.dependencies(candidate)
+                    if metadata:  # first: the resolver waits for it, not for the download
+                        finder.dependencies(candidate)
                     fetcher.start(name, candidate.source.link)
                 return
 
