@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -386,3 +387,18 @@ def test_a_bad_interpreter_is_reported_by_the_answer_not_the_start(tmp_path: Pat
     pending = start_query(tmp_path, tmp_path / "interpreters")
     with pytest.raises(UsageError, match="is a directory"):
         pending.result()
+
+
+@posix_only
+def test_an_answer_never_asked_for_stops_the_interpreter(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    slow = tmp_path / "slow-python"
+    slow.write_text(f'#!/bin/sh\necho $$ > "{pid_file}"\nexec sleep 30\n')
+    slow.chmod(0o755)
+    with start_query(slow, tmp_path / "interpreters"):
+        # e.g. the cache could not be opened: the answer is never asked for
+        while not pid_file.exists() or not pid_file.read_text().strip():
+            time.sleep(0.01)
+    pid = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # killed and reaped, not left running

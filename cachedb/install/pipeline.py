@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ..index import IndexClient
     from ..requirements import RequirementSet
     from ..store import Cache, InstallRecord
-    from ..target import Interpreter
+    from ..target import Interpreter, Query
     from .materialize import Ready
 
 
@@ -175,9 +175,11 @@ def _prefetch_remote_direct(
 
 def run_install(opts: InstallOptions, reporter: Reporter) -> int:
     """Install ``opts``; return the process exit code (0), raising CachedbError on failure."""
+    from .._config import resolve_cache_dir
     from ..requirements import collect
     from ..store import open_cache, staging
-    from ..target import find_target
+    from ..store.layout import Layout
+    from ..target import find_target, start_query
 
     started = time.perf_counter()
     reqs = collect(
@@ -197,9 +199,15 @@ def run_install(opts: InstallOptions, reporter: Reporter) -> int:
 
     venv_existed = opts.venv is None or Path(opts.venv).exists()
     python = find_target(python=opts.python, venv=opts.venv, seed=opts.seed)
+    interpreters = Layout(resolve_cache_dir(opts.cache_dir)).interpreters
     try:
-        with open_cache(opts.cache_dir, opts.db_url) as cache, staging.in_use(cache.layout):
-            return _install_into(opts, reporter, reqs, python, cache, started)
+        # The interpreter answers on its own while the cache opens and the HTTP client loads.
+        with (
+            start_query(python, interpreters) as query,
+            open_cache(opts.cache_dir, opts.db_url) as cache,
+            staging.in_use(cache.layout),
+        ):
+            return _install_into(opts, reporter, reqs, python, query, cache, started)
     except BaseException:
         if not venv_existed and opts.venv is not None:
             shutil.rmtree(opts.venv, ignore_errors=True)
@@ -211,6 +219,7 @@ def _install_into(
     reporter: Reporter,
     reqs: RequirementSet,
     python: Path,
+    query: Query,
     cache: Cache,
     started: float,
 ) -> int:
@@ -223,12 +232,9 @@ def _install_into(
         uninstall,
     )
     from ..store import InstallRecord
-    from ..target import start_query
     from .building import build_policy, builder_factory
     from .materialize import materialize
 
-    # The interpreter answers on its own while this process gets ready to download.
-    query = start_query(python, cache.layout.interpreters)
     direct: dict[str, Direct] = {}
     hashes: dict[str, frozenset[str]] = {}
     for r in [*reqs.requirements, *reqs.constraints]:

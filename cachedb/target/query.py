@@ -55,6 +55,16 @@ class Query:
         self._answer = answer
         return answer
 
+    def __enter__(self) -> Query:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """An answer never asked for: the interpreter is stopped, not left behind."""
+        proc = self._proc
+        if isinstance(proc, subprocess.Popen) and proc.returncode is None:
+            proc.kill()
+            proc.communicate()
+
 
 def start_query(executable: str | Path, cache_dir: Path | None = None) -> Query:
     """``query_interpreter``, with the interpreter left to answer while the caller goes on.
