@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 10
-_CHUNK = 256 * 1024
 
 
 @dataclass
