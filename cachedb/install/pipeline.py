@@ -175,10 +175,8 @@ def _prefetch_remote_direct(
 
 def run_install(opts: InstallOptions, reporter: Reporter) -> int:
     """Install ``opts``; return the process exit code (0), raising CachedbError on failure."""
-    from .._config import resolve_cache_dir
     from ..requirements import collect
     from ..store import open_cache, staging
-    from ..store.layout import Layout
     from ..target import find_target, start_query
 
     started = time.perf_counter()
@@ -199,13 +197,13 @@ def run_install(opts: InstallOptions, reporter: Reporter) -> int:
 
     venv_existed = opts.venv is None or Path(opts.venv).exists()
     python = find_target(python=opts.python, venv=opts.venv, seed=opts.seed)
-    interpreters = Layout(resolve_cache_dir(opts.cache_dir)).interpreters
     try:
-        # The interpreter answers on its own while the cache opens and the HTTP client loads.
+        # The interpreter answers on its own while the HTTP client loads. (Not before the
+        # cache is open: a read-only cache must be reported as such, before anything writes.)
         with (
-            start_query(python, interpreters) as query,
             open_cache(opts.cache_dir, opts.db_url) as cache,
             staging.in_use(cache.layout),
+            start_query(python, cache.layout.interpreters) as query,
         ):
             return _install_into(opts, reporter, reqs, python, query, cache, started)
     except BaseException:
