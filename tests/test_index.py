@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 from wheelbuilder import make_wheel, metadata_text
 
-from cachedb.errors import HashMismatch, NetworkError, UsageError
+from cachedb.errors import HashMismatch, InvalidWheel, NetworkError, UsageError
 from cachedb.index import IndexClient, Link, parse_html_page
 from cachedb.index._client import LOOPBACK_CONCURRENCY, REMOTE_CONCURRENCY
 
@@ -339,3 +339,51 @@ def test_requests_at_once_depend_on_where_the_index_is(locations: list[str], exp
     client = IndexClient(index_urls=urls, find_links=paths, cache_dir=None)
     assert client.concurrency == expected
     assert IndexClient(index_urls=urls, cache_dir=None, concurrency=5).concurrency == 5
+
+
+def _zipfile_metadata(wheel: Path) -> list[bytes]:
+    import zipfile
+
+    with zipfile.ZipFile(wheel) as zf:
+        return [zf.read(n) for n in zf.namelist() if n.count("/") == 1 and n.endswith("/METADATA")]
+
+
+def test_metadata_read_from_a_wheel_is_what_zipfile_reads(tmp_path: Path) -> None:
+    import random
+    import zipfile
+
+    from cachedb.index._metadata import _single_metadata, wheel_metadata
+
+    rng = random.Random(658)
+    for i in range(30):
+        # Many members, names of every length, stored or deflated: the member whose
+        # name ends in .dist-info/METADATA is found among them, and only that one.
+        files = {
+            f"pkg{i}/{'d/' * rng.randrange(3)}{'m' * rng.randrange(1, 90)}{j}.py": "x" * j
+            for j in range(rng.randrange(1, 60))
+        }
+        wheel = make_wheel(tmp_path / str(i), f"pkg{i}", "1.0", files=files, requires=["lib>=1"])
+        if i % 3 == 0:  # rewritten with nothing compressed
+            stored = wheel.with_suffix(".tmp")
+            with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(stored, "w") as dst:
+                for info in src.infolist():
+                    dst.writestr(info.filename, src.read(info), zipfile.ZIP_STORED)
+            stored.replace(wheel)
+        # Found by name, without zipfile's reading of every member (None would fall back).
+        assert _single_metadata(wheel) is not None
+        assert [wheel_metadata(wheel)] == _zipfile_metadata(wheel)
+
+
+def test_metadata_of_a_wheel_with_a_vendored_or_nested_dist_info(tmp_path: Path) -> None:
+    from cachedb.index._metadata import wheel_metadata
+
+    vendored = make_wheel(
+        tmp_path / "v",
+        "outer",
+        "1.0",
+        extra_members={"inner-2.0.dist-info/METADATA": b"Name: inner\nVersion: 2.0\n"},
+    )
+    assert b"Name: outer" in wheel_metadata(vendored)  # the project's own dist-info wins
+    nested = make_wheel(tmp_path / "n", "deep", "1.0", dist_info="sub/deep-1.0.dist-info")
+    with pytest.raises(InvalidWheel):
+        wheel_metadata(nested)  # nothing at the top level to read
