@@ -344,7 +344,9 @@ class CandidateFinder:
         elif isinstance(source, Sdist):
             data = self.building.metadata(source.link)
         else:
-            data = metadata.wheel_file_metadata(self.direct_file(source))
+            from ..index._metadata import wheel_metadata
+
+            data = wheel_metadata(self.direct_file(source))
         deps = metadata.requires_dist(data, what)
         self._metadata[key] = deps
         return deps

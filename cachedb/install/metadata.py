@@ -28,17 +28,3 @@ def dist_info_metadata(directory: Path) -> bytes:
         if entry.name.endswith(".dist-info"):
             return (entry / "METADATA").read_bytes()
     raise InvalidWheel(f"no .dist-info directory in {directory}")
-
-
-def wheel_file_metadata(wheel: Path) -> bytes:
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(wheel) as zf:
-            for name in zf.namelist():
-                parts = name.split("/")
-                if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "METADATA":
-                    return zf.read(name)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise InvalidWheel(f"cannot read {wheel.name}: {exc}") from exc
-    raise InvalidWheel(f"{wheel.name} has no .dist-info/METADATA")
