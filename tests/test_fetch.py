@@ -142,15 +142,67 @@ def test_redact_url() -> None:
     assert redact_url("https://host/x") == "https://host/x"
 
 
-def test_https_is_verified_tls_while_plain_http_needs_none(
-    tmp_path: Path, index_server: IndexServer, session: HttpSession
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
+    """An https file server on 127.0.0.1 with a self-signed certificate: (URL, its directory,
+    the certificate)."""
+    import shutil
+    import ssl
+    import subprocess
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("no openssl command to make a certificate with")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    served = tmp_path / "served"
+    served.mkdir()
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(served)))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{httpd.server_address[1]}", served, cert
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_https_certificates_are_verified(
+    tmp_path: Path, tls_server: tuple[str, Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    wheel = make_wheel(tmp_path / "src", "alpha", "1.0")
-    index_server.add(wheel)
-    url = f"{index_server.root_url}/files/{wheel.name}"
-    got = download(session, url, tmp_path / "out", wheel.name)
+    url, served, cert = tls_server
+    wheel = make_wheel(served, "alpha", "1.0")
+    # Self-signed, so not trusted: the download fails and saves nothing.
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    untrusting = HttpSession(timeout=5.0)
+    try:
+        with pytest.raises(NetworkError, match="(?i)certificate"):
+            download(untrusting, f"{url}/{wheel.name}", tmp_path / "no", wheel.name)
+    finally:
+        untrusting.close()
+    assert not list((tmp_path / "no").glob("*"))
+    # Trusted through SSL_CERT_FILE, as with pip and uv.
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    trusting = HttpSession(timeout=5.0)
+    try:
+        got = download(trusting, f"{url}/{wheel.name}", tmp_path / "yes", wheel.name)
+    finally:
+        trusting.close()
     assert got.sha256 == _sha(wheel)
-    # The same server asked for TLS: the handshake fails, nothing is saved.
-    with pytest.raises(NetworkError, match="https://"):
-        download(session, url.replace("http://", "https://", 1), tmp_path / "tls", wheel.name)
-    assert not list((tmp_path / "tls").glob("*"))
