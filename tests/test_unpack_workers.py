@@ -5,13 +5,21 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from wheelbuilder import make_wheel
 
-from cachedb.errors import InstallError, InvalidWheel
+from cachedb.errors import HashMismatch, InstallError, InvalidWheel
+from cachedb.index import IndexClient
 from cachedb.install.unpack_workers import ForkedUnpacks
 from cachedb.store.unpack import sha256_file, unpack_wheel
+
+if TYPE_CHECKING:
+    from indexserver import IndexServer
+
+# Registers the `index_server` fixture without an import that parameters would shadow.
+pytest_plugins = ("indexserver",)
 
 
 def _wheels(directory: Path, count: int) -> list[Path]:
@@ -143,3 +151,38 @@ def test_a_wheel_with_nothing_queued_behind_it_gets_both_threads() -> None:
     finally:
         os.close(jobs)
         os.close(feed)
+
+
+def test_workers_fetch_then_unpack_and_report_a_bad_download(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    good, other = _wheels(tmp_path / "wheels", 2)
+    index_server.add(good)
+    index_server.add(other, bad_hash=True)
+    dest = tmp_path / "downloads"
+    dest.mkdir()
+    workers = ForkedUnpacks(tmp_path / "tmp")
+    try:
+        jobs = []
+        for wheel in (good, other):
+            link = next(
+                lk for lk in IndexClient(index_urls=[index_server.url], cache_dir=None)
+                .project_links(wheel.name.split("-")[0])
+            )  # fmt: skip
+            queued = workers.fetch(link.url, dest, link.filename, link.hashes, 5.0)
+            assert queued == dest / link.filename
+            jobs.append(queued)
+        got = workers.fetched(jobs[0])
+        assert got.sha256 == sha256_file(good) and got.path.read_bytes() == good.read_bytes()
+        tree = workers.take(jobs[0])
+        assert tree is not None and tree.archive_id == got.sha256
+        assert (tree.directory / "pkg0/__init__.py").read_text() == "N = 0\n"
+        # The index's hash does not match: the download fails, and so does the tree.
+        with pytest.raises(HashMismatch):
+            workers.fetched(jobs[1])
+        with pytest.raises(HashMismatch):
+            workers.take(jobs[1])
+        assert not (dest / other.name).exists()
+    finally:
+        assert workers.abandon() == []
+    assert _reaped(workers._pids)

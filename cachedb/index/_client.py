@@ -91,6 +91,7 @@ class IndexClient:
         self.find_links = list(find_links)
         self.offline = offline
         self.refresh = refresh
+        self.timeout = timeout
         if concurrency is None:
             concurrency = _concurrency_for([*self.index_urls, *self.find_links])
         self.concurrency = max(1, concurrency)

@@ -4,11 +4,15 @@ Unpacking is inflating, hashing and thousands of file creations. On threads it
 competes for the GIL with the downloads and with itself (tens of thousands of
 lock handoffs, measured); two forked workers each get a core of their own.
 
+A job can also fetch the wheel first (``fetch``), over an HTTP client of the
+worker's own: the download then costs this process nothing, where it would
+otherwise take the GIL from the threads reading index pages.
+
 Jobs reach the workers through one pipe of fixed-size records: a write of at
 most PIPE_BUF bytes is atomic, so each record is read whole, by exactly one
 worker. Each worker answers on a pipe of its own, read by one thread here. The
-workers only read wheels and write under ``tmp/``: they never use this
-process's database connection, locks or terminal, and they leave with
+workers only read wheels, download them and write under ``tmp/``: they never
+use this process's database connection, locks or terminal, and they leave with
 ``os._exit``, so nothing inherited is flushed or closed on our behalf.
 """
 
@@ -20,17 +24,24 @@ import pickle
 import struct
 import threading
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from ..fetch import HttpSession
 
 from .._fdio import write_all
 from ..errors import InstallError
+from ..fetch import Downloaded
 
 # Imported here, before the fork, so the workers start with it loaded.
 from ..store.unpack import UnpackedWheel, unpack_wheel
 
 _RECORD = 512  # POSIX's smallest PIPE_BUF
-_HEADER = struct.Struct("<H64s")  # length of the path that follows, the wheel's sha256
+_HEADER = struct.Struct("<H")  # length of the pickled job that follows
 _LENGTH = struct.Struct("<Q")  # before each answer
+_FETCHED = "fetched:"  # the key of a fetch job's download, before that of its tree
 
 
 def _read_exactly(fd: int, size: int) -> bytes:
@@ -68,17 +79,37 @@ def _threads_for(jobs: int) -> int:
     return 1 if waiting[0] else 2
 
 
+def _fetch(job: tuple[str, str, str, dict[str, str], float]) -> Downloaded:
+    """Download a wheel as the parent would (``fetch.download``), on a client of our own."""
+    global _session
+    from ..fetch import HttpSession, download
+
+    url, dest_dir, filename, hashes, timeout = job
+    if _session is None:
+        _session = HttpSession(timeout=timeout, concurrency=1)
+    return download(_session, url, Path(dest_dir), filename, hashes=hashes)
+
+
+_session: HttpSession | None = None  # a worker's own, made on its first fetch job
+
+
 def _serve(jobs: int, answers: int, tmp: Path, parent: int) -> NoReturn:  # pragma: no cover
     try:
         # A parent killed outright leaves its queue behind: stop instead of unpacking it.
         while len(record := os.read(jobs, _RECORD)) == _RECORD and os.getppid() == parent:
-            size, sha256 = _HEADER.unpack_from(record)
-            key = os.fsdecode(record[_HEADER.size : _HEADER.size + size])
+            (size,) = _HEADER.unpack_from(record)
+            key, sha256, fetch = pickle.loads(record[_HEADER.size : _HEADER.size + size])
             value: object
             try:
-                value = unpack_wheel(
-                    Path(key), tmp, archive_id=sha256.decode(), threads=_threads_for(jobs)
-                )
+                if fetch is not None:
+                    try:
+                        got = _fetch(fetch)
+                    except Exception as exc:  # noqa: BLE001 - the tree fails with it below
+                        _answer(answers, _FETCHED + key, exc)
+                        raise
+                    _answer(answers, _FETCHED + key, got)
+                    sha256 = got.sha256
+                value = unpack_wheel(Path(key), tmp, archive_id=sha256, threads=_threads_for(jobs))
             except Exception as exc:  # noqa: BLE001 - every failure goes to the parent
                 value = exc
             _answer(answers, key, value)
@@ -96,9 +127,10 @@ class ForkedUnpacks:
 
     def __init__(self, tmp: Path, workers: int = 2) -> None:
         self._tmp = tmp
+        self.workers = workers
         self._cond = threading.Condition()
         self._pending: set[str] = set()
-        self._results: dict[str, UnpackedWheel | BaseException] = {}
+        self._results: dict[str, UnpackedWheel | Downloaded | BaseException] = {}
         self._closing = False
         self._lost = False  # a worker ended before it was told to
         self._jobs, self._feed = os.pipe()
@@ -132,17 +164,42 @@ class ForkedUnpacks:
 
     def submit(self, wheel: Path, sha256: str) -> None:
         """Queue ``wheel`` for unpacking (blocking while the queue is full)."""
-        key = str(wheel)
-        path = os.fsencode(key)
-        if len(path) > _RECORD - _HEADER.size or len(sha256) != 64:
-            self._unpack_here(key, wheel, sha256)  # too long for a record: rare enough
-            return
-        record = (_HEADER.pack(len(path), sha256.encode("ascii")) + path).ljust(_RECORD, b"\0")
+        if not self._queue(str(wheel), sha256, None):
+            self._unpack_here(str(wheel), wheel, sha256)  # too long for a record: rare enough
+
+    def fetch(
+        self, url: str, dest_dir: Path, filename: str, hashes: Mapping[str, str], timeout: float
+    ) -> Path | None:
+        """Queue downloading ``url`` to ``dest_dir/filename`` (as ``fetch.download`` does),
+        then unpacking it, both in a worker; the wheel's future path, or None if the job
+        is too long for a record (the caller downloads it).
+
+        ``fetched`` waits for the download, ``take`` for the tree.
+        """
+        wheel = dest_dir / filename
+        job = (url, str(dest_dir), filename, dict(hashes), timeout)
+        return wheel if self._queue(str(wheel), "", job) else None
+
+    def fetched(self, wheel: Path) -> Downloaded:
+        """The download of a ``fetch`` job, waiting for it; its failure is raised here."""
+        value = self._wait(_FETCHED + str(wheel))
+        assert isinstance(value, Downloaded)
+        return value
+
+    def _queue(self, key: str, sha256: str, fetch: object) -> bool:
+        payload = pickle.dumps((key, sha256, fetch))
+        if len(payload) > _RECORD - _HEADER.size:
+            return False
         with self._cond:
             if self._closing:
-                return
+                if fetch is not None:  # its caller would wait for the download forever
+                    raise InstallError("the unpacking workers are stopped")
+                return True  # abandoned meanwhile: nothing will be taken
             self._pending.add(key)
-        os.write(self._feed, record)  # atomic: at most PIPE_BUF bytes
+            if fetch is not None:
+                self._pending.add(_FETCHED + key)
+        os.write(self._feed, (_HEADER.pack(len(payload)) + payload).ljust(_RECORD, b"\0"))
+        return True
 
     def _unpack_here(self, key: str, wheel: Path, sha256: str) -> None:
         value: UnpackedWheel | BaseException
@@ -160,10 +217,15 @@ class ForkedUnpacks:
         A failed unpack raises its error here. A tree taken is the caller's:
         ``abandon`` no longer returns it.
         """
-        key = str(wheel)
         with self._cond:
-            if key not in self._pending:
+            if str(wheel) not in self._pending:
                 return None
+        value = self._wait(str(wheel))
+        assert isinstance(value, UnpackedWheel)
+        return value
+
+    def _wait(self, key: str) -> UnpackedWheel | Downloaded:
+        with self._cond:
             while key not in self._results:
                 if self._lost:
                     raise InstallError("a process unpacking wheels ended unexpectedly")
@@ -193,7 +255,7 @@ class ForkedUnpacks:
         with self._cond:
             left, self._results = self._results, {}
             self._pending.clear()
-        return [v for v in left.values() if not isinstance(v, BaseException)]
+        return [v for v in left.values() if isinstance(v, UnpackedWheel)]
 
     def _collect(self, fd: int) -> None:
         try:
