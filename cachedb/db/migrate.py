@@ -9,7 +9,8 @@ for other databases.
 from __future__ import annotations
 
 import os
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,15 +62,28 @@ def check_revision(revision: str | None) -> bool:
     return False
 
 
-def _migrate_lock(lock_path: Path | None) -> AbstractContextManager[object]:
-    """The file lock held while a database is created or upgraded, so one process does it."""
+@contextmanager
+def _migrate_lock(lock_path: Path | None) -> Iterator[None]:
+    """The file lock held while a database is created or upgraded, so one process does it.
+
+    The ``flock`` FileLock would take, taken directly where possible (``_flock``).
+    """
     if lock_path is None:
-        from contextlib import nullcontext
+        yield
+        return
+    from .._flock import flock
 
-        return nullcontext()
-    from filelock import FileLock
+    fd = flock(lock_path)
+    if fd is None:
+        from filelock import FileLock
 
-    return FileLock(str(lock_path))
+        with FileLock(str(lock_path)):
+            yield
+        return
+    try:
+        yield
+    finally:
+        os.close(fd)  # drops the lock
 
 
 def upgrade(db: Database, lock_path: Path | None) -> None:

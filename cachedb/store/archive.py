@@ -17,17 +17,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._flock import flock
 from ..db.lite import Executor, insert_rows
 from .layout import Layout
 from .unpack import UnpackedWheel
 
 if TYPE_CHECKING:
     from filelock import BaseFileLock
-
-try:
-    import fcntl
-except ImportError:  # Windows: FileLock's own locks
-    fcntl = None  # type: ignore[assignment]
 
 # Ids per ``IN (...)``: far below SQLite's and PostgreSQL's limits on parameters.
 _CHUNK = 500
@@ -71,7 +67,7 @@ def locked(
     """
     with contextlib.ExitStack() as stack:
         for archive_id in sorted(set(archive_ids)):
-            fd = _flock(layout.archive_lock(archive_id))
+            fd = flock(layout.archive_lock(archive_id))
             if fd is None:
                 lock = file_lock(archive_id)
                 lock.acquire()
@@ -79,24 +75,6 @@ def locked(
             else:
                 stack.callback(os.close, fd)  # closing drops the lock
         yield
-
-
-def _flock(path: Path) -> int | None:
-    if fcntl is None:
-        return None
-    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags, 0o666)
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-    except BaseException as exc:
-        os.close(fd)
-        if isinstance(exc, OSError):
-            return None
-        raise
-    return fd
 
 
 def live_archives(run: Executor, archive_ids: Sequence[str]) -> dict[str, str]:
