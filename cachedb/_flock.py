@@ -8,6 +8,8 @@ microseconds here. Callers fall back to FileLock where this returns None.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 try:
@@ -34,3 +36,17 @@ def flock(path: Path) -> int | None:
             return None
         raise
     return fd
+
+
+@contextmanager
+def exclusive(path: Path, fallback: Callable[[], AbstractContextManager[object]]) -> Iterator[None]:
+    """Hold ``path``'s lock: the ``flock`` taken here, else ``fallback()`` (a FileLock on it)."""
+    fd = flock(path)
+    if fd is None:
+        with fallback():
+            yield
+        return
+    try:
+        yield
+    finally:
+        os.close(fd)  # drops the lock

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -71,19 +71,15 @@ def _migrate_lock(lock_path: Path | None) -> Iterator[None]:
     if lock_path is None:
         yield
         return
-    from .._flock import flock
+    from .._flock import exclusive
 
-    fd = flock(lock_path)
-    if fd is None:
+    def file_lock() -> AbstractContextManager[object]:
         from filelock import FileLock
 
-        with FileLock(str(lock_path)):
-            yield
-        return
-    try:
+        return FileLock(str(lock_path))
+
+    with exclusive(lock_path, file_lock):
         yield
-    finally:
-        os.close(fd)  # drops the lock
 
 
 def upgrade(db: Database, lock_path: Path | None) -> None:

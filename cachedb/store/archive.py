@@ -14,10 +14,11 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._flock import flock
+from .._flock import exclusive
 from ..db.lite import Executor, insert_rows
 from .layout import Layout
 from .unpack import UnpackedWheel
@@ -67,13 +68,9 @@ def locked(
     """
     with contextlib.ExitStack() as stack:
         for archive_id in sorted(set(archive_ids)):
-            fd = flock(layout.archive_lock(archive_id))
-            if fd is None:
-                lock = file_lock(archive_id)
-                lock.acquire()
-                stack.callback(lock.release)
-            else:
-                stack.callback(os.close, fd)  # closing drops the lock
+            stack.enter_context(
+                exclusive(layout.archive_lock(archive_id), partial(file_lock, archive_id))
+            )
         yield
 
 
