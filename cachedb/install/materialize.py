@@ -204,7 +204,7 @@ def materialize(
             )
             for pin, path, sha, src, _ in fetched
         ]
-        entries = cache.put_many(given) if given else []
+        entries = cache.put_many(given)
         for (pin, path, _, _, direct_url), entry in zip(fetched, entries, strict=True):
             if fetcher is not None and path.parent == fetcher.staging:
                 # Freeing a big file's blocks takes a while: here, not on the way to linking.
