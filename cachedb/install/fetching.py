@@ -156,11 +156,15 @@ class Fetcher:
         if got is not None:
             return got  # and unpacked already, whatever the --hash values (checked before storing)
         got = self._index.download(link, self.staging)
-        allowed = allowed_sha256(self._hashes.get(name, frozenset()))
         # A mismatch is reported by the caller, in order, once every download is done.
-        if not allowed or got.sha256 in allowed:
+        if self._hash_allowed(name, got.sha256):
             self.unpacks.start(got.path, got.sha256)
         return got
+
+    def _hash_allowed(self, name: str, sha256: str) -> bool:
+        """Whether ``sha256`` is one of the ``--hash`` values given for ``name`` (if any)."""
+        allowed = allowed_sha256(self._hashes.get(name, frozenset()))
+        return not allowed or sha256 in allowed
 
     def downloaded(self, name: str, link: Link) -> Path | None:
         """The verified wheel of ``link`` once its download (started here) is done, else None.
@@ -176,8 +180,7 @@ class Fetcher:
             got = future.result()
         except Exception:  # noqa: BLE001 - reported, in order, by results()
             return None
-        allowed = allowed_sha256(self._hashes.get(name, frozenset()))
-        return got.path if not allowed or got.sha256 in allowed else None
+        return got.path if self._hash_allowed(name, got.sha256) else None
 
     def results(self, wanted: list[tuple[str, Link]]) -> list[Downloaded]:
         """The downloads of ``wanted`` (started here if they are not yet), in order.
