@@ -205,7 +205,7 @@ def run_install(opts: InstallOptions, reporter: Reporter) -> int:
             staging.in_use(cache.layout),
             start_query(python, cache.layout.interpreters) as query,
         ):
-            return _install_into(opts, reporter, reqs, python, query, cache, started)
+            return _install_into(opts, reporter, reqs, query, cache, started)
     except BaseException:
         if not venv_existed and opts.venv is not None:
             shutil.rmtree(opts.venv, ignore_errors=True)
@@ -216,7 +216,6 @@ def _install_into(
     opts: InstallOptions,
     reporter: Reporter,
     reqs: RequirementSet,
-    python: Path,
     query: Query,
     cache: Cache,
     started: float,
