@@ -182,6 +182,32 @@ def test_sql_write_from_stdin_in_a_subprocess(built: Built) -> None:
     assert len(sql_rows(built.root, "SELECT id FROM archives")) == len(built.ids)
 
 
+def test_a_command_process_delivers_all_its_output_through_a_pipe(built: Built) -> None:
+    # The process leaves without the interpreter's teardown: what its streams
+    # still buffer must reach the reader all the same, whatever the exit code.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    env["CACHEDB_DB_URL"] = ""
+    count = 20_000  # rows: many times a pipe's and a stream's buffer
+    query = (
+        f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) "
+        "SELECT i FROM n"
+    )
+    for args, code, out in [
+        (["--format", "csv", query], 0, "\n".join(["i", *map(str, range(1, count + 1))])),
+        (["SELECT nope FROM archives"], 2, ""),
+    ]:
+        result = subprocess.run(
+            [sys.executable, "-m", "cachedb", "sql", "--cache-dir", str(built.root), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=env,
+        )
+        assert result.returncode == code, result.stderr
+        assert result.stdout.replace("\r\n", "\n").strip() == out
+        assert bool(result.stderr) == bool(code)
+
+
 def sql_rows(root: Path, query: str) -> list[dict[str, str]]:
     result = run("sql", "--cache-dir", str(root), "--format", "csv", query)
     assert result.returncode == 0, result.stderr
