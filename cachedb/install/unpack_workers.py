@@ -21,6 +21,7 @@ from __future__ import annotations
 import array
 import os
 import pickle
+import select
 import struct
 import threading
 from pathlib import Path
@@ -38,7 +39,8 @@ from ..fetch import Downloaded
 # Imported here, before the fork, so the workers start with it loaded.
 from ..store.unpack import UnpackedWheel, unpack_wheel
 
-_RECORD = 512  # POSIX's smallest PIPE_BUF
+# What one write fills atomically: 4096 bytes on Linux, POSIX's smallest (512) elsewhere.
+_RECORD = getattr(select, "PIPE_BUF", 512)
 _HEADER = struct.Struct("<H")  # length of the pickled job that follows
 _LENGTH = struct.Struct("<Q")  # before each answer
 _FETCHED = "fetched:"  # the key of a fetch job's download, before that of its tree
