@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +13,7 @@ from wheelbuilder import make_wheel
 
 from cachedb.errors import HashMismatch, InstallError, InvalidWheel
 from cachedb.index import IndexClient
+from cachedb.install import unpack_workers
 from cachedb.install.unpack_workers import ForkedUnpacks
 from cachedb.store.unpack import sha256_file, unpack_wheel
 
@@ -113,16 +115,50 @@ def test_a_wheel_never_submitted_is_none(tmp_path: Path) -> None:
         workers.abandon()
 
 
-def test_a_path_too_long_for_the_queue_is_unpacked_here(tmp_path: Path) -> None:
+def test_a_path_too_long_for_the_queue_is_unpacked_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As where pipes write only POSIX's smallest PIPE_BUF atomically (macOS).
+    monkeypatch.setattr(unpack_workers, "_RECORD", 512)
     deep = tmp_path / ("d" * 200) / ("e" * 200) / ("f" * 200)
     (wheel,) = _wheels(deep, 1)
     workers = ForkedUnpacks(tmp_path / "tmp")
     try:
         workers.submit(wheel, sha256_file(wheel))
         tree = workers.take(wheel)
+        assert workers.fetch(f"http://127.0.0.1/{wheel.name}", deep, wheel.name, {}, 5.0) is None
     finally:
         workers.abandon()
     assert tree is not None and (tree.directory / "pkg0/__init__.py").read_text() == "N = 0\n"
+
+
+@pytest.mark.skipif(select.PIPE_BUF < 4096, reason="pipes here take 512 bytes at once")
+def test_a_fetch_job_too_long_for_posix_pipes_still_goes_to_the_workers(
+    tmp_path: Path, index_server: IndexServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tags = "cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.manylinux_2_28_x86_64"
+    wheel = make_wheel(tmp_path / "wheels", "charset_normalizer", "3.5.2", tag=tags)
+    index_server.add(wheel)
+    dest = tmp_path / ("downloads-" + "d" * 100)
+    (link,) = IndexClient(index_urls=[index_server.url], cache_dir=None).project_links(
+        "charset-normalizer"
+    )
+    with monkeypatch.context() as patch:  # 512 bytes at once: the caller must download it
+        patch.setattr(unpack_workers, "_RECORD", 512)
+        small = ForkedUnpacks(tmp_path / "tmp")
+        try:
+            assert small.fetch(link.url, dest, link.filename, link.hashes, 5.0) is None
+        finally:
+            small.abandon()
+    workers = ForkedUnpacks(tmp_path / "tmp")
+    try:
+        queued = workers.fetch(link.url, dest, link.filename, link.hashes, 5.0)
+        assert queued == dest / link.filename
+        assert workers.fetched(queued).sha256 == sha256_file(wheel)
+        tree = workers.take(queued)
+    finally:
+        workers.abandon()
+    assert tree is not None and tree.name == "charset-normalizer"
 
 
 def test_a_killed_worker_fails_the_take_instead_of_hanging(tmp_path: Path) -> None:
