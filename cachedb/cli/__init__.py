@@ -86,9 +86,10 @@ def _leave(code: int) -> None:
 
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
-        # A reader gone or a stream closed: there is nothing more to show anyone.
+        # None without a console; a reader gone or a stream closed: nothing to show anyone.
         with contextlib.suppress(OSError, ValueError):
-            stream.flush()
+            if stream is not None:
+                stream.flush()
     os._exit(code)
 
 
