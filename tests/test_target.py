@@ -31,8 +31,9 @@ def make_venv(path: Path) -> Path:
     return path / BIN / PYTHON
 
 
-def wrap_python(venv: Path, log: Path) -> Path:
-    """Replace the venv's python with a script that logs each run, then execs the real one."""
+def logged_venv(venv: Path, log: Path) -> Path:
+    """A new venv whose python is a script that logs each run, then execs the real one."""
+    make_venv(venv)
     exe = venv / "bin" / "python"
     exe.unlink()
     exe.write_text(f'#!/bin/sh\necho run >> "{log}"\nexec "{venv}/bin/python3" "$@"\n')
@@ -134,9 +135,8 @@ def test_query_answers_for_the_target_not_for_cachedbs_interpreter(tmp_path: Pat
 @posix_only
 def test_warm_query_does_not_spawn_the_interpreter(tmp_path: Path) -> None:
     venv = tmp_path / "env"
-    make_venv(venv)
     log = tmp_path / "runs.log"
-    exe = wrap_python(venv, log)
+    exe = logged_venv(venv, log)
     cache_dir = tmp_path / "cache" / "interpreters-v0"
 
     cold = query_interpreter(exe, cache_dir)
@@ -154,9 +154,8 @@ def test_cache_is_invalidated_when_the_interpreter_or_pyvenv_cfg_changes(
     tmp_path: Path,
 ) -> None:
     venv = tmp_path / "env"
-    make_venv(venv)
     log = tmp_path / "runs.log"
-    exe = wrap_python(venv, log)
+    exe = logged_venv(venv, log)
     cache_dir = tmp_path / "interpreters-v0"
     query_interpreter(exe, cache_dir)
     assert runs(log) == 1
@@ -182,9 +181,8 @@ def test_cache_is_invalidated_when_the_interpreter_or_pyvenv_cfg_changes(
 @posix_only
 def test_damaged_cache_file_is_a_miss_and_is_rewritten(tmp_path: Path) -> None:
     venv = tmp_path / "env"
-    make_venv(venv)
     log = tmp_path / "runs.log"
-    exe = wrap_python(venv, log)
+    exe = logged_venv(venv, log)
     cache_dir = tmp_path / "interpreters-v0"
     good = query_interpreter(exe, cache_dir)
     (answer_file,) = answers(cache_dir)
@@ -366,9 +364,8 @@ def test_a_fresh_venv_of_a_known_base_is_answered_without_spawning(
 @posix_only
 def test_a_started_query_lets_the_caller_go_on_and_answers_once(tmp_path: Path) -> None:
     venv = tmp_path / "env"
-    make_venv(venv)
     log = tmp_path / "runs.log"
-    exe = wrap_python(venv, log)
+    exe = logged_venv(venv, log)
     cache_dir = tmp_path / "cache" / "interpreters-v0"
 
     pending = start_query(exe, cache_dir)
