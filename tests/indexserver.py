@@ -39,6 +39,7 @@ class _File:
     yanked: str | None
     requires_python: str | None
     metadata: bytes | None
+    upload_time: str | None = None
 
 
 def _wheel_metadata(data: bytes, path: Path) -> bytes:
@@ -80,6 +81,7 @@ class IndexServer:
         requires_python: str | None = None,
         metadata: bool = True,
         bad_hash: bool = False,
+        upload_time: str | None = None,
     ) -> None:
         data = wheel.read_bytes()
         if wheel.name.endswith(".whl"):
@@ -99,6 +101,7 @@ class IndexServer:
                 yanked=yanked,
                 requires_python=requires_python,
                 metadata=meta,
+                upload_time=upload_time,
             )
 
     def _project_files(self, project: str) -> list[_File]:
@@ -136,6 +139,8 @@ class IndexServer:
             }
             if f.requires_python:
                 entry["requires-python"] = f.requires_python
+            if f.upload_time:
+                entry["upload-time"] = f.upload_time
             if f.yanked is not None:
                 entry["yanked"] = f.yanked or True
             if f.metadata is not None:

@@ -23,6 +23,8 @@ class Link:
     source: str
     """The index URL or find-links location this came from, credentials redacted."""
     size: int | None = None
+    upload_time: str | None = None
+    """PEP 700 ``upload-time`` (ISO 8601, UTC) where a JSON page gives it."""
 
     # The mappings make the generated hash fail; a link is identified by where it points.
     def __hash__(self) -> int:

@@ -23,6 +23,8 @@ from .forked import on_two_processes
 from .options import DEFAULT_INDEX_URL, EXTRA_INDEX_URL_ENV, INDEX_URL_ENV, InstallOptions
 from .prefetch import prefetch, uncached_pins
 from .report import Reporter
+from .report import count as _count
+from .report import duration as _secs
 from .sources import Built, Direct, Installed
 
 if TYPE_CHECKING:
@@ -386,14 +388,6 @@ def _install_into(
             reporter.info(f" - {rec.name}=={old_versions[rec.name]}")
         reporter.info(f" + {rec.name}=={rec.version}")
     return 0
-
-
-def _count(n: int) -> str:
-    return f"{n} package{'s' if n != 1 else ''}"
-
-
-def _secs(seconds: float) -> str:
-    return f"{seconds * 1000:.0f}ms" if seconds < 1 else f"{seconds:.2f}s"
 
 
 __all__ = ["InstallOptions", "run_install"]
