@@ -29,6 +29,7 @@ _COMMANDS = {
     "uninstall": "_install",
     "list": "_install",
     "compile": "_lock",
+    "sync": "_lock",
 }
 
 

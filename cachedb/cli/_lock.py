@@ -174,3 +174,75 @@ def compile_command(
         command=events.command(),
     )
     raise typer.Exit(run_compile(opts, Reporter(verbose - quiet)))
+
+
+@app.command("sync")
+def sync_command(
+    files: Annotated[
+        list[str],
+        typer.Argument(help="requirements.txt or pylock.toml files to match.", show_default=False),
+    ],
+    python: PythonOption = None,
+    venv: Annotated[
+        str | None,
+        typer.Option("--venv", help="The virtual environment to sync (created if missing)."),
+    ] = None,
+    index_url: Annotated[
+        str | None,
+        typer.Option(
+            "--index-url",
+            "-i",
+            envvar="CACHEDB_INDEX_URL",
+            help="Base URL of the package index [default: https://pypi.org/simple].",
+        ),
+    ] = None,
+    extra_index_url: Annotated[
+        ListOption, typer.Option("--extra-index-url", help="Extra index URLs.")
+    ] = None,
+    find_links: Annotated[
+        ListOption, typer.Option("--find-links", "-f", help="A directory or URL of wheels.")
+    ] = None,
+    no_index: Annotated[bool, typer.Option("--no-index", help="Ignore the package index.")] = False,
+    offline: Annotated[
+        bool,
+        typer.Option("--offline", envvar="CACHEDB_OFFLINE", help="Use only the cache; no network."),
+    ] = False,
+    require_hashes: Annotated[
+        bool, typer.Option("--require-hashes", help="Require a --hash for every package.")
+    ] = False,
+    link_mode: Annotated[
+        str | None,
+        typer.Option(
+            "--link-mode",
+            envvar="CACHEDB_LINK_MODE",
+            help="clone, hardlink, copy or symlink [default: clone, else hardlink, else copy].",
+        ),
+    ] = None,
+    cache_dir: CacheDirOption = None,
+    db_url: DbUrlOption = None,
+    quiet: QuietOption = 0,
+    verbose: VerboseOption = 0,
+) -> None:
+    """Make an environment match a lock file exactly: install, reinstall and remove."""
+    from ..install.options import InstallOptions
+    from ..install.pipeline import run_install
+    from ..install.report import Reporter
+
+    opts = InstallOptions(
+        requirement_files=files,
+        python=python,
+        venv=venv,
+        index_url=index_url,
+        extra_index_urls=list(extra_index_url or []),
+        find_links=list(find_links or []),
+        no_index=no_index,
+        offline=offline,
+        require_hashes=require_hashes,
+        link_mode=link_mode,
+        cache_dir=cache_dir,
+        db_url=db_url,
+        # A lock file lists the whole closure: nothing is resolved beyond it.
+        no_deps=True,
+        exact=True,
+    )
+    raise typer.Exit(run_install(opts, Reporter(verbose - quiet)))

@@ -101,6 +101,48 @@ def _resolve(
     )
 
 
+def _to_install(resolution: Resolution, installed: Mapping[str, tuple[str, Path]]) -> list[Pin]:
+    """The pins the environment does not already hold."""
+    todo: list[Pin] = []
+    for pin in resolution.pins.values():
+        source = pin.candidate.source
+        if isinstance(source, Installed):
+            continue
+        have = installed.get(pin.name)
+        # What the user named by path or URL is always (re)installed, as in pip.
+        if have is None or Version(have[0]) != pin.version or isinstance(source, Direct | Built):
+            todo.append(pin)
+    return todo
+
+
+def _other_builds(
+    installed: Mapping[str, tuple[str, Path]],
+    hashes: Mapping[str, frozenset[str]],
+    recorded: Mapping[str, str],
+) -> set[str]:
+    """Installed distributions that are not the build their ``--hash`` values allow.
+
+    cachedb records which archive (the wheel's sha256) it installed: where a lock's
+    hashes do not include it, the version may be right but the files are another
+    build's, and the lock's build must replace it.
+    """
+    out: set[str] = set()
+    for name in installed:
+        allowed, archive = hashes.get(name), recorded.get(name)
+        if allowed and archive is not None and f"sha256:{archive}" not in allowed:
+            out.add(name)
+    return out
+
+
+# Installers a lock file need not list: an exact sync leaves them, as pip-sync does.
+_KEPT_BY_EXACT = frozenset({"pip", "setuptools", "wheel"})
+
+
+def _extraneous(installed: Mapping[str, tuple[str, Path]], resolution: Resolution) -> list[str]:
+    """What an exact install removes: every distribution the resolution does not pin."""
+    return sorted(n for n in installed if n not in resolution.pins and n not in _KEPT_BY_EXACT)
+
+
 def _will_download(reqs: RequirementSet, cache: Cache) -> bool:
     """Whether some requirement is likely to need the index: one the cache has no wheel
     of that exact version for (whatever the target), or one not pinned exactly."""
@@ -284,10 +326,14 @@ def _install_into(
                 early.close()
             raise
         installed = installed_distributions(interp.scheme)
+        recorded = cache.installed_archives(interp.prefix) if hashes and installed else {}
+        stale = _other_builds(installed, hashes, recorded)
+        # What the environment holds that the resolver may keep.
+        offered = {n: d for n, d in installed.items() if n not in stale}
         finder = CandidateFinder(
             cache=cache,
             tags=interp.tags,
-            installed=installed,
+            installed=offered,
             direct=direct,
             index=make_index if early is None else (lambda: early),
             offline=opts.offline,
@@ -310,20 +356,9 @@ def _install_into(
             if require_hashes:
                 _check_hash_mode(reqs, resolution, hashes)
 
-            todo: list[Pin] = []
-            for pin in resolution.pins.values():
-                have = installed.get(pin.name)
-                if (
-                    have is not None
-                    and Version(have[0]) == pin.version
-                    # What the user named by path or URL is always (re)installed, as in pip.
-                    and not isinstance(pin.candidate.source, Direct | Built)
-                ):
-                    continue
-                if isinstance(pin.candidate.source, Installed):
-                    continue
-                todo.append(pin)
-            if not todo:
+            todo = _to_install(resolution, offered)
+            extraneous = _extraneous(installed, resolution) if opts.exact else []
+            if not todo and not extraneous:
                 finder.commit()
                 took = _secs(time.perf_counter() - started)
                 reporter.info(f"Audited {_count(len(resolution.pins))} in {took}")
@@ -355,6 +390,9 @@ def _install_into(
             removed: list[tuple[str, str]] = []
             records: list[InstallRecord] = []
             reporter.start("Installing", len(ready))
+            for name in extraneous:
+                uninstall(name, interp.scheme, prefix)
+                removed.append((name, installed[name][0]))
             for item in ready:
                 old = installed.get(item.pin.name)
                 if old is not None:
@@ -394,11 +432,15 @@ def _install_into(
 
         elapsed = time.perf_counter() - prepared_at
         reporter.info(f"Installed {_count(len(records))} in {_secs(elapsed)}")
+        if extraneous:
+            reporter.info(f"Uninstalled {_count(len(extraneous))}")
         old_versions = dict(removed)
-        for rec in sorted(records, key=lambda r: r.name):
-            if rec.name in old_versions:
-                reporter.info(f" - {rec.name}=={old_versions[rec.name]}")
-            reporter.info(f" + {rec.name}=={rec.version}")
+        new_versions = {rec.name: rec.version for rec in records}
+        for name in sorted(old_versions.keys() | new_versions.keys()):
+            if name in old_versions:
+                reporter.info(f" - {name}=={old_versions[name]}")
+            if name in new_versions:
+                reporter.info(f" + {name}=={new_versions[name]}")
         return 0
 
 

@@ -19,6 +19,7 @@ from packaging.version import Version
 
 from ..errors import UsageError
 from ..install.report import Reporter, count, duration
+from ..requirements._collect import is_pylock
 from ._options import FORMATS, RESOLUTIONS, CompileOptions
 
 if TYPE_CHECKING:
@@ -39,14 +40,9 @@ def output_format(opts: CompileOptions) -> str:
         if opts.format not in FORMATS:
             raise UsageError(f"unknown --format {opts.format!r}; use {' or '.join(FORMATS)}")
         return opts.format
-    if opts.output is not None and _is_pylock(opts.output):
+    if opts.output is not None and is_pylock(Path(opts.output)):
         return "pylock.toml"
     return "requirements.txt"
-
-
-def _is_pylock(name: str) -> bool:
-    base = os.path.basename(name)
-    return base == "pylock.toml" or (base.startswith("pylock.") and base.endswith(".toml"))
 
 
 def run_compile(opts: CompileOptions, reporter: Reporter) -> int:
