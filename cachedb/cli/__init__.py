@@ -28,6 +28,7 @@ _COMMANDS = {
     "install": "_install",
     "uninstall": "_install",
     "list": "_install",
+    "venv": "_venv",
 }
 
 

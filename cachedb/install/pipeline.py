@@ -173,6 +173,18 @@ def _prefetch_remote_direct(
     return staging
 
 
+def _templates(opts: InstallOptions) -> Path | None:
+    """Where venv templates are kept, if this install may create a venv."""
+    if opts.venv is None:
+        return None
+    from .._config import resolve_cache_dir
+    from ..store.layout import Layout
+
+    layout = Layout(resolve_cache_dir(opts.cache_dir))
+    # Not the first thing to write into a cache directory: open_cache makes it properly.
+    return layout.interpreters if layout.root.is_dir() else None
+
+
 def run_install(opts: InstallOptions, reporter: Reporter) -> int:
     """Install ``opts``; return the process exit code (0), raising CachedbError on failure."""
     from ..requirements import collect
@@ -196,7 +208,9 @@ def run_install(opts: InstallOptions, reporter: Reporter) -> int:
         )
 
     venv_existed = opts.venv is None or Path(opts.venv).exists()
-    python = find_target(python=opts.python, venv=opts.venv, seed=opts.seed)
+    python = find_target(
+        python=opts.python, venv=opts.venv, seed=opts.seed, templates=_templates(opts)
+    )
     try:
         # The interpreter answers on its own while the HTTP client loads. (Not before the
         # cache is open: a read-only cache must be reported as such, before anything writes.)
