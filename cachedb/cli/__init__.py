@@ -29,6 +29,10 @@ _COMMANDS = {
     "uninstall": "_install",
     "list": "_install",
     "venv": "_venv",
+    "freeze": "_inspect",
+    "show": "_inspect",
+    "tree": "_inspect",
+    "check": "_inspect",
 }
 
 
