@@ -108,6 +108,56 @@ def install_command(
         list[str] | None,
         typer.Option("--refresh-package", help="Rebuild this package instead of reusing a build."),
     ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Say what would be installed and removed; change nothing."),
+    ] = False,
+    report: Annotated[
+        str | None,
+        typer.Option(
+            "--report",
+            help="Write pip's installation report (JSON) to this file; '-' for stdout.",
+            show_default=False,
+        ),
+    ] = None,
+    compile_bytecode: Annotated[
+        bool,
+        typer.Option(
+            "--compile-bytecode",
+            envvar="CACHEDB_COMPILE_BYTECODE",
+            help="Compile the environment's Python files to bytecode after installing.",
+        ),
+    ] = False,
+    reinstall: Annotated[
+        bool, typer.Option("--reinstall", help="Reinstall every package, even if installed.")
+    ] = False,
+    reinstall_package: Annotated[
+        list[str] | None,
+        typer.Option("--reinstall-package", help="Reinstall this package, even if installed."),
+    ] = None,
+    exact: Annotated[
+        bool,
+        typer.Option("--exact", help="Uninstall what the requirements do not resolve to."),
+    ] = False,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            help="Install into this directory, flat (as pip --target).",
+            show_default=False,
+        ),
+    ] = None,
+    prefix: Annotated[
+        str | None,
+        typer.Option(
+            "--prefix",
+            help="Install under this prefix: lib/pythonX.Y/site-packages, bin.",
+            show_default=False,
+        ),
+    ] = None,
+    user: Annotated[
+        bool, typer.Option("--user", help="Not supported: cachedb installs into environments.")
+    ] = False,
     no_wait: NoWaitOption = False,
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
@@ -115,6 +165,13 @@ def install_command(
     verbose: VerboseOption = 0,
 ) -> None:
     """Install packages into a virtual environment from the cache."""
+    if user:
+        from ..errors import UsageError
+
+        raise UsageError(
+            "--user is not supported: cachedb installs into a virtual environment "
+            "(use --venv or --python), a --target directory or a --prefix"
+        )
     from ..install.options import InstallOptions
     from ..install.pipeline import run_install
     from ..install.report import Reporter
@@ -145,6 +202,14 @@ def install_command(
         only_binary=list(only_binary or []),
         refresh_packages=list(refresh_package or []),
         wait=not no_wait,
+        dry_run=dry_run,
+        report=report,
+        compile_bytecode=compile_bytecode,
+        reinstall=reinstall,
+        reinstall_packages=list(reinstall_package or []),
+        exact=exact,
+        target=target,
+        prefix=prefix,
     )
     raise typer.Exit(run_install(opts, Reporter(verbose - quiet)))
 

@@ -325,31 +325,35 @@ class CandidateFinder:
         key = (candidate.name, str(candidate.version), type(source).__name__)
         if key in self._metadata:
             return self._metadata[key]
-        what = f"{candidate.name} {candidate.version}"
+        deps = metadata.requires_dist(
+            self.metadata(candidate), f"{candidate.name} {candidate.version}"
+        )
+        self._metadata[key] = deps
+        return deps
+
+    def metadata(self, candidate: CandidateInfo) -> bytes:
+        """The candidate's core metadata (METADATA), from wherever its source keeps it."""
+        source: Source = candidate.source  # type: ignore[assignment]
         if isinstance(source, Installed):
-            data = metadata.dist_info_metadata(source.dist_info)
-        elif isinstance(source, Cached):
+            return metadata.dist_info_metadata(source.dist_info)
+        if isinstance(source, Cached):
             try:
-                data = metadata.dist_info_metadata(source.wheel.path)
+                return metadata.dist_info_metadata(source.wheel.path)
             except OSError:
                 # Collected by a concurrent gc since the lookup: the index has the same file.
-                data = self._metadata_from_index(candidate.name, source.wheel.filename)
-        elif isinstance(source, Indexed):
+                return self._metadata_from_index(candidate.name, source.wheel.filename)
+        if isinstance(source, Indexed):
             index = self.index
             assert index is not None
             wheel = self.downloaded(candidate.name, source.link) if self.downloaded else None
-            data = index.fetch_metadata(source.link, wheel)
-        elif isinstance(source, Built):
-            data = metadata.dist_info_metadata(source.wheel.path)
-        elif isinstance(source, Sdist):
-            data = self.building.metadata(source.link)
-        else:
-            from ..index._metadata import wheel_metadata
+            return index.fetch_metadata(source.link, wheel)
+        if isinstance(source, Built):
+            return metadata.dist_info_metadata(source.wheel.path)
+        if isinstance(source, Sdist):
+            return self.building.metadata(source.link)
+        from ..index._metadata import wheel_metadata
 
-            data = wheel_metadata(self.direct_file(source))
-        deps = metadata.requires_dist(data, what)
-        self._metadata[key] = deps
-        return deps
+        return wheel_metadata(self.direct_file(source))
 
     def _metadata_from_index(self, name: str, filename: str) -> bytes:
         index = self.index

@@ -70,3 +70,11 @@ class InstallOptions:
     only_binary: list[str] = field(default_factory=list)
     refresh_packages: list[str] = field(default_factory=list)  # rebuild these from source
     wait: bool = True  # for another writer of the environment; False: fail at once (--no-wait)
+    dry_run: bool = False  # resolve and say what would change; write nothing to the environment
+    report: str | None = None  # pip's installation report (JSON) to this file; "-": stdout
+    compile_bytecode: bool = False  # compile the environment's .py files once linked
+    reinstall: bool = False  # relink every resolved package, installed or not
+    reinstall_packages: list[str] = field(default_factory=list)  # relink these
+    exact: bool = False  # uninstall what the requirements do not resolve to
+    target: str | None = None  # pip's --target: a flat directory of packages
+    prefix: str | None = None  # pip's --prefix: an installation prefix (lib/pythonX.Y/...)

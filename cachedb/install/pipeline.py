@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -209,9 +210,18 @@ def run_install(opts: InstallOptions, reporter: Reporter) -> int:
         )
 
     venv_existed = opts.venv is None or Path(opts.venv).exists()
-    python = find_target(
-        python=opts.python, venv=opts.venv, seed=opts.seed, templates=_templates(opts)
-    )
+    if opts.target is not None or opts.prefix is not None:
+        from . import destinations
+
+        destinations.check(opts)
+        python = destinations.interpreter(opts)
+    elif opts.dry_run and not venv_existed:
+        # Nothing is created: resolve for the interpreter the venv would be made from.
+        python = find_target(python=opts.python) if opts.python else Path(sys.executable)
+    else:
+        python = find_target(
+            python=opts.python, venv=opts.venv, seed=opts.seed, templates=_templates(opts)
+        )
     try:
         # The interpreter answers on its own while the HTTP client loads. (Not before the
         # cache is open: a read-only cache must be reported as such, before anything writes.)
@@ -220,9 +230,11 @@ def run_install(opts: InstallOptions, reporter: Reporter) -> int:
             staging.in_use(cache.layout),
             start_query(python, cache.layout.interpreters) as query,
         ):
-            return _install_into(opts, reporter, reqs, query, cache, started)
+            return _install_into(
+                opts, reporter, reqs, query, cache, started, fresh=not venv_existed
+            )
     except BaseException:
-        if not venv_existed and opts.venv is not None:
+        if not venv_existed and opts.venv is not None and not opts.dry_run:
             shutil.rmtree(opts.venv, ignore_errors=True)
         raise
 
@@ -234,7 +246,10 @@ def _install_into(
     query: Query,
     cache: Cache,
     started: float,
+    *,
+    fresh: bool = False,
 ) -> int:
+    """The install proper; ``fresh``: the environment does not exist yet (a dry run's venv)."""
     from ..link import (
         Archive,
         choose_link_mode,
@@ -286,20 +301,33 @@ def _install_into(
             if early is not None:
                 early.connect()
             interp = query.result()
-            locked.enter_context(
-                environment_lock(
-                    Path(interp.prefix), cache.layout.locks, wait=opts.wait, waiting=reporter.info
+            if opts.target is not None or opts.prefix is not None:
+                from .destinations import rebase
+
+                interp = rebase(interp, opts)
+            if not opts.dry_run:  # a dry run writes nothing, not even a lock file
+                locked.enter_context(
+                    environment_lock(
+                        Path(interp.prefix),
+                        cache.layout.locks,
+                        wait=opts.wait,
+                        waiting=reporter.info,
+                    )
                 )
-            )
         except BaseException:
             if early is not None:
                 early.close()
             raise
-        installed = installed_distributions(interp.scheme)
+        installed = {} if fresh and opts.dry_run else installed_distributions(interp.scheme)
+        # What is to be reinstalled is, to the resolver, not installed.
+        forced = {canonicalize_name(n) for n in opts.reinstall_packages}
+        usable = {
+            name: have for name, have in installed.items() if not (opts.reinstall or name in forced)
+        }
         finder = CandidateFinder(
             cache=cache,
             tags=interp.tags,
-            installed=installed,
+            installed=usable,
             direct=direct,
             index=make_index if early is None else (lambda: early),
             offline=opts.offline,
@@ -312,7 +340,8 @@ def _install_into(
         held: list[int] = []
         try:
             staging = _prefetch_remote_direct(direct, finder, cache)
-            fetcher = _start_fetching(reqs, finder, interp, opts, cache, hashes)
+            if not opts.dry_run:  # a dry run downloads only what resolving needs
+                fetcher = _start_fetching(reqs, finder, interp, opts, cache, hashes)
             resolution = _resolve(reqs, finder, interp, opts)
             resolved_at = time.perf_counter()
             reporter.info(
@@ -324,7 +353,7 @@ def _install_into(
 
             todo: list[Pin] = []
             for pin in resolution.pins.values():
-                have = installed.get(pin.name)
+                have = usable.get(pin.name)
                 if (
                     have is not None
                     and Version(have[0]) == pin.version
@@ -335,10 +364,22 @@ def _install_into(
                 if isinstance(pin.candidate.source, Installed):
                     continue
                 todo.append(pin)
-            if not todo:
+            # --exact: what the requirements do not resolve to goes.
+            extraneous = sorted(set(installed) - set(resolution.pins)) if opts.exact else []
+            if opts.dry_run:
+                if opts.report is not None:
+                    _write_report(opts.report, todo, finder, interp, cache, None)
+                finder.commit()
+                _tell_dry_run(reporter, todo, installed, extraneous)
+                return 0
+            if not todo and not extraneous:
+                if opts.report is not None:
+                    _write_report(opts.report, [], finder, interp, cache, None)
                 finder.commit()
                 took = _secs(time.perf_counter() - started)
                 reporter.info(f"Audited {_count(len(resolution.pins))} in {took}")
+                if opts.compile_bytecode:
+                    _compile(interp, reporter)
                 return 0
 
             ready = materialize(
@@ -372,6 +413,9 @@ def _install_into(
                 if old is not None:
                     uninstall(item.pin.name, interp.scheme, prefix)
                     removed.append((item.pin.name, old[0]))
+            for name in extraneous:
+                uninstall(name, interp.scheme, prefix)
+                removed.append((name, installed[name][0]))
 
             # Read before linking starts, so the archives are split between the two linking
             # processes by their number of files.
@@ -394,6 +438,8 @@ def _install_into(
             records.extend(on_two_processes(link, jobs, [len(a.files) for a in archives], "link"))
             reporter.stop()
             cache.record_install(str(prefix), interp.executable, records, [n for n, _ in removed])
+            if opts.report is not None:
+                _write_report(opts.report, todo, finder, interp, cache, ready)
             finder.commit()
         finally:
             reporter.stop()
@@ -405,13 +451,100 @@ def _install_into(
                 shutil.rmtree(staging, ignore_errors=True)
 
         elapsed = time.perf_counter() - prepared_at
+        if extraneous:
+            reporter.info(f"Uninstalled {_count(len(extraneous))}")
         reporter.info(f"Installed {_count(len(records))} in {_secs(elapsed)}")
         old_versions = dict(removed)
+        new_names = {rec.name for rec in records}
+        for name in extraneous:
+            reporter.info(f" - {name}=={old_versions[name]}")
         for rec in sorted(records, key=lambda r: r.name):
-            if rec.name in old_versions:
+            if rec.name in old_versions and rec.name in new_names:
                 reporter.info(f" - {rec.name}=={old_versions[rec.name]}")
             reporter.info(f" + {rec.name}=={rec.version}")
+        if opts.compile_bytecode:
+            _compile(interp, reporter)
         return 0
+
+
+def _compile(interp: Interpreter, reporter: Reporter) -> None:
+    from .bytecode import compile_bytecode
+
+    started = time.perf_counter()
+    if compile_bytecode(interp.executable, interp.scheme):
+        reporter.info(f"Bytecode compiled in {_secs(time.perf_counter() - started)}")
+    else:
+        reporter.warn("some files could not be compiled to bytecode")
+
+
+def _tell_dry_run(
+    reporter: Reporter,
+    todo: list[Pin],
+    installed: Mapping[str, tuple[str, Path]],
+    extraneous: list[str],
+) -> None:
+    if not todo and not extraneous:
+        reporter.info("Would make no changes")
+    if extraneous:
+        reporter.info(f"Would uninstall {_count(len(extraneous))}")
+    if todo:
+        reporter.info(f"Would install {_count(len(todo))}")
+    lines = [(name, f" - {name}=={installed[name][0]}") for name in extraneous]
+    for pin in todo:
+        if pin.name in installed:
+            lines.append((pin.name, f" - {pin.name}=={installed[pin.name][0]}"))
+        lines.append((pin.name + "\0", f" + {pin.name}=={pin.version}"))
+    for _, line in sorted(lines):
+        reporter.info(line)
+    reporter.info("Dry run: nothing was changed")
+
+
+def _write_report(
+    destination: str,
+    pins: list[Pin],
+    finder: CandidateFinder,
+    interp: Interpreter,
+    cache: Cache,
+    ready: list[Ready] | None,
+) -> None:
+    from ..requirements._redact import redact_url
+    from . import install_report
+    from .sources import Cached, Indexed, Sdist
+
+    direct_urls = {item.pin.name: item.direct_url for item in ready or []}
+    entries = []
+    for pin in pins:
+        source = pin.candidate.source
+        info: dict[str, object]
+        if isinstance(source, Indexed | Sdist):
+            info = {"url": redact_url(source.link.url)}
+            hashes = dict(source.link.hashes)
+            archive: dict[str, object] = {"hashes": hashes} if hashes else {}
+            if "sha256" in hashes:
+                archive["hash"] = f"sha256={hashes['sha256']}"
+            info["archive_info"] = archive
+        elif isinstance(source, Cached):
+            # The cache keeps the unpacked wheel, not where it was downloaded from.
+            info = {
+                "url": cache.archive_path(source.wheel.archive_id).as_uri(),
+                "archive_info": {"hashes": {"sha256": source.wheel.archive_id}},
+            }
+        elif direct_urls.get(pin.name) is not None:
+            info = dict(direct_urls[pin.name] or {})
+        else:
+            url = source.url if isinstance(source, Direct) else ""
+            info = {"url": redact_url(url)}
+        entries.append(
+            install_report.entry(
+                download_info=info,
+                is_direct=isinstance(source, Direct | Built),
+                is_yanked=pin.candidate.yanked,
+                requested=pin.requested,
+                extras=pin.extras,
+                metadata=finder.metadata(pin.candidate),
+            )
+        )
+    install_report.write(destination, entries, interp.markers)
 
 
 def _count(n: int) -> str:
