@@ -171,3 +171,25 @@ def test_tree_equals_uv_pip_tree(env: Env, args: list[str]) -> None:
     )  # fmt: skip
     assert theirs.returncode == 0, theirs.stderr
     assert ours.stdout == theirs.stdout
+
+
+def test_tree_draws_packages_only_a_cycle_reaches(tmp_path: Path) -> None:
+    from packaging.utils import canonicalize_name
+
+    from cachedb.inspect.installed import Distribution, Environment
+    from cachedb.inspect.tree import tree_lines
+
+    def dist(name: str, requires: list[str]) -> Distribution:
+        meta = "".join(f"Requires-Dist: {r}\n" for r in requires)
+        data = f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n{meta}\n".encode()
+        where = tmp_path / f"{name}-1.0.dist-info"
+        return Distribution(name, canonicalize_name(name), "1.0", where, data)
+
+    a, b = canonicalize_name("a"), canonicalize_name("b")
+    env = Environment({a: dist("a", ["b"]), b: dist("b", ["a"])}, {})
+    assert list(tree_lines(env)) == [
+        "a v1.0",
+        "└── b v1.0 [required: *]",
+        "    └── a v1.0 [required: *] (*)",
+        "(*) Package tree already displayed",
+    ]

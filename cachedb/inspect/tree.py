@@ -41,6 +41,17 @@ def _edges(env: Environment) -> tuple[Edges, Edges]:
     return forward, backward
 
 
+def _reachable(starts: list[NormalizedName], edges: Edges) -> set[NormalizedName]:
+    seen = set(starts)
+    todo = list(starts)
+    while todo:
+        for child, _ in edges[todo.pop()]:
+            if child not in seen:
+                seen.add(child)
+                todo.append(child)
+    return seen
+
+
 def _specifier(req: Requirement) -> str:
     return str(req.specifier) or "*"
 
@@ -59,6 +70,13 @@ def tree_lines(
     else:
         others = forward if reverse else backward
         roots = sorted(name for name in env.distributions if not others[name])
+        # Packages that only a cycle reaches have no root above them: each such cycle is
+        # drawn from its first package by name.
+        reached = _reachable(roots, edges)
+        for name in sorted(env.distributions):
+            if name not in reached:
+                roots.append(name)
+                reached |= _reachable([name], edges)
     drawn: set[NormalizedName] = set()
     marked = False
 
