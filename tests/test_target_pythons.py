@@ -194,8 +194,12 @@ def test_install_into_a_target_of_another_version(tmp_path: Path, minor: str) ->
         # The target's own build, a pure fallback, and a build for another Python.
         for tag in (f"cp{nodot}-cp{nodot}-linux_{machine}", "py3-none-any",
                     f"cp{other}-cp{other}-linux_{machine}"):  # fmt: skip
-            files = {"native/__init__.py": f"BUILT_FOR = {tag!r}\n"}
-            server.add(make_wheel(wheels, "native", "1.0", tag=tag, files=files, requires=["pure"]))
+            code = f"BUILT_FOR = {tag!r}\n\ndef main():\n    print('native', BUILT_FOR)\n"
+            wheel = make_wheel(
+                wheels, "native", "1.0", tag=tag, files={"native/__init__.py": code},
+                requires=["pure"], entry_points={"console_scripts": {"native-cli": "native:main"}},
+            )  # fmt: skip
+            server.add(wheel)
         server.add(make_wheel(wheels, "pure", "2.0"), requires_python=f">={minor}")
         server.add(make_wheel(wheels, "pure", "3.0"), requires_python=">=3.99")
         out = cachedb("install", "--cache-dir", tmp_path / "cache", "--python", exe,
@@ -204,6 +208,8 @@ def test_install_into_a_target_of_another_version(tmp_path: Path, minor: str) ->
     assert " + pure==2.0" in out.stderr
     imported = run(exe, "import native, pure; print(native.BUILT_FOR, pure.VERSION)")
     assert imported == f"cp{nodot}-cp{nodot}-linux_{machine} 2.0"
+    script = subprocess.run([str(exe.parent / "native-cli")], capture_output=True, text=True)
+    assert script.stdout.strip() == f"native cp{nodot}-cp{nodot}-linux_{machine}", script.stderr
 
 
 def test_a_python_below_the_floor_is_refused_with_one_line(tmp_path: Path) -> None:
