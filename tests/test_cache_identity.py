@@ -366,3 +366,47 @@ def test_offline_says_the_cache_was_the_only_source(
     assert "--offline" in out.stderr and "cache" in out.stderr
     assert index_server.requests == []
     assert dists(tmp_path / "v2") == {"demo==1.0"}
+
+
+# -- the find-links shortcut equals the index client's answer ----------------------------------
+
+
+def _change(links: Path, how: str) -> None:
+    wheel = links / "demo-1.0-py3-none-any.whl"
+    if how == "same":
+        return
+    if how == "better-tag":
+        make_wheel(links, "demo", "1.0", files=who("tagged"), tag=CP_TAG)
+    elif how == "rebuilt":
+        stat = wheel.stat()
+        make_wheel(links, "demo", "1.0", files=who("rebuilt"))
+        os.utime(wheel, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    elif how == "removed":
+        wheel.unlink()
+        make_wheel(links, "demo", "0.9", files=who("older"))
+    elif how == "incompatible-only":
+        wheel.unlink()
+        make_wheel(links, "demo", "1.0", files=who("other"), tag="py2-none-any")
+
+
+@pytest.mark.parametrize("how", ["same", "better-tag", "rebuilt", "removed", "incompatible-only"])
+def test_find_links_shortcut_answers_as_the_index_client_and_a_cold_cache(
+    tmp_path: Path, how: str
+) -> None:
+    """A find-links directory given as a path is read without the index client; given as a
+    file: URL, through it. Warm, both must install what an empty cache installs."""
+    links = tmp_path / "links"
+    make_wheel(links, "demo", "1.0", files=who("first"))
+    runs = [[str(links)], [links.as_uri()], [str(links)]]
+    for n, location in enumerate(runs):
+        location[:] = ["--cache-dir", str(tmp_path / f"cache{n}"), "--no-index", "-f", location[0]]
+    for n in (0, 1):  # the warm ones: filled before the change
+        filled = cachedb("install", "--venv", tmp_path / f"fill{n}", *runs[n], "demo==1.0")
+        assert filled.returncode == 0, filled.stderr
+    _change(links, how)
+    answers = []
+    for n, args in enumerate(runs):
+        out = cachedb("install", "--venv", tmp_path / f"v{n}", *args, "demo==1.0")
+        got = origin(tmp_path / f"v{n}", "demo") if out.returncode == 0 else None
+        answers.append((out.returncode, got))
+    assert answers[0] == answers[1] == answers[2], answers
