@@ -81,7 +81,7 @@ class CandidateFinder:
         self._stored_pins: dict[tuple[str, str], list[CachedWheel]] = {}
         self._local_dirs = local_dirs
         self._local_hashes = local_hashes
-        self._listings: dict[Path, list[LocalFile]] = {}
+        self._listings: dict[str, list[tuple[Version, LocalFile, Path]]] | None = None
         self._refresh = refresh
         self._python: Version | None = None
         self.remote_direct: dict[str, Path] = {}  # direct URL -> downloaded file
@@ -255,6 +255,8 @@ class CandidateFinder:
                 # Building is forbidden, but an earlier build of this very sdist is fine.
                 sha = link.hashes.get("sha256")
                 wheels = stored.get(str(v), [])
+                if sha is None and wheels:
+                    sha = self._local_sha256(name, link)
                 cand = self._built_from(cand, sha, wheels) if cand is not None and sha else None
             if cand is not None:
                 found[v] = cand
@@ -318,24 +320,15 @@ class CandidateFinder:
             return self._cached(name, self._stored_pin(name, pin)).get(pin)
         if self._local_dirs is None or not self._policy.wheels_allowed(name):
             return None
+        local = self._local_wheels(self._local_dirs)
+        if local is None:
+            return None  # a directory cannot be listed: the index client reports it
         best: tuple[int, LocalFile, Path] | None = None
-        for directory in self._local_dirs:
-            try:
-                if directory not in self._listings:
-                    self._listings[directory] = scan_directory(directory)
-            except OSError:
-                return None  # the index client reports it
-            for file in self._listings[directory]:
-                if not file.filename.endswith(".whl"):
-                    continue
-                try:
-                    wheel_name, version, _, _ = parse_wheel_filename(file.filename)
-                except InvalidWheelFilename:
-                    continue
-                rank = self.rank(file.filename) if (wheel_name, version) == (name, pin) else None
-                # The first of equal rank, as the index client's listing would choose.
-                if rank is not None and (best is None or rank < best[0]):
-                    best = (rank, file, directory)
+        for version, file, directory in local.get(name, ()):
+            rank = self.rank(file.filename) if version == pin else None
+            # The first of equal rank, as the index client's listing would choose.
+            if rank is not None and (best is None or rank < best[0]):
+                best = (rank, file, directory)
         if best is None or self._local_hashes is None:
             return None
         _, file, directory = best
@@ -357,6 +350,29 @@ class CandidateFinder:
                       filename=file.filename, sha256=sha, source=source):  # fmt: skip
                 return CandidateInfo(name, pin, None, False, Cached(wheel))
         return None
+
+    def _local_wheels(
+        self, directories: Sequence[Path]
+    ) -> dict[str, list[tuple[Version, LocalFile, Path]]] | None:
+        """The wheels in ``directories`` by project, in the index client's order; each
+        directory listed and each filename parsed once per run."""
+        if self._listings is None:
+            listings: dict[str, list[tuple[Version, LocalFile, Path]]] = {}
+            for directory in directories:
+                try:
+                    files = scan_directory(directory)
+                except OSError:
+                    return None
+                for file in files:
+                    if not file.filename.endswith(".whl"):
+                        continue
+                    try:
+                        wheel_name, version, _, _ = parse_wheel_filename(file.filename)
+                    except InvalidWheelFilename:
+                        continue
+                    listings.setdefault(wheel_name, []).append((version, file, directory))
+            self._listings = listings
+        return self._listings
 
     def _offered(self, name: str, installed: bool) -> list[CandidateInfo]:
         """What the sources offer for ``name``, each file the cache holds as a cached candidate.
@@ -388,6 +404,8 @@ class CandidateFinder:
         link = cand.source.link
         sha = link.hashes.get("sha256")
         if isinstance(cand.source, Sdist):
+            if sha is None and any(w.bucket == BUILT_WHEELS_BUCKET for w in wheels):
+                sha = self._local_sha256(cand.name, link)
             return self._built_from(cand, sha, wheels) if sha is not None else None
         wheels = [
             w

@@ -289,8 +289,12 @@ def _install_into(
     # One writer at a time per environment: held from reading what is installed
     # until the new state is recorded.
     with contextlib.ExitStack() as locked:
-        # Likely to download: the HTTP client is made ready while the interpreter answers.
-        early = make_index() if not opts.offline and _will_download(reqs, cache) else None
+        # Likely to need the index client (pages to read, or downloads): it is made ready
+        # while the interpreter answers. Only pins a find-links directory alone answers
+        # need it not.
+        local_dirs = _local_directories(index_urls, find_links)
+        needs_index = not opts.offline and (local_dirs is None or _will_download(reqs, cache))
+        early = make_index() if needs_index else None
         try:
             if early is not None:
                 early.connect()
@@ -315,7 +319,7 @@ def _install_into(
             python_version=interp.version,
             builder=builder_factory(cache, interp, opts, index_urls, find_links, reporter.info),
             policy=build_policy(opts),
-            local_dirs=_local_directories(index_urls, find_links),
+            local_dirs=local_dirs,
             local_hashes=LocalHashes(cache.layout.simple / "local-files"),
             refresh=opts.refresh,
         )

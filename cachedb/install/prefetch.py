@@ -45,7 +45,14 @@ def uncached_pins(
             pins.append((canonicalize_name(req.name), pin))
     maybe = {(n, v) for n, v in pins if finder.may_have(n, v)}
     finder.read_pages(n for n, v in pins if (n, v) in maybe)
-    return [(n, v) for n, v in pins if (n, v) not in maybe or not finder.has_cached(n, v)]
+    return [(n, v) for n, v in pins if (n, v) not in maybe or not _has_cached(finder, n, v)]
+
+
+def _has_cached(finder: CandidateFinder, name: str, version: Version) -> bool:
+    try:
+        return finder.has_cached(name, version)
+    except Exception:
+        return False  # left for the resolver to meet (and report) when it asks
 
 
 def prefetch(
