@@ -56,6 +56,8 @@ class IndexServer:
         """Paths of requests that carried If-None-Match or If-Modified-Since."""
         self.html_only = False
         self.faults: dict[str, str] = {}
+        self.cache_control: str | None = None
+        """``Cache-Control`` sent with project pages (e.g. ``max-age=600``), or none."""
         self.auth = auth
         """(user, password) every request must present as Basic auth, or None."""
         self._files: dict[str, _File] = {}
@@ -210,10 +212,15 @@ class IndexServer:
                 if self.headers.get("If-None-Match") == etag:
                     self.send_response(304)
                     self.send_header("ETag", etag)
+                    if server.cache_control:
+                        self.send_header("Cache-Control", server.cache_control)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                self._send(200, body, ctype, {"ETag": etag, "Vary": "Accept"})
+                headers = {"ETag": etag, "Vary": "Accept"}
+                if server.cache_control:
+                    headers["Cache-Control"] = server.cache_control
+                self._send(200, body, ctype, headers)
 
             def _file(self, filename: str) -> None:
                 if self._fault(filename):

@@ -73,7 +73,10 @@ def install_command(
         typer.Option("--offline", envvar="CACHEDB_OFFLINE", help="Use only the cache; no network."),
     ] = False,
     refresh: Annotated[
-        bool, typer.Option("--refresh", help="Revalidate cached index pages.")
+        bool,
+        typer.Option(
+            "--refresh", help="Revalidate cached index pages and re-read local wheel files."
+        ),
     ] = False,
     upgrade: Annotated[
         bool, typer.Option("--upgrade", "-U", help="Upgrade to the newest allowed versions.")
@@ -106,7 +109,10 @@ def install_command(
     ] = None,
     refresh_package: Annotated[
         list[str] | None,
-        typer.Option("--refresh-package", help="Rebuild this package instead of reusing a build."),
+        typer.Option(
+            "--refresh-package",
+            help="Refresh this package: revalidate its pages, re-read its files, rebuild it.",
+        ),
     ] = None,
     no_wait: NoWaitOption = False,
     cache_dir: CacheDirOption = None,

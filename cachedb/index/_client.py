@@ -19,7 +19,7 @@ import ipaddress
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -83,6 +83,7 @@ class IndexClient:
         cache_dir: Path | None,
         offline: bool = False,
         refresh: bool = False,
+        refresh_packages: Collection[str] = (),
         timeout: float = 30.0,
         concurrency: int | None = None,
         defer_cache_writes: bool = False,
@@ -91,6 +92,7 @@ class IndexClient:
         self.find_links = list(find_links)
         self.offline = offline
         self.refresh = refresh
+        self.refresh_packages = frozenset(canonicalize_name(n) for n in refresh_packages)
         self.timeout = timeout
         if concurrency is None:
             concurrency = _concurrency_for([*self.index_urls, *self.find_links])
@@ -120,7 +122,7 @@ class IndexClient:
         missing: list[str] = []
         for index in self.index_urls:
             page_url = f"{index}/{canonical}/"
-            page = self._page(page_url, ACCEPT_INDEX)
+            page = self._page(page_url, ACCEPT_INDEX, canonical in self.refresh_packages)
             if page is None:
                 missing.append(index)
             elif page.status == 200:
@@ -149,29 +151,49 @@ class IndexClient:
             out.append(link if url == link.url else dataclasses.replace(link, url=url))
         return out
 
-    def _page(self, url: str, accept: str) -> CachedPage | None:
-        """The page at ``url``: None only when offline and not cached."""
+    def read_pages(self, names: Iterable[str]) -> None:
+        """Read the pages of ``names`` at once (fresh ones from the cache, the rest
+        revalidated); ``project_links`` then answers from memory. Failures are left
+        for ``project_links`` to raise."""
+        todo = list(dict.fromkeys(names))
+        if len(todo) < 2 or self.offline:
+            return
+
+        def one(name: str) -> None:
+            with contextlib.suppress(Exception):
+                self.project_links(name)
+
+        workers = min(self.concurrency, len(todo))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cachedb-page") as pool:
+            list(pool.map(one, todo))
+
+    def _page(self, url: str, accept: str, refresh: bool = False) -> CachedPage | None:
+        """The page at ``url``: None only when offline and not cached; ``refresh`` (or the
+        client's) revalidates a cached page even while it is fresh."""
         key = (strip_credentials(url), accept)
         with self._lock:
             if key in self._pages:
                 return self._pages[key]
         cached = self._cache.get(url, accept)
-        if self.offline or (cached is not None and not self.refresh and cached.fresh()):
+        refresh = refresh or self.refresh
+        if self.offline or (cached is not None and not refresh and cached.fresh()):
             page = cached
         else:
-            page = self._fetch_page(url, accept, cached)
+            page = self._fetch_page(url, accept, cached, refresh)
         with self._lock:
             self._pages[key] = page
         return page
 
-    def _fetch_page(self, url: str, accept: str, cached: CachedPage | None) -> CachedPage:
+    def _fetch_page(
+        self, url: str, accept: str, cached: CachedPage | None, refresh: bool
+    ) -> CachedPage:
         headers = {"Accept": accept}
         if cached is not None and cached.status == 200:
             if cached.etag:
                 headers["If-None-Match"] = cached.etag
             if cached.last_modified:
                 headers["If-Modified-Since"] = cached.last_modified
-        if self.refresh:
+        if refresh:
             # Also asks CDNs in front of the index for a fresh copy.
             headers["Cache-Control"] = "max-age=0"
         shown = redact_url(url)
