@@ -103,6 +103,19 @@ class IndexServer:
                 metadata=meta,
             )
 
+    def remove(self, filename: str) -> None:
+        """Stop serving ``filename`` (it leaves its project's page too)."""
+        with self._lock:
+            del self._files[filename]
+
+    def clear(self) -> None:
+        """Serve nothing: every file and fault is forgotten, the request log emptied."""
+        with self._lock:
+            self._files.clear()
+            self.faults.clear()
+            self.requests.clear()
+            self.conditional_requests.clear()
+
     def _project_files(self, project: str) -> list[_File]:
         with self._lock:
             return [f for f in self._files.values() if f.project == project]
