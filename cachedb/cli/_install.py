@@ -108,6 +108,15 @@ def install_command(
         list[str] | None,
         typer.Option("--refresh-package", help="Rebuild this package instead of reusing a build."),
     ] = None,
+    max_download_size: Annotated[
+        str | None,
+        typer.Option(
+            "--max-download-size",
+            help="Refuse a download past this size when its index declares none "
+            "(e.g. 500MB, 2GiB) [env: CACHEDB_MAX_DOWNLOAD_SIZE; default: 8GiB].",
+            show_default=False,
+        ),
+    ] = None,
     no_wait: NoWaitOption = False,
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
@@ -116,6 +125,7 @@ def install_command(
 ) -> None:
     """Install packages into a virtual environment from the cache."""
     from ..install.options import InstallOptions
+    from ..install.options import max_download_size as download_cap
     from ..install.pipeline import run_install
     from ..install.report import Reporter
 
@@ -146,6 +156,8 @@ def install_command(
         refresh_packages=list(refresh_package or []),
         wait=not no_wait,
     )
+    if max_download_size is not None:
+        opts.max_download_size = download_cap(max_download_size)
     raise typer.Exit(run_install(opts, Reporter(verbose - quiet)))
 
 

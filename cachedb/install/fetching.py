@@ -78,7 +78,8 @@ class Unpacks:
         forked = self._forked
         if forked is None or index.offline or index.concurrency > forked.workers:
             return None
-        wheel = forked.fetch(link.url, dest_dir, link.filename, link.hashes, index.timeout)
+        limits = index.limits(link)
+        wheel = forked.fetch(link.url, dest_dir, link.filename, link.hashes, index.timeout, limits)
         return None if wheel is None else forked.fetched(wheel)
 
     def take(self, wheel: Path) -> UnpackedWheel | None:
