@@ -49,6 +49,7 @@ def max_download_size(option: str | None = None) -> int | None:
     if not raw:
         return None
     from ..gc.units import parse_size
+
     where = "--max-download-size" if option is not None else MAX_DOWNLOAD_SIZE_ENV
     try:
         value = parse_size(raw)
