@@ -166,6 +166,12 @@ class CandidateFinder:
                     if sdist_version not in sdists or skey < sdists[sdist_version][0]:
                         sdists[sdist_version] = (skey, link)
                 continue
+            try:
+                wheel_name, version = parse_wheel_filename(link.filename)[:2]
+            except InvalidWheelFilename:
+                continue
+            if wheel_name != name:
+                continue  # a file of another project on this page: never a candidate (as pip)
             if not wheels_allowed:
                 incompatible.append(link.filename)
                 continue
@@ -173,7 +179,6 @@ class CandidateFinder:
             if rank is None:
                 incompatible.append(link.filename)
                 continue
-            version = parse_wheel_filename(link.filename)[1]
             key = (link.yanked is not None, rank)  # an unyanked file beats a yanked one
             if version not in best or key < best[version][0]:
                 best[version] = (key, link)

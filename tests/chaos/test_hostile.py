@@ -640,3 +640,29 @@ def test_bad_max_download_size_is_a_usage_error(world: World) -> None:
     proc = world.install(world.tmp / "v", "good", env={"CACHEDB_MAX_DOWNLOAD_SIZE": "lots"})
     assert proc.returncode == 2
     assert_one_line_error(proc, "CACHEDB_MAX_DOWNLOAD_SIZE")
+
+
+# -- one URL, two names ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("evil_first", [True, False], ids=["evil-listed-first", "demo-first"])
+def test_one_url_listed_under_two_names_installs_neither_as_the_other(
+    world: World, evil_first: bool
+) -> None:
+    # demo's page lists one URL, serving evilpkg's wheel, as demo-1.0 and as evilpkg-1.0.
+    evil = make_wheel(world.wheels / "evil", "evilpkg", "1.0")
+    as_demo = "demo-1.0-py3-none-any.whl"
+    for listed in [None, as_demo] if evil_first else [as_demo, None]:
+        world.server.add(evil, listed_as=listed, project="demo", metadata=False)
+    line = assert_refused_cleanly(world, None, "demo")
+    assert "evilpkg" in line
+
+
+def test_two_projects_linking_one_url_get_separate_downloads(world: World) -> None:
+    # demo's and evilpkg's pages link the same URL (demo's wheel): one download must
+    # not serve both names.
+    demo = make_wheel(world.wheels / "demo", "demo", "1.0")
+    world.server.add(demo, metadata=False)
+    world.server.add(demo, listed_as="evilpkg-1.0-py3-none-any.whl", metadata=False)
+    line = assert_refused_cleanly(world, None, "evilpkg", reqs=("demo==1.0", "evilpkg==1.0"))
+    assert "disagrees" in line
