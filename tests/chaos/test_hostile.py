@@ -271,6 +271,14 @@ WHEELS: dict[str, tuple[Callable[[Path, str], Path], str]] = {
     ),
     "data script named python": (_listed(DATA + "/scripts/python", b"#!python\n"), "interpreter"),
     "data in an unknown scheme": (_listed(DATA + "/elsewhere/{t}.py"), "unknown scheme"),
+    # the data scheme is the environment's prefix: bin/ there is the scripts directory
+    "data file bin/python3.11": (_listed(DATA + "/data/bin/python3.11", b"#!x\n"), "interpreter"),
+    "data file bin/python": (_listed(DATA + "/data/bin/python", b"#!x\n"), "interpreter"),
+    "data file Scripts/python.exe": (
+        _listed(DATA + "/data/Scripts/python.exe", b"MZ"),
+        "interpreter",
+    ),
+    "data file pyvenv.cfg": (_listed(DATA + "/data/pyvenv.cfg", b"home = /x\n"), "environment"),
 }
 
 
