@@ -95,15 +95,18 @@ class IndexServer:
         href: str | None = None,
         size: int | None = -1,
         project: str | None = None,
+        metadata_file: bytes | None = None,
     ) -> None:
         """Publish ``wheel``; ``listed_as`` lists its bytes under another filename (on
         the page of ``project``, by default the one that filename names), ``href``
-        links to somewhere else, ``size`` declares another size (None: none)."""
+        links to somewhere else, ``size`` declares another size (None: none),
+        ``metadata_file`` is served as its PEP 658 metadata instead of its own."""
         data = wheel.read_bytes()
         listed = listed_as or wheel.name
         if listed.endswith(".whl"):
             named = parse_wheel_filename(listed)[0]
             meta = _wheel_metadata(data, wheel) if metadata else None
+            meta = metadata_file if metadata_file is not None else meta
         else:
             named = parse_sdist_filename(listed)[0]
             meta = None

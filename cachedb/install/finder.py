@@ -66,6 +66,9 @@ class CandidateFinder:
         self._metadata: dict[tuple[str, str, str], list[Requirement]] = {}
         self._pinned: dict[tuple[str, str], dict[Version, CandidateInfo]] = {}
         self.remote_direct: dict[str, Path] = {}  # direct URL -> downloaded file
+        # Metadata the index served for a file before it was downloaded (PEP 658), by
+        # (URL, filename): the wheel's own must agree once it is (materialize checks).
+        self.served_metadata: dict[tuple[str, str], bytes] = {}
         # Where an indexed wheel is being downloaded anyway (waits for it); its own
         # METADATA then spares the index a request (PEP 658 makes them identical).
         self.downloaded: Callable[[str, Link], Path | None] | None = None
@@ -344,6 +347,8 @@ class CandidateFinder:
             assert index is not None
             wheel = self.downloaded(candidate.name, source.link) if self.downloaded else None
             data = index.fetch_metadata(source.link, wheel)
+            if wheel is None:
+                self.served_metadata[(source.link.url, source.link.filename)] = data
         elif isinstance(source, Built):
             data = metadata.dist_info_metadata(source.wheel.path)
         elif isinstance(source, Sdist):

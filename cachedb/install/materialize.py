@@ -179,6 +179,12 @@ def materialize(
             results = fetcher.results([(pin.name, link) for pin, link in downloads])
             for (pin, link), got in zip(downloads, results, strict=True):
                 _check_named(pin, got.path.name)
+                served = finder.served_metadata.get((link.url, link.filename))
+                if served is not None:
+                    from ..index._metadata import wheel_metadata
+                    from .metadata import check_agrees
+
+                    check_agrees(served, wheel_metadata(got.path, link.filename), link.filename)
                 allowed = allowed_sha256(hashes.get(pin.name, frozenset()))
                 _check(link.filename, got.sha256, allowed, got.path)
                 fetched.append((pin, got.path, got.sha256, source_key(link.source), None))

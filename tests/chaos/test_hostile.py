@@ -674,3 +674,45 @@ def test_two_projects_linking_one_url_get_separate_downloads(world: World) -> No
     world.server.add(demo, listed_as="evilpkg-1.0-py3-none-any.whl", metadata=False)
     line = assert_refused_cleanly(world, None, "evilpkg", reqs=("demo==1.0", "evilpkg==1.0"))
     assert "disagrees" in line
+
+
+# -- PEP 658 metadata that disagrees with the wheel ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sidecar", "fragment"),
+    [
+        ({"name": "other"}, "Name"),
+        ({"version": "2.0"}, "Version"),
+        ({"requires": []}, "Requires-Dist"),
+        ({"wheel_requires": [], "requires": ["good"]}, "Requires-Dist"),
+    ],
+    ids=["name", "version", "fewer-requires", "more-requires"],
+)
+def test_pep658_metadata_that_disagrees_with_the_wheel_is_refused(
+    world: World, sidecar: dict[str, object], fragment: str
+) -> None:
+    from wheelbuilder import metadata_text
+
+    requires = sidecar.get("wheel_requires", ["good"])
+    wheel = make_wheel(world.wheels / "demo", "demo", "1.0", requires=requires)  # type: ignore[arg-type]
+    told = metadata_text(
+        str(sidecar.get("name", "demo")),
+        str(sidecar.get("version", "1.0")),
+        list(sidecar.get("requires", ["good"])),  # type: ignore[call-overload]
+    )
+    world.server.add(wheel, metadata_file=told.encode())
+    line = assert_refused_cleanly(world, None, "metadata", fragment)
+    assert wheel.name in line
+
+
+def test_pep658_metadata_that_agrees_is_used(world: World) -> None:
+    from wheelbuilder import metadata_text
+
+    # Same fields, other order and spelling: not a disagreement.
+    wheel = make_wheel(world.wheels / "demo", "demo", "1.0", requires=["good>=1.0"])
+    told = metadata_text("Demo", "1.0.0", ["good >= 1.0"], summary="said otherwise")
+    world.server.add(wheel, metadata_file=told.encode())
+    proc = world.install(world.tmp / "venv", "demo")
+    assert proc.returncode == 0, proc.stderr
+    assert f"/files/{wheel.name}.metadata" in world.server.requests
