@@ -114,6 +114,15 @@ def install_command(
             help="Refresh this package: revalidate its pages, re-read its files, rebuild it.",
         ),
     ] = None,
+    max_download_size: Annotated[
+        str | None,
+        typer.Option(
+            "--max-download-size",
+            help="Refuse a download past this size when its index declares none "
+            "(e.g. 500MB, 2GiB) [env: CACHEDB_MAX_DOWNLOAD_SIZE; default: 8GiB].",
+            show_default=False,
+        ),
+    ] = None,
     no_wait: NoWaitOption = False,
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
@@ -122,6 +131,7 @@ def install_command(
 ) -> None:
     """Install packages into a virtual environment from the cache."""
     from ..install.options import InstallOptions
+    from ..install.options import max_download_size as download_cap
     from ..install.pipeline import run_install
     from ..install.report import Reporter
 
@@ -152,6 +162,8 @@ def install_command(
         refresh_packages=list(refresh_package or []),
         wait=not no_wait,
     )
+    if max_download_size is not None:
+        opts.max_download_size = download_cap(max_download_size)
     raise typer.Exit(run_install(opts, Reporter(verbose - quiet)))
 
 

@@ -28,7 +28,17 @@ from urllib.parse import urlsplit
 from packaging.utils import canonicalize_name
 
 from cachedb.errors import InvalidWheel, NetworkError, UsageError
-from cachedb.fetch import Downloaded, Hasher, HttpSession, download, usable
+from cachedb.fetch import (
+    DEFAULT_MAX_DOWNLOAD_SIZE,
+    Downloaded,
+    Hasher,
+    HttpSession,
+    Limits,
+    check_local_file,
+    download,
+    refuse_local,
+    usable,
+)
 from cachedb.fetch._urls import borrow_credentials, local_path, redact_url, strip_credentials
 from cachedb.index._findlinks import for_project, list_directory, local_location
 from cachedb.index._httpcache import CachedPage, PageCache, cache_policy
@@ -87,7 +97,9 @@ class IndexClient:
         timeout: float = 30.0,
         concurrency: int | None = None,
         defer_cache_writes: bool = False,
+        max_download_size: int | None = None,
     ) -> None:
+        self.max_download_size = max_download_size or DEFAULT_MAX_DOWNLOAD_SIZE
         self.index_urls = [url.rstrip("/") for url in index_urls]
         self.find_links = list(find_links)
         self.offline = offline
@@ -259,6 +271,20 @@ class IndexClient:
 
     # -- files -------------------------------------------------------------------------
 
+    def limits(self, link: Link) -> Limits:
+        """What reading ``link`` may take: its declared size (else the cap), and files on
+        this machine only if the link comes from a location on this machine."""
+        declared = link.size if link.size is not None and link.size >= 0 else None
+        return Limits(declared, self.max_download_size, local_location(link.source) is not None)
+
+    def _local_file(self, link: Link, url: str) -> str | None:
+        """The path of a ``file:`` URL ``link`` may be read from, refusing what it may not."""
+        path = local_path(url)
+        if path is not None:
+            refuse_local(url, self.limits(link))
+            check_local_file(path)
+        return path
+
     def fetch_metadata(self, link: Link, downloaded: Path | None = None) -> bytes:
         """Core metadata of ``link``: its PEP 658 file if offered, else read from the wheel.
 
@@ -276,7 +302,7 @@ class IndexClient:
             raise InvalidWheel(
                 f"{link.filename} is not a wheel and its index offers no metadata for it"
             )
-        path = local_path(link.url)
+        path = self._local_file(link, link.url)
         if path is not None and not link.hashes:
             return wheel_metadata(Path(path), link.filename)
         with tempfile.TemporaryDirectory(prefix="cachedb-meta-") as tmp:
@@ -292,12 +318,13 @@ class IndexClient:
             if data is not None and hashlib.sha256(data).hexdigest() == promised["sha256"]:
                 return data
         url = link.metadata_url
+        refuse_local(url, self.limits(link))
         path = local_path(url)
         if path is not None:
-            try:
-                data = Path(path).read_bytes()
-            except FileNotFoundError:
+            if not Path(path).exists():
                 return None
+            check_local_file(path)
+            data = Path(path).read_bytes()
         else:
             if self.offline:
                 raise NetworkError(
@@ -324,7 +351,7 @@ class IndexClient:
             raise NetworkError(f"{link.filename} must be downloaded but --offline is set")
         return download(
             self._session, link.url, dest_dir, link.filename,
-            hashes=link.hashes, expected=expected,
+            hashes=link.hashes, expected=expected, limits=self.limits(link),
         )  # fmt: skip
 
     def download_many(

@@ -280,6 +280,7 @@ def _install_into(
             refresh_packages=opts.refresh_packages,
             timeout=opts.timeout,
             concurrency=opts.concurrency,
+            max_download_size=opts.max_download_size,
             # A failed run must leave the cache as it was: pages are kept on success only.
             defer_cache_writes=True,
         )
