@@ -100,6 +100,12 @@ def install_command(
         list[str] | None,
         typer.Option("--refresh-package", help="Rebuild this package instead of reusing a build."),
     ] = None,
+    reinstall_package: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--reinstall-package", help="Link this package again even if it is installed."
+        ),
+    ] = None,
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
     quiet: QuietOption = 0,
@@ -135,6 +141,7 @@ def install_command(
         no_binary=list(no_binary or []),
         only_binary=list(only_binary or []),
         refresh_packages=list(refresh_package or []),
+        reinstall_packages=list(reinstall_package or []),
     )
     raise typer.Exit(run_install(opts, Reporter(verbose - quiet)))
 

@@ -69,3 +69,6 @@ class InstallOptions:
     no_binary: list[str] = field(default_factory=list)  # names, ":all:", ":none:" (as pip)
     only_binary: list[str] = field(default_factory=list)
     refresh_packages: list[str] = field(default_factory=list)  # rebuild these from source
+    # Link these again even when the environment has the version asked for (uv's
+    # --reinstall-package); canonical names.
+    reinstall_packages: list[str] = field(default_factory=list)
