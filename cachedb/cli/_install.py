@@ -17,6 +17,14 @@ VenvOption = Annotated[
 ]
 QuietOption = Annotated[int, typer.Option("--quiet", "-q", count=True, help="Print less.")]
 VerboseOption = Annotated[int, typer.Option("--verbose", "-v", count=True, help="Print more.")]
+NoWaitOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-wait",
+        envvar="CACHEDB_NO_WAIT",
+        help="Fail at once if another process is changing the environment, instead of waiting.",
+    ),
+]
 
 
 @app.command("install")
@@ -106,6 +114,7 @@ def install_command(
             "--reinstall-package", help="Link this package again even if it is installed."
         ),
     ] = None,
+    no_wait: NoWaitOption = False,
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
     quiet: QuietOption = 0,
@@ -142,6 +151,7 @@ def install_command(
         only_binary=list(only_binary or []),
         refresh_packages=list(refresh_package or []),
         reinstall_packages=list(reinstall_package or []),
+        wait=not no_wait,
     )
     raise typer.Exit(run_install(opts, Reporter(verbose - quiet)))
 
@@ -154,6 +164,7 @@ def uninstall_command(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Accepted for pip compatibility.")
     ] = False,
+    no_wait: NoWaitOption = False,
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
     quiet: QuietOption = 0,
@@ -163,7 +174,9 @@ def uninstall_command(
     from ..install.report import Reporter
 
     del yes
-    raise typer.Exit(run_uninstall(packages, python, venv, cache_dir, db_url, Reporter(-quiet)))
+    raise typer.Exit(
+        run_uninstall(packages, python, venv, cache_dir, db_url, Reporter(-quiet), wait=not no_wait)
+    )
 
 
 @app.command("list")

@@ -72,3 +72,4 @@ class InstallOptions:
     # Link these again even when the environment has the version asked for (uv's
     # --reinstall-package); canonical names.
     reinstall_packages: list[str] = field(default_factory=list)
+    wait: bool = True  # for another writer of the environment; False: fail at once (--no-wait)
