@@ -46,23 +46,33 @@ def sql_command(
     limit: Annotated[
         int | None, typer.Option("--limit", min=0, help="Print at most this many rows.")
     ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", help="Stop the query after this many seconds.", min=0),
+    ] = None,
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
 ) -> None:
     """Run a read-only SQL query against the metadata database (see docs/schema.md)."""
+    import math
+
     from .._config import resolve_cache_dir, resolve_db_url
     from ..audit import output
     from ..audit.sql import ReadOnlyDatabase, read_query, sqlite_path
+    from ..errors import UsageError
 
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise UsageError(f"--timeout must be a positive number of seconds, not {timeout}")
     # Resolve the URL without open_cache: sql must neither create nor migrate anything.
     url = resolve_db_url(resolve_cache_dir(cache_dir), db_url)
     path = sqlite_path(url)
     text = read_query(query, file, sys.stdin)
-    with ReadOnlyDatabase(path) as db:
-        result = db.query(text, limit=limit)
     tty = sys.stdout.isatty()
     chosen = fmt.value if fmt is not None else ("table" if tty else "tsv")
-    output.render(result.columns, result.rows, chosen, sys.stdout, tty=tty)
+    with ReadOnlyDatabase(path) as db:
+        result = db.query(text, limit=limit, timeout=timeout)
+        # Rows are written as they are read; Ctrl-C and --timeout stop the reading.
+        output.render(result.columns, result.rows, chosen, sys.stdout, tty=tty)
 
 
 def _human(n: int) -> str:
