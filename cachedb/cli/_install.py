@@ -123,6 +123,12 @@ def install_command(
             show_default=False,
         ),
     ] = None,
+    reinstall_package: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--reinstall-package", help="Link this package again even if it is installed."
+        ),
+    ] = None,
     no_wait: NoWaitOption = False,
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
@@ -160,6 +166,7 @@ def install_command(
         no_binary=list(no_binary or []),
         only_binary=list(only_binary or []),
         refresh_packages=list(refresh_package or []),
+        reinstall_packages=list(reinstall_package or []),
         wait=not no_wait,
     )
     if max_download_size is not None:

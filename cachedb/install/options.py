@@ -89,4 +89,7 @@ class InstallOptions:
     no_binary: list[str] = field(default_factory=list)  # names, ":all:", ":none:" (as pip)
     only_binary: list[str] = field(default_factory=list)
     refresh_packages: list[str] = field(default_factory=list)  # rebuild these from source
+    # Link these again even when the environment has the version asked for (uv's
+    # --reinstall-package); canonical names.
+    reinstall_packages: list[str] = field(default_factory=list)
     wait: bool = True  # for another writer of the environment; False: fail at once (--no-wait)

@@ -310,10 +310,12 @@ def _install_into(
                 early.close()
             raise
         installed = installed_distributions(interp.scheme)
+        reinstall = {canonicalize_name(n) for n in opts.reinstall_packages}
         finder = CandidateFinder(
             cache=cache,
             tags=interp.tags,
-            installed=installed,
+            # What is to be reinstalled must not be offered as already there.
+            installed={k: v for k, v in installed.items() if k not in reinstall},
             direct=direct,
             index=make_index if early is None else (lambda: early),
             offline=opts.offline,
@@ -354,6 +356,7 @@ def _install_into(
                 if (
                     have is not None
                     and Version(have[0]) == pin.version
+                    and pin.name not in reinstall
                     # What the user named by path or URL is always (re)installed, as in pip.
                     and not isinstance(pin.candidate.source, Direct | Built)
                 ):
