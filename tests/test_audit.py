@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from wheelbuilder import make_wheel
 
 from cachedb.cli import main
+from cachedb.db.migrate import HEAD
 from cachedb.db.models import Archive
 from cachedb.store import WHEELS_BUCKET, Cache, InstallRecord, open_cache, pointer_key, source_key
 
@@ -397,13 +398,13 @@ def test_info(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
     info = json.loads(out)
     assert info["cache_dir"] == str(built.root)
     assert info["database_url"] == f"sqlite:///{built.root / 'cachedb.sqlite3'}"
-    assert info["schema_revision"] == "0002"
+    assert info["schema_revision"] == HEAD
     assert info["environments"] == 1 and info["stale_environments"] == 0
     buckets = {b["bucket"]: b for b in info["buckets"]}
     assert buckets["wheels-v0"]["pointers"] == len(built.ids) - 1  # one pointer was swapped
     assert buckets["archive-v0"]["archives"] == len(built.ids)
     code, out, _ = cli(capsys, "info", "--cache-dir", str(built.root))
-    assert "schema revision: 0002" in out and "wheels-v0" in out
+    assert f"schema revision: {HEAD}" in out and "wheels-v0" in out
 
 
 def test_info_redacts_credentials() -> None:
