@@ -53,12 +53,21 @@ def sql_command(
     from .._config import resolve_cache_dir, resolve_db_url
     from ..audit import output
     from ..audit.sql import ReadOnlyDatabase, read_query, sqlite_path
+    from ..db.urls import POSTGRESQL, backend
 
     # Resolve the URL without open_cache: sql must neither create nor migrate anything.
     url = resolve_db_url(resolve_cache_dir(cache_dir), db_url)
-    path = sqlite_path(url)
-    text = read_query(query, file, sys.stdin)
-    with ReadOnlyDatabase(path) as db:
+    db: Any
+    if backend(url) == POSTGRESQL:
+        from ..audit.pgsql import ReadOnlyPgDatabase
+
+        text = read_query(query, file, sys.stdin)
+        db = ReadOnlyPgDatabase(url)
+    else:
+        path = sqlite_path(url)
+        text = read_query(query, file, sys.stdin)
+        db = ReadOnlyDatabase(path)
+    with db:
         result = db.query(text, limit=limit)
     tty = sys.stdout.isatty()
     chosen = fmt.value if fmt is not None else ("table" if tty else "tsv")
