@@ -43,8 +43,10 @@ def _index_urls(opts: InstallOptions, reqs: RequirementSet) -> list[str]:
     env_extra = os.environ.get(EXTRA_INDEX_URL_ENV)
     if env_extra:
         extras.extend(env_extra.split())
-    urls = [primary]
-    for url in extras:
+    urls: list[str] = []
+    for url in [primary, *extras]:
+        # A directory is an index too (pip, uv): named absolutely, as the cache keys it.
+        url = url if "://" in url else os.path.abspath(os.path.expanduser(url))
         if url not in urls:
             urls.append(url)
     return urls
