@@ -28,14 +28,16 @@ from ..db import events
 from ..db.models import Archive, ArchiveFile, Pointer
 from ..store import Cache
 from ..store import pointers as links
-from ..store.layout import POINTER_BUCKETS
+from ..store.layout import POINTER_BUCKETS, QUARANTINE_DIR, is_archive_id, is_pointer
 
-QUARANTINE_DIR = "quarantine"
 GRACE_SECONDS = 3600.0
 
 ARCHIVE_MISSING = "archive-missing"
 ARCHIVE_TAMPERED = "archive-tampered"
 ARCHIVE_UNKNOWN = "archive-unknown"
+ARCHIVE_BAD_ID = "archive-bad-id"
+ARCHIVE_BAD_RELPATH = "archive-bad-relpath"
+POINTER_BAD_KEY = "pointer-bad-key"
 POINTER_NO_LINK = "pointer-missing-link"
 POINTER_WRONG_TARGET = "pointer-wrong-target"
 POINTER_DEAD_ARCHIVE = "pointer-dead-archive"
@@ -145,14 +147,47 @@ def find_problems(
 ) -> list[Problem]:
     now = time.time() if now is None else now
     layout = cache.layout
-    with cache.db.read() as session:
-        archives = {a.id: a.deleted_at for a in session.scalars(select(Archive))}
-        rows = [
-            _PointerRow(p.bucket, p.key, p.archive_id, p.kind)
-            for p in session.scalars(select(Pointer))
-        ]
-    live = {aid for aid, deleted in archives.items() if deleted is None}
     problems: list[Problem] = []
+    with cache.db.read() as session:
+        archives: dict[str, float | None] = {}
+        for a in session.scalars(select(Archive)):
+            # Ids and relpaths are paths once used: a tampered row is reported, never followed.
+            if not is_archive_id(a.id):
+                problems.append(
+                    Problem(
+                        ARCHIVE_BAD_ID,
+                        a.id,
+                        "not 64 lowercase hex digits; never used as a path",
+                        archive_id=a.id,
+                    )
+                )
+                continue
+            archives[a.id] = a.deleted_at
+            if not layout.is_archive_relpath(a.id, a.relpath):
+                problems.append(
+                    Problem(
+                        ARCHIVE_BAD_RELPATH,
+                        a.id,
+                        f"relpath {a.relpath!r} is not {layout.archive_relpath(a.id)!r}",
+                        archive_id=a.id,
+                    )
+                )
+        rows = []
+        for p in session.scalars(select(Pointer)):
+            if not is_archive_id(p.archive_id):
+                continue  # reported, and repaired, with its archive
+            if not is_pointer(p.bucket, p.key):
+                problems.append(
+                    Problem(
+                        POINTER_BAD_KEY,
+                        f"{p.bucket}/{p.key}",
+                        "not '<bucket>/<source>/<name>/<wheel-stem>'; never used as a path",
+                        archive_id=str(p.id),
+                    )
+                )
+                continue
+            rows.append(_PointerRow(p.bucket, p.key, p.archive_id, p.kind))
+    live = {aid for aid, deleted in archives.items() if deleted is None}
     missing: set[str] = set()
     for aid in sorted(live):
         if not cache.archive_path(aid).is_dir():
@@ -294,6 +329,12 @@ def _repair_tampered(cache: Cache, problem: Problem, archive_id: str) -> str:
 
 
 def _repair_unknown(cache: Cache, problem: Problem, name: str) -> str:
+    if not is_archive_id(name):
+        # No store ever writes a name that is not an archive id: no lock to take.
+        moved = _quarantine(cache, cache.layout.archives / name, name)
+        where = moved.relative_to(cache.root).as_posix()
+        _log(cache, "verify.repair.unknown-archive", problem.subject, f"moved to {where}")
+        return f"moved to {where}"
     with cache.archive_lock(name):
         with cache.db.read() as session:
             row = session.get(Archive, name)
@@ -345,6 +386,51 @@ def _repair_dead_pointer(cache: Cache, problem: Problem, archive_id: str) -> str
     return "dropped the pointer row and its link"
 
 
+def _repair_bad_id(cache: Cache, problem: Problem, archive_id: str) -> str:
+    """Forget every row naming an archive id that is no id: in the database only."""
+
+    def _drop(session: Session) -> int:
+        from ..db.models import Install, Lease
+
+        dropped = 0
+        for model in (Pointer, ArchiveFile, Install, Lease):
+            dropped += session.query(model).filter(model.archive_id == archive_id).delete()
+        session.query(Archive).filter(Archive.id == archive_id).delete()
+        events.record(session, "verify.repair.bad-archive-id", archive_id, detail=problem.message)
+        return dropped
+
+    return f"dropped the row and {cache.db.write(_drop)} row(s) naming it; nothing on disk"
+
+
+def _repair_bad_relpath(cache: Cache, problem: Problem, archive_id: str) -> str:
+    right = cache.layout.archive_relpath(archive_id)
+
+    def _fix(session: Session) -> None:
+        archive = session.get(Archive, archive_id)
+        if archive is not None:
+            archive.relpath = right
+        events.record(
+            session, "verify.repair.relpath", archive_id, old_archive=archive_id,
+            detail=problem.message,
+        )  # fmt: skip
+
+    cache.db.write(_fix)
+    return f"relpath set to {right}"
+
+
+def _repair_bad_key(cache: Cache, problem: Problem, pointer_id: str) -> str:
+    def _drop(session: Session) -> None:
+        row = session.get(Pointer, int(pointer_id))
+        if row is not None:
+            session.delete(row)
+        events.record(
+            session, "verify.repair.pointer-dropped", problem.subject, detail=problem.message
+        )
+
+    cache.db.write(_drop)
+    return "dropped the pointer row; nothing on disk"
+
+
 def _repair_stray_link(cache: Cache, problem: Problem, _archive_id: str) -> str:
     path = cache.root / problem.subject
     done = _remove_entry(cache, path, path.name)
@@ -360,6 +446,9 @@ _REPAIRS = {
     POINTER_WRONG_TARGET: _repair_link,
     POINTER_DEAD_ARCHIVE: _repair_dead_pointer,
     LINK_WITHOUT_ROW: _repair_stray_link,
+    ARCHIVE_BAD_ID: _repair_bad_id,
+    ARCHIVE_BAD_RELPATH: _repair_bad_relpath,
+    POINTER_BAD_KEY: _repair_bad_key,
 }
 
 

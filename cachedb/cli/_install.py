@@ -17,6 +17,14 @@ VenvOption = Annotated[
 ]
 QuietOption = Annotated[int, typer.Option("--quiet", "-q", count=True, help="Print less.")]
 VerboseOption = Annotated[int, typer.Option("--verbose", "-v", count=True, help="Print more.")]
+NoWaitOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-wait",
+        envvar="CACHEDB_NO_WAIT",
+        help="Fail at once if another process is changing the environment, instead of waiting.",
+    ),
+]
 
 
 @app.command("install")
@@ -100,6 +108,7 @@ def install_command(
         list[str] | None,
         typer.Option("--refresh-package", help="Rebuild this package instead of reusing a build."),
     ] = None,
+    no_wait: NoWaitOption = False,
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
     quiet: QuietOption = 0,
@@ -135,6 +144,7 @@ def install_command(
         no_binary=list(no_binary or []),
         only_binary=list(only_binary or []),
         refresh_packages=list(refresh_package or []),
+        wait=not no_wait,
     )
     raise typer.Exit(run_install(opts, Reporter(verbose - quiet)))
 
@@ -147,6 +157,7 @@ def uninstall_command(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Accepted for pip compatibility.")
     ] = False,
+    no_wait: NoWaitOption = False,
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
     quiet: QuietOption = 0,
@@ -156,7 +167,9 @@ def uninstall_command(
     from ..install.report import Reporter
 
     del yes
-    raise typer.Exit(run_uninstall(packages, python, venv, cache_dir, db_url, Reporter(-quiet)))
+    raise typer.Exit(
+        run_uninstall(packages, python, venv, cache_dir, db_url, Reporter(-quiet), wait=not no_wait)
+    )
 
 
 @app.command("list")

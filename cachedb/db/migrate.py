@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -71,14 +71,9 @@ def _migrate_lock(lock_path: Path | None) -> Iterator[None]:
     if lock_path is None:
         yield
         return
-    from .._flock import exclusive
+    from .._flock import file_lock
 
-    def file_lock() -> AbstractContextManager[object]:
-        from filelock import FileLock
-
-        return FileLock(str(lock_path))
-
-    with exclusive(lock_path, file_lock):
+    with file_lock(lock_path):
         yield
 
 

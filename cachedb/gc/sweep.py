@@ -21,7 +21,7 @@ from ..db.events import record_sql
 from ..db.lite import Executor
 from ..store import Cache, staging
 from ..store import pointers as links
-from ..store.layout import POINTER_BUCKETS
+from ..store.layout import POINTER_BUCKETS, is_archive_id
 from . import held, roots
 from .policy import Candidate, Options
 
@@ -291,7 +291,7 @@ def _names(directory: Path | str) -> list[str]:
 
 
 def remove_orphan(cache: Cache, path: Path) -> bool:
-    if path.parent == cache.layout.archives:
+    if path.parent == cache.layout.archives and is_archive_id(path.name):
         with _lock(cache, path.name):  # type: ignore[attr-defined]
             if cache.read_sql(lambda run: _deleted_at(run, path.name))[0]:
                 return False  # registered since we looked
@@ -363,7 +363,7 @@ def remove_orphan_link(cache: Cache, bucket: str, key: str) -> bool:
     )
     if exists:
         return False
-    path = cache.layout.pointer_path(bucket, key)
+    path = cache.root / bucket / key  # found by listing the bucket, so inside it
     if sys.platform != "win32" and os.path.isdir(path) and not os.path.islink(path):
         return False  # a real directory is not one of our links; leave it to a person
     links.remove_pointer(path)

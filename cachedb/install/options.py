@@ -69,3 +69,4 @@ class InstallOptions:
     no_binary: list[str] = field(default_factory=list)  # names, ":all:", ":none:" (as pip)
     only_binary: list[str] = field(default_factory=list)
     refresh_packages: list[str] = field(default_factory=list)  # rebuild these from source
+    wait: bool = True  # for another writer of the environment; False: fail at once (--no-wait)

@@ -6,6 +6,7 @@ stored; nothing in the cache changes until every download is verified.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -262,132 +263,143 @@ def _install_into(
             defer_cache_writes=True,
         )
 
-    # Likely to download: the HTTP client is made ready while the interpreter answers.
-    early = make_index() if not opts.offline and _will_download(reqs, cache) else None
-    try:
-        if early is not None:
-            early.connect()
-        interp = query.result()
-    except BaseException:
-        if early is not None:
-            early.close()
-        raise
-    installed = installed_distributions(interp.scheme)
-    finder = CandidateFinder(
-        cache=cache,
-        tags=interp.tags,
-        installed=installed,
-        direct=direct,
-        index=make_index if early is None else (lambda: early),
-        offline=opts.offline,
-        python_version=interp.version,
-        builder=builder_factory(cache, interp, opts, index_urls, find_links, reporter.info),
-        policy=build_policy(opts),
-    )
-    staging: Path | None = None
-    fetcher: Fetcher | None = None
-    held: list[int] = []
-    try:
-        staging = _prefetch_remote_direct(direct, finder, cache)
-        fetcher = _start_fetching(reqs, finder, interp, opts, cache, hashes)
-        resolution = _resolve(reqs, finder, interp, opts)
-        resolved_at = time.perf_counter()
-        reporter.info(f"Resolved {_count(len(resolution.pins))} in {_secs(resolved_at - started)}")
-        require_hashes = opts.require_hashes or reqs.require_hashes or bool(hashes)
-        if require_hashes:
-            _check_hash_mode(reqs, resolution, hashes)
+    from ..target.lock import environment_lock
 
-        todo: list[Pin] = []
-        for pin in resolution.pins.values():
-            have = installed.get(pin.name)
-            if (
-                have is not None
-                and Version(have[0]) == pin.version
-                # What the user named by path or URL is always (re)installed, as in pip.
-                and not isinstance(pin.candidate.source, Direct | Built)
-            ):
-                continue
-            if isinstance(pin.candidate.source, Installed):
-                continue
-            todo.append(pin)
-        if not todo:
-            finder.commit()
-            reporter.info(
-                f"Audited {_count(len(resolution.pins))} in {_secs(time.perf_counter() - started)}"
+    # One writer at a time per environment: held from reading what is installed
+    # until the new state is recorded.
+    with contextlib.ExitStack() as locked:
+        # Likely to download: the HTTP client is made ready while the interpreter answers.
+        early = make_index() if not opts.offline and _will_download(reqs, cache) else None
+        try:
+            if early is not None:
+                early.connect()
+            interp = query.result()
+            locked.enter_context(
+                environment_lock(
+                    Path(interp.prefix), cache.layout.locks, wait=opts.wait, waiting=reporter.info
+                )
             )
-            return 0
-
-        ready = materialize(
-            todo,
+        except BaseException:
+            if early is not None:
+                early.close()
+            raise
+        installed = installed_distributions(interp.scheme)
+        finder = CandidateFinder(
             cache=cache,
-            finder=finder,
-            hashes=hashes,
-            leases=held,
-            progress=reporter,
-            fetcher=fetcher,
+            tags=interp.tags,
+            installed=installed,
+            direct=direct,
+            index=make_index if early is None else (lambda: early),
+            offline=opts.offline,
+            python_version=interp.version,
+            builder=builder_factory(cache, interp, opts, index_urls, find_links, reporter.info),
+            policy=build_policy(opts),
         )
-        reporter.stop()
-        fetched = sum(1 for item in ready if item.fetched)
-        prepared_at = time.perf_counter()
-        if fetched:
-            reporter.info(f"Prepared {_count(fetched)} in {_secs(prepared_at - resolved_at)}")
-
-        warned: list[str] = []
-        mode = choose_link_mode(
-            opts.link_mode, cache.layout.archives, Path(interp.scheme["purelib"]), warned.append
-        )
-        for message in warned[:1]:
-            reporter.warn(message)
-
-        prefix = Path(interp.prefix)
-        removed: list[tuple[str, str]] = []
-        records: list[InstallRecord] = []
-        reporter.start("Installing", len(ready))
-        for item in ready:
-            old = installed.get(item.pin.name)
-            if old is not None:
-                uninstall(item.pin.name, interp.scheme, prefix)
-                removed.append((item.pin.name, old[0]))
-
-        # Read before linking starts, so the archives are split between the two linking
-        # processes by their number of files.
-        archives = [read_archive(item.path.absolute()) for item in ready]
-
-        def link(job: tuple[Ready, Archive]) -> InstallRecord:
-            item, archive = job
-            install_archive(
-                archive,
-                scheme=interp.scheme,
-                python_executable=interp.executable,
-                link_mode=mode,
-                requested=item.pin.requested,
-                direct_url=item.direct_url,
+        staging: Path | None = None
+        fetcher: Fetcher | None = None
+        held: list[int] = []
+        try:
+            staging = _prefetch_remote_direct(direct, finder, cache)
+            fetcher = _start_fetching(reqs, finder, interp, opts, cache, hashes)
+            resolution = _resolve(reqs, finder, interp, opts)
+            resolved_at = time.perf_counter()
+            reporter.info(
+                f"Resolved {_count(len(resolution.pins))} in {_secs(resolved_at - started)}"
             )
-            reporter.advance(item.pin.name)
-            return InstallRecord(item.archive_id, item.pin.name, str(item.pin.version), mode)
+            require_hashes = opts.require_hashes or reqs.require_hashes or bool(hashes)
+            if require_hashes:
+                _check_hash_mode(reqs, resolution, hashes)
 
-        jobs = list(zip(ready, archives, strict=True))
-        records.extend(on_two_processes(link, jobs, [len(a.files) for a in archives], "link"))
-        reporter.stop()
-        cache.record_install(str(prefix), interp.executable, records, [n for n, _ in removed])
-        finder.commit()
-    finally:
-        reporter.stop()
-        if fetcher is not None:
-            fetcher.close()
-        finder.close()
-        cache.release(held)
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
+            todo: list[Pin] = []
+            for pin in resolution.pins.values():
+                have = installed.get(pin.name)
+                if (
+                    have is not None
+                    and Version(have[0]) == pin.version
+                    # What the user named by path or URL is always (re)installed, as in pip.
+                    and not isinstance(pin.candidate.source, Direct | Built)
+                ):
+                    continue
+                if isinstance(pin.candidate.source, Installed):
+                    continue
+                todo.append(pin)
+            if not todo:
+                finder.commit()
+                took = _secs(time.perf_counter() - started)
+                reporter.info(f"Audited {_count(len(resolution.pins))} in {took}")
+                return 0
 
-    elapsed = time.perf_counter() - prepared_at
-    reporter.info(f"Installed {_count(len(records))} in {_secs(elapsed)}")
-    old_versions = dict(removed)
-    for rec in sorted(records, key=lambda r: r.name):
-        if rec.name in old_versions:
-            reporter.info(f" - {rec.name}=={old_versions[rec.name]}")
-        reporter.info(f" + {rec.name}=={rec.version}")
-    return 0
+            ready = materialize(
+                todo,
+                cache=cache,
+                finder=finder,
+                hashes=hashes,
+                leases=held,
+                progress=reporter,
+                fetcher=fetcher,
+            )
+            reporter.stop()
+            fetched = sum(1 for item in ready if item.fetched)
+            prepared_at = time.perf_counter()
+            if fetched:
+                reporter.info(f"Prepared {_count(fetched)} in {_secs(prepared_at - resolved_at)}")
+
+            warned: list[str] = []
+            mode = choose_link_mode(
+                opts.link_mode, cache.layout.archives, Path(interp.scheme["purelib"]), warned.append
+            )
+            for message in warned[:1]:
+                reporter.warn(message)
+
+            prefix = Path(interp.prefix)
+            removed: list[tuple[str, str]] = []
+            records: list[InstallRecord] = []
+            reporter.start("Installing", len(ready))
+            for item in ready:
+                old = installed.get(item.pin.name)
+                if old is not None:
+                    uninstall(item.pin.name, interp.scheme, prefix)
+                    removed.append((item.pin.name, old[0]))
+
+            # Read before linking starts, so the archives are split between the two linking
+            # processes by their number of files.
+            archives = [read_archive(item.path.absolute()) for item in ready]
+
+            def link(job: tuple[Ready, Archive]) -> InstallRecord:
+                item, archive = job
+                install_archive(
+                    archive,
+                    scheme=interp.scheme,
+                    python_executable=interp.executable,
+                    link_mode=mode,
+                    requested=item.pin.requested,
+                    direct_url=item.direct_url,
+                )
+                reporter.advance(item.pin.name)
+                return InstallRecord(item.archive_id, item.pin.name, str(item.pin.version), mode)
+
+            jobs = list(zip(ready, archives, strict=True))
+            records.extend(on_two_processes(link, jobs, [len(a.files) for a in archives], "link"))
+            reporter.stop()
+            cache.record_install(str(prefix), interp.executable, records, [n for n, _ in removed])
+            finder.commit()
+        finally:
+            reporter.stop()
+            if fetcher is not None:
+                fetcher.close()
+            finder.close()
+            cache.release(held)
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+
+        elapsed = time.perf_counter() - prepared_at
+        reporter.info(f"Installed {_count(len(records))} in {_secs(elapsed)}")
+        old_versions = dict(removed)
+        for rec in sorted(records, key=lambda r: r.name):
+            if rec.name in old_versions:
+                reporter.info(f" - {rec.name}=={old_versions[rec.name]}")
+            reporter.info(f" + {rec.name}=={rec.version}")
+        return 0
 
 
 def _count(n: int) -> str:

@@ -24,7 +24,7 @@ from .layout import Layout
 from .unpack import UnpackedWheel
 
 if TYPE_CHECKING:
-    from filelock import BaseFileLock
+    from contextlib import AbstractContextManager
 
 # Ids per ``IN (...)``: far below SQLite's and PostgreSQL's limits on parameters.
 _CHUNK = 500
@@ -56,7 +56,9 @@ def move_into_bucket(unpacked: UnpackedWheel, layout: Layout) -> Path:
 
 @contextlib.contextmanager
 def locked(
-    layout: Layout, archive_ids: Iterable[str], file_lock: Callable[[str], BaseFileLock]
+    layout: Layout,
+    archive_ids: Iterable[str],
+    file_lock: Callable[[str], AbstractContextManager[object]],
 ) -> Iterator[None]:
     """Hold the per-archive locks of ``archive_ids``, taken in sorted order.
 
@@ -148,15 +150,20 @@ def register(run: Executor, trees: Sequence[UnpackedWheel], layout: Layout) -> d
             kinds[archive_id] = "archive.insert"
             described.append(tree)
         elif found[archive_id] is None:
-            # Same id, same wheel: the row and its file rows already describe this tree.
+            # Same id, same wheel: the row and its file rows already describe this tree
+            # (a relpath someone edited, which made it a miss, is set right).
+            run(
+                "UPDATE archives SET relpath = :r WHERE id = :id AND relpath != :r",
+                {"r": layout.archive_relpath(archive_id), "id": archive_id},
+            )
             kinds[archive_id] = "archive.restore"
         else:
             # gc marked it deleted but the row is still here: the tree was just re-created.
             run("DELETE FROM archive_files WHERE archive_id = :id", {"id": archive_id})
             run(
-                "UPDATE archives SET deleted_at = NULL, created_at = :now, last_used_at = :now"
-                " WHERE id = :id",
-                {"now": now, "id": archive_id},
+                "UPDATE archives SET deleted_at = NULL, created_at = :now, last_used_at = :now,"
+                " relpath = :r WHERE id = :id",
+                {"now": now, "id": archive_id, "r": layout.archive_relpath(archive_id)},
             )
             kinds[archive_id] = "archive.revive"
             described.append(tree)

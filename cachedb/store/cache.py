@@ -12,20 +12,20 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._config import resolve_cache_dir, resolve_db_url
+from .._flock import file_lock
 from ..db.lite import Executor, LiteDatabase, sqlite_path
 from ..errors import CacheError, DatabaseError, UsageError
 from . import catalog, pointers
 from .catalog import InstallRecord
-from .layout import POINTER_BUCKETS, Layout
+from .layout import POINTER_BUCKETS, Layout, is_pointer
 
 if TYPE_CHECKING:
-    from filelock import BaseFileLock
-
     from ..db.engine import Database
     from .unpack import UnpackedWheel
 
@@ -125,17 +125,16 @@ class Cache:
     def archive_path(self, archive_id: str) -> Path:
         return self.layout.archive_dir(archive_id)
 
-    def archive_lock(self, archive_id: str) -> BaseFileLock:
+    def archive_lock(self, archive_id: str) -> AbstractContextManager[object]:
         """The per-archive file lock held while an archive directory is created or deleted."""
-        from filelock import FileLock
+        return file_lock(self.layout.archive_lock(archive_id))
 
-        return FileLock(str(self.layout.archive_lock(archive_id)))
-
-    def canonical(self, relpath: str) -> Path | None:
-        """The archive directory a row's relpath names, if it really is one inside archive-v0."""
-        candidate = Path(os.path.normpath(self.root / relpath))
-        if candidate.parent != self.layout.archives:
+    def canonical(self, archive_id: str, relpath: str) -> Path | None:
+        """The archive directory of a row, if its id and relpath agree and it really is one
+        inside archive-v0 (ids and relpaths come from a database someone may have edited)."""
+        if not self.layout.is_archive_relpath(archive_id, relpath):
             return None
+        candidate = self.layout.archive_dir(archive_id)
         try:
             real = candidate.resolve(strict=True)
         except OSError:
@@ -268,7 +267,7 @@ class Cache:
         relpath: str,
         deleted_at: float | None,
     ) -> Path | None:
-        path = self.canonical(relpath) if deleted_at is None else None
+        path = self.canonical(archive_id, relpath) if deleted_at is None else None
         if path is not None:
             link = self.layout.pointer_path(bucket, key)
             on_disk = pointers.read_pointer(link, kind)
@@ -305,6 +304,7 @@ class Cache:
         return [
             CachedWheel(bucket, key, aid, filename, dname, dversion, tags, self.root / relpath)
             for bucket, key, aid, filename, dname, dversion, tags, relpath in rows
+            if self.layout.is_archive_relpath(aid, relpath)
         ]
 
 
@@ -314,8 +314,7 @@ def _check_bucket(bucket: str) -> None:
 
 
 def _check_key(key: str) -> None:
-    parts = key.split("/")
-    if len(parts) != 3 or any(p in ("", ".", "..") or "\\" in p for p in parts):
+    if not is_pointer(POINTER_BUCKETS[0], key):
         raise UsageError(f"invalid pointer key {key!r}: expected '<source>/<name>/<wheel-stem>'")
 
 
@@ -330,6 +329,7 @@ def open_cache(
 
     root = resolve_cache_dir(cache_dir)
     layout = Layout(root)
+    layout.check()
     try:
         layout.create()
     except OSError as exc:

@@ -74,7 +74,7 @@ def _live(cache: Cache, archive_ids: list[str]) -> set[str]:
     if not archive_ids:
         return set()
     rows = cache.read_sql(lambda run: archives.live_archives(run, archive_ids))
-    return {aid for aid, relpath in rows.items() if cache.canonical(relpath) is not None}
+    return {aid for aid, relpath in rows.items() if cache.canonical(aid, relpath) is not None}
 
 
 def _store_round(

@@ -167,13 +167,20 @@ _VOLATILE = {"simple-v0", "interpreters-v0", "locks"}
 TABLES = ("archives", "archive_files", "pointers", "environments", "installs", "events", "leases")
 
 
+# The lock file a writer of an environment takes (as uv's) stays once made; it holds nothing.
+ENV_LOCK = ".lock"
+
+
 def listing(root: Path) -> dict[str, str]:
-    """Every entry under ``root`` (links with their targets, files with their size)."""
+    """Every entry under ``root`` (links with their targets, files with their size),
+    but an environment's lock file."""
     out: dict[str, str] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames + filenames:
             path = Path(dirpath) / name
             rel = path.relative_to(root).as_posix()
+            if rel == ENV_LOCK:
+                continue
             if path.is_symlink():
                 out[rel] = "link:" + os.readlink(path)
             elif path.is_dir():
