@@ -48,6 +48,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("link-mode", "str"),
         Setting("offline", "bool"),
         Setting("no-wait", "bool"),
+        Setting("max-download-size", "str"),
         Setting("http-timeout", "float", flag=False),
         Setting("concurrent-downloads", "int", flag=False),
         Setting("pointer-kind", "str", flag=False),

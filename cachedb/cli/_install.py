@@ -155,8 +155,9 @@ def install_command(
         str | None,
         typer.Option(
             "--max-download-size",
+            envvar="CACHEDB_MAX_DOWNLOAD_SIZE",
             help="Refuse a download past this size when its index declares none "
-            "(e.g. 500MB, 2GiB) [env: CACHEDB_MAX_DOWNLOAD_SIZE; default: 8GiB].",
+            "(e.g. 500MB, 2GiB) [default: 8GiB].",
             show_default=False,
         ),
     ] = None,

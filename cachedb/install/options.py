@@ -44,19 +44,19 @@ def concurrent_downloads() -> int | None:
 def max_download_size(option: str | None = None) -> int | None:
     """The cap on a download whose index declares no size: ``--max-download-size``, else
     ``CACHEDB_MAX_DOWNLOAD_SIZE`` (``500MB``, ``2GiB``, ...); None for the default."""
-    raw = option if option is not None else os.environ.get(MAX_DOWNLOAD_SIZE_ENV, "").strip()
+    raw = option if option is not None else (value("max-download-size") or "").strip()
     if not raw:
         return None
     from ..gc.units import parse_size
 
     where = "--max-download-size" if option is not None else MAX_DOWNLOAD_SIZE_ENV
     try:
-        value = parse_size(raw)
+        size = parse_size(raw)
     except UsageError as exc:
         raise UsageError(f"{where}: {exc}") from None
-    if value < 1:
+    if size < 1:
         raise UsageError(f"{where} must be at least one byte, not {raw!r}")
-    return value
+    return size
 
 
 @dataclass
