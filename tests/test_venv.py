@@ -151,9 +151,9 @@ def test_an_existing_venv_is_replaced_only_with_clear(tmp_path: Path) -> None:
     (env / "link-out").symlink_to(outside)
     out = cachedb("venv", env, "--cache-dir", cache)
     assert out.returncode == 2
-    assert "--clear" in out.stderr and "CACHEDB_VENV_CLEAR" in out.stderr
+    assert "--clear" in out.stderr and "CACHEDB_CLEAR" in out.stderr
     assert marker.exists()
-    out = cachedb("venv", env, "--cache-dir", cache, env={"CACHEDB_VENV_CLEAR": "1"})
+    out = cachedb("venv", env, "--cache-dir", cache, env={"CACHEDB_CLEAR": "1"})
     assert out.returncode == 0, out.stderr
     assert not marker.exists() and not (env / "link-out").exists()
     assert (outside / "kept").read_text() == "kept"

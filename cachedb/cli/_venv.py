@@ -24,7 +24,7 @@ def venv_command(
         bool,
         typer.Option(
             "--seed",
-            envvar="CACHEDB_VENV_SEED",
+            envvar="CACHEDB_SEED",
             help="Install pip (and setuptools and wheel below Python 3.12) from the cache"
             " or index.",
         ),
@@ -41,7 +41,7 @@ def venv_command(
     clear: Annotated[
         bool,
         typer.Option(
-            "--clear", envvar="CACHEDB_VENV_CLEAR", help="Replace an existing virtual environment."
+            "--clear", envvar="CACHEDB_CLEAR", help="Replace an existing virtual environment."
         ),
     ] = False,
     index_url: Annotated[

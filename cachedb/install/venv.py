@@ -17,8 +17,7 @@ from ..errors import UsageError
 from .options import InstallOptions
 from .report import Reporter
 
-CLEAR_ENV = "CACHEDB_VENV_CLEAR"
-SEED_ENV = "CACHEDB_VENV_SEED"
+CLEAR_ENV = "CACHEDB_CLEAR"
 
 
 @dataclass
