@@ -150,7 +150,20 @@ def test_report_matches_pips_installation_report(
     assert ours["version"] == theirs["version"] == "1"
     assert ours["environment"] == theirs["environment"]
     assert _comparable(ours) == _comparable(theirs)
-    assert all(e["download_info"]["url"].startswith("file://") for e in ours["install"])
+    urls = {e["metadata"]["name"]: e["download_info"]["url"] for e in theirs["install"]}
+    assert {e["metadata"]["name"]: e["download_info"]["url"] for e in ours["install"]} == urls
+
+
+def test_report_from_a_warm_cache_names_the_offered_file(tmp_path: Path, wheels: Path) -> None:
+    cache = tmp_path / "c"
+    ok(install(cache, wheels, "--venv", tmp_path / "v1", "shared"))
+    out = install(cache, wheels, "--venv", tmp_path / "v2", "--report", "-", "shared")
+    (item,) = json.loads(ok(out) and out.stdout)["install"]
+    sha = next(p.name for p in (cache / "archive-v0").iterdir())
+    assert item["download_info"] == {
+        "url": (wheels / "shared-2.0-py3-none-any.whl").as_uri(),
+        "archive_info": {"hashes": {"sha256": sha}, "hash": f"sha256={sha}"},
+    }
 
 
 def test_report_to_a_file(tmp_path: Path, wheels: Path) -> None:

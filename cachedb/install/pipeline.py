@@ -559,15 +559,18 @@ def _write_report(
     for pin in pins:
         source = pin.candidate.source
         info: dict[str, object]
-        if isinstance(source, Indexed | Sdist):
-            info = {"url": redact_url(source.link.url)}
-            hashes = dict(source.link.hashes)
+        link = source.link if isinstance(source, Indexed | Sdist | Cached) else None
+        if link is not None:
+            info = {"url": redact_url(link.url)}
+            hashes = dict(link.hashes)
+            if isinstance(source, Cached):
+                hashes.setdefault("sha256", source.wheel.archive_id)  # the wheel's digest
             archive: dict[str, object] = {"hashes": hashes} if hashes else {}
             if "sha256" in hashes:
                 archive["hash"] = f"sha256={hashes['sha256']}"
             info["archive_info"] = archive
         elif isinstance(source, Cached):
-            # The cache keeps the unpacked wheel, not where it was downloaded from.
+            # Offline, no source offered it: the cache's unpacked wheel is all there is.
             info = {
                 "url": cache.archive_path(source.wheel.archive_id).as_uri(),
                 "archive_info": {"hashes": {"sha256": source.wheel.archive_id}},
