@@ -24,10 +24,11 @@ UV = shutil.which("uv", path=str(Path(sys.executable).parent))
 
 
 class Env:
-    def __init__(self, venv: Path, cache: Path, project: Path) -> None:
+    def __init__(self, venv: Path, cache: Path, project: Path, index: str) -> None:
         self.venv = venv
         self.cache = cache
         self.project = project
+        self.index = index
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         return cachedb(*args, "--venv", self.venv, "--cache-dir", self.cache)
@@ -89,7 +90,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         _ok(cachedb("install", *common, "--no-deps", "needy"))
         _ok(cachedb("install", *common, direct))
         _ok(cachedb("install", *common, "-e", project))
-        yield Env(venv, cache, project)
+        yield Env(venv, cache, project, server.url)
 
 
 def test_freeze_equals_pip_freeze_all(env: Env) -> None:
@@ -100,6 +101,30 @@ def test_freeze_equals_pip_freeze_all(env: Env) -> None:
     assert ours.stdout == theirs.stdout
     assert "# Editable install with no version control (edit-me==0.5)" in ours.stdout
     assert "direct-pkg @ file://" in ours.stdout
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_freeze_of_an_editable_git_checkout_equals_pips(env: Env, tmp_path: Path) -> None:
+    from buildtools import git
+
+    repo = tmp_path / "repo"
+    project = write_project(repo / "sub", "in-git", "0.1", backend="flit")
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    venv = tmp_path / "v"
+    common = ["--cache-dir", env.cache, "-i", env.index, "--venv", venv]
+    _ok(cachedb("install", *common, "-e", project))
+    ours = cachedb("freeze", "--venv", venv, "--cache-dir", env.cache)
+    assert ours.stdout == pip(venv, "freeze", "--all").stdout
+    assert "with no remote (in-git==0.1)" in ours.stdout
+    bare = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(repo, "remote", "add", "origin", str(bare))
+    ours = cachedb("freeze", "--venv", venv, "--cache-dir", env.cache)
+    assert ours.stdout == pip(venv, "freeze", "--all").stdout
+    assert ours.stdout.startswith(f"-e git+{bare.as_uri()}@")
+    assert ours.stdout.rstrip().endswith("#egg=in_git&subdirectory=sub")
 
 
 def test_freeze_exclude_editable_equals_pips(env: Env) -> None:
