@@ -200,3 +200,26 @@ def test_a_failed_seed_leaves_no_venv(tmp_path: Path) -> None:
     )
     assert out.returncode != 0
     assert not env.exists()
+
+
+def test_a_damaged_or_stale_template_is_never_copied(tmp_path: Path) -> None:
+    base = pyenv_python("3.11")
+    templates = tmp_path / "cache" / "interpreters-v0"
+    target = tmp_path / "env"
+    expected = stdlib_tree(base, target, None)
+    assert venv_template.copy_template(templates, base, target, None)
+    shutil.rmtree(target)
+    (made,) = templates.glob("venv-tree-*")
+    # Damaged: a file of the template is gone. The venv is not made from it, and it is
+    # made again for the next one.
+    next(made.rglob("activate.fish")).unlink()
+    assert not venv_template.copy_template(templates, base, target, None)
+    assert not target.exists()
+    assert venv_template.copy_template(templates, base, target, None)
+    assert tree(target) == expected
+    shutil.rmtree(target)
+    # Stale: the record no longer matches the interpreter; it is made again.
+    record = made / "template.json"
+    record.write_text(record.read_text().replace('"format": 1', '"format": 0'))
+    assert venv_template.copy_template(templates, base, target, None)
+    assert tree(target) == expected

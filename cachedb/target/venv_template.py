@@ -92,28 +92,30 @@ def _load(directory: Path, stamp: dict[str, Any]) -> dict[str, Any] | None:
     return record
 
 
-def _make(directory: Path, base: str, prompted: bool, stamp: dict[str, Any]) -> dict[str, Any]:
-    """Have the stdlib make the template, then put it in place atomically."""
+def _make(
+    directory: Path, base: str, prompted: bool, stamp: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Have the stdlib make the template and put it in place; the template now in place."""
     work = directory.with_name(f".{directory.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     work.mkdir(parents=True)
     try:
         origin = work / _SENTINEL_DIR
         run_stdlib_venv(base, origin, prompt=_SENTINEL_PROMPT if prompted else None)
-        record = {"stamp": stamp, "origin": str(origin)}
+        record = {"stamp": stamp, "origin": str(origin), "entries": _entries(origin)}
         (work / "template.json").write_text(json.dumps(record, sort_keys=True), "utf-8")
-        old = directory.with_name(f".{directory.name}.{os.getpid()}.old")
-        try:
-            os.rename(directory, old)
-        except FileNotFoundError:
-            pass
-        else:
+        if _load(directory, stamp) is None and directory.exists():
+            # A stale template (its interpreter changed): moved aside, then removed.
+            old = directory.with_name(f".{directory.name}.{os.getpid()}.old")
+            with contextlib.suppress(OSError):
+                os.rename(directory, old)
             shutil.rmtree(old, ignore_errors=True)
-        # An error: another process put its (equal) template there first.
+        # Failing: another process put its own (equal) template there first.
         with contextlib.suppress(OSError):
             os.rename(work, directory)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return record
+    # Whichever template is in place now, with the origin it was made at.
+    return _load(directory, stamp)
 
 
 def copy_template(templates: Path, base: str, path: Path, prompt: str | None) -> bool:
@@ -127,19 +129,52 @@ def copy_template(templates: Path, base: str, path: Path, prompt: str | None) ->
     if record is None:
         try:
             record = _make(directory, base, prompt is not None, stamp)
-        except OSError:
+        except (OSError, UsageError):
+            return False  # the stdlib, run on the venv itself, will say what is wrong
+        if record is None:
             return False
     origin: str = record["origin"]
     replacements = [(origin, str(path)), (_SENTINEL_DIR, path.name)]
     if prompt is not None:
         replacements.append((_SENTINEL_PROMPT, prompt))
+    existed = path.exists()
     try:
         _copy_tree(directory / _SENTINEL_DIR, path, replacements)
-    except OSError as exc:
-        raise UsageError(
-            f"Could not create a virtual environment at {path}: {exc.strerror or exc}"
-        ) from None
+        complete = _entries(path) == record.get("entries")
+    except OSError:
+        # The template went away under us (a process replacing a stale one), or the
+        # target cannot be written: undo, and let the stdlib make the venv (or say why not).
+        complete = False
+    if not complete:
+        _undo(path, existed)
+        if _entries(directory / _SENTINEL_DIR) != record.get("entries"):
+            shutil.rmtree(directory, ignore_errors=True)  # damaged: made again next time
+        return False
     return True
+
+
+def _entries(root: Path) -> list[str]:
+    """Every file, link and directory under ``root``, relative to it."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel = os.path.relpath(dirpath, root)
+        found += [os.path.normpath(os.path.join(rel, n)) for n in [*dirnames, *filenames]]
+    return sorted(found)
+
+
+def _undo(path: Path, existed: bool) -> None:
+    if not existed:
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    for entry in path.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+def _raise(error: OSError) -> None:
+    raise error
 
 
 def _replace(text: str, replacements: list[tuple[str, str]]) -> str:
@@ -150,7 +185,8 @@ def _replace(text: str, replacements: list[tuple[str, str]]) -> str:
 
 def _copy_tree(source: Path, target: Path, replacements: list[tuple[str, str]]) -> None:
     target.mkdir(parents=True, exist_ok=True)
-    for dirpath, dirnames, filenames in os.walk(source):
+    # Every error counts: a template missing a part must not make a venv missing it.
+    for dirpath, dirnames, filenames in os.walk(source, onerror=_raise):
         rel = os.path.relpath(dirpath, source)
         out_dir = target if rel == "." else target / rel
         for name in [*dirnames, *filenames]:
