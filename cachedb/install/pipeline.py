@@ -498,11 +498,10 @@ def _install_into(
             reporter.info(f"Uninstalled {_count(len(extraneous))}")
         reporter.info(f"Installed {_count(len(records))} in {_secs(elapsed)}")
         old_versions = dict(removed)
-        new_names = {rec.name for rec in records}
         for name in extraneous:
             reporter.info(f" - {name}=={old_versions[name]}")
         for rec in sorted(records, key=lambda r: r.name):
-            if rec.name in old_versions and rec.name in new_names:
+            if rec.name in old_versions:
                 reporter.info(f" - {rec.name}=={old_versions[rec.name]}")
             reporter.info(f" + {rec.name}=={rec.version}")
         if opts.compile_bytecode:
