@@ -5,15 +5,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ._app import CacheDirOption, app
-from ._install import PythonOption
+from ._install import EnvPythonOption, EnvVenvOption
 
 if TYPE_CHECKING:
     from ..inspect import Environment
-
-EnvOption = Annotated[
-    str | None,
-    typer.Option("--venv", help="The virtual environment to look into.", show_default=False),
-]
 
 
 def _environment(python: str | None, venv: str | None, cache_dir: object) -> "Environment":
@@ -36,8 +31,8 @@ def freeze_command(
     exclude_editable: Annotated[
         bool, typer.Option("--exclude-editable", help="Leave out editable installs.")
     ] = False,
-    python: PythonOption = None,
-    venv: EnvOption = None,
+    python: EnvPythonOption = None,
+    venv: EnvVenvOption = None,
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Print the installed distributions in requirements format (as pip freeze --all)."""
@@ -53,8 +48,8 @@ def show_command(
     files: Annotated[
         bool, typer.Option("--files", "-f", help="List the files of each distribution.")
     ] = False,
-    python: PythonOption = None,
-    venv: EnvOption = None,
+    python: EnvPythonOption = None,
+    venv: EnvVenvOption = None,
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Show the metadata of installed distributions (as pip show)."""
@@ -84,8 +79,8 @@ def tree_command(
         list[str] | None,
         typer.Option("--package", help="Start from this package (repeatable).", show_default=False),
     ] = None,
-    python: PythonOption = None,
-    venv: EnvOption = None,
+    python: EnvPythonOption = None,
+    venv: EnvVenvOption = None,
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Draw the dependency tree of an environment, with the specifiers that pulled each in."""
@@ -97,8 +92,8 @@ def tree_command(
 
 @app.command("check")
 def check_command(
-    python: PythonOption = None,
-    venv: EnvOption = None,
+    python: EnvPythonOption = None,
+    venv: EnvVenvOption = None,
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Report missing and conflicting dependencies (as pip check); exit 1 if any."""

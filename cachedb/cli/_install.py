@@ -49,6 +49,50 @@ NoWaitOption = Annotated[
     ),
 ]
 
+# The options saying where packages come from, shared with `venv --seed`.
+IndexUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--index-url",
+        "-i",
+        envvar="CACHEDB_INDEX_URL",
+        help="Base URL of the package index [default: https://pypi.org/simple].",
+    ),
+]
+ExtraIndexUrlOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--extra-index-url",
+        envvar="CACHEDB_EXTRA_INDEX_URL",
+        help="More indexes, after --index-url (the variable: URLs separated by spaces).",
+    ),
+]
+FindLinksOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--find-links",
+        "-f",
+        envvar="CACHEDB_FIND_LINKS",
+        help="A directory or URL of wheels (the variable: separated by spaces).",
+    ),
+]
+NoIndexOption = Annotated[
+    bool,
+    typer.Option("--no-index", envvar="CACHEDB_NO_INDEX", help="Ignore the package index."),
+]
+OfflineOption = Annotated[
+    bool,
+    typer.Option("--offline", envvar="CACHEDB_OFFLINE", help="Use only the cache; no network."),
+]
+LinkModeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--link-mode",
+        envvar="CACHEDB_LINK_MODE",
+        help="clone, hardlink, copy or symlink [default: clone, else hardlink, else copy].",
+    ),
+]
+
 
 @app.command("install")
 def install_command(
@@ -78,40 +122,11 @@ def install_command(
             "--seed", envvar="CACHEDB_SEED", help="Install pip into a venv this command creates."
         ),
     ] = False,
-    index_url: Annotated[
-        str | None,
-        typer.Option(
-            "--index-url",
-            "-i",
-            envvar="CACHEDB_INDEX_URL",
-            help="Base URL of the package index [default: https://pypi.org/simple].",
-        ),
-    ] = None,
-    extra_index_url: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--extra-index-url",
-            envvar="CACHEDB_EXTRA_INDEX_URL",
-            help="More indexes, after --index-url (the variable: URLs separated by spaces).",
-        ),
-    ] = None,
-    find_links: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--find-links",
-            "-f",
-            envvar="CACHEDB_FIND_LINKS",
-            help="A directory or URL of wheels (the variable: separated by spaces).",
-        ),
-    ] = None,
-    no_index: Annotated[
-        bool,
-        typer.Option("--no-index", envvar="CACHEDB_NO_INDEX", help="Ignore the package index."),
-    ] = False,
-    offline: Annotated[
-        bool,
-        typer.Option("--offline", envvar="CACHEDB_OFFLINE", help="Use only the cache; no network."),
-    ] = False,
+    index_url: IndexUrlOption = None,
+    extra_index_url: ExtraIndexUrlOption = None,
+    find_links: FindLinksOption = None,
+    no_index: NoIndexOption = False,
+    offline: OfflineOption = False,
     refresh: Annotated[
         bool,
         typer.Option(
@@ -128,14 +143,7 @@ def install_command(
         bool, typer.Option("--require-hashes", help="Require a --hash for every package.")
     ] = False,
     pre: Annotated[bool, typer.Option("--pre", help="Allow pre-releases.")] = False,
-    link_mode: Annotated[
-        str | None,
-        typer.Option(
-            "--link-mode",
-            envvar="CACHEDB_LINK_MODE",
-            help="clone, hardlink, copy or symlink [default: clone, else hardlink, else copy].",
-        ),
-    ] = None,
+    link_mode: LinkModeOption = None,
     no_build: Annotated[
         bool, typer.Option("--no-build", help="Never build from source (cached builds are used).")
     ] = False,

@@ -5,6 +5,15 @@ from typing import Annotated
 import typer
 
 from ._app import CacheDirOption, DbUrlOption, app
+from ._install import (
+    ExtraIndexUrlOption,
+    FindLinksOption,
+    IndexUrlOption,
+    LinkModeOption,
+    NoIndexOption,
+    OfflineOption,
+    QuietOption,
+)
 
 
 @app.command("venv")
@@ -44,41 +53,15 @@ def venv_command(
             "--clear", envvar="CACHEDB_CLEAR", help="Replace an existing virtual environment."
         ),
     ] = False,
-    index_url: Annotated[
-        str | None,
-        typer.Option(
-            "--index-url",
-            "-i",
-            envvar="CACHEDB_INDEX_URL",
-            help="Base URL of the package index --seed uses [default: https://pypi.org/simple].",
-            show_default=False,
-        ),
-    ] = None,
-    extra_index_url: Annotated[
-        list[str] | None,
-        typer.Option("--extra-index-url", help="Extra index URLs --seed uses."),
-    ] = None,
-    find_links: Annotated[
-        list[str] | None,
-        typer.Option("--find-links", "-f", help="A directory or URL of wheels for --seed."),
-    ] = None,
-    no_index: Annotated[bool, typer.Option("--no-index", help="Ignore the package index.")] = False,
-    offline: Annotated[
-        bool,
-        typer.Option("--offline", envvar="CACHEDB_OFFLINE", help="Use only the cache; no network."),
-    ] = False,
-    link_mode: Annotated[
-        str | None,
-        typer.Option(
-            "--link-mode",
-            envvar="CACHEDB_LINK_MODE",
-            help="How --seed links: clone, hardlink, copy or symlink.",
-            show_default=False,
-        ),
-    ] = None,
+    index_url: IndexUrlOption = None,
+    extra_index_url: ExtraIndexUrlOption = None,
+    find_links: FindLinksOption = None,
+    no_index: NoIndexOption = False,
+    offline: OfflineOption = False,
+    link_mode: LinkModeOption = None,
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
-    quiet: Annotated[int, typer.Option("--quiet", "-q", count=True, help="Print less.")] = 0,
+    quiet: QuietOption = 0,
 ) -> None:
     """Create a virtual environment (from a template of the interpreter's own venv)."""
     from ..install.options import InstallOptions
