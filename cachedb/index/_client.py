@@ -25,10 +25,20 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
 from cachedb.errors import InvalidWheel, NetworkError, UsageError
-from cachedb.fetch import Downloaded, Hasher, HttpSession, download, usable
+from cachedb.fetch import (
+    DEFAULT_MAX_DOWNLOAD_SIZE,
+    Downloaded,
+    Hasher,
+    HttpSession,
+    Limits,
+    check_local_file,
+    download,
+    refuse_local,
+    usable,
+)
 from cachedb.fetch._urls import borrow_credentials, local_path, redact_url, strip_credentials
 from cachedb.index._findlinks import for_project, list_directory, local_location
 from cachedb.index._httpcache import CachedPage, PageCache, cache_policy
@@ -87,7 +97,9 @@ class IndexClient:
         timeout: float = 30.0,
         concurrency: int | None = None,
         defer_cache_writes: bool = False,
+        max_download_size: int | None = None,
     ) -> None:
+        self.max_download_size = max_download_size or DEFAULT_MAX_DOWNLOAD_SIZE
         self.index_urls = [url.rstrip("/") for url in index_urls]
         self.find_links = list(find_links)
         self.offline = offline
@@ -121,6 +133,10 @@ class IndexClient:
         links: list[Link] = []
         missing: list[str] = []
         for index in self.index_urls:
+            directory = local_location(index)
+            if directory is not None:
+                links.extend(self._local_project_links(directory, index, canonical))
+                continue
             page_url = f"{index}/{canonical}/"
             page = self._page(page_url, ACCEPT_INDEX, canonical in self.refresh_packages)
             if page is None:
@@ -140,6 +156,26 @@ class IndexClient:
                 f"(index: {redact_url(missing[0])})"
             )
         return links
+
+    def _local_project_links(self, root: Path, index: str, canonical: NormalizedName) -> list[Link]:
+        """A project's files in an index on disk (PEP 503 layout: ``<root>/<name>/index.html``).
+
+        Read like a local find-links location, never cached and also offline: a
+        page without ``index.html`` is its directory's distribution files.
+        """
+        directory = root / canonical
+        page = directory / "index.html"
+        source = redact_url(index)
+        try:
+            if page.is_file():
+                return parse_html_page(page.read_bytes(), page.as_uri(), source)
+            if directory.is_dir():
+                return for_project(list_directory(directory, source), canonical)
+        except OSError as exc:
+            raise UsageError(f"cannot read index {root}: {exc.strerror or exc}") from None
+        if not root.is_dir():
+            raise UsageError(f"index directory {root} does not exist")
+        return []
 
     def _with_credentials(self, links: list[Link], page_url: str) -> list[Link]:
         """Links on the page's own host get the credentials the page was fetched with."""
@@ -259,6 +295,20 @@ class IndexClient:
 
     # -- files -------------------------------------------------------------------------
 
+    def limits(self, link: Link) -> Limits:
+        """What reading ``link`` may take: its declared size (else the cap), and files on
+        this machine only if the link comes from a location on this machine."""
+        declared = link.size if link.size is not None and link.size >= 0 else None
+        return Limits(declared, self.max_download_size, local_location(link.source) is not None)
+
+    def _local_file(self, link: Link, url: str) -> str | None:
+        """The path of a ``file:`` URL ``link`` may be read from, refusing what it may not."""
+        path = local_path(url)
+        if path is not None:
+            refuse_local(url, self.limits(link))
+            check_local_file(path)
+        return path
+
     def fetch_metadata(self, link: Link, downloaded: Path | None = None) -> bytes:
         """Core metadata of ``link``: its PEP 658 file if offered, else read from the wheel.
 
@@ -276,7 +326,7 @@ class IndexClient:
             raise InvalidWheel(
                 f"{link.filename} is not a wheel and its index offers no metadata for it"
             )
-        path = local_path(link.url)
+        path = self._local_file(link, link.url)
         if path is not None and not link.hashes:
             return wheel_metadata(Path(path), link.filename)
         with tempfile.TemporaryDirectory(prefix="cachedb-meta-") as tmp:
@@ -292,12 +342,13 @@ class IndexClient:
             if data is not None and hashlib.sha256(data).hexdigest() == promised["sha256"]:
                 return data
         url = link.metadata_url
+        refuse_local(url, self.limits(link))
         path = local_path(url)
         if path is not None:
-            try:
-                data = Path(path).read_bytes()
-            except FileNotFoundError:
+            if not Path(path).exists():
                 return None
+            check_local_file(path)
+            data = Path(path).read_bytes()
         else:
             if self.offline:
                 raise NetworkError(
@@ -324,7 +375,7 @@ class IndexClient:
             raise NetworkError(f"{link.filename} must be downloaded but --offline is set")
         return download(
             self._session, link.url, dest_dir, link.filename,
-            hashes=link.hashes, expected=expected,
+            hashes=link.hashes, expected=expected, limits=self.limits(link),
         )  # fmt: skip
 
     def download_many(

@@ -85,6 +85,9 @@ class CandidateFinder:
         self._refresh = refresh
         self._python: Version | None = None
         self.remote_direct: dict[str, Path] = {}  # direct URL -> downloaded file
+        # Metadata the index served for a file before it was downloaded (PEP 658), by
+        # (URL, filename): the wheel's own must agree once it is (materialize checks).
+        self.served_metadata: dict[tuple[str, str], bytes] = {}
         # Where an indexed wheel is being downloaded anyway (waits for it); its own
         # METADATA then spares the index a request (PEP 658 makes them identical).
         self.downloaded: Callable[[str, Link], Path | None] | None = None
@@ -219,6 +222,12 @@ class CandidateFinder:
                     if sdist_version not in sdists or skey < sdists[sdist_version][0]:
                         sdists[sdist_version] = (skey, link)
                 continue
+            try:
+                wheel_name, version = parse_wheel_filename(link.filename)[:2]
+            except InvalidWheelFilename:
+                continue
+            if wheel_name != name:
+                continue  # a file of another project on this page: never a candidate (as pip)
             if not wheels_allowed:
                 incompatible.append(link.filename)
                 continue
@@ -226,7 +235,6 @@ class CandidateFinder:
             if rank is None:
                 incompatible.append(link.filename)
                 continue
-            version = parse_wheel_filename(link.filename)[1]
             key = (link.yanked is not None, rank)  # an unyanked file beats a yanked one
             if version not in best or key < best[version][0]:
                 best[version] = (key, link)
@@ -525,6 +533,8 @@ class CandidateFinder:
             assert index is not None
             wheel = self.downloaded(candidate.name, source.link) if self.downloaded else None
             data = index.fetch_metadata(source.link, wheel)
+            if wheel is None:
+                self.served_metadata[(source.link.url, source.link.filename)] = data
         elif isinstance(source, Built):
             data = metadata.dist_info_metadata(source.wheel.path)
         elif isinstance(source, Sdist):
