@@ -470,8 +470,9 @@ class CandidateFinder:
                 best = (rank, wheel)
         if best is None:
             return None
+        link = cand.source.link if isinstance(cand.source, Sdist) else None
         return CandidateInfo(
-            cand.name, cand.version, cand.requires_python, cand.yanked, Cached(best[1])
+            cand.name, cand.version, cand.requires_python, cand.yanked, Cached(best[1], link)
         )
 
     def _direct_sdist(self, source: Direct) -> Path | None:
