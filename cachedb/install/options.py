@@ -15,6 +15,7 @@ EXTRA_INDEX_URL_ENV = "CACHEDB_EXTRA_INDEX_URL"
 HTTP_TIMEOUT_ENV = "CACHEDB_HTTP_TIMEOUT"
 DEFAULT_HTTP_TIMEOUT = 30.0
 CONCURRENT_DOWNLOADS_ENV = "CACHEDB_CONCURRENT_DOWNLOADS"
+MAX_DOWNLOAD_SIZE_ENV = "CACHEDB_MAX_DOWNLOAD_SIZE"
 
 
 def http_timeout() -> float:
@@ -41,6 +42,24 @@ def concurrent_downloads() -> int | None:
     return int(raw)
 
 
+def max_download_size(option: str | None = None) -> int | None:
+    """The cap on a download whose index declares no size: ``--max-download-size``, else
+    ``CACHEDB_MAX_DOWNLOAD_SIZE`` (``500MB``, ``2GiB``, ...); None for the default."""
+    raw = option if option is not None else os.environ.get(MAX_DOWNLOAD_SIZE_ENV, "").strip()
+    if not raw:
+        return None
+    from ..gc.units import parse_size
+
+    where = "--max-download-size" if option is not None else MAX_DOWNLOAD_SIZE_ENV
+    try:
+        value = parse_size(raw)
+    except UsageError as exc:
+        raise UsageError(f"{where}: {exc}") from None
+    if value < 1:
+        raise UsageError(f"{where} must be at least one byte, not {raw!r}")
+    return value
+
+
 @dataclass
 class InstallOptions:
     requirements: list[str] = field(default_factory=list)
@@ -65,6 +84,7 @@ class InstallOptions:
     db_url: str | None = None
     timeout: float = field(default_factory=http_timeout)
     concurrency: int | None = field(default_factory=concurrent_downloads)
+    max_download_size: int | None = field(default_factory=max_download_size)
     no_build: bool = False  # never build from source; cached builds are still used
     no_binary: list[str] = field(default_factory=list)  # names, ":all:", ":none:" (as pip)
     only_binary: list[str] = field(default_factory=list)
