@@ -25,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
 from cachedb.errors import InvalidWheel, NetworkError, UsageError
 from cachedb.fetch import (
@@ -133,6 +133,10 @@ class IndexClient:
         links: list[Link] = []
         missing: list[str] = []
         for index in self.index_urls:
+            directory = local_location(index)
+            if directory is not None:
+                links.extend(self._local_project_links(directory, index, canonical))
+                continue
             page_url = f"{index}/{canonical}/"
             page = self._page(page_url, ACCEPT_INDEX, canonical in self.refresh_packages)
             if page is None:
@@ -152,6 +156,26 @@ class IndexClient:
                 f"(index: {redact_url(missing[0])})"
             )
         return links
+
+    def _local_project_links(self, root: Path, index: str, canonical: NormalizedName) -> list[Link]:
+        """A project's files in an index on disk (PEP 503 layout: ``<root>/<name>/index.html``).
+
+        Read like a local find-links location, never cached and also offline: a
+        page without ``index.html`` is its directory's distribution files.
+        """
+        directory = root / canonical
+        page = directory / "index.html"
+        source = redact_url(index)
+        try:
+            if page.is_file():
+                return parse_html_page(page.read_bytes(), page.as_uri(), source)
+            if directory.is_dir():
+                return for_project(list_directory(directory, source), canonical)
+        except OSError as exc:
+            raise UsageError(f"cannot read index {root}: {exc.strerror or exc}") from None
+        if not root.is_dir():
+            raise UsageError(f"index directory {root} does not exist")
+        return []
 
     def _with_credentials(self, links: list[Link], page_url: str) -> list[Link]:
         """Links on the page's own host get the credentials the page was fetched with."""

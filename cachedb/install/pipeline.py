@@ -22,7 +22,7 @@ from ..resolve import Pin, Resolution, exact_pin, resolve, resolve_pinned
 from .fetching import Fetcher
 from .finder import CandidateFinder
 from .forked import on_two_processes
-from .options import DEFAULT_INDEX_URL, EXTRA_INDEX_URL_ENV, INDEX_URL_ENV, InstallOptions
+from .options import DEFAULT_INDEX_URL, INDEX_URL_ENV, InstallOptions
 from .prefetch import prefetch, uncached_pins
 from .report import Reporter
 from .sources import Built, Cached, Direct, Indexed, Installed, Sdist
@@ -42,11 +42,10 @@ def _index_urls(opts: InstallOptions, reqs: RequirementSet) -> list[str]:
         return []
     primary = opts.index_url or reqs.index_url or os.environ.get(INDEX_URL_ENV) or DEFAULT_INDEX_URL
     extras = [*opts.extra_index_urls, *reqs.extra_index_urls]
-    env_extra = os.environ.get(EXTRA_INDEX_URL_ENV)
-    if env_extra:
-        extras.extend(env_extra.split())
-    urls = [primary]
-    for url in extras:
+    urls: list[str] = []
+    for url in [primary, *extras]:
+        # A directory is an index too (pip, uv): named absolutely, as the cache keys it.
+        url = url if "://" in url else os.path.abspath(os.path.expanduser(url))
         if url not in urls:
             urls.append(url)
     return urls
@@ -310,10 +309,12 @@ def _install_into(
                 early.close()
             raise
         installed = installed_distributions(interp.scheme)
+        reinstall = {canonicalize_name(n) for n in opts.reinstall_packages}
         finder = CandidateFinder(
             cache=cache,
             tags=interp.tags,
-            installed=installed,
+            # What is to be reinstalled must not be offered as already there.
+            installed={k: v for k, v in installed.items() if k not in reinstall},
             direct=direct,
             index=make_index if early is None else (lambda: early),
             offline=opts.offline,
@@ -354,6 +355,7 @@ def _install_into(
                 if (
                     have is not None
                     and Version(have[0]) == pin.version
+                    and pin.name not in reinstall
                     # What the user named by path or URL is always (re)installed, as in pip.
                     and not isinstance(pin.candidate.source, Direct | Built)
                 ):
