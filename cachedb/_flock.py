@@ -7,6 +7,7 @@ microseconds here. Callers fall back to FileLock where this returns None.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -26,7 +27,8 @@ def flock(path: Path) -> int | None:
     flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags, 0o666)
-    except OSError:
+    except OSError as exc:
+        refuse_link(path, exc)
         return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -38,11 +40,32 @@ def flock(path: Path) -> int | None:
     return fd
 
 
+def refuse_link(path: Path, exc: OSError | None = None) -> None:
+    """Raise if ``path`` is a symbolic link: a lock file planted as one would make
+    cachedb create or lock a file wherever it leads, outside the cache."""
+    if (exc is not None and exc.errno == errno.ELOOP) or os.path.islink(path):
+        from .errors import CacheError
+
+        raise CacheError(f"refusing lock file {str(path)!r}: it is a symbolic link")
+
+
+def file_lock(path: Path) -> AbstractContextManager[object]:
+    """The lock on ``path`` (``exclusive``, FileLock where ``flock`` fails); never a link."""
+
+    def fallback() -> AbstractContextManager[object]:
+        from filelock import FileLock
+
+        return FileLock(str(path))
+
+    return exclusive(path, fallback)
+
+
 @contextmanager
 def exclusive(path: Path, fallback: Callable[[], AbstractContextManager[object]]) -> Iterator[None]:
     """Hold ``path``'s lock: the ``flock`` taken here, else ``fallback()`` (a FileLock on it)."""
     fd = flock(path)
     if fd is None:
+        refuse_link(path)  # FileLock would follow it
         with fallback():
             yield
         return

@@ -39,7 +39,8 @@ def run_in(venv: Path, code: str) -> subprocess.CompletedProcess[str]:
 
 
 def tree(root: Path) -> dict[str, str]:
-    """Every file and link under ``root`` with its content digest or target."""
+    """Every file and link under ``root`` with its content digest or target (but
+    an environment's lock file)."""
     out: dict[str, str] = {}
     if not root.exists():
         return out
@@ -47,7 +48,8 @@ def tree(root: Path) -> dict[str, str]:
         for name in dirnames + filenames:
             path = Path(dirpath) / name
             rel = path.relative_to(root).as_posix()
-            if "__pycache__" in rel:
+            # The environment's lock file (as uv's) stays once made; it holds nothing.
+            if "__pycache__" in rel or rel == ".lock":
                 continue
             if path.is_symlink():
                 out[rel] = "link:" + os.readlink(path)

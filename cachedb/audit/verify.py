@@ -28,18 +28,32 @@ from ..db import events
 from ..db.models import Archive, ArchiveFile, Pointer
 from ..store import Cache
 from ..store import pointers as links
-from ..store.layout import POINTER_BUCKETS
+from ..store.layout import POINTER_BUCKETS, QUARANTINE_DIR, is_archive_id, is_pointer
 
-QUARANTINE_DIR = "quarantine"
 GRACE_SECONDS = 3600.0
 
 ARCHIVE_MISSING = "archive-missing"
 ARCHIVE_TAMPERED = "archive-tampered"
 ARCHIVE_UNKNOWN = "archive-unknown"
+ARCHIVE_BAD_ID = "archive-bad-id"
+ARCHIVE_BAD_RELPATH = "archive-bad-relpath"
+POINTER_BAD_KEY = "pointer-bad-key"
 POINTER_NO_LINK = "pointer-missing-link"
 POINTER_WRONG_TARGET = "pointer-wrong-target"
 POINTER_DEAD_ARCHIVE = "pointer-dead-archive"
 LINK_WITHOUT_ROW = "link-without-row"
+
+
+@dataclass(frozen=True)
+class Holder:
+    """An environment that held a tampered archive by hardlink or symlink: it shared the
+    altered files, so it must be linked again to a clean copy."""
+
+    path: str  # the environment's prefix
+    python: str
+    name: str
+    version: str
+    link_mode: str
 
 
 @dataclass
@@ -50,10 +64,16 @@ class Problem:
     repaired: str | None = None
     # What the repair needs; not part of the report.
     archive_id: str | None = field(default=None, repr=False)
+    # archive-tampered, once repaired: each environment that shared its files, with
+    # whether it was linked again to a clean copy (``relinked``) or why not (``error``).
+    environments: list[dict[str, Any]] = field(default_factory=list)
+    holders: list[Holder] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        del out["archive_id"]
+        del out["archive_id"], out["holders"]
+        if not self.environments:
+            del out["environments"]
         return out
 
     def line(self) -> str:
@@ -145,14 +165,47 @@ def find_problems(
 ) -> list[Problem]:
     now = time.time() if now is None else now
     layout = cache.layout
-    with cache.db.read() as session:
-        archives = {a.id: a.deleted_at for a in session.scalars(select(Archive))}
-        rows = [
-            _PointerRow(p.bucket, p.key, p.archive_id, p.kind)
-            for p in session.scalars(select(Pointer))
-        ]
-    live = {aid for aid, deleted in archives.items() if deleted is None}
     problems: list[Problem] = []
+    with cache.db.read() as session:
+        archives: dict[str, float | None] = {}
+        for a in session.scalars(select(Archive)):
+            # Ids and relpaths are paths once used: a tampered row is reported, never followed.
+            if not is_archive_id(a.id):
+                problems.append(
+                    Problem(
+                        ARCHIVE_BAD_ID,
+                        a.id,
+                        "not 64 lowercase hex digits; never used as a path",
+                        archive_id=a.id,
+                    )
+                )
+                continue
+            archives[a.id] = a.deleted_at
+            if not layout.is_archive_relpath(a.id, a.relpath):
+                problems.append(
+                    Problem(
+                        ARCHIVE_BAD_RELPATH,
+                        a.id,
+                        f"relpath {a.relpath!r} is not {layout.archive_relpath(a.id)!r}",
+                        archive_id=a.id,
+                    )
+                )
+        rows = []
+        for p in session.scalars(select(Pointer)):
+            if not is_archive_id(p.archive_id):
+                continue  # reported, and repaired, with its archive
+            if not is_pointer(p.bucket, p.key):
+                problems.append(
+                    Problem(
+                        POINTER_BAD_KEY,
+                        f"{p.bucket}/{p.key}",
+                        "not '<bucket>/<source>/<name>/<wheel-stem>'; never used as a path",
+                        archive_id=str(p.id),
+                    )
+                )
+                continue
+            rows.append(_PointerRow(p.bucket, p.key, p.archive_id, p.kind))
+    live = {aid for aid, deleted in archives.items() if deleted is None}
     missing: set[str] = set()
     for aid in sorted(live):
         if not cache.archive_path(aid).is_dir():
@@ -246,8 +299,15 @@ def _remove_entry(cache: Cache, path: Path, name: str) -> str:
     return "removed"
 
 
-def _retire_archive(cache: Cache, archive_id: str, kind: str, detail: str) -> list[_PointerRow]:
-    """Mark an archive deleted and drop its pointer rows (one transaction); return the rows."""
+def _retire_archive(
+    cache: Cache, archive_id: str, kind: str, detail: str, holders: list[Holder] | None = None
+) -> list[_PointerRow]:
+    """Mark an archive deleted and drop its pointer rows (one transaction); return the rows.
+
+    With ``holders``, the installs that share the archive's files (hardlink, symlink) in
+    living environments are marked removed in the same transaction, and listed there:
+    those environments no longer hold the clean copy the rows claimed.
+    """
 
     def _write(session: Session) -> list[_PointerRow]:
         archive = session.get(Archive, archive_id)
@@ -258,9 +318,43 @@ def _retire_archive(cache: Cache, archive_id: str, kind: str, detail: str) -> li
             dropped.append(_PointerRow(p.bucket, p.key, p.archive_id, p.kind))
             session.delete(p)
         events.record(session, kind, archive_id, old_archive=archive_id, detail=detail)
+        if holders is not None:
+            holders[:] = _unclaim_shared_installs(session, archive_id)
         return dropped
 
     return cache.db.write(_write)
+
+
+_SHARING_MODES = ("hardlink", "symlink")
+
+
+def _unclaim_shared_installs(session: Session, archive_id: str) -> list[Holder]:
+    from ..db.models import Environment, Install
+
+    now = time.time()
+    out = []
+    found = session.execute(
+        select(Install, Environment)
+        .join(Environment, Environment.id == Install.environment_id)
+        .where(
+            Install.archive_id == archive_id,
+            Install.removed_at.is_(None),
+            Environment.stale_at.is_(None),
+            Install.link_mode.in_(_SHARING_MODES),
+        )
+        .order_by(Environment.path)
+    )
+    for install, env in found:
+        install.removed_at = now
+        events.record(
+            session,
+            "verify.repair.install-tampered",
+            f"{env.path}:{install.name}",
+            old_archive=archive_id,
+            detail=f"{install.link_mode}: shared the altered files",
+        )
+        out.append(Holder(env.path, env.python, install.name, install.version, install.link_mode))
+    return out
 
 
 def _unlink_pointers(cache: Cache, rows: list[_PointerRow]) -> None:
@@ -286,7 +380,9 @@ def _repair_missing(cache: Cache, problem: Problem, archive_id: str) -> str:
 def _repair_tampered(cache: Cache, problem: Problem, archive_id: str) -> str:
     with cache.archive_lock(archive_id):
         # Row first: a crash after it leaves a dead directory for gc, never a live bad row.
-        rows = _retire_archive(cache, archive_id, "verify.repair.quarantine", problem.message)
+        rows = _retire_archive(
+            cache, archive_id, "verify.repair.quarantine", problem.message, problem.holders
+        )
         moved = _quarantine(cache, cache.archive_path(archive_id), archive_id)
     _unlink_pointers(cache, rows)
     where = moved.relative_to(cache.root).as_posix()
@@ -294,6 +390,12 @@ def _repair_tampered(cache: Cache, problem: Problem, archive_id: str) -> str:
 
 
 def _repair_unknown(cache: Cache, problem: Problem, name: str) -> str:
+    if not is_archive_id(name):
+        # No store ever writes a name that is not an archive id: no lock to take.
+        moved = _quarantine(cache, cache.layout.archives / name, name)
+        where = moved.relative_to(cache.root).as_posix()
+        _log(cache, "verify.repair.unknown-archive", problem.subject, f"moved to {where}")
+        return f"moved to {where}"
     with cache.archive_lock(name):
         with cache.db.read() as session:
             row = session.get(Archive, name)
@@ -345,6 +447,51 @@ def _repair_dead_pointer(cache: Cache, problem: Problem, archive_id: str) -> str
     return "dropped the pointer row and its link"
 
 
+def _repair_bad_id(cache: Cache, problem: Problem, archive_id: str) -> str:
+    """Forget every row naming an archive id that is no id: in the database only."""
+
+    def _drop(session: Session) -> int:
+        from ..db.models import Install, Lease
+
+        dropped = 0
+        for model in (Pointer, ArchiveFile, Install, Lease):
+            dropped += session.query(model).filter(model.archive_id == archive_id).delete()
+        session.query(Archive).filter(Archive.id == archive_id).delete()
+        events.record(session, "verify.repair.bad-archive-id", archive_id, detail=problem.message)
+        return dropped
+
+    return f"dropped the row and {cache.db.write(_drop)} row(s) naming it; nothing on disk"
+
+
+def _repair_bad_relpath(cache: Cache, problem: Problem, archive_id: str) -> str:
+    right = cache.layout.archive_relpath(archive_id)
+
+    def _fix(session: Session) -> None:
+        archive = session.get(Archive, archive_id)
+        if archive is not None:
+            archive.relpath = right
+        events.record(
+            session, "verify.repair.relpath", archive_id, old_archive=archive_id,
+            detail=problem.message,
+        )  # fmt: skip
+
+    cache.db.write(_fix)
+    return f"relpath set to {right}"
+
+
+def _repair_bad_key(cache: Cache, problem: Problem, pointer_id: str) -> str:
+    def _drop(session: Session) -> None:
+        row = session.get(Pointer, int(pointer_id))
+        if row is not None:
+            session.delete(row)
+        events.record(
+            session, "verify.repair.pointer-dropped", problem.subject, detail=problem.message
+        )
+
+    cache.db.write(_drop)
+    return "dropped the pointer row; nothing on disk"
+
+
 def _repair_stray_link(cache: Cache, problem: Problem, _archive_id: str) -> str:
     path = cache.root / problem.subject
     done = _remove_entry(cache, path, path.name)
@@ -360,6 +507,9 @@ _REPAIRS = {
     POINTER_WRONG_TARGET: _repair_link,
     POINTER_DEAD_ARCHIVE: _repair_dead_pointer,
     LINK_WITHOUT_ROW: _repair_stray_link,
+    ARCHIVE_BAD_ID: _repair_bad_id,
+    ARCHIVE_BAD_RELPATH: _repair_bad_relpath,
+    POINTER_BAD_KEY: _repair_bad_key,
 }
 
 

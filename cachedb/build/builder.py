@@ -241,9 +241,9 @@ class Builder:
         if hit is not None:
             return hit
         self._check_allowed(source)
-        from filelock import FileLock
+        from .._flock import file_lock
 
-        with FileLock(str(self._cache.layout.locks / f"build-{source.key}.lock")):
+        with file_lock(self._cache.layout.locks / f"build-{source.key}.lock"):
             # Another process may have built it while we waited.
             hit = self.cached(source)
             if hit is not None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..db.lite import Executor
+from ..store.layout import is_archive_id
 from . import held, roots
 
 DEFAULT_GRACE = 3600.0
@@ -69,7 +70,9 @@ def plan(run: Executor, options: Options, *, gone: roots.GoneRoots | None = None
     now = time.time()
     out = Plan()
     for archive_id, deleted in run("SELECT id, deleted_at IS NOT NULL FROM archives"):
-        (out.unfinished if deleted else out.live).append(archive_id)
+        # An id that is no archive id would be a path (`../x`): never acted on; verify reports it.
+        if is_archive_id(archive_id):
+            (out.unfinished if deleted else out.live).append(archive_id)
     policies = (options.clean, options.max_age, options.max_size) != (None, None, None)
     # Without a policy only archives no pointer names can go: SQL finds those alone
     # rather than every live row (and every pointer) being brought into Python.
@@ -83,6 +86,7 @@ def plan(run: Executor, options: Options, *, gone: roots.GoneRoots | None = None
             # table in random order, several times slower than a scan and a sort.
             f" {unpointed} FROM archives a WHERE {where} ORDER BY +a.last_used_at, a.id"
         )
+        if is_archive_id(r[0])
     ]
     if not rows:
         return out

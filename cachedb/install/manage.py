@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
 from .report import Reporter
+
+if TYPE_CHECKING:
+    from ..store import Cache
+    from ..target import Interpreter
 
 
 def _target(python: str | None, venv: str | None) -> Path:
@@ -27,29 +32,68 @@ def run_uninstall(
     cache_dir: Path | None,
     db_url: str | None,
     reporter: Reporter,
+    *,
+    wait: bool = True,
 ) -> int:
-    from ..link import installed_distributions, uninstall
     from ..store import open_cache
     from ..target import query_interpreter
+    from ..target.lock import environment_lock
 
     exe = _target(python, venv)
     with open_cache(cache_dir, db_url) as cache:
         interp = query_interpreter(exe, cache.layout.interpreters)
-        installed = installed_distributions(interp.scheme)
-        removed: list[tuple[str, str]] = []
-        for raw in names:
-            name: str = canonicalize_name(raw)
-            if name not in installed:
-                reporter.warn(f"Skipping {raw} as it is not installed")
-                continue
-            uninstall(name, interp.scheme, Path(interp.prefix))
-            removed.append((name, installed[name][0]))
-        if removed:
-            cache.record_install(interp.prefix, interp.executable, [], [n for n, _ in removed])
+        prefix = Path(interp.prefix)
+        lock = environment_lock(prefix, cache.layout.locks, wait=wait, waiting=reporter.info)
+        with lock:
+            removed = _uninstall_locked(names, interp, cache, reporter)
     reporter.info(f"Uninstalled {len(removed)} package{'s' if len(removed) != 1 else ''}")
     for name, version in removed:
         reporter.info(f" - {name}=={version}")
     return 0
+
+
+def reinstall(
+    python: str,
+    name: str,
+    version: str,
+    link_mode: str,
+    cache_dir: Path | None,
+    db_url: str | None,
+) -> None:
+    """Link ``name==version`` into the environment of ``python`` again, from a clean archive
+    (fetched anew if the cache has none), whatever the environment holds now."""
+    from .options import InstallOptions
+    from .pipeline import run_install
+
+    opts = InstallOptions(
+        requirements=[f"{name}=={version}"],
+        python=python,
+        link_mode=link_mode,
+        no_deps=True,
+        cache_dir=cache_dir,
+        db_url=db_url,
+        reinstall_packages=[name],
+    )
+    run_install(opts, Reporter(verbosity=-1))
+
+
+def _uninstall_locked(
+    names: list[str], interp: Interpreter, cache: Cache, reporter: Reporter
+) -> list[tuple[str, str]]:
+    from ..link import installed_distributions, uninstall
+
+    installed = installed_distributions(interp.scheme)
+    removed: list[tuple[str, str]] = []
+    for raw in names:
+        name: str = canonicalize_name(raw)
+        if name not in installed:
+            reporter.warn(f"Skipping {raw} as it is not installed")
+            continue
+        uninstall(name, interp.scheme, Path(interp.prefix))
+        removed.append((name, installed[name][0]))
+    if removed:
+        cache.record_install(interp.prefix, interp.executable, [], [n for n, _ in removed])
+    return removed
 
 
 def run_list(

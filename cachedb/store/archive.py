@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._flock import exclusive
+from ..db.dialect import for_share, for_update, lock_names
 from ..db.lite import Executor, insert_rows
 from .layout import Layout
 from .unpack import UnpackedWheel
 
 if TYPE_CHECKING:
-    from filelock import BaseFileLock
+    from contextlib import AbstractContextManager
 
 # Ids per ``IN (...)``: far below SQLite's and PostgreSQL's limits on parameters.
 _CHUNK = 500
@@ -56,7 +57,9 @@ def move_into_bucket(unpacked: UnpackedWheel, layout: Layout) -> Path:
 
 @contextlib.contextmanager
 def locked(
-    layout: Layout, archive_ids: Iterable[str], file_lock: Callable[[str], BaseFileLock]
+    layout: Layout,
+    archive_ids: Iterable[str],
+    file_lock: Callable[[str], AbstractContextManager[object]],
 ) -> Iterator[None]:
     """Hold the per-archive locks of ``archive_ids``, taken in sorted order.
 
@@ -74,14 +77,23 @@ def locked(
         yield
 
 
-def live_archives(run: Executor, archive_ids: Sequence[str]) -> dict[str, str]:
-    """The relpath of each of ``archive_ids`` that has a row gc has not marked deleted."""
+def live_archives(
+    run: Executor, archive_ids: Sequence[str], *, lock: bool = False
+) -> dict[str, str]:
+    """The relpath of each of ``archive_ids`` that has a row gc has not marked deleted.
+
+    With ``lock``, the rows stay live until the caller's transaction ends (it is
+    about to point at them or lease them).
+    """
     out: dict[str, str] = {}
+    suffix = for_share(run) if lock else ""
     for start in range(0, len(archive_ids), _CHUNK):
         chunk = archive_ids[start : start + _CHUNK]
         marks, params = _in(chunk)
         for archive_id, relpath in run(
-            f"SELECT id, relpath FROM archives WHERE id IN ({marks}) AND deleted_at IS NULL", params
+            f"SELECT id, relpath FROM archives WHERE id IN ({marks}) AND deleted_at IS NULL"
+            + suffix,
+            params,
         ):
             out[str(archive_id)] = str(relpath)
     return out
@@ -118,10 +130,12 @@ def register(run: Executor, trees: Sequence[UnpackedWheel], layout: Layout) -> d
     now = time.time()
     found: dict[str, float | None] = {}
     ids = [t.archive_id for t in trees]
+    # Rows that may not exist yet: no two transactions insert one (or revive one gc purges).
+    lock_names(run, [f"archive:{i}" for i in ids])
     for start in range(0, len(ids), _CHUNK):
         marks, params = _in(ids[start : start + _CHUNK])
         for archive_id, deleted_at in run(
-            f"SELECT id, deleted_at FROM archives WHERE id IN ({marks})", params
+            f"SELECT id, deleted_at FROM archives WHERE id IN ({marks})" + for_update(run), params
         ):
             found[str(archive_id)] = deleted_at
     kinds: dict[str, str] = {}
@@ -148,15 +162,20 @@ def register(run: Executor, trees: Sequence[UnpackedWheel], layout: Layout) -> d
             kinds[archive_id] = "archive.insert"
             described.append(tree)
         elif found[archive_id] is None:
-            # Same id, same wheel: the row and its file rows already describe this tree.
+            # Same id, same wheel: the row and its file rows already describe this tree
+            # (a relpath someone edited, which made it a miss, is set right).
+            run(
+                "UPDATE archives SET relpath = :r WHERE id = :id AND relpath != :r",
+                {"r": layout.archive_relpath(archive_id), "id": archive_id},
+            )
             kinds[archive_id] = "archive.restore"
         else:
             # gc marked it deleted but the row is still here: the tree was just re-created.
             run("DELETE FROM archive_files WHERE archive_id = :id", {"id": archive_id})
             run(
-                "UPDATE archives SET deleted_at = NULL, created_at = :now, last_used_at = :now"
-                " WHERE id = :id",
-                {"now": now, "id": archive_id},
+                "UPDATE archives SET deleted_at = NULL, created_at = :now, last_used_at = :now,"
+                " relpath = :r WHERE id = :id",
+                {"now": now, "id": archive_id, "r": layout.archive_relpath(archive_id)},
             )
             kinds[archive_id] = "archive.revive"
             described.append(tree)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from ..errors import CacheError
 
 ARCHIVE_BUCKET = "archive-v0"
 WHEELS_BUCKET = "wheels-v0"
@@ -15,6 +19,17 @@ SIMPLE_BUCKET = "simple-v0"
 INTERPRETERS_BUCKET = "interpreters-v0"
 TMP_DIR = "tmp"
 LOCKS_DIR = "locks"
+QUARANTINE_DIR = "quarantine"
+# Every folder cachedb keeps at the top of a cache; each must be a real directory.
+TOP_LEVEL_DIRS = (
+    ARCHIVE_BUCKET,
+    *POINTER_BUCKETS,
+    SIMPLE_BUCKET,
+    INTERPRETERS_BUCKET,
+    TMP_DIR,
+    LOCKS_DIR,
+    QUARANTINE_DIR,
+)
 
 CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -23,6 +38,28 @@ CACHEDIR_TAG = (
 )
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_ARCHIVE_ID = re.compile(r"[0-9a-f]{64}")
+
+
+def is_archive_id(value: object) -> bool:
+    """Whether ``value`` is an archive id (a sha256 in lowercase hex): a safe directory name."""
+    return isinstance(value, str) and _ARCHIVE_ID.fullmatch(value) is not None
+
+
+def is_pointer(bucket: str, key: str) -> bool:
+    """Whether ``bucket``/``key`` names a place inside a pointer bucket (three plain parts)."""
+    parts = key.split("/") if isinstance(key, str) else []
+    return bucket in POINTER_BUCKETS and (
+        len(parts) == 3 and not any(p in ("", ".", "..") or "\\" in p for p in parts)
+    )
+
+
+def checked_archive_id(value: str) -> str:
+    """``value`` if it is an archive id; anything else (``../x``, read from a tampered
+    database) would be a path, so it is refused before it reaches the filesystem."""
+    if not is_archive_id(value):
+        raise CacheError(f"refusing archive id {value!r}: not 64 lowercase hex digits")
+    return value
 
 
 def source_key(location: str) -> str:
@@ -57,16 +94,25 @@ class Layout:
         self.interpreters = root / INTERPRETERS_BUCKET
 
     def archive_dir(self, archive_id: str) -> Path:
-        return self.archives / archive_id
+        return self.archives / checked_archive_id(archive_id)
 
     def archive_relpath(self, archive_id: str) -> str:
-        return f"{ARCHIVE_BUCKET}/{archive_id}"
+        return f"{ARCHIVE_BUCKET}/{checked_archive_id(archive_id)}"
+
+    def is_archive_relpath(self, archive_id: str, relpath: object) -> bool:
+        """Whether a row's ``relpath`` is exactly the one its (valid) ``archive_id`` implies."""
+        return is_archive_id(archive_id) and relpath == f"{ARCHIVE_BUCKET}/{archive_id}"
 
     def pointer_path(self, bucket: str, key: str) -> Path:
+        if not is_pointer(bucket, key):
+            raise CacheError(
+                f"refusing pointer {bucket}/{key!r}: not '<bucket>/<source>/<name>/<wheel-stem>'"
+                " (run `cachedb verify --repair`)"
+            )
         return self.root / bucket / key
 
     def archive_lock(self, archive_id: str) -> Path:
-        return self.locks / f"archive-{archive_id}.lock"
+        return self.locks / f"archive-{checked_archive_id(archive_id)}.lock"
 
     def create(self) -> None:
         for path in (
@@ -77,5 +123,24 @@ class Layout:
         ):
             path.mkdir(parents=True, exist_ok=True)
         tag = self.root / "CACHEDIR.TAG"
-        if not tag.exists():
+        if not os.path.lexists(tag):
             tag.write_text(CACHEDIR_TAG)
+
+    def check(self) -> None:
+        """Refuse a cache whose top-level folders are not real directories.
+
+        A planted link there (``tmp/`` or ``archive-v0/`` leading elsewhere) would
+        make gc empty, and installs write into, a directory outside the cache.
+        """
+        for name in TOP_LEVEL_DIRS:
+            try:
+                mode = os.lstat(self.root / name).st_mode
+            except FileNotFoundError:
+                continue
+            if stat.S_ISDIR(mode):
+                continue
+            what = "a symbolic link" if stat.S_ISLNK(mode) else "not a directory"
+            raise CacheError(
+                f"cannot use cache directory {str(self.root)!r}: {name}/ is {what};"
+                " remove it (cachedb never follows links out of its cache)"
+            )

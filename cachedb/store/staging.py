@@ -18,6 +18,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 
+from .._flock import refuse_link
 from .layout import Layout
 
 LOCK_NAME = "staging.lock"
@@ -31,9 +32,11 @@ except ImportError:  # Windows
 def _open(layout: Layout, *, create: bool = True) -> int | None:
     if fcntl is None:
         return None
+    flags = os.O_RDWR | (os.O_CREAT if create else 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
-        return os.open(layout.locks / LOCK_NAME, os.O_RDWR | (os.O_CREAT if create else 0), 0o666)
-    except OSError:
+        return os.open(layout.locks / LOCK_NAME, flags, 0o666)
+    except OSError as exc:
+        refuse_link(layout.locks / LOCK_NAME, exc)
         return None  # missing, or a read-only cache (where nothing can be staged anyway)
 
 

@@ -49,6 +49,39 @@ def cli(
     )
 
 
+def run_bounded(
+    *args: str | Path, timeout: float, env: Mapping[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], int]:
+    """Run ``python -m cachedb ARGS``, killing it (and failing) if it outlives ``timeout``;
+    also the peak resident memory, in bytes, of it and the children it waited for."""
+    import tempfile
+    import time
+
+    with tempfile.TemporaryFile() as err:
+        # A session of its own: on a timeout its workers are killed with it.
+        proc = subprocess.Popen(
+            command(*args),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=base_env(env),
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                os.killpg(proc.pid, 9)
+                os.wait4(proc.pid, 0)
+                raise AssertionError(f"{args[0]} still running after {timeout}s: killed")
+            time.sleep(0.01)
+        err.seek(0)
+        text = err.read().decode("utf-8", "replace")
+    done = subprocess.CompletedProcess(proc.args, os.waitstatus_to_exitcode(status), "", text)
+    return done, usage.ru_maxrss * 1024
+
+
 def spawn(*args: str | Path, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
     """Start ``python -m cachedb ARGS`` in the background (output discarded)."""
     return subprocess.Popen(
@@ -167,13 +200,20 @@ _VOLATILE = {"simple-v0", "interpreters-v0", "locks"}
 TABLES = ("archives", "archive_files", "pointers", "environments", "installs", "events", "leases")
 
 
+# The lock file a writer of an environment takes (as uv's) stays once made; it holds nothing.
+ENV_LOCK = ".lock"
+
+
 def listing(root: Path) -> dict[str, str]:
-    """Every entry under ``root`` (links with their targets, files with their size)."""
+    """Every entry under ``root`` (links with their targets, files with their size),
+    but an environment's lock file."""
     out: dict[str, str] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames + filenames:
             path = Path(dirpath) / name
             rel = path.relative_to(root).as_posix()
+            if rel == ENV_LOCK:
+                continue
             if path.is_symlink():
                 out[rel] = "link:" + os.readlink(path)
             elif path.is_dir():
