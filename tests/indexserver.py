@@ -132,15 +132,22 @@ class IndexServer:
             )
 
     def remove(self, filename: str) -> None:
-        """Stop serving ``filename`` (it leaves its project's page too)."""
+        """Stop listing ``filename`` (on every page that lists it) and serving its bytes."""
         with self._lock:
-            del self._files[filename]
+            gone = [key for key, f in self._files.items() if f.filename == filename]
+            if not gone:
+                raise KeyError(filename)
+            for key in gone:
+                del self._files[key]
 
     def clear(self) -> None:
         """Serve nothing: every file and fault is forgotten, the request log emptied."""
         with self._lock:
             self._files.clear()
             self.faults.clear()
+            self.encoded.clear()
+            self.accept_encoding.clear()
+            self.cache_control = None
             self.requests.clear()
             self.conditional_requests.clear()
 
