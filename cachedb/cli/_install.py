@@ -108,6 +108,16 @@ def install_command(
         list[str] | None,
         typer.Option("--refresh-package", help="Rebuild this package instead of reusing a build."),
     ] = None,
+    index_strategy: Annotated[
+        str | None,
+        typer.Option(
+            "--index-strategy",
+            help="Which indexes' versions count: first-index (the first index that has "
+            "the project; safe against dependency confusion), unsafe-first-match or "
+            "unsafe-best-match [env: CACHEDB_INDEX_STRATEGY; default: first-index].",
+            show_default=False,
+        ),
+    ] = None,
     max_download_size: Annotated[
         str | None,
         typer.Option(
@@ -125,6 +135,7 @@ def install_command(
 ) -> None:
     """Install packages into a virtual environment from the cache."""
     from ..install.options import InstallOptions
+    from ..install.options import index_strategy as strategy
     from ..install.options import max_download_size as download_cap
     from ..install.pipeline import run_install
     from ..install.report import Reporter
@@ -158,6 +169,8 @@ def install_command(
     )
     if max_download_size is not None:
         opts.max_download_size = download_cap(max_download_size)
+    if index_strategy is not None:
+        opts.index_strategy = strategy(index_strategy)
     raise typer.Exit(run_install(opts, Reporter(verbose - quiet)))
 
 

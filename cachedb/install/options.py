@@ -16,6 +16,9 @@ HTTP_TIMEOUT_ENV = "CACHEDB_HTTP_TIMEOUT"
 DEFAULT_HTTP_TIMEOUT = 30.0
 CONCURRENT_DOWNLOADS_ENV = "CACHEDB_CONCURRENT_DOWNLOADS"
 MAX_DOWNLOAD_SIZE_ENV = "CACHEDB_MAX_DOWNLOAD_SIZE"
+INDEX_STRATEGY_ENV = "CACHEDB_INDEX_STRATEGY"
+# As cachedb.index's (not imported here: a warm install never loads the index client).
+INDEX_STRATEGIES = ("first-index", "unsafe-first-match", "unsafe-best-match")
 
 
 def http_timeout() -> float:
@@ -60,6 +63,19 @@ def max_download_size(option: str | None = None) -> int | None:
     return value
 
 
+def index_strategy(option: str | None = None) -> str:
+    """``--index-strategy``, else ``CACHEDB_INDEX_STRATEGY``, else uv's safe default."""
+    raw = option if option is not None else os.environ.get(INDEX_STRATEGY_ENV, "").strip()
+    if not raw:
+        return INDEX_STRATEGIES[0]
+    if raw not in INDEX_STRATEGIES:
+        where = "--index-strategy" if option is not None else INDEX_STRATEGY_ENV
+        raise UsageError(
+            f"unknown {where} {raw!r}; use first-index, unsafe-first-match or unsafe-best-match"
+        )
+    return raw
+
+
 @dataclass
 class InstallOptions:
     requirements: list[str] = field(default_factory=list)
@@ -85,6 +101,7 @@ class InstallOptions:
     timeout: float = field(default_factory=http_timeout)
     concurrency: int | None = field(default_factory=concurrent_downloads)
     max_download_size: int | None = field(default_factory=max_download_size)
+    index_strategy: str = field(default_factory=index_strategy)
     no_build: bool = False  # never build from source; cached builds are still used
     no_binary: list[str] = field(default_factory=list)  # names, ":all:", ":none:" (as pip)
     only_binary: list[str] = field(default_factory=list)
