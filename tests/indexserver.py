@@ -63,6 +63,8 @@ class IndexServer:
         """Paths of requests that carried If-None-Match or If-Modified-Since."""
         self.html_only = False
         self.faults: dict[str, str] = {}
+        self.cache_control: str | None = None
+        """``Cache-Control`` sent with project pages (e.g. ``max-age=600``), or none."""
         self.encoded: dict[str, tuple[str, bytes]] = {}
         self.accept_encoding: dict[str, str | None] = {}
         """The Accept-Encoding each path was last asked for with."""
@@ -128,6 +130,19 @@ class IndexServer:
                 href=href,
                 size=len(data) if size == -1 else size,
             )
+
+    def remove(self, filename: str) -> None:
+        """Stop serving ``filename`` (it leaves its project's page too)."""
+        with self._lock:
+            del self._files[filename]
+
+    def clear(self) -> None:
+        """Serve nothing: every file and fault is forgotten, the request log emptied."""
+        with self._lock:
+            self._files.clear()
+            self.faults.clear()
+            self.requests.clear()
+            self.conditional_requests.clear()
 
     def _project_files(self, project: str) -> list[_File]:
         with self._lock:
@@ -242,10 +257,15 @@ class IndexServer:
                 if self.headers.get("If-None-Match") == etag:
                     self.send_response(304)
                     self.send_header("ETag", etag)
+                    if server.cache_control:
+                        self.send_header("Cache-Control", server.cache_control)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                self._send(200, body, ctype, {"ETag": etag, "Vary": "Accept"})
+                headers = {"ETag": etag, "Vary": "Accept"}
+                if server.cache_control:
+                    headers["Cache-Control"] = server.cache_control
+                self._send(200, body, ctype, headers)
 
             def _file(self, filename: str) -> None:
                 if self._fault(filename):

@@ -19,13 +19,13 @@ import ipaddress
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
 from cachedb.errors import InvalidWheel, NetworkError, UsageError
 from cachedb.fetch import (
@@ -99,6 +99,7 @@ class IndexClient:
         cache_dir: Path | None,
         offline: bool = False,
         refresh: bool = False,
+        refresh_packages: Collection[str] = (),
         timeout: float = 30.0,
         concurrency: int | None = None,
         defer_cache_writes: bool = False,
@@ -111,6 +112,7 @@ class IndexClient:
         self.find_links = list(find_links)
         self.offline = offline
         self.refresh = refresh
+        self.refresh_packages = frozenset(canonicalize_name(n) for n in refresh_packages)
         self.timeout = timeout
         if concurrency is None:
             concurrency = _concurrency_for([*self.index_urls, *self.find_links])
@@ -145,8 +147,12 @@ class IndexClient:
         per_index: list[list[Link]] = []
         missing: list[str] = []
         for index in self.index_urls:
+            directory = local_location(index)
+            if directory is not None:
+                links.extend(self._local_project_links(directory, index, canonical))
+                continue
             page_url = f"{index}/{canonical}/"
-            page = self._page(page_url, ACCEPT_INDEX)
+            page = self._page(page_url, ACCEPT_INDEX, canonical in self.refresh_packages)
             if page is None:
                 missing.append(index)
             elif page.status == 200:
@@ -173,6 +179,26 @@ class IndexClient:
             )
         return links
 
+    def _local_project_links(self, root: Path, index: str, canonical: NormalizedName) -> list[Link]:
+        """A project's files in an index on disk (PEP 503 layout: ``<root>/<name>/index.html``).
+
+        Read like a local find-links location, never cached and also offline: a
+        page without ``index.html`` is its directory's distribution files.
+        """
+        directory = root / canonical
+        page = directory / "index.html"
+        source = redact_url(index)
+        try:
+            if page.is_file():
+                return parse_html_page(page.read_bytes(), page.as_uri(), source)
+            if directory.is_dir():
+                return for_project(list_directory(directory, source), canonical)
+        except OSError as exc:
+            raise UsageError(f"cannot read index {root}: {exc.strerror or exc}") from None
+        if not root.is_dir():
+            raise UsageError(f"index directory {root} does not exist")
+        return []
+
     def _with_credentials(self, links: list[Link], page_url: str) -> list[Link]:
         """Links on the page's own host get the credentials the page was fetched with."""
         if "@" not in page_url:
@@ -183,29 +209,49 @@ class IndexClient:
             out.append(link if url == link.url else dataclasses.replace(link, url=url))
         return out
 
-    def _page(self, url: str, accept: str) -> CachedPage | None:
-        """The page at ``url``: None only when offline and not cached."""
+    def read_pages(self, names: Iterable[str]) -> None:
+        """Read the pages of ``names`` at once (fresh ones from the cache, the rest
+        revalidated); ``project_links`` then answers from memory. Failures are left
+        for ``project_links`` to raise."""
+        todo = list(dict.fromkeys(names))
+        if len(todo) < 2 or self.offline:
+            return
+
+        def one(name: str) -> None:
+            with contextlib.suppress(Exception):
+                self.project_links(name)
+
+        workers = min(self.concurrency, len(todo))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cachedb-page") as pool:
+            list(pool.map(one, todo))
+
+    def _page(self, url: str, accept: str, refresh: bool = False) -> CachedPage | None:
+        """The page at ``url``: None only when offline and not cached; ``refresh`` (or the
+        client's) revalidates a cached page even while it is fresh."""
         key = (strip_credentials(url), accept)
         with self._lock:
             if key in self._pages:
                 return self._pages[key]
         cached = self._cache.get(url, accept)
-        if self.offline or (cached is not None and not self.refresh and cached.fresh()):
+        refresh = refresh or self.refresh
+        if self.offline or (cached is not None and not refresh and cached.fresh()):
             page = cached
         else:
-            page = self._fetch_page(url, accept, cached)
+            page = self._fetch_page(url, accept, cached, refresh)
         with self._lock:
             self._pages[key] = page
         return page
 
-    def _fetch_page(self, url: str, accept: str, cached: CachedPage | None) -> CachedPage:
+    def _fetch_page(
+        self, url: str, accept: str, cached: CachedPage | None, refresh: bool
+    ) -> CachedPage:
         headers = {"Accept": accept}
         if cached is not None and cached.status == 200:
             if cached.etag:
                 headers["If-None-Match"] = cached.etag
             if cached.last_modified:
                 headers["If-Modified-Since"] = cached.last_modified
-        if self.refresh:
+        if refresh:
             # Also asks CDNs in front of the index for a fresh copy.
             headers["Cache-Control"] = "max-age=0"
         shown = redact_url(url)

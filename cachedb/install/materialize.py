@@ -150,7 +150,8 @@ def materialize(
             if wheel.bucket == BUILT_WHEELS_BUCKET:
                 builds.append((pin, _sdist_for_miss(finder.index, pin, wheel.key)))
                 continue
-            downloads.append((pin, _link_for_miss(finder.index, pin, wheel.filename)))
+            link = source.link or _link_for_miss(finder.index, pin, wheel.filename)
+            downloads.append((pin, link))
         elif isinstance(source, Built):
             wheel_ = source.wheel
             ready[pin.name] = Ready(
@@ -187,6 +188,7 @@ def materialize(
                     check_agrees(served, wheel_metadata(got.path, link.filename), link.filename)
                 allowed = allowed_sha256(hashes.get(pin.name, frozenset()))
                 _check(link.filename, got.sha256, allowed, got.path)
+                finder.remember(link, got.sha256)
                 fetched.append((pin, got.path, got.sha256, source_key(link.source), None))
         for pin, source in direct:
             from ..store.unpack import sha256_file
