@@ -49,6 +49,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("offline", "bool"),
         Setting("no-wait", "bool"),
         Setting("max-download-size", "str"),
+        Setting("index-strategy", "str"),
         Setting("http-timeout", "float", flag=False),
         Setting("concurrent-downloads", "int", flag=False),
         Setting("pointer-kind", "str", flag=False),

@@ -155,9 +155,10 @@ def install_command(
         str | None,
         typer.Option(
             "--index-strategy",
+            envvar="CACHEDB_INDEX_STRATEGY",
             help="Which indexes' versions count: first-index (the first index that has "
             "the project; safe against dependency confusion), unsafe-first-match or "
-            "unsafe-best-match [env: CACHEDB_INDEX_STRATEGY; default: first-index].",
+            "unsafe-best-match [default: first-index].",
             show_default=False,
         ),
     ] = None,

@@ -149,7 +149,10 @@ class IndexClient:
         for index in self.index_urls:
             directory = local_location(index)
             if directory is not None:
-                links.extend(self._local_project_links(directory, index, canonical))
+                found = self._local_project_links(directory, index, canonical)
+                per_index.append(found)
+                if self.strategy == FIRST_INDEX and found:
+                    break
                 continue
             page_url = f"{index}/{canonical}/"
             page = self._page(page_url, ACCEPT_INDEX, canonical in self.refresh_packages)

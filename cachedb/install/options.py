@@ -52,7 +52,7 @@ def max_download_size(option: str | None = None) -> int | None:
         return None
     from ..gc.units import parse_size
 
-    where = "--max-download-size" if option is not None else MAX_DOWNLOAD_SIZE_ENV
+    where = f"--max-download-size ({MAX_DOWNLOAD_SIZE_ENV})"
     try:
         size = parse_size(raw)
     except UsageError as exc:
@@ -64,13 +64,13 @@ def max_download_size(option: str | None = None) -> int | None:
 
 def index_strategy(option: str | None = None) -> str:
     """``--index-strategy``, else ``CACHEDB_INDEX_STRATEGY``, else uv's safe default."""
-    raw = option if option is not None else os.environ.get(INDEX_STRATEGY_ENV, "").strip()
+    raw = option if option is not None else (value("index-strategy") or "").strip()
     if not raw:
         return INDEX_STRATEGIES[0]
     if raw not in INDEX_STRATEGIES:
-        where = "--index-strategy" if option is not None else INDEX_STRATEGY_ENV
         raise UsageError(
-            f"unknown {where} {raw!r}; use first-index, unsafe-first-match or unsafe-best-match"
+            f"unknown --index-strategy ({INDEX_STRATEGY_ENV}) {raw!r}; "
+            "use first-index, unsafe-first-match or unsafe-best-match"
         )
     return raw
 
