@@ -99,3 +99,21 @@ def test_unknown_index_strategy_is_a_usage_error(two: Two, how: str) -> None:
         code, _, err = two.install("demo", env={"CACHEDB_INDEX_STRATEGY": "best"})
     assert code == 2
     assert "first-index" in err and "unsafe-best-match" in err
+
+
+def test_a_version_cached_from_an_extra_index_does_not_win_either(two: Two) -> None:
+    # The cache holds demo 99.0 from the extra index; first-index must still answer as cold.
+    code, version, err = two.install("--index-strategy", "unsafe-best-match", "demo")
+    assert (code, version) == (0, "99.0"), err
+    (two.tmp / "venv").rename(two.tmp / "venv-best")
+    code, version, err = two.install("demo")
+    assert code == 0, err
+    assert version == "1.0"
+
+
+def test_a_pin_cached_from_an_extra_index_answers_as_cold(two: Two) -> None:
+    code, version, err = two.install("--index-strategy", "unsafe-best-match", "demo==99.0")
+    assert (code, version) == (0, "99.0"), err
+    (two.tmp / "venv").rename(two.tmp / "venv-best")
+    code, _, err = two.install("demo==99.0")  # cold, first-index: the first index has no 99.0
+    assert code == 1, err
