@@ -52,6 +52,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("compile-bytecode", "bool"),
         Setting("seed", "bool"),
         Setting("clear", "bool"),
+        Setting("index-strategy", "str"),
         Setting("http-timeout", "float", flag=False),
         Setting("concurrent-downloads", "int", flag=False),
         Setting("pointer-kind", "str", flag=False),

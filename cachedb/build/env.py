@@ -33,6 +33,7 @@ class EnvSettings:
     index_urls: Sequence[str] = field(default_factory=tuple)
     find_links: Sequence[str] = field(default_factory=tuple)
     offline: bool = False
+    index_strategy: str = "first-index"
 
     def install_command(self, env_dir: Path, *, offline: bool) -> list[str]:
         cmd = [sys.executable, "-m", "cachedb", "install", "--quiet", "--venv", str(env_dir)]
@@ -43,6 +44,7 @@ class EnvSettings:
             cmd += ["--index-url", self.index_urls[0]]
             for url in self.index_urls[1:]:
                 cmd += ["--extra-index-url", url]
+            cmd += ["--index-strategy", self.index_strategy]
         else:
             cmd.append("--no-index")
         for location in self.find_links:

@@ -162,6 +162,17 @@ def install_command(
             help="Refresh this package: revalidate its pages, re-read its files, rebuild it.",
         ),
     ] = None,
+    index_strategy: Annotated[
+        str | None,
+        typer.Option(
+            "--index-strategy",
+            envvar="CACHEDB_INDEX_STRATEGY",
+            help="Which indexes' versions count: first-index (the first index that has "
+            "the project; safe against dependency confusion), unsafe-first-match or "
+            "unsafe-best-match [default: first-index].",
+            show_default=False,
+        ),
+    ] = None,
     max_download_size: Annotated[
         str | None,
         typer.Option(
@@ -239,6 +250,7 @@ def install_command(
             "(use --venv or --python), a --target directory or a --prefix"
         )
     from ..install.options import InstallOptions
+    from ..install.options import index_strategy as strategy
     from ..install.options import max_download_size as download_cap
     from ..install.pipeline import run_install
     from ..install.report import Reporter
@@ -280,6 +292,8 @@ def install_command(
     )
     if max_download_size is not None:
         opts.max_download_size = download_cap(max_download_size)
+    if index_strategy is not None:
+        opts.index_strategy = strategy(index_strategy)
     raise typer.Exit(run_install(opts, Reporter(verbose - quiet)))
 
 

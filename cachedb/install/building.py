@@ -54,6 +54,7 @@ def builder_factory(
             index_urls=tuple(index_urls),
             find_links=tuple(find_links),
             offline=opts.offline,
+            index_strategy=opts.index_strategy,
         )
         return Builder(
             cache,

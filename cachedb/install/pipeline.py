@@ -309,6 +309,7 @@ def _install_into(
             timeout=opts.timeout,
             concurrency=opts.concurrency,
             max_download_size=opts.max_download_size,
+            strategy=opts.index_strategy,
             # A failed run must leave the cache as it was: pages are kept on success only.
             defer_cache_writes=True,
         )
