@@ -366,12 +366,16 @@ def _install_into(
             # processes by their number of files.
             archives = [read_archive(item.path.absolute()) for item in ready]
 
+            major, minor = interp.markers["python_version"].split(".")[:2]
+            target_version = (int(major), int(minor))
+
             def link(job: tuple[Ready, Archive]) -> InstallRecord:
                 item, archive = job
                 install_archive(
                     archive,
                     scheme=interp.scheme,
                     python_executable=interp.executable,
+                    python_version=target_version,
                     link_mode=mode,
                     requested=item.pin.requested,
                     direct_url=item.direct_url,

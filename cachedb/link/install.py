@@ -111,7 +111,12 @@ class _Plan:
         return [*self.linked, *self.fresh]
 
 
-def _plan(archive: Archive, dirs: Mapping[str, str], python_executable: str) -> tuple[_Plan, str]:
+def _plan(
+    archive: Archive,
+    dirs: Mapping[str, str],
+    python_executable: str,
+    python_version: tuple[int, int],
+) -> tuple[_Plan, str]:
     label = f"{archive.name} {archive.version}"
     plan = _Plan(label)
     lib_dir = dirs["purelib" if archive.root_is_purelib else "platlib"]
@@ -158,7 +163,7 @@ def _plan(archive: Archive, dirs: Mapping[str, str], python_executable: str) -> 
     entry_points = archive.read_dist_info_file("entry_points.txt")
     if entry_points:
         for script in parse_entry_points(entry_points.decode("utf-8", "replace"), label):
-            name, data = generate_launcher(script, python_executable)
+            name, data = generate_launcher(script, python_executable, python_version)
             # Like pip, the entry point wins over a same-named file from .data/scripts.
             plan.add(_Fresh(os.path.join(dirs["scripts"], name), data, True), replace=True)
     return plan, lib_dir
@@ -205,6 +210,7 @@ def install_archive(
     scheme: Mapping[str, str],
     python_executable: str,
     link_mode: str,
+    python_version: tuple[int, int] = (3, 9),
     requested: bool = True,
     direct_url: Mapping[str, object] | None = None,
     installer: str = "cachedb",
@@ -214,6 +220,7 @@ def install_archive(
     Nothing is written before the whole install is validated, and a failure
     part-way removes what this call created (and restores what it replaced).
     Files of another installed version are not removed: uninstall it first.
+    ``python_version`` is the target's (major, minor): launchers are written for it.
     """
     if link_mode not in LINK_MODES:
         raise UsageError(f"unknown link mode {link_mode!r}; choose one of {', '.join(LINK_MODES)}")
@@ -222,7 +229,7 @@ def install_archive(
     else:
         archive = read_archive(Path(archive_dir).absolute())
     dirs = _scheme_dirs(scheme)
-    plan, lib_dir = _plan(archive, dirs, python_executable)
+    plan, lib_dir = _plan(archive, dirs, python_executable, python_version)
     label = plan.label
 
     dist_info_dir = os.path.join(lib_dir, archive.dist_info)

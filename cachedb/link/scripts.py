@@ -69,11 +69,15 @@ def parse_entry_points(text: str, dist: str) -> list[EntryPointScript]:
     return scripts
 
 
-def generate_launcher(script: EntryPointScript, python_executable: str) -> tuple[str, bytes]:
+def generate_launcher(
+    script: EntryPointScript, python_executable: str, python_version: tuple[int, int] = (3, 9)
+) -> tuple[str, bytes]:
     """The launcher's file name and contents for this platform.
 
     On POSIX the text is byte-for-byte what pip writes, so environments built by
     cachedb and by pip compare equal; Windows needs installer's .exe launchers.
+    A target older than 3.9 (``python_version``) lacks ``str.removesuffix``,
+    which pip's text uses: it gets the same step in older words.
     """
     if os.name == "nt":
         from installer.scripts import Script
@@ -86,8 +90,12 @@ def generate_launcher(script: EntryPointScript, python_executable: str) -> tuple
         "import sys\n"
         f"from {script.module} import {import_name}\n"
         "if __name__ == '__main__':\n"
-        "    sys.argv[0] = sys.argv[0].removesuffix('.exe')\n"
-        f"    sys.exit({script.attr}())\n"
+        + (
+            "    sys.argv[0] = sys.argv[0].removesuffix('.exe')\n"
+            if python_version >= (3, 9)
+            else "    if sys.argv[0].endswith('.exe'):\n        sys.argv[0] = sys.argv[0][:-4]\n"
+        )
+        + f"    sys.exit({script.attr}())\n"
     )
     return script.name, shebang(python_executable) + body.encode()
 
