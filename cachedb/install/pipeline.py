@@ -231,7 +231,7 @@ def _install_into(
     )
     from ..store import InstallRecord
     from .building import build_policy, builder_factory
-    from .materialize import materialize
+    from .materialize import materialize, note_kept
 
     direct: dict[str, Direct] = {}
     hashes: dict[str, frozenset[str]] = {}
@@ -296,6 +296,7 @@ def _install_into(
             policy=build_policy(opts),
         )
         staging: Path | None = None
+        kept: list[str] = []
         fetcher: Fetcher | None = None
         held: list[int] = []
         try:
@@ -340,7 +341,9 @@ def _install_into(
                 fetcher=fetcher,
             )
             reporter.stop()
-            fetched = sum(1 for item in ready if item.fetched)
+            # Stored by this run: if linking fails they stay (valid, immutable), said so below.
+            kept = [item.archive_id for item in ready if item.fetched]
+            fetched = len(kept)
             prepared_at = time.perf_counter()
             if fetched:
                 reporter.info(f"Prepared {_count(fetched)} in {_secs(prepared_at - resolved_at)}")
@@ -387,8 +390,11 @@ def _install_into(
             records.extend(on_two_processes(link, jobs, [len(a.files) for a in archives], "link"))
             reporter.stop()
             cache.record_install(str(prefix), interp.executable, records, [n for n, _ in removed])
+            kept = []
             finder.commit()
         finally:
+            if kept:
+                note_kept(cache, interp.prefix, kept)
             reporter.stop()
             if fetcher is not None:
                 fetcher.close()
