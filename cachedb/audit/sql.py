@@ -171,7 +171,7 @@ def sqlite_path(url: str) -> Path:
         raise UsageError(f"invalid database URL: {exc}") from exc
     if parsed.get_backend_name() != "sqlite":
         raise UsageError(
-            f"cachedb sql supports only SQLite databases, not {parsed.get_backend_name()!r}; "
+            f"cachedb sql supports only SQLite and PostgreSQL, not {parsed.get_backend_name()!r}; "
             "use that database's own client"
         )
     if not parsed.database or parsed.database == ":memory:":

@@ -59,17 +59,24 @@ def sql_command(
     from .._config import resolve_cache_dir, resolve_db_url
     from ..audit import output
     from ..audit.sql import ReadOnlyDatabase, read_query, sqlite_path
+    from ..db.urls import POSTGRESQL, backend
     from ..errors import UsageError
 
     if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
         raise UsageError(f"--timeout must be a positive number of seconds, not {timeout}")
     # Resolve the URL without open_cache: sql must neither create nor migrate anything.
     url = resolve_db_url(resolve_cache_dir(cache_dir), db_url)
-    path = sqlite_path(url)
     text = read_query(query, file, sys.stdin)
+    db: Any
+    if backend(url) == POSTGRESQL:
+        from ..audit.pgsql import ReadOnlyPgDatabase
+
+        db = ReadOnlyPgDatabase(url)
+    else:
+        db = ReadOnlyDatabase(sqlite_path(url))
     tty = sys.stdout.isatty()
     chosen = fmt.value if fmt is not None else ("table" if tty else "tsv")
-    with ReadOnlyDatabase(path) as db:
+    with db:
         result = db.query(text, limit=limit, timeout=timeout)
         # Rows are written as they are read; Ctrl-C and --timeout stop the reading.
         output.render(result.columns, result.rows, chosen, sys.stdout, tty=tty)

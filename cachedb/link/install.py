@@ -28,7 +28,7 @@ from .modes import LINK_MODES, file_creator
 from .place import Journal
 from .records import format_record, record_hash
 from .scripts import (
-    check_script_name,
+    check_data_file,
     generate_launcher,
     parse_entry_points,
     rewrite_shebang,
@@ -149,15 +149,13 @@ def _plan(
         else:
             base = dirs[key]
         dst = os.path.join(base, rest)
-        if key == "scripts":
-            if "/" not in rest:
-                check_script_name(rest, label)
-            if _read_head(src, 8) == b"#!python":
-                with open(src, "rb") as fh:
-                    rewritten = rewrite_shebang(fh.read(), python_executable)
-                assert rewritten is not None
-                plan.add(_Fresh(dst, rewritten, executable=True))
-                continue
+        check_data_file(key, rest, label)
+        if key == "scripts" and _read_head(src, 8) == b"#!python":
+            with open(src, "rb") as fh:
+                rewritten = rewrite_shebang(fh.read(), python_executable)
+            assert rewritten is not None
+            plan.add(_Fresh(dst, rewritten, executable=True))
+            continue
         link(dst, src, (_record_path(dst, lib_dir, lib_prefix), row[1], row[2]))
 
     entry_points = archive.read_dist_info_file("entry_points.txt")
