@@ -66,10 +66,11 @@ def _check_named(pin: Pin, filename: str) -> None:
 
 
 def _direct_url(source: Direct, sha256: str) -> dict[str, object]:
-    from ..fetch import strip_credentials
+    from ..fetch._urls import storable_url
 
     return {
-        "url": strip_credentials(source.url),
+        # Without credentials or query (a token): PEP 610 records where, not how to get in.
+        "url": storable_url(source.url),
         "archive_info": {"hash": f"sha256={sha256}", "hashes": {"sha256": sha256}},
     }
 

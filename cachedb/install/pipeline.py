@@ -12,6 +12,7 @@ import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -260,7 +261,8 @@ def _install_into(
         if r.hashes:
             hashes[r.name] = hashes.get(r.name, frozenset()) | r.hashes
         if r.url is not None:
-            filename = r.url.split("#")[0].rsplit("/", 1)[-1]
+            # The path's last part: `x.whl?token=...` (a signed URL) is a wheel too.
+            filename = unquote(urlsplit(r.url).path.rsplit("/", 1)[-1])
             direct[r.name] = Direct(r.url, filename, r.hashes, editable=r.editable)
     index_urls = _index_urls(opts, reqs)
     find_links = [*opts.find_links, *reqs.find_links]
