@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -281,7 +282,7 @@ def _install_into(
     )
     from ..store import InstallRecord
     from .building import build_policy, builder_factory
-    from .materialize import materialize
+    from .materialize import materialize, note_kept
 
     direct: dict[str, Direct] = {}
     hashes: dict[str, frozenset[str]] = {}
@@ -289,7 +290,8 @@ def _install_into(
         if r.hashes:
             hashes[r.name] = hashes.get(r.name, frozenset()) | r.hashes
         if r.url is not None:
-            filename = r.url.split("#")[0].rsplit("/", 1)[-1]
+            # The path's last part: `x.whl?token=...` (a signed URL) is a wheel too.
+            filename = unquote(urlsplit(r.url).path.rsplit("/", 1)[-1])
             direct[r.name] = Direct(r.url, filename, r.hashes, editable=r.editable)
     index_urls = _index_urls(opts, reqs)
     find_links = [*opts.find_links, *reqs.find_links]
@@ -367,6 +369,7 @@ def _install_into(
             refresh=opts.refresh,
         )
         staging: Path | None = None
+        kept: list[str] = []
         fetcher: Fetcher | None = None
         held: list[int] = []
         try:
@@ -432,7 +435,9 @@ def _install_into(
                 fetcher=fetcher,
             )
             reporter.stop()
-            fetched = sum(1 for item in ready if item.fetched)
+            # Stored by this run: if linking fails they stay (valid, immutable), said so below.
+            kept = [item.archive_id for item in ready if item.fetched]
+            fetched = len(kept)
             prepared_at = time.perf_counter()
             if fetched:
                 reporter.info(f"Prepared {_count(fetched)} in {_secs(prepared_at - resolved_at)}")
@@ -484,8 +489,11 @@ def _install_into(
             cache.record_install(str(prefix), interp.executable, records, [n for n, _ in removed])
             if opts.report is not None:
                 _write_report(opts.report, todo, finder, interp, cache, ready)
+            kept = []
             finder.commit()
         finally:
+            if kept:
+                note_kept(cache, interp.prefix, kept)
             reporter.stop()
             if fetcher is not None:
                 fetcher.close()
