@@ -34,8 +34,14 @@ HOUR = 3600.0
 
 
 @pytest.fixture
-def cache(tmp_path: Path) -> Iterator[Cache]:
-    with open_cache(tmp_path / "cache") as c:
+def cache(tmp_path: Path, db_url: str | None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cache]:
+    """A cache on each backend (SQLite in the cache directory, or a PostgreSQL database).
+
+    ``CACHEDB_DB_URL`` names the database, so commands run by the test find it too.
+    """
+    if db_url is not None:
+        monkeypatch.setenv("CACHEDB_DB_URL", db_url)
+    with open_cache(tmp_path / "cache", db_url) as c:
         yield c
 
 
