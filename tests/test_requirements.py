@@ -382,7 +382,28 @@ def test_not_utf8(tmp_path: Path) -> None:
 
 
 def test_directory_is_not_a_requirements_file(tmp_path: Path) -> None:
-    assert "not a regular file" in usage_error(parse_requirements_file, tmp_path)
+    assert "is a directory" in usage_error(parse_requirements_file, tmp_path)
+
+
+def test_a_pipe_is_read_and_its_paths_are_relative_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    wheel = make_wheel(tmp_path / "here", "local", "2.0")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_text, args=(f"attrs\n./here/{wheel.name}\n",))
+    writer.start()
+    monkeypatch.chdir(tmp_path)
+    try:
+        result = parse_requirements_file(fifo)
+    finally:
+        # A writer still waiting for a reader (the read was refused) is let go.
+        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+        writer.join()
+    assert [r.requirement.name for r in result.requirements] == ["attrs", "local"]
+    assert result.requirements[1].url == wheel.as_uri()
 
 
 # --- collect / RequirementSet ------------------------------------------------

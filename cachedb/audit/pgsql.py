@@ -54,14 +54,16 @@ class ReadOnlyPgDatabase:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def query(self, sql: str, *, limit: int | None = None) -> Result:
-        """Run one statement and fetch at most ``limit`` rows."""
+    def query(self, sql: str, *, limit: int | None = None, timeout: float | None = None) -> Result:
+        """Run one statement and fetch at most ``limit`` rows, within ``timeout`` seconds
+        (else the default ``statement_timeout`` of this connection)."""
         if not sql.strip():
             raise UsageError("the query is empty")
         errors = self._psycopg.errors
         try:
             self._conn.execute("SET TRANSACTION READ ONLY")
-            milliseconds = str(max(1, int(self.timeout * 1000)))
+            seconds = self.timeout if timeout is None else timeout
+            milliseconds = str(max(1, int(seconds * 1000)))
             self._conn.execute("SELECT set_config('statement_timeout', %s, true)", (milliseconds,))
             # Prepared: exactly one statement, whatever the text holds after a ';'.
             cursor = self._conn.execute(sql.strip().rstrip(";"), prepare=True)
@@ -76,14 +78,14 @@ class ReadOnlyPgDatabase:
             raise ReadOnlyViolation(f"refused: cachedb sql is read-only ({one_line(exc)})") from exc
         except errors.QueryCanceled as exc:
             raise UsageError(
-                f"the query was cancelled after {self.timeout:g}s (statement_timeout)"
+                f"the query was cancelled after {seconds:g}s (statement_timeout)"
             ) from exc
         except self._psycopg.Error as exc:
             raise UsageError(f"SQL error: {one_line(exc)}") from exc
         finally:
             if not self._conn.closed:
                 self._conn.rollback()
-        return Result(columns, [tuple(_plain(v) for v in row) for row in rows])
+        return Result(columns, iter([tuple(_plain(v) for v in row) for row in rows]))
 
 
 def _plain(value: Any) -> Any:

@@ -15,8 +15,31 @@ VenvOption = Annotated[
     str | None,
     typer.Option("--venv", help="The virtual environment to install into (created if missing)."),
 ]
-QuietOption = Annotated[int, typer.Option("--quiet", "-q", count=True, help="Print less.")]
-VerboseOption = Annotated[int, typer.Option("--verbose", "-v", count=True, help="Print more.")]
+# Commands that look at or change an environment that exists.
+EnvPythonOption = Annotated[
+    str | None,
+    typer.Option(
+        "--python",
+        "-p",
+        help="The interpreter (or its venv) of the environment [default: $VIRTUAL_ENV, "
+        "else ./.venv].",
+        show_default=False,
+    ),
+]
+EnvVenvOption = Annotated[
+    str | None,
+    typer.Option(
+        "--venv",
+        help="The virtual environment [default: $VIRTUAL_ENV, else ./.venv].",
+        show_default=False,
+    ),
+]
+QuietOption = Annotated[
+    int, typer.Option("--quiet", "-q", count=True, help="Print less.", show_default=False)
+]
+VerboseOption = Annotated[
+    int, typer.Option("--verbose", "-v", count=True, help="Print more.", show_default=False)
+]
 NoWaitOption = Annotated[
     bool,
     typer.Option(
@@ -62,18 +85,35 @@ def install_command(
         ),
     ] = None,
     extra_index_url: Annotated[
-        list[str] | None, typer.Option("--extra-index-url", help="Extra index URLs.")
+        list[str] | None,
+        typer.Option(
+            "--extra-index-url",
+            envvar="CACHEDB_EXTRA_INDEX_URL",
+            help="More indexes, after --index-url (the variable: URLs separated by spaces).",
+        ),
     ] = None,
     find_links: Annotated[
-        list[str] | None, typer.Option("--find-links", "-f", help="A directory or URL of wheels.")
+        list[str] | None,
+        typer.Option(
+            "--find-links",
+            "-f",
+            envvar="CACHEDB_FIND_LINKS",
+            help="A directory or URL of wheels (the variable: separated by spaces).",
+        ),
     ] = None,
-    no_index: Annotated[bool, typer.Option("--no-index", help="Ignore the package index.")] = False,
+    no_index: Annotated[
+        bool,
+        typer.Option("--no-index", envvar="CACHEDB_NO_INDEX", help="Ignore the package index."),
+    ] = False,
     offline: Annotated[
         bool,
         typer.Option("--offline", envvar="CACHEDB_OFFLINE", help="Use only the cache; no network."),
     ] = False,
     refresh: Annotated[
-        bool, typer.Option("--refresh", help="Revalidate cached index pages.")
+        bool,
+        typer.Option(
+            "--refresh", help="Revalidate cached index pages and re-read local wheel files."
+        ),
     ] = False,
     upgrade: Annotated[
         bool, typer.Option("--upgrade", "-U", help="Upgrade to the newest allowed versions.")
@@ -106,7 +146,26 @@ def install_command(
     ] = None,
     refresh_package: Annotated[
         list[str] | None,
-        typer.Option("--refresh-package", help="Rebuild this package instead of reusing a build."),
+        typer.Option(
+            "--refresh-package",
+            help="Refresh this package: revalidate its pages, re-read its files, rebuild it.",
+        ),
+    ] = None,
+    max_download_size: Annotated[
+        str | None,
+        typer.Option(
+            "--max-download-size",
+            envvar="CACHEDB_MAX_DOWNLOAD_SIZE",
+            help="Refuse a download past this size when its index declares none "
+            "(e.g. 500MB, 2GiB) [default: 8GiB].",
+            show_default=False,
+        ),
+    ] = None,
+    reinstall_package: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--reinstall-package", help="Link this package again even if it is installed."
+        ),
     ] = None,
     no_wait: NoWaitOption = False,
     cache_dir: CacheDirOption = None,
@@ -116,6 +175,7 @@ def install_command(
 ) -> None:
     """Install packages into a virtual environment from the cache."""
     from ..install.options import InstallOptions
+    from ..install.options import max_download_size as download_cap
     from ..install.pipeline import run_install
     from ..install.report import Reporter
 
@@ -144,16 +204,19 @@ def install_command(
         no_binary=list(no_binary or []),
         only_binary=list(only_binary or []),
         refresh_packages=list(refresh_package or []),
+        reinstall_packages=list(reinstall_package or []),
         wait=not no_wait,
     )
+    if max_download_size is not None:
+        opts.max_download_size = download_cap(max_download_size)
     raise typer.Exit(run_install(opts, Reporter(verbose - quiet)))
 
 
 @app.command("uninstall")
 def uninstall_command(
     packages: Annotated[list[str], typer.Argument(help="Distribution names.", show_default=False)],
-    python: PythonOption = None,
-    venv: VenvOption = None,
+    python: EnvPythonOption = None,
+    venv: EnvVenvOption = None,
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Accepted for pip compatibility.")
     ] = False,
@@ -174,8 +237,8 @@ def uninstall_command(
 
 @app.command("list")
 def list_command(
-    python: PythonOption = None,
-    venv: VenvOption = None,
+    python: EnvPythonOption = None,
+    venv: EnvVenvOption = None,
     json_output: JsonOption = False,
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._file import parse_requirements_file
+from ._file import STDIN, parse_requirements_file
 from ._line import absolute_path, parse_requirement
 from ._model import RequirementSet
 
@@ -29,7 +29,12 @@ def collect(
         for arg in editables:
             result.requirements.append(parse_editable(arg, base_dir=base_dir))
     for name in requirement_files:
-        result.merge(parse_requirements_file(absolute_path(name, base_dir)))
+        result.merge(parse_requirements_file(_location(name, base_dir)))
     for name in constraint_files:
-        result.merge(parse_requirements_file(absolute_path(name, base_dir), constraint=True))
+        result.merge(parse_requirements_file(_location(name, base_dir), constraint=True))
     return result
+
+
+def _location(name: str, base_dir: Path | None) -> Path:
+    """``-`` stays standard input; anything else is a path made absolute."""
+    return STDIN if name == "-" else absolute_path(name, base_dir)

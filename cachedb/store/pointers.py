@@ -26,7 +26,9 @@ def default_kind(directory: Path) -> str:
 
     ``CACHEDB_POINTER_KIND`` overrides the choice.
     """
-    forced = os.environ.get(POINTER_KIND_ENV)
+    from .._settings import value
+
+    forced = value("pointer-kind")
     if forced:
         if forced not in KINDS:
             from ..errors import UsageError
