@@ -23,7 +23,7 @@ from wheelbuilder import make_wheel
 from cachedb.cli import main
 from cachedb.db.migrate import HEAD
 from cachedb.db.models import Archive
-from cachedb.errors import UsageError
+from cachedb.errors import CachedbError
 from cachedb.store import WHEELS_BUCKET, Cache, InstallRecord, open_cache, pointer_key, source_key
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "schema.md"
@@ -585,7 +585,7 @@ def test_sql_on_postgresql_refuses_every_write(
 def test_sql_on_postgresql_is_bounded_by_statement_timeout(pg_migrated_url: str) -> None:
     from cachedb.audit import pgsql
 
-    with pgsql.ReadOnlyPgDatabase(pg_migrated_url, timeout=0.2) as db:
-        with pytest.raises(UsageError, match="cancelled after 0.2s"):
-            db.query("SELECT pg_sleep(30)")
-        assert db.query("SELECT 1 AS one").rows == [(1,)]
+    with pgsql.ReadOnlyPgDatabase(pg_migrated_url) as db:
+        with pytest.raises(CachedbError, match="timed out after 0.2s"):
+            db.query("SELECT pg_sleep(30)", timeout=0.2)
+        assert list(db.query("SELECT 1 AS one").rows) == [(1,)]
