@@ -436,14 +436,17 @@ def verify(capsys: pytest.CaptureFixture[str], root: Path, *extra: str) -> tuple
     return code, out.splitlines()
 
 
-def test_verify_clean_cache(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
-    assert verify(capsys, built.root, "--check-contents") == (0, ["ok: database and disk agree"])
+def test_verify_clean_cache(built_any: Built, capsys: pytest.CaptureFixture[str]) -> None:
+    assert verify(capsys, built_any.root, "--check-contents") == (
+        0,
+        ["ok: database and disk agree"],
+    )
 
 
 def test_verify_finds_and_repairs(
-    built: Built, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    built_any: Built, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    root, ids = built.root, built.ids
+    root, ids = built_any.root, built_any.ids
     archives = root / "archive-v0"
     # A tampered file (same size, so only the hash tells), a vanished archive,
     # a stray old directory, a swapped link and a link without a row.
@@ -515,16 +518,18 @@ def test_verify_finds_and_repairs(
     assert verify(capsys, root, "--check-contents") == (0, ["ok: database and disk agree"])
 
 
-def test_verify_missing_link_is_recreated(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
-    link = built.root / WHEELS_BUCKET / SOURCE / "beta" / "beta-1.0-py3-none-any"
+def test_verify_missing_link_is_recreated(
+    built_any: Built, capsys: pytest.CaptureFixture[str]
+) -> None:
+    link = built_any.root / WHEELS_BUCKET / SOURCE / "beta" / "beta-1.0-py3-none-any"
     os.unlink(link)
-    code, lines = verify(capsys, built.root)
+    code, lines = verify(capsys, built_any.root)
     assert code == 1 and lines == [
         f"pointer-missing-link: wheels-v0/{SOURCE}/beta/beta-1.0-py3-none-any: link is missing"
     ]
-    assert verify(capsys, built.root, "--repair")[0] == 0
-    assert link.resolve() == (built.root / "archive-v0" / built.ids["beta"]).resolve()
-    assert verify(capsys, built.root)[0] == 0
+    assert verify(capsys, built_any.root, "--repair")[0] == 0
+    assert link.resolve() == (built_any.root / "archive-v0" / built_any.ids["beta"]).resolve()
+    assert verify(capsys, built_any.root)[0] == 0
 
 
 # -- sql on PostgreSQL: the server keeps it read-only ---------------------------------

@@ -1,7 +1,8 @@
 """SQLAlchemy models of the metadata database.
 
 The schema itself is owned by the Alembic migrations under ``alembic/``; these
-models must always agree with them (``alembic -c migrations.ini check``).
+models must always agree with them (``alembic -c migrations.ini check``). They
+are only that: every statement cachedb runs is plain SQL (``db.lite``, ``db.pg``).
 Timestamps are UTC seconds since the epoch as floats: cheap to compare in SQL
 and identical across SQLite and PostgreSQL.
 """

@@ -80,7 +80,8 @@ class Cache:
 
     @property
     def db(self) -> Database:
-        """The ORM view of the database (SQLAlchemy), created on first use."""
+        """The SQLAlchemy view of the database, created on first use (databases other than
+        SQLite and PostgreSQL, and tests)."""
         if self._db is None:
             from ..db.engine import Database
 

@@ -1,9 +1,9 @@
 """The statements a warm install runs, in plain SQL.
 
 They run on sqlite3 directly (``db.lite``) so a fully cached install never
-imports SQLAlchemy, and through an ORM session (``Database.write_sql``) on
-other databases. Named parameters and ``RETURNING`` work on both SQLite and
-PostgreSQL.
+imports SQLAlchemy, on psycopg for PostgreSQL (``db.pg``), and through an ORM
+session (``Database.write_sql``) on other databases. Named parameters and
+``RETURNING`` work on both SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
