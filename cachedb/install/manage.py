@@ -108,11 +108,10 @@ def run_list(
     with open_cache(cache_dir, db_url) as cache:
         interp = query_interpreter(exe, cache.layout.interpreters)
         installed = installed_distributions(interp.scheme)
-        with cache.db.read() as session:
-            modes = {
-                row.name: (row.link_mode, row.archive_id, row.version)
-                for row in active_installs(session, interp.prefix)
-            }
+        modes = {
+            row.name: (row.link_mode, row.archive_id, row.version)
+            for row in cache.read_sql(lambda run: active_installs(run, interp.prefix))
+        }
     rows = []
     for name, (version, dist_info) in sorted(installed.items()):
         installer_file = dist_info / "INSTALLER"
