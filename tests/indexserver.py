@@ -52,6 +52,8 @@ def _wheel_metadata(data: bytes, path: Path) -> bytes:
 class IndexServer:
     def __init__(self, *, auth: tuple[str, str] | None = None) -> None:
         self.requests: list[str] = []
+        self.authorizations: list[str | None] = []
+        """The Authorization header of each request (None: it had none), in order."""
         self.conditional_requests: list[str] = []
         """Paths of requests that carried If-None-Match or If-Modified-Since."""
         self.html_only = False
@@ -105,9 +107,10 @@ class IndexServer:
         with self._lock:
             return [f for f in self._files.values() if f.project == project]
 
-    def _record(self, path: str, conditional: bool) -> None:
+    def _record(self, path: str, conditional: bool, authorization: str | None = None) -> None:
         with self._lock:
             self.requests.append(path)
+            self.authorizations.append(authorization)
             if conditional:
                 self.conditional_requests.append(path)
 
@@ -176,7 +179,7 @@ class IndexServer:
                 conditional = bool(
                     self.headers.get("If-None-Match") or self.headers.get("If-Modified-Since")
                 )
-                server._record(self.path, conditional)
+                server._record(self.path, conditional, self.headers.get("Authorization"))
                 if server.auth is not None and not self._authorized(server.auth):
                     self._send(401, b"unauthorized", "text/plain")
                     return

@@ -8,6 +8,7 @@ from __future__ import annotations
 from cachedb.fetch._download import download, safe_filename
 from cachedb.fetch._downloaded import Downloaded
 from cachedb.fetch._hashes import Hasher, usable
+from cachedb.fetch._network import KEYRING_PROVIDERS, NetworkSettings
 from cachedb.fetch._session import HttpSession, Reply
 from cachedb.fetch._urls import borrow_credentials, local_path, redact_url, strip_credentials
 
@@ -15,6 +16,8 @@ __all__ = [
     "Downloaded",
     "Hasher",
     "HttpSession",
+    "KEYRING_PROVIDERS",
+    "NetworkSettings",
     "Reply",
     "borrow_credentials",
     "download",

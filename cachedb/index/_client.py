@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from packaging.utils import NormalizedName, canonicalize_name
 
 from cachedb.errors import InvalidWheel, NetworkError, UsageError
-from cachedb.fetch import Downloaded, Hasher, HttpSession, download, usable
+from cachedb.fetch import Downloaded, Hasher, HttpSession, NetworkSettings, download, usable
 from cachedb.fetch._urls import borrow_credentials, local_path, redact_url, strip_credentials
 from cachedb.index._findlinks import for_project, list_directory, local_location
 from cachedb.index._httpcache import CachedPage, PageCache, cache_policy
@@ -86,6 +86,7 @@ class IndexClient:
         timeout: float = 30.0,
         concurrency: int | None = None,
         defer_cache_writes: bool = False,
+        network: NetworkSettings | None = None,
     ) -> None:
         self.index_urls = [url.rstrip("/") for url in index_urls]
         self.find_links = list(find_links)
@@ -96,7 +97,10 @@ class IndexClient:
             concurrency = _concurrency_for([*self.index_urls, *self.find_links])
         self.concurrency = max(1, concurrency)
         self._cache = PageCache(cache_dir, deferred=defer_cache_writes)
-        self._session = HttpSession(timeout=timeout, concurrency=self.concurrency)
+        self.network = network if network is not None else NetworkSettings()
+        self._session = HttpSession(
+            timeout=timeout, concurrency=self.concurrency, settings=self.network
+        )
         self._lock = threading.Lock()
         self._pages: dict[tuple[str, str], CachedPage | None] = {}
         self._find_links_files: dict[str, list[Link] | None] = {}

@@ -54,6 +54,7 @@ def builder_factory(
             index_urls=tuple(index_urls),
             find_links=tuple(find_links),
             offline=opts.offline,
+            network_args=tuple(opts.network_args()),
         )
         return Builder(
             cache,

@@ -68,4 +68,15 @@ class InstallOptions:
     no_binary: list[str] = field(default_factory=list)  # names, ":all:", ":none:" (as pip)
     only_binary: list[str] = field(default_factory=list)
     refresh_packages: list[str] = field(default_factory=list)  # rebuild these from source
+    cert: str | None = None  # CA certificates to trust (PEM), instead of the bundled ones
+    native_tls: bool = False  # trust the system's store (truststore)
+    keyring_provider: str = "disabled"  # or "subprocess": the keyring command, after a 401
+
+    def network_args(self) -> list[str]:
+        """These three as options, for a child ``cachedb install`` (build requirements)."""
+        args = ["--cert", self.cert] if self.cert else []
+        if self.native_tls:
+            args.append("--native-tls")
+        return [*args, "--keyring-provider", self.keyring_provider]
+
     wait: bool = True  # for another writer of the environment; False: fail at once (--no-wait)
