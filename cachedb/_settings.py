@@ -51,6 +51,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("cert", "path", aliases=("SSL_CERT_FILE",)),
         Setting("native-tls", "bool"),
         Setting("keyring-provider", "str"),
+        Setting("max-download-size", "str"),
         Setting("http-timeout", "float", flag=False),
         Setting("concurrent-downloads", "int", flag=False),
         Setting("pointer-kind", "str", flag=False),

@@ -44,6 +44,18 @@ POINTER_DEAD_ARCHIVE = "pointer-dead-archive"
 LINK_WITHOUT_ROW = "link-without-row"
 
 
+@dataclass(frozen=True)
+class Holder:
+    """An environment that held a tampered archive by hardlink or symlink: it shared the
+    altered files, so it must be linked again to a clean copy."""
+
+    path: str  # the environment's prefix
+    python: str
+    name: str
+    version: str
+    link_mode: str
+
+
 @dataclass
 class Problem:
     kind: str
@@ -52,10 +64,16 @@ class Problem:
     repaired: str | None = None
     # What the repair needs; not part of the report.
     archive_id: str | None = field(default=None, repr=False)
+    # archive-tampered, once repaired: each environment that shared its files, with
+    # whether it was linked again to a clean copy (``relinked``) or why not (``error``).
+    environments: list[dict[str, Any]] = field(default_factory=list)
+    holders: list[Holder] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        del out["archive_id"]
+        del out["archive_id"], out["holders"]
+        if not self.environments:
+            del out["environments"]
         return out
 
     def line(self) -> str:
@@ -281,8 +299,15 @@ def _remove_entry(cache: Cache, path: Path, name: str) -> str:
     return "removed"
 
 
-def _retire_archive(cache: Cache, archive_id: str, kind: str, detail: str) -> list[_PointerRow]:
-    """Mark an archive deleted and drop its pointer rows (one transaction); return the rows."""
+def _retire_archive(
+    cache: Cache, archive_id: str, kind: str, detail: str, holders: list[Holder] | None = None
+) -> list[_PointerRow]:
+    """Mark an archive deleted and drop its pointer rows (one transaction); return the rows.
+
+    With ``holders``, the installs that share the archive's files (hardlink, symlink) in
+    living environments are marked removed in the same transaction, and listed there:
+    those environments no longer hold the clean copy the rows claimed.
+    """
 
     def _write(session: Session) -> list[_PointerRow]:
         archive = session.get(Archive, archive_id)
@@ -293,9 +318,43 @@ def _retire_archive(cache: Cache, archive_id: str, kind: str, detail: str) -> li
             dropped.append(_PointerRow(p.bucket, p.key, p.archive_id, p.kind))
             session.delete(p)
         events.record(session, kind, archive_id, old_archive=archive_id, detail=detail)
+        if holders is not None:
+            holders[:] = _unclaim_shared_installs(session, archive_id)
         return dropped
 
     return cache.db.write(_write)
+
+
+_SHARING_MODES = ("hardlink", "symlink")
+
+
+def _unclaim_shared_installs(session: Session, archive_id: str) -> list[Holder]:
+    from ..db.models import Environment, Install
+
+    now = time.time()
+    out = []
+    found = session.execute(
+        select(Install, Environment)
+        .join(Environment, Environment.id == Install.environment_id)
+        .where(
+            Install.archive_id == archive_id,
+            Install.removed_at.is_(None),
+            Environment.stale_at.is_(None),
+            Install.link_mode.in_(_SHARING_MODES),
+        )
+        .order_by(Environment.path)
+    )
+    for install, env in found:
+        install.removed_at = now
+        events.record(
+            session,
+            "verify.repair.install-tampered",
+            f"{env.path}:{install.name}",
+            old_archive=archive_id,
+            detail=f"{install.link_mode}: shared the altered files",
+        )
+        out.append(Holder(env.path, env.python, install.name, install.version, install.link_mode))
+    return out
 
 
 def _unlink_pointers(cache: Cache, rows: list[_PointerRow]) -> None:
@@ -321,7 +380,9 @@ def _repair_missing(cache: Cache, problem: Problem, archive_id: str) -> str:
 def _repair_tampered(cache: Cache, problem: Problem, archive_id: str) -> str:
     with cache.archive_lock(archive_id):
         # Row first: a crash after it leaves a dead directory for gc, never a live bad row.
-        rows = _retire_archive(cache, archive_id, "verify.repair.quarantine", problem.message)
+        rows = _retire_archive(
+            cache, archive_id, "verify.repair.quarantine", problem.message, problem.holders
+        )
         moved = _quarantine(cache, cache.archive_path(archive_id), archive_id)
     _unlink_pointers(cache, rows)
     where = moved.relative_to(cache.root).as_posix()

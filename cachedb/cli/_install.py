@@ -110,7 +110,10 @@ def install_command(
         typer.Option("--offline", envvar="CACHEDB_OFFLINE", help="Use only the cache; no network."),
     ] = False,
     refresh: Annotated[
-        bool, typer.Option("--refresh", help="Revalidate cached index pages.")
+        bool,
+        typer.Option(
+            "--refresh", help="Revalidate cached index pages and re-read local wheel files."
+        ),
     ] = False,
     upgrade: Annotated[
         bool, typer.Option("--upgrade", "-U", help="Upgrade to the newest allowed versions.")
@@ -143,7 +146,26 @@ def install_command(
     ] = None,
     refresh_package: Annotated[
         list[str] | None,
-        typer.Option("--refresh-package", help="Rebuild this package instead of reusing a build."),
+        typer.Option(
+            "--refresh-package",
+            help="Refresh this package: revalidate its pages, re-read its files, rebuild it.",
+        ),
+    ] = None,
+    max_download_size: Annotated[
+        str | None,
+        typer.Option(
+            "--max-download-size",
+            envvar="CACHEDB_MAX_DOWNLOAD_SIZE",
+            help="Refuse a download past this size when its index declares none "
+            "(e.g. 500MB, 2GiB) [default: 8GiB].",
+            show_default=False,
+        ),
+    ] = None,
+    reinstall_package: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--reinstall-package", help="Link this package again even if it is installed."
+        ),
     ] = None,
     no_wait: NoWaitOption = False,
     cert: Annotated[
@@ -178,6 +200,7 @@ def install_command(
 ) -> None:
     """Install packages into a virtual environment from the cache."""
     from ..install.options import InstallOptions
+    from ..install.options import max_download_size as download_cap
     from ..install.pipeline import run_install
     from ..install.report import Reporter
 
@@ -209,8 +232,11 @@ def install_command(
         cert=cert,
         native_tls=native_tls,
         keyring_provider=keyring_provider,
+        reinstall_packages=list(reinstall_package or []),
         wait=not no_wait,
     )
+    if max_download_size is not None:
+        opts.max_download_size = download_cap(max_download_size)
     raise typer.Exit(run_install(opts, Reporter(verbose - quiet)))
 
 

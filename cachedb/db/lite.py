@@ -34,6 +34,7 @@ class _Runner:
     """A ``LiteDatabase``'s Executor; also runs batches (see ``insert_rows``)."""
 
     __slots__ = ("_conn",)
+    dialect = "sqlite"
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
@@ -54,15 +55,16 @@ def insert_rows(
 ) -> None:
     """Insert ``rows`` (values in ``columns`` order) inside the caller's transaction.
 
-    On sqlite3 this is one ``executemany``; through an ORM session, multi-row
+    On sqlite3 and psycopg this is one ``executemany``; through an ORM session, multi-row
     ``VALUES`` in chunks, so a wheel's thousands of file rows stay a few statements.
     """
     if not rows:
         return
     names = ", ".join(columns)
-    if isinstance(run, _Runner):
+    many = getattr(run, "many", None)
+    if many is not None:
         marks = ", ".join("?" * len(columns))
-        run.many(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+        many(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
         return
     for start in range(0, len(rows), _CHUNK):
         params: dict[str, Any] = {}
@@ -115,6 +117,14 @@ class LiteDatabase:
         try:
             with self._lock:
                 return self._run(sql, params)
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"database error: {exc}") from exc
+
+    def read_sql(self, fn: Callable[[Executor], T]) -> T:
+        """Run ``fn`` in one read transaction."""
+        try:
+            with self.read() as run:
+                return fn(run)
         except sqlite3.Error as exc:
             raise DatabaseError(f"database error: {exc}") from exc
 

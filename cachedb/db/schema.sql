@@ -172,4 +172,4 @@ CREATE VIEW v_bucket_usage AS SELECT u.bucket, u.pointer_count, u.archive_count,
                  WHERE a.deleted_at IS NULL
             ) u;
 
-INSERT INTO alembic_version (version_num) VALUES ('0002');
+INSERT INTO alembic_version (version_num) VALUES ('0004');

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from ..db.dialect import for_update
 from ..db.events import record_sql
 from ..db.lite import Executor
 
@@ -139,7 +140,9 @@ def mark_gone(cache: Cache, gone: GoneRoots) -> list[str]:
 
 
 def _mark_environment(run: Executor, env_id: int, install_ids: Iterable[int]) -> bool:
-    found = run("SELECT path, stale_at FROM environments WHERE id = :id", {"id": env_id})
+    found = run(
+        "SELECT path, stale_at FROM environments WHERE id = :id" + for_update(run), {"id": env_id}
+    )
     if not found or found[0][1] is not None:
         return False
     env_path = str(found[0][0])

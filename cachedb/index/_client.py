@@ -19,7 +19,7 @@ import ipaddress
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -28,7 +28,18 @@ from urllib.parse import urlsplit
 from packaging.utils import NormalizedName, canonicalize_name
 
 from cachedb.errors import InvalidWheel, NetworkError, UsageError
-from cachedb.fetch import Downloaded, Hasher, HttpSession, NetworkSettings, download, usable
+from cachedb.fetch import (
+    DEFAULT_MAX_DOWNLOAD_SIZE,
+    Downloaded,
+    Hasher,
+    HttpSession,
+    Limits,
+    NetworkSettings,
+    check_local_file,
+    download,
+    refuse_local,
+    usable,
+)
 from cachedb.fetch._urls import borrow_credentials, local_path, redact_url, strip_credentials
 from cachedb.index._findlinks import for_project, list_directory, local_location
 from cachedb.index._httpcache import CachedPage, PageCache, cache_policy
@@ -83,15 +94,19 @@ class IndexClient:
         cache_dir: Path | None,
         offline: bool = False,
         refresh: bool = False,
+        refresh_packages: Collection[str] = (),
         timeout: float = 30.0,
         concurrency: int | None = None,
         defer_cache_writes: bool = False,
         network: NetworkSettings | None = None,
+        max_download_size: int | None = None,
     ) -> None:
+        self.max_download_size = max_download_size or DEFAULT_MAX_DOWNLOAD_SIZE
         self.index_urls = [url.rstrip("/") for url in index_urls]
         self.find_links = list(find_links)
         self.offline = offline
         self.refresh = refresh
+        self.refresh_packages = frozenset(canonicalize_name(n) for n in refresh_packages)
         self.timeout = timeout
         if concurrency is None:
             concurrency = _concurrency_for([*self.index_urls, *self.find_links])
@@ -107,7 +122,7 @@ class IndexClient:
 
     def connect(self) -> None:
         """Get ready to send requests (if any index is remote), ahead of the first one."""
-        if any(local_path(url) is None for url in self.index_urls):
+        if any(local_location(url) is None for url in self.index_urls):
             self._session.connect()
 
     @property
@@ -128,7 +143,7 @@ class IndexClient:
                 links.extend(self._local_project_links(directory, index, canonical))
                 continue
             page_url = f"{index}/{canonical}/"
-            page = self._page(page_url, ACCEPT_INDEX)
+            page = self._page(page_url, ACCEPT_INDEX, canonical in self.refresh_packages)
             if page is None:
                 missing.append(index)
             elif page.status == 200:
@@ -177,29 +192,49 @@ class IndexClient:
             out.append(link if url == link.url else dataclasses.replace(link, url=url))
         return out
 
-    def _page(self, url: str, accept: str) -> CachedPage | None:
-        """The page at ``url``: None only when offline and not cached."""
+    def read_pages(self, names: Iterable[str]) -> None:
+        """Read the pages of ``names`` at once (fresh ones from the cache, the rest
+        revalidated); ``project_links`` then answers from memory. Failures are left
+        for ``project_links`` to raise."""
+        todo = list(dict.fromkeys(names))
+        if len(todo) < 2 or self.offline:
+            return
+
+        def one(name: str) -> None:
+            with contextlib.suppress(Exception):
+                self.project_links(name)
+
+        workers = min(self.concurrency, len(todo))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cachedb-page") as pool:
+            list(pool.map(one, todo))
+
+    def _page(self, url: str, accept: str, refresh: bool = False) -> CachedPage | None:
+        """The page at ``url``: None only when offline and not cached; ``refresh`` (or the
+        client's) revalidates a cached page even while it is fresh."""
         key = (strip_credentials(url), accept)
         with self._lock:
             if key in self._pages:
                 return self._pages[key]
         cached = self._cache.get(url, accept)
-        if self.offline or (cached is not None and not self.refresh and cached.fresh()):
+        refresh = refresh or self.refresh
+        if self.offline or (cached is not None and not refresh and cached.fresh()):
             page = cached
         else:
-            page = self._fetch_page(url, accept, cached)
+            page = self._fetch_page(url, accept, cached, refresh)
         with self._lock:
             self._pages[key] = page
         return page
 
-    def _fetch_page(self, url: str, accept: str, cached: CachedPage | None) -> CachedPage:
+    def _fetch_page(
+        self, url: str, accept: str, cached: CachedPage | None, refresh: bool
+    ) -> CachedPage:
         headers = {"Accept": accept}
         if cached is not None and cached.status == 200:
             if cached.etag:
                 headers["If-None-Match"] = cached.etag
             if cached.last_modified:
                 headers["If-Modified-Since"] = cached.last_modified
-        if self.refresh:
+        if refresh:
             # Also asks CDNs in front of the index for a fresh copy.
             headers["Cache-Control"] = "max-age=0"
         shown = redact_url(url)
@@ -265,6 +300,20 @@ class IndexClient:
 
     # -- files -------------------------------------------------------------------------
 
+    def limits(self, link: Link) -> Limits:
+        """What reading ``link`` may take: its declared size (else the cap), and files on
+        this machine only if the link comes from a location on this machine."""
+        declared = link.size if link.size is not None and link.size >= 0 else None
+        return Limits(declared, self.max_download_size, local_location(link.source) is not None)
+
+    def _local_file(self, link: Link, url: str) -> str | None:
+        """The path of a ``file:`` URL ``link`` may be read from, refusing what it may not."""
+        path = local_path(url)
+        if path is not None:
+            refuse_local(url, self.limits(link))
+            check_local_file(path)
+        return path
+
     def fetch_metadata(self, link: Link, downloaded: Path | None = None) -> bytes:
         """Core metadata of ``link``: its PEP 658 file if offered, else read from the wheel.
 
@@ -282,7 +331,7 @@ class IndexClient:
             raise InvalidWheel(
                 f"{link.filename} is not a wheel and its index offers no metadata for it"
             )
-        path = local_path(link.url)
+        path = self._local_file(link, link.url)
         if path is not None and not link.hashes:
             return wheel_metadata(Path(path), link.filename)
         with tempfile.TemporaryDirectory(prefix="cachedb-meta-") as tmp:
@@ -298,12 +347,13 @@ class IndexClient:
             if data is not None and hashlib.sha256(data).hexdigest() == promised["sha256"]:
                 return data
         url = link.metadata_url
+        refuse_local(url, self.limits(link))
         path = local_path(url)
         if path is not None:
-            try:
-                data = Path(path).read_bytes()
-            except FileNotFoundError:
+            if not Path(path).exists():
                 return None
+            check_local_file(path)
+            data = Path(path).read_bytes()
         else:
             if self.offline:
                 raise NetworkError(
@@ -330,7 +380,7 @@ class IndexClient:
             raise NetworkError(f"{link.filename} must be downloaded but --offline is set")
         return download(
             self._session, link.url, dest_dir, link.filename,
-            hashes=link.hashes, expected=expected,
+            hashes=link.hashes, expected=expected, limits=self.limits(link),
         )  # fmt: skip
 
     def download_many(

@@ -23,6 +23,9 @@ class Link:
     source: str
     """The index URL or find-links location this came from, credentials redacted."""
     size: int | None = None
+    mtime_ns: int | None = None
+    """For a file in a local directory: its modification time when listed (its identity, with
+    ``size``, in ``cachedb._cachekey``)."""
 
     # The mappings make the generated hash fail; a link is identified by where it points.
     def __hash__(self) -> int:

@@ -52,6 +52,31 @@ def run_uninstall(
     return 0
 
 
+def reinstall(
+    python: str,
+    name: str,
+    version: str,
+    link_mode: str,
+    cache_dir: Path | None,
+    db_url: str | None,
+) -> None:
+    """Link ``name==version`` into the environment of ``python`` again, from a clean archive
+    (fetched anew if the cache has none), whatever the environment holds now."""
+    from .options import InstallOptions
+    from .pipeline import run_install
+
+    opts = InstallOptions(
+        requirements=[f"{name}=={version}"],
+        python=python,
+        link_mode=link_mode,
+        no_deps=True,
+        cache_dir=cache_dir,
+        db_url=db_url,
+        reinstall_packages=[name],
+    )
+    run_install(opts, Reporter(verbosity=-1))
+
+
 def _uninstall_locked(
     names: list[str], interp: Interpreter, cache: Cache, reporter: Reporter
 ) -> list[tuple[str, str]]:

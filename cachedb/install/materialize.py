@@ -51,6 +51,19 @@ def _check(filename: str, sha256: str, allowed: set[str], path: Path | None = No
         )
 
 
+def _check_named(pin: Pin, filename: str) -> None:
+    """Refuse a wheel that is not of the pin it is to install (its unpacking then checks
+    that its dist-info and METADATA say what its filename says)."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    try:
+        name, version = parse_wheel_filename(filename)[:2]
+    except InvalidWheelFilename:
+        name, version = None, None
+    if name != pin.name or version != pin.version:
+        raise InstallError(f"{filename} is not a wheel of {pin.name} {pin.version}; refusing it")
+
+
 def _direct_url(source: Direct, sha256: str) -> dict[str, object]:
     from ..fetch import strip_credentials
 
@@ -137,7 +150,8 @@ def materialize(
             if wheel.bucket == BUILT_WHEELS_BUCKET:
                 builds.append((pin, _sdist_for_miss(finder.index, pin, wheel.key)))
                 continue
-            downloads.append((pin, _link_for_miss(finder.index, pin, wheel.filename)))
+            link = source.link or _link_for_miss(finder.index, pin, wheel.filename)
+            downloads.append((pin, link))
         elif isinstance(source, Built):
             wheel_ = source.wheel
             ready[pin.name] = Ready(
@@ -165,8 +179,16 @@ def materialize(
                 raise InstallError("no index to download from (--no-index without --find-links)")
             results = fetcher.results([(pin.name, link) for pin, link in downloads])
             for (pin, link), got in zip(downloads, results, strict=True):
+                _check_named(pin, got.path.name)
+                served = finder.served_metadata.get((link.url, link.filename))
+                if served is not None:
+                    from ..index._metadata import wheel_metadata
+                    from .metadata import check_agrees
+
+                    check_agrees(served, wheel_metadata(got.path, link.filename), link.filename)
                 allowed = allowed_sha256(hashes.get(pin.name, frozenset()))
                 _check(link.filename, got.sha256, allowed, got.path)
+                finder.remember(link, got.sha256)
                 fetched.append((pin, got.path, got.sha256, source_key(link.source), None))
         for pin, source in direct:
             from ..store.unpack import sha256_file

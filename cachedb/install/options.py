@@ -14,6 +14,7 @@ INDEX_URL_ENV = "CACHEDB_INDEX_URL"
 HTTP_TIMEOUT_ENV = "CACHEDB_HTTP_TIMEOUT"
 DEFAULT_HTTP_TIMEOUT = 30.0
 CONCURRENT_DOWNLOADS_ENV = "CACHEDB_CONCURRENT_DOWNLOADS"
+MAX_DOWNLOAD_SIZE_ENV = "CACHEDB_MAX_DOWNLOAD_SIZE"
 
 
 def http_timeout() -> float:
@@ -40,6 +41,24 @@ def concurrent_downloads() -> int | None:
     return int(raw)
 
 
+def max_download_size(option: str | None = None) -> int | None:
+    """The cap on a download whose index declares no size: ``--max-download-size``, else
+    ``CACHEDB_MAX_DOWNLOAD_SIZE`` (``500MB``, ``2GiB``, ...); None for the default."""
+    raw = option if option is not None else (value("max-download-size") or "").strip()
+    if not raw:
+        return None
+    from ..gc.units import parse_size
+
+    where = "--max-download-size" if option is not None else MAX_DOWNLOAD_SIZE_ENV
+    try:
+        size = parse_size(raw)
+    except UsageError as exc:
+        raise UsageError(f"{where}: {exc}") from None
+    if size < 1:
+        raise UsageError(f"{where} must be at least one byte, not {raw!r}")
+    return size
+
+
 @dataclass
 class InstallOptions:
     requirements: list[str] = field(default_factory=list)
@@ -64,10 +83,14 @@ class InstallOptions:
     db_url: str | None = None
     timeout: float = field(default_factory=http_timeout)
     concurrency: int | None = field(default_factory=concurrent_downloads)
+    max_download_size: int | None = field(default_factory=max_download_size)
     no_build: bool = False  # never build from source; cached builds are still used
     no_binary: list[str] = field(default_factory=list)  # names, ":all:", ":none:" (as pip)
     only_binary: list[str] = field(default_factory=list)
     refresh_packages: list[str] = field(default_factory=list)  # rebuild these from source
+    # Link these again even when the environment has the version asked for (uv's
+    # --reinstall-package); canonical names.
+    reinstall_packages: list[str] = field(default_factory=list)
     cert: str | None = None  # CA certificates to trust (PEM), instead of the bundled ones
     native_tls: bool = False  # trust the system's store (truststore)
     keyring_provider: str = "disabled"  # or "subprocess": the keyring command, after a 401

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from .._cachekey import LocalHashes
 from ..errors import UsageError
 from ..resolve import Pin, Resolution, exact_pin, resolve, resolve_pinned
 from .fetching import Fetcher
@@ -24,7 +25,7 @@ from .forked import on_two_processes
 from .options import DEFAULT_INDEX_URL, INDEX_URL_ENV, InstallOptions
 from .prefetch import prefetch, uncached_pins
 from .report import Reporter
-from .sources import Built, Direct, Installed
+from .sources import Built, Cached, Direct, Indexed, Installed, Sdist
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -111,6 +112,27 @@ def _resolve(
         no_deps=opts.no_deps,
         pre=opts.pre or reqs.pre,
     )
+
+
+def _local_directories(index_urls: list[str], find_links: list[str]) -> list[Path] | None:
+    """The find-links directories, when they are the only sources (paths, not URLs)."""
+    if index_urls or not find_links or any("://" in location for location in find_links):
+        return None
+    directories = [Path(location).expanduser().absolute() for location in find_links]
+    return directories if all(d.is_dir() for d in directories) else None
+
+
+def _yanked(resolution: Resolution) -> list[str]:
+    """A warning for each chosen file its source marks yanked (an exact pin may select one)."""
+    out = []
+    for pin in resolution.pins.values():
+        if not pin.candidate.yanked:
+            continue
+        source = pin.candidate.source
+        link = source.link if isinstance(source, Indexed | Cached | Sdist) else None
+        reason = (link.yanked if link is not None else None) or "<none given>"
+        out.append(f"{pin.name}=={pin.version} is yanked. Reason for being yanked: {reason}")
+    return out
 
 
 def _will_download(reqs: RequirementSet, cache: Cache) -> bool:
@@ -269,8 +291,10 @@ def _install_into(
             cache_dir=cache.layout.simple,
             offline=opts.offline,
             refresh=opts.refresh,
+            refresh_packages=opts.refresh_packages,
             timeout=opts.timeout,
             concurrency=opts.concurrency,
+            max_download_size=opts.max_download_size,
             # A failed run must leave the cache as it was: pages are kept on success only.
             defer_cache_writes=True,
             network=_network(opts),
@@ -281,8 +305,12 @@ def _install_into(
     # One writer at a time per environment: held from reading what is installed
     # until the new state is recorded.
     with contextlib.ExitStack() as locked:
-        # Likely to download: the HTTP client is made ready while the interpreter answers.
-        early = make_index() if not opts.offline and _will_download(reqs, cache) else None
+        # Likely to need the index client (pages to read, or downloads): it is made ready
+        # while the interpreter answers. Only pins a find-links directory alone answers
+        # need it not.
+        local_dirs = _local_directories(index_urls, find_links)
+        needs_index = not opts.offline and (local_dirs is None or _will_download(reqs, cache))
+        early = make_index() if needs_index else None
         try:
             if early is not None:
                 early.connect()
@@ -297,16 +325,21 @@ def _install_into(
                 early.close()
             raise
         installed = installed_distributions(interp.scheme)
+        reinstall = {canonicalize_name(n) for n in opts.reinstall_packages}
         finder = CandidateFinder(
             cache=cache,
             tags=interp.tags,
-            installed=installed,
+            # What is to be reinstalled must not be offered as already there.
+            installed={k: v for k, v in installed.items() if k not in reinstall},
             direct=direct,
             index=make_index if early is None else (lambda: early),
             offline=opts.offline,
             python_version=interp.version,
             builder=builder_factory(cache, interp, opts, index_urls, find_links, reporter.info),
             policy=build_policy(opts),
+            local_dirs=local_dirs,
+            local_hashes=LocalHashes(cache.layout.simple / "local-files"),
+            refresh=opts.refresh,
         )
         staging: Path | None = None
         fetcher: Fetcher | None = None
@@ -315,10 +348,19 @@ def _install_into(
             staging = _prefetch_remote_direct(direct, finder, cache, opts)
             fetcher = _start_fetching(reqs, finder, interp, opts, cache, hashes)
             resolution = _resolve(reqs, finder, interp, opts)
+            if opts.no_deps:
+                for pin in resolution.pins.values():
+                    finder.check_python(pin.candidate)
             resolved_at = time.perf_counter()
             reporter.info(
                 f"Resolved {_count(len(resolution.pins))} in {_secs(resolved_at - started)}"
             )
+            if opts.offline:
+                reporter.info(
+                    "Offline (--offline): the cache was the only source; no index was asked"
+                )
+            for message in _yanked(resolution):
+                reporter.warn(message)
             require_hashes = opts.require_hashes or reqs.require_hashes or bool(hashes)
             if require_hashes:
                 _check_hash_mode(reqs, resolution, hashes)
@@ -329,6 +371,7 @@ def _install_into(
                 if (
                     have is not None
                     and Version(have[0]) == pin.version
+                    and pin.name not in reinstall
                     # What the user named by path or URL is always (re)installed, as in pip.
                     and not isinstance(pin.candidate.source, Direct | Built)
                 ):
@@ -378,12 +421,16 @@ def _install_into(
             # processes by their number of files.
             archives = [read_archive(item.path.absolute()) for item in ready]
 
+            major, minor = interp.markers["python_version"].split(".")[:2]
+            target_version = (int(major), int(minor))
+
             def link(job: tuple[Ready, Archive]) -> InstallRecord:
                 item, archive = job
                 install_archive(
                     archive,
                     scheme=interp.scheme,
                     python_executable=interp.executable,
+                    python_version=target_version,
                     link_mode=mode,
                     requested=item.pin.requested,
                     direct_url=item.direct_url,

@@ -10,23 +10,25 @@ SQLAlchemy is loaded only for other databases, audits and repairs.
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .. import _pause
 from .._config import resolve_cache_dir, resolve_db_url
 from .._flock import file_lock
 from ..db.lite import Executor, LiteDatabase, sqlite_path
-from ..errors import CacheError, DatabaseError, UsageError
+from ..db.urls import POSTGRESQL, backend
+from ..errors import CacheError, UsageError
 from . import catalog, pointers
 from .catalog import InstallRecord
 from .layout import POINTER_BUCKETS, Layout, is_pointer
 
 if TYPE_CHECKING:
     from ..db.engine import Database
+    from ..db.pg import PgDatabase
     from .unpack import UnpackedWheel
 
 T = TypeVar("T")
@@ -74,8 +76,7 @@ class Cache:
         self.db_url = db_url
         self._pointer_kind = pointer_kind
         self._db: Database | None = None
-        path = sqlite_path(db_url)
-        self._lite = LiteDatabase(path) if path is not None else None
+        self._plain = _plain_database(db_url)
 
     @property
     def db(self) -> Database:
@@ -89,8 +90,8 @@ class Cache:
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
-        if self._lite is not None:
-            self._lite.close()
+        if self._plain is not None:
+            self._plain.close()
 
     def __enter__(self) -> Cache:
         return self
@@ -99,19 +100,20 @@ class Cache:
         self.close()
 
     def write_sql(self, fn: Callable[[Executor], T]) -> T:
-        """Run ``fn`` in a ``BEGIN IMMEDIATE`` transaction (retried while busy): only SQL in it."""
-        if self._lite is not None:
-            return self._lite.write(fn)
+        """Run ``fn`` in a write transaction, retried while busy or aborted: only SQL in it.
+
+        On SQLite it is ``BEGIN IMMEDIATE`` (one writer at a time); on PostgreSQL,
+        READ COMMITTED with the locks ``db.dialect`` adds, run again after a
+        deadlock or serialization failure.
+        """
+        if self._plain is not None:
+            return self._plain.write(fn)
         return self.db.write_sql(fn)
 
     def read_sql(self, fn: Callable[[Executor], T]) -> T:
         """Run ``fn`` in one read transaction."""
-        if self._lite is not None:
-            try:
-                with self._lite.read() as run:
-                    return fn(run)
-            except sqlite3.Error as exc:
-                raise DatabaseError(f"database error: {exc}") from exc
+        if self._plain is not None:
+            return self._plain.read_sql(fn)
         return self.db.read_sql(fn)
 
     @property
@@ -242,8 +244,9 @@ class Cache:
             return {}, []
 
         def _read(run: Executor) -> tuple[list[tuple[Any, ...]], list[int]]:
-            rows = catalog.pointer_rows(run, keys)
+            rows = catalog.pointer_rows(run, keys, lock="share")
             live = sorted({r[2] for r in rows if r[5] is None})
+            _pause.point("lease.decide")
             return rows, catalog.acquire_leases(run, live)
 
         rows, lease_ids = self.write_sql(_read)
@@ -306,6 +309,18 @@ class Cache:
             for bucket, key, aid, filename, dname, dversion, tags, relpath in rows
             if self.layout.is_archive_relpath(aid, relpath)
         ]
+
+
+def _plain_database(url: str) -> LiteDatabase | PgDatabase | None:
+    """The database without SQLAlchemy: sqlite3 for a SQLite file, psycopg for PostgreSQL."""
+    path = sqlite_path(url)
+    if path is not None:
+        return LiteDatabase(path)
+    if backend(url) == POSTGRESQL:
+        from ..db.pg import PgDatabase
+
+        return PgDatabase(url)
+    return None
 
 
 def _check_bucket(bucket: str) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._process import this_host
+from ..db.dialect import for_share, for_update, lock_names
 from ..db.events import record_sql
 from ..db.lite import Executor
 
@@ -49,8 +50,16 @@ def cached_wheels(run: Executor, name: str, version: str | None) -> list[tuple[A
     return run(sql, params)
 
 
-def pointer_rows(run: Executor, keys: Sequence[tuple[str, str]]) -> list[tuple[Any, ...]]:
-    """(bucket, key, archive id, kind, relpath, deleted_at) for each existing pointer."""
+def pointer_rows(
+    run: Executor, keys: Sequence[tuple[str, str]], *, lock: str = ""
+) -> list[tuple[Any, ...]]:
+    """(bucket, key, archive id, kind, relpath, deleted_at) for each existing pointer.
+
+    ``lock``: ``"share"`` keeps the archives read as they are until the caller's
+    transaction ends (a lease is taken on what was read: gc cannot mark them
+    meanwhile); ``"update"`` locks the pointer rows (they are about to move).
+    """
+    suffix = {"": "", "share": for_share(run, "a"), "update": for_update(run, "p")}[lock]
     rows: list[tuple[Any, ...]] = []
     for start in range(0, len(keys), _KEYS_CHUNK):
         params: dict[str, Any] = {}
@@ -60,7 +69,9 @@ def pointer_rows(run: Executor, keys: Sequence[tuple[str, str]]) -> list[tuple[A
             clauses.append(f"(p.bucket = :b{i} AND p.key = :k{i})")
         rows += run(
             "SELECT p.bucket, p.key, p.archive_id, p.kind, a.relpath, a.deleted_at"
-            " FROM pointers p JOIN archives a ON a.id = p.archive_id WHERE " + " OR ".join(clauses),
+            " FROM pointers p JOIN archives a ON a.id = p.archive_id WHERE "
+            + " OR ".join(clauses)
+            + suffix,
             params,
         )
     return rows
@@ -109,7 +120,11 @@ def record_install(
 ) -> None:
     """Record one install run in environment ``prefix``: installs, removals, last-used bumps."""
     now = time.time()
-    found = run("SELECT id, stale_at FROM environments WHERE path = :p", {"p": prefix})
+    # Two installs into one new environment must not both insert it.
+    lock_names(run, [f"environment:{prefix}"])
+    found = run(
+        "SELECT id, stale_at FROM environments WHERE path = :p" + for_update(run), {"p": prefix}
+    )
     if not found:
         env_id = run(
             "INSERT INTO environments (path, python, created_at, last_used_at)"

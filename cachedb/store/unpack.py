@@ -598,13 +598,14 @@ def _os_error(exc: OSError, filename: str, staging_parent: Path) -> CachedbError
 
 def _check_installable(source: _Source, dist_info: str) -> None:
     """Refuse what no environment could take: scripts that would escape the scripts
-    directory or replace the interpreter, and ``.data`` files in an unknown scheme.
+    directory, ``.data`` files that would replace the interpreter or the environment's
+    own files (in any scheme), and ``.data`` files in an unknown scheme.
 
     The linker refuses these too; checking here keeps such a wheel from ever
     being registered.
     """
     from ..errors import InstallError
-    from ..link.scripts import check_script_name, parse_entry_points
+    from ..link.scripts import check_data_file, parse_entry_points
 
     label = dist_info[: -len(".dist-info")]
     data_prefix = label + ".data/"
@@ -615,8 +616,7 @@ def _check_installable(source: _Source, dist_info: str) -> None:
             key, _, rest = member[len(data_prefix) :].partition("/")
             if key not in _SCHEME_KEYS or not rest:
                 raise InvalidWheel(f"{label} has a file in an unknown scheme: {member}")
-            if key == "scripts" and "/" not in rest:
-                check_script_name(rest, label)
+            check_data_file(key, rest, label)
         entry_points = f"{dist_info}/entry_points.txt"
         if entry_points in source.members:
             parse_entry_points(source.read(entry_points).decode("utf-8", "replace"), label)

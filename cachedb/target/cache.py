@@ -2,7 +2,11 @@
 
 An answer is reused only while the executable (as given and as resolved) and the
 environment's ``pyvenv.cfg`` are unchanged, so a warm install never spawns the
-target, and an upgraded or recreated environment is asked again.
+target, and an upgraded or recreated environment is asked again. An answer is
+kept only when the interpreter that ran is the executable itself (its resolved
+path is the resolved ``sys.executable``): a shim or wrapper script that execs
+another Python can lead elsewhere next time without changing, so it is asked
+on every run.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 from cachedb.target.interpreter import Interpreter
 
 # Bump when the probe's answer changes meaning, so older answers are asked again.
-PROBE_FORMAT = 1
+PROBE_FORMAT = 2
 
 
 def cache_file(cache_dir: Path, executable: str) -> Path:
@@ -39,9 +43,15 @@ def stamp_executable(executable: str) -> dict[str, Any] | None:
         "executable": executable,
         "given": [given.st_mtime_ns, given.st_size],
         "resolved": [resolved_path, resolved.st_mtime_ns, resolved.st_size],
-        # The tags list is packaging's answer: a newer packaging may know more tags.
+        # Tags are computed here by packaging from the probe's facts: a newer one may know more.
         "probe": [PROBE_FORMAT, packaging.__version__],
     }
+
+
+def ran_itself(executable_stamp: dict[str, Any], ran: str) -> bool:
+    """Whether the interpreter that answered (``ran``: its resolved ``sys.executable``)
+    is the executable stamped, rather than one a shim or wrapper led to."""
+    return bool(ran) and ran == executable_stamp["resolved"][0]
 
 
 def full_stamp(executable_stamp: dict[str, Any], prefix: str) -> dict[str, Any]:
