@@ -15,7 +15,11 @@ def cachedb(
     *args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     base = {
-        k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_") and k != "VIRTUAL_ENV"
+        k: v
+        for k, v in os.environ.items()
+        # FORCE_COLOR would colour the "error:" lines tests read.
+        if not k.startswith("CACHEDB_")
+        and k not in ("VIRTUAL_ENV", "FORCE_COLOR", "CLICOLOR_FORCE")
     }
     return subprocess.run(
         [sys.executable, "-m", "cachedb", *map(str, args)],

@@ -457,8 +457,8 @@ def _install_into(
         old_versions = dict(removed)
         for rec in sorted(records, key=lambda r: r.name):
             if rec.name in old_versions:
-                reporter.info(f" - {rec.name}=={old_versions[rec.name]}")
-            reporter.info(f" + {rec.name}=={rec.version}")
+                reporter.change("-", f"{rec.name}=={old_versions[rec.name]}")
+            reporter.change("+", f"{rec.name}=={rec.version}")
         return 0
 
 
