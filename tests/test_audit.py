@@ -588,4 +588,4 @@ def test_sql_on_postgresql_is_bounded_by_statement_timeout(pg_migrated_url: str)
     with pgsql.ReadOnlyPgDatabase(pg_migrated_url, timeout=0.2) as db:
         with pytest.raises(UsageError, match="cancelled after 0.2s"):
             db.query("SELECT pg_sleep(30)")
-        assert db.query("SELECT 1 AS one").rows == [(1,)]
+        assert list(db.query("SELECT 1 AS one").rows) == [(1,)]
