@@ -236,6 +236,31 @@ def install_command(
         bool, typer.Option("--user", help="Not supported: cachedb installs into environments.")
     ] = False,
     no_wait: NoWaitOption = False,
+    cert: Annotated[
+        str | None,
+        typer.Option(
+            "--cert",
+            envvar=["CACHEDB_CERT", "SSL_CERT_FILE"],
+            help="Trust the CA certificates in this PEM file instead of the bundled ones.",
+            show_default=False,
+        ),
+    ] = None,
+    native_tls: Annotated[
+        bool,
+        typer.Option(
+            "--native-tls",
+            envvar="CACHEDB_NATIVE_TLS",
+            help="Trust the system's certificate store (needs the truststore package).",
+        ),
+    ] = False,
+    keyring_provider: Annotated[
+        str,
+        typer.Option(
+            "--keyring-provider",
+            envvar="CACHEDB_KEYRING_PROVIDER",
+            help="subprocess: ask the keyring command for credentials after a 401; or disabled.",
+        ),
+    ] = "disabled",
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
     quiet: QuietOption = 0,
@@ -280,6 +305,9 @@ def install_command(
         no_binary=list(no_binary or []),
         only_binary=list(only_binary or []),
         refresh_packages=list(refresh_package or []),
+        cert=cert,
+        native_tls=native_tls,
+        keyring_provider=keyring_provider,
         reinstall_packages=list(reinstall_package or []),
         wait=not no_wait,
         dry_run=dry_run,

@@ -108,6 +108,17 @@ class InstallOptions:
     # Link these again even when the environment has the version asked for (uv's
     # --reinstall-package); canonical names.
     reinstall_packages: list[str] = field(default_factory=list)
+    cert: str | None = None  # CA certificates to trust (PEM), instead of the bundled ones
+    native_tls: bool = False  # trust the system's store (truststore)
+    keyring_provider: str = "disabled"  # or "subprocess": the keyring command, after a 401
+
+    def network_args(self) -> list[str]:
+        """These three as options, for a child ``cachedb install`` (build requirements)."""
+        args = ["--cert", self.cert] if self.cert else []
+        if self.native_tls:
+            args.append("--native-tls")
+        return [*args, "--keyring-provider", self.keyring_provider]
+
     wait: bool = True  # for another writer of the environment; False: fail at once (--no-wait)
     dry_run: bool = False  # resolve and say what would change; write nothing to the environment
     report: str | None = None  # pip's installation report (JSON) to this file; "-": stdout

@@ -32,6 +32,7 @@ from .sources import Built, Cached, Direct, Indexed, Installed, Sdist
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from ..fetch import NetworkSettings
     from ..index import IndexClient
     from ..requirements import RequirementSet
     from ..store import Cache, InstallRecord
@@ -51,6 +52,20 @@ def _index_urls(opts: InstallOptions, reqs: RequirementSet) -> list[str]:
         if url not in urls:
             urls.append(url)
     return urls
+
+
+def _network(opts: InstallOptions) -> NetworkSettings:
+    from ..errors import UsageError
+    from ..fetch import KEYRING_PROVIDERS, NetworkSettings
+
+    if opts.keyring_provider not in KEYRING_PROVIDERS:
+        raise UsageError(
+            f"--keyring-provider must be one of {', '.join(KEYRING_PROVIDERS)}, "
+            f"not {opts.keyring_provider!r}"
+        )
+    return NetworkSettings(
+        cert=opts.cert, native_tls=opts.native_tls, keyring_provider=opts.keyring_provider
+    )
 
 
 def _check_hash_mode(
@@ -167,7 +182,7 @@ def _start_fetching(
 
 
 def _prefetch_remote_direct(
-    direct: dict[str, Direct], finder: CandidateFinder, cache: Cache
+    direct: dict[str, Direct], finder: CandidateFinder, cache: Cache, opts: InstallOptions
 ) -> Path | None:
     """Download wheels named by URL before resolving: their metadata lives inside them."""
     if not direct:
@@ -186,7 +201,7 @@ def _prefetch_remote_direct(
     if index is None:
         from ..index import IndexClient
 
-        index = IndexClient(index_urls=[], cache_dir=None)
+        index = IndexClient(index_urls=[], cache_dir=None, network=_network(opts))
     staging = cache.layout.tmp / f"direct-{os.getpid()}-{time.monotonic_ns()}"
     staging.mkdir(parents=True)
     links = [Link(d.url, d.filename, {}, None, None, None, d.url) for d in remote]
@@ -314,6 +329,7 @@ def _install_into(
             strategy=opts.index_strategy,
             # A failed run must leave the cache as it was: pages are kept on success only.
             defer_cache_writes=True,
+            network=_network(opts),
         )
 
     from ..target.lock import environment_lock
@@ -373,7 +389,7 @@ def _install_into(
         fetcher: Fetcher | None = None
         held: list[int] = []
         try:
-            staging = _prefetch_remote_direct(direct, finder, cache)
+            staging = _prefetch_remote_direct(direct, finder, cache, opts)
             if not opts.dry_run:  # a dry run downloads only what resolving needs
                 fetcher = _start_fetching(reqs, finder, interp, opts, cache, hashes)
             resolution = _resolve(reqs, finder, interp, opts)
@@ -508,11 +524,11 @@ def _install_into(
         reporter.info(f"Installed {_count(len(records))} in {_secs(elapsed)}")
         old_versions = dict(removed)
         for name in extraneous:
-            reporter.info(f" - {name}=={old_versions[name]}")
+            reporter.change("-", f"{name}=={old_versions[name]}")
         for rec in sorted(records, key=lambda r: r.name):
             if rec.name in old_versions:
-                reporter.info(f" - {rec.name}=={old_versions[rec.name]}")
-            reporter.info(f" + {rec.name}=={rec.version}")
+                reporter.change("-", f"{rec.name}=={old_versions[rec.name]}")
+            reporter.change("+", f"{rec.name}=={rec.version}")
         if opts.compile_bytecode:
             _compile(interp, reporter)
         return 0
