@@ -10,4 +10,4 @@ if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
 # Fixtures shared by many test modules (the local HTTP index server).
-pytest_plugins = ["indexserver"]
+pytest_plugins = ["indexserver", "pgserver"]

@@ -6,6 +6,8 @@
 ``/simple/<name>/`` as JSON or HTML by the Accept header, ``/files/<filename>``
 and ``/files/<filename>.metadata``. ``faults`` maps a filename (or a project
 name, for its page) to "truncate", "stall", "404" or "redirect-loop".
+``encoded`` maps a filename to a (Content-Encoding, body) pair served instead
+of the file's bytes.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import base64
 import hashlib
 import html
 import json
+import ssl
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -35,11 +38,16 @@ class _File:
     project: str
     data: bytes
     sha256: str
-    advertised_sha256: str
+    advertised_sha256: str | None
     yanked: str | None
     requires_python: str | None
     metadata: bytes | None
     upload_time: str | None = None
+    served: str
+    """The name under /files/ that serves the bytes (the listed filename unless told)."""
+    href: str | None
+    """The link on the page, when not ``../../files/<served>``."""
+    size: int | None
 
 
 def _wheel_metadata(data: bytes, path: Path) -> bytes:
@@ -51,12 +59,21 @@ def _wheel_metadata(data: bytes, path: Path) -> bytes:
 
 
 class IndexServer:
-    def __init__(self, *, auth: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self, *, auth: tuple[str, str] | None = None, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.requests: list[str] = []
+        self.authorizations: list[str | None] = []
+        """The Authorization header of each request (None: it had none), in order."""
         self.conditional_requests: list[str] = []
         """Paths of requests that carried If-None-Match or If-Modified-Since."""
         self.html_only = False
         self.faults: dict[str, str] = {}
+        self.cache_control: str | None = None
+        """``Cache-Control`` sent with project pages (e.g. ``max-age=600``), or none."""
+        self.encoded: dict[str, tuple[str, bytes]] = {}
+        self.accept_encoding: dict[str, str | None] = {}
+        """The Accept-Encoding each path was last asked for with."""
         self.auth = auth
         """(user, password) every request must present as Basic auth, or None."""
         self._files: dict[str, _File] = {}
@@ -65,7 +82,10 @@ class IndexServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
         port = self._httpd.server_address[1]
-        self.root_url = f"http://127.0.0.1:{port}"
+        if tls is not None:
+            # Served over https with the certificate in ``tls`` (e.g. one trustme made).
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
+        self.root_url = f"{'https' if tls is not None else 'http'}://127.0.0.1:{port}"
         self.url = f"{self.root_url}/simple"
         # A short poll interval keeps shutdown (and so every test teardown) quick.
         self._thread = threading.Thread(
@@ -82,35 +102,74 @@ class IndexServer:
         metadata: bool = True,
         bad_hash: bool = False,
         upload_time: str | None = None,
+        hashed: bool = True,
+        listed_as: str | None = None,
+        href: str | None = None,
+        size: int | None = -1,
+        project: str | None = None,
+        metadata_file: bytes | None = None,
     ) -> None:
+        """Publish ``wheel``; ``listed_as`` lists its bytes under another filename (on
+        the page of ``project``, by default the one that filename names), ``href``
+        links to somewhere else, ``size`` declares another size (None: none),
+        ``metadata_file`` is served as its PEP 658 metadata instead of its own."""
         data = wheel.read_bytes()
-        if wheel.name.endswith(".whl"):
-            project = parse_wheel_filename(wheel.name)[0]
+        listed = listed_as or wheel.name
+        if listed.endswith(".whl"):
+            named = parse_wheel_filename(listed)[0]
             meta = _wheel_metadata(data, wheel) if metadata else None
+            meta = metadata_file if metadata_file is not None else meta
         else:
-            project = parse_sdist_filename(wheel.name)[0]
+            named = parse_sdist_filename(listed)[0]
             meta = None
+        project = canonicalize_name(project) if project else named
         sha = hashlib.sha256(data).hexdigest()
         with self._lock:
-            self._files[wheel.name] = _File(
-                filename=wheel.name,
+            self._files[f"{project}/{listed}"] = _File(
+                filename=listed,
                 project=project,
                 data=data,
                 sha256=sha,
-                advertised_sha256=hashlib.sha256(b"not " + data).hexdigest() if bad_hash else sha,
+                advertised_sha256=(hashlib.sha256(b"not " + data).hexdigest() if bad_hash else sha)
+                if hashed
+                else None,
                 yanked=yanked,
                 requires_python=requires_python,
                 metadata=meta,
                 upload_time=upload_time,
+                served=wheel.name,
+                href=href,
+                size=len(data) if size == -1 else size,
             )
+
+    def remove(self, filename: str) -> None:
+        """Stop listing ``filename`` (on every page that lists it) and serving its bytes."""
+        with self._lock:
+            gone = [key for key, f in self._files.items() if f.filename == filename]
+            if not gone:
+                raise KeyError(filename)
+            for key in gone:
+                del self._files[key]
+
+    def clear(self) -> None:
+        """Serve nothing: every file and fault is forgotten, the request log emptied."""
+        with self._lock:
+            self._files.clear()
+            self.faults.clear()
+            self.encoded.clear()
+            self.accept_encoding.clear()
+            self.cache_control = None
+            self.requests.clear()
+            self.conditional_requests.clear()
 
     def _project_files(self, project: str) -> list[_File]:
         with self._lock:
             return [f for f in self._files.values() if f.project == project]
 
-    def _record(self, path: str, conditional: bool) -> None:
+    def _record(self, path: str, conditional: bool, authorization: str | None = None) -> None:
         with self._lock:
             self.requests.append(path)
+            self.authorizations.append(authorization)
             if conditional:
                 self.conditional_requests.append(path)
 
@@ -133,10 +192,11 @@ class IndexServer:
         for f in files:
             entry: dict[str, object] = {
                 "filename": f.filename,
-                "url": f"../../files/{f.filename}",
-                "hashes": {"sha256": f.advertised_sha256},
-                "size": len(f.data),
+                "url": f.href or f"../../files/{f.served}",
+                "hashes": {"sha256": f.advertised_sha256} if f.advertised_sha256 else {},
             }
+            if f.size is not None:
+                entry["size"] = f.size
             if f.requires_python:
                 entry["requires-python"] = f.requires_python
             if f.upload_time:
@@ -152,7 +212,9 @@ class IndexServer:
     def _html_page(self, project: str, files: list[_File]) -> bytes:
         lines = ["<!DOCTYPE html>", f"<html><body><h1>Links for {html.escape(project)}</h1>"]
         for f in files:
-            attrs = [f'href="../../files/{f.filename}#sha256={f.advertised_sha256}"']
+            url = f.href or f"../../files/{f.served}"
+            fragment = f"#sha256={f.advertised_sha256}" if f.advertised_sha256 else ""
+            attrs = [f'href="{html.escape(url)}{fragment}"']
             if f.requires_python:
                 attrs.append(f'data-requires-python="{html.escape(f.requires_python)}"')
             if f.yanked is not None:
@@ -181,7 +243,8 @@ class IndexServer:
                 conditional = bool(
                     self.headers.get("If-None-Match") or self.headers.get("If-Modified-Since")
                 )
-                server._record(self.path, conditional)
+                server._record(self.path, conditional, self.headers.get("Authorization"))
+                server.accept_encoding[self.path] = self.headers.get("Accept-Encoding")
                 if server.auth is not None and not self._authorized(server.auth):
                     self._send(401, b"unauthorized", "text/plain")
                     return
@@ -215,10 +278,15 @@ class IndexServer:
                 if self.headers.get("If-None-Match") == etag:
                     self.send_response(304)
                     self.send_header("ETag", etag)
+                    if server.cache_control:
+                        self.send_header("Cache-Control", server.cache_control)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                self._send(200, body, ctype, {"ETag": etag, "Vary": "Accept"})
+                headers = {"ETag": etag, "Vary": "Accept"}
+                if server.cache_control:
+                    headers["Cache-Control"] = server.cache_control
+                self._send(200, body, ctype, headers)
 
             def _file(self, filename: str) -> None:
                 if self._fault(filename):
@@ -226,12 +294,17 @@ class IndexServer:
                 is_metadata = filename.endswith(".metadata")
                 base = filename.removesuffix(".metadata") if is_metadata else filename
                 with server._lock:
-                    f = server._files.get(base)
+                    f = next((f for f in server._files.values() if f.served == base), None)
                 if f is None or (is_metadata and f.metadata is None):
                     self._send(404, b"not found", "text/plain")
                     return
                 data = f.metadata if is_metadata and f.metadata is not None else f.data
                 fault = server.faults.get(base) if not is_metadata else None
+                encoded = server.encoded.get(base) if not is_metadata else None
+                if encoded is not None:
+                    self._send(200, encoded[1], "application/octet-stream",
+                               {"Content-Encoding": encoded[0]})  # fmt: skip
+                    return
                 if fault == "truncate":
                     self.send_response(200)
                     self.send_header("Content-Type", "application/octet-stream")

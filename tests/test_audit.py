@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,9 @@ from sqlalchemy.orm import Session
 from wheelbuilder import make_wheel
 
 from cachedb.cli import main
+from cachedb.db.migrate import HEAD
 from cachedb.db.models import Archive
+from cachedb.errors import CachedbError
 from cachedb.store import WHEELS_BUCKET, Cache, InstallRecord, open_cache, pointer_key, source_key
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "schema.md"
@@ -45,14 +46,13 @@ def _store(cache: Cache, wheel: Path, name: str) -> str:
     return cache.put(WHEELS_BUCKET, _key(wheel, name), wheel).archive_id
 
 
-@pytest.fixture
-def built(tmp_path: Path) -> Iterator[Built]:
+def _build(tmp_path: Path, db_url: str | None) -> Built:
     root = tmp_path / "cache"
     wheels = tmp_path / "wheels"
     env = tmp_path / "env"
     env.mkdir()
     ids: dict[str, str] = {}
-    with open_cache(root) as cache:
+    with open_cache(root, db_url) as cache:
         ids["req230"] = _store(cache, make_wheel(wheels, "requests", "2.30.0"), "requests")
         ids["req231"] = _store(cache, make_wheel(wheels, "requests", "2.31.0"), "requests")
         ids["req230-py2"] = _store(
@@ -87,7 +87,21 @@ def built(tmp_path: Path) -> Iterator[Built]:
             )
 
         cache.db.write(_backdate)
-    yield Built(root, ids, env)
+    return Built(root, ids, env)
+
+
+@pytest.fixture
+def built(tmp_path: Path) -> Built:
+    """A cache on SQLite (the tests of SQLite's own locks use this one)."""
+    return _build(tmp_path, None)
+
+
+@pytest.fixture
+def built_any(tmp_path: Path, db_url: str | None, monkeypatch: pytest.MonkeyPatch) -> Built:
+    """The same cache on each backend; ``cachedb`` commands in this process find its database."""
+    if db_url is not None:
+        monkeypatch.setenv("CACHEDB_DB_URL", db_url)
+    return _build(tmp_path, db_url)
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -233,23 +247,23 @@ def test_sql_refuses_other_databases(tmp_path: Path, capsys: pytest.CaptureFixtu
         capsys,
         "sql",
         "--db-url",
-        "postgresql://u:secret@h/db",
+        "mysql://u:secret@h/db",
         "--cache-dir",
         str(tmp_path),
         "SELECT 1",
     )
-    assert code != 0 and "only SQLite" in err and "secret" not in err
+    assert code != 0 and "only SQLite and PostgreSQL" in err and "secret" not in err
 
 
-def test_sql_syntax_error_is_one_line(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _out, err = cli(capsys, "sql", "--cache-dir", str(built.root), "SELEC 1")
+def test_sql_syntax_error_is_one_line(built_any: Built, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _out, err = cli(capsys, "sql", "--cache-dir", str(built_any.root), "SELEC 1")
     assert code != 0 and err.startswith("error: SQL error") and err.count("\n") == 1
 
 
-def test_sql_functions(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sql_functions(built_any: Built, capsys: pytest.CaptureFixture[str]) -> None:
     rows = sql_json(
         capsys,
-        built.root,
+        built_any.root,
         "SELECT version_in('2.30.0', '<2.31') AS a, version_in('2.31.0', '<2.31') AS b,"
         " version_in('2.0rc1', '>=1.0') AS pre, version_in('x', '<1') AS bad,"
         " version_in('1.0', 'nonsense') AS badspec, canonical_name('Foo_Bar.baz') AS n,"
@@ -277,12 +291,14 @@ def test_sql_functions(built: Built, capsys: pytest.CaptureFixture[str]) -> None
 QUERY = "SELECT name, version, pointer_count FROM v_archives ORDER BY name, version, tags"
 
 
-def test_formats_parse_back(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
-    expected = sql_json(capsys, built.root, QUERY)
-    assert len(expected) == len(built.ids)
+def test_formats_parse_back(built_any: Built, capsys: pytest.CaptureFixture[str]) -> None:
+    expected = sql_json(capsys, built_any.root, QUERY)
+    assert len(expected) == len(built_any.ids)
     texts = {}
     for fmt in ("csv", "tsv", "jsonl", "table"):
-        code, out, err = cli(capsys, "sql", "--cache-dir", str(built.root), "--format", fmt, QUERY)
+        code, out, err = cli(
+            capsys, "sql", "--cache-dir", str(built_any.root), "--format", fmt, QUERY
+        )
         assert code == 0, err
         texts[fmt] = out
     as_str = [{k: str(v) for k, v in row.items()} for row in expected]
@@ -299,7 +315,7 @@ def test_default_format_off_a_tty_is_tsv(built: Built) -> None:
 
 
 def test_limit_and_query_file(
-    built: Built, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    built_any: Built, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     query = tmp_path / "q.sql"
     query.write_text(QUERY + ";\n")
@@ -307,7 +323,7 @@ def test_limit_and_query_file(
         capsys,
         "sql",
         "--cache-dir",
-        str(built.root),
+        str(built_any.root),
         "--file",
         str(query),
         "--format",
@@ -334,16 +350,16 @@ def test_docs_have_ten_queries() -> None:
 
 
 def test_documented_queries_answer_what_was_set_up(
-    built: Built, capsys: pytest.CaptureFixture[str]
+    built_any: Built, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    ids = built.ids
-    answers = [sql_json(capsys, built.root, query) for _title, query in documented_queries()]
+    ids = built_any.ids
+    answers = [sql_json(capsys, built_any.root, query) for _title, query in documented_queries()]
     largest, unused, users, vulnerable, recent, dupes, shared, unreferenced, swaps, envs = answers
     assert largest[0]["name"] == "bigpkg" and str(largest[0]["size"]).endswith(" KiB")
     assert [r["name"] for r in unused] == ["oldpkg"]
     assert users == [
         {
-            "environment": str(built.env),
+            "environment": str(built_any.env),
             "name": "requests",
             "version": "2.30.0",
             "link_mode": "symlink",
@@ -365,18 +381,18 @@ def test_documented_queries_answer_what_was_set_up(
     assert [(r["old_archive"], r["new_archive"]) for r in swaps] == [
         (ids["swap-old"], ids["swap-new"])
     ]
-    assert [(r["path"], r["active_installs"]) for r in envs] == [(str(built.env), 2)]
+    assert [(r["path"], r["active_installs"]) for r in envs] == [(str(built_any.env), 2)]
 
 
 # -- ls and info --------------------------------------------------------------------
 
 
-def test_ls(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = cli(capsys, "ls", "--cache-dir", str(built.root), "--json")
+def test_ls(built_any: Built, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "ls", "--cache-dir", str(built_any.root), "--json")
     assert code == 0
     listed = json.loads(out)
-    assert len(listed) == len(built.ids)
-    code, out, _ = cli(capsys, "ls", "--cache-dir", str(built.root), "--json", "Req*")
+    assert len(listed) == len(built_any.ids)
+    code, out, _ = cli(capsys, "ls", "--cache-dir", str(built_any.root), "--json", "Req*")
     rows = json.loads(out)
     assert [(r["name"], r["version"], r["tags"]) for r in rows] == [
         ("requests", "2.30.0", "py2.py3-none-any"),
@@ -385,7 +401,7 @@ def test_ls(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
     ]
     assert rows[1]["pointer_count"] == 1 and rows[1]["environment_count"] == 1
     assert rows[1]["unpacked_size"] > 0 and rows[1]["last_used_iso"].endswith("Z")
-    code, out, _ = cli(capsys, "ls", "--cache-dir", str(built.root), "big*")
+    code, out, _ = cli(capsys, "ls", "--cache-dir", str(built_any.root), "big*")
     lines = out.splitlines()
     assert lines[0].split()[:3] == ["name", "version", "tags"]
     assert lines[1].split()[:3] == ["bigpkg", "1.0", "py3-none-any"]
@@ -397,13 +413,13 @@ def test_info(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
     info = json.loads(out)
     assert info["cache_dir"] == str(built.root)
     assert info["database_url"] == f"sqlite:///{built.root / 'cachedb.sqlite3'}"
-    assert info["schema_revision"] == "0002"
+    assert info["schema_revision"] == HEAD
     assert info["environments"] == 1 and info["stale_environments"] == 0
     buckets = {b["bucket"]: b for b in info["buckets"]}
     assert buckets["wheels-v0"]["pointers"] == len(built.ids) - 1  # one pointer was swapped
     assert buckets["archive-v0"]["archives"] == len(built.ids)
     code, out, _ = cli(capsys, "info", "--cache-dir", str(built.root))
-    assert "schema revision: 0002" in out and "wheels-v0" in out
+    assert f"schema revision: {HEAD}" in out and "wheels-v0" in out
 
 
 def test_info_redacts_credentials() -> None:
@@ -420,14 +436,17 @@ def verify(capsys: pytest.CaptureFixture[str], root: Path, *extra: str) -> tuple
     return code, out.splitlines()
 
 
-def test_verify_clean_cache(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
-    assert verify(capsys, built.root, "--check-contents") == (0, ["ok: database and disk agree"])
+def test_verify_clean_cache(built_any: Built, capsys: pytest.CaptureFixture[str]) -> None:
+    assert verify(capsys, built_any.root, "--check-contents") == (
+        0,
+        ["ok: database and disk agree"],
+    )
 
 
 def test_verify_finds_and_repairs(
-    built: Built, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    built_any: Built, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    root, ids = built.root, built.ids
+    root, ids = built_any.root, built_any.ids
     archives = root / "archive-v0"
     # A tampered file (same size, so only the hash tells), a vanished archive,
     # a stray old directory, a swapped link and a link without a row.
@@ -499,13 +518,79 @@ def test_verify_finds_and_repairs(
     assert verify(capsys, root, "--check-contents") == (0, ["ok: database and disk agree"])
 
 
-def test_verify_missing_link_is_recreated(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
-    link = built.root / WHEELS_BUCKET / SOURCE / "beta" / "beta-1.0-py3-none-any"
+def test_verify_missing_link_is_recreated(
+    built_any: Built, capsys: pytest.CaptureFixture[str]
+) -> None:
+    link = built_any.root / WHEELS_BUCKET / SOURCE / "beta" / "beta-1.0-py3-none-any"
     os.unlink(link)
-    code, lines = verify(capsys, built.root)
+    code, lines = verify(capsys, built_any.root)
     assert code == 1 and lines == [
         f"pointer-missing-link: wheels-v0/{SOURCE}/beta/beta-1.0-py3-none-any: link is missing"
     ]
-    assert verify(capsys, built.root, "--repair")[0] == 0
-    assert link.resolve() == (built.root / "archive-v0" / built.ids["beta"]).resolve()
-    assert verify(capsys, built.root)[0] == 0
+    assert verify(capsys, built_any.root, "--repair")[0] == 0
+    assert link.resolve() == (built_any.root / "archive-v0" / built_any.ids["beta"]).resolve()
+    assert verify(capsys, built_any.root)[0] == 0
+
+
+# -- sql on PostgreSQL: the server keeps it read-only ---------------------------------
+
+PG_WRITES = [
+    "INSERT INTO events (at, kind, subject, pid, command) VALUES (0, 'x', 'x', 0, 'x')",
+    "UPDATE archives SET version = '9'",
+    "DELETE FROM pointers",
+    "TRUNCATE events",
+    "DROP TABLE events",
+    "DROP VIEW v_archives",
+    "CREATE TABLE t (x int)",
+    "CREATE TEMP TABLE t (x int)",
+    "CREATE INDEX ix ON events (pid)",
+    "ALTER TABLE events ADD COLUMN y int",
+    "SELECT nextval('events_id_seq')",
+    "WITH d AS (DELETE FROM leases RETURNING id) SELECT count(*) FROM d",
+    "COMMIT; DELETE FROM archives",
+    "SET default_transaction_read_only = off; COMMIT; DELETE FROM archives",
+    "SET TRANSACTION READ WRITE",
+    "BEGIN READ WRITE; DELETE FROM archives",
+]
+
+
+def pg_fingerprint(url: str) -> list[object]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        tables = conn.execute(
+            "SELECT relname, relkind FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+            " ORDER BY relname"
+        ).fetchall()
+        counts = [
+            conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()  # noqa: S608
+            for name, kind in tables
+            if kind in ("r", "v")
+        ]
+        events = conn.execute("SELECT last_value FROM events_id_seq").fetchall()
+        versions = conn.execute("SELECT version FROM archives ORDER BY id").fetchall()
+    return [tables, counts, events, versions]
+
+
+@pytest.mark.parametrize("statement", PG_WRITES)
+def test_sql_on_postgresql_refuses_every_write(
+    tmp_path: Path, pg_migrated_url: str, statement: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    built = _build(tmp_path, pg_migrated_url)
+    before = pg_fingerprint(pg_migrated_url)
+    code, out, err = cli(
+        capsys, "sql", "--cache-dir", str(built.root), "--db-url", pg_migrated_url, statement
+    )
+    assert code == 2 and out == ""
+    assert err.startswith(("error: refused: cachedb sql is read-only", "error: SQL error: "))
+    assert err.count("\n") == 1
+    assert pg_fingerprint(pg_migrated_url) == before
+
+
+def test_sql_on_postgresql_is_bounded_by_statement_timeout(pg_migrated_url: str) -> None:
+    from cachedb.audit import pgsql
+
+    with pgsql.ReadOnlyPgDatabase(pg_migrated_url) as db:
+        with pytest.raises(CachedbError, match="timed out after 0.2s"):
+            db.query("SELECT pg_sleep(30)", timeout=0.2)
+        assert list(db.query("SELECT 1 AS one").rows) == [(1,)]

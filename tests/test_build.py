@@ -112,6 +112,27 @@ def tmp_entries(cache: Path) -> list[str]:
 # --- sdists from the index ---------------------------------------------------------
 
 
+def test_sdist_in_a_find_links_directory_is_built_once_until_it_changes(
+    cache: Path, server: IndexServer, tmp_path: Path
+) -> None:
+    """A local sdist has no stated hash: its build is reused while its bytes (known by
+    path, size and mtime) are the same, and rebuilt once it is rewritten."""
+    links = tmp_path / "links"
+    project = write_project(tmp_path / "src", "sdlocal", "1.0", code="VALUE = 'first'\n")
+    sdist = make_sdist(project, links, "sdlocal", "1.0")
+    args = ["-f", links, "sdlocal==1.0"]
+    assert "Built sdlocal==1.0" in ok(install(cache, server, tmp_path / "v1", *args))
+    assert "Built" not in ok(install(cache, server, tmp_path / "v2", *args))
+    assert value(tmp_path / "v2", "sdlocal") == "first"
+
+    write_project(project, "sdlocal", "1.0", code="VALUE = 'second'\n")
+    stat = sdist.stat()
+    make_sdist(project, links, "sdlocal", "1.0")
+    os.utime(sdist, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert "Built sdlocal==1.0" in ok(install(cache, server, tmp_path / "v3", *args))
+    assert value(tmp_path / "v3", "sdlocal") == "second"
+
+
 def test_sdist_only_package_builds_once(cache: Path, server: IndexServer, tmp_path: Path) -> None:
     project = write_project(tmp_path / "src", "sdonly", "1.0", dependencies=("lib",))
     server.add(make_sdist(project, tmp_path / "dist", "sdonly", "1.0"))
@@ -122,11 +143,12 @@ def test_sdist_only_package_builds_once(cache: Path, server: IndexServer, tmp_pa
     assert [kind for kind, _ in built_events(cache, "sdonly")] == ["pointer.insert"]
     assert tmp_entries(cache) == []
 
-    # A fresh environment: nothing is built, nothing is fetched.
+    # A fresh environment: nothing is built, no file is fetched (the pages are
+    # revalidated: the cached build is used while the index still offers its sdist).
     seen = len(server.requests)
     err = ok(install(cache, server, tmp_path / "v2", "sdonly==1.0", "lib==1.0"))
     assert "Built" not in err
-    assert server.requests[seen:] == []
+    assert sorted(server.requests[seen:]) == ["/simple/lib/", "/simple/sdonly/"]
     assert value(tmp_path / "v2", "sdonly") == "1.0"
     # Unpinned, the index page is revalidated, but no file is downloaded again.
     err = ok(install(cache, server, tmp_path / "v3", "sdonly"))

@@ -296,6 +296,29 @@ def test_data_script_named_python_refused(tmp_path: Path, env: Env) -> None:
     assert env.run(env.python, "-c", "print(1)").stdout == "1\n"
 
 
+@pytest.mark.parametrize(
+    "member",
+    [
+        "foo-1.0.data/data/bin/python3",
+        "foo-1.0.data/data/bin/python",
+        "foo-1.0.data/data/BIN/Python3.exe",
+        "foo-1.0.data/data/Scripts/pythonw.exe",
+        "foo-1.0.data/data/pyvenv.cfg",
+        "foo-1.0.data/data/.lock",
+    ],
+)
+def test_data_file_on_an_interpreter_or_reserved_file_refused(
+    tmp_path: Path, env: Env, member: str
+) -> None:
+    # The data scheme is the environment's prefix: its bin/ holds the interpreter.
+    arc = unchecked_archive(tmp_path, files={"foo/__init__.py": "", member: "x"})
+    before = tree(env.prefix)
+    with pytest.raises(InstallError, match="interpreter|environment's own"):
+        install(env, arc)
+    assert tree(env.prefix) == before
+    assert env.run(env.python, "-c", "print(1)").stdout == "1\n"
+
+
 def test_failed_install_leaves_nothing_behind(tmp_path: Path, env: Env) -> None:
     arc = archive(
         tmp_path,

@@ -168,7 +168,11 @@ def test_credentials_kept_in_url_but_redacted_in_errors() -> None:
 
 
 def test_redact_url() -> None:
-    assert redact_url("https://u:p@x@host/a?b=c@d") == "https://****@host/a?b=c@d"
+    assert redact_url("https://u:p@x@host/a?b=c@d") == "https://****@host/a?****"
+    # A query is a place for tokens (signed URLs): it goes too, the fragment stays.
+    assert redact_url("see https://host/x.whl?token=t#sha256=00 ok") == (
+        "see https://host/x.whl?****#sha256=00 ok"
+    )
     assert redact_url("https://token@host/") == "https://****@host/"
     assert redact_url("https://host/a@b") == "https://host/a@b"
 
@@ -382,7 +386,28 @@ def test_not_utf8(tmp_path: Path) -> None:
 
 
 def test_directory_is_not_a_requirements_file(tmp_path: Path) -> None:
-    assert "not a regular file" in usage_error(parse_requirements_file, tmp_path)
+    assert "is a directory" in usage_error(parse_requirements_file, tmp_path)
+
+
+def test_a_pipe_is_read_and_its_paths_are_relative_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    wheel = make_wheel(tmp_path / "here", "local", "2.0")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_text, args=(f"attrs\n./here/{wheel.name}\n",))
+    writer.start()
+    monkeypatch.chdir(tmp_path)
+    try:
+        result = parse_requirements_file(fifo)
+    finally:
+        # A writer still waiting for a reader (the read was refused) is let go.
+        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+        writer.join()
+    assert [r.requirement.name for r in result.requirements] == ["attrs", "local"]
+    assert result.requirements[1].url == wheel.as_uri()
 
 
 # --- collect / RequirementSet ------------------------------------------------

@@ -59,6 +59,11 @@ def human_bytes(n: object) -> str | None:
 
 
 def register(conn: sqlite3.Connection) -> None:
+    if sqlite3.sqlite_version_info < (3, 38, 0):
+        # Built in from SQLite 3.38 (and created by migration 0004 on PostgreSQL).
+        import time
+
+        conn.create_function("unixepoch", 0, lambda: int(time.time()))
     conn.create_function("version_in", 2, version_in, deterministic=True)
     conn.create_function("version_cmp", 2, version_cmp, deterministic=True)
     conn.create_function("canonical_name", 1, canonical_name, deterministic=True)

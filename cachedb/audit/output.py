@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
 FORMATS = ("table", "csv", "tsv", "json", "jsonl")
@@ -32,11 +32,18 @@ def _text(value: Any) -> str:
 
 
 def render(
-    columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str, out: TextIO, *, tty: bool
+    columns: Sequence[str], rows: Iterable[Sequence[Any]], fmt: str, out: TextIO, *, tty: bool
 ) -> None:
+    """Write ``rows`` as they come (every format but ``table``, which needs them all
+    to size its columns)."""
     if fmt == "json":
-        json.dump([dict(zip(columns, map(_plain, r), strict=True)) for r in rows], out, indent=2)
-        out.write("\n")
+        # One object per line inside the array, so it can be written row by row.
+        out.write("[")
+        separator = "\n  "
+        for r in rows:
+            out.write(separator + json.dumps(dict(zip(columns, map(_plain, r), strict=True))))
+            separator = ",\n  "
+        out.write("\n]\n")
     elif fmt == "jsonl":
         for r in rows:
             out.write(json.dumps(dict(zip(columns, map(_plain, r), strict=True))) + "\n")
@@ -49,9 +56,9 @@ def render(
         for r in rows:
             out.write("\t".join(_text(v).translate(_TSV_ESCAPES) for v in r) + "\n")
     elif tty:
-        _rich_table(columns, rows, out)
+        _rich_table(columns, list(rows), out)
     else:
-        out.write(text_table(columns, rows))
+        out.write(text_table(columns, list(rows)))
 
 
 def text_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -71,7 +78,6 @@ def text_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def _rich_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], out: TextIO) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(show_edge=False, header_style="bold")
@@ -80,4 +86,6 @@ def _rich_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], out: Text
         table.add_column(name, justify="right" if numeric else "left")
     for r in rows:
         table.add_row(*(_text(v) for v in r))
-    Console(file=out).print(table)
+    from .._color import console
+
+    console(out).print(table)

@@ -9,17 +9,36 @@ is used directly so nothing (no migration, no pragma set-up) touches the file.
 
 from __future__ import annotations
 
+import itertools
+import os
+import signal
 import sqlite3
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any, TextIO
 
-from ..errors import DatabaseError, UsageError
+from ..errors import CachedbError, DatabaseError, UsageError
 from . import functions
 
 
 class ReadOnlyViolation(UsageError):
     """A query tried to change the database (or escape it); ``cachedb sql`` is read-only."""
+
+
+class Interrupted(CachedbError):
+    """Ctrl-C stopped the query; the exit status a shell gives SIGINT."""
+
+    exit_code = 130
+
+
+# SQLite virtual-machine steps between two looks at Ctrl-C and the deadline.
+_PROGRESS_STEPS = 10_000
+# Rows fetched at once while streaming.
+_BATCH = 500
 
 
 # Pragmas that only report and have no setter form, so their argument is harmless.
@@ -103,6 +122,7 @@ class Authorizer:
 
     def __init__(self) -> None:
         self.refused: list[str] = []
+        self.denied = False  # whether anything was actually refused
 
     def reason(self) -> str | None:
         """What was refused, preferring the user's statement over SQLite's own schema writes."""
@@ -116,6 +136,12 @@ class Authorizer:
     ) -> int:
         if action in _ALLOWED_ACTIONS:
             return sqlite3.SQLITE_OK
+        if action == sqlite3.SQLITE_UPDATE and arg1 in _SCHEMA_TABLES:
+            # SQLite asks this of its own when a table-valued pragma (pragma_table_info())
+            # is set up; a real schema write still fails (mode=ro, query_only, and no
+            # writable_schema): it is named as such if the statement then fails.
+            self.refused.append(_describe(action, arg1, arg2))
+            return sqlite3.SQLITE_OK
         if action == sqlite3.SQLITE_FUNCTION:
             if (arg2 or "").lower() not in _DENIED_FUNCTIONS:
                 return sqlite3.SQLITE_OK
@@ -124,6 +150,7 @@ class Authorizer:
             if name in _INTROSPECTION_PRAGMAS or (name in _READABLE_PRAGMAS and arg2 is None):
                 return sqlite3.SQLITE_OK
         self.refused.append(_describe(action, arg1, arg2))
+        self.denied = True
         return sqlite3.SQLITE_DENY
 
 
@@ -144,7 +171,7 @@ def sqlite_path(url: str) -> Path:
         raise UsageError(f"invalid database URL: {exc}") from exc
     if parsed.get_backend_name() != "sqlite":
         raise UsageError(
-            f"cachedb sql supports only SQLite databases, not {parsed.get_backend_name()!r}; "
+            f"cachedb sql supports only SQLite and PostgreSQL, not {parsed.get_backend_name()!r}; "
             "use that database's own client"
         )
     if not parsed.database or parsed.database == ":memory:":
@@ -155,19 +182,39 @@ def sqlite_path(url: str) -> Path:
 @dataclass(frozen=True)
 class Result:
     columns: list[str]
-    rows: list[tuple[Any, ...]]
+    rows: Iterator[tuple[Any, ...]]  # streamed from the database: iterate inside the ``with``
+
+
+def _sidecars(path: Path) -> list[Path]:
+    return [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
 
 
 class ReadOnlyDatabase:
-    """One read-only connection to the metadata database, with the audit functions installed."""
+    """One read-only connection to the metadata database, with the audit functions installed.
+
+    Used as a context manager, Ctrl-C stops a running query (SIGINT interrupts the
+    connection instead of waiting for SQLite to return), and the ``-wal``/``-shm``
+    files a read-only connection to a WAL database makes are not left behind.
+    """
 
     def __init__(self, path: Path) -> None:
         if not path.is_file():
             raise DatabaseError(f"no metadata database at {str(path)!r} (nothing cached yet?)")
         self.path = path
         self._authorizer = Authorizer()
+        self._interrupted = False
+        self._deadline: float | None = None
+        self._timeout: float | None = None
+        self._previous_handler: Any = None
+        # No -wal or -shm: no connection is open and nothing waits to be checkpointed.
+        self._quiet = not any(p.exists() for p in _sidecars(path))
+        uri = path.as_uri() + "?mode=ro"
+        if self._quiet and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+            # A cache we may not write: nobody changes it under us, and SQLite need not
+            # create the -shm file it could not anyway.
+            uri += "&immutable=1"
         try:
-            conn = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True, isolation_level=None)
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None)
             conn.execute("PRAGMA query_only = ON")
             conn.execute("PRAGMA busy_timeout = 30000")
             conn.execute("PRAGMA schema_version").fetchone()  # fail now on a non-database file
@@ -176,40 +223,102 @@ class ReadOnlyDatabase:
         # Defence in depth: even a case the authorizer missed cannot attach another file.
         conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
         conn.set_authorizer(self._authorizer)
+        conn.set_progress_handler(self._should_stop, _PROGRESS_STEPS)
         functions.register(conn)
         self._conn = conn
 
     def close(self) -> None:
         self._conn.close()
+        if self._quiet:
+            self._remove_sidecars()
+
+    def _remove_sidecars(self) -> None:
+        """Let SQLite remove the -wal/-shm files this connection made, if no other uses them.
+
+        A read-only connection cannot; a read-write one that closes last checkpoints
+        (nothing was written: a no-op) and deletes both, and SQLite's locks make sure
+        it is the last. It writes nothing else.
+        """
+        if not any(p.exists() for p in _sidecars(self.path)):
+            return
+        try:
+            cleaner = sqlite3.connect(self.path.as_uri() + "?mode=rw", uri=True)
+            try:
+                cleaner.execute("PRAGMA schema_version").fetchone()
+            finally:
+                cleaner.close()
+        except sqlite3.Error:
+            pass  # a reader of a cache it cannot write: the files stay, as SQLite wants
 
     def __enter__(self) -> ReadOnlyDatabase:
+        if threading.current_thread() is threading.main_thread():
+            self._previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._previous_handler is not None:
+            signal.signal(signal.SIGINT, self._previous_handler)
+            self._previous_handler = None
         self.close()
 
-    def query(self, sql: str, *, limit: int | None = None) -> Result:
-        """Run one statement and fetch at most ``limit`` rows."""
+    def _on_sigint(self, _signum: int, _frame: FrameType | None) -> None:
+        self._interrupted = True
+        self._conn.interrupt()
+
+    def _should_stop(self) -> int:
+        if self._interrupted:
+            return 1
+        return int(self._deadline is not None and time.monotonic() > self._deadline)
+
+    def query(self, sql: str, *, limit: int | None = None, timeout: float | None = None) -> Result:
+        """Run one statement; its rows (at most ``limit``) are fetched as they are read.
+
+        ``timeout`` (seconds) bounds the whole run, reading included.
+        """
         if not sql.strip():
             raise UsageError("the query is empty")
         self._authorizer.refused.clear()
+        self._authorizer.denied = False
+        self._deadline = None if timeout is None else time.monotonic() + timeout
+        self._timeout = timeout
         try:
             cursor = self._conn.execute(sql)
-            if limit is None:
-                rows = cursor.fetchall()
-            else:
-                rows = cursor.fetchmany(limit) if limit > 0 else []
+            first = cursor.fetchmany(_BATCH) if limit is None or limit > 0 else []
         except sqlite3.ProgrammingError as exc:  # e.g. more than one statement
             raise UsageError(f"SQL error: {exc}") from exc
         except sqlite3.Error as exc:
-            reason = self._authorizer.reason()
-            if reason or "readonly" in str(exc) or "not authorized" in str(exc):
-                what = reason or str(exc)
-                raise ReadOnlyViolation(f"refused: cachedb sql is read-only ({what})") from exc
-            raise UsageError(f"SQL error: {exc}") from exc
+            raise self._error(exc) from exc
         columns = [d[0] for d in cursor.description or ()]
-        cursor.close()
-        return Result(columns, rows)
+        rows = self._stream(cursor, first)
+        return Result(columns, rows if limit is None else itertools.islice(rows, limit))
+
+    def _stream(
+        self, cursor: sqlite3.Cursor, batch: list[tuple[Any, ...]]
+    ) -> Iterator[tuple[Any, ...]]:
+        try:
+            while batch:
+                yield from batch
+                if self._interrupted:
+                    raise Interrupted("interrupted")
+                try:
+                    batch = cursor.fetchmany(_BATCH)
+                except sqlite3.Error as exc:
+                    raise self._error(exc) from exc
+        finally:
+            cursor.close()
+
+    def _error(self, exc: sqlite3.Error) -> CachedbError:
+        if self._interrupted:
+            return Interrupted("interrupted")
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            return CachedbError(f"query timed out after {self._timeout:g}s")
+        message = str(exc)
+        if self._authorizer.denied or any(
+            words in message for words in ("readonly", "not authorized", "may not be modified")
+        ):
+            what = self._authorizer.reason() or message
+            return ReadOnlyViolation(f"refused: cachedb sql is read-only ({what})")
+        return UsageError(f"SQL error: {exc}")
 
 
 def read_query(query: str | None, file: Path | None, stdin: TextIO | None) -> str:

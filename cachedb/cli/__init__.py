@@ -16,20 +16,27 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import typer
 
-# Every command and the module registering it, in the order help lists them.
+# Every command and the module registering it, in the order help lists them: the
+# environment's commands first (what a pip or uv user comes for), then the cache's.
 _COMMANDS = {
-    "sql": "_audit",
-    "ls": "_audit",
-    "info": "_audit",
-    "verify": "_audit",
-    "dir": "_cache",
-    "gc": "_gc",
-    "clean": "_gc",
     "install": "_install",
     "uninstall": "_install",
     "list": "_install",
     "compile": "_lock",
     "sync": "_lock",
+    "venv": "_venv",
+    "freeze": "_inspect",
+    "show": "_inspect",
+    "tree": "_inspect",
+    "check": "_inspect",
+    "config": "_settings",
+    "dir": "_cache",
+    "info": "_audit",
+    "ls": "_audit",
+    "gc": "_gc",
+    "clean": "_gc",
+    "verify": "_audit",
+    "sql": "_audit",
 }
 
 
@@ -103,20 +110,71 @@ def _run(argv: list[str] | None) -> int:
     args = sys.argv[1:] if argv is None else argv
     # Event rows record the command line, never the credentials in its URLs.
     events.set_command(" ".join(["cachedb", *(redact_url(a) for a in args)]))
-    app = load_app(args)
     if argv is None:  # a process of its own, not a caller's (tests call main many times)
         _tune_collector()
     try:
-        app(args=args, prog_name="cachedb")
+        args, defaults = _configure(args)
+        app = load_app(args)
+        app(args=args, prog_name="cachedb", default_map=defaults)
     except CachedbError as exc:
         lines = str(exc).splitlines() or [type(exc).__name__]
-        sys.stderr.write(f"error: {lines[0]}\n")
+        from .._color import paint
+
+        sys.stderr.write(f"{paint('error:', 'error', sys.stderr)} {lines[0]}\n")
         if lines[1:]:
             sys.stderr.write("\n".join(lines[1:]) + "\n")
         return exc.exit_code
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0
+
+
+def _configure(args: list[str]) -> tuple[list[str], dict[str, dict[str, object]] | None]:
+    """Take the global options out of ``args``, load the configuration files they allow.
+
+    ``--no-config``, ``--config-file`` and ``--color`` are accepted before or after the command
+    name (as uv takes them). The files' values become the command's defaults
+    (click's ``default_map``): a flag or an environment variable still wins.
+    """
+    from .. import _color, _configfiles, _settings
+
+    rest: list[str] = []
+    no_config, config_file, color = False, None, None
+    words = iter(args)
+    for word in words:
+        if word == "--":
+            rest += [word, *words]
+            break
+        if word == "--no-config":
+            no_config = True
+        elif word == "--config-file":
+            config_file = next(words, None)
+            if not config_file:
+                from ..errors import UsageError
+
+                raise UsageError("--config-file needs a path")
+        elif word.startswith("--config-file="):
+            config_file = word.partition("=")[2]
+        elif word == "--color":
+            color = next(words, "")
+        elif word.startswith("--color="):
+            color = word.partition("=")[2]
+        else:
+            rest.append(word)
+    if color is not None:
+        _color.use(color)  # before the files, so their errors follow it too
+    configuration = _configfiles.load(no_config=no_config, config_file=config_file)
+    _settings.use(configuration)
+    _color.use(color or _settings.value("color") or "auto")
+    if not configuration.files or not rest:
+        return rest, None
+    # A setting's parameter is its name with underscores (tests/test_settings.py checks).
+    values = {
+        name.replace("-", "_"): found[0]
+        for name, setting in _settings.SETTINGS.items()
+        if setting.flag and (found := configuration.lookup(name)) is not None
+    }
+    return rest, {rest[0]: values}
 
 
 __all__ = ["load_app", "main"]

@@ -46,23 +46,40 @@ def sql_command(
     limit: Annotated[
         int | None, typer.Option("--limit", min=0, help="Print at most this many rows.")
     ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", help="Stop the query after this many seconds.", min=0),
+    ] = None,
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
 ) -> None:
     """Run a read-only SQL query against the metadata database (see docs/schema.md)."""
+    import math
+
     from .._config import resolve_cache_dir, resolve_db_url
     from ..audit import output
     from ..audit.sql import ReadOnlyDatabase, read_query, sqlite_path
+    from ..db.urls import POSTGRESQL, backend
+    from ..errors import UsageError
 
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise UsageError(f"--timeout must be a positive number of seconds, not {timeout}")
     # Resolve the URL without open_cache: sql must neither create nor migrate anything.
     url = resolve_db_url(resolve_cache_dir(cache_dir), db_url)
-    path = sqlite_path(url)
     text = read_query(query, file, sys.stdin)
-    with ReadOnlyDatabase(path) as db:
-        result = db.query(text, limit=limit)
+    db: Any
+    if backend(url) == POSTGRESQL:
+        from ..audit.pgsql import ReadOnlyPgDatabase
+
+        db = ReadOnlyPgDatabase(url)
+    else:
+        db = ReadOnlyDatabase(sqlite_path(url))
     tty = sys.stdout.isatty()
     chosen = fmt.value if fmt is not None else ("table" if tty else "tsv")
-    output.render(result.columns, result.rows, chosen, sys.stdout, tty=tty)
+    with db:
+        result = db.query(text, limit=limit, timeout=timeout)
+        # Rows are written as they are read; Ctrl-C and --timeout stop the reading.
+        output.render(result.columns, result.rows, chosen, sys.stdout, tty=tty)
 
 
 def _human(n: int) -> str:
@@ -169,7 +186,13 @@ def verify_command(
                     verify.repair(cache, problem)
                 except OSError as exc:
                     errors[i] = f"could not repair: {exc}"
-    left = [p for p in problems if p.repaired is None]
+    for i, problem in enumerate(problems):
+        # Environments that shared a tampered archive's files are linked again, once the
+        # cache is closed: each is an install run of its own.
+        why_not = _relink_holders(problem, cache_dir, db_url)
+        if why_not is not None:
+            errors.setdefault(i, why_not)
+    left = [p for p in problems if p.repaired is None or problems.index(p) in errors]
     if json_:
         report = [
             {**p.as_dict(), **({"error": errors[i]} if i in errors else {})}
@@ -180,7 +203,37 @@ def verify_command(
         for i, p in enumerate(problems):
             suffix = f" -> {p.repaired}" if p.repaired else f" ({errors[i]})" if i in errors else ""
             typer.echo(p.line() + suffix)
+            for env in p.environments:
+                done = "re-linked" if env["relinked"] else f"NOT re-linked: {env['error']}"
+                typer.echo(f"  environment {env['path']} ({env['link_mode']}): {done}")
         if not problems:
             typer.echo("ok: database and disk agree")
     if left:
         raise typer.Exit(1)
+
+
+def _relink_holders(problem: Any, cache_dir: Path | None, db_url: str | None) -> str | None:
+    """Link each environment that shared ``problem``'s archive again; why one failed, or None."""
+    from ..errors import CachedbError
+    from ..install.manage import reinstall
+
+    why_not = None
+    for holder in problem.holders:
+        env: dict[str, Any] = {
+            "path": holder.path,
+            "name": holder.name,
+            "version": holder.version,
+            "link_mode": holder.link_mode,
+            "relinked": False,
+        }
+        try:
+            reinstall(
+                holder.python, holder.name, holder.version, holder.link_mode, cache_dir, db_url
+            )
+            env["relinked"] = True
+        except (CachedbError, OSError) as exc:
+            env["error"] = f"{exc}; run `cachedb install --python {holder.python}"
+            env["error"] += f" --reinstall-package {holder.name} {holder.name}=={holder.version}`"
+            why_not = why_not or f"could not re-link {holder.path}: {exc}"
+        problem.environments.append(env)
+    return why_not

@@ -8,11 +8,12 @@ from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import DatabaseError
 from .lite import Executor, Params, back_off, is_busy
+from .urls import SQLITE, backend, sqlalchemy_url
 
 T = TypeVar("T")
 
@@ -21,13 +22,13 @@ _WRITE_FLAG = "cachedb_write"
 
 
 def is_sqlite(url: str) -> bool:
-    return url.startswith("sqlite")
+    return backend(url) == SQLITE
 
 
 def make_engine(url: str) -> Engine:
     """An engine whose SQLite connections use WAL, a busy timeout and foreign keys."""
     if not is_sqlite(url):
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(sqlalchemy_url(url), pool_pre_ping=True)
     engine = create_engine(
         url,
         connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
@@ -54,15 +55,41 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def session_executor(session: Session) -> Executor:
-    """Run plain SQL with named parameters through an ORM session."""
-    from sqlalchemy import text
+class _SessionRunner:
+    """Plain SQL with named parameters through an ORM session (an ``Executor``)."""
 
-    def run(sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
-        result: Any = session.execute(text(sql), dict(params) if params else {})
+    __slots__ = ("_session", "dialect")
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self.dialect = session.get_bind().dialect.name
+
+    def __call__(self, sql: str, params: Params = (), /) -> list[tuple[Any, ...]]:
+        from sqlalchemy import text
+
+        result: Any = self._session.execute(text(sql), dict(params) if params else {})
         return [tuple(row) for row in result] if result.returns_rows else []
 
-    return run
+
+def session_executor(session: Session) -> Executor:
+    """Run plain SQL with named parameters through an ORM session."""
+    return _SessionRunner(session)
+
+
+def one_line(error: BaseException | None) -> str:
+    """The driver's error as one line (PostgreSQL's primary message and SQLSTATE)."""
+    from .pg import one_line as pg_one_line
+
+    return pg_one_line(error) if error is not None else "unknown error"
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    """A busy SQLite database, or a PostgreSQL deadlock or serialization failure."""
+    from .pg import RETRYABLE
+
+    if getattr(exc.orig, "sqlstate", None) in RETRYABLE:
+        return True
+    return isinstance(exc, OperationalError) and is_busy(exc.orig)
 
 
 class Database:
@@ -79,8 +106,11 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read transaction (deferred: it takes no write lock)."""
-        with self._sessions() as session, session.begin():
-            yield session
+        try:
+            with self._sessions() as session, session.begin():
+                yield session
+        except DBAPIError as exc:
+            raise DatabaseError(f"database error: {one_line(exc.orig)}") from exc
 
     def write_sql(self, fn: Callable[[Executor], T]) -> T:
         """Like ``write``, for statements written in plain SQL (see ``db.lite``)."""
@@ -113,8 +143,8 @@ class Database:
                         with session.begin():
                             result = fn(session)
                 return result
-            except OperationalError as exc:
-                if not is_busy(exc.orig) or attempt == attempts - 1:
-                    raise DatabaseError(f"database error: {exc.orig}") from exc
+            except DBAPIError as exc:
+                if not _retryable(exc) or attempt == attempts - 1:
+                    raise DatabaseError(f"database error: {one_line(exc.orig)}") from exc
                 delay = back_off(delay)
         raise AssertionError("unreachable")

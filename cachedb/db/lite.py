@@ -4,7 +4,8 @@ Importing SQLAlchemy costs more than a whole warm install, so what installs, gc
 and the read-only audits need (reading and leasing entries, storing new
 archives, recording installs, collecting) runs here, in plain SQL with named
 parameters, which both sqlite3 and SQLAlchemy's ``text()`` accept. Migrations,
-``verify --repair`` and non-SQLite URLs use the ORM.
+PostgreSQL has its own backend with the same interface (``db.pg``); migrations
+and other databases go through SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class _Runner:
     """A ``LiteDatabase``'s Executor; also runs batches (see ``insert_rows``)."""
 
     __slots__ = ("_conn",)
+    dialect = "sqlite"
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
@@ -54,15 +56,16 @@ def insert_rows(
 ) -> None:
     """Insert ``rows`` (values in ``columns`` order) inside the caller's transaction.
 
-    On sqlite3 this is one ``executemany``; through an ORM session, multi-row
+    On sqlite3 and psycopg this is one ``executemany``; through an ORM session, multi-row
     ``VALUES`` in chunks, so a wheel's thousands of file rows stay a few statements.
     """
     if not rows:
         return
     names = ", ".join(columns)
-    if isinstance(run, _Runner):
+    many = getattr(run, "many", None)
+    if many is not None:
         marks = ", ".join("?" * len(columns))
-        run.many(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+        many(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
         return
     for start in range(0, len(rows), _CHUNK):
         params: dict[str, Any] = {}
@@ -118,6 +121,14 @@ class LiteDatabase:
         except sqlite3.Error as exc:
             raise DatabaseError(f"database error: {exc}") from exc
 
+    def read_sql(self, fn: Callable[[Executor], T]) -> T:
+        """Run ``fn`` in one read transaction."""
+        try:
+            with self.read() as run:
+                return fn(run)
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"database error: {exc}") from exc
+
     @contextmanager
     def read(self) -> Iterator[Executor]:
         """Several reads that see one snapshot."""
@@ -142,7 +153,7 @@ class LiteDatabase:
                     if not is_busy(exc) or attempt == attempts - 1:
                         raise DatabaseError(f"database error: {exc}") from exc
                 except sqlite3.Error as exc:
-                    # A full disk or a broken file mid-transaction: one line, like the ORM path.
+                    # A full disk or a broken file mid-transaction: one line, like db.pg.
                     raise DatabaseError(f"database error: {exc}") from exc
             delay = back_off(delay)  # without the lock, so the other thread gets on meanwhile
         raise AssertionError("unreachable")

@@ -16,13 +16,16 @@ from typing import TYPE_CHECKING
 
 from ..errors import DatabaseError
 from .lite import BUSY_TIMEOUT_MS, sqlite_path
+from .urls import POSTGRESQL, backend
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from .engine import Database
 
 # Every revision this cachedb knows, oldest first. tests/test_migrations.py checks
 # this against the scripts under alembic/versions.
-REVISIONS: tuple[str, ...] = ("0001", "0002")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005")
 HEAD = REVISIONS[-1]
 
 
@@ -77,11 +80,26 @@ def _migrate_lock(lock_path: Path | None) -> Iterator[None]:
         yield
 
 
+# The key of the PostgreSQL advisory lock held while a database is created or upgraded
+# (any constant; this one spells "cachedb" in ASCII).
+PG_MIGRATE_LOCK = 0x63616368656462
+
+
 def upgrade(db: Database, lock_path: Path | None) -> None:
-    """Upgrade the database to HEAD, holding ``lock_path`` so only one process migrates."""
-    with _migrate_lock(lock_path):
+    """Upgrade the database to HEAD, so that only one process migrates at a time.
+
+    Processes sharing a cache directory hold ``lock_path``; on PostgreSQL, where
+    processes on other machines may share the database, the migrating
+    transaction also holds an advisory lock, and reads the revision again
+    once it has it.
+    """
+    from sqlalchemy import text
+
+    with _migrate_lock(lock_path), db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATE_LOCK})
         # Another process may have finished the upgrade while we waited.
-        if check_revision(current_revision(db)):
+        if check_revision(_revision_on(conn)):
             return
         from alembic.config import Config
 
@@ -92,9 +110,32 @@ def upgrade(db: Database, lock_path: Path | None) -> None:
         cfg.set_main_option("sqlalchemy.url", db.url.replace("%", "%%"))
         cfg.attributes["connection_url"] = db.url
         os.environ.setdefault("CACHEDB_ALEMBIC_QUIET", "1")
-        with db.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def _revision_on(conn: Connection) -> str | None:
+    from sqlalchemy import inspect, text
+
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+    return None if row is None else str(row[0])
+
+
+def _pg_revision(url: str) -> str | None:
+    """The revision of a PostgreSQL database read with psycopg alone (no SQLAlchemy import)."""
+    from .pg import PgDatabase
+
+    db = PgDatabase(url)
+    try:
+        found = db.rows("SELECT to_regclass('alembic_version') IS NOT NULL")
+        if not found[0][0]:
+            return None
+        row = db.rows("SELECT version_num FROM alembic_version")
+    finally:
+        db.close()
+    return str(row[0][0]) if row else None
 
 
 def _sqlite_revision(path: str) -> str | None:
@@ -138,6 +179,8 @@ def ensure_schema(url: str, lock_path: Path | None) -> None:
     if path is not None and (
         check_revision(_sqlite_revision(path)) or _create_sqlite(path, lock_path)
     ):
+        return
+    if backend(url) == POSTGRESQL and check_revision(_pg_revision(url)):
         return
     from .engine import Database
 

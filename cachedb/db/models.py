@@ -1,7 +1,8 @@
 """SQLAlchemy models of the metadata database.
 
 The schema itself is owned by the Alembic migrations under ``alembic/``; these
-models must always agree with them (``alembic -c migrations.ini check``).
+models must always agree with them (``alembic -c migrations.ini check``). They
+are only that: every statement cachedb runs is plain SQL (``db.lite``, ``db.pg``).
 Timestamps are UTC seconds since the epoch as floats: cheap to compare in SQL
 and identical across SQLite and PostgreSQL.
 """
@@ -9,6 +10,7 @@ and identical across SQLite and PostgreSQL.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
@@ -25,6 +27,12 @@ class Base(DeclarativeBase):
     pass
 
 
+# 64-bit everywhere: sizes past 2 GiB, ids and pids past 2**31 (migration 0003). On
+# SQLite, INTEGER already holds 64 bits, and only an ``INTEGER PRIMARY KEY`` counts by
+# itself, so there the columns stay INTEGER.
+BigInt = BigInteger().with_variant(Integer(), "sqlite")
+
+
 class Archive(Base):
     """One unpacked wheel under ``archive-v0/<id>``; immutable once registered."""
 
@@ -36,9 +44,9 @@ class Archive(Base):
     name: Mapped[str] = mapped_column(String(255), index=True)  # canonical distribution name
     version: Mapped[str] = mapped_column(String(255))
     tags: Mapped[str] = mapped_column(String(1024))  # compressed tag set, e.g. "py3-none-any"
-    unpacked_size: Mapped[int] = mapped_column(Integer)
-    file_count: Mapped[int] = mapped_column(Integer)
-    wheel_size: Mapped[int] = mapped_column(Integer)
+    unpacked_size: Mapped[int] = mapped_column(BigInt)
+    file_count: Mapped[int] = mapped_column(BigInt)
+    wheel_size: Mapped[int] = mapped_column(BigInt)
     created_at: Mapped[float] = mapped_column(Float)
     last_used_at: Mapped[float] = mapped_column(Float, index=True)
     # Set by gc in the transaction that decides to collect; the directory goes afterwards.
@@ -57,7 +65,7 @@ class ArchiveFile(Base):
     )
     path: Mapped[str] = mapped_column(String(1024), primary_key=True)  # POSIX, relative
     sha256: Mapped[str] = mapped_column(String(64), index=True)  # hex
-    size: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(BigInt)
     executable: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -66,7 +74,7 @@ class Pointer(Base):
 
     __tablename__ = "pointers"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=True)
     bucket: Mapped[str] = mapped_column(String(64))
     key: Mapped[str] = mapped_column(String(1024))  # "<source>/<name>/<wheel-stem>"
     archive_id: Mapped[str] = mapped_column(ForeignKey("archives.id"), index=True)
@@ -77,18 +85,44 @@ class Pointer(Base):
     __table_args__ = (UniqueConstraint("bucket", "key", name="uq_pointers_bucket_key"),)
 
 
+class Host(Base):
+    """A machine sharing the database: its machine id, latest boot id and name."""
+
+    __tablename__ = "hosts"
+
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=True)
+    machine_id: Mapped[str] = mapped_column(String(255))
+    boot_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    name: Mapped[str] = mapped_column(String(255))
+    first_seen_at: Mapped[float] = mapped_column(Float)
+    last_seen_at: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (UniqueConstraint("machine_id", name="uq_hosts_machine_id"),)
+
+
+class Meta(Base):
+    """Facts about the whole cache, by key (``cache_root_id``)."""
+
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
 class Environment(Base):
     """A target environment cachedb installed into; a gc root while it exists."""
 
     __tablename__ = "environments"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=True)
     path: Mapped[str] = mapped_column(String(4096), unique=True)  # absolute sys.prefix
     python: Mapped[str] = mapped_column(String(4096))  # interpreter executable
     created_at: Mapped[float] = mapped_column(Float)
     last_used_at: Mapped[float] = mapped_column(Float)
     # Set when gc finds the environment gone; it is then no longer a root.
     stale_at: Mapped[float | None] = mapped_column(Float, nullable=True, default=None)
+    # The host it lives on (NULL: recorded before hosts were, taken as any host's own).
+    host_id: Mapped[int | None] = mapped_column(BigInt, nullable=True, index=True)
 
 
 class Install(Base):
@@ -96,9 +130,9 @@ class Install(Base):
 
     __tablename__ = "installs"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=True)
     environment_id: Mapped[int] = mapped_column(
-        ForeignKey("environments.id", ondelete="CASCADE"), index=True
+        BigInt, ForeignKey("environments.id", ondelete="CASCADE"), index=True
     )
     archive_id: Mapped[str] = mapped_column(ForeignKey("archives.id"), index=True)
     name: Mapped[str] = mapped_column(String(255))  # canonical distribution name
@@ -114,9 +148,9 @@ class Lease(Base):
 
     __tablename__ = "leases"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=True)
     archive_id: Mapped[str] = mapped_column(String(64), index=True)
-    pid: Mapped[int] = mapped_column(Integer)
+    pid: Mapped[int] = mapped_column(BigInt)
     host: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[float] = mapped_column(Float)
     expires_at: Mapped[float] = mapped_column(Float)
@@ -127,12 +161,12 @@ class Event(Base):
 
     __tablename__ = "events"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=True)
     at: Mapped[float] = mapped_column(Float, index=True)
     kind: Mapped[str] = mapped_column(String(64), index=True)  # e.g. archive.insert, pointer.swap
     subject: Mapped[str] = mapped_column(String(4096))  # what changed: a key, a path, an id
     old_archive: Mapped[str | None] = mapped_column(String(64), nullable=True)
     new_archive: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    pid: Mapped[int] = mapped_column(Integer)
+    pid: Mapped[int] = mapped_column(BigInt)
     command: Mapped[str] = mapped_column(Text)
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 from cachedb.errors import CacheError, HashMismatch, NetworkError
 from cachedb.fetch._downloaded import Downloaded
 from cachedb.fetch._hashes import Hasher, hasher_for, usable
+from cachedb.fetch._limits import Limits
 from cachedb.fetch._session import HttpSession
 from cachedb.fetch._urls import local_path, redact_url
 
@@ -26,32 +28,83 @@ def safe_filename(filename: str) -> bool:
     )
 
 
+# A distribution's bytes are what the index promised a digest of: never a transfer
+# encoding to undo (a gzip body may inflate a thousandfold before any check).
+IDENTITY = {"Accept-Encoding": "identity"}
+
+
+def check_local_file(path: str) -> None:
+    """Refuse what is not a regular file (a device such as /dev/zero, a FIFO, a directory)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise NetworkError(f"cannot read {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        raise NetworkError(f"cannot read {path}: not a file")
+
+
+def refuse_local(url: str, limits: Limits) -> None:
+    """A ``file:`` URL is read only from a location on this machine (pip: "not a file")."""
+    if not limits.local_files and local_path(url) is not None:
+        raise NetworkError(
+            f"refusing {redact_url(url)}: not a file a remote index may link to "
+            "(it names a file on this machine)"
+        )
+
+
 def _local_chunks(path: str) -> Iterator[bytes]:
     try:
         with open(path, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise NetworkError(f"cannot read {path}: not a file")
             while chunk := f.read(_CHUNK):
                 yield chunk
     except OSError as exc:
         raise NetworkError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def _stream(
-    session: HttpSession | None, url: str, out: Hasher, write: Callable[[bytes], object]
-) -> None:
+def _chunks(session: HttpSession | None, url: str, limits: Limits) -> Iterator[bytes]:
+    refuse_local(url, limits)
     path = local_path(url)
     if path is not None:
-        for chunk in _local_chunks(path):
-            out.update(chunk)
-            write(chunk)
+        yield from _local_chunks(path)
         return
     if session is None:
         raise NetworkError(f"cannot download {redact_url(url)}: network access is disabled")
-    with session.open(url) as reply:
+    with session.open(url, IDENTITY) as reply:
+        shown = redact_url(url)
         if reply.status != 200:
-            raise NetworkError(f"HTTP {reply.status} downloading {redact_url(url)}")
-        for chunk in reply.iter_bytes():
-            out.update(chunk)
-            write(chunk)
+            raise NetworkError(f"HTTP {reply.status} downloading {shown}")
+        encoding = reply.headers.get("content-encoding", "identity").strip().lower()
+        if encoding != "identity":
+            raise NetworkError(
+                f"{shown} was sent with Content-Encoding: {encoding} where identity was "
+                "asked for; refusing to decode a distribution"
+            )
+        declared = reply.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limits.most:
+            raise NetworkError(limits.too_big(shown, int(declared)))
+        yield from reply.iter_bytes()
+
+
+def _stream(
+    session: HttpSession | None,
+    url: str,
+    out: Hasher,
+    write: Callable[[bytes], object],
+    limits: Limits,
+) -> None:
+    """Every byte of ``url`` through ``out`` to ``write``, stopping past ``limits``."""
+    most = limits.most
+    for chunk in _chunks(session, url, limits):
+        if out.size + len(chunk) > most:
+            raise NetworkError(limits.too_big(redact_url(url), out.size + len(chunk)))
+        out.update(chunk)
+        write(chunk)
+    if limits.declared is not None and out.size != limits.declared:
+        raise NetworkError(
+            f"{redact_url(url)} is {out.size} bytes, but its index declares {limits.declared}"
+        )
 
 
 def _cannot_save(filename: str, dest_dir: Path, exc: OSError) -> CacheError:
@@ -66,13 +119,18 @@ def download(
     *,
     hashes: Mapping[str, str] | None = None,
     expected: Mapping[str, str] | None = None,
+    limits: Limits | None = None,
 ) -> Downloaded:
     """Fetch ``url`` (http(s) or file) into ``dest_dir/filename``.
 
     ``hashes`` are the index's promises, ``expected`` the user's (``--hash``); both
     must hold. The bytes go to a temporary name in ``dest_dir`` and are renamed
     only once verified, so a failed or mismatching download leaves nothing behind.
+    Reading stops as soon as the bytes exceed ``limits`` (the size the index
+    declares, else the cap).
     """
+    limits = limits or Limits()
+    refuse_local(url, limits)
     if not safe_filename(filename):
         raise NetworkError(f"refusing to download {redact_url(url)} to unsafe name {filename!r}")
     promised = usable(hashes)
@@ -89,7 +147,7 @@ def download(
         raise _cannot_save(filename, dest_dir, exc) from None
     try:
         with os.fdopen(fd, "wb") as out:
-            _stream(session, url, hasher, out.write)
+            _stream(session, url, hasher, out.write, limits)
         hasher.check(filename, promised, wanted)
         target = dest_dir / filename
         os.replace(tmp_name, target)

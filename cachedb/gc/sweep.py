@@ -16,7 +16,10 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from .. import _pause
+from ..db.dialect import for_update
 from ..db.events import record_sql
 from ..db.lite import Executor
 from ..store import Cache, staging
@@ -56,13 +59,25 @@ def _discard(cache: Cache, path: Path) -> None:
 
 
 def _pointers_of(run: Executor, archive_id: str) -> list[tuple[int, str, str, str]]:
+    """The pointer rows leading to ``archive_id``, locked: a store cannot swap them meanwhile."""
     return [
         (r[0], r[1], r[2], r[3])
         for r in run(
-            "SELECT id, bucket, key, kind FROM pointers WHERE archive_id = :a ORDER BY id",
+            "SELECT id, bucket, key, kind FROM pointers WHERE archive_id = :a ORDER BY id"
+            + for_update(run),
             {"a": archive_id},
         )
     ]
+
+
+def _archive_row(run: Executor, archive_id: str, columns: str) -> list[tuple[Any, ...]]:
+    """``columns`` of the archive's row, locked until the transaction ends.
+
+    Every check-then-act transaction on an archive (gc marking and purging it, a
+    store reviving it, an install leasing it) locks its row first, so on
+    PostgreSQL they take turns as SQLite's one writer at a time does.
+    """
+    return run(f"SELECT {columns} FROM archives WHERE id = :a" + for_update(run), {"a": archive_id})
 
 
 def collect(cache: Cache, candidate: Candidate, options: Options) -> Collected | None:
@@ -73,10 +88,8 @@ def collect(cache: Cache, candidate: Candidate, options: Options) -> Collected |
     aid = candidate.archive_id
 
     def _mark(run: Executor) -> tuple[Collected, Dropped] | None:
-        found_row = run(
-            "SELECT filename, unpacked_size, created_at, last_used_at, deleted_at"
-            " FROM archives WHERE id = :a",
-            {"a": aid},
+        found_row = _archive_row(
+            run, aid, "filename, unpacked_size, created_at, last_used_at, deleted_at"
         )
         if not found_row or found_row[0][4] is not None:
             return None
@@ -93,6 +106,7 @@ def collect(cache: Cache, candidate: Candidate, options: Options) -> Collected |
         keep = bool(held.live_leased(run, aid)) or roots.protects(
             modes, evicting=candidate.evicting, keep_installed=options.keep_installed
         )
+        _pause.point("gc.decide")
         if keep and not (candidate.unlink and found):
             return None
         detail = f"gc: {candidate.reason}"
@@ -155,7 +169,7 @@ def finish(cache: Cache, archive_id: str) -> bool:
 
 
 def _purge(run: Executor, archive_id: str) -> Dropped:
-    found = run("SELECT filename, deleted_at FROM archives WHERE id = :a", {"a": archive_id})
+    found = _archive_row(run, archive_id, "filename, deleted_at")
     if not found or found[0][1] is None:
         return []
     filename = found[0][0]
@@ -218,7 +232,7 @@ def mark_vanished(cache: Cache, archive_id: str) -> bool:
     path = cache.archive_path(archive_id)
 
     def _mark(run: Executor) -> bool:
-        found = run("SELECT filename, deleted_at FROM archives WHERE id = :a", {"a": archive_id})
+        found = _archive_row(run, archive_id, "filename, deleted_at")
         if not found or found[0][1] is not None or os.path.isdir(path):
             return False
         run(

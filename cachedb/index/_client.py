@@ -19,22 +19,39 @@ import ipaddress
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
 from cachedb.errors import InvalidWheel, NetworkError, UsageError
-from cachedb.fetch import Downloaded, Hasher, HttpSession, download, usable
+from cachedb.fetch import (
+    DEFAULT_MAX_DOWNLOAD_SIZE,
+    Downloaded,
+    Hasher,
+    HttpSession,
+    Limits,
+    NetworkSettings,
+    check_local_file,
+    download,
+    refuse_local,
+    usable,
+)
 from cachedb.fetch._urls import borrow_credentials, local_path, redact_url, strip_credentials
 from cachedb.index._findlinks import for_project, list_directory, local_location
 from cachedb.index._httpcache import CachedPage, PageCache, cache_policy
 from cachedb.index._link import Link
 from cachedb.index._metadata import MAX_METADATA, wheel_metadata
 from cachedb.index._parse import parse_html_page, parse_page
+from cachedb.index._strategy import (
+    DEFAULT_STRATEGY,
+    FIRST_INDEX,
+    UNSAFE_BEST_MATCH,
+    first_offer_of_each_version,
+)
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
 ACCEPT_INDEX = (
@@ -83,27 +100,37 @@ class IndexClient:
         cache_dir: Path | None,
         offline: bool = False,
         refresh: bool = False,
+        refresh_packages: Collection[str] = (),
         timeout: float = 30.0,
         concurrency: int | None = None,
         defer_cache_writes: bool = False,
+        network: NetworkSettings | None = None,
+        max_download_size: int | None = None,
+        strategy: str = DEFAULT_STRATEGY,
     ) -> None:
+        self.strategy = strategy
+        self.max_download_size = max_download_size or DEFAULT_MAX_DOWNLOAD_SIZE
         self.index_urls = [url.rstrip("/") for url in index_urls]
         self.find_links = list(find_links)
         self.offline = offline
         self.refresh = refresh
+        self.refresh_packages = frozenset(canonicalize_name(n) for n in refresh_packages)
         self.timeout = timeout
         if concurrency is None:
             concurrency = _concurrency_for([*self.index_urls, *self.find_links])
         self.concurrency = max(1, concurrency)
         self._cache = PageCache(cache_dir, deferred=defer_cache_writes)
-        self._session = HttpSession(timeout=timeout, concurrency=self.concurrency)
+        self.network = network if network is not None else NetworkSettings()
+        self._session = HttpSession(
+            timeout=timeout, concurrency=self.concurrency, settings=self.network
+        )
         self._lock = threading.Lock()
         self._pages: dict[tuple[str, str], CachedPage | None] = {}
         self._find_links_files: dict[str, list[Link] | None] = {}
 
     def connect(self) -> None:
         """Get ready to send requests (if any index is remote), ahead of the first one."""
-        if any(local_path(url) is None for url in self.index_urls):
+        if any(local_location(url) is None for url in self.index_urls):
             self._session.connect()
 
     @property
@@ -113,19 +140,40 @@ class IndexClient:
 
     # -- pages -------------------------------------------------------------------------
 
+    @property
+    def index_sources(self) -> list[str]:
+        """Each index as its links name their ``source``, in order."""
+        return [redact_url(index) for index in self.index_urls]
+
     def project_links(self, name: str) -> list[Link]:
-        """Every file offered for ``name`` by each index, then each find-links location."""
+        """The files offered for ``name`` by the indexes (as ``strategy`` says), then by
+        each find-links location."""
         canonical = canonicalize_name(name)
-        links: list[Link] = []
+        per_index: list[list[Link]] = []
         missing: list[str] = []
         for index in self.index_urls:
+            directory = local_location(index)
+            if directory is not None:
+                found = self._local_project_links(directory, index, canonical)
+                per_index.append(found)
+                if self.strategy == FIRST_INDEX and found:
+                    break
+                continue
             page_url = f"{index}/{canonical}/"
-            page = self._page(page_url, ACCEPT_INDEX)
+            page = self._page(page_url, ACCEPT_INDEX, canonical in self.refresh_packages)
             if page is None:
                 missing.append(index)
             elif page.status == 200:
                 found = parse_page(page.body, page.content_type, page.url, redact_url(index))
-                links.extend(self._with_credentials(found, page_url))
+                per_index.append(self._with_credentials(found, page_url))
+            if self.strategy == FIRST_INDEX and (page is None or page.status == 200):
+                # This index has the project (or cannot say, offline): later ones may not
+                # offer it instead.
+                break
+        if self.strategy == UNSAFE_BEST_MATCH:
+            links = first_offer_of_each_version(per_index)
+        else:
+            links = [link for found in per_index for link in found]
         for location in self.find_links:
             files = self._find_links_listing(location)
             if files is None:
@@ -139,6 +187,26 @@ class IndexClient:
             )
         return links
 
+    def _local_project_links(self, root: Path, index: str, canonical: NormalizedName) -> list[Link]:
+        """A project's files in an index on disk (PEP 503 layout: ``<root>/<name>/index.html``).
+
+        Read like a local find-links location, never cached and also offline: a
+        page without ``index.html`` is its directory's distribution files.
+        """
+        directory = root / canonical
+        page = directory / "index.html"
+        source = redact_url(index)
+        try:
+            if page.is_file():
+                return parse_html_page(page.read_bytes(), page.as_uri(), source)
+            if directory.is_dir():
+                return for_project(list_directory(directory, source), canonical)
+        except OSError as exc:
+            raise UsageError(f"cannot read index {root}: {exc.strerror or exc}") from None
+        if not root.is_dir():
+            raise UsageError(f"index directory {root} does not exist")
+        return []
+
     def _with_credentials(self, links: list[Link], page_url: str) -> list[Link]:
         """Links on the page's own host get the credentials the page was fetched with."""
         if "@" not in page_url:
@@ -149,29 +217,49 @@ class IndexClient:
             out.append(link if url == link.url else dataclasses.replace(link, url=url))
         return out
 
-    def _page(self, url: str, accept: str) -> CachedPage | None:
-        """The page at ``url``: None only when offline and not cached."""
+    def read_pages(self, names: Iterable[str]) -> None:
+        """Read the pages of ``names`` at once (fresh ones from the cache, the rest
+        revalidated); ``project_links`` then answers from memory. Failures are left
+        for ``project_links`` to raise."""
+        todo = list(dict.fromkeys(names))
+        if len(todo) < 2 or self.offline:
+            return
+
+        def one(name: str) -> None:
+            with contextlib.suppress(Exception):
+                self.project_links(name)
+
+        workers = min(self.concurrency, len(todo))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cachedb-page") as pool:
+            list(pool.map(one, todo))
+
+    def _page(self, url: str, accept: str, refresh: bool = False) -> CachedPage | None:
+        """The page at ``url``: None only when offline and not cached; ``refresh`` (or the
+        client's) revalidates a cached page even while it is fresh."""
         key = (strip_credentials(url), accept)
         with self._lock:
             if key in self._pages:
                 return self._pages[key]
         cached = self._cache.get(url, accept)
-        if self.offline or (cached is not None and not self.refresh and cached.fresh()):
+        refresh = refresh or self.refresh
+        if self.offline or (cached is not None and not refresh and cached.fresh()):
             page = cached
         else:
-            page = self._fetch_page(url, accept, cached)
+            page = self._fetch_page(url, accept, cached, refresh)
         with self._lock:
             self._pages[key] = page
         return page
 
-    def _fetch_page(self, url: str, accept: str, cached: CachedPage | None) -> CachedPage:
+    def _fetch_page(
+        self, url: str, accept: str, cached: CachedPage | None, refresh: bool
+    ) -> CachedPage:
         headers = {"Accept": accept}
         if cached is not None and cached.status == 200:
             if cached.etag:
                 headers["If-None-Match"] = cached.etag
             if cached.last_modified:
                 headers["If-Modified-Since"] = cached.last_modified
-        if self.refresh:
+        if refresh:
             # Also asks CDNs in front of the index for a fresh copy.
             headers["Cache-Control"] = "max-age=0"
         shown = redact_url(url)
@@ -237,6 +325,20 @@ class IndexClient:
 
     # -- files -------------------------------------------------------------------------
 
+    def limits(self, link: Link) -> Limits:
+        """What reading ``link`` may take: its declared size (else the cap), and files on
+        this machine only if the link comes from a location on this machine."""
+        declared = link.size if link.size is not None and link.size >= 0 else None
+        return Limits(declared, self.max_download_size, local_location(link.source) is not None)
+
+    def _local_file(self, link: Link, url: str) -> str | None:
+        """The path of a ``file:`` URL ``link`` may be read from, refusing what it may not."""
+        path = local_path(url)
+        if path is not None:
+            refuse_local(url, self.limits(link))
+            check_local_file(path)
+        return path
+
     def fetch_metadata(self, link: Link, downloaded: Path | None = None) -> bytes:
         """Core metadata of ``link``: its PEP 658 file if offered, else read from the wheel.
 
@@ -254,7 +356,7 @@ class IndexClient:
             raise InvalidWheel(
                 f"{link.filename} is not a wheel and its index offers no metadata for it"
             )
-        path = local_path(link.url)
+        path = self._local_file(link, link.url)
         if path is not None and not link.hashes:
             return wheel_metadata(Path(path), link.filename)
         with tempfile.TemporaryDirectory(prefix="cachedb-meta-") as tmp:
@@ -270,12 +372,13 @@ class IndexClient:
             if data is not None and hashlib.sha256(data).hexdigest() == promised["sha256"]:
                 return data
         url = link.metadata_url
+        refuse_local(url, self.limits(link))
         path = local_path(url)
         if path is not None:
-            try:
-                data = Path(path).read_bytes()
-            except FileNotFoundError:
+            if not Path(path).exists():
                 return None
+            check_local_file(path)
+            data = Path(path).read_bytes()
         else:
             if self.offline:
                 raise NetworkError(
@@ -302,7 +405,7 @@ class IndexClient:
             raise NetworkError(f"{link.filename} must be downloaded but --offline is set")
         return download(
             self._session, link.url, dest_dir, link.filename,
-            hashes=link.hashes, expected=expected,
+            hashes=link.hashes, expected=expected, limits=self.limits(link),
         )  # fmt: skip
 
     def download_many(

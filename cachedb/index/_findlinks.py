@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from packaging.utils import (
@@ -13,10 +12,9 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
+from cachedb._cachekey import scan_directory
 from cachedb.fetch._urls import local_path
 from cachedb.index._link import Link
-
-_DIST_SUFFIXES = (".whl", ".tar.gz", ".zip")
 
 
 def project_of(filename: str) -> NormalizedName | None:
@@ -41,25 +39,20 @@ def local_location(location: str) -> Path | None:
 
 def list_directory(directory: Path, source: str) -> list[Link]:
     """Every distribution file directly inside ``directory``, sorted by name."""
-    links = []
-    with os.scandir(directory) as entries:
-        for entry in entries:
-            if not entry.name.endswith(_DIST_SUFFIXES) or not entry.is_file():
-                continue
-            path = Path(entry.path)
-            links.append(
-                Link(
-                    url=path.as_uri(),
-                    filename=entry.name,
-                    hashes={},
-                    requires_python=None,
-                    yanked=None,
-                    metadata_hashes=None,
-                    source=source,
-                    size=entry.stat().st_size,
-                )
-            )
-    return sorted(links, key=lambda link: link.filename)
+    return [
+        Link(
+            url=Path(f.path).as_uri(),
+            filename=f.filename,
+            hashes={},
+            requires_python=None,
+            yanked=None,
+            metadata_hashes=None,
+            source=source,
+            size=f.size,
+            mtime_ns=f.mtime_ns,
+        )
+        for f in scan_directory(directory)
+    ]
 
 
 def for_project(links: list[Link], name: NormalizedName) -> list[Link]:

@@ -25,6 +25,9 @@ class Link:
     size: int | None = None
     upload_time: str | None = None
     """PEP 700 ``upload-time`` (ISO 8601, UTC) where a JSON page gives it."""
+    mtime_ns: int | None = None
+    """For a file in a local directory: its modification time when listed (its identity, with
+    ``size``, in ``cachedb._cachekey``)."""
 
     # The mappings make the generated hash fail; a link is identified by where it points.
     def __hash__(self) -> int:

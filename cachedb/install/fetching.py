@@ -78,7 +78,10 @@ class Unpacks:
         forked = self._forked
         if forked is None or index.offline or index.concurrency > forked.workers:
             return None
-        wheel = forked.fetch(link.url, dest_dir, link.filename, link.hashes, index.timeout)
+        if not index.network.plain:
+            return None  # the workers' own clients know no certificates or keyring
+        limits = index.limits(link)
+        wheel = forked.fetch(link.url, dest_dir, link.filename, link.hashes, index.timeout, limits)
         return None if wheel is None else forked.fetched(wheel)
 
     def take(self, wheel: Path) -> UnpackedWheel | None:
@@ -116,7 +119,9 @@ class Fetcher:
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
-        self._downloads: dict[str, Future[Downloaded]] = {}  # by URL
+        # By URL and filename: one URL listed under two names is two downloads, each
+        # checked (by unpacking) against the name it was listed under.
+        self._downloads: dict[tuple[str, str], Future[Downloaded]] = {}
 
     @property
     def _concurrency(self) -> int:
@@ -146,8 +151,9 @@ class Fetcher:
     def start(self, name: str, link: Link) -> None:
         """Begin downloading ``link`` (a wheel of ``name``), unless it already is."""
         with self._lock:
-            if link.url not in self._downloads:
-                self._downloads[link.url] = self._submit(self._download, name, link)
+            key = (link.url, link.filename)
+            if key not in self._downloads:
+                self._downloads[key] = self._submit(self._download, name, link)
 
     def _download(self, name: str, link: Link) -> Downloaded:
         if self._index is None:
@@ -173,7 +179,7 @@ class Fetcher:
         values of ``name``: ``results`` reports those.
         """
         with self._lock:
-            future = self._downloads.get(link.url)
+            future = self._downloads.get((link.url, link.filename))
         if future is None:
             return None
         try:
@@ -191,7 +197,7 @@ class Fetcher:
         for name, link in wanted:
             self.start(name, link)
         with self._lock:
-            futures = [self._downloads[link.url] for _, link in wanted]
+            futures = [self._downloads[(link.url, link.filename)] for _, link in wanted]
         try:
             return [f.result() for f in futures]
         except BaseException:

@@ -1,13 +1,17 @@
 """The resolver's view of the world: candidates from the environment, the cache and the indexes.
 
-An exact ``==`` pin that the cache already holds is answered from the database
-alone; only other requirements reach the index client (created on first use, so
-a fully cached run never imports httpx).
+The sources (indexes, find-links locations) say which files exist; the cache
+only answers for a file they still offer, when it holds that very file
+(``cachedb._cachekey`` says when). Fresh index pages answer from the page cache
+without a request; a find-links directory is listed and its files' stat
+compared, without the index client (so a warm install from one never imports
+it). Only ``--offline`` answers from the cache alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,10 +20,12 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
+from .._cachekey import LocalFile, LocalHashes, is_hit, scan_directory
+from .._headers import header_values
 from ..build.policy import BuildPolicy
 from ..errors import InstallError, NetworkError
 from ..resolve import CandidateInfo, exact_pin
-from ..store import BUILT_WHEELS_BUCKET
+from ..store import BUILT_WHEELS_BUCKET, source_key
 from . import metadata
 from .building import Building
 from .sources import Built, Cached, Direct, Indexed, Installed, Sdist, Source
@@ -54,7 +60,14 @@ class CandidateFinder:
         python_version: str,
         builder: Callable[[], Builder] | None = None,
         policy: BuildPolicy | None = None,
+        local_dirs: Sequence[Path] | None = None,
+        local_hashes: LocalHashes | None = None,
+        refresh: bool = False,
     ) -> None:
+        """``local_dirs``: the find-links directories when they are the only sources (their
+        pins are then answered without the index client); ``local_hashes``: what the
+        cache remembers of local files; ``refresh``: read every local file and revalidate
+        every page (``--refresh``; ``policy`` names the ``--refresh-package`` ones)."""
         self._cache = cache
         self._priority = {tag: i for i, tag in enumerate(tags)}
         self._installed = installed
@@ -64,8 +77,17 @@ class CandidateFinder:
         self._offline = offline
         self._python_version = python_version
         self._metadata: dict[tuple[str, str, str], list[Requirement]] = {}
-        self._pinned: dict[tuple[str, str], dict[Version, CandidateInfo]] = {}
+        self._pinned: dict[tuple[str, str], list[CandidateInfo]] = {}
+        self._stored_pins: dict[tuple[str, str], list[CachedWheel]] = {}
+        self._local_dirs = local_dirs
+        self._local_hashes = local_hashes
+        self._listings: dict[str, list[tuple[Version, LocalFile, Path]]] | None = None
+        self._refresh = refresh
+        self._python: Version | None = None
         self.remote_direct: dict[str, Path] = {}  # direct URL -> downloaded file
+        # Metadata the index served for a file before it was downloaded (PEP 658), by
+        # (URL, filename): the wheel's own must agree once it is (materialize checks).
+        self.served_metadata: dict[tuple[str, str], bytes] = {}
         # Where an indexed wheel is being downloaded anyway (waits for it); its own
         # METADATA then spares the index a request (PEP 658 makes them identical).
         self.downloaded: Callable[[str, Link], Path | None] | None = None
@@ -81,9 +103,27 @@ class CandidateFinder:
         return self._index
 
     def commit(self) -> None:
-        """Keep the index pages fetched by this run (they are deferred until success)."""
+        """Keep the index pages fetched and local files read by this run (deferred until
+        success)."""
         if self._index is not None:
             self._index.commit()
+        if self._local_hashes is not None:
+            self._local_hashes.flush()
+
+    def refreshes(self, name: str) -> bool:
+        """Whether ``name``'s pages and local files are checked again (``--refresh``,
+        ``--refresh-package``)."""
+        return self._refresh or self._policy.refreshes(name)
+
+    def remember(self, link: Link, sha256: str) -> None:
+        """The sha256 of a local file of ``link`` just read whole (so it is not read again)."""
+        if self._local_hashes is None or link.size is None or link.mtime_ns is None:
+            return
+        from ..fetch import local_path
+
+        path = local_path(link.url)
+        if path is not None:
+            self._local_hashes.remember(path, link.size, link.mtime_ns, sha256)
 
     def close(self) -> None:
         self.building.close()
@@ -116,14 +156,30 @@ class CandidateFinder:
         return out
 
     def has_cached(self, name: str, version: Version) -> bool:
-        """Whether a usable cached wheel answers the exact pin ``name==version``."""
-        return version in self._cached_pin(canonicalize_name(name), version)
+        """Whether the pin ``name==version`` needs no download: the current sources offer a
+        file the cache holds (or the environment has it)."""
+        for cand in self.candidates(canonicalize_name(name), SpecifierSet(f"=={version}")):
+            if cand.version == version:
+                return isinstance(cand.source, Cached | Installed)
+        return False
 
-    def _cached_pin(self, name: str, pin: Version) -> dict[Version, CandidateInfo]:
+    def may_have(self, name: str, version: Version) -> bool:
+        """Whether the cache holds any wheel of ``name==version`` (from any source)."""
+        return bool(self._stored_pin(canonicalize_name(name), version))
+
+    def read_pages(self, names: Iterable[str]) -> None:
+        """Read the index pages of ``names`` at once, where pins need them."""
+        if self._offline or self._local_dirs is not None:
+            return
+        index = self.index
+        if index is not None:
+            index.read_pages(names)
+
+    def _stored_pin(self, name: str, pin: Version) -> list[CachedWheel]:
         key = (name, str(pin))
-        if key not in self._pinned:
-            self._pinned[key] = self._cached(name, self._cache.cached_wheels(name, str(pin)))
-        return self._pinned[key]
+        if key not in self._stored_pins:
+            self._stored_pins[key] = self._cache.cached_wheels(name, str(pin))
+        return self._stored_pins[key]
 
     def _cached(self, name: str, wheels: Iterable[CachedWheel]) -> dict[Version, CandidateInfo]:
         best: dict[Version, tuple[int, CachedWheel]] = {}
@@ -152,20 +208,37 @@ class CandidateFinder:
         index = self.index
         if index is None:
             return {}
+        from ..index._strategy import UNSAFE_FIRST_MATCH
+
         links = index.project_links(name)
-        best: dict[Version, tuple[tuple[bool, int], Link]] = {}
-        sdists: dict[Version, tuple[tuple[bool, bool], Link]] = {}
+        # unsafe-first-match: a version comes from the first index offering it, and every
+        # version of an index is tried before those of the next (the index's position).
+        ranked = index.strategy == UNSAFE_FIRST_MATCH
+        positions = {source: i for i, source in enumerate(index.index_sources)}
+        best: dict[Version, tuple[tuple[int, bool, int], Link]] = {}
+        sdists: dict[Version, tuple[tuple[int, bool, bool], Link]] = {}
         incompatible: list[str] = []
         wheels_allowed = self._policy.wheels_allowed(name)
         for link in links:
+            position = positions.get(link.source, 0) if ranked else 0
             if not link.is_wheel:
                 sdist_version = _sdist_version(link.filename, name)
                 if sdist_version is not None:
-                    # Unyanked first, then .tar.gz (the standard format) over .zip.
-                    skey = (link.yanked is not None, not link.filename.endswith(".tar.gz"))
+                    # An earlier index's, unyanked, then .tar.gz (the standard format) over .zip.
+                    skey = (
+                        position,
+                        link.yanked is not None,
+                        not link.filename.endswith(".tar.gz"),
+                    )
                     if sdist_version not in sdists or skey < sdists[sdist_version][0]:
                         sdists[sdist_version] = (skey, link)
                 continue
+            try:
+                wheel_name, version = parse_wheel_filename(link.filename)[:2]
+            except InvalidWheelFilename:
+                continue
+            if wheel_name != name:
+                continue  # a file of another project on this page: never a candidate (as pip)
             if not wheels_allowed:
                 incompatible.append(link.filename)
                 continue
@@ -173,8 +246,8 @@ class CandidateFinder:
             if rank is None:
                 incompatible.append(link.filename)
                 continue
-            version = parse_wheel_filename(link.filename)[1]
-            key = (link.yanked is not None, rank)  # an unyanked file beats a yanked one
+            # An earlier index's file, then an unyanked one, then the best-tagged one.
+            key = (position, link.yanked is not None, rank)
             if version not in best or key < best[version][0]:
                 best[version] = (key, link)
         found: dict[Version, CandidateInfo] = {
@@ -184,11 +257,12 @@ class CandidateFinder:
                 _requires_python(link.requires_python),
                 link.yanked is not None,
                 Indexed(link),
+                preference=key[0],
             )
-            for v, (_, link) in best.items()
+            for v, (key, link) in best.items()
         }
         may_build = self._policy.may_build(name)
-        for v, (_, link) in sdists.items():
+        for v, (skey, link) in sdists.items():
             if v in found:
                 continue
             cand: CandidateInfo | None = CandidateInfo(
@@ -197,11 +271,14 @@ class CandidateFinder:
                 _requires_python(link.requires_python),
                 link.yanked is not None,
                 Sdist(link),
+                preference=skey[0],
             )
             if not may_build:
                 # Building is forbidden, but an earlier build of this very sdist is fine.
                 sha = link.hashes.get("sha256")
                 wheels = stored.get(str(v), [])
+                if sha is None and wheels:
+                    sha = self._local_sha256(name, link)
                 cand = self._built_from(cand, sha, wheels) if cand is not None and sha else None
             if cand is not None:
                 found[v] = cand
@@ -248,28 +325,98 @@ class CandidateFinder:
         if installed is not None:
             out.append(installed)
         pin = exact_pin(specifier)
-        if pin is not None:
-            cached = self._cached_pin(name, pin)
-            if pin in cached:
-                return [*out, cached[pin]]
-        stored = self._stored(name)
         if pin is None:
+            return [*out, *self._offered(name, installed is not None)]
+        key = (name, str(pin))
+        found = self._pinned.get(key)
+        if found is None:
+            hit = self._cached_pin(name, pin)
+            found = [hit] if hit is not None else self._offered(name, installed is not None)
+            self._pinned[key] = found
+        return [*out, *found]
+
+    def _cached_pin(self, name: str, pin: Version) -> CandidateInfo | None:
+        """The cached wheel answering ``name==pin`` without the index client, if one does:
+        any usable one offline, else the one a find-links directory offers."""
+        if self._offline:
+            return self._cached(name, self._stored_pin(name, pin)).get(pin)
+        if self._local_dirs is None or not self._policy.wheels_allowed(name):
+            return None
+        local = self._local_wheels(self._local_dirs)
+        if local is None:
+            return None  # a directory cannot be listed: the index client reports it
+        best: tuple[int, LocalFile, Path] | None = None
+        for version, file, directory in local.get(name, ()):
+            rank = self.rank(file.filename) if version == pin else None
+            # The first of equal rank, as the index client's listing would choose.
+            if rank is not None and (best is None or rank < best[0]):
+                best = (rank, file, directory)
+        if best is None or self._local_hashes is None:
+            return None
+        _, file, directory = best
+        same_name = [
+            w
+            for w in self._stored_pin(name, pin)
+            if w.filename == file.filename
+            and w.bucket != BUILT_WHEELS_BUCKET
+            and self._reusable(name, w)
+        ]
+        if not same_name:
+            return None
+        sha = self._local_hashes.sha256(
+            file.path, file.size, file.mtime_ns, refresh=self.refreshes(name)
+        )
+        source = source_key(str(directory))
+        for wheel in same_name:
+            if is_hit(wheel.filename, wheel.archive_id, wheel.key,
+                      filename=file.filename, sha256=sha, source=source):  # fmt: skip
+                return CandidateInfo(name, pin, None, False, Cached(wheel))
+        return None
+
+    def _local_wheels(
+        self, directories: Sequence[Path]
+    ) -> dict[str, list[tuple[Version, LocalFile, Path]]] | None:
+        """The wheels in ``directories`` by project, in the index client's order; each
+        directory listed and each filename parsed once per run."""
+        if self._listings is None:
+            listings: dict[str, list[tuple[Version, LocalFile, Path]]] = {}
+            for directory in directories:
+                try:
+                    files = scan_directory(directory)
+                except OSError:
+                    return None
+                for file in files:
+                    if not file.filename.endswith(".whl"):
+                        continue
+                    try:
+                        wheel_name, version, _, _ = parse_wheel_filename(file.filename)
+                    except InvalidWheelFilename:
+                        continue
+                    listings.setdefault(wheel_name, []).append((version, file, directory))
+            self._listings = listings
+        return self._listings
+
+    def _offered(self, name: str, installed: bool) -> list[CandidateInfo]:
+        """What the sources offer for ``name``, each file the cache holds as a cached candidate.
+
+        Offline, the cache is the only source: every usable cached wheel counts too.
+        """
+        stored = self._stored(name)
+        if self._offline:
             cached = self._cached(name, (w for ws in stored.values() for w in ws))
-        try:
-            indexed = self._indexed(name, stored)
-        except NetworkError:
-            if not self._offline or not (cached or installed):
-                raise
-            indexed = {}
-        if pin is None and not self._offline:
-            # Index answers are fresher; cached ones only win for identical files.
-            cached = {v: c for v, c in cached.items() if v not in indexed}
-            for version, cand in list(indexed.items()):
-                same = self._same_cached_file(cand, stored.get(str(cand.version), []))
-                if same is not None:
-                    indexed[version] = same
-        merged = {**indexed, **cached} if self._offline else {**cached, **indexed}
-        return [*out, *merged.values()]
+            try:
+                indexed = self._indexed(name, stored)
+            except NetworkError:
+                if not (cached or installed):
+                    raise
+                indexed = {}
+            return list({**indexed, **cached}.values())
+        indexed = self._indexed(name, stored)
+        for version, cand in list(indexed.items()):
+            same = self._same_cached_file(cand, stored.get(str(cand.version), []))
+            if same is not None:
+                indexed[version] = same
+        return list(indexed.values())
 
     def _same_cached_file(
         self, cand: CandidateInfo, wheels: list[CachedWheel]
@@ -279,15 +426,47 @@ class CandidateFinder:
         link = cand.source.link
         sha = link.hashes.get("sha256")
         if isinstance(cand.source, Sdist):
+            if sha is None and any(w.bucket == BUILT_WHEELS_BUCKET for w in wheels):
+                sha = self._local_sha256(cand.name, link)
             return self._built_from(cand, sha, wheels) if sha is not None else None
+        wheels = [
+            w
+            for w in wheels
+            if w.filename == link.filename
+            and w.bucket != BUILT_WHEELS_BUCKET
+            and self._reusable(cand.name, w)
+        ]
+        if not wheels:
+            return None
+        if sha is None:
+            sha = self._local_sha256(cand.name, link)
+        source = source_key(link.source)
         for wheel in wheels:
-            if wheel.bucket == BUILT_WHEELS_BUCKET or not self._reusable(cand.name, wheel):
-                continue
-            if wheel.filename == link.filename and (sha is None or sha == wheel.archive_id):
+            if is_hit(wheel.filename, wheel.archive_id, wheel.key,
+                      filename=link.filename, sha256=sha, source=source):  # fmt: skip
                 return CandidateInfo(
-                    cand.name, cand.version, cand.requires_python, cand.yanked, Cached(wheel)
+                    cand.name, cand.version, cand.requires_python, cand.yanked, Cached(wheel, link)
                 )
         return None
+
+    def _local_sha256(self, name: str, link: Link) -> str | None:
+        """The sha256 of a local file offered without one (remembered by its stat)."""
+        from ..fetch import local_path
+
+        path = local_path(link.url)
+        if path is None or self._local_hashes is None:
+            return None
+        size, mtime_ns = link.size, link.mtime_ns
+        if size is None or mtime_ns is None:
+            try:
+                st = os.stat(path)
+            except OSError:
+                return None
+            size, mtime_ns = st.st_size, st.st_mtime_ns
+        try:
+            return self._local_hashes.sha256(path, size, mtime_ns, refresh=self.refreshes(name))
+        except OSError:
+            return None
 
     def _built_from(
         self, cand: CandidateInfo, sdist_sha256: str, wheels: list[CachedWheel]
@@ -305,8 +484,9 @@ class CandidateFinder:
                 best = (rank, wheel)
         if best is None:
             return None
+        link = cand.source.link if isinstance(cand.source, Sdist) else None
         return CandidateInfo(
-            cand.name, cand.version, cand.requires_python, cand.yanked, Cached(best[1])
+            cand.name, cand.version, cand.requires_python, cand.yanked, Cached(best[1], link)
         )
 
     def _direct_sdist(self, source: Direct) -> Path | None:
@@ -325,7 +505,39 @@ class CandidateFinder:
         key = (candidate.name, str(candidate.version), type(source).__name__)
         if key in self._metadata:
             return self._metadata[key]
-        what = f"{candidate.name} {candidate.version}"
+        data = self._core_metadata(candidate)
+        if not isinstance(source, Installed):
+            self._check_python(candidate, data)
+        deps = metadata.requires_dist(data, f"{candidate.name} {candidate.version}")
+        self._metadata[key] = deps
+        return deps
+
+    def metadata(self, candidate: CandidateInfo) -> bytes:
+        """The candidate's core metadata (METADATA), from wherever its source keeps it."""
+        return self._core_metadata(candidate)
+
+    def check_python(self, candidate: CandidateInfo) -> None:
+        """Refuse ``candidate`` if its METADATA's Requires-Python excludes the target."""
+        if not isinstance(candidate.source, Installed):
+            self.dependencies(candidate)
+
+    def _check_python(self, candidate: CandidateInfo, data: bytes) -> None:
+        # As pip and uv: the index's data-requires-python chose the candidate, but the
+        # wheel's own METADATA has the last word, whether the wheel is cached or not.
+        for text in header_values(data, "Requires-Python"):
+            spec = _requires_python(text)
+            if spec is None:
+                continue
+            if self._python is None:
+                self._python = Version(self._python_version.rstrip("+"))
+            if not spec.contains(self._python, prereleases=True):
+                raise InstallError(
+                    f"package {candidate.name!r} ({candidate.version}) requires a different "
+                    f"Python: {self._python_version} not in {str(spec)!r}"
+                )
+
+    def _core_metadata(self, candidate: CandidateInfo) -> bytes:
+        source: Source = candidate.source  # type: ignore[assignment]
         if isinstance(source, Installed):
             data = metadata.dist_info_metadata(source.dist_info)
         elif isinstance(source, Cached):
@@ -339,6 +551,8 @@ class CandidateFinder:
             assert index is not None
             wheel = self.downloaded(candidate.name, source.link) if self.downloaded else None
             data = index.fetch_metadata(source.link, wheel)
+            if wheel is None:
+                self.served_metadata[(source.link.url, source.link.filename)] = data
         elif isinstance(source, Built):
             data = metadata.dist_info_metadata(source.wheel.path)
         elif isinstance(source, Sdist):
@@ -347,9 +561,7 @@ class CandidateFinder:
             from ..index._metadata import wheel_metadata
 
             data = wheel_metadata(self.direct_file(source))
-        deps = metadata.requires_dist(data, what)
-        self._metadata[key] = deps
-        return deps
+        return data
 
     def _metadata_from_index(self, name: str, filename: str) -> bytes:
         index = self.index

@@ -48,8 +48,33 @@ def run_uninstall(
             removed = _uninstall_locked(names, interp, cache, reporter)
     reporter.info(f"Uninstalled {len(removed)} package{'s' if len(removed) != 1 else ''}")
     for name, version in removed:
-        reporter.info(f" - {name}=={version}")
+        reporter.change("-", f"{name}=={version}")
     return 0
+
+
+def reinstall(
+    python: str,
+    name: str,
+    version: str,
+    link_mode: str,
+    cache_dir: Path | None,
+    db_url: str | None,
+) -> None:
+    """Link ``name==version`` into the environment of ``python`` again, from a clean archive
+    (fetched anew if the cache has none), whatever the environment holds now."""
+    from .options import InstallOptions
+    from .pipeline import run_install
+
+    opts = InstallOptions(
+        requirements=[f"{name}=={version}"],
+        python=python,
+        link_mode=link_mode,
+        no_deps=True,
+        cache_dir=cache_dir,
+        db_url=db_url,
+        reinstall_packages=[name],
+    )
+    run_install(opts, Reporter(verbosity=-1))
 
 
 def _uninstall_locked(
@@ -83,11 +108,10 @@ def run_list(
     with open_cache(cache_dir, db_url) as cache:
         interp = query_interpreter(exe, cache.layout.interpreters)
         installed = installed_distributions(interp.scheme)
-        with cache.db.read() as session:
-            modes = {
-                row.name: (row.link_mode, row.archive_id, row.version)
-                for row in active_installs(session, interp.prefix)
-            }
+        modes = {
+            row.name: (row.link_mode, row.archive_id, row.version)
+            for row in cache.read_sql(lambda run: active_installs(run, interp.prefix))
+        }
     rows = []
     for name, (version, dist_info) in sorted(installed.items()):
         installer_file = dist_info / "INSTALLER"

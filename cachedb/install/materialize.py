@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import HashMismatch, InstallError
+from ..errors import CachedbError, HashMismatch, InstallError
 from ..resolve import Pin
 from ..store import BUILT_WHEELS_BUCKET, WHEELS_BUCKET, PutItem, pointer_key, source_key
 from .fetching import Fetcher, allowed_sha256
 from .sources import Built, Cached, Direct, Indexed, Sdist
 
 if TYPE_CHECKING:
+    from ..db.lite import Executor
     from ..index import IndexClient, Link
     from ..store import Cache
     from ..store.unpack import UnpackedWheel
@@ -51,11 +52,25 @@ def _check(filename: str, sha256: str, allowed: set[str], path: Path | None = No
         )
 
 
+def _check_named(pin: Pin, filename: str) -> None:
+    """Refuse a wheel that is not of the pin it is to install (its unpacking then checks
+    that its dist-info and METADATA say what its filename says)."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    try:
+        name, version = parse_wheel_filename(filename)[:2]
+    except InvalidWheelFilename:
+        name, version = None, None
+    if name != pin.name or version != pin.version:
+        raise InstallError(f"{filename} is not a wheel of {pin.name} {pin.version}; refusing it")
+
+
 def _direct_url(source: Direct, sha256: str) -> dict[str, object]:
-    from ..fetch import strip_credentials
+    from ..fetch._urls import storable_url
 
     return {
-        "url": strip_credentials(source.url),
+        # Without credentials or query (a token): PEP 610 records where, not how to get in.
+        "url": storable_url(source.url),
         "archive_info": {"hash": f"sha256={sha256}", "hashes": {"sha256": sha256}},
     }
 
@@ -137,7 +152,8 @@ def materialize(
             if wheel.bucket == BUILT_WHEELS_BUCKET:
                 builds.append((pin, _sdist_for_miss(finder.index, pin, wheel.key)))
                 continue
-            downloads.append((pin, _link_for_miss(finder.index, pin, wheel.filename)))
+            link = source.link or _link_for_miss(finder.index, pin, wheel.filename)
+            downloads.append((pin, link))
         elif isinstance(source, Built):
             wheel_ = source.wheel
             ready[pin.name] = Ready(
@@ -165,8 +181,16 @@ def materialize(
                 raise InstallError("no index to download from (--no-index without --find-links)")
             results = fetcher.results([(pin.name, link) for pin, link in downloads])
             for (pin, link), got in zip(downloads, results, strict=True):
+                _check_named(pin, got.path.name)
+                served = finder.served_metadata.get((link.url, link.filename))
+                if served is not None:
+                    from ..index._metadata import wheel_metadata
+                    from .metadata import check_agrees
+
+                    check_agrees(served, wheel_metadata(got.path, link.filename), link.filename)
                 allowed = allowed_sha256(hashes.get(pin.name, frozenset()))
                 _check(link.filename, got.sha256, allowed, got.path)
+                finder.remember(link, got.sha256)
                 fetched.append((pin, got.path, got.sha256, source_key(link.source), None))
         for pin, source in direct:
             from ..store.unpack import sha256_file
@@ -223,3 +247,23 @@ def materialize(
         if fetcher is not None:
             fetcher.close()
     return [ready[pin.name] for pin in pins]
+
+
+def note_kept(cache: Cache, prefix: str, archive_ids: list[str]) -> None:
+    """Say in the event log that linking into ``prefix`` failed after these archives were
+    stored: they stay registered (valid, immutable; the next install links them), and
+    nothing says the environment holds them."""
+    from ..db.events import record_sql
+
+    def _write(run: Executor) -> None:
+        for archive_id in archive_ids:
+            record_sql(
+                run,
+                "install.failed",
+                prefix,
+                new_archive=archive_id,
+                detail="linking failed; the archive stored for it stays in the cache",
+            )
+
+    with contextlib.suppress(CachedbError):  # the failure itself is what the user must see
+        cache.write_sql(_write)

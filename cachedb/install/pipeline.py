@@ -9,28 +9,32 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from .._cachekey import LocalHashes
 from ..errors import UsageError
 from ..resolve import Pin, Resolution, exact_pin, resolve, resolve_pinned
 from .fetching import Fetcher
 from .finder import CandidateFinder
 from .forked import on_two_processes
-from .options import DEFAULT_INDEX_URL, EXTRA_INDEX_URL_ENV, INDEX_URL_ENV, InstallOptions
+from .options import DEFAULT_INDEX_URL, INDEX_URL_ENV, InstallOptions
 from .prefetch import prefetch, uncached_pins
 from .report import Reporter
 from .report import count as _count
 from .report import duration as _secs
-from .sources import Built, Direct, Installed
+from .sources import Built, Cached, Direct, Indexed, Installed, Sdist
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from ..fetch import NetworkSettings
     from ..index import IndexClient
     from ..requirements import RequirementSet
     from ..store import Cache, InstallRecord
@@ -43,14 +47,27 @@ def _index_urls(opts: InstallOptions, reqs: RequirementSet) -> list[str]:
         return []
     primary = opts.index_url or reqs.index_url or os.environ.get(INDEX_URL_ENV) or DEFAULT_INDEX_URL
     extras = [*opts.extra_index_urls, *reqs.extra_index_urls]
-    env_extra = os.environ.get(EXTRA_INDEX_URL_ENV)
-    if env_extra:
-        extras.extend(env_extra.split())
-    urls = [primary]
-    for url in extras:
+    urls: list[str] = []
+    for url in [primary, *extras]:
+        # A directory is an index too (pip, uv): named absolutely, as the cache keys it.
+        url = url if "://" in url else os.path.abspath(os.path.expanduser(url))
         if url not in urls:
             urls.append(url)
     return urls
+
+
+def _network(opts: InstallOptions) -> NetworkSettings:
+    from ..errors import UsageError
+    from ..fetch import KEYRING_PROVIDERS, NetworkSettings
+
+    if opts.keyring_provider not in KEYRING_PROVIDERS:
+        raise UsageError(
+            f"--keyring-provider must be one of {', '.join(KEYRING_PROVIDERS)}, "
+            f"not {opts.keyring_provider!r}"
+        )
+    return NetworkSettings(
+        cert=opts.cert, native_tls=opts.native_tls, keyring_provider=opts.keyring_provider
+    )
 
 
 def _check_hash_mode(
@@ -101,46 +118,25 @@ def _resolve(
     )
 
 
-def _to_install(resolution: Resolution, installed: Mapping[str, tuple[str, Path]]) -> list[Pin]:
-    """The pins the environment does not already hold."""
-    todo: list[Pin] = []
+def _local_directories(index_urls: list[str], find_links: list[str]) -> list[Path] | None:
+    """The find-links directories, when they are the only sources (paths, not URLs)."""
+    if index_urls or not find_links or any("://" in location for location in find_links):
+        return None
+    directories = [Path(location).expanduser().absolute() for location in find_links]
+    return directories if all(d.is_dir() for d in directories) else None
+
+
+def _yanked(resolution: Resolution) -> list[str]:
+    """A warning for each chosen file its source marks yanked (an exact pin may select one)."""
+    out = []
     for pin in resolution.pins.values():
-        source = pin.candidate.source
-        if isinstance(source, Installed):
+        if not pin.candidate.yanked:
             continue
-        have = installed.get(pin.name)
-        # What the user named by path or URL is always (re)installed, as in pip.
-        if have is None or Version(have[0]) != pin.version or isinstance(source, Direct | Built):
-            todo.append(pin)
-    return todo
-
-
-def _other_builds(
-    installed: Mapping[str, tuple[str, Path]],
-    hashes: Mapping[str, frozenset[str]],
-    recorded: Mapping[str, str],
-) -> set[str]:
-    """Installed distributions that are not the build their ``--hash`` values allow.
-
-    cachedb records which archive (the wheel's sha256) it installed: where a lock's
-    hashes do not include it, the version may be right but the files are another
-    build's, and the lock's build must replace it.
-    """
-    out: set[str] = set()
-    for name in installed:
-        allowed, archive = hashes.get(name), recorded.get(name)
-        if allowed and archive is not None and f"sha256:{archive}" not in allowed:
-            out.add(name)
+        source = pin.candidate.source
+        link = source.link if isinstance(source, Indexed | Cached | Sdist) else None
+        reason = (link.yanked if link is not None else None) or "<none given>"
+        out.append(f"{pin.name}=={pin.version} is yanked. Reason for being yanked: {reason}")
     return out
-
-
-# Installers a lock file need not list: an exact sync leaves them, as pip-sync does.
-_KEPT_BY_EXACT = frozenset({"pip", "setuptools", "wheel"})
-
-
-def _extraneous(installed: Mapping[str, tuple[str, Path]], resolution: Resolution) -> list[str]:
-    """What an exact install removes: every distribution the resolution does not pin."""
-    return sorted(n for n in installed if n not in resolution.pins and n not in _KEPT_BY_EXACT)
 
 
 def _will_download(reqs: RequirementSet, cache: Cache) -> bool:
@@ -188,7 +184,7 @@ def _start_fetching(
 
 
 def _prefetch_remote_direct(
-    direct: dict[str, Direct], finder: CandidateFinder, cache: Cache
+    direct: dict[str, Direct], finder: CandidateFinder, cache: Cache, opts: InstallOptions
 ) -> Path | None:
     """Download wheels named by URL before resolving: their metadata lives inside them."""
     if not direct:
@@ -207,7 +203,7 @@ def _prefetch_remote_direct(
     if index is None:
         from ..index import IndexClient
 
-        index = IndexClient(index_urls=[], cache_dir=None)
+        index = IndexClient(index_urls=[], cache_dir=None, network=_network(opts))
     staging = cache.layout.tmp / f"direct-{os.getpid()}-{time.monotonic_ns()}"
     staging.mkdir(parents=True)
     links = [Link(d.url, d.filename, {}, None, None, None, d.url) for d in remote]
@@ -216,6 +212,18 @@ def _prefetch_remote_direct(
     ):
         finder.remote_direct[d.url] = got.path
     return staging
+
+
+def _templates(opts: InstallOptions) -> Path | None:
+    """Where venv templates are kept, if this install may create a venv."""
+    if opts.venv is None:
+        return None
+    from .._config import resolve_cache_dir
+    from ..store.layout import Layout
+
+    layout = Layout(resolve_cache_dir(opts.cache_dir))
+    # Not the first thing to write into a cache directory: open_cache makes it properly.
+    return layout.interpreters if layout.root.is_dir() else None
 
 
 def run_install(opts: InstallOptions, reporter: Reporter) -> int:
@@ -241,7 +249,18 @@ def run_install(opts: InstallOptions, reporter: Reporter) -> int:
         )
 
     venv_existed = opts.venv is None or Path(opts.venv).exists()
-    python = find_target(python=opts.python, venv=opts.venv, seed=opts.seed)
+    if opts.target is not None or opts.prefix is not None:
+        from . import destinations
+
+        destinations.check(opts)
+        python = destinations.interpreter(opts)
+    elif opts.dry_run and not venv_existed:
+        # Nothing is created: resolve for the interpreter the venv would be made from.
+        python = find_target(python=opts.python) if opts.python else Path(sys.executable)
+    else:
+        python = find_target(
+            python=opts.python, venv=opts.venv, seed=opts.seed, templates=_templates(opts)
+        )
     try:
         # The interpreter answers on its own while the HTTP client loads. (Not before the
         # cache is open: a read-only cache must be reported as such, before anything writes.)
@@ -250,9 +269,11 @@ def run_install(opts: InstallOptions, reporter: Reporter) -> int:
             staging.in_use(cache.layout),
             start_query(python, cache.layout.interpreters) as query,
         ):
-            return _install_into(opts, reporter, reqs, query, cache, started)
+            return _install_into(
+                opts, reporter, reqs, query, cache, started, fresh=not venv_existed
+            )
     except BaseException:
-        if not venv_existed and opts.venv is not None:
+        if not venv_existed and opts.venv is not None and not opts.dry_run:
             shutil.rmtree(opts.venv, ignore_errors=True)
         raise
 
@@ -264,7 +285,10 @@ def _install_into(
     query: Query,
     cache: Cache,
     started: float,
+    *,
+    fresh: bool = False,
 ) -> int:
+    """The install proper; ``fresh``: the environment does not exist yet (a dry run's venv)."""
     from ..link import (
         Archive,
         choose_link_mode,
@@ -275,7 +299,7 @@ def _install_into(
     )
     from ..store import InstallRecord
     from .building import build_policy, builder_factory
-    from .materialize import materialize
+    from .materialize import materialize, note_kept
 
     direct: dict[str, Direct] = {}
     hashes: dict[str, frozenset[str]] = {}
@@ -283,7 +307,8 @@ def _install_into(
         if r.hashes:
             hashes[r.name] = hashes.get(r.name, frozenset()) | r.hashes
         if r.url is not None:
-            filename = r.url.split("#")[0].rsplit("/", 1)[-1]
+            # The path's last part: `x.whl?token=...` (a signed URL) is a wheel too.
+            filename = unquote(urlsplit(r.url).path.rsplit("/", 1)[-1])
             direct[r.name] = Direct(r.url, filename, r.hashes, editable=r.editable)
     index_urls = _index_urls(opts, reqs)
     find_links = [*opts.find_links, *reqs.find_links]
@@ -299,10 +324,14 @@ def _install_into(
             cache_dir=cache.layout.simple,
             offline=opts.offline,
             refresh=opts.refresh,
+            refresh_packages=opts.refresh_packages,
             timeout=opts.timeout,
             concurrency=opts.concurrency,
+            max_download_size=opts.max_download_size,
+            strategy=opts.index_strategy,
             # A failed run must leave the cache as it was: pages are kept on success only.
             defer_cache_writes=True,
+            network=_network(opts),
         )
 
     from ..target.lock import environment_lock
@@ -310,58 +339,112 @@ def _install_into(
     # One writer at a time per environment: held from reading what is installed
     # until the new state is recorded.
     with contextlib.ExitStack() as locked:
-        # Likely to download: the HTTP client is made ready while the interpreter answers.
-        early = make_index() if not opts.offline and _will_download(reqs, cache) else None
+        # Likely to need the index client (pages to read, or downloads): it is made ready
+        # while the interpreter answers. Only pins a find-links directory alone answers
+        # need it not.
+        local_dirs = _local_directories(index_urls, find_links)
+        needs_index = not opts.offline and (local_dirs is None or _will_download(reqs, cache))
+        early = make_index() if needs_index else None
         try:
             if early is not None:
                 early.connect()
             interp = query.result()
-            locked.enter_context(
-                environment_lock(
-                    Path(interp.prefix), cache.layout.locks, wait=opts.wait, waiting=reporter.info
+            if opts.target is not None or opts.prefix is not None:
+                from .destinations import rebase
+
+                interp = rebase(interp, opts)
+            if not opts.dry_run:  # a dry run writes nothing, not even a lock file
+                locked.enter_context(
+                    environment_lock(
+                        Path(interp.prefix),
+                        cache.layout.locks,
+                        wait=opts.wait,
+                        waiting=reporter.info,
+                    )
                 )
-            )
         except BaseException:
             if early is not None:
                 early.close()
             raise
-        installed = installed_distributions(interp.scheme)
-        recorded = cache.installed_archives(interp.prefix) if hashes and installed else {}
-        stale = _other_builds(installed, hashes, recorded)
-        # What the environment holds that the resolver may keep.
-        offered = {n: d for n, d in installed.items() if n not in stale}
+        installed = {} if fresh and opts.dry_run else installed_distributions(interp.scheme)
+        reinstall: set[str] = {canonicalize_name(n) for n in opts.reinstall_packages}
+        if hashes and installed:
+            # Another build of a version a lock pins is not what the lock asks for.
+            recorded = cache.installed_archives(interp.prefix)
+            reinstall |= _other_builds(installed, hashes, recorded)
+        # What is to be reinstalled must not be offered as already there (--reinstall: nothing).
+        usable = (
+            {} if opts.reinstall else {k: v for k, v in installed.items() if k not in reinstall}
+        )
         finder = CandidateFinder(
             cache=cache,
             tags=interp.tags,
-            installed=offered,
+            installed=usable,
             direct=direct,
             index=make_index if early is None else (lambda: early),
             offline=opts.offline,
             python_version=interp.version,
             builder=builder_factory(cache, interp, opts, index_urls, find_links, reporter.info),
             policy=build_policy(opts),
+            local_dirs=local_dirs,
+            local_hashes=LocalHashes(cache.layout.simple / "local-files"),
+            refresh=opts.refresh,
         )
         staging: Path | None = None
+        kept: list[str] = []
         fetcher: Fetcher | None = None
         held: list[int] = []
         try:
-            staging = _prefetch_remote_direct(direct, finder, cache)
-            fetcher = _start_fetching(reqs, finder, interp, opts, cache, hashes)
+            staging = _prefetch_remote_direct(direct, finder, cache, opts)
+            if not opts.dry_run:  # a dry run downloads only what resolving needs
+                fetcher = _start_fetching(reqs, finder, interp, opts, cache, hashes)
             resolution = _resolve(reqs, finder, interp, opts)
+            if opts.no_deps:
+                for pin in resolution.pins.values():
+                    finder.check_python(pin.candidate)
             resolved_at = time.perf_counter()
             reporter.info(
                 f"Resolved {_count(len(resolution.pins))} in {_secs(resolved_at - started)}"
             )
+            if opts.offline:
+                reporter.info(
+                    "Offline (--offline): the cache was the only source; no index was asked"
+                )
+            for message in _yanked(resolution):
+                reporter.warn(message)
             require_hashes = opts.require_hashes or reqs.require_hashes or bool(hashes)
             if require_hashes:
                 _check_hash_mode(reqs, resolution, hashes)
 
-            todo = _to_install(resolution, offered)
+            todo: list[Pin] = []
+            for pin in resolution.pins.values():
+                have = usable.get(pin.name)
+                if (
+                    have is not None
+                    and Version(have[0]) == pin.version
+                    # What the user named by path or URL is always (re)installed, as in pip.
+                    and not isinstance(pin.candidate.source, Direct | Built)
+                ):
+                    continue
+                if isinstance(pin.candidate.source, Installed):
+                    continue
+                todo.append(pin)
+            # --exact: what the requirements do not resolve to goes.
             extraneous = _extraneous(installed, resolution) if opts.exact else []
+            if opts.dry_run:
+                if opts.report is not None:
+                    _write_report(opts.report, todo, finder, interp, cache, None)
+                finder.commit()
+                _tell_dry_run(reporter, todo, installed, extraneous)
+                return 0
             if not todo and not extraneous:
+                if opts.report is not None:
+                    _write_report(opts.report, [], finder, interp, cache, None)
                 finder.commit()
                 took = _secs(time.perf_counter() - started)
                 reporter.info(f"Audited {_count(len(resolution.pins))} in {took}")
+                if opts.compile_bytecode:
+                    _compile(interp, reporter)
                 return 0
 
             ready = materialize(
@@ -374,7 +457,9 @@ def _install_into(
                 fetcher=fetcher,
             )
             reporter.stop()
-            fetched = sum(1 for item in ready if item.fetched)
+            # Stored by this run: if linking fails they stay (valid, immutable), said so below.
+            kept = [item.archive_id for item in ready if item.fetched]
+            fetched = len(kept)
             prepared_at = time.perf_counter()
             if fetched:
                 reporter.info(f"Prepared {_count(fetched)} in {_secs(prepared_at - resolved_at)}")
@@ -390,18 +475,21 @@ def _install_into(
             removed: list[tuple[str, str]] = []
             records: list[InstallRecord] = []
             reporter.start("Installing", len(ready))
-            for name in extraneous:
-                uninstall(name, interp.scheme, prefix)
-                removed.append((name, installed[name][0]))
             for item in ready:
                 old = installed.get(item.pin.name)
                 if old is not None:
                     uninstall(item.pin.name, interp.scheme, prefix)
                     removed.append((item.pin.name, old[0]))
+            for name in extraneous:
+                uninstall(name, interp.scheme, prefix)
+                removed.append((name, installed[name][0]))
 
             # Read before linking starts, so the archives are split between the two linking
             # processes by their number of files.
             archives = [read_archive(item.path.absolute()) for item in ready]
+
+            major, minor = interp.markers["python_version"].split(".")[:2]
+            target_version = (int(major), int(minor))
 
             def link(job: tuple[Ready, Archive]) -> InstallRecord:
                 item, archive = job
@@ -409,6 +497,7 @@ def _install_into(
                     archive,
                     scheme=interp.scheme,
                     python_executable=interp.executable,
+                    python_version=target_version,
                     link_mode=mode,
                     requested=item.pin.requested,
                     direct_url=item.direct_url,
@@ -420,8 +509,13 @@ def _install_into(
             records.extend(on_two_processes(link, jobs, [len(a.files) for a in archives], "link"))
             reporter.stop()
             cache.record_install(str(prefix), interp.executable, records, [n for n, _ in removed])
+            if opts.report is not None:
+                _write_report(opts.report, todo, finder, interp, cache, ready)
+            kept = []
             finder.commit()
         finally:
+            if kept:
+                note_kept(cache, interp.prefix, kept)
             reporter.stop()
             if fetcher is not None:
                 fetcher.close()
@@ -431,17 +525,130 @@ def _install_into(
                 shutil.rmtree(staging, ignore_errors=True)
 
         elapsed = time.perf_counter() - prepared_at
-        reporter.info(f"Installed {_count(len(records))} in {_secs(elapsed)}")
         if extraneous:
             reporter.info(f"Uninstalled {_count(len(extraneous))}")
+        reporter.info(f"Installed {_count(len(records))} in {_secs(elapsed)}")
         old_versions = dict(removed)
-        new_versions = {rec.name: rec.version for rec in records}
-        for name in sorted(old_versions.keys() | new_versions.keys()):
-            if name in old_versions:
-                reporter.info(f" - {name}=={old_versions[name]}")
-            if name in new_versions:
-                reporter.info(f" + {name}=={new_versions[name]}")
+        for name in extraneous:
+            reporter.change("-", f"{name}=={old_versions[name]}")
+        for rec in sorted(records, key=lambda r: r.name):
+            if rec.name in old_versions:
+                reporter.change("-", f"{rec.name}=={old_versions[rec.name]}")
+            reporter.change("+", f"{rec.name}=={rec.version}")
+        if opts.compile_bytecode:
+            _compile(interp, reporter)
         return 0
+
+
+def _compile(interp: Interpreter, reporter: Reporter) -> None:
+    from .bytecode import compile_bytecode
+
+    started = time.perf_counter()
+    if compile_bytecode(interp.executable, interp.scheme):
+        reporter.info(f"Bytecode compiled in {_secs(time.perf_counter() - started)}")
+    else:
+        reporter.warn("some files could not be compiled to bytecode")
+
+
+def _tell_dry_run(
+    reporter: Reporter,
+    todo: list[Pin],
+    installed: Mapping[str, tuple[str, Path]],
+    extraneous: list[str],
+) -> None:
+    if not todo and not extraneous:
+        reporter.info("Would make no changes")
+    if extraneous:
+        reporter.info(f"Would uninstall {_count(len(extraneous))}")
+    if todo:
+        reporter.info(f"Would install {_count(len(todo))}")
+    lines = [(name, f" - {name}=={installed[name][0]}") for name in extraneous]
+    for pin in todo:
+        if pin.name in installed:
+            lines.append((pin.name, f" - {pin.name}=={installed[pin.name][0]}"))
+        lines.append((pin.name + "\0", f" + {pin.name}=={pin.version}"))
+    for _, line in sorted(lines):
+        reporter.info(line)
+    reporter.info("Dry run: nothing was changed")
+
+
+def _write_report(
+    destination: str,
+    pins: list[Pin],
+    finder: CandidateFinder,
+    interp: Interpreter,
+    cache: Cache,
+    ready: list[Ready] | None,
+) -> None:
+    from ..requirements._redact import redact_url
+    from . import install_report
+    from .sources import Cached, Indexed, Sdist
+
+    direct_urls = {item.pin.name: item.direct_url for item in ready or []}
+    entries = []
+    for pin in pins:
+        source = pin.candidate.source
+        info: dict[str, object]
+        link = source.link if isinstance(source, Indexed | Sdist | Cached) else None
+        if link is not None:
+            info = {"url": redact_url(link.url)}
+            hashes = dict(link.hashes)
+            if isinstance(source, Cached):
+                hashes.setdefault("sha256", source.wheel.archive_id)  # the wheel's digest
+            archive: dict[str, object] = {"hashes": hashes} if hashes else {}
+            if "sha256" in hashes:
+                archive["hash"] = f"sha256={hashes['sha256']}"
+            info["archive_info"] = archive
+        elif isinstance(source, Cached):
+            # Offline, no source offered it: the cache's unpacked wheel is all there is.
+            info = {
+                "url": cache.archive_path(source.wheel.archive_id).as_uri(),
+                "archive_info": {"hashes": {"sha256": source.wheel.archive_id}},
+            }
+        elif direct_urls.get(pin.name) is not None:
+            info = dict(direct_urls[pin.name] or {})
+        else:
+            url = source.url if isinstance(source, Direct) else ""
+            info = {"url": redact_url(url)}
+        entries.append(
+            install_report.entry(
+                download_info=info,
+                is_direct=isinstance(source, Direct | Built),
+                is_yanked=pin.candidate.yanked,
+                requested=pin.requested,
+                extras=pin.extras,
+                metadata=finder.metadata(pin.candidate),
+            )
+        )
+    install_report.write(destination, entries, interp.markers)
+
+
+def _other_builds(
+    installed: Mapping[str, tuple[str, Path]],
+    hashes: Mapping[str, frozenset[str]],
+    recorded: Mapping[str, str],
+) -> set[str]:
+    """Installed distributions that are not the build their ``--hash`` values allow.
+
+    cachedb records which archive (the wheel's sha256) it installed: where a lock's
+    hashes do not include it, the version may be right but the files are another
+    build's, and the lock's build must replace it.
+    """
+    out: set[str] = set()
+    for name in installed:
+        allowed, archive = hashes.get(name), recorded.get(name)
+        if allowed and archive is not None and f"sha256:{archive}" not in allowed:
+            out.add(name)
+    return out
+
+
+# Installers a lock file need not list: an exact install leaves them, as pip-sync does.
+_KEPT_BY_EXACT = frozenset({"pip", "setuptools", "wheel"})
+
+
+def _extraneous(installed: Mapping[str, tuple[str, Path]], resolution: Resolution) -> list[str]:
+    """What an exact install removes: every distribution the resolution does not pin."""
+    return sorted(n for n in installed if n not in resolution.pins and n not in _KEPT_BY_EXACT)
 
 
 __all__ = ["InstallOptions", "run_install"]

@@ -31,18 +31,28 @@ def uncached_pins(
 ) -> list[tuple[str, Version]]:
     """The exact ``==`` pins that apply to the target and that no cached wheel answers.
 
-    Only those: an exact pin already cached is answered without the index, so
-    a warm install makes no request at all.
+    Only those need downloads. Whether a cached wheel answers depends on what the
+    sources offer now: the pages of the pins the cache may hold are read first, all
+    at once (fresh ones from the page cache, without a request).
     """
     environment = {**markers, "extra": ""}
     pins: list[tuple[str, Version]] = []
     for req in requirements:
         pin = exact_pin(req.specifier)
-        if req.url is not None or pin is None or finder.has_cached(req.name, pin):
+        if req.url is not None or pin is None:
             continue
         if req.marker is None or req.marker.evaluate(environment):
             pins.append((canonicalize_name(req.name), pin))
-    return pins
+    maybe = {(n, v) for n, v in pins if finder.may_have(n, v)}
+    finder.read_pages(n for n, v in pins if (n, v) in maybe)
+    return [(n, v) for n, v in pins if (n, v) not in maybe or not _has_cached(finder, n, v)]
+
+
+def _has_cached(finder: CandidateFinder, name: str, version: Version) -> bool:
+    try:
+        return finder.has_cached(name, version)
+    except Exception:
+        return False  # left for the resolver to meet (and report) when it asks
 
 
 def prefetch(

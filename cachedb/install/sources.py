@@ -24,9 +24,11 @@ class Installed(NamedTuple):
 
 
 class Cached(NamedTuple):
-    """A wheel already unpacked in the cache."""
+    """A wheel already unpacked in the cache; ``link``: the offer it was found to be
+    (``cachedb._cachekey``), None when the cache alone answered (``--offline``)."""
 
     wheel: CachedWheel
+    link: Link | None = None
 
 
 class Indexed(NamedTuple):

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, NoReturn
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from ..fetch import HttpSession
+    from ..fetch import HttpSession, Limits
 
 from .._fdio import write_all
 from ..errors import InstallError
@@ -81,15 +81,15 @@ def _threads_for(jobs: int) -> int:
     return 1 if waiting[0] else 2
 
 
-def _fetch(job: tuple[str, str, str, dict[str, str], float]) -> Downloaded:
+def _fetch(job: tuple[str, str, str, dict[str, str], float, Limits]) -> Downloaded:
     """Download a wheel as the parent would (``fetch.download``), on a client of our own."""
     global _session
     from ..fetch import HttpSession, download
 
-    url, dest_dir, filename, hashes, timeout = job
+    url, dest_dir, filename, hashes, timeout, limits = job
     if _session is None:
         _session = HttpSession(timeout=timeout, concurrency=1)
-    return download(_session, url, Path(dest_dir), filename, hashes=hashes)
+    return download(_session, url, Path(dest_dir), filename, hashes=hashes, limits=limits)
 
 
 _session: HttpSession | None = None  # a worker's own, made on its first fetch job
@@ -170,7 +170,13 @@ class ForkedUnpacks:
             self._unpack_here(str(wheel), wheel, sha256)  # too long for a record: rare enough
 
     def fetch(
-        self, url: str, dest_dir: Path, filename: str, hashes: Mapping[str, str], timeout: float
+        self,
+        url: str,
+        dest_dir: Path,
+        filename: str,
+        hashes: Mapping[str, str],
+        timeout: float,
+        limits: Limits | None = None,
     ) -> Path | None:
         """Queue downloading ``url`` to ``dest_dir/filename`` (as ``fetch.download`` does),
         then unpacking it, both in a worker; the wheel's future path, or None if the job
@@ -179,7 +185,11 @@ class ForkedUnpacks:
         ``fetched`` waits for the download, ``take`` for the tree.
         """
         wheel = dest_dir / filename
-        job = (url, str(dest_dir), filename, dict(hashes), timeout)
+        if limits is None:
+            from ..fetch import Limits
+
+            limits = Limits()
+        job = (url, str(dest_dir), filename, dict(hashes), timeout, limits)
         return wheel if self._queue(str(wheel), "", job) else None
 
     def fetched(self, wheel: Path) -> Downloaded:

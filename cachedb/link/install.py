@@ -28,7 +28,7 @@ from .modes import LINK_MODES, file_creator
 from .place import Journal
 from .records import format_record, record_hash
 from .scripts import (
-    check_script_name,
+    check_data_file,
     generate_launcher,
     parse_entry_points,
     rewrite_shebang,
@@ -111,7 +111,12 @@ class _Plan:
         return [*self.linked, *self.fresh]
 
 
-def _plan(archive: Archive, dirs: Mapping[str, str], python_executable: str) -> tuple[_Plan, str]:
+def _plan(
+    archive: Archive,
+    dirs: Mapping[str, str],
+    python_executable: str,
+    python_version: tuple[int, int],
+) -> tuple[_Plan, str]:
     label = f"{archive.name} {archive.version}"
     plan = _Plan(label)
     lib_dir = dirs["purelib" if archive.root_is_purelib else "platlib"]
@@ -144,21 +149,19 @@ def _plan(archive: Archive, dirs: Mapping[str, str], python_executable: str) -> 
         else:
             base = dirs[key]
         dst = os.path.join(base, rest)
-        if key == "scripts":
-            if "/" not in rest:
-                check_script_name(rest, label)
-            if _read_head(src, 8) == b"#!python":
-                with open(src, "rb") as fh:
-                    rewritten = rewrite_shebang(fh.read(), python_executable)
-                assert rewritten is not None
-                plan.add(_Fresh(dst, rewritten, executable=True))
-                continue
+        check_data_file(key, rest, label)
+        if key == "scripts" and _read_head(src, 8) == b"#!python":
+            with open(src, "rb") as fh:
+                rewritten = rewrite_shebang(fh.read(), python_executable)
+            assert rewritten is not None
+            plan.add(_Fresh(dst, rewritten, executable=True))
+            continue
         link(dst, src, (_record_path(dst, lib_dir, lib_prefix), row[1], row[2]))
 
     entry_points = archive.read_dist_info_file("entry_points.txt")
     if entry_points:
         for script in parse_entry_points(entry_points.decode("utf-8", "replace"), label):
-            name, data = generate_launcher(script, python_executable)
+            name, data = generate_launcher(script, python_executable, python_version)
             # Like pip, the entry point wins over a same-named file from .data/scripts.
             plan.add(_Fresh(os.path.join(dirs["scripts"], name), data, True), replace=True)
     return plan, lib_dir
@@ -205,6 +208,7 @@ def install_archive(
     scheme: Mapping[str, str],
     python_executable: str,
     link_mode: str,
+    python_version: tuple[int, int] = (3, 9),
     requested: bool = True,
     direct_url: Mapping[str, object] | None = None,
     installer: str = "cachedb",
@@ -214,6 +218,7 @@ def install_archive(
     Nothing is written before the whole install is validated, and a failure
     part-way removes what this call created (and restores what it replaced).
     Files of another installed version are not removed: uninstall it first.
+    ``python_version`` is the target's (major, minor): launchers are written for it.
     """
     if link_mode not in LINK_MODES:
         raise UsageError(f"unknown link mode {link_mode!r}; choose one of {', '.join(LINK_MODES)}")
@@ -222,7 +227,7 @@ def install_archive(
     else:
         archive = read_archive(Path(archive_dir).absolute())
     dirs = _scheme_dirs(scheme)
-    plan, lib_dir = _plan(archive, dirs, python_executable)
+    plan, lib_dir = _plan(archive, dirs, python_executable, python_version)
     label = plan.label
 
     dist_info_dir = os.path.join(lib_dir, archive.dist_info)

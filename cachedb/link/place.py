@@ -83,7 +83,7 @@ class Journal:
         except OSError:
             backup = None
         try:
-            os.replace(tmp, dst)
+            _rename_over(tmp, dst)
         except BaseException:
             for path in (tmp, backup):
                 if path is not None:
@@ -103,7 +103,7 @@ class Journal:
         restored = {dst for dst, _ in self._backups}
         for dst, backup in self._backups:
             try:
-                os.replace(backup, dst)
+                _rename_over(backup, dst)
             except OSError:
                 _unlink_quietly(backup)
         for path in self.placed:
@@ -115,6 +115,17 @@ class Journal:
         self.placed.clear()
         self._backups.clear()
         self._dirs.clear()
+
+
+def _rename_over(src: str, dst: str) -> None:
+    """``os.replace``, and ``src`` gone afterwards in every case.
+
+    When both names are links to one file (re-linking a hardlink onto itself),
+    ``rename(2)`` does nothing and succeeds: ``src`` would stay beside ``dst``.
+    """
+    os.replace(src, dst)
+    if os.path.lexists(src):
+        _unlink_quietly(src)
 
 
 def _unlink_quietly(path: str) -> None:

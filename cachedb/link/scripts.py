@@ -47,6 +47,31 @@ def check_script_name(name: str, dist: str) -> None:
         raise InstallError(f"{dist} declares a script {name!r} that would replace the interpreter")
 
 
+# The data scheme is the environment's prefix: these are its interpreters' directories
+# (POSIX, Windows) and the files that make it an environment (casefolded, for file
+# systems that ignore case).
+_PREFIX_SCRIPTS_DIRS = frozenset({"bin", "scripts"})
+_PREFIX_RESERVED = frozenset({"pyvenv.cfg", ".lock"})
+
+
+def check_data_file(key: str, rest: str, dist: str) -> None:
+    """Refuse a ``<name>.data/<key>/<rest>`` file that would escape the scripts directory
+    or replace the environment's own files, whichever scheme it comes through: a
+    script's name (``scripts``), and under ``data`` (the prefix) an interpreter in
+    ``bin/`` or ``Scripts/``, ``pyvenv.cfg``, or the environment's lock file."""
+    if key == "scripts":
+        if "/" not in rest:
+            check_script_name(rest, dist)
+        return
+    if key != "data":
+        return  # library and header directories hold no file of the environment's own
+    head, _, tail = rest.partition("/")
+    if tail and "/" not in tail and head.casefold() in _PREFIX_SCRIPTS_DIRS:
+        check_script_name(tail, dist)
+    elif rest.casefold() in _PREFIX_RESERVED:
+        raise InstallError(f"{dist} has a file {rest!r} that would replace the environment's own")
+
+
 def parse_entry_points(text: str, dist: str) -> list[EntryPointScript]:
     parser = configparser.ConfigParser(delimiters=("=",), interpolation=None, strict=False)
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # names are case-sensitive
@@ -69,11 +94,15 @@ def parse_entry_points(text: str, dist: str) -> list[EntryPointScript]:
     return scripts
 
 
-def generate_launcher(script: EntryPointScript, python_executable: str) -> tuple[str, bytes]:
+def generate_launcher(
+    script: EntryPointScript, python_executable: str, python_version: tuple[int, int] = (3, 9)
+) -> tuple[str, bytes]:
     """The launcher's file name and contents for this platform.
 
     On POSIX the text is byte-for-byte what pip writes, so environments built by
     cachedb and by pip compare equal; Windows needs installer's .exe launchers.
+    A target older than 3.9 (``python_version``) lacks ``str.removesuffix``,
+    which pip's text uses: it gets the same step in older words.
     """
     if os.name == "nt":
         from installer.scripts import Script
@@ -86,8 +115,12 @@ def generate_launcher(script: EntryPointScript, python_executable: str) -> tuple
         "import sys\n"
         f"from {script.module} import {import_name}\n"
         "if __name__ == '__main__':\n"
-        "    sys.argv[0] = sys.argv[0].removesuffix('.exe')\n"
-        f"    sys.exit({script.attr}())\n"
+        + (
+            "    sys.argv[0] = sys.argv[0].removesuffix('.exe')\n"
+            if python_version >= (3, 9)
+            else "    if sys.argv[0].endswith('.exe'):\n        sys.argv[0] = sys.argv[0][:-4]\n"
+        )
+        + f"    sys.exit({script.attr}())\n"
     )
     return script.name, shebang(python_executable) + body.encode()
 

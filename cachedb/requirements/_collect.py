@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._file import parse_requirements_file
+from ._file import STDIN, parse_requirements_file
 from ._line import absolute_path, parse_requirement
 from ._model import RequirementSet
 
@@ -37,7 +37,7 @@ def collect(
         for arg in editables:
             result.requirements.append(parse_editable(arg, base_dir=base_dir))
     for name in requirement_files:
-        path = absolute_path(name, base_dir)
+        path = _location(name, base_dir)
         if is_pylock(path):
             from ._pylock import parse_pylock  # packaging.pylock and tomllib only for locks
 
@@ -45,5 +45,10 @@ def collect(
         else:
             result.merge(parse_requirements_file(path))
     for name in constraint_files:
-        result.merge(parse_requirements_file(absolute_path(name, base_dir), constraint=True))
+        result.merge(parse_requirements_file(_location(name, base_dir), constraint=True))
     return result
+
+
+def _location(name: str, base_dir: Path | None) -> Path:
+    """``-`` stays standard input; anything else is a path made absolute."""
+    return STDIN if name == "-" else absolute_path(name, base_dir)

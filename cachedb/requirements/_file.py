@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -18,6 +19,11 @@ from ._model import InputRequirement, RequirementSet
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 _ENV_VAR = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)\}")
 _FIRST_OPTION = re.compile(r"(?:^|\s)(-\S*)")
+
+# ``-r -``: standard input, as in uv.
+STDIN = Path("-")
+# A pipe or a device may never end (``-r /dev/zero``): what is read is bounded.
+MAX_FILE = 64 * 1024 * 1024
 
 _SHORT = {
     "-r": "--requirement",
@@ -50,7 +56,8 @@ def parse_requirements_file(
 ) -> RequirementSet:
     """Read a requirements (or, with ``constraint``, constraints) file and what it includes."""
     parser = _Parser(os.environ if environ is None else environ)
-    parser.parse_file(absolute_path(str(path), None), constraint=constraint, where=None)
+    location = STDIN if str(path) == "-" else absolute_path(str(path), None)
+    parser.parse_file(location, constraint=constraint, where=None)
     return parser.result
 
 
@@ -66,15 +73,17 @@ class _Parser:
         if key in self._stack:
             chain = " -> ".join(str(p) for p in [*self._stack[self._stack.index(key) :], key])
             raise UsageError(f"{prefix}requirements files include each other in a loop: {chain}")
-        text = _read(path, prefix)
+        text, regular = _read(path, prefix)
+        # A pipe's name (/dev/fd/63, /dev/stdin, -) says nothing of where its paths live.
+        base = path.parent if regular else Path.cwd()
         self._stack.append(key)
         try:
             for number, line in _logical_lines(text):
-                self._parse_line(path, number, line, constraint)
+                self._parse_line(path, base, number, line, constraint)
         finally:
             self._stack.pop()
 
-    def _parse_line(self, path: Path, number: int, raw: str, constraint: bool) -> None:
+    def _parse_line(self, path: Path, base: Path, number: int, raw: str, constraint: bool) -> None:
         line = _COMMENT.sub("", raw).strip()
         if not line:
             return
@@ -85,7 +94,7 @@ class _Parser:
         try:
             options = _parse_options(options_text)
             if requirement_text:
-                req = self._requirement(requirement_text, options, comes_from, path)
+                req = self._requirement(requirement_text, options, comes_from, base)
                 self._add(req, constraint)
                 return
         except UsageError as exc:
@@ -97,25 +106,25 @@ class _Parser:
                 # Inside a constraints file everything included is a constraint too.
                 nested = constraint or name == "--constraint"
                 try:
-                    target = absolute_path(value, path.parent)
+                    target = absolute_path(value, base)
                 except UsageError as exc:
                     raise UsageError(f"{where}: {exc.message}") from exc
                 self.parse_file(target, constraint=nested, where=where)
                 continue
             try:
-                self._apply(name, value, comes_from, path.parent, constraint)
+                self._apply(name, value, comes_from, base, constraint)
             except UsageError as exc:
                 raise UsageError(f"{where}: {exc.message}") from exc
 
     def _requirement(
-        self, text: str, options: list[tuple[str, str]], comes_from: str, path: Path
+        self, text: str, options: list[tuple[str, str]], comes_from: str, base: Path
     ) -> InputRequirement:
         hashes = set()
         for name, value in options:
             if name != "--hash":
                 raise UsageError(f"option {name} must be on a line of its own")
             hashes.add(parse_hash_option(value))
-        req = parse_requirement(text, comes_from=comes_from, base_dir=path.parent)
+        req = parse_requirement(text, comes_from=comes_from, base_dir=base)
         return req._replace(hashes=req.hashes | hashes) if hashes else req
 
     def _add(self, req: InputRequirement, constraint: bool) -> None:
@@ -165,16 +174,27 @@ def _identity(path: Path) -> Path:
         return path
 
 
-def _read(path: Path, prefix: str) -> str:
+def _read(path: Path, prefix: str) -> tuple[str, bool]:
+    """The file's text, and whether it is a regular file (not a pipe, a terminal, stdin)."""
     try:
+        if path == STDIN:
+            return _decode(sys.stdin.buffer.read(MAX_FILE + 1), path, prefix), False
         if not path.exists():
             raise UsageError(f"{prefix}requirements file not found: {path}")
-        if not path.is_file():
-            raise UsageError(f"{prefix}requirements file is not a regular file: {path}")
-        data = path.read_bytes()
+        if path.is_dir():
+            raise UsageError(f"{prefix}requirements file is a directory: {path}")
+        regular = path.is_file()
+        with path.open("rb") as f:
+            data = f.read(MAX_FILE + 1)
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "strerror", None) or exc
         raise UsageError(f"{prefix}cannot read requirements file {path}: {reason}") from exc
+    return _decode(data, path, prefix), regular
+
+
+def _decode(data: bytes, path: Path, prefix: str) -> str:
+    if len(data) > MAX_FILE:
+        raise UsageError(f"{prefix}requirements file {path} is larger than 64 MiB")
     try:
         # "utf-8-sig" without loading its codec module: drop one BOM, decode UTF-8.
         return data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")

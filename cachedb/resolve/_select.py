@@ -16,6 +16,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from cachedb.resolve._model import CandidateInfo, exact_pin
+from cachedb.resolve._prereleases import selectable_versions
 
 
 # A NamedTuple, not a dataclass: created in ~0.05 ms instead of ~0.4 ms on every warm install.
@@ -106,24 +107,19 @@ def selectable(
     """The candidates all ``specifiers`` allow, best first.
 
     Yanked versions count only when a specifier pins them exactly (PEP 592).
-    Pre-releases follow packaging's rule: allowed if ``pre``, if a specifier names
-    one, or if no final release fits. Installed candidates come first unless
-    ``upgrade``; otherwise the newest comes first.
+    Pre-releases follow cachedb's one rule (``_prereleases``). Installed
+    candidates come first unless ``upgrade``; otherwise the newest comes first.
     """
-    combined = SpecifierSet()
-    for spec in specifiers:
-        combined &= spec
     pinned = {v for v in (exact_pin(s) for s in specifiers) if v is not None}
     usable = [
         info
         for info in infos
         if python_ok(info, python) and (not info.yanked or info.version in pinned)
     ]
-    allowed = set(combined.filter({i.version for i in usable}, prereleases=True if pre else None))
-    chosen = [i for i in usable if i.version in allowed]
+    chosen = selectable_versions(usable, specifiers, pre=pre)
     if upgrade:
         # An installed copy of the newest version still beats re-installing it.
-        chosen.sort(key=lambda i: (i.version, i.installed), reverse=True)
+        chosen.sort(key=lambda i: (-i.preference, i.version, i.installed), reverse=True)
     else:
-        chosen.sort(key=lambda i: (i.installed, i.version), reverse=True)
+        chosen.sort(key=lambda i: (i.installed, -i.preference, i.version), reverse=True)
     return chosen

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._flock import exclusive
+from ..db.dialect import for_share, for_update, lock_names
 from ..db.lite import Executor, insert_rows
 from .layout import Layout
 from .unpack import UnpackedWheel
@@ -76,14 +77,23 @@ def locked(
         yield
 
 
-def live_archives(run: Executor, archive_ids: Sequence[str]) -> dict[str, str]:
-    """The relpath of each of ``archive_ids`` that has a row gc has not marked deleted."""
+def live_archives(
+    run: Executor, archive_ids: Sequence[str], *, lock: bool = False
+) -> dict[str, str]:
+    """The relpath of each of ``archive_ids`` that has a row gc has not marked deleted.
+
+    With ``lock``, the rows stay live until the caller's transaction ends (it is
+    about to point at them or lease them).
+    """
     out: dict[str, str] = {}
+    suffix = for_share(run) if lock else ""
     for start in range(0, len(archive_ids), _CHUNK):
         chunk = archive_ids[start : start + _CHUNK]
         marks, params = _in(chunk)
         for archive_id, relpath in run(
-            f"SELECT id, relpath FROM archives WHERE id IN ({marks}) AND deleted_at IS NULL", params
+            f"SELECT id, relpath FROM archives WHERE id IN ({marks}) AND deleted_at IS NULL"
+            + suffix,
+            params,
         ):
             out[str(archive_id)] = str(relpath)
     return out
@@ -120,10 +130,12 @@ def register(run: Executor, trees: Sequence[UnpackedWheel], layout: Layout) -> d
     now = time.time()
     found: dict[str, float | None] = {}
     ids = [t.archive_id for t in trees]
+    # Rows that may not exist yet: no two transactions insert one (or revive one gc purges).
+    lock_names(run, [f"archive:{i}" for i in ids])
     for start in range(0, len(ids), _CHUNK):
         marks, params = _in(ids[start : start + _CHUNK])
         for archive_id, deleted_at in run(
-            f"SELECT id, deleted_at FROM archives WHERE id IN ({marks})", params
+            f"SELECT id, deleted_at FROM archives WHERE id IN ({marks})" + for_update(run), params
         ):
             found[str(archive_id)] = deleted_at
     kinds: dict[str, str] = {}

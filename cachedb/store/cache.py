@@ -10,23 +10,25 @@ SQLAlchemy is loaded only for other databases, audits and repairs.
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .. import _pause
 from .._config import resolve_cache_dir, resolve_db_url
 from .._flock import file_lock
 from ..db.lite import Executor, LiteDatabase, sqlite_path
-from ..errors import CacheError, DatabaseError, UsageError
+from ..db.urls import POSTGRESQL, backend, redacted
+from ..errors import CacheError, UsageError
 from . import catalog, pointers
 from .catalog import InstallRecord
 from .layout import POINTER_BUCKETS, Layout, is_pointer
 
 if TYPE_CHECKING:
     from ..db.engine import Database
+    from ..db.pg import PgDatabase
     from .unpack import UnpackedWheel
 
 T = TypeVar("T")
@@ -74,12 +76,12 @@ class Cache:
         self.db_url = db_url
         self._pointer_kind = pointer_kind
         self._db: Database | None = None
-        path = sqlite_path(db_url)
-        self._lite = LiteDatabase(path) if path is not None else None
+        self._plain = _plain_database(db_url)
 
     @property
     def db(self) -> Database:
-        """The ORM view of the database (SQLAlchemy), created on first use."""
+        """The SQLAlchemy view of the database, created on first use (databases other than
+        SQLite and PostgreSQL, and tests)."""
         if self._db is None:
             from ..db.engine import Database
 
@@ -89,8 +91,8 @@ class Cache:
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
-        if self._lite is not None:
-            self._lite.close()
+        if self._plain is not None:
+            self._plain.close()
 
     def __enter__(self) -> Cache:
         return self
@@ -99,19 +101,20 @@ class Cache:
         self.close()
 
     def write_sql(self, fn: Callable[[Executor], T]) -> T:
-        """Run ``fn`` in a ``BEGIN IMMEDIATE`` transaction (retried while busy): only SQL in it."""
-        if self._lite is not None:
-            return self._lite.write(fn)
+        """Run ``fn`` in a write transaction, retried while busy or aborted: only SQL in it.
+
+        On SQLite it is ``BEGIN IMMEDIATE`` (one writer at a time); on PostgreSQL,
+        READ COMMITTED with the locks ``db.dialect`` adds, run again after a
+        deadlock or serialization failure.
+        """
+        if self._plain is not None:
+            return self._plain.write(fn)
         return self.db.write_sql(fn)
 
     def read_sql(self, fn: Callable[[Executor], T]) -> T:
         """Run ``fn`` in one read transaction."""
-        if self._lite is not None:
-            try:
-                with self._lite.read() as run:
-                    return fn(run)
-            except sqlite3.Error as exc:
-                raise DatabaseError(f"database error: {exc}") from exc
+        if self._plain is not None:
+            return self._plain.read_sql(fn)
         return self.db.read_sql(fn)
 
     @property
@@ -242,8 +245,9 @@ class Cache:
             return {}, []
 
         def _read(run: Executor) -> tuple[list[tuple[Any, ...]], list[int]]:
-            rows = catalog.pointer_rows(run, keys)
+            rows = catalog.pointer_rows(run, keys, lock="share")
             live = sorted({r[2] for r in rows if r[5] is None})
+            _pause.point("lease.decide")
             return rows, catalog.acquire_leases(run, live)
 
         rows, lease_ids = self.write_sql(_read)
@@ -312,6 +316,18 @@ class Cache:
         ]
 
 
+def _plain_database(url: str) -> LiteDatabase | PgDatabase | None:
+    """The database without SQLAlchemy: sqlite3 for a SQLite file, psycopg for PostgreSQL."""
+    path = sqlite_path(url)
+    if path is not None:
+        return LiteDatabase(path)
+    if backend(url) == POSTGRESQL:
+        from ..db.pg import PgDatabase
+
+        return PgDatabase(url)
+    return None
+
+
 def _check_bucket(bucket: str) -> None:
     if bucket not in POINTER_BUCKETS:
         raise UsageError(f"unknown pointer bucket {bucket!r}")
@@ -343,7 +359,77 @@ def open_cache(
         raise CacheError(f"cannot use cache directory {str(root)!r}: it is read-only")
     url = resolve_db_url(root, db_url)
     ensure_schema(url, layout.locks / "migrate.lock")
-    return Cache(root, url, pointer_kind=pointer_kind)
+    cache = Cache(root, url, pointer_kind=pointer_kind)
+    try:
+        _check_root_id(cache)
+    except BaseException:
+        cache.close()
+        raise
+    return cache
+
+
+ROOT_ID_FILE = "cachedb-id"
+
+
+def _check_root_id(cache: Cache) -> None:
+    """Refuse a database that describes another cache directory than this one.
+
+    The cache directory and its database each hold the cache-root id (the file
+    ``cachedb-id``, the ``meta`` row ``cache_root_id``); whichever lacks it gets
+    the other's (a new cache: a new id). Two cache directories pointed at one
+    database would each believe the other's archives are orphans.
+    """
+    path = cache.root / ROOT_ID_FILE
+    mine = _read_root_id(path)
+    if mine is None:
+        import uuid
+
+        mine = _create_root_id(path, uuid.uuid4().hex)
+    key = "cache_root_id"
+
+    def _claim(run: Executor) -> str:
+        run(
+            "INSERT INTO meta (key, value) VALUES (:k, :v) ON CONFLICT (key) DO NOTHING",
+            {"k": key, "v": mine},
+        )
+        return str(run("SELECT value FROM meta WHERE key = :k", {"k": key})[0][0])
+
+    found = cache.read_sql(lambda run: run("SELECT value FROM meta WHERE key = :k", {"k": key}))
+    theirs = str(found[0][0]) if found else cache.write_sql(_claim)
+    if theirs != mine:
+        raise CacheError(
+            f"the database {redacted(cache.db_url)} belongs to another cache directory than "
+            f"{str(cache.root)!r} (cache-root ids {theirs} and {mine}); use the database made "
+            f"for this directory, or, if they do belong together, write {theirs} into {path}"
+        )
+
+
+def _read_root_id(path: Path) -> str | None:
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CacheError(f"cannot read {str(path)!r}: {exc}") from exc
+    return text or None
+
+
+def _create_root_id(path: Path, new: str) -> str:
+    """Write ``new`` to ``path`` unless another process got there first; the id there."""
+    import secrets
+
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    temp.write_text(new + "\n", encoding="ascii")
+    try:
+        os.link(temp, path)  # appears whole, and never over another's
+    except FileExistsError:
+        pass
+    finally:
+        temp.unlink()
+    found = _read_root_id(path)
+    if found is None:
+        raise CacheError(f"{str(path)!r} is empty")
+    return found
 
 
 __all__ = ["Cache", "CachedWheel", "Entry", "InstallRecord", "PutItem", "open_cache"]

@@ -1,9 +1,9 @@
 """The statements a warm install runs, in plain SQL.
 
 They run on sqlite3 directly (``db.lite``) so a fully cached install never
-imports SQLAlchemy, and through an ORM session (``Database.write_sql``) on
-other databases. Named parameters and ``RETURNING`` work on both SQLite and
-PostgreSQL.
+imports SQLAlchemy, on psycopg for PostgreSQL (``db.pg``), and through an ORM
+session (``Database.write_sql``) on other databases. Named parameters and
+``RETURNING`` work on both SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._process import this_host
+from .._process import boot_id, host_id, this_host
+from ..db.dialect import for_share, for_update, lock_names
 from ..db.events import record_sql
 from ..db.lite import Executor
 
@@ -49,8 +50,16 @@ def cached_wheels(run: Executor, name: str, version: str | None) -> list[tuple[A
     return run(sql, params)
 
 
-def pointer_rows(run: Executor, keys: Sequence[tuple[str, str]]) -> list[tuple[Any, ...]]:
-    """(bucket, key, archive id, kind, relpath, deleted_at) for each existing pointer."""
+def pointer_rows(
+    run: Executor, keys: Sequence[tuple[str, str]], *, lock: str = ""
+) -> list[tuple[Any, ...]]:
+    """(bucket, key, archive id, kind, relpath, deleted_at) for each existing pointer.
+
+    ``lock``: ``"share"`` keeps the archives read as they are until the caller's
+    transaction ends (a lease is taken on what was read: gc cannot mark them
+    meanwhile); ``"update"`` locks the pointer rows (they are about to move).
+    """
+    suffix = {"": "", "share": for_share(run, "a"), "update": for_update(run, "p")}[lock]
     rows: list[tuple[Any, ...]] = []
     for start in range(0, len(keys), _KEYS_CHUNK):
         params: dict[str, Any] = {}
@@ -60,7 +69,9 @@ def pointer_rows(run: Executor, keys: Sequence[tuple[str, str]]) -> list[tuple[A
             clauses.append(f"(p.bucket = :b{i} AND p.key = :k{i})")
         rows += run(
             "SELECT p.bucket, p.key, p.archive_id, p.kind, a.relpath, a.deleted_at"
-            " FROM pointers p JOIN archives a ON a.id = p.archive_id WHERE " + " OR ".join(clauses),
+            " FROM pointers p JOIN archives a ON a.id = p.archive_id WHERE "
+            + " OR ".join(clauses)
+            + suffix,
             params,
         )
     return rows
@@ -79,7 +90,7 @@ def acquire_leases(
     now = time.time()
     given: dict[str, list[int]] = {}
     for start in range(0, len(wanted), _LEASES_CHUNK):
-        params: dict[str, Any] = {"pid": os.getpid(), "host": this_host(), "now": now}
+        params: dict[str, Any] = {"pid": os.getpid(), "host": host_id(), "now": now}
         params["exp"] = now + ttl
         values = []
         for n, archive_id in enumerate(wanted[start : start + _LEASES_CHUNK]):
@@ -110,6 +121,19 @@ def installed_archives(run: Executor, prefix: str) -> dict[str, str]:
     return {name: archive_id for name, archive_id in rows}
 
 
+def this_host_row(run: Executor, now: float) -> int:
+    """The ``hosts`` row of this machine (made or refreshed in the caller's write transaction)."""
+    return int(
+        run(
+            "INSERT INTO hosts (machine_id, boot_id, name, first_seen_at, last_seen_at)"
+            " VALUES (:m, :b, :n, :now, :now) ON CONFLICT (machine_id) DO UPDATE"
+            " SET boot_id = excluded.boot_id, name = excluded.name,"
+            " last_seen_at = excluded.last_seen_at RETURNING id",
+            {"m": host_id(), "b": boot_id(), "n": this_host(), "now": now},
+        )[0][0]
+    )
+
+
 def record_install(
     run: Executor,
     prefix: str,
@@ -119,20 +143,25 @@ def record_install(
 ) -> None:
     """Record one install run in environment ``prefix``: installs, removals, last-used bumps."""
     now = time.time()
-    found = run("SELECT id, stale_at FROM environments WHERE path = :p", {"p": prefix})
+    host = this_host_row(run, now)
+    # Two installs into one new environment must not both insert it.
+    lock_names(run, [f"environment:{prefix}"])
+    found = run(
+        "SELECT id, stale_at FROM environments WHERE path = :p" + for_update(run), {"p": prefix}
+    )
     if not found:
         env_id = run(
-            "INSERT INTO environments (path, python, created_at, last_used_at)"
-            " VALUES (:p, :py, :now, :now) RETURNING id",
-            {"p": prefix, "py": python, "now": now},
+            "INSERT INTO environments (path, python, created_at, last_used_at, host_id)"
+            " VALUES (:p, :py, :now, :now, :h) RETURNING id",
+            {"p": prefix, "py": python, "now": now, "h": host},
         )[0][0]
         record_sql(run, "environment.insert", prefix)
     else:
         env_id, stale_at = found[0]
         run(
-            "UPDATE environments SET last_used_at = :now, python = :py, stale_at = NULL"
-            " WHERE id = :id",
-            {"now": now, "py": python, "id": env_id},
+            "UPDATE environments SET last_used_at = :now, python = :py, stale_at = NULL,"
+            " host_id = :h WHERE id = :id",
+            {"now": now, "py": python, "id": env_id, "h": host},
         )
         if stale_at is not None:
             record_sql(run, "environment.revive", prefix)

@@ -1,7 +1,7 @@
 """Where entries are written: archives registered and pointer rows moved, in plain SQL.
 
-The statements run on sqlite3 itself (``db.lite``; through an ORM session on
-other databases), so storing wheels imports neither SQLAlchemy nor Alembic.
+The statements run on sqlite3 itself (``db.lite``; psycopg on PostgreSQL,
+``db.pg``), so storing wheels imports neither SQLAlchemy nor Alembic.
 Order, for crash safety: the verified trees are renamed into ``archive-v0/``,
 then their rows are written, then the pointers' links on disk. The rows of
 every new archive, the pointer rows that name them and the leases are one
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..db.dialect import for_update, lock_names
 from ..db.events import record_sql
 from ..db.lite import Executor, insert_rows
 from ..errors import CacheError
@@ -125,15 +126,18 @@ def _register_and_point(
     Returns the lease ids of the entries pointed; an entry whose archive gc marked
     deleted since we looked is left out (stored again by the next round).
     """
+    # Pointer rows that may not exist yet: no two transactions insert one.
+    lock_names(run, [f"pointer:{w.bucket}/{w.key}" for _, w in todo])
     registered = archives.register(run, moved, layout)
     filenames = {t.archive_id: t.filename for t in moved}
     others = list(dict.fromkeys(w.archive_id for _, w in todo if w.archive_id not in registered))
-    alive = archives.live_archives(run, others) if others else {}
+    # Locked: gc cannot mark them deleted before we commit the pointers and leases.
+    alive = archives.live_archives(run, others, lock=True) if others else {}
     ready = [(i, w) for i, w in todo if w.archive_id in registered or w.archive_id in alive]
     current = {
         (bucket, key): (archive_id, kind)
         for bucket, key, archive_id, kind, _, _ in catalog.pointer_rows(
-            run, [(w.bucket, w.key) for _, w in ready]
+            run, [(w.bucket, w.key) for _, w in ready], lock="update"
         )
     }
     inserted = []
@@ -177,6 +181,7 @@ def _new_symlink(link: Path, target: Path) -> bool:
     A reader sees no link or this one (as with ``write_pointer``'s rename); where
     a link already exists, False, and ``write_pointer`` replaces it if need be.
     """
+    pointers.check_parents(link)
     relative = os.path.relpath(target, link.parent)
     for _ in range(2):
         try:
@@ -196,7 +201,7 @@ def drop_pointer(
 
     def _drop(run: Executor) -> None:
         found = run(
-            "SELECT id, archive_id FROM pointers WHERE bucket = :b AND key = :k",
+            "SELECT id, archive_id FROM pointers WHERE bucket = :b AND key = :k" + for_update(run),
             {"b": bucket, "k": key},
         )
         if not found or found[0][1] != archive_id:

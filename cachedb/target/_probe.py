@@ -1,9 +1,9 @@
-"""Run by the target interpreter, not imported: print what cachedb needs as JSON.
+"""Run by the target interpreter, not imported: print the facts cachedb needs as JSON.
 
-The target may be any Python version and usually lacks packaging, so this file
-uses only the stdlib plus the copy of packaging whose parent directory is
-argv[1]. No ``from __future__ import annotations`` and no new syntax: an old
-interpreter must get far enough to print the version message below.
+The target may be any Python version, so this file uses the stdlib only and no
+syntax newer than its floor: no f-strings, no annotations, no walrus. Nothing of
+cachedb's own libraries runs here; compatibility tags are computed by the
+installing process from the raw facts printed below (cachedb/target/tags.py).
 """
 
 import json
@@ -11,36 +11,21 @@ import os
 import platform
 import sys
 import sysconfig
-import types
 
-# packaging's own floor. Checked before any function is defined, because the
-# annotations below (list[str]) fail at definition time on older interpreters.
-MINIMUM = (3, 9)
+MINIMUM = (3, 8)
 EXIT_UNSUPPORTED = 3
 if sys.version_info < MINIMUM:
-    # No f-strings in this file: they would be a syntax error before this check.
     wanted = ".".join(str(part) for part in MINIMUM)
     found = platform.python_version()
     sys.stderr.write("is Python " + found + "; cachedb needs Python " + wanted + " or newer\n")
     sys.exit(EXIT_UNSUPPORTED)
 
-
-def import_tags(location: str) -> types.ModuleType:
-    # Only packaging may come from cachedb's site-packages: put it first long
-    # enough to import packaging.tags, then take it away again.
-    for name in [m for m in sys.modules if m == "packaging" or m.startswith("packaging.")]:
-        del sys.modules[name]
-    sys.path.insert(0, location)
-    try:
-        import packaging.tags
-    finally:
-        sys.path.remove(location)
-    return packaging.tags
+# What compatibility tags depend on (see PEP 425 and the platform tag specs).
+CONFIG_VARS = ("Py_DEBUG", "Py_GIL_DISABLED", "EXT_SUFFIX", "SOABI", "py_version_nodot")
 
 
-def marker_environment() -> dict[str, str]:
-    # PEP 508's marker variables, computed as the PEP defines them: importing
-    # packaging.markers for this would cost more than all the rest of the probe.
+def marker_environment():  # type: () -> dict[str, str]
+    # PEP 508's marker variables, computed as the PEP defines them.
     version = sys.implementation.version
     implementation_version = ".".join(str(part) for part in tuple(version)[:3])
     if version.releaselevel != "final":
@@ -60,7 +45,7 @@ def marker_environment() -> dict[str, str]:
     }
 
 
-def scheme(is_venv: bool) -> dict[str, str]:
+def scheme(is_venv):  # type: (bool) -> dict[str, str]
     paths = sysconfig.get_paths()
     if is_venv:
         # pip's choice: sysconfig's include dir of a venv is the base interpreter's.
@@ -75,18 +60,49 @@ def scheme(is_venv: bool) -> dict[str, str]:
         "headers": headers,
         "data": paths["data"],
     }
-    return {key: os.path.abspath(value) for key, value in found.items()}
+    return dict((key, os.path.abspath(value)) for key, value in found.items())
 
 
-def main(argv: list[str]) -> int:
-    tags = import_tags(argv[1])
-    is_venv = sys.prefix != getattr(sys, "base_prefix", sys.prefix) or hasattr(sys, "real_prefix")
+def glibc_version():  # type: () -> str | None
+    try:
+        text = os.confstr("CS_GNU_LIBC_VERSION")
+    except (AttributeError, OSError, ValueError):
+        return None
+    return text.split()[-1] if text and text.startswith("glibc ") else None
+
+
+def tag_facts():  # type: () -> dict[str, object]
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    config = {}  # type: dict[str, int | str | None]
+    for name in CONFIG_VARS:
+        value = sysconfig.get_config_var(name)
+        config[name] = value if isinstance(value, (int, str)) else None
+    return {
+        "implementation": sys.implementation.name,
+        "python_version": list(sys.version_info[:2]),
+        "platform": sysconfig.get_platform(),
+        "system": platform.system(),
+        "machine": platform.machine(),
+        "is_32bit": sys.maxsize <= 2**32,
+        "glibc": glibc_version(),
+        "mac_version": platform.mac_ver()[0],
+        "config": config,
+        "has_refcount": hasattr(sys, "gettotalrefcount"),
+        "extension_suffixes": list(EXTENSION_SUFFIXES),
+    }
+
+
+def main():  # type: () -> int
+    is_venv = sys.prefix != getattr(sys, "base_prefix", sys.prefix)
     answer = {
+        # What actually ran: a wrapper script or shim leads to another executable.
+        "ran": os.path.realpath(sys.executable) if sys.executable else "",
         "prefix": sys.prefix,
         "base_prefix": getattr(sys, "base_prefix", sys.prefix),
         "version": platform.python_version(),
         "markers": marker_environment(),
-        "tags": [str(tag) for tag in tags.sys_tags()],
+        "tag_facts": tag_facts(),
         "scheme": scheme(is_venv),
         "is_venv": is_venv,
     }
@@ -95,4 +111,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main())

@@ -2,7 +2,11 @@
 
 An answer is reused only while the executable (as given and as resolved) and the
 environment's ``pyvenv.cfg`` are unchanged, so a warm install never spawns the
-target, and an upgraded or recreated environment is asked again.
+target, and an upgraded or recreated environment is asked again. An answer is
+kept only when the interpreter that ran is the executable itself (its resolved
+path is the resolved ``sys.executable``): a shim or wrapper script that execs
+another Python can lead elsewhere next time without changing, so it is asked
+on every run.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 from cachedb.target.interpreter import Interpreter
 
 # Bump when the probe's answer changes meaning, so older answers are asked again.
-PROBE_FORMAT = 1
+PROBE_FORMAT = 2
 
 
 def cache_file(cache_dir: Path, executable: str) -> Path:
@@ -39,9 +43,15 @@ def stamp_executable(executable: str) -> dict[str, Any] | None:
         "executable": executable,
         "given": [given.st_mtime_ns, given.st_size],
         "resolved": [resolved_path, resolved.st_mtime_ns, resolved.st_size],
-        # The tags list is packaging's answer: a newer packaging may know more tags.
+        # Tags are computed here by packaging from the probe's facts: a newer one may know more.
         "probe": [PROBE_FORMAT, packaging.__version__],
     }
+
+
+def ran_itself(executable_stamp: dict[str, Any], ran: str) -> bool:
+    """Whether the interpreter that answered (``ran``: its resolved ``sys.executable``)
+    is the executable stamped, rather than one a shim or wrapper led to."""
+    return bool(ran) and ran == executable_stamp["resolved"][0]
 
 
 def full_stamp(executable_stamp: dict[str, Any], prefix: str) -> dict[str, Any]:
@@ -58,17 +68,37 @@ def load(cache_dir: Path, executable: str, executable_stamp: dict[str, Any]) -> 
         record = json.loads(cache_file(cache_dir, executable).read_text(encoding="utf-8"))
         answer = Interpreter.from_dict(record["interpreter"])
         stored_stamp = record["stamp"]
+        ran = record["ran"]["executable"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if stored_stamp != full_stamp(executable_stamp, answer.prefix):
         return None
+    if not ran_itself(executable_stamp, ran):
+        return None
     return answer
 
 
-def store(cache_dir: Path, answer: Interpreter, executable_stamp: dict[str, Any]) -> None:
-    """Write the answer atomically; a cache that cannot be written only costs speed."""
+def identity(answer: Interpreter, ran: str) -> dict[str, str]:
+    """What actually ran: the resolved ``sys.executable``, its version and platform."""
+    markers = answer.markers
+    return {
+        "executable": ran,
+        "version": answer.version,
+        "implementation": markers.get("implementation_name", ""),
+        "platform": f"{markers.get('sys_platform', '')}-{markers.get('platform_machine', '')}",
+    }
+
+
+def store(cache_dir: Path, answer: Interpreter, executable_stamp: dict[str, Any], ran: str) -> None:
+    """Write the answer atomically; a cache that cannot be written only costs speed.
+
+    Nothing is written for a shim (``ran`` is not the executable stamped).
+    """
+    if not ran_itself(executable_stamp, ran):
+        return
     record = {
         "stamp": full_stamp(executable_stamp, answer.prefix),
+        "ran": identity(answer, ran),
         "interpreter": json.loads(answer.to_json()),
     }
     target = cache_file(cache_dir, answer.executable)
@@ -104,8 +134,12 @@ def _template_file(cache_dir: Path, executable_stamp: dict[str, Any]) -> Path:
     return cache_dir / f"venv-{hashlib.sha256(base).hexdigest()[:32]}.json"
 
 
-def store_template(cache_dir: Path, answer: Interpreter, executable_stamp: dict[str, Any]) -> None:
+def store_template(
+    cache_dir: Path, answer: Interpreter, executable_stamp: dict[str, Any], ran: str
+) -> None:
     """Keep a venv's answer with its prefix abstracted, for other venvs of the same base."""
+    if not ran_itself(executable_stamp, ran):
+        return
     prefix = answer.prefix.rstrip(os.sep)
     inside = all(p == prefix or p.startswith(prefix + os.sep) for p in answer.scheme.values())
     if not answer.is_venv or not inside:

@@ -11,6 +11,7 @@ from typing import Any
 from cachedb.errors import UsageError
 from cachedb.target import cache
 from cachedb.target.interpreter import Interpreter
+from cachedb.target.tags import target_tags
 
 _PROBE = Path(__file__).with_name("_probe.py")
 _EXIT_UNSUPPORTED = 3  # mirrors _probe.EXIT_UNSUPPORTED
@@ -48,10 +49,11 @@ class Query:
         """The answer, waiting for the interpreter if it is still working on it."""
         if self._answer is not None:
             return self._answer
-        answer = _answer(self._exe, self._proc)
+        answer, ran = _answer(self._exe, self._proc)
         if self._cache_dir is not None and self._stamp is not None:
-            cache.store(self._cache_dir, answer, self._stamp)
-            cache.store_template(self._cache_dir, answer, self._stamp)
+            # Kept only if what ran is the executable itself: a shim may lead elsewhere.
+            cache.store(self._cache_dir, answer, self._stamp, ran)
+            cache.store_template(self._cache_dir, answer, self._stamp, ran)
         self._answer = answer
         return answer
 
@@ -85,22 +87,18 @@ def start_query(executable: str | Path, cache_dir: Path | None = None) -> Query:
         return Query(exe, cache_dir, stamp, hit)
     derived = cache.derive(cache_dir, exe, stamp)
     if derived is not None:
-        cache.store(cache_dir, derived, stamp)
+        cache.store(cache_dir, derived, stamp, stamp["resolved"][0])
         return Query(exe, cache_dir, stamp, derived)
     return Query(exe, cache_dir, stamp)
 
 
 def _spawn(exe: str) -> subprocess.Popen[bytes] | OSError:
     """The probe running in ``exe``, or why it could not be started."""
-    import packaging
-
-    # The target rarely has packaging; it imports cachedb's copy from here.
-    location = os.path.dirname(os.path.dirname(os.path.abspath(packaging.__file__)))
     try:
         # -I: no PYTHON* variables, no user site, no script directory on sys.path.
-        # -B: a target of another version must not write bytecode into cachedb's packaging.
+        # -B: no bytecode written next to the probe by a target of another version.
         return subprocess.Popen(
-            [exe, "-I", "-B", str(_PROBE), location],
+            [exe, "-I", "-B", str(_PROBE)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -109,7 +107,8 @@ def _spawn(exe: str) -> subprocess.Popen[bytes] | OSError:
         return exc
 
 
-def _answer(exe: str, proc: subprocess.Popen[bytes] | OSError | None) -> Interpreter:
+def _answer(exe: str, proc: subprocess.Popen[bytes] | OSError | None) -> tuple[Interpreter, str]:
+    """The answer, and the resolved path of the executable that actually ran."""
     if proc is None:
         raise UsageError(f"{exe} is a directory, not a Python interpreter")
     if isinstance(proc, OSError):
@@ -132,10 +131,11 @@ def _answer(exe: str, proc: subprocess.Popen[bytes] | OSError | None) -> Interpr
         )
     try:
         data = json.loads(stdout)
-        if isinstance(data, dict):
-            data["executable"] = exe
-        return Interpreter.from_dict(data)
-    except ValueError:
+        ran = data["ran"]
+        data["tags"] = list(target_tags(data["tag_facts"], ran or exe))
+        data["executable"] = exe
+        return Interpreter.from_dict(data), ran
+    except (ValueError, KeyError, TypeError):
         raise UsageError(f"{exe} is not a Python interpreter (unexpected answer)") from None
 
 

@@ -49,6 +49,39 @@ def cli(
     )
 
 
+def run_bounded(
+    *args: str | Path, timeout: float, env: Mapping[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], int]:
+    """Run ``python -m cachedb ARGS``, killing it (and failing) if it outlives ``timeout``;
+    also the peak resident memory, in bytes, of it and the children it waited for."""
+    import tempfile
+    import time
+
+    with tempfile.TemporaryFile() as err:
+        # A session of its own: on a timeout its workers are killed with it.
+        proc = subprocess.Popen(
+            command(*args),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=base_env(env),
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                os.killpg(proc.pid, 9)
+                os.wait4(proc.pid, 0)
+                raise AssertionError(f"{args[0]} still running after {timeout}s: killed")
+            time.sleep(0.01)
+        err.seek(0)
+        text = err.read().decode("utf-8", "replace")
+    done = subprocess.CompletedProcess(proc.args, os.waitstatus_to_exitcode(status), "", text)
+    return done, usage.ru_maxrss * 1024
+
+
 def spawn(*args: str | Path, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
     """Start ``python -m cachedb ARGS`` in the background (output discarded)."""
     return subprocess.Popen(

@@ -31,6 +31,7 @@ from chaoskit import (
     make_venv,
     paths_named,
     query,
+    run_bounded,
     run_in,
 )
 from indexserver import IndexServer
@@ -270,6 +271,14 @@ WHEELS: dict[str, tuple[Callable[[Path, str], Path], str]] = {
     ),
     "data script named python": (_listed(DATA + "/scripts/python", b"#!python\n"), "interpreter"),
     "data in an unknown scheme": (_listed(DATA + "/elsewhere/{t}.py"), "unknown scheme"),
+    # the data scheme is the environment's prefix: bin/ there is the scripts directory
+    "data file bin/python3.11": (_listed(DATA + "/data/bin/python3.11", b"#!x\n"), "interpreter"),
+    "data file bin/python": (_listed(DATA + "/data/bin/python", b"#!x\n"), "interpreter"),
+    "data file Scripts/python.exe": (
+        _listed(DATA + "/data/Scripts/python.exe", b"MZ"),
+        "interpreter",
+    ),
+    "data file pyvenv.cfg": (_listed(DATA + "/data/pyvenv.cfg", b"home = /x\n"), "environment"),
 }
 
 
@@ -523,3 +532,187 @@ def test_bad_http_timeout_is_a_usage_error(world: World, value: str) -> None:
     proc = world.install(world.tmp / "v", "good", env={"CACHEDB_HTTP_TIMEOUT": value})
     assert proc.returncode == 2
     assert_one_line_error(proc, "CACHEDB_HTTP_TIMEOUT")
+
+
+# -- bounded reads: what an index links to cannot exhaust memory or disk -------------
+
+# A generous bound on a hang, not a speed target: an unbounded read runs far longer.
+HANG_BOUND = 2.0
+RSS_BOUND = 200 * 1024 * 1024
+
+
+def assert_refused_bounded(
+    world: World, *fragments: str, args: tuple[str, ...] = (), env: dict[str, str] | None = None
+) -> str:
+    """Install ``demo`` from the world's index (or ``args``): a one-line error, well within
+    HANG_BOUND seconds and RSS_BOUND bytes, and nothing changed."""
+    venv = make_venv(world.tmp / f"venv-{secrets.token_hex(3)}")
+    venv_before = listing(venv)
+    before = cache_state(world.cache)
+    source = args or ("--index-url", world.server.url)
+    proc, rss = run_bounded(
+        "install", "--cache-dir", world.cache, "--venv", venv, "--link-mode", "copy",
+        *source, "demo", env=env, timeout=HANG_BOUND,
+    )  # fmt: skip
+    line = assert_one_line_error(proc, *fragments)
+    assert rss < RSS_BOUND, f"peak RSS {rss >> 20} MiB"
+    assert cache_state(world.cache) == before
+    assert listing(venv) == venv_before
+    assert list((world.cache / "tmp").iterdir()) == []
+    return line
+
+
+def _dev_zero_named_as_a_wheel(world: World) -> Path:
+    # An HTML link's filename is the last part of its URL: a link to /dev/zero by that name.
+    link = world.tmp / "zero" / "demo-1.0-py3-none-any.whl"
+    link.parent.mkdir()
+    link.symlink_to("/dev/zero")
+    return link
+
+
+@pytest.mark.parametrize("page", ["json", "html-without-hash"])
+def test_remote_index_linking_to_dev_zero_is_refused(world: World, page: str) -> None:
+    world.server.html_only = page != "json"
+    url = "file:///dev/zero" if page == "json" else _dev_zero_named_as_a_wheel(world).as_uri()
+    wheel = make_wheel(world.wheels / "demo", "demo", "1.0")
+    world.server.add(wheel, href=url, metadata=False, hashed=page == "json")
+    assert_refused_bounded(world, url, "not a file")
+
+
+def test_find_links_page_linking_to_dev_zero_is_refused(world: World) -> None:
+    page = world.tmp / "links.html"
+    url = _dev_zero_named_as_a_wheel(world).as_uri()
+    page.write_text(f'<a href="{url}">demo-1.0-py3-none-any.whl</a>\n')
+    args = ("--no-index", "--find-links", str(page))
+    assert_refused_bounded(world, "demo-1.0-py3-none-any.whl", "not a file", args=args)
+
+
+def _gzip_bomb(decoded: int) -> bytes:
+    """A gzip stream of ``decoded`` zero bytes (a few MiB on the wire), made cheaply: one
+    fully flushed deflate segment repeated (each segment stands alone)."""
+    import struct
+    import zlib
+
+    piece = 16 * 1024 * 1024
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    segment = squeeze.compress(bytes(piece)) + squeeze.flush(zlib.Z_FULL_FLUSH)
+    count = decoded // piece
+    crc = 0
+    zeros = bytes(piece)
+    for _ in range(count):
+        crc = zlib.crc32(zeros, crc)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+    end = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS).flush(zlib.Z_FINISH)
+    trailer = struct.pack("<II", crc, (piece * count) & 0xFFFFFFFF)
+    return header + segment * count + end + trailer
+
+
+@pytest.fixture(scope="module")
+def gzip_bomb() -> bytes:
+    return _gzip_bomb(8 * 1024**3)
+
+
+@pytest.mark.parametrize("page", ["json", "html"])
+def test_gzip_bomb_download_is_refused(world: World, gzip_bomb: bytes, page: str) -> None:
+    world.server.html_only = page == "html"  # no declared size then
+    wheel = make_wheel(world.wheels / "demo", "demo", "1.0")
+    world.server.add(wheel, metadata=False)
+    world.server.encoded[wheel.name] = ("gzip", gzip_bomb)
+    try:
+        assert_refused_bounded(world, "Content-Encoding")
+    finally:
+        world.server.encoded.clear()
+    asked = world.server.accept_encoding[f"/files/{wheel.name}"]
+    assert asked == "identity"
+
+
+def test_download_larger_than_its_declared_size_is_refused(world: World) -> None:
+    wheel = make_wheel(world.wheels / "demo", "demo", "1.0")
+    world.server.add(wheel, size=100)  # PEP 700: the index says 100 bytes
+    assert_refused_bounded(world, "larger than", "100")
+
+
+@pytest.mark.parametrize("how", ["env", "option"])
+def test_download_larger_than_the_configured_cap_is_refused(world: World, how: str) -> None:
+    world.server.html_only = True  # no declared size: only the cap bounds it
+    wheel = make_wheel(world.wheels / "demo", "demo", "1.0")
+    world.server.add(wheel)
+    if how == "env":
+        assert_refused_bounded(world, "larger than", env={"CACHEDB_MAX_DOWNLOAD_SIZE": "500B"})
+    else:
+        args = ("--index-url", world.server.url, "--max-download-size", "500B")
+        assert_refused_bounded(world, "larger than", args=args)
+
+
+def test_bad_max_download_size_is_a_usage_error(world: World) -> None:
+    proc = world.install(world.tmp / "v", "good", env={"CACHEDB_MAX_DOWNLOAD_SIZE": "lots"})
+    assert proc.returncode == 2
+    assert_one_line_error(proc, "CACHEDB_MAX_DOWNLOAD_SIZE")
+
+
+# -- one URL, two names ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("evil_first", [True, False], ids=["evil-listed-first", "demo-first"])
+def test_one_url_listed_under_two_names_installs_neither_as_the_other(
+    world: World, evil_first: bool
+) -> None:
+    # demo's page lists one URL, serving evilpkg's wheel, as demo-1.0 and as evilpkg-1.0.
+    evil = make_wheel(world.wheels / "evil", "evilpkg", "1.0")
+    as_demo = "demo-1.0-py3-none-any.whl"
+    for listed in [None, as_demo] if evil_first else [as_demo, None]:
+        world.server.add(evil, listed_as=listed, project="demo", metadata=False)
+    line = assert_refused_cleanly(world, None, "demo")
+    assert "evilpkg" in line
+
+
+def test_two_projects_linking_one_url_get_separate_downloads(world: World) -> None:
+    # demo's and evilpkg's pages link the same URL (demo's wheel): one download must
+    # not serve both names.
+    demo = make_wheel(world.wheels / "demo", "demo", "1.0")
+    world.server.add(demo, metadata=False)
+    world.server.add(demo, listed_as="evilpkg-1.0-py3-none-any.whl", metadata=False)
+    line = assert_refused_cleanly(world, None, "evilpkg", reqs=("demo==1.0", "evilpkg==1.0"))
+    assert "disagrees" in line
+
+
+# -- PEP 658 metadata that disagrees with the wheel ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sidecar", "fragment"),
+    [
+        ({"name": "other"}, "Name"),
+        ({"version": "2.0"}, "Version"),
+        ({"requires": []}, "Requires-Dist"),
+        ({"wheel_requires": [], "requires": ["good"]}, "Requires-Dist"),
+    ],
+    ids=["name", "version", "fewer-requires", "more-requires"],
+)
+def test_pep658_metadata_that_disagrees_with_the_wheel_is_refused(
+    world: World, sidecar: dict[str, object], fragment: str
+) -> None:
+    from wheelbuilder import metadata_text
+
+    requires = sidecar.get("wheel_requires", ["good"])
+    wheel = make_wheel(world.wheels / "demo", "demo", "1.0", requires=requires)  # type: ignore[arg-type]
+    told = metadata_text(
+        str(sidecar.get("name", "demo")),
+        str(sidecar.get("version", "1.0")),
+        list(sidecar.get("requires", ["good"])),  # type: ignore[call-overload]
+    )
+    world.server.add(wheel, metadata_file=told.encode())
+    line = assert_refused_cleanly(world, None, "metadata", fragment)
+    assert wheel.name in line
+
+
+def test_pep658_metadata_that_agrees_is_used(world: World) -> None:
+    from wheelbuilder import metadata_text
+
+    # Same fields, other order and spelling: not a disagreement.
+    wheel = make_wheel(world.wheels / "demo", "demo", "1.0", requires=["good>=1.0"])
+    told = metadata_text("Demo", "1.0.0", ["good >= 1.0"], summary="said otherwise")
+    world.server.add(wheel, metadata_file=told.encode())
+    proc = world.install(world.tmp / "venv", "demo")
+    assert proc.returncode == 0, proc.stderr
+    assert f"/files/{wheel.name}.metadata" in world.server.requests

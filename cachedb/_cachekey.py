@@ -1,0 +1,152 @@
+"""What a hit is: when a cached wheel may answer a request by name.
+
+A cached wheel is reused only for a file that a current source (an index or a
+find-links location) still offers, and only if it is that very file:
+
+- the same filename (so the same name, version and tags), and
+- the same file identity: the sha256 the source states for it; for a local file
+  (a find-links directory), the sha256 of its bytes, remembered by path, size
+  and modification time so that an unchanged file is never read again; for a
+  remote file whose source states no hash, the same source (the index URL or
+  find-links location in the pointer key).
+
+An archive is named by its wheel's sha256, so a file with a known sha256 is the
+same archive whichever source offers it. The target interpreter's identity
+enters through the candidate's tags and Requires-Python, judged by the finder.
+Only ``--offline`` answers from the cache alone, and says so.
+
+This module is on the warm path: it imports nothing beyond the standard library.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+DIST_SUFFIXES = (".whl", ".tar.gz", ".zip")
+
+
+class LocalFile(NamedTuple):
+    """A distribution file in a local directory, as ``stat`` saw it when listed."""
+
+    path: str
+    filename: str
+    size: int
+    mtime_ns: int
+
+
+def scan_directory(directory: Path) -> list[LocalFile]:
+    """Every distribution file directly inside ``directory``, sorted by name."""
+    files = []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if not entry.name.endswith(DIST_SUFFIXES) or not entry.is_file():
+                continue
+            st = entry.stat()
+            files.append(LocalFile(entry.path, entry.name, st.st_size, st.st_mtime_ns))
+    files.sort(key=lambda f: f.filename)
+    return files
+
+
+def pointer_source(key: str) -> str:
+    """The source part of a pointer key ``<source>/<name>/<wheel-stem>``."""
+    return key.split("/", 1)[0]
+
+
+def is_hit(
+    cached_filename: str,
+    cached_sha256: str,
+    cached_key: str,
+    *,
+    filename: str,
+    sha256: str | None,
+    source: str,
+) -> bool:
+    """Whether the cached wheel (filename, archive id = sha256, pointer key) is the file
+    a source offers now (``filename``, its sha256 if known, ``source`` = its source key)."""
+    if cached_filename != filename:
+        return False
+    if sha256 is not None:
+        return cached_sha256 == sha256
+    return pointer_source(cached_key) == source
+
+
+def file_sha256(path: str) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+class LocalHashes:
+    """The sha256 of local files, remembered by (path, size, mtime) in the cache.
+
+    One JSON file per directory under ``directory``. Only a cache of a
+    computation: a lost or damaged file costs reading the wheels again. New
+    answers are written by ``flush`` (on success), so a failed run leaves the
+    cache as it found it.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._known: dict[str, dict[str, list[object]]] = {}
+        self._dirty: set[str] = set()
+
+    def _file(self, folder: str) -> Path:
+        return self.directory / (hashlib.sha256(folder.encode()).hexdigest()[:32] + ".json")
+
+    def _entries(self, folder: str) -> dict[str, list[object]]:
+        known = self._known.get(folder)
+        if known is None:
+            known = {}
+            with contextlib.suppress(OSError, ValueError):
+                loaded = json.loads(self._file(folder).read_bytes())
+                if isinstance(loaded, dict):
+                    known = loaded
+            self._known[folder] = known
+        return known
+
+    def sha256(self, path: str, size: int, mtime_ns: int, *, refresh: bool = False) -> str:
+        """The sha256 of the file at ``path``, read again unless remembered for this size and
+        mtime (``refresh``: read again anyway)."""
+        folder, filename = os.path.split(path)
+        entries = self._entries(folder)
+        entry = entries.get(filename)
+        if (
+            not refresh
+            and isinstance(entry, list)
+            and len(entry) == 3
+            and entry[:2] == [size, mtime_ns]
+            and isinstance(entry[2], str)
+        ):
+            return entry[2]
+        digest = file_sha256(path)
+        # The stat taken before reading: if the file changed meanwhile, the next run
+        # sees another stat and reads it again.
+        self.remember(path, size, mtime_ns, digest)
+        return digest
+
+    def remember(self, path: str, size: int, mtime_ns: int, sha256: str) -> None:
+        folder, filename = os.path.split(path)
+        self._entries(folder)[filename] = [size, mtime_ns, sha256]
+        self._dirty.add(folder)
+
+    def flush(self) -> None:
+        dirty, self._dirty = self._dirty, set()
+        for folder in dirty:
+            target = self._file(folder)
+            with contextlib.suppress(OSError):  # only a cache: a read-only one costs reading again
+                import tempfile
+
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+                try:
+                    with os.fdopen(fd, "w") as fh:
+                        json.dump(self._known[folder], fh)
+                    os.replace(tmp, target)
+                except BaseException:
+                    with contextlib.suppress(OSError):
+                        os.unlink(tmp)
+                    raise

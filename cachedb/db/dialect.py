@@ -1,0 +1,51 @@
+"""What a statement needs that the two backends spell differently: locking.
+
+Every statement is written once, in SQL SQLite and PostgreSQL both accept; the
+executor says which backend runs it (``run.dialect``). On SQLite a write
+transaction is ``BEGIN IMMEDIATE``, which already serialises every writer, so
+these add nothing. On PostgreSQL (READ COMMITTED) a check-then-act transaction
+locks what it reads: the rows it decides on (``FOR UPDATE`` / ``FOR SHARE``),
+and, for rows that may not exist yet, an advisory transaction lock on a name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .lite import Executor
+from .urls import POSTGRESQL, SQLITE
+
+
+def dialect(run: Executor) -> str:
+    return str(getattr(run, "dialect", SQLITE))
+
+
+def for_update(run: Executor, of: str = "") -> str:
+    """`` FOR UPDATE`` (of table alias ``of``) where the backend takes row locks, else ``""``."""
+    if dialect(run) != POSTGRESQL:
+        return ""
+    return f" FOR UPDATE OF {of}" if of else " FOR UPDATE"
+
+
+def for_share(run: Executor, of: str = "") -> str:
+    """`` FOR SHARE``: the rows read stay as read (no gc marks them) until we commit."""
+    if dialect(run) != POSTGRESQL:
+        return ""
+    return f" FOR SHARE OF {of}" if of else " FOR SHARE"
+
+
+def lock_names(run: Executor, names: Iterable[str]) -> None:
+    """Hold an exclusive lock on each name until the transaction ends (sorted: no deadlock).
+
+    For what a row lock cannot cover: a row about to be inserted (a pointer key,
+    an archive id, an environment path) that another transaction may insert too.
+    """
+    if dialect(run) != POSTGRESQL:
+        return
+    wanted = sorted(set(names))
+    if wanted:
+        run(
+            "SELECT pg_advisory_xact_lock(hashtextextended(n, 0))"
+            " FROM unnest(CAST(:names AS text[])) WITH ORDINALITY AS t(n, i) ORDER BY i",
+            {"names": wanted},
+        )

@@ -1,0 +1,184 @@
+"""A real PostgreSQL server for tests: Debian's binaries, a temp dir, 127.0.0.1.
+
+    pytest_plugins = ["pgserver"]      # conftest.py does this
+
+``pg_server`` (session) runs ``initdb`` and ``pg_ctl`` as the ``postgres`` user
+(the tests run as root, which PostgreSQL refuses) into a temp dir, listening on
+127.0.0.1 at a free port and on a Unix socket in that dir, and stops it at the
+end. ``pg_url`` is a new empty database per test. ``db_url`` is the fixture the
+backend-parametrised suites use: ``None`` (SQLite inside the cache) or a new
+PostgreSQL database. Without the server binaries the PostgreSQL tests skip with
+a reason; ``.ci/run`` installs them, so CI always runs them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+BIN_DIRS = [Path(p) for p in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)]
+SUPERUSER = "postgres"
+_counter = itertools.count()
+
+
+def _bin_dir() -> Path | None:
+    for directory in BIN_DIRS:
+        if (directory / "initdb").is_file() and (directory / "pg_ctl").is_file():
+            return directory
+    found = shutil.which("pg_ctl")
+    return Path(found).parent if found and shutil.which("initdb") else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _as_postgres(*args: str | Path) -> list[str]:
+    """A command run as the ``postgres`` user when we are root (PostgreSQL refuses root)."""
+    command = [str(a) for a in args]
+    if os.geteuid() != 0:
+        return command
+    return ["runuser", "-u", SUPERUSER, "--", *command]
+
+
+class PgServer:
+    """One running cluster; ``url(db)`` names a database in it."""
+
+    def __init__(self, bin_dir: Path) -> None:
+        self.bin_dir = bin_dir
+        self.root = Path(tempfile.mkdtemp(prefix="cachedb-pg-"))
+        self.data = self.root / "data"
+        self.port = _free_port()
+        if os.geteuid() == 0:
+            shutil.chown(self.root, SUPERUSER, SUPERUSER)
+        subprocess.run(
+            _as_postgres(
+                bin_dir / "initdb",
+                "-D",
+                self.data,
+                "-U",
+                SUPERUSER,
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ),
+            check=True,
+            capture_output=True,
+        )
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root}"
+            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            " -c max_connections=200"
+        )
+        subprocess.run(
+            _as_postgres(
+                bin_dir / "pg_ctl",
+                "-D",
+                self.data,
+                "-o",
+                options,
+                "-l",
+                self.root / "server.log",
+                "-w",
+                "start",
+            ),
+            check=True,
+            capture_output=True,
+        )
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+
+    def admin(self, statement: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(statement)
+
+    def new_database(self, template: str = "template0") -> str:
+        name = f"t{os.getpid()}_{next(_counter)}"
+        self.admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        return self.url(name)
+
+    def stop(self) -> None:
+        subprocess.run(
+            _as_postgres(self.bin_dir / "pg_ctl", "-D", self.data, "-m", "immediate", "stop"),
+            capture_output=True,
+        )
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    bin_dir = _bin_dir()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip("psycopg is not installed (pip install 'cachedb[postgres]')")
+    server = PgServer(bin_dir)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server: PgServer) -> str:
+    """A database at the newest schema, copied for each test that wants one (fast)."""
+    from cachedb.db.migrate import ensure_schema
+
+    url = pg_server.new_database()
+    ensure_schema(url, None)
+    return url.rsplit("/", 1)[1]
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> str:
+    """A new, empty database (no schema yet)."""
+    return pg_server.new_database()
+
+
+@pytest.fixture
+def pg_migrated_url(pg_server: PgServer, pg_template: str) -> str:
+    """A new database already at the newest schema."""
+    return pg_server.new_database(pg_template)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str | None:
+    """The metadata database a backend-parametrised test uses: None means SQLite in the cache."""
+    if request.param == "sqlite":
+        return None
+    url: str = request.getfixturevalue("pg_migrated_url")
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """Run the test on each backend: for PostgreSQL, ``CACHEDB_DB_URL`` names a new database.
+
+    Every ``open_cache`` without a URL, and every ``cachedb`` process the test
+    starts, then uses it; ``cachestate.connect`` reads the same database.
+    """
+    if request.param == "sqlite":
+        monkeypatch.delenv("CACHEDB_DB_URL", raising=False)
+        return None
+    url: str = request.getfixturevalue("pg_migrated_url")
+    monkeypatch.setenv("CACHEDB_DB_URL", url)
+    monkeypatch.setenv("CACHEDB_TEST_KEEP", "CACHEDB_DB_URL")  # installtools.cachedb passes it on
+    return url

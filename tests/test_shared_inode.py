@@ -1,0 +1,116 @@
+"""Hardlinked environments share their files' inodes with the archive: an edit in one
+environment edits the archive and every other environment. ``verify --check-contents
+--repair`` quarantines the archive and re-links every environment that held it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from indexserver import IndexServer
+from wheelbuilder import make_wheel
+
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX venv layout")
+
+CLEAN = 'VERSION = "1.0"\n'
+
+
+def _cli(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_")}
+    return subprocess.run(
+        [sys.executable, "-m", "cachedb", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env={**base, **(env or {})},
+        timeout=180,
+    )
+
+
+def _module(venv: Path) -> Path:
+    (found,) = venv.glob("lib/python*/site-packages/good/__init__.py")
+    return found
+
+
+def _active(cache: Path, venv: Path) -> list[tuple[str, str, str]]:
+    import sqlite3
+
+    conn = sqlite3.connect(cache / "cachedb.sqlite3")
+    try:
+        return list(
+            conn.execute(
+                "SELECT i.archive_id, i.link_mode, coalesce(a.deleted_at, 'live') FROM installs i"
+                " JOIN environments e ON e.id = i.environment_id"
+                " JOIN archives a ON a.id = i.archive_id"
+                " WHERE i.removed_at IS NULL AND e.path = ?",
+                (str(venv.resolve()),),
+            )
+        )
+    finally:
+        conn.close()
+
+
+def _tampered_world(tmp_path: Path, server: IndexServer) -> tuple[Path, list[Path]]:
+    server.add(make_wheel(tmp_path / "wheels", "good", "1.0", files={"good/__init__.py": CLEAN}))
+    cache = tmp_path / "cache"
+    venvs = [tmp_path / "venv1", tmp_path / "venv2"]
+    for venv in venvs:
+        proc = _cli(
+            "install", "--cache-dir", cache, "--index-url", server.url,
+            "--venv", venv, "--link-mode", "hardlink", "good",
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+    # Edited in place (same inode), as an editor that writes through would.
+    with open(_module(venvs[0]), "r+") as fh:
+        fh.write('VERSION = "evil"\n')
+    assert _module(venvs[1]).read_text().startswith('VERSION = "evil"')  # the trade-off
+    return cache, venvs
+
+
+def test_repair_relinks_every_environment_holding_a_tampered_archive(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    cache, venvs = _tampered_world(tmp_path, index_server)
+    proc = _cli(
+        "verify", "--cache-dir", cache, "--check-contents", "--repair", "--json",
+        env={"CACHEDB_INDEX_URL": index_server.url},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (problem,) = json.loads(proc.stdout)["problems"]
+    assert problem["kind"] == "archive-tampered"
+    assert sorted(e["path"] for e in problem["environments"]) == sorted(
+        str(v.resolve()) for v in venvs
+    )
+    assert all(e["relinked"] for e in problem["environments"]), problem
+    for venv in venvs:
+        assert _module(venv).read_text() == CLEAN
+        # The database claims only what the environment really holds: a live, clean archive.
+        ((archive_id, mode, state),) = _active(cache, venv)
+        assert (mode, state) == ("hardlink", "live")
+        archived = cache / "archive-v0" / archive_id / "good" / "__init__.py"
+        assert archived.read_text() == CLEAN
+        assert os.path.samefile(archived, _module(venv))
+    proc = _cli("verify", "--cache-dir", cache, "--check-contents")
+    assert proc.returncode == 0, proc.stdout
+
+
+def test_repair_that_cannot_relink_says_so_and_the_database_claims_nothing(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    cache, venvs = _tampered_world(tmp_path, index_server)
+    index_server.faults["good"] = "404"
+    proc = _cli(
+        "verify", "--cache-dir", cache, "--check-contents", "--repair", "--json",
+        env={"CACHEDB_INDEX_URL": index_server.url},
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    (problem,) = json.loads(proc.stdout)["problems"]
+    assert sorted(e["path"] for e in problem["environments"]) == sorted(
+        str(v.resolve()) for v in venvs
+    )
+    assert not any(e["relinked"] for e in problem["environments"]), problem
+    for venv in venvs:
+        assert _active(cache, venv) == []  # no install row claims the tampered copy

@@ -1,0 +1,176 @@
+"""``cachedb sql`` on runaway queries and read-only caches: Ctrl-C and ``--timeout`` stop it,
+rows are streamed rather than gathered, table-valued pragmas read, and a read-only run
+leaves no ``-wal``/``-shm`` files behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cachedb.store import open_cache
+
+RUNAWAY = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n"
+ENDLESS = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i FROM n"
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "cache"
+    open_cache(root).close()
+    for suffix in ("-wal", "-shm"):
+        assert not (root / f"cachedb.sqlite3{suffix}").exists()
+    return root
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_")}
+
+
+def _spawn(cache_dir: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "cachedb", "sql", "--cache-dir", str(cache_dir), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+        start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches
+    )
+
+
+def _run(cache_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cachedb", "sql", "--cache-dir", str(cache_dir), *args],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=120,
+    )
+
+
+def _has_database_open(pid: int, database: Path) -> bool:
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except FileNotFoundError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == str(database):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to see the query run")
+def test_ctrl_c_stops_a_runaway_query(cache_dir: Path) -> None:
+    proc = _spawn(cache_dir, RUNAWAY)
+    try:
+        # The query runs once the process holds the database open (bounded wait).
+        for _ in range(1200):
+            if _has_database_open(proc.pid, cache_dir / "cachedb.sqlite3"):
+                break
+            if proc.poll() is not None:
+                pytest.fail(proc.stderr.read() if proc.stderr else "sql ended early")
+            select.select([], [], [], 0.05)
+        else:
+            pytest.fail("the query never started")
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert err.splitlines() == ["error: interrupted"], err
+    assert out == ""
+
+
+def test_timeout_stops_a_runaway_query(cache_dir: Path) -> None:
+    result = _run(cache_dir, "--timeout", "0.5", RUNAWAY)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines() == ["error: query timed out after 0.5s"]
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "nan"])
+def test_bad_timeout_is_a_usage_error(cache_dir: Path, value: str) -> None:
+    result = _run(cache_dir, "--timeout", value, "SELECT 1")
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["tsv", "csv", "jsonl", "json"])
+def test_rows_are_streamed_not_gathered(cache_dir: Path, fmt: str) -> None:
+    # An endless result: only a command that streams can print its first rows.
+    proc = _spawn(cache_dir, "--format", fmt, ENDLESS)
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 60)
+        assert ready, "no row came out"
+        first = [proc.stdout.readline() for _ in range(3)]
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    expected = {
+        "tsv": ["i\n", "1\n", "2\n"],
+        "csv": ["i\n", "1\n", "2\n"],
+        "jsonl": ['{"i": 1}\n', '{"i": 2}\n', '{"i": 3}\n'],
+    }
+    if fmt == "json":
+        assert first[0] == "[\n"
+        assert json.loads(first[1].rstrip(",\n")) == {"i": 1}
+    else:
+        assert first == expected[fmt]
+
+
+def test_streamed_json_is_one_valid_array(cache_dir: Path) -> None:
+    for query, rows in [("SELECT 1 AS a WHERE 0", []), ("SELECT 1 AS a UNION ALL SELECT 2", 2)]:
+        result = _run(cache_dir, "--format", "json", query)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == ([] if rows == [] else [{"a": 1}, {"a": 2}])
+
+
+def test_table_valued_pragma_is_a_read(cache_dir: Path) -> None:
+    result = _run(
+        cache_dir, "--format", "csv", "SELECT name FROM pragma_table_info('archives') LIMIT 2"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["name", "id", "relpath"]
+    # A real schema change is still refused.
+    result = _run(cache_dir, "UPDATE sqlite_master SET sql = 'x'")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: refused: cachedb sql is read-only")
+
+
+def _leftovers(cache_dir: Path) -> list[str]:
+    return sorted(p.name for p in cache_dir.iterdir() if p.name.endswith(("-wal", "-shm")))
+
+
+def test_sql_leaves_no_wal_or_shm_files(cache_dir: Path) -> None:
+    result = _run(cache_dir, "SELECT count(*) FROM archives")
+    assert result.returncode == 0, result.stderr
+    assert _leftovers(cache_dir) == []
+
+
+def test_sql_on_a_read_only_cache_creates_no_files(cache_dir: Path) -> None:
+    database = cache_dir / "cachedb.sqlite3"
+    before = sorted(os.listdir(cache_dir))
+    database.chmod(0o444)
+    cache_dir.chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP)
+    try:
+        result = _run(cache_dir, "--format", "csv", "SELECT count(*) AS n FROM archives")
+        after = sorted(os.listdir(cache_dir))
+    finally:
+        cache_dir.chmod(0o755)
+        database.chmod(0o644)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["n", "0"]
+    assert after == before
