@@ -42,12 +42,12 @@ class _File:
     yanked: str | None
     requires_python: str | None
     metadata: bytes | None
-    upload_time: str | None = None
     served: str
     """The name under /files/ that serves the bytes (the listed filename unless told)."""
     href: str | None
     """The link on the page, when not ``../../files/<served>``."""
     size: int | None
+    upload_time: str | None = None
 
 
 def _wheel_metadata(data: bytes, path: Path) -> bytes:
