@@ -192,3 +192,17 @@ def test_unknown_input_is_a_one_line_error(tmp_path: Path, index: IndexServer) -
 
 
 __all__ = ["VENV_BIN", "sys", "tree"]
+
+
+def test_a_second_compile_with_fresh_pages_asks_the_index_nothing(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    index.cache_control = "max-age=600"
+    (tmp_path / "requirements.in").write_text("app\n")
+    first = _compile(tmp_path, index, "requirements.in", "--generate-hashes")
+    assert first.returncode == 0, first.stderr
+    asked = len(index.requests)
+    second = _compile(tmp_path, index, "requirements.in", "--generate-hashes")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout == first.stdout
+    assert len(index.requests) == asked

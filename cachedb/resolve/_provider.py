@@ -90,6 +90,10 @@ class Provider(AbstractProvider[Req, Cand, str]):
         self._complete[name] = infos
         return infos
 
+    def known_dependencies(self) -> dict[CandidateInfo, list[Requirement]]:
+        """Every candidate whose dependencies were read, with them (for explanations)."""
+        return dict(self._deps)
+
     def identify(self, requirement_or_candidate: Req | Cand) -> str:
         return requirement_or_candidate.identifier
 

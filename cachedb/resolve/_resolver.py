@@ -60,7 +60,7 @@ def resolve(
     try:
         result = resolver.resolve([Req(w) for w in wanted.values()], max_rounds=max_rounds)
     except Impossible as exc:
-        from cachedb.resolve._explain import Cause, explain
+        from cachedb.resolve._explain import Cause, chains, explain
 
         causes = [
             Cause(
@@ -70,7 +70,14 @@ def resolve(
             )
             for info in exc.causes
         ]
-        message = explain(causes, provider.listing, provider.python, limits, pre=pre)
+        message = explain(
+            causes,
+            provider.listing,
+            provider.python,
+            limits,
+            pre=pre,
+            chain=chains(wanted, provider.known_dependencies(), markers),
+        )
         raise ResolutionImpossible(message) from None
     except ResolutionTooDeep:
         raise ResolutionImpossible(
