@@ -101,6 +101,16 @@ def compile_command(
         ),
     ] = "highest",
     pre: Annotated[bool, typer.Option("--pre", help="Allow pre-releases.")] = False,
+    prerelease: Annotated[
+        str | None,
+        typer.Option(
+            "--prerelease",
+            envvar="CACHEDB_PRERELEASE",
+            help="disallow, allow, if-necessary, explicit or if-necessary-or-explicit "
+            "[default: if-necessary-or-explicit, see docs/prereleases.md].",
+            show_default=False,
+        ),
+    ] = None,
     index_url: Annotated[
         str | None,
         typer.Option(
@@ -171,6 +181,7 @@ def compile_command(
         python_platform=python_platform,
         exclude_newer=None if exclude_newer is None else _moment(exclude_newer),
         resolution=resolution,
+        prerelease=prerelease,
         command=events.command(),
     )
     raise typer.Exit(run_compile(opts, Reporter(verbose - quiet)))

@@ -116,6 +116,7 @@ def explain(
     constraints: Mapping[str, Wanted],
     *,
     pre: bool,
+    prerelease: str | None = None,
     chain: Callable[[CandidateInfo], list[str]] = lambda _: [],
 ) -> str:
     """Why ``causes`` cannot all hold; ``listing`` gives every version of a project,
@@ -123,7 +124,10 @@ def explain(
     # A requirement nothing satisfies on its own is the whole story, whoever conflicts with it.
     for cause in causes:
         infos = listing(cause.wanted.name)
-        if not selectable(infos, [cause.wanted.specifier], python, pre=pre, upgrade=True):
+        allowed = selectable(
+            infos, [cause.wanted.specifier], python, pre=pre, upgrade=True, prerelease=prerelease
+        )
+        if not allowed:
             via = [*chain(cause.parent), _who(cause)] if cause.parent is not None else []
             return no_match(cause.wanted, infos, python, via)
 

@@ -62,6 +62,7 @@ class Provider(AbstractProvider[Req, Cand, str]):
         no_deps: bool,
         pre: bool,
         lowest: frozenset[str] | None = frozenset(),
+        prerelease: str | None = None,
     ) -> None:
         self.finder = finder
         # Names whose lowest allowed version is tried first; None: every name.
@@ -71,6 +72,7 @@ class Provider(AbstractProvider[Req, Cand, str]):
         self.upgrade = upgrade
         self.no_deps = no_deps
         self.pre = pre
+        self.prerelease = prerelease
         self.python = python_version(markers)
         self._complete: dict[str, list[CandidateInfo]] = {}
         self._by_pin: dict[tuple[str, Version], list[CandidateInfo]] = {}
@@ -141,7 +143,12 @@ class Provider(AbstractProvider[Req, Cand, str]):
         bad = {c.info.version for c in incompatibilities[identifier]}
         # Eager on purpose: finder errors surface here, unwrapped, not inside resolvelib.
         infos = selectable(
-            self.listing(name, combined), specs, self.python, pre=self.pre, upgrade=self.upgrade
+            self.listing(name, combined),
+            specs,
+            self.python,
+            pre=self.pre,
+            upgrade=self.upgrade,
+            prerelease=self.prerelease,
         )
         if self.lowest is None or name in self.lowest:
             # Preferred (installed) versions still come first.
