@@ -410,3 +410,28 @@ def test_find_links_shortcut_answers_as_the_index_client_and_a_cold_cache(
         got = origin(tmp_path / f"v{n}", "demo") if out.returncode == 0 else None
         answers.append((out.returncode, got))
     assert answers[0] == answers[1] == answers[2], answers
+
+
+def test_extras_of_a_pinned_yanked_release_resolve_as_the_fast_path_does(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    """``bb==1.0`` pins a yanked release; ``aa`` needs ``bb[x]``: the pin admits it for
+    the extras too, in the resolver (``-U``) as in the pinned fast path, and in pip."""
+    w = tmp_path / "w"
+    index_server.add(make_wheel(w, "aa", "1.0", requires=["bb[x]"]))
+    index_server.add(
+        make_wheel(w, "bb", "1.0", extras=["x"], requires=["cc; extra == 'x'"]), yanked="bad"
+    )
+    index_server.add(make_wheel(w, "cc", "1.0"))
+    answers = []
+    for flags in ([], ["-U"]):
+        venv = tmp_path / f"v{len(flags)}"
+        out = cachedb("install", "--cache-dir", tmp_path / "cache", "--venv", venv,
+                      "-i", index_server.url, *flags, "aa==1.0", "bb==1.0")  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        assert "bb==1.0 is yanked" in out.stderr
+        answers.append(dists(venv))
+    make_venv(tmp_path / "pip")
+    by_pip = pip(tmp_path / "pip", "install", "-i", index_server.url, "aa==1.0", "bb==1.0")
+    assert by_pip.returncode == 0, by_pip.stderr
+    assert answers[0] == answers[1] == dists(tmp_path / "pip") == {"aa==1.0", "bb==1.0", "cc==1.0"}
