@@ -239,11 +239,18 @@ def requests(
     targets: tuple[str, ...],
     single_source: bool,
 ) -> Request:
-    names = draw(st.lists(st.sampled_from(sorted(versions)), min_size=1, max_size=2, unique=True))
     sources = REQUEST_SOURCES[:3] if single_source else REQUEST_SOURCES
     index, extra, find_links = draw(st.sampled_from(sources))
+    if draw(st.integers(0, 2)) == 0:
+        # A lock file: every project pinned, which the pinned fast path settles alone.
+        wanted = tuple(f"{n}=={draw(st.sampled_from(versions[n]))}" for n in sorted(versions))
+    else:
+        names = draw(
+            st.lists(st.sampled_from(sorted(versions)), min_size=1, max_size=2, unique=True)
+        )
+        wanted = tuple(_requirement(draw, n, versions[n]) for n in names)
     return Request(
-        tuple(_requirement(draw, n, versions[n]) for n in names),
+        wanted,
         index,
         extra,
         find_links,
@@ -757,3 +764,9 @@ def test_a_range_takes_the_find_links_file_not_a_cached_one_of_that_name(world: 
         (_ask("aa==1.0", index="A"), _ask("aa", find_links=("F1",))),
     )
     run_scenario(world, scenario)
+
+
+def test_extras_of_a_pinned_yanked_release_resolve_as_the_fast_path_does(world: World) -> None:
+    # bb==1.0 is pinned, so its yanked file may be used (PEP 592); aa needs bb[x].
+    files = (_wheel("A", requires=["bb[x]"]), _wheel("A", "bb", yanked="broken"))
+    run_scenario(world, Scenario(files, (_ask("aa==1.0", "bb==1.0", index="A"),)))
