@@ -132,6 +132,10 @@ class Provider(AbstractProvider[Req, Cand, str]):
             return []
         name, extras = reqs[0].wanted.name, reqs[0].wanted.extras
         specs = [r.wanted.specifier for r in reqs]
+        if extras:
+            # What is asked of the base binds its extras too (as in pip): a base pinned
+            # with == admits its yanked release for ``name[extra]`` as well.
+            specs.extend(r.wanted.specifier for r in requirements.get(name, ()) if not r.base_of)
         if name in self.constraints:
             specs.append(self.constraints[name].specifier)
         exact = {r.base_of.version for r in reqs if r.base_of is not None}
