@@ -24,6 +24,7 @@ import io
 import os
 import shutil
 import subprocess
+import sys
 import sysconfig
 import tempfile
 import threading
@@ -54,6 +55,7 @@ from cachedb.target import query_interpreter
 
 NAMES = ("aa", "bb", "cc")
 VERSIONS = ("1.0", "1.1", "2.0", "2.1rc1", "3.0a1")
+FINAL_VERSIONS = ("1.0", "1.1", "2.0")
 INDEXES = ("A", "B")
 FIND_LINKS = ("F1", "F2")
 SOURCES = INDEXES + FIND_LINKS
@@ -267,6 +269,7 @@ def changes(
     metas_of: dict[tuple[str, str], Meta],
     versions: dict[str, list[str]],
     targets: tuple[str, ...],
+    pool: Sequence[str],
 ) -> Change:
     kinds = ["add", "better", "rebuild", "remove", "yank"] + ["switch"] * ("shim" in targets)
     kind = draw(st.sampled_from(kinds))
@@ -276,7 +279,7 @@ def changes(
     if kind == "better" and metas_of:
         name, version = draw(st.sampled_from(sorted(metas_of)))
     else:
-        name, version = draw(st.sampled_from(NAMES)), draw(st.sampled_from(VERSIONS))
+        name, version = draw(st.sampled_from(NAMES)), draw(st.sampled_from(pool))
     meta = metas_of.get((name, version)) or draw(metas(name, versions))
     one = tuple((s,) for s in SOURCES)
     added = draw(release_files(name, version, meta, versions, placements=one, tags=1))[0]
@@ -294,14 +297,13 @@ def scenarios(
     with_changes: bool = True,
     single_source: bool = False,
     yanked: bool = True,
+    pool: Sequence[str] = VERSIONS,
 ) -> Scenario:
     files: list[WheelFile] = []
     versions: dict[str, list[str]] = {}
     metas_of: dict[tuple[str, str], Meta] = {}
     for name in NAMES[: draw(st.integers(1, len(NAMES)))]:
-        versions[name] = draw(
-            st.lists(st.sampled_from(VERSIONS), min_size=1, max_size=3, unique=True)
-        )
+        versions[name] = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=3, unique=True))
     for name in versions:
         for version in versions[name]:
             meta = metas_of[name, version] = draw(metas(name, versions))
@@ -309,7 +311,7 @@ def scenarios(
     steps: list[Request | Change] = []
     for i in range(draw(st.integers(2, max_requests))):
         if with_changes and i > 0:
-            steps.extend(draw(st.lists(changes(metas_of, versions, targets), max_size=2)))
+            steps.extend(draw(st.lists(changes(metas_of, versions, targets, pool), max_size=2)))
         steps.append(draw(requests(versions, targets, single_source)))
     if not yanked:
         files = [replace(f, yanked=None) for f in files]
@@ -683,7 +685,7 @@ def run_scenario(
                 if theirs is not None:
                     ours = _dists(cold_answer)
                     assert ours == theirs, "\n".join(
-                        [f"cachedb and pip differ on {step.describe()}: {ours} != {theirs}", *log]
+                        [f"cachedb and {reference.__name__} differ on {step.describe()}:", *log]
                     )
     finally:
         world.finish()
@@ -754,6 +756,29 @@ def test_warm_install_equals_cold_install_many(world: World, scenario: Scenario)
 @given(scenario=scenarios(_targets(), max_requests=2))
 def test_warm_install_equals_cold_install_through_the_cli(world: World, scenario: Scenario) -> None:
     run_scenario(world, scenario, via_cli=True)
+
+
+def uv_answer(world: World, request: Request) -> object:
+    """What uv installs for ``request`` into the same (emptied) target, with an empty cache."""
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv is not installed")
+    world.reset_targets()
+    opts = world.options(request, world.root / "unused")
+    args = ["pip", "install", "--no-config", "--cache-dir", str(world.root / "uv-cache")]
+    args += ["--python", str(world.python(request))]
+    args += ["--index-url", opts.index_url] if opts.index_url else ["--no-index"]
+    for location in opts.find_links:
+        args += ["--find-links", location]
+    args += ["--prerelease=allow"] if request.pre else []
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "CACHEDB_"))}
+    ran = subprocess.run(
+        [uv, *args, *request.requirements], capture_output=True, text=True, env=env, timeout=120
+    )
+    shutil.rmtree(world.root / "uv-cache", ignore_errors=True)
+    answer = _dists(installed(world.target(request))) if ran.returncode == 0 else "failed"
+    world.reset_targets()
+    return answer
 
 
 def pip_answer(world: World, request: Request) -> object:
@@ -831,3 +856,12 @@ def test_a_shim_led_to_another_interpreter_installs_for_that_one(world: World) -
     )
     asked = _ask("aa==1.0", index="A", target="shim")
     run_scenario(world, Scenario(files, (asked, Change("switch", 0), asked)))
+
+
+@settings(max_examples=25, **_SETTINGS)
+@given(scenario=scenarios(_targets(), max_requests=2, single_source=True, pool=FINAL_VERSIONS))
+def test_warm_install_equals_what_uv_installs(world: World, scenario: Scenario) -> None:
+    # uv allows a pre-release only when asked for by name or when a project has nothing
+    # else (its if-necessary-or-explicit default), not by packaging's rule that cachedb and
+    # pip follow (docs/prereleases.md): universes here have final releases only.
+    run_scenario(world, scenario, fast_path=False, reference=uv_answer)
