@@ -343,6 +343,46 @@ def bench_commands(
     return out, info
 
 
+def bench_venvs(
+    bin_dir: Path, scratch: Scratch, env: dict[str, str], repeats: int, patience: float
+) -> dict[str, Any]:
+    """A new venv (no pip) for the same interpreter: ``cachedb venv``, ``uv venv``, the stdlib.
+
+    cachedb's cache is warm (its template made by an unmeasured run), as uv's
+    interpreter cache is: what is measured is a user's second and later venvs.
+    """
+    import measure
+
+    base = os.path.realpath(sys.executable)
+    cache = scratch.new("venv-cache")
+    tools: dict[str, list[str]] = {
+        "cachedb venv": [str(bin_dir / "cachedb"), "venv", "-q", "--python", base,
+                         "--cache-dir", str(cache)],
+        "uv venv": [str(bin_dir / "uv"), "venv", "-q", "--python", base, "--cache-dir",
+                    str(cache / "uv")],
+        "python -m venv --without-pip": [base, "-m", "venv", "--without-pip"],
+    }  # fmt: skip
+    out: dict[str, Any] = {}
+    log = scratch.logs / "venv.log"
+    for label, argv in tools.items():
+        targets = scratch.new(f"venvs-{label.split()[0]}")
+        measure.run([*argv, str(targets / "warm-up")], env=env, log=log)
+        samples = []
+        for i in range(repeats):
+            measure.wait_until_quiet(patience=patience)
+            samples.append(measure.run([*argv, str(targets / f"env-{i}")], env=env, log=log))
+        summary = measure.summarize(samples)
+        out[label] = {
+            "argv": [Path(argv[0]).name, *argv[1:]],
+            "summary": summary.to_json(),
+            "samples": [s.to_json() for s in samples],
+        }
+        print(f"  {label:34} {summary.wall * 1000:7.0f} ms (median of {repeats})", flush=True)
+        scratch.done(targets)
+    scratch.done(cache)
+    return out
+
+
 def fit(xs: list[float], ys: list[float]) -> dict[str, float]:
     n = len(xs)
     mx, my = sum(xs) / n, sum(ys) / n
@@ -449,6 +489,8 @@ def main(argv: list[str]) -> None:
 
     print("commands", flush=True)
     commands, synthetic_info = bench_commands(scratch, env, 3 if args.quick else 5, args.patience)
+    print("venv", flush=True)
+    commands.update(bench_venvs(bin_dir, scratch, env, 3 if args.quick else 5, args.patience))
     scaling = None
     if not args.no_scaling:
         sizes = [1000, 5000, 10000] if args.quick else [1000, 5000, 10000, 20000]

@@ -16,6 +16,7 @@ import base64
 import hashlib
 import html
 import json
+import ssl
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -57,8 +58,12 @@ def _wheel_metadata(data: bytes, path: Path) -> bytes:
 
 
 class IndexServer:
-    def __init__(self, *, auth: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self, *, auth: tuple[str, str] | None = None, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.requests: list[str] = []
+        self.authorizations: list[str | None] = []
+        """The Authorization header of each request (None: it had none), in order."""
         self.conditional_requests: list[str] = []
         """Paths of requests that carried If-None-Match or If-Modified-Since."""
         self.html_only = False
@@ -76,7 +81,10 @@ class IndexServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
         port = self._httpd.server_address[1]
-        self.root_url = f"http://127.0.0.1:{port}"
+        if tls is not None:
+            # Served over https with the certificate in ``tls`` (e.g. one trustme made).
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
+        self.root_url = f"{'https' if tls is not None else 'http'}://127.0.0.1:{port}"
         self.url = f"{self.root_url}/simple"
         # A short poll interval keeps shutdown (and so every test teardown) quick.
         self._thread = threading.Thread(
@@ -155,9 +163,10 @@ class IndexServer:
         with self._lock:
             return [f for f in self._files.values() if f.project == project]
 
-    def _record(self, path: str, conditional: bool) -> None:
+    def _record(self, path: str, conditional: bool, authorization: str | None = None) -> None:
         with self._lock:
             self.requests.append(path)
+            self.authorizations.append(authorization)
             if conditional:
                 self.conditional_requests.append(path)
 
@@ -229,7 +238,7 @@ class IndexServer:
                 conditional = bool(
                     self.headers.get("If-None-Match") or self.headers.get("If-Modified-Since")
                 )
-                server._record(self.path, conditional)
+                server._record(self.path, conditional, self.headers.get("Authorization"))
                 server.accept_encoding[self.path] = self.headers.get("Accept-Encoding")
                 if server.auth is not None and not self._authorized(server.auth):
                     self._send(401, b"unauthorized", "text/plain")

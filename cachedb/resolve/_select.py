@@ -119,7 +119,7 @@ def selectable(
     chosen = selectable_versions(usable, specifiers, pre=pre)
     if upgrade:
         # An installed copy of the newest version still beats re-installing it.
-        chosen.sort(key=lambda i: (i.version, i.installed), reverse=True)
+        chosen.sort(key=lambda i: (-i.preference, i.version, i.installed), reverse=True)
     else:
-        chosen.sort(key=lambda i: (i.installed, i.version), reverse=True)
+        chosen.sort(key=lambda i: (i.installed, -i.preference, i.version), reverse=True)
     return chosen
