@@ -746,7 +746,7 @@ def test_warm_install_equals_cold_install(world: World, scenario: Scenario) -> N
 
 
 @pytest.mark.slow
-@settings(max_examples=3000, **_SETTINGS)
+@settings(max_examples=1000, **_SETTINGS)
 @given(scenario=scenarios(_targets(), max_requests=5))
 def test_warm_install_equals_cold_install_many(world: World, scenario: Scenario) -> None:
     run_scenario(world, scenario)
@@ -858,7 +858,7 @@ def test_a_shim_led_to_another_interpreter_installs_for_that_one(world: World) -
     run_scenario(world, Scenario(files, (asked, Change("switch", 0), asked)))
 
 
-@settings(max_examples=25, **_SETTINGS)
+@settings(max_examples=20, **_SETTINGS)
 @given(scenario=scenarios(_targets(), max_requests=2, single_source=True, pool=FINAL_VERSIONS))
 def test_warm_install_equals_what_uv_installs(world: World, scenario: Scenario) -> None:
     # uv allows a pre-release only when asked for by name or when a project has nothing
