@@ -124,6 +124,8 @@ class Request:
     # "main" (this Python), "other" (a second interpreter) or "shim" (a script that runs
     # one of them, as pyenv's shims do: which one can change without the script changing)
     target: str
+    upgrade: bool = False  # -U: the full resolver even for pins (the venv starts empty)
+    refresh: bool = False  # --refresh: revalidate pages and local files
 
     def describe(self) -> str:
         parts = list(self.requirements)
@@ -131,6 +133,8 @@ class Request:
         parts += [f"--extra-index-url {self.extra_index}"] if self.extra_index else []
         parts += [f"-f {f}" for f in self.find_links]
         parts += ["--pre"] if self.pre else []
+        parts += ["-U"] if self.upgrade else []
+        parts += ["--refresh"] if self.refresh else []
         return f"[{self.target}] " + " ".join(parts)
 
 
@@ -260,6 +264,8 @@ def requests(
         find_links,
         draw(st.integers(0, 3)) == 0,
         draw(st.sampled_from(targets)),
+        upgrade=draw(st.integers(0, 4)) == 0,
+        refresh=draw(st.integers(0, 4)) == 0,
     )
 
 
@@ -493,6 +499,8 @@ class World:
             find_links=[self._location(f) for f in request.find_links],
             no_index=request.index is None,
             pre=request.pre,
+            upgrade=request.upgrade,
+            refresh=request.refresh,
         )
 
     def cli_args(self, request: Request, cache: Path) -> list[str]:
@@ -505,6 +513,8 @@ class World:
         for location in opts.find_links:
             args += ["--find-links", location]
         args += ["--pre"] if request.pre else []
+        args += ["--upgrade"] if request.upgrade else []
+        args += ["--refresh"] if request.refresh else []
         return [*args, *request.requirements]
 
 
