@@ -52,6 +52,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("native-tls", "bool"),
         Setting("keyring-provider", "str"),
         Setting("max-download-size", "str"),
+        Setting("exclude-newer", "str"),
+        Setting("resolution", "str"),
         Setting("compile-bytecode", "bool"),
         Setting("seed", "bool"),
         Setting("clear", "bool"),

@@ -47,6 +47,7 @@ class _File:
     href: str | None
     """The link on the page, when not ``../../files/<served>``."""
     size: int | None
+    upload_time: str | None = None
 
 
 def _wheel_metadata(data: bytes, path: Path) -> bytes:
@@ -100,6 +101,7 @@ class IndexServer:
         requires_python: str | None = None,
         metadata: bool = True,
         bad_hash: bool = False,
+        upload_time: str | None = None,
         hashed: bool = True,
         listed_as: str | None = None,
         href: str | None = None,
@@ -134,6 +136,7 @@ class IndexServer:
                 yanked=yanked,
                 requires_python=requires_python,
                 metadata=meta,
+                upload_time=upload_time,
                 served=wheel.name,
                 href=href,
                 size=len(data) if size == -1 else size,
@@ -196,6 +199,8 @@ class IndexServer:
                 entry["size"] = f.size
             if f.requires_python:
                 entry["requires-python"] = f.requires_python
+            if f.upload_time:
+                entry["upload-time"] = f.upload_time
             if f.yanked is not None:
                 entry["yanked"] = f.yanked or True
             if f.metadata is not None:

@@ -22,6 +22,8 @@ _COMMANDS = {
     "install": "_install",
     "uninstall": "_install",
     "list": "_install",
+    "compile": "_lock",
+    "sync": "_lock",
     "venv": "_venv",
     "freeze": "_inspect",
     "show": "_inspect",

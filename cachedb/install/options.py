@@ -124,6 +124,6 @@ class InstallOptions:
     report: str | None = None  # pip's installation report (JSON) to this file; "-": stdout
     compile_bytecode: bool = False  # compile the environment's .py files once linked
     reinstall: bool = False  # relink every resolved package, installed or not
-    exact: bool = False  # uninstall what the requirements do not resolve to
+    exact: bool = False  # uninstall what the requirements do not resolve to (sync, --exact)
     target: str | None = None  # pip's --target: a flat directory of packages
     prefix: str | None = None  # pip's --prefix: an installation prefix (lib/pythonX.Y/...)

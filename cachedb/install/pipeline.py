@@ -27,6 +27,8 @@ from .forked import on_two_processes
 from .options import DEFAULT_INDEX_URL, INDEX_URL_ENV, InstallOptions
 from .prefetch import prefetch, uncached_pins
 from .report import Reporter
+from .report import count as _count
+from .report import duration as _secs
 from .sources import Built, Cached, Direct, Indexed, Installed, Sdist
 
 if TYPE_CHECKING:
@@ -365,7 +367,11 @@ def _install_into(
                 early.close()
             raise
         installed = {} if fresh and opts.dry_run else installed_distributions(interp.scheme)
-        reinstall = {canonicalize_name(n) for n in opts.reinstall_packages}
+        reinstall: set[str] = {canonicalize_name(n) for n in opts.reinstall_packages}
+        if hashes and installed:
+            # Another build of a version a lock pins is not what the lock asks for.
+            recorded = cache.installed_archives(interp.prefix)
+            reinstall |= _other_builds(installed, hashes, recorded)
         # What is to be reinstalled must not be offered as already there (--reinstall: nothing).
         usable = (
             {} if opts.reinstall else {k: v for k, v in installed.items() if k not in reinstall}
@@ -424,7 +430,7 @@ def _install_into(
                     continue
                 todo.append(pin)
             # --exact: what the requirements do not resolve to goes.
-            extraneous = sorted(set(installed) - set(resolution.pins)) if opts.exact else []
+            extraneous = _extraneous(installed, resolution) if opts.exact else []
             if opts.dry_run:
                 if opts.report is not None:
                     _write_report(opts.report, todo, finder, interp, cache, None)
@@ -617,12 +623,32 @@ def _write_report(
     install_report.write(destination, entries, interp.markers)
 
 
-def _count(n: int) -> str:
-    return f"{n} package{'s' if n != 1 else ''}"
+def _other_builds(
+    installed: Mapping[str, tuple[str, Path]],
+    hashes: Mapping[str, frozenset[str]],
+    recorded: Mapping[str, str],
+) -> set[str]:
+    """Installed distributions that are not the build their ``--hash`` values allow.
+
+    cachedb records which archive (the wheel's sha256) it installed: where a lock's
+    hashes do not include it, the version may be right but the files are another
+    build's, and the lock's build must replace it.
+    """
+    out: set[str] = set()
+    for name in installed:
+        allowed, archive = hashes.get(name), recorded.get(name)
+        if allowed and archive is not None and f"sha256:{archive}" not in allowed:
+            out.add(name)
+    return out
 
 
-def _secs(seconds: float) -> str:
-    return f"{seconds * 1000:.0f}ms" if seconds < 1 else f"{seconds:.2f}s"
+# Installers a lock file need not list: an exact install leaves them, as pip-sync does.
+_KEPT_BY_EXACT = frozenset({"pip", "setuptools", "wheel"})
+
+
+def _extraneous(installed: Mapping[str, tuple[str, Path]], resolution: Resolution) -> list[str]:
+    """What an exact install removes: every distribution the resolution does not pin."""
+    return sorted(n for n in installed if n not in resolution.pins and n not in _KEPT_BY_EXACT)
 
 
 __all__ = ["InstallOptions", "run_install"]

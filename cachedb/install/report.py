@@ -60,3 +60,13 @@ class Reporter:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+def count(n: int) -> str:
+    """``1 package``, ``2 packages``: how summaries count."""
+    return f"{n} package{'s' if n != 1 else ''}"
+
+
+def duration(seconds: float) -> str:
+    """``250ms`` or ``1.25s``, as uv prints them."""
+    return f"{seconds * 1000:.0f}ms" if seconds < 1 else f"{seconds:.2f}s"

@@ -61,8 +61,11 @@ class Provider(AbstractProvider[Req, Cand, str]):
         upgrade: bool,
         no_deps: bool,
         pre: bool,
+        lowest: frozenset[str] | None = frozenset(),
     ) -> None:
         self.finder = finder
+        # Names whose lowest allowed version is tried first; None: every name.
+        self.lowest = lowest
         self.markers = markers
         self.constraints = constraints
         self.upgrade = upgrade
@@ -136,6 +139,9 @@ class Provider(AbstractProvider[Req, Cand, str]):
         infos = selectable(
             self.listing(name, combined), specs, self.python, pre=self.pre, upgrade=self.upgrade
         )
+        if self.lowest is None or name in self.lowest:
+            # Preferred (installed) versions still come first.
+            infos.sort(key=lambda i: (not i.installed, i.version))
         return [
             Cand(info, extras)
             for info in infos

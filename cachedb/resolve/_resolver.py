@@ -27,10 +27,13 @@ def resolve(
     upgrade: bool = False,
     no_deps: bool = False,
     pre: bool = False,
+    resolution: str = "highest",
     max_rounds: int = 200_000,
 ) -> Resolution:
     """Choose one version of every project ``requirements`` need on the target ``markers``.
 
+    ``resolution`` is ``highest`` (newest versions first), ``lowest`` (oldest first), or
+    ``lowest-direct`` (oldest first for ``requirements`` only), as uv's option of that name.
     Raises ``cachedb.errors.ResolutionImpossible`` with an explanation when no
     choice satisfies everything; errors raised by ``finder`` propagate unchanged.
     """
@@ -43,7 +46,16 @@ def resolve(
 
     wanted = merge(requirements, markers)
     limits = merge(constraints, markers)
-    provider = Provider(finder, markers, limits, upgrade=upgrade, no_deps=no_deps, pre=pre)
+    lowest = {"highest": frozenset(), "lowest": None, "lowest-direct": frozenset(wanted)}
+    provider = Provider(
+        finder,
+        markers,
+        limits,
+        upgrade=upgrade,
+        no_deps=no_deps,
+        pre=pre,
+        lowest=lowest[resolution],
+    )
     resolver: Resolver[Req, Cand, str] = Resolver(provider, BaseReporter())
     try:
         result = resolver.resolve([Req(w) for w in wanted.values()], max_rounds=max_rounds)
