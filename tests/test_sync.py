@@ -86,6 +86,24 @@ def test_sync_removes_the_extraneous_and_downgrades_the_changed(
     assert tree(_site(venv)) == before
 
 
+def test_dry_run_shows_the_plan_and_changes_nothing(tmp_path: Path, index: IndexServer) -> None:
+    venv = tmp_path / "venv"
+    python = make_venv(venv)
+    cache = tmp_path / "cache"
+    out = cachedb("install", "--python", python, "-i", index.url, "--cache-dir", cache,
+                  "lib==2.0", "extra")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    lock = tmp_path / "requirements.txt"
+    lock.write_text("app==1.0\nlib==1.0\n")
+    before = tree(venv)
+    out = cachedb("sync", lock, "--dry-run", "--python", python, "-i", index.url,
+                  "--cache-dir", cache)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert tree(venv) == before
+    for line in (" - extra==1.0", " - lib==2.0", " + lib==1.0", " + app==1.0"):
+        assert line in out.stderr
+
+
 def test_sync_replaces_another_build_of_the_locked_version(
     tmp_path: Path, index: IndexServer
 ) -> None:

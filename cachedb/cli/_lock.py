@@ -6,7 +6,19 @@ from typing import Annotated
 import typer
 
 from ._app import CacheDirOption, DbUrlOption, app
-from ._install import PythonOption, QuietOption, VerboseOption
+from ._install import (
+    ExtraIndexUrlOption,
+    FindLinksOption,
+    IndexUrlOption,
+    LinkModeOption,
+    NoIndexOption,
+    NoWaitOption,
+    OfflineOption,
+    PythonOption,
+    QuietOption,
+    VenvOption,
+    VerboseOption,
+)
 
 ListOption = list[str] | None
 
@@ -111,26 +123,11 @@ def compile_command(
             show_default=False,
         ),
     ] = None,
-    index_url: Annotated[
-        str | None,
-        typer.Option(
-            "--index-url",
-            "-i",
-            envvar="CACHEDB_INDEX_URL",
-            help="Base URL of the package index [default: https://pypi.org/simple].",
-        ),
-    ] = None,
-    extra_index_url: Annotated[
-        ListOption, typer.Option("--extra-index-url", help="Extra index URLs.")
-    ] = None,
-    find_links: Annotated[
-        ListOption, typer.Option("--find-links", "-f", help="A directory or URL of wheels.")
-    ] = None,
-    no_index: Annotated[bool, typer.Option("--no-index", help="Ignore the package index.")] = False,
-    offline: Annotated[
-        bool,
-        typer.Option("--offline", envvar="CACHEDB_OFFLINE", help="Use only the cache; no network."),
-    ] = False,
+    index_url: IndexUrlOption = None,
+    extra_index_url: ExtraIndexUrlOption = None,
+    find_links: FindLinksOption = None,
+    no_index: NoIndexOption = False,
+    offline: OfflineOption = False,
     refresh: Annotated[
         bool, typer.Option("--refresh", help="Revalidate cached index pages.")
     ] = False,
@@ -194,41 +191,20 @@ def sync_command(
         typer.Argument(help="requirements.txt or pylock.toml files to match.", show_default=False),
     ],
     python: PythonOption = None,
-    venv: Annotated[
-        str | None,
-        typer.Option("--venv", help="The virtual environment to sync (created if missing)."),
-    ] = None,
-    index_url: Annotated[
-        str | None,
-        typer.Option(
-            "--index-url",
-            "-i",
-            envvar="CACHEDB_INDEX_URL",
-            help="Base URL of the package index [default: https://pypi.org/simple].",
-        ),
-    ] = None,
-    extra_index_url: Annotated[
-        ListOption, typer.Option("--extra-index-url", help="Extra index URLs.")
-    ] = None,
-    find_links: Annotated[
-        ListOption, typer.Option("--find-links", "-f", help="A directory or URL of wheels.")
-    ] = None,
-    no_index: Annotated[bool, typer.Option("--no-index", help="Ignore the package index.")] = False,
-    offline: Annotated[
-        bool,
-        typer.Option("--offline", envvar="CACHEDB_OFFLINE", help="Use only the cache; no network."),
+    venv: VenvOption = None,
+    no_wait: NoWaitOption = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would change; change nothing.")
     ] = False,
+    index_url: IndexUrlOption = None,
+    extra_index_url: ExtraIndexUrlOption = None,
+    find_links: FindLinksOption = None,
+    no_index: NoIndexOption = False,
+    offline: OfflineOption = False,
     require_hashes: Annotated[
         bool, typer.Option("--require-hashes", help="Require a --hash for every package.")
     ] = False,
-    link_mode: Annotated[
-        str | None,
-        typer.Option(
-            "--link-mode",
-            envvar="CACHEDB_LINK_MODE",
-            help="clone, hardlink, copy or symlink [default: clone, else hardlink, else copy].",
-        ),
-    ] = None,
+    link_mode: LinkModeOption = None,
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
     quiet: QuietOption = 0,
@@ -252,6 +228,8 @@ def sync_command(
         link_mode=link_mode,
         cache_dir=cache_dir,
         db_url=db_url,
+        wait=not no_wait,
+        dry_run=dry_run,
         # A lock file lists the whole closure: nothing is resolved beyond it.
         no_deps=True,
         exact=True,
