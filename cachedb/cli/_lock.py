@@ -6,7 +6,20 @@ from typing import Annotated
 import typer
 
 from ._app import CacheDirOption, DbUrlOption, app
-from ._install import PythonOption, QuietOption, VerboseOption
+from ._install import (
+    CertOption,
+    ExtraIndexUrlOption,
+    FindLinksOption,
+    IndexUrlOption,
+    KeyringProviderOption,
+    LinkModeOption,
+    NativeTlsOption,
+    NoIndexOption,
+    OfflineOption,
+    PythonOption,
+    QuietOption,
+    VerboseOption,
+)
 
 ListOption = list[str] | None
 
@@ -101,26 +114,14 @@ def compile_command(
         ),
     ] = "highest",
     pre: Annotated[bool, typer.Option("--pre", help="Allow pre-releases.")] = False,
-    index_url: Annotated[
-        str | None,
-        typer.Option(
-            "--index-url",
-            "-i",
-            envvar="CACHEDB_INDEX_URL",
-            help="Base URL of the package index [default: https://pypi.org/simple].",
-        ),
-    ] = None,
-    extra_index_url: Annotated[
-        ListOption, typer.Option("--extra-index-url", help="Extra index URLs.")
-    ] = None,
-    find_links: Annotated[
-        ListOption, typer.Option("--find-links", "-f", help="A directory or URL of wheels.")
-    ] = None,
-    no_index: Annotated[bool, typer.Option("--no-index", help="Ignore the package index.")] = False,
-    offline: Annotated[
-        bool,
-        typer.Option("--offline", envvar="CACHEDB_OFFLINE", help="Use only the cache; no network."),
-    ] = False,
+    index_url: IndexUrlOption = None,
+    extra_index_url: ExtraIndexUrlOption = None,
+    find_links: FindLinksOption = None,
+    no_index: NoIndexOption = False,
+    offline: OfflineOption = False,
+    cert: CertOption = None,
+    native_tls: NativeTlsOption = False,
+    keyring_provider: KeyringProviderOption = "disabled",
     refresh: Annotated[
         bool, typer.Option("--refresh", help="Revalidate cached index pages.")
     ] = False,
@@ -154,6 +155,9 @@ def compile_command(
             cache_dir=cache_dir,
             db_url=db_url,
             no_build=no_build,
+            cert=cert,
+            native_tls=native_tls,
+            keyring_provider=keyring_provider,
         ),
         sources=list(sources or []),
         overrides=list(override or []),
@@ -187,37 +191,18 @@ def sync_command(
         str | None,
         typer.Option("--venv", help="The virtual environment to sync (created if missing)."),
     ] = None,
-    index_url: Annotated[
-        str | None,
-        typer.Option(
-            "--index-url",
-            "-i",
-            envvar="CACHEDB_INDEX_URL",
-            help="Base URL of the package index [default: https://pypi.org/simple].",
-        ),
-    ] = None,
-    extra_index_url: Annotated[
-        ListOption, typer.Option("--extra-index-url", help="Extra index URLs.")
-    ] = None,
-    find_links: Annotated[
-        ListOption, typer.Option("--find-links", "-f", help="A directory or URL of wheels.")
-    ] = None,
-    no_index: Annotated[bool, typer.Option("--no-index", help="Ignore the package index.")] = False,
-    offline: Annotated[
-        bool,
-        typer.Option("--offline", envvar="CACHEDB_OFFLINE", help="Use only the cache; no network."),
-    ] = False,
+    index_url: IndexUrlOption = None,
+    extra_index_url: ExtraIndexUrlOption = None,
+    find_links: FindLinksOption = None,
+    no_index: NoIndexOption = False,
+    offline: OfflineOption = False,
+    cert: CertOption = None,
+    native_tls: NativeTlsOption = False,
+    keyring_provider: KeyringProviderOption = "disabled",
     require_hashes: Annotated[
         bool, typer.Option("--require-hashes", help="Require a --hash for every package.")
     ] = False,
-    link_mode: Annotated[
-        str | None,
-        typer.Option(
-            "--link-mode",
-            envvar="CACHEDB_LINK_MODE",
-            help="clone, hardlink, copy or symlink [default: clone, else hardlink, else copy].",
-        ),
-    ] = None,
+    link_mode: LinkModeOption = None,
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
     quiet: QuietOption = 0,
@@ -241,6 +226,9 @@ def sync_command(
         link_mode=link_mode,
         cache_dir=cache_dir,
         db_url=db_url,
+        cert=cert,
+        native_tls=native_tls,
+        keyring_provider=keyring_provider,
         # A lock file lists the whole closure: nothing is resolved beyond it.
         no_deps=True,
         exact=True,
