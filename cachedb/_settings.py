@@ -54,6 +54,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("max-download-size", "str"),
         Setting("exclude-newer", "str"),
         Setting("resolution", "str"),
+        Setting("prerelease", "str"),
         Setting("compile-bytecode", "bool"),
         Setting("seed", "bool"),
         Setting("clear", "bool"),

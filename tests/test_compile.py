@@ -192,3 +192,52 @@ def test_unknown_input_is_a_one_line_error(tmp_path: Path, index: IndexServer) -
 
 
 __all__ = ["VENV_BIN", "sys", "tree"]
+
+
+def test_a_second_compile_with_fresh_pages_asks_the_index_nothing(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    index.cache_control = "max-age=600"
+    (tmp_path / "requirements.in").write_text("app\n")
+    first = _compile(tmp_path, index, "requirements.in", "--generate-hashes")
+    assert first.returncode == 0, first.stderr
+    asked = len(index.requests)
+    second = _compile(tmp_path, index, "requirements.in", "--generate-hashes")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout == first.stdout
+    assert len(index.requests) == asked
+
+
+@pytest.mark.parametrize(
+    ("mode", "request_", "expected"),
+    [
+        (None, "pre", "1.0"),  # a final fits: no pre-release
+        (None, "pre>=2.0rc1", "2.0rc1"),  # named explicitly
+        (None, "only", "2.0b1"),  # necessary: no final release at all
+        ("allow", "pre", "2.0rc1"),
+        ("disallow", "pre>=2.0rc1", None),
+        ("explicit", "only", None),
+        ("explicit", "pre>=2.0rc1", "2.0rc1"),
+        ("if-necessary", "pre>=2.0rc1", "2.0rc1"),  # no final >= 2.0rc1: necessary
+        ("if-necessary", "only", "2.0b1"),
+    ],
+)
+def test_prerelease_modes(
+    tmp_path: Path, mode: str | None, request_: str, expected: str | None
+) -> None:
+    server = IndexServer()
+    wheels = tmp_path / "wheels"
+    for name, version in [("pre", "1.0"), ("pre", "2.0rc1"), ("only", "2.0b1")]:
+        server.add(make_wheel(wheels, name, version))
+    try:
+        (tmp_path / "requirements.in").write_text(request_ + "\n")
+        args = ["requirements.in"] + (["--prerelease", mode] if mode else [])
+        out = _compile(tmp_path, server, *args)
+    finally:
+        server.close()
+    if expected is None:
+        assert out.returncode == 1, out.stdout
+        assert out.stderr.startswith("error: No matching distribution found")
+    else:
+        assert out.returncode == 0, out.stderr
+        assert list(_pins(out.stdout).values()) == [expected]

@@ -114,6 +114,16 @@ def compile_command(
         ),
     ] = "highest",
     pre: Annotated[bool, typer.Option("--pre", help="Allow pre-releases.")] = False,
+    prerelease: Annotated[
+        str | None,
+        typer.Option(
+            "--prerelease",
+            envvar="CACHEDB_PRERELEASE",
+            help="disallow, allow, if-necessary, explicit or if-necessary-or-explicit "
+            "[default: if-necessary-or-explicit, see docs/prereleases.md].",
+            show_default=False,
+        ),
+    ] = None,
     index_url: IndexUrlOption = None,
     extra_index_url: ExtraIndexUrlOption = None,
     find_links: FindLinksOption = None,
@@ -175,6 +185,7 @@ def compile_command(
         python_platform=python_platform,
         exclude_newer=None if exclude_newer is None else _moment(exclude_newer),
         resolution=resolution,
+        prerelease=prerelease,
         command=events.command(),
     )
     raise typer.Exit(run_compile(opts, Reporter(verbose - quiet)))

@@ -20,6 +20,7 @@ from packaging.version import Version
 from ..errors import UsageError
 from ..install.report import Reporter, count, duration
 from ..requirements._collect import is_pylock
+from ..resolve._prereleases import MODES
 from ._options import FORMATS, RESOLUTIONS, CompileOptions
 
 if TYPE_CHECKING:
@@ -54,6 +55,8 @@ def run_compile(opts: CompileOptions, reporter: Reporter) -> int:
     started = time.perf_counter()
     if opts.resolution not in RESOLUTIONS:
         raise UsageError(f"unknown --resolution {opts.resolution!r}; use {', '.join(RESOLUTIONS)}")
+    if opts.prerelease is not None and opts.prerelease not in MODES:
+        raise UsageError(f"unknown --prerelease {opts.prerelease!r}; use {', '.join(MODES)}")
     fmt = output_format(opts)
     if not opts.sources:
         raise UsageError("no input given (pass requirements.in, pyproject.toml or requirements)")
@@ -164,6 +167,7 @@ def _lock(
             constraints=[r.requirement for r in reqs.constraints],
             pre=opts.install.pre or reqs.pre,
             resolution=opts.resolution,
+            prerelease=opts.prerelease,
         )
         parents = required_by(resolution, finder, target.markers)
         staging_dir.mkdir(parents=True)

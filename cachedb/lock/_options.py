@@ -31,4 +31,5 @@ class CompileOptions:
     python_platform: str | None = None
     exclude_newer: datetime | None = None
     resolution: str = "highest"
+    prerelease: str | None = None  # one of resolve's pre-release modes; None: the one rule
     command: str = "cachedb compile"
