@@ -15,6 +15,40 @@ def this_host() -> str:
     return socket.gethostname()
 
 
+HOST_ID_ENV = "CACHEDB_HOST_ID"
+
+
+def host_id() -> str:
+    """This machine as the database knows it: its machine id, else its host name.
+
+    ``CACHEDB_HOST_ID`` overrides it (machines without a stable machine id, and
+    tests that play several hosts on one). Leases, environments and the
+    interpreter cache are kept per host, so hosts sharing a database and a cache
+    directory never judge each other's processes or environments.
+    """
+    forced = os.environ.get(HOST_ID_ENV)
+    if forced:
+        return forced
+    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        try:
+            with open(path, encoding="ascii") as f:
+                found = f.read().strip()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if found:
+            return found
+    return this_host()
+
+
+def boot_id() -> str | None:
+    """This boot of this machine (Linux), to tell a reboot from a living host."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+            return f.read().strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def pid_alive(pid: int) -> bool:
     """Whether process ``pid`` exists on this host."""
     if pid <= 0:

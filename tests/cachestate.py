@@ -6,6 +6,7 @@ import hashlib
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 TABLES = ("archives", "archive_files", "pointers", "environments", "installs", "events", "leases")
 _SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
@@ -31,8 +32,21 @@ def listing(root: Path) -> dict[str, str]:
     return out
 
 
-def rows(db_file: Path) -> dict[str, list[tuple[object, ...]]]:
-    conn = sqlite3.connect(db_file)
+def connect(cache_dir: Path) -> Any:
+    """A DB-API connection to the cache's database: ``CACHEDB_DB_URL`` if set, else its SQLite.
+
+    PostgreSQL connections commit each statement (as ``with sqlite3_conn:`` blocks do).
+    """
+    url = os.environ.get("CACHEDB_DB_URL")
+    if url:
+        import psycopg
+
+        return psycopg.connect(url, autocommit=True)
+    return sqlite3.connect(cache_dir / "cachedb.sqlite3")
+
+
+def rows(cache_dir: Path) -> dict[str, list[tuple[object, ...]]]:
+    conn = connect(cache_dir)
     try:
         return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in TABLES}
     finally:
@@ -40,4 +54,4 @@ def rows(db_file: Path) -> dict[str, list[tuple[object, ...]]]:
 
 
 def snapshot(root: Path) -> tuple[dict[str, str], dict[str, list[tuple[object, ...]]]]:
-    return listing(root), rows(root / "cachedb.sqlite3")
+    return listing(root), rows(root)

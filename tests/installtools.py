@@ -14,8 +14,14 @@ VENV_BIN = "Scripts" if sys.platform == "win32" else "bin"
 def cachedb(
     *args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
+    # The developer's CACHEDB_* settings stay out; the database a test chose (any_backend) stays in.
+    keep = set(os.environ.get("CACHEDB_TEST_KEEP", "").split())
     base = {
-        k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_") and k != "VIRTUAL_ENV"
+        k: v
+        for k, v in os.environ.items()
+        # FORCE_COLOR would colour the "error:" lines tests read.
+        if (not k.startswith("CACHEDB_") or k in keep)
+        and k not in ("VIRTUAL_ENV", "FORCE_COLOR", "CLICOLOR_FORCE")
     }
     return subprocess.run(
         [sys.executable, "-m", "cachedb", *map(str, args)],

@@ -166,3 +166,19 @@ def db_url(request: pytest.FixtureRequest) -> str | None:
         return None
     url: str = request.getfixturevalue("pg_migrated_url")
     return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """Run the test on each backend: for PostgreSQL, ``CACHEDB_DB_URL`` names a new database.
+
+    Every ``open_cache`` without a URL, and every ``cachedb`` process the test
+    starts, then uses it; ``cachestate.connect`` reads the same database.
+    """
+    if request.param == "sqlite":
+        monkeypatch.delenv("CACHEDB_DB_URL", raising=False)
+        return None
+    url: str = request.getfixturevalue("pg_migrated_url")
+    monkeypatch.setenv("CACHEDB_DB_URL", url)
+    monkeypatch.setenv("CACHEDB_TEST_KEEP", "CACHEDB_DB_URL")  # installtools.cachedb passes it on
+    return url

@@ -23,7 +23,7 @@ from wheelbuilder import make_wheel
 from cachedb.cli import main
 from cachedb.db.migrate import HEAD
 from cachedb.db.models import Archive
-from cachedb.errors import UsageError
+from cachedb.errors import CachedbError
 from cachedb.store import WHEELS_BUCKET, Cache, InstallRecord, open_cache, pointer_key, source_key
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "schema.md"
@@ -436,14 +436,17 @@ def verify(capsys: pytest.CaptureFixture[str], root: Path, *extra: str) -> tuple
     return code, out.splitlines()
 
 
-def test_verify_clean_cache(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
-    assert verify(capsys, built.root, "--check-contents") == (0, ["ok: database and disk agree"])
+def test_verify_clean_cache(built_any: Built, capsys: pytest.CaptureFixture[str]) -> None:
+    assert verify(capsys, built_any.root, "--check-contents") == (
+        0,
+        ["ok: database and disk agree"],
+    )
 
 
 def test_verify_finds_and_repairs(
-    built: Built, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    built_any: Built, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    root, ids = built.root, built.ids
+    root, ids = built_any.root, built_any.ids
     archives = root / "archive-v0"
     # A tampered file (same size, so only the hash tells), a vanished archive,
     # a stray old directory, a swapped link and a link without a row.
@@ -515,16 +518,18 @@ def test_verify_finds_and_repairs(
     assert verify(capsys, root, "--check-contents") == (0, ["ok: database and disk agree"])
 
 
-def test_verify_missing_link_is_recreated(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
-    link = built.root / WHEELS_BUCKET / SOURCE / "beta" / "beta-1.0-py3-none-any"
+def test_verify_missing_link_is_recreated(
+    built_any: Built, capsys: pytest.CaptureFixture[str]
+) -> None:
+    link = built_any.root / WHEELS_BUCKET / SOURCE / "beta" / "beta-1.0-py3-none-any"
     os.unlink(link)
-    code, lines = verify(capsys, built.root)
+    code, lines = verify(capsys, built_any.root)
     assert code == 1 and lines == [
         f"pointer-missing-link: wheels-v0/{SOURCE}/beta/beta-1.0-py3-none-any: link is missing"
     ]
-    assert verify(capsys, built.root, "--repair")[0] == 0
-    assert link.resolve() == (built.root / "archive-v0" / built.ids["beta"]).resolve()
-    assert verify(capsys, built.root)[0] == 0
+    assert verify(capsys, built_any.root, "--repair")[0] == 0
+    assert link.resolve() == (built_any.root / "archive-v0" / built_any.ids["beta"]).resolve()
+    assert verify(capsys, built_any.root)[0] == 0
 
 
 # -- sql on PostgreSQL: the server keeps it read-only ---------------------------------
@@ -585,7 +590,7 @@ def test_sql_on_postgresql_refuses_every_write(
 def test_sql_on_postgresql_is_bounded_by_statement_timeout(pg_migrated_url: str) -> None:
     from cachedb.audit import pgsql
 
-    with pgsql.ReadOnlyPgDatabase(pg_migrated_url, timeout=0.2) as db:
-        with pytest.raises(UsageError, match="cancelled after 0.2s"):
-            db.query("SELECT pg_sleep(30)")
+    with pgsql.ReadOnlyPgDatabase(pg_migrated_url) as db:
+        with pytest.raises(CachedbError, match="timed out after 0.2s"):
+            db.query("SELECT pg_sleep(30)", timeout=0.2)
         assert list(db.query("SELECT 1 AS one").rows) == [(1,)]

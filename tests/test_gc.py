@@ -34,8 +34,14 @@ HOUR = 3600.0
 
 
 @pytest.fixture
-def cache(tmp_path: Path) -> Iterator[Cache]:
-    with open_cache(tmp_path / "cache") as c:
+def cache(tmp_path: Path, db_url: str | None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cache]:
+    """A cache on each backend (SQLite in the cache directory, or a PostgreSQL database).
+
+    ``CACHEDB_DB_URL`` names the database, so commands run by the test find it too.
+    """
+    if db_url is not None:
+        monkeypatch.setenv("CACHEDB_DB_URL", db_url)
+    with open_cache(tmp_path / "cache", db_url) as c:
         yield c
 
 
@@ -350,7 +356,7 @@ def test_lease_of_live_process_protects_dead_one_does_not(cache: Cache, tmp_path
     wheels = tmp_path / "wheels"
     a, b = store(cache, wheels, "alpha"), store(cache, wheels, "beta")
     backdate(cache)
-    held = cache.db.write(lambda s: leases.acquire(s, [a, b]))
+    held = cache.write_sql(lambda run: leases.acquire(run, [a, b]))
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
         capture_output=True,
@@ -364,7 +370,7 @@ def test_lease_of_live_process_protects_dead_one_does_not(cache: Cache, tmp_path
     with cache.db.read() as s:
         assert list(s.scalars(text("SELECT archive_id FROM leases"))) == [a]
 
-    leases.release(cache.db, held[:1])
+    leases.release(cache, held[:1])
     run(cache, Options())
     assert live_ids(cache) == dirs(cache) == set()
 
@@ -372,7 +378,7 @@ def test_lease_of_live_process_protects_dead_one_does_not(cache: Cache, tmp_path
 def test_expired_lease_does_not_protect(cache: Cache, tmp_path: Path) -> None:
     a = store(cache, tmp_path / "wheels", "alpha")
     backdate(cache)
-    with leases.holding(cache.db, [a], ttl=-1):
+    with leases.holding(cache, [a], ttl=-1):
         run(cache, Options(clean=()))
         assert live_ids(cache) == set()
 
@@ -381,13 +387,13 @@ def test_acquire_pointed_leases_in_the_reading_transaction(cache: Cache, tmp_pat
     wheel = make_wheel(tmp_path / "wheels", "alpha")
     key = pointer_key(SOURCE, "alpha", wheel.name[:-4])
     aid = cache.put(WHEELS_BUCKET, key, wheel).archive_id
-    got = cache.db.write(lambda s: leases.acquire_pointed(s, WHEELS_BUCKET, key))
+    got = cache.write_sql(lambda run: leases.acquire_pointed(run, WHEELS_BUCKET, key))
     assert got is not None and got[0] == aid
-    assert cache.db.write(lambda s: leases.acquire_pointed(s, WHEELS_BUCKET, "x/y/z")) is None
+    assert cache.write_sql(lambda run: leases.acquire_pointed(run, WHEELS_BUCKET, "x/y/z")) is None
     backdate(cache)
     run(cache, Options(clean=()))
     assert live_ids(cache) == {aid} and pointer_ids(cache) == set()
-    leases.release(cache.db, [got[1]])
+    leases.release(cache, [got[1]])
     run(cache, Options())
     assert live_ids(cache) == set()
 

@@ -23,6 +23,7 @@ from cachedb.db.migrate import HEAD
 from cachedb.errors import CachedbError, DatabaseError
 from cachedb.store import WHEELS_BUCKET, open_cache, pointer_key, source_key
 from cachedb.store.cache import PutItem
+from cachedb.store.layout import Layout
 from cachedb.store.unpack import unpack_wheel
 
 SOURCE = source_key("https://pypi.example/simple")
@@ -317,3 +318,86 @@ def test_an_old_postgresql_database_is_upgraded_with_its_rows(tmp_path: Path, pg
             ("a", THREE_GIB)
         ]
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(HEAD,)]
+
+
+# -- several hosts, one database ---------------------------------------------------------
+
+
+def _gc_as(host: str, cache_dir: Path, url: str, *args: str) -> dict[str, object]:
+    import json
+
+    env = {**os.environ, "CACHEDB_HOST_ID": host}
+    proc = subprocess.run(
+        [sys.executable, "-m", "cachedb", *args, "--json", "--cache-dir", str(cache_dir)]
+        + ["--db-url", url],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data: dict[str, object] = json.loads(proc.stdout)
+    return data
+
+
+def test_two_hosts_keep_each_others_environments_and_leases(
+    tmp_path: Path, pg_migrated_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cachedb.gc import leases
+    from cachedb.store import InstallRecord
+
+    url, cache_dir = pg_migrated_url, tmp_path / "cache"
+    monkeypatch.setenv("CACHEDB_HOST_ID", "host-a")
+    elsewhere = "/hosts/a/venv"  # host A's disk, which host B cannot see
+    with open_cache(cache_dir, url) as cache:
+        ids = {}
+        for name in ("alpha", "beta"):
+            wheel = make_wheel(tmp_path / "w", name, "1.0")
+            ids[name] = cache.put(WHEELS_BUCKET, key_for(wheel), wheel).archive_id
+        cache.record_install(
+            elsewhere, "python", [InstallRecord(ids["alpha"], "alpha", "1.0", "symlink")]
+        )
+        # An install in flight on host A holds beta; its pid means nothing on host B.
+        (lease_id,) = cache.write_sql(lambda run: leases.acquire(run, [ids["beta"]]))
+        gone = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        cache.write_sql(
+            lambda run: run(
+                "UPDATE leases SET pid = :p, created_at = 0 WHERE id = :i",
+                {"p": int(gone.stdout), "i": lease_id},
+            )
+        )
+        cache.write_sql(lambda run: run("UPDATE archives SET created_at = created_at - 7200"))
+    a_dir = Layout(cache_dir).interpreters
+    monkeypatch.setenv("CACHEDB_HOST_ID", "host-b")
+    assert Layout(cache_dir).interpreters != a_dir  # interpreter answers are kept per host
+
+    report = _gc_as("host-b", cache_dir, url, "clean")
+    assert report["archives"] == [] and report["stale_environments"] == []
+    for aid in ids.values():
+        assert (cache_dir / "archive-v0" / aid).is_dir()
+    # Host A's own gc judges its environment (gone from its disk) and its dead install.
+    report = _gc_as("host-a", cache_dir, url, "clean")
+    assert report["stale_environments"] == [elsewhere]
+    assert {a["id"] for a in report["archives"]} == set(ids.values())  # type: ignore[union-attr]
+
+
+def test_a_second_cache_directory_on_one_database_is_refused(
+    tmp_path: Path, pg_migrated_url: str
+) -> None:
+    open_cache(tmp_path / "one", pg_migrated_url).close()
+    open_cache(tmp_path / "one", pg_migrated_url).close()  # the same pair again: fine
+    proc = subprocess.run(
+        [sys.executable, "-m", "cachedb", "ls", "--cache-dir", str(tmp_path / "two")]
+        + ["--db-url", pg_migrated_url],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: the database ")
+    assert "belongs to another cache directory" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1

@@ -12,7 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from cachestate import snapshot
+from cachestate import connect, snapshot
 from wheelbuilder import make_wheel
 
 from cachedb.store import WHEELS_BUCKET, open_cache, pointer_key, source_key
@@ -35,6 +35,7 @@ def tree_digest(path: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.usefixtures("any_backend")
 def test_put_then_lookup_returns_canonical_archive(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "w", "demo", "1.0")
     with open_cache(tmp_path / "cache") as cache:
@@ -51,11 +52,12 @@ def test_put_then_lookup_returns_canonical_archive(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.usefixtures("any_backend")
 def test_archive_rows_describe_the_wheel(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "w", "Demo_Pkg", "2.0.1", executable=["demo_pkg/__init__.py"])
     with open_cache(tmp_path / "cache") as cache:
         entry = cache.put(WHEELS_BUCKET, key_for(wheel), wheel)
-    conn = sqlite3.connect(tmp_path / "cache" / "cachedb.sqlite3")
+    conn = connect(tmp_path / "cache")
     name, version, tags, count, wheel_size = conn.execute(
         "SELECT name, version, tags, file_count, wheel_size FROM archives"
     ).fetchone()
@@ -68,6 +70,7 @@ def test_archive_rows_describe_the_wheel(tmp_path: Path) -> None:
     assert os.access(entry.path / "demo_pkg" / "__init__.py", os.X_OK)
 
 
+@pytest.mark.usefixtures("any_backend")
 def test_replace_swaps_pointer_and_keeps_old_tree_for_its_reader(tmp_path: Path) -> None:
     cache_dir = tmp_path / "cache"
     old = make_wheel(tmp_path / "old", "demo", "1.0", files={"demo/__init__.py": "X = 'old'\n"})
@@ -95,13 +98,14 @@ def test_replace_swaps_pointer_and_keeps_old_tree_for_its_reader(tmp_path: Path)
     assert now is not None and now != held
     assert (now / "demo" / "__init__.py").read_text() == "X = 'new'\n"
     assert os.readlink(cache_dir / WHEELS_BUCKET / key).endswith(now.name)
-    conn = sqlite3.connect(cache_dir / "cachedb.sqlite3")
+    conn = connect(cache_dir)
     swap = conn.execute(
         "SELECT old_archive, new_archive FROM events WHERE kind = 'pointer.swap'"
     ).fetchall()
     assert swap == [(held.name, now.name)]
 
 
+@pytest.mark.usefixtures("any_backend")
 def test_reader_sees_complete_tree_during_concurrent_replacements(tmp_path: Path) -> None:
     cache_dir = tmp_path / "cache"
     wheels = [
@@ -144,6 +148,7 @@ def test_reader_sees_complete_tree_during_concurrent_replacements(tmp_path: Path
     assert seen > 0
 
 
+@pytest.mark.usefixtures("any_backend")
 def test_two_processes_storing_same_wheel_make_one_archive(tmp_path: Path) -> None:
     cache_dir = tmp_path / "cache"
     wheel = make_wheel(
@@ -162,7 +167,7 @@ def test_two_processes_storing_same_wheel_make_one_archive(tmp_path: Path) -> No
     )
     procs = [subprocess.Popen([sys.executable, "-c", script, str(i)]) for i in range(4)]
     assert [p.wait() for p in procs] == [0, 0, 0, 0]
-    conn = sqlite3.connect(cache_dir / "cachedb.sqlite3")
+    conn = connect(cache_dir)
     assert conn.execute("SELECT count(*) FROM archives").fetchone() == (1,)
     assert conn.execute("SELECT count(*) FROM pointers").fetchone() == (4,)
     assert len(list((cache_dir / "archive-v0").iterdir())) == 1
@@ -182,6 +187,7 @@ def test_moved_cache_keeps_every_lookup(tmp_path: Path) -> None:
             assert (tmp_path / "b" / WHEELS_BUCKET / key_for(wheel)).resolve() == found
 
 
+@pytest.mark.usefixtures("any_backend")
 def test_tampered_link_is_a_miss(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "w", "demo", "1.0")
     key = key_for(wheel)
@@ -220,6 +226,7 @@ def test_archive_symlinked_elsewhere_is_a_miss(tmp_path: Path) -> None:
         assert cache.lookup(WHEELS_BUCKET, key) is None
 
 
+@pytest.mark.usefixtures("any_backend")
 def test_vanished_archive_is_a_miss_and_is_repaired(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "w", "demo", "1.0")
     key = key_for(wheel)
@@ -232,6 +239,7 @@ def test_vanished_archive_is_a_miss_and_is_repaired(tmp_path: Path) -> None:
         assert (again.path / "demo" / "__init__.py").exists()
 
 
+@pytest.mark.usefixtures("any_backend")
 def test_removed_link_is_restored_from_row(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "w", "demo", "1.0")
     key = key_for(wheel)
@@ -316,7 +324,11 @@ def events_of_db(db: Path) -> list[str]:
 
 
 def events_of(cache_dir: Path) -> list[str]:
-    return events_of_db(cache_dir / "cachedb.sqlite3")
+    conn = connect(cache_dir)
+    try:
+        return [r[0] for r in conn.execute("SELECT kind FROM events ORDER BY id")]
+    finally:
+        conn.close()
 
 
 def test_storing_imports_neither_sqlalchemy_nor_alembic(tmp_path: Path) -> None:
@@ -339,6 +351,7 @@ def test_storing_imports_neither_sqlalchemy_nor_alembic(tmp_path: Path) -> None:
     assert events_of(tmp_path / "cache") == ["archive.insert", "pointer.insert"]
 
 
+@pytest.mark.usefixtures("any_backend")
 def test_put_uses_an_already_unpacked_tree(tmp_path: Path) -> None:
     from cachedb.store.unpack import unpack_wheel
 
@@ -354,13 +367,14 @@ def test_put_uses_an_already_unpacked_tree(tmp_path: Path) -> None:
         assert not unpacked.directory.exists()
         assert list(cache.layout.tmp.iterdir()) == []
     assert (entry.path / "demo" / "__init__.py").read_text() == "VERSION = '1.0'\n"
-    conn = sqlite3.connect(tmp_path / "cache" / "cachedb.sqlite3")
+    conn = connect(tmp_path / "cache")
     files = dict(conn.execute("SELECT path, executable FROM archive_files").fetchall())
     assert files["demo/__init__.py"] == 1 and len(files) == 4
     assert conn.execute("SELECT count(*) FROM leases").fetchone() == (0,)
     assert events_of(tmp_path / "cache") == ["archive.insert", "pointer.insert"]
 
 
+@pytest.mark.usefixtures("any_backend")
 def test_an_unpacked_tree_is_consumed_whatever_happens(tmp_path: Path) -> None:
     from cachedb.errors import UsageError
     from cachedb.store.unpack import unpack_wheel
@@ -381,6 +395,7 @@ def test_an_unpacked_tree_is_consumed_whatever_happens(tmp_path: Path) -> None:
     assert events_of(tmp_path / "cache") == ["archive.insert", "pointer.insert"]
 
 
+@pytest.mark.usefixtures("any_backend")
 def test_a_vanished_tree_is_restored_and_a_collected_row_revived(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "w", "demo", "1.0")
     key = key_for(wheel)
@@ -403,12 +418,13 @@ def test_a_vanished_tree_is_restored_and_a_collected_row_revived(tmp_path: Path)
         "archive.revive",
         "pointer.insert",
     ]
-    conn = sqlite3.connect(tmp_path / "cache" / "cachedb.sqlite3")
+    conn = connect(tmp_path / "cache")
     row = conn.execute("SELECT file_count, deleted_at FROM archives").fetchone()
     assert row == (4, None)
     assert conn.execute("SELECT count(*) FROM archive_files").fetchone() == (4,)
 
 
+@pytest.mark.usefixtures("any_backend")
 def test_two_threads_store_through_one_cache(tmp_path: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -423,7 +439,7 @@ def test_two_threads_store_through_one_cache(tmp_path: Path) -> None:
         cache.release([e.lease_id for e in entries if e.lease_id is not None])
         for wheel, entry in zip(wheels, entries, strict=True):
             assert cache.lookup(WHEELS_BUCKET, key_for(wheel)) == entry.path
-    conn = sqlite3.connect(tmp_path / "cache" / "cachedb.sqlite3")
+    conn = connect(tmp_path / "cache")
     assert conn.execute("SELECT count(*) FROM archives").fetchone() == (12,)
     assert conn.execute("SELECT count(*) FROM archive_files").fetchone() == (12 * 4,)
     assert conn.execute("SELECT count(*) FROM leases").fetchone() == (0,)

@@ -11,9 +11,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
-from cachestate import snapshot
+from cachestate import connect, snapshot
 from wheelbuilder import make_wheel
 
 from cachedb.errors import DatabaseError, InvalidWheel, UsageError
@@ -58,8 +59,8 @@ def items(cache: Cache, paths: list[Path], *, lease: bool = True) -> list[PutIte
     return out
 
 
-def db(cache_dir: Path) -> sqlite3.Connection:
-    return sqlite3.connect(cache_dir / "cachedb.sqlite3")
+def db(cache_dir: Path) -> Any:
+    return connect(cache_dir)
 
 
 def events(cache_dir: Path) -> list[tuple[str, str | None]]:
@@ -71,6 +72,7 @@ def entries_in_tmp(cache: Cache) -> list[str]:
     return sorted(p.name for p in cache.layout.tmp.iterdir())
 
 
+@pytest.mark.usefixtures("any_backend")
 def test_put_many_lands_every_wheel_with_rows_pointers_and_leases(tmp_path: Path) -> None:
     paths = wheels(tmp_path / "w", 5)
     with open_cache(tmp_path / "cache") as cache:
@@ -103,6 +105,7 @@ def test_put_many_lands_every_wheel_with_rows_pointers_and_leases(tmp_path: Path
     )
 
 
+@pytest.mark.usefixtures("any_backend")
 def test_put_many_without_leases_or_trees(tmp_path: Path) -> None:
     paths = wheels(tmp_path / "w", 3)
     with open_cache(tmp_path / "cache") as cache:
@@ -113,6 +116,7 @@ def test_put_many_without_leases_or_trees(tmp_path: Path) -> None:
         assert cache.put_many([]) == []
 
 
+@pytest.mark.usefixtures("any_backend")
 def test_an_archive_already_stored_is_only_pointed_at(tmp_path: Path) -> None:
     paths = wheels(tmp_path / "w", 3)
     with open_cache(tmp_path / "cache") as cache:
@@ -144,6 +148,7 @@ def test_an_archive_already_stored_is_only_pointed_at(tmp_path: Path) -> None:
     assert conn.execute("SELECT count(*) FROM archive_files").fetchone() == (18,)
 
 
+@pytest.mark.usefixtures("any_backend")
 def test_a_pointer_is_swapped_and_the_old_tree_kept(tmp_path: Path) -> None:
     old = make_wheel(tmp_path / "old", "demo", "1.0", files={"demo/v.py": "OLD = 1\n"})
     new = make_wheel(tmp_path / "new", "demo", "1.0", files={"demo/v.py": "NEW = 1\n"})
@@ -167,6 +172,7 @@ def test_a_pointer_is_swapped_and_the_old_tree_kept(tmp_path: Path) -> None:
     assert row == (before.archive_id,)
 
 
+@pytest.mark.usefixtures("any_backend")
 def test_a_row_gc_marked_deleted_is_revived_among_new_ones(tmp_path: Path) -> None:
     paths = wheels(tmp_path / "w", 3)
     with open_cache(tmp_path / "cache") as cache:
@@ -185,6 +191,7 @@ def test_a_row_gc_marked_deleted_is_revived_among_new_ones(tmp_path: Path) -> No
     assert [k for k, _ in events(tmp_path / "cache")][2:4] == ["archive.revive", "pointer.insert"]
 
 
+@pytest.mark.usefixtures("any_backend")
 def test_one_archive_under_two_keys_is_stored_once(tmp_path: Path) -> None:
     (wheel,) = wheels(tmp_path / "w", 1)
     mirror = source_key("https://mirror.example/simple")
@@ -228,6 +235,7 @@ def test_a_refused_item_stores_nothing_and_consumes_every_tree(tmp_path: Path, f
         assert snapshot(tmp_path / "cache") == before
 
 
+@pytest.mark.usefixtures("any_backend")
 def test_a_wheel_that_cannot_be_unpacked_stores_none(tmp_path: Path) -> None:
     paths = wheels(tmp_path / "w", 3)
     with open_cache(tmp_path / "cache") as cache:
@@ -243,6 +251,7 @@ def test_a_wheel_that_cannot_be_unpacked_stores_none(tmp_path: Path) -> None:
         assert snapshot(tmp_path / "cache") == before
 
 
+@pytest.mark.usefixtures("any_backend")
 def test_a_tree_gone_before_its_rename_stores_nothing(tmp_path: Path) -> None:
     paths = wheels(tmp_path / "w", 4)
     with open_cache(tmp_path / "cache") as cache:
@@ -286,6 +295,7 @@ def test_a_failed_transaction_registers_nothing_and_consumes_every_tree(tmp_path
 _RACER = """
 import sys, time
 from pathlib import Path
+from typing import Any
 from cachedb.store import open_cache, pointer_key
 from cachedb.store.cache import PutItem
 from cachedb.store.unpack import unpack_wheel
@@ -308,6 +318,7 @@ with open_cache(cache_dir) as cache:
 """
 
 
+@pytest.mark.usefixtures("any_backend")
 def test_processes_racing_put_many_on_overlapping_archives(tmp_path: Path) -> None:
     cache_dir = tmp_path / "cache"
     paths = wheels(tmp_path / "w", 6, files=40)
@@ -354,6 +365,7 @@ def _verify(cache_dir: Path) -> list[dict[str, str]]:
 _STORER = """
 import sys
 from pathlib import Path
+from typing import Any
 from cachedb.store import open_cache, pointer_key, staging
 from cachedb.store.cache import PutItem
 from cachedb.store.unpack import unpack_wheel
@@ -379,6 +391,7 @@ with open_cache(cache_dir) as cache, staging.in_use(cache.layout):
 _COLLECTOR = """
 import sys
 from pathlib import Path
+from typing import Any
 from cachedb.gc import Options, run
 from cachedb.store import open_cache
 
@@ -389,6 +402,7 @@ with open_cache(cache_dir) as cache:
 """
 
 
+@pytest.mark.usefixtures("any_backend")
 def test_put_many_while_clean_runs_without_grace(tmp_path: Path) -> None:
     cache_dir = tmp_path / "cache"
     paths = wheels(tmp_path / "w", 4, files=20)
@@ -407,7 +421,8 @@ def test_put_many_while_clean_runs_without_grace(tmp_path: Path) -> None:
         assert collector.wait(timeout=120) == 0
     assert storer.returncode == 0, storer.stderr
     conn = db(cache_dir)
-    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    if isinstance(conn, sqlite3.Connection):
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert conn.execute("SELECT count(*) FROM leases").fetchone() == (0,)
     live = {r[0] for r in conn.execute("SELECT id FROM archives WHERE deleted_at IS NULL")}
     assert all((cache_dir / "archive-v0" / aid).is_dir() for aid in live)

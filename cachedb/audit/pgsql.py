@@ -11,12 +11,13 @@ run as they do on SQLite.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..db.pg import one_line
 from ..db.urls import libpq_url
-from ..errors import DatabaseError, UsageError
-from .sql import ReadOnlyViolation, Result
+from ..errors import CachedbError, DatabaseError, UsageError
+from .sql import Interrupted, ReadOnlyViolation, Result
 
 # Seconds a query may run before the server cancels it.
 DEFAULT_TIMEOUT = 300.0
@@ -55,15 +56,18 @@ class ReadOnlyPgDatabase:
         self.close()
 
     def query(self, sql: str, *, limit: int | None = None, timeout: float | None = None) -> Result:
-        """Run one statement and fetch at most ``limit`` rows, within ``timeout`` seconds
-        (else the default ``statement_timeout`` of this connection)."""
+        """Run one statement and fetch at most ``limit`` rows.
+
+        ``timeout`` (seconds; ``DEFAULT_TIMEOUT`` when None) becomes the
+        transaction's ``statement_timeout``: the server cancels the query then.
+        """
         if not sql.strip():
             raise UsageError("the query is empty")
         errors = self._psycopg.errors
         try:
             self._conn.execute("SET TRANSACTION READ ONLY")
             seconds = self.timeout if timeout is None else timeout
-            milliseconds = str(max(1, int(seconds * 1000)))
+            milliseconds = str(max(1, math.ceil(seconds * 1000)))
             self._conn.execute("SELECT set_config('statement_timeout', %s, true)", (milliseconds,))
             # Prepared: exactly one statement, whatever the text holds after a ';'.
             cursor = self._conn.execute(sql.strip().rstrip(";"), prepare=True)
@@ -74,12 +78,13 @@ class ReadOnlyPgDatabase:
                 rows = cursor.fetchall()
             else:
                 rows = cursor.fetchmany(limit) if limit > 0 else []
+        except KeyboardInterrupt:
+            # psycopg has asked the server to cancel the query already.
+            raise Interrupted("interrupted") from None
         except errors.ReadOnlySqlTransaction as exc:
             raise ReadOnlyViolation(f"refused: cachedb sql is read-only ({one_line(exc)})") from exc
         except errors.QueryCanceled as exc:
-            raise UsageError(
-                f"the query was cancelled after {seconds:g}s (statement_timeout)"
-            ) from exc
+            raise CachedbError(f"query timed out after {seconds:g}s") from exc
         except self._psycopg.Error as exc:
             raise UsageError(f"SQL error: {one_line(exc)}") from exc
         finally:

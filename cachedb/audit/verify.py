@@ -1,6 +1,6 @@
 """``cachedb verify``: the database against the disk, in both directions, with optional repair.
 
-The database is the truth (DESIGN.md), so repairs move the disk towards the
+The database is the truth, so repairs move the disk towards the
 rows, except where the disk proves a row wrong: an archive whose directory
 vanished or whose files were altered stops being live (its pointers are
 dropped, so the next install fetches it again). Nothing is deleted outright:
@@ -21,11 +21,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from ..db import events
-from ..db.models import Archive, ArchiveFile, Pointer
+from ..db.dialect import for_update
+from ..db.events import record_sql
+from ..db.lite import Executor
 from ..store import Cache
 from ..store import pointers as links
 from ..store.layout import POINTER_BUCKETS, QUARANTINE_DIR, is_archive_id, is_pointer
@@ -107,15 +105,39 @@ def _files_on_disk(root: Path) -> Iterator[str]:
             yield (rel / name).as_posix()
 
 
+@dataclass(frozen=True)
+class _ArchiveRow:
+    id: str
+    relpath: str
+    deleted_at: float | None
+
+
+@dataclass(frozen=True)
+class _PointerRowWithId:
+    id: int
+    bucket: str
+    key: str
+    archive_id: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class _FileRow:
+    size: int
+    sha256: str
+
+
 def check_contents(cache: Cache, archive_id: str) -> str | None:
     """Why the files of ``archive_id`` disagree with its ``archive_files`` rows, or None."""
-    with cache.db.read() as session:
-        recorded = {
-            f.path: f
-            for f in session.scalars(
-                select(ArchiveFile).where(ArchiveFile.archive_id == archive_id)
+    recorded = {
+        str(path): _FileRow(int(size), str(sha256))
+        for path, size, sha256 in cache.read_sql(
+            lambda run: run(
+                "SELECT path, size, sha256 FROM archive_files WHERE archive_id = :a",
+                {"a": archive_id},
             )
-        }
+        )
+    }
     root = cache.archive_path(archive_id)
     seen = set()
     for rel in sorted(_files_on_disk(root)):
@@ -166,45 +188,53 @@ def find_problems(
     now = time.time() if now is None else now
     layout = cache.layout
     problems: list[Problem] = []
-    with cache.db.read() as session:
-        archives: dict[str, float | None] = {}
-        for a in session.scalars(select(Archive)):
-            # Ids and relpaths are paths once used: a tampered row is reported, never followed.
-            if not is_archive_id(a.id):
-                problems.append(
-                    Problem(
-                        ARCHIVE_BAD_ID,
-                        a.id,
-                        "not 64 lowercase hex digits; never used as a path",
-                        archive_id=a.id,
-                    )
+    archive_rows, pointer_rows = cache.read_sql(
+        lambda run: (
+            [_ArchiveRow(*r) for r in run("SELECT id, relpath, deleted_at FROM archives")],
+            [
+                _PointerRowWithId(*r)
+                for r in run("SELECT id, bucket, key, archive_id, kind FROM pointers")
+            ],
+        )
+    )
+    archives: dict[str, float | None] = {}
+    for a in archive_rows:
+        # Ids and relpaths are paths once used: a tampered row is reported, never followed.
+        if not is_archive_id(a.id):
+            problems.append(
+                Problem(
+                    ARCHIVE_BAD_ID,
+                    a.id,
+                    "not 64 lowercase hex digits; never used as a path",
+                    archive_id=a.id,
                 )
-                continue
-            archives[a.id] = a.deleted_at
-            if not layout.is_archive_relpath(a.id, a.relpath):
-                problems.append(
-                    Problem(
-                        ARCHIVE_BAD_RELPATH,
-                        a.id,
-                        f"relpath {a.relpath!r} is not {layout.archive_relpath(a.id)!r}",
-                        archive_id=a.id,
-                    )
+            )
+            continue
+        archives[a.id] = a.deleted_at
+        if not layout.is_archive_relpath(a.id, a.relpath):
+            problems.append(
+                Problem(
+                    ARCHIVE_BAD_RELPATH,
+                    a.id,
+                    f"relpath {a.relpath!r} is not {layout.archive_relpath(a.id)!r}",
+                    archive_id=a.id,
                 )
-        rows = []
-        for p in session.scalars(select(Pointer)):
-            if not is_archive_id(p.archive_id):
-                continue  # reported, and repaired, with its archive
-            if not is_pointer(p.bucket, p.key):
-                problems.append(
-                    Problem(
-                        POINTER_BAD_KEY,
-                        f"{p.bucket}/{p.key}",
-                        "not '<bucket>/<source>/<name>/<wheel-stem>'; never used as a path",
-                        archive_id=str(p.id),
-                    )
+            )
+    rows = []
+    for p in pointer_rows:
+        if not is_archive_id(p.archive_id):
+            continue  # reported, and repaired, with its archive
+        if not is_pointer(p.bucket, p.key):
+            problems.append(
+                Problem(
+                    POINTER_BAD_KEY,
+                    f"{p.bucket}/{p.key}",
+                    "not '<bucket>/<source>/<name>/<wheel-stem>'; never used as a path",
+                    archive_id=str(p.id),
                 )
-                continue
-            rows.append(_PointerRow(p.bucket, p.key, p.archive_id, p.kind))
+            )
+            continue
+        rows.append(_PointerRow(p.bucket, p.key, p.archive_id, p.kind))
     live = {aid for aid, deleted in archives.items() if deleted is None}
     missing: set[str] = set()
     for aid in sorted(live):
@@ -309,51 +339,52 @@ def _retire_archive(
     those environments no longer hold the clean copy the rows claimed.
     """
 
-    def _write(session: Session) -> list[_PointerRow]:
-        archive = session.get(Archive, archive_id)
-        if archive is not None and archive.deleted_at is None:
-            archive.deleted_at = time.time()
-        dropped = []
-        for p in session.scalars(select(Pointer).where(Pointer.archive_id == archive_id)):
-            dropped.append(_PointerRow(p.bucket, p.key, p.archive_id, p.kind))
-            session.delete(p)
-        events.record(session, kind, archive_id, old_archive=archive_id, detail=detail)
+    def _write(run: Executor) -> list[_PointerRow]:
+        run("SELECT id FROM archives WHERE id = :a" + for_update(run), {"a": archive_id})
+        run(
+            "UPDATE archives SET deleted_at = :now WHERE id = :a AND deleted_at IS NULL",
+            {"now": time.time(), "a": archive_id},
+        )
+        dropped = [
+            _PointerRow(bucket, key, aid, kind)
+            for bucket, key, aid, kind in run(
+                "SELECT bucket, key, archive_id, kind FROM pointers WHERE archive_id = :a"
+                + for_update(run),
+                {"a": archive_id},
+            )
+        ]
+        run("DELETE FROM pointers WHERE archive_id = :a", {"a": archive_id})
+        record_sql(run, kind, archive_id, old_archive=archive_id, detail=detail)
         if holders is not None:
-            holders[:] = _unclaim_shared_installs(session, archive_id)
+            holders[:] = _unclaim_shared_installs(run, archive_id)
         return dropped
 
-    return cache.db.write(_write)
+    return cache.write_sql(_write)
 
 
 _SHARING_MODES = ("hardlink", "symlink")
 
 
-def _unclaim_shared_installs(session: Session, archive_id: str) -> list[Holder]:
-    from ..db.models import Environment, Install
-
+def _unclaim_shared_installs(run: Executor, archive_id: str) -> list[Holder]:
     now = time.time()
     out = []
-    found = session.execute(
-        select(Install, Environment)
-        .join(Environment, Environment.id == Install.environment_id)
-        .where(
-            Install.archive_id == archive_id,
-            Install.removed_at.is_(None),
-            Environment.stale_at.is_(None),
-            Install.link_mode.in_(_SHARING_MODES),
-        )
-        .order_by(Environment.path)
+    found = run(
+        "SELECT i.id, e.path, e.python, i.name, i.version, i.link_mode"
+        " FROM installs i JOIN environments e ON e.id = i.environment_id"
+        " WHERE i.archive_id = :a AND i.removed_at IS NULL AND e.stale_at IS NULL"
+        " AND i.link_mode IN (:m0, :m1) ORDER BY e.path, i.id",
+        {"a": archive_id, "m0": _SHARING_MODES[0], "m1": _SHARING_MODES[1]},
     )
-    for install, env in found:
-        install.removed_at = now
-        events.record(
-            session,
+    for install_id, path, python, name, version, mode in found:
+        run("UPDATE installs SET removed_at = :now WHERE id = :id", {"now": now, "id": install_id})
+        record_sql(
+            run,
             "verify.repair.install-tampered",
-            f"{env.path}:{install.name}",
+            f"{path}:{name}",
             old_archive=archive_id,
-            detail=f"{install.link_mode}: shared the altered files",
+            detail=f"{mode}: shared the altered files",
         )
-        out.append(Holder(env.path, env.python, install.name, install.version, install.link_mode))
+        out.append(Holder(path, python, name, version, mode))
     return out
 
 
@@ -365,7 +396,7 @@ def _unlink_pointers(cache: Cache, rows: list[_PointerRow]) -> None:
 
 
 def _log(cache: Cache, kind: str, subject: str, detail: str) -> None:
-    cache.db.write(lambda s: events.record(s, kind, subject, detail=detail))
+    cache.write_sql(lambda run: record_sql(run, kind, subject, detail=detail))
 
 
 def _repair_missing(cache: Cache, problem: Problem, archive_id: str) -> str:
@@ -397,9 +428,13 @@ def _repair_unknown(cache: Cache, problem: Problem, name: str) -> str:
         _log(cache, "verify.repair.unknown-archive", problem.subject, f"moved to {where}")
         return f"moved to {where}"
     with cache.archive_lock(name):
-        with cache.db.read() as session:
-            row = session.get(Archive, name)
-            live = row is not None and row.deleted_at is None
+        live = bool(
+            cache.read_sql(
+                lambda run: run(
+                    "SELECT id FROM archives WHERE id = :a AND deleted_at IS NULL", {"a": name}
+                )
+            )
+        )
         if live:
             return "registered meanwhile; nothing to do"
         moved = _quarantine(cache, cache.layout.archives / name, name)
@@ -410,11 +445,13 @@ def _repair_unknown(cache: Cache, problem: Problem, name: str) -> str:
 
 def _repair_link(cache: Cache, problem: Problem, _archive_id: str) -> str:
     bucket, key = problem.subject.split("/", 1)
-    with cache.db.read() as session:
-        row = session.scalars(
-            select(Pointer).where(Pointer.bucket == bucket, Pointer.key == key)
-        ).first()
-        current = None if row is None else (row.archive_id, row.kind)
+    found = cache.read_sql(
+        lambda run: run(
+            "SELECT archive_id, kind FROM pointers WHERE bucket = :b AND key = :k",
+            {"b": bucket, "k": key},
+        )
+    )
+    current = (str(found[0][0]), str(found[0][1])) if found else None
     if current is None:
         return "row was dropped meanwhile; nothing to do"
     link = cache.layout.pointer_path(bucket, key)
@@ -428,21 +465,22 @@ def _repair_link(cache: Cache, problem: Problem, _archive_id: str) -> str:
 def _repair_dead_pointer(cache: Cache, problem: Problem, archive_id: str) -> str:
     bucket, key = problem.subject.split("/", 1)
 
-    def _drop(session: Session) -> None:
-        row = session.scalars(
-            select(Pointer).where(Pointer.bucket == bucket, Pointer.key == key)
-        ).first()
-        if row is not None and row.archive_id == archive_id:
-            session.delete(row)
-            events.record(
-                session,
+    def _drop(run: Executor) -> None:
+        found = run(
+            "SELECT id, archive_id FROM pointers WHERE bucket = :b AND key = :k" + for_update(run),
+            {"b": bucket, "k": key},
+        )
+        if found and found[0][1] == archive_id:
+            run("DELETE FROM pointers WHERE id = :id", {"id": found[0][0]})
+            record_sql(
+                run,
                 "verify.repair.pointer-dropped",
                 problem.subject,
                 old_archive=archive_id,
                 detail=problem.message,
             )
 
-    cache.db.write(_drop)
+    cache.write_sql(_drop)
     _unlink_pointers(cache, [_PointerRow(bucket, key, archive_id, "")])
     return "dropped the pointer row and its link"
 
@@ -450,45 +488,41 @@ def _repair_dead_pointer(cache: Cache, problem: Problem, archive_id: str) -> str
 def _repair_bad_id(cache: Cache, problem: Problem, archive_id: str) -> str:
     """Forget every row naming an archive id that is no id: in the database only."""
 
-    def _drop(session: Session) -> int:
-        from ..db.models import Install, Lease
-
+    def _drop(run: Executor) -> int:
         dropped = 0
-        for model in (Pointer, ArchiveFile, Install, Lease):
-            dropped += session.query(model).filter(model.archive_id == archive_id).delete()
-        session.query(Archive).filter(Archive.id == archive_id).delete()
-        events.record(session, "verify.repair.bad-archive-id", archive_id, detail=problem.message)
+        for table in ("pointers", "archive_files", "installs", "leases"):
+            ((count,),) = run(
+                f"SELECT count(*) FROM {table} WHERE archive_id = :a", {"a": archive_id}
+            )
+            run(f"DELETE FROM {table} WHERE archive_id = :a", {"a": archive_id})
+            dropped += int(count)
+        run("DELETE FROM archives WHERE id = :a", {"a": archive_id})
+        record_sql(run, "verify.repair.bad-archive-id", archive_id, detail=problem.message)
         return dropped
 
-    return f"dropped the row and {cache.db.write(_drop)} row(s) naming it; nothing on disk"
+    return f"dropped the row and {cache.write_sql(_drop)} row(s) naming it; nothing on disk"
 
 
 def _repair_bad_relpath(cache: Cache, problem: Problem, archive_id: str) -> str:
     right = cache.layout.archive_relpath(archive_id)
 
-    def _fix(session: Session) -> None:
-        archive = session.get(Archive, archive_id)
-        if archive is not None:
-            archive.relpath = right
-        events.record(
-            session, "verify.repair.relpath", archive_id, old_archive=archive_id,
+    def _fix(run: Executor) -> None:
+        run("UPDATE archives SET relpath = :r WHERE id = :a", {"r": right, "a": archive_id})
+        record_sql(
+            run, "verify.repair.relpath", archive_id, old_archive=archive_id,
             detail=problem.message,
         )  # fmt: skip
 
-    cache.db.write(_fix)
+    cache.write_sql(_fix)
     return f"relpath set to {right}"
 
 
 def _repair_bad_key(cache: Cache, problem: Problem, pointer_id: str) -> str:
-    def _drop(session: Session) -> None:
-        row = session.get(Pointer, int(pointer_id))
-        if row is not None:
-            session.delete(row)
-        events.record(
-            session, "verify.repair.pointer-dropped", problem.subject, detail=problem.message
-        )
+    def _drop(run: Executor) -> None:
+        run("DELETE FROM pointers WHERE id = :id", {"id": int(pointer_id)})
+        record_sql(run, "verify.repair.pointer-dropped", problem.subject, detail=problem.message)
 
-    cache.db.write(_drop)
+    cache.write_sql(_drop)
     return "dropped the pointer row; nothing on disk"
 
 

@@ -34,6 +34,8 @@ class EnvSettings:
     find_links: Sequence[str] = field(default_factory=tuple)
     offline: bool = False
     index_strategy: str = "first-index"
+    network_args: Sequence[str] = field(default_factory=tuple)
+    """--cert, --native-tls, --keyring-provider as the installing command had them."""
 
     def install_command(self, env_dir: Path, *, offline: bool) -> list[str]:
         cmd = [sys.executable, "-m", "cachedb", "install", "--quiet", "--venv", str(env_dir)]
@@ -51,7 +53,7 @@ class EnvSettings:
             cmd += ["--find-links", location]
         if offline:
             cmd.append("--offline")
-        return cmd
+        return [*cmd, *self.network_args]
 
 
 def building() -> list[str]:

@@ -8,8 +8,6 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from .lite import Executor
 
 _COMMAND = " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))
@@ -21,28 +19,9 @@ def set_command(command: str) -> None:
     _COMMAND = command
 
 
-def record(
-    session: Session,
-    kind: str,
-    subject: str,
-    *,
-    old_archive: str | None = None,
-    new_archive: str | None = None,
-    detail: str | None = None,
-    at: float | None = None,
-) -> None:
-    """Append an event inside the caller's ORM transaction."""
-    from .engine import session_executor
-
-    record_sql(
-        session_executor(session),
-        kind,
-        subject,
-        old_archive=old_archive,
-        new_archive=new_archive,
-        detail=detail,
-        at=at,
-    )
+def command() -> str:
+    """The command line as recorded (credentials already redacted by the CLI)."""
+    return _COMMAND
 
 
 def record_sql(

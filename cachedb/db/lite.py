@@ -4,7 +4,8 @@ Importing SQLAlchemy costs more than a whole warm install, so what installs, gc
 and the read-only audits need (reading and leasing entries, storing new
 archives, recording installs, collecting) runs here, in plain SQL with named
 parameters, which both sqlite3 and SQLAlchemy's ``text()`` accept. Migrations,
-``verify --repair`` and non-SQLite URLs use the ORM.
+PostgreSQL has its own backend with the same interface (``db.pg``); migrations
+and other databases go through SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ class LiteDatabase:
                     if not is_busy(exc) or attempt == attempts - 1:
                         raise DatabaseError(f"database error: {exc}") from exc
                 except sqlite3.Error as exc:
-                    # A full disk or a broken file mid-transaction: one line, like the ORM path.
+                    # A full disk or a broken file mid-transaction: one line, like db.pg.
                     raise DatabaseError(f"database error: {exc}") from exc
             delay = back_off(delay)  # without the lock, so the other thread gets on meanwhile
         raise AssertionError("unreachable")

@@ -1,7 +1,8 @@
 """SQLAlchemy models of the metadata database.
 
 The schema itself is owned by the Alembic migrations under ``alembic/``; these
-models must always agree with them (``alembic -c migrations.ini check``).
+models must always agree with them (``alembic -c migrations.ini check``). They
+are only that: every statement cachedb runs is plain SQL (``db.lite``, ``db.pg``).
 Timestamps are UTC seconds since the epoch as floats: cheap to compare in SQL
 and identical across SQLite and PostgreSQL.
 """
@@ -84,6 +85,30 @@ class Pointer(Base):
     __table_args__ = (UniqueConstraint("bucket", "key", name="uq_pointers_bucket_key"),)
 
 
+class Host(Base):
+    """A machine sharing the database: its machine id, latest boot id and name."""
+
+    __tablename__ = "hosts"
+
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=True)
+    machine_id: Mapped[str] = mapped_column(String(255))
+    boot_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    name: Mapped[str] = mapped_column(String(255))
+    first_seen_at: Mapped[float] = mapped_column(Float)
+    last_seen_at: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (UniqueConstraint("machine_id", name="uq_hosts_machine_id"),)
+
+
+class Meta(Base):
+    """Facts about the whole cache, by key (``cache_root_id``)."""
+
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
 class Environment(Base):
     """A target environment cachedb installed into; a gc root while it exists."""
 
@@ -96,6 +121,8 @@ class Environment(Base):
     last_used_at: Mapped[float] = mapped_column(Float)
     # Set when gc finds the environment gone; it is then no longer a root.
     stale_at: Mapped[float | None] = mapped_column(Float, nullable=True, default=None)
+    # The host it lives on (NULL: recorded before hosts were, taken as any host's own).
+    host_id: Mapped[int | None] = mapped_column(BigInt, nullable=True, index=True)
 
 
 class Install(Base):

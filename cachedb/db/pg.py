@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import DatabaseError
 from .lite import Executor, Params, back_off
-from .urls import POSTGRESQL, libpq_url
+from .urls import POSTGRESQL, libpq_url, redacted
 
 if TYPE_CHECKING:
     import psycopg
@@ -101,7 +101,7 @@ class PgDatabase:
             self._conn = psycopg.connect(libpq_url(url), autocommit=True)
         except psycopg.Error as exc:
             raise DatabaseError(
-                f"cannot open the metadata database {_redacted(url)}: {one_line(exc)}"
+                f"cannot open the metadata database {redacted(url)}: {one_line(exc)}"
             ) from exc
         self._run = _Runner(self._conn)
 
@@ -147,12 +147,3 @@ class PgDatabase:
             yield
         except self._errors.Error as exc:
             raise DatabaseError(f"database error: {one_line(exc)}") from exc
-
-
-def _redacted(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not at:
-        return repr(url)
-    user = credentials.split(":", 1)[0]
-    return repr(f"{scheme}://{user}{':***' if ':' in credentials else ''}@{host}")

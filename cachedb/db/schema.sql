@@ -38,7 +38,7 @@ CREATE TABLE environments (
     python VARCHAR(4096) NOT NULL,
     created_at FLOAT NOT NULL,
     last_used_at FLOAT NOT NULL,
-    stale_at FLOAT,
+    stale_at FLOAT, host_id INTEGER,
     PRIMARY KEY (id),
     UNIQUE (path)
 );
@@ -172,4 +172,23 @@ CREATE VIEW v_bucket_usage AS SELECT u.bucket, u.pointer_count, u.archive_count,
                  WHERE a.deleted_at IS NULL
             ) u;
 
-INSERT INTO alembic_version (version_num) VALUES ('0004');
+CREATE TABLE hosts (
+    id INTEGER NOT NULL,
+    machine_id VARCHAR(255) NOT NULL,
+    boot_id VARCHAR(255),
+    name VARCHAR(255) NOT NULL,
+    first_seen_at FLOAT NOT NULL,
+    last_seen_at FLOAT NOT NULL,
+    PRIMARY KEY (id),
+    CONSTRAINT uq_hosts_machine_id UNIQUE (machine_id)
+);
+
+CREATE TABLE meta (
+    "key" VARCHAR(64) NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY ("key")
+);
+
+CREATE INDEX ix_environments_host_id ON environments (host_id);
+
+INSERT INTO alembic_version (version_num) VALUES ('0005');

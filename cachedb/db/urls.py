@@ -36,3 +36,13 @@ def sqlalchemy_url(url: str) -> str:
 def libpq_url(url: str) -> str:
     """A PostgreSQL ``url`` as libpq (psycopg.connect) takes it."""
     return "postgresql://" + url.split("://", 1)[1]
+
+
+def redacted(url: str) -> str:
+    """``url`` quoted, its password (if any) shown as ``***`` (no SQLAlchemy needed)."""
+    scheme, _, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at:
+        return repr(url)
+    user = credentials.split(":", 1)[0]
+    return repr(f"{scheme}://{user}{':***' if ':' in credentials else ''}@{host}")

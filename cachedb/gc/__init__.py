@@ -2,7 +2,7 @@
 
 ``run(cache, Options(...))`` is what ``cachedb gc`` and ``cachedb clean`` call;
 ``leases`` is the API the install pipeline uses to hold archives while it links them.
-gc itself runs on plain SQL, so ``leases`` (ORM) is imported only when asked for.
+``leases`` is imported only when asked for (gc itself needs only ``held``).
 """
 
 from __future__ import annotations

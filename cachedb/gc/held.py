@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .._process import pid_alive, this_host
+from .._process import host_id, pid_alive
 from ..db.lite import Executor
 
 _COLUMNS = "id, archive_id, pid, host, expires_at"
@@ -21,7 +21,7 @@ class _Liveness:
 
     def __init__(self) -> None:
         self.now = time.time()
-        self.host = this_host()
+        self.host = host_id()
         self._pids: dict[int, bool] = {}
 
     def __call__(self, row: tuple[Any, ...]) -> bool:

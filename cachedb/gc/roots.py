@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from .._process import host_id
 from ..db.dialect import for_update
 from ..db.events import record_sql
 from ..db.lite import Executor
@@ -90,13 +91,20 @@ class GoneRoots:
 
 
 def living_installs(run: Executor) -> list[tuple[int, str, int | None, str | None, str | None]]:
-    """``(environment id, prefix, install id, name, version)`` of living environments."""
+    """``(environment id, prefix, install id, name, version)`` of this host's living environments.
+
+    Only this host's disk can tell whether an environment is gone: another host's
+    environments stay roots, unchecked, until that host's gc looks at them. Rows
+    recorded before hosts were (no ``host_id``) count as this host's.
+    """
     return [
         (r[0], r[1], r[2], r[3], r[4])
         for r in run(
             "SELECT e.id, e.path, i.id, i.name, i.version FROM environments e"
             " LEFT JOIN installs i ON i.environment_id = e.id AND i.removed_at IS NULL"
-            " WHERE e.stale_at IS NULL ORDER BY e.id, i.id"
+            " WHERE e.stale_at IS NULL AND (e.host_id IS NULL OR e.host_id IN"
+            " (SELECT h.id FROM hosts h WHERE h.machine_id = :m)) ORDER BY e.id, i.id",
+            {"m": host_id()},
         )
     ]
 

@@ -34,6 +34,7 @@ from cachedb.fetch import (
     Hasher,
     HttpSession,
     Limits,
+    NetworkSettings,
     check_local_file,
     download,
     refuse_local,
@@ -103,6 +104,7 @@ class IndexClient:
         timeout: float = 30.0,
         concurrency: int | None = None,
         defer_cache_writes: bool = False,
+        network: NetworkSettings | None = None,
         max_download_size: int | None = None,
         strategy: str = DEFAULT_STRATEGY,
     ) -> None:
@@ -118,14 +120,17 @@ class IndexClient:
             concurrency = _concurrency_for([*self.index_urls, *self.find_links])
         self.concurrency = max(1, concurrency)
         self._cache = PageCache(cache_dir, deferred=defer_cache_writes)
-        self._session = HttpSession(timeout=timeout, concurrency=self.concurrency)
+        self.network = network if network is not None else NetworkSettings()
+        self._session = HttpSession(
+            timeout=timeout, concurrency=self.concurrency, settings=self.network
+        )
         self._lock = threading.Lock()
         self._pages: dict[tuple[str, str], CachedPage | None] = {}
         self._find_links_files: dict[str, list[Link] | None] = {}
 
     def connect(self) -> None:
         """Get ready to send requests (if any index is remote), ahead of the first one."""
-        if any(local_path(url) is None for url in self.index_urls):
+        if any(local_location(url) is None for url in self.index_urls):
             self._session.connect()
 
     @property

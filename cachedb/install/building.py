@@ -55,6 +55,7 @@ def builder_factory(
             find_links=tuple(find_links),
             offline=opts.offline,
             index_strategy=opts.index_strategy,
+            network_args=tuple(opts.network_args()),
         )
         return Builder(
             cache,

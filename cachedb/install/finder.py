@@ -484,8 +484,9 @@ class CandidateFinder:
                 best = (rank, wheel)
         if best is None:
             return None
+        link = cand.source.link if isinstance(cand.source, Sdist) else None
         return CandidateInfo(
-            cand.name, cand.version, cand.requires_python, cand.yanked, Cached(best[1])
+            cand.name, cand.version, cand.requires_python, cand.yanked, Cached(best[1], link)
         )
 
     def _direct_sdist(self, source: Direct) -> Path | None:
@@ -510,6 +511,10 @@ class CandidateFinder:
         deps = metadata.requires_dist(data, f"{candidate.name} {candidate.version}")
         self._metadata[key] = deps
         return deps
+
+    def metadata(self, candidate: CandidateInfo) -> bytes:
+        """The candidate's core metadata (METADATA), from wherever its source keeps it."""
+        return self._core_metadata(candidate)
 
     def check_python(self, candidate: CandidateInfo) -> None:
         """Refuse ``candidate`` if its METADATA's Requires-Python excludes the target."""

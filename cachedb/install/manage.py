@@ -48,7 +48,7 @@ def run_uninstall(
             removed = _uninstall_locked(names, interp, cache, reporter)
     reporter.info(f"Uninstalled {len(removed)} package{'s' if len(removed) != 1 else ''}")
     for name, version in removed:
-        reporter.info(f" - {name}=={version}")
+        reporter.change("-", f"{name}=={version}")
     return 0
 
 
@@ -108,11 +108,10 @@ def run_list(
     with open_cache(cache_dir, db_url) as cache:
         interp = query_interpreter(exe, cache.layout.interpreters)
         installed = installed_distributions(interp.scheme)
-        with cache.db.read() as session:
-            modes = {
-                row.name: (row.link_mode, row.archive_id, row.version)
-                for row in active_installs(session, interp.prefix)
-            }
+        modes = {
+            row.name: (row.link_mode, row.archive_id, row.version)
+            for row in cache.read_sql(lambda run: active_installs(run, interp.prefix))
+        }
     rows = []
     for name, (version, dist_info) in sorted(installed.items()):
         installer_file = dist_info / "INSTALLER"

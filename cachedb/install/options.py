@@ -5,9 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .._settings import value
 from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from ..fetch import NetworkSettings
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
 INDEX_URL_ENV = "CACHEDB_INDEX_URL"
@@ -108,4 +112,35 @@ class InstallOptions:
     # Link these again even when the environment has the version asked for (uv's
     # --reinstall-package); canonical names.
     reinstall_packages: list[str] = field(default_factory=list)
+    cert: str | None = None  # CA certificates to trust (PEM), instead of the bundled ones
+    native_tls: bool = False  # trust the system's store (truststore)
+    keyring_provider: str = "disabled"  # or "subprocess": the keyring command, after a 401
+
+    def network(self) -> NetworkSettings:
+        """Certificates and credentials for the index client; a bad provider is refused."""
+        from ..fetch import KEYRING_PROVIDERS, NetworkSettings
+
+        if self.keyring_provider not in KEYRING_PROVIDERS:
+            raise UsageError(
+                f"--keyring-provider must be one of {', '.join(KEYRING_PROVIDERS)}, "
+                f"not {self.keyring_provider!r}"
+            )
+        return NetworkSettings(
+            cert=self.cert, native_tls=self.native_tls, keyring_provider=self.keyring_provider
+        )
+
+    def network_args(self) -> list[str]:
+        """These three as options, for a child ``cachedb install`` (build requirements)."""
+        args = ["--cert", self.cert] if self.cert else []
+        if self.native_tls:
+            args.append("--native-tls")
+        return [*args, "--keyring-provider", self.keyring_provider]
+
     wait: bool = True  # for another writer of the environment; False: fail at once (--no-wait)
+    dry_run: bool = False  # resolve and say what would change; write nothing to the environment
+    report: str | None = None  # pip's installation report (JSON) to this file; "-": stdout
+    compile_bytecode: bool = False  # compile the environment's .py files once linked
+    reinstall: bool = False  # relink every resolved package, installed or not
+    exact: bool = False  # uninstall what the requirements do not resolve to (sync, --exact)
+    target: str | None = None  # pip's --target: a flat directory of packages
+    prefix: str | None = None  # pip's --prefix: an installation prefix (lib/pythonX.Y/...)

@@ -1,9 +1,9 @@
 """The statements a warm install runs, in plain SQL.
 
 They run on sqlite3 directly (``db.lite``) so a fully cached install never
-imports SQLAlchemy, and through an ORM session (``Database.write_sql``) on
-other databases. Named parameters and ``RETURNING`` work on both SQLite and
-PostgreSQL.
+imports SQLAlchemy, on psycopg for PostgreSQL (``db.pg``), and through an ORM
+session (``Database.write_sql``) on other databases. Named parameters and
+``RETURNING`` work on both SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._process import this_host
+from .._process import boot_id, host_id, this_host
 from ..db.dialect import for_share, for_update, lock_names
 from ..db.events import record_sql
 from ..db.lite import Executor
@@ -90,7 +90,7 @@ def acquire_leases(
     now = time.time()
     given: dict[str, list[int]] = {}
     for start in range(0, len(wanted), _LEASES_CHUNK):
-        params: dict[str, Any] = {"pid": os.getpid(), "host": this_host(), "now": now}
+        params: dict[str, Any] = {"pid": os.getpid(), "host": host_id(), "now": now}
         params["exp"] = now + ttl
         values = []
         for n, archive_id in enumerate(wanted[start : start + _LEASES_CHUNK]):
@@ -111,6 +111,29 @@ def release_leases(run: Executor, lease_ids: Sequence[int]) -> None:
         run("DELETE FROM leases WHERE id = :id", {"id": lease_id})
 
 
+def installed_archives(run: Executor, prefix: str) -> dict[str, str]:
+    """Canonical name -> the archive cachedb last installed there, for environment ``prefix``."""
+    rows = run(
+        "SELECT i.name, i.archive_id FROM installs i JOIN environments e"
+        " ON e.id = i.environment_id WHERE e.path = :p AND i.removed_at IS NULL",
+        {"p": prefix},
+    )
+    return {name: archive_id for name, archive_id in rows}
+
+
+def this_host_row(run: Executor, now: float) -> int:
+    """The ``hosts`` row of this machine (made or refreshed in the caller's write transaction)."""
+    return int(
+        run(
+            "INSERT INTO hosts (machine_id, boot_id, name, first_seen_at, last_seen_at)"
+            " VALUES (:m, :b, :n, :now, :now) ON CONFLICT (machine_id) DO UPDATE"
+            " SET boot_id = excluded.boot_id, name = excluded.name,"
+            " last_seen_at = excluded.last_seen_at RETURNING id",
+            {"m": host_id(), "b": boot_id(), "n": this_host(), "now": now},
+        )[0][0]
+    )
+
+
 def record_install(
     run: Executor,
     prefix: str,
@@ -120,6 +143,7 @@ def record_install(
 ) -> None:
     """Record one install run in environment ``prefix``: installs, removals, last-used bumps."""
     now = time.time()
+    host = this_host_row(run, now)
     # Two installs into one new environment must not both insert it.
     lock_names(run, [f"environment:{prefix}"])
     found = run(
@@ -127,17 +151,17 @@ def record_install(
     )
     if not found:
         env_id = run(
-            "INSERT INTO environments (path, python, created_at, last_used_at)"
-            " VALUES (:p, :py, :now, :now) RETURNING id",
-            {"p": prefix, "py": python, "now": now},
+            "INSERT INTO environments (path, python, created_at, last_used_at, host_id)"
+            " VALUES (:p, :py, :now, :now, :h) RETURNING id",
+            {"p": prefix, "py": python, "now": now, "h": host},
         )[0][0]
         record_sql(run, "environment.insert", prefix)
     else:
         env_id, stale_at = found[0]
         run(
-            "UPDATE environments SET last_used_at = :now, python = :py, stale_at = NULL"
-            " WHERE id = :id",
-            {"now": now, "py": python, "id": env_id},
+            "UPDATE environments SET last_used_at = :now, python = :py, stale_at = NULL,"
+            " host_id = :h WHERE id = :id",
+            {"now": now, "py": python, "id": env_id, "h": host},
         )
         if stale_at is not None:
             record_sql(run, "environment.revive", prefix)

@@ -1,7 +1,7 @@
 """Where entries are written: archives registered and pointer rows moved, in plain SQL.
 
-The statements run on sqlite3 itself (``db.lite``; through an ORM session on
-other databases), so storing wheels imports neither SQLAlchemy nor Alembic.
+The statements run on sqlite3 itself (``db.lite``; psycopg on PostgreSQL,
+``db.pg``), so storing wheels imports neither SQLAlchemy nor Alembic.
 Order, for crash safety: the verified trees are renamed into ``archive-v0/``,
 then their rows are written, then the pointers' links on disk. The rows of
 every new archive, the pointer rows that name them and the leases are one
@@ -181,6 +181,7 @@ def _new_symlink(link: Path, target: Path) -> bool:
     A reader sees no link or this one (as with ``write_pointer``'s rename); where
     a link already exists, False, and ``write_pointer`` replaces it if need be.
     """
+    pointers.check_parents(link)
     relative = os.path.relpath(target, link.parent)
     for _ in range(2):
         try:

@@ -1,27 +1,39 @@
 """Environments as gc roots: which archives each environment uses, and how they are linked.
 
 Recording an install is a warm-path statement and lives in ``catalog``; this
-module holds the ORM-side queries.
+module holds what reads the records back.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from dataclasses import dataclass
 
-from ..db.models import Environment, Install
+from ..db.lite import Executor
 from .catalog import InstallRecord
 
 
-def active_installs(session: Session, prefix: str) -> list[Install]:
-    return list(
-        session.scalars(
-            select(Install)
-            .join(Environment, Environment.id == Install.environment_id)
-            .where(Environment.path == prefix, Install.removed_at.is_(None))
-            .order_by(Install.name)
+@dataclass(frozen=True)
+class ActiveInstall:
+    """An archive linked into an environment and not removed since."""
+
+    name: str
+    version: str
+    link_mode: str
+    archive_id: str
+    installed_at: float
+
+
+def active_installs(run: Executor, prefix: str) -> list[ActiveInstall]:
+    """The active installs of environment ``prefix`` (``sys.prefix``), by name."""
+    return [
+        ActiveInstall(str(name), str(version), str(mode), str(aid), float(at))
+        for name, version, mode, aid, at in run(
+            "SELECT i.name, i.version, i.link_mode, i.archive_id, i.installed_at"
+            " FROM installs i JOIN environments e ON e.id = i.environment_id"
+            " WHERE e.path = :p AND i.removed_at IS NULL ORDER BY i.name, i.id",
+            {"p": prefix},
         )
-    )
+    ]
 
 
-__all__ = ["InstallRecord", "active_installs"]
+__all__ = ["ActiveInstall", "InstallRecord", "active_installs"]

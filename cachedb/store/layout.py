@@ -82,6 +82,14 @@ def pointer_key(source: str, name: str, wheel_stem: str) -> str:
     return f"{source}/{name}/{wheel_stem}"
 
 
+def _host_key() -> str:
+    import hashlib
+
+    from .._process import host_id
+
+    return hashlib.sha256(host_id().encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
 class Layout:
     """Absolute paths of one cache directory."""
 
@@ -91,7 +99,8 @@ class Layout:
         self.tmp = root / TMP_DIR
         self.locks = root / LOCKS_DIR
         self.simple = root / SIMPLE_BUCKET
-        self.interpreters = root / INTERPRETERS_BUCKET
+        # Per host: hosts sharing the cache may have different interpreters at one path.
+        self.interpreters = root / INTERPRETERS_BUCKET / _host_key()
 
     def archive_dir(self, archive_id: str) -> Path:
         return self.archives / checked_archive_id(archive_id)

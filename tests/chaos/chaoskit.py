@@ -105,6 +105,23 @@ def spawn(*args: str | Path, env: Mapping[str, str] | None = None) -> subprocess
     )
 
 
+_NO_OVERRIDE = "-dac_override,-dac_read_search,-fowner"
+
+
+def unprivileged() -> list[str]:
+    """A command prefix under which permission bits apply (root: drop the override caps)."""
+    import shutil
+
+    import pytest
+
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root, where permission bits do not stop writes, without setpriv")
+    return [setpriv, f"--inh-caps={_NO_OVERRIDE}", f"--bounding-set={_NO_OVERRIDE}"]
+
+
 def make_venv(path: Path) -> Path:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
     return path
