@@ -305,6 +305,7 @@ def scenarios(
     single_source: bool = False,
     yanked: bool = True,
     pool: Sequence[str] = VERSIONS,
+    requires_python: bool = True,
 ) -> Scenario:
     files: list[WheelFile] = []
     versions: dict[str, list[str]] = {}
@@ -328,6 +329,14 @@ def scenarios(
             # A yank becomes a removal.
             else replace(s, kind="remove")
             if isinstance(s, Change) and s.kind == "yank"
+            else s
+            for s in steps
+        ]
+    if not requires_python:
+        files = [replace(f, meta=replace(f.meta, requires_python=None)) for f in files]
+        steps = [
+            replace(s, added=replace(s.added, meta=replace(s.added.meta, requires_python=None)))
+            if isinstance(s, Change) and s.added
             else s
             for s in steps
         ]
@@ -876,9 +885,23 @@ def test_a_shim_led_to_another_interpreter_installs_for_that_one(world: World) -
 
 
 @settings(max_examples=20, **_SETTINGS)
-@given(scenario=scenarios(_targets(), max_requests=2, single_source=True, pool=FINAL_VERSIONS))
+@given(
+    scenario=scenarios(
+        _targets(),
+        max_requests=2,
+        single_source=True,
+        pool=FINAL_VERSIONS,
+        requires_python=False,
+        yanked=False,
+    )
+)
 def test_warm_install_equals_what_uv_installs(world: World, scenario: Scenario) -> None:
+    # Two differences of uv's by design, left out here (pip, compared above, has neither):
     # uv allows a pre-release only when asked for by name or when a project has nothing
     # else (its if-necessary-or-explicit default), not by packaging's rule that cachedb and
-    # pip follow (docs/prereleases.md): universes here have final releases only.
+    # pip follow (docs/prereleases.md), so universes have final releases only; and uv 0.13
+    # installs a find-links wheel whose METADATA Requires-Python excludes the target
+    # (cc-1.0 with "<3.12" into 3.12 from -f), where pip and cachedb refuse it.
+    # Nothing is yanked either: with one of a release's two wheels yanked, uv took the
+    # yanked better-tagged one where cachedb takes the other (FINDINGS 2026-12-07 10:52).
     run_scenario(world, scenario, fast_path=False, reference=uv_answer)
