@@ -125,7 +125,7 @@ class IndexServer:
         project = canonicalize_name(project) if project else named
         sha = hashlib.sha256(data).hexdigest()
         with self._lock:
-            self._files[f"{project}/{listed}"] = _File(
+            self._files[listed] = _File(
                 filename=listed,
                 project=project,
                 data=data,

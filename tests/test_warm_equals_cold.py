@@ -3,18 +3,19 @@
 Hypothesis draws a small universe of wheels (versions and pre-releases, extras,
 markers, Requires-Python in METADATA and on index pages, yanked files, several
 wheel tags) spread over two real HTTP indexes on 127.0.0.1 and two find-links
-directories, then a sequence of requests (pinned, ranged, with extras, with
-``--pre``, for two target interpreters, from different sources) with changes
-to the sources between them (a file added, a better-tagged wheel added, a file
-rebuilt in place, removed or yanked). Every request is installed with a cache
-filled by the earlier ones and with an empty cache: what lands in the
-environment (names, versions, and which file: every installed file's digest)
-must be the same, and a failure must be a failure in both.
+directories, then a sequence of requests (pinned, ranged, every project pinned
+as in a lock file, with extras, ``--pre``, ``-U``, ``--refresh``; from
+different sources; into a 3.11 venv, a 3.12 venv, or a shim that runs one of
+them) with changes between them (a file added, a better-tagged wheel added, a
+file rebuilt in place, removed or yanked, the shim led elsewhere). Every request
+is installed with a cache filled by the earlier ones and with an empty cache:
+what lands in the environment (names, versions, and which file: every installed
+file's digest) must be the same, and a failure must be a failure in both.
 
 Installs run in this process through ``run_install``, the pipeline the CLI
 calls, into real venvs emptied between installs; a few examples go through the
-real CLI in a subprocess, and some are compared with pip. The pinned fast path
-is also checked against resolvelib on the same finder.
+real CLI in a subprocess, and some are compared with pip and uv. The pinned
+fast path is also checked against resolvelib on the same finder.
 """
 
 from __future__ import annotations
@@ -742,9 +743,11 @@ def _targets() -> tuple[str, ...]:
     return ("main", "other", "shim") if os.name == "posix" else ("main", "other")
 
 
+# The same worlds on every machine and every run: a failure in CI is a failure here.
 _SETTINGS = {
     "deadline": None,
     "derandomize": True,
+    "database": None,
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
 }
 

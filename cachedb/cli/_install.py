@@ -93,6 +93,33 @@ LinkModeOption = Annotated[
     ),
 ]
 
+# How to reach the indexes: certificates and credentials.
+CertOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cert",
+        envvar=["CACHEDB_CERT", "SSL_CERT_FILE"],
+        help="Trust the CA certificates in this PEM file instead of the bundled ones.",
+        show_default=False,
+    ),
+]
+NativeTlsOption = Annotated[
+    bool,
+    typer.Option(
+        "--native-tls",
+        envvar="CACHEDB_NATIVE_TLS",
+        help="Trust the system's certificate store (needs the truststore package).",
+    ),
+]
+KeyringProviderOption = Annotated[
+    str,
+    typer.Option(
+        "--keyring-provider",
+        envvar="CACHEDB_KEYRING_PROVIDER",
+        help="subprocess: ask the keyring command for credentials after a 401; or disabled.",
+    ),
+]
+
 
 @app.command("install")
 def install_command(
@@ -236,31 +263,9 @@ def install_command(
         bool, typer.Option("--user", help="Not supported: cachedb installs into environments.")
     ] = False,
     no_wait: NoWaitOption = False,
-    cert: Annotated[
-        str | None,
-        typer.Option(
-            "--cert",
-            envvar=["CACHEDB_CERT", "SSL_CERT_FILE"],
-            help="Trust the CA certificates in this PEM file instead of the bundled ones.",
-            show_default=False,
-        ),
-    ] = None,
-    native_tls: Annotated[
-        bool,
-        typer.Option(
-            "--native-tls",
-            envvar="CACHEDB_NATIVE_TLS",
-            help="Trust the system's certificate store (needs the truststore package).",
-        ),
-    ] = False,
-    keyring_provider: Annotated[
-        str,
-        typer.Option(
-            "--keyring-provider",
-            envvar="CACHEDB_KEYRING_PROVIDER",
-            help="subprocess: ask the keyring command for credentials after a 401; or disabled.",
-        ),
-    ] = "disabled",
+    cert: CertOption = None,
+    native_tls: NativeTlsOption = False,
+    keyring_provider: KeyringProviderOption = "disabled",
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
     quiet: QuietOption = 0,

@@ -7,10 +7,13 @@ import typer
 
 from ._app import CacheDirOption, DbUrlOption, app
 from ._install import (
+    CertOption,
     ExtraIndexUrlOption,
     FindLinksOption,
     IndexUrlOption,
+    KeyringProviderOption,
     LinkModeOption,
+    NativeTlsOption,
     NoIndexOption,
     NoWaitOption,
     OfflineOption,
@@ -128,6 +131,9 @@ def compile_command(
     find_links: FindLinksOption = None,
     no_index: NoIndexOption = False,
     offline: OfflineOption = False,
+    cert: CertOption = None,
+    native_tls: NativeTlsOption = False,
+    keyring_provider: KeyringProviderOption = "disabled",
     refresh: Annotated[
         bool, typer.Option("--refresh", help="Revalidate cached index pages.")
     ] = False,
@@ -161,6 +167,9 @@ def compile_command(
             cache_dir=cache_dir,
             db_url=db_url,
             no_build=no_build,
+            cert=cert,
+            native_tls=native_tls,
+            keyring_provider=keyring_provider,
         ),
         sources=list(sources or []),
         overrides=list(override or []),
@@ -201,6 +210,9 @@ def sync_command(
     find_links: FindLinksOption = None,
     no_index: NoIndexOption = False,
     offline: OfflineOption = False,
+    cert: CertOption = None,
+    native_tls: NativeTlsOption = False,
+    keyring_provider: KeyringProviderOption = "disabled",
     require_hashes: Annotated[
         bool, typer.Option("--require-hashes", help="Require a --hash for every package.")
     ] = False,
@@ -230,6 +242,9 @@ def sync_command(
         db_url=db_url,
         wait=not no_wait,
         dry_run=dry_run,
+        cert=cert,
+        native_tls=native_tls,
+        keyring_provider=keyring_provider,
         # A lock file lists the whole closure: nothing is resolved beyond it.
         no_deps=True,
         exact=True,

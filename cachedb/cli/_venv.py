@@ -6,10 +6,13 @@ import typer
 
 from ._app import CacheDirOption, DbUrlOption, app
 from ._install import (
+    CertOption,
     ExtraIndexUrlOption,
     FindLinksOption,
     IndexUrlOption,
+    KeyringProviderOption,
     LinkModeOption,
+    NativeTlsOption,
     NoIndexOption,
     OfflineOption,
     QuietOption,
@@ -59,6 +62,9 @@ def venv_command(
     no_index: NoIndexOption = False,
     offline: OfflineOption = False,
     link_mode: LinkModeOption = None,
+    cert: CertOption = None,
+    native_tls: NativeTlsOption = False,
+    keyring_provider: KeyringProviderOption = "disabled",
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
     quiet: QuietOption = 0,
@@ -83,6 +89,9 @@ def venv_command(
             link_mode=link_mode,
             cache_dir=cache_dir,
             db_url=db_url,
+            cert=cert,
+            native_tls=native_tls,
+            keyring_provider=keyring_provider,
         ),
     )
     raise typer.Exit(run_venv(opts, Reporter(-quiet)))

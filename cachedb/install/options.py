@@ -5,9 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .._settings import value
 from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from ..fetch import NetworkSettings
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
 INDEX_URL_ENV = "CACHEDB_INDEX_URL"
@@ -111,6 +115,19 @@ class InstallOptions:
     cert: str | None = None  # CA certificates to trust (PEM), instead of the bundled ones
     native_tls: bool = False  # trust the system's store (truststore)
     keyring_provider: str = "disabled"  # or "subprocess": the keyring command, after a 401
+
+    def network(self) -> NetworkSettings:
+        """Certificates and credentials for the index client; a bad provider is refused."""
+        from ..fetch import KEYRING_PROVIDERS, NetworkSettings
+
+        if self.keyring_provider not in KEYRING_PROVIDERS:
+            raise UsageError(
+                f"--keyring-provider must be one of {', '.join(KEYRING_PROVIDERS)}, "
+                f"not {self.keyring_provider!r}"
+            )
+        return NetworkSettings(
+            cert=self.cert, native_tls=self.native_tls, keyring_provider=self.keyring_provider
+        )
 
     def network_args(self) -> list[str]:
         """These three as options, for a child ``cachedb install`` (build requirements)."""

@@ -34,7 +34,6 @@ from .sources import Built, Cached, Direct, Indexed, Installed, Sdist
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from ..fetch import NetworkSettings
     from ..index import IndexClient
     from ..requirements import RequirementSet
     from ..store import Cache, InstallRecord
@@ -54,20 +53,6 @@ def _index_urls(opts: InstallOptions, reqs: RequirementSet) -> list[str]:
         if url not in urls:
             urls.append(url)
     return urls
-
-
-def _network(opts: InstallOptions) -> NetworkSettings:
-    from ..errors import UsageError
-    from ..fetch import KEYRING_PROVIDERS, NetworkSettings
-
-    if opts.keyring_provider not in KEYRING_PROVIDERS:
-        raise UsageError(
-            f"--keyring-provider must be one of {', '.join(KEYRING_PROVIDERS)}, "
-            f"not {opts.keyring_provider!r}"
-        )
-    return NetworkSettings(
-        cert=opts.cert, native_tls=opts.native_tls, keyring_provider=opts.keyring_provider
-    )
 
 
 def _check_hash_mode(
@@ -203,7 +188,7 @@ def _prefetch_remote_direct(
     if index is None:
         from ..index import IndexClient
 
-        index = IndexClient(index_urls=[], cache_dir=None, network=_network(opts))
+        index = IndexClient(index_urls=[], cache_dir=None, network=opts.network())
     staging = cache.layout.tmp / f"direct-{os.getpid()}-{time.monotonic_ns()}"
     staging.mkdir(parents=True)
     links = [Link(d.url, d.filename, {}, None, None, None, d.url) for d in remote]
@@ -331,7 +316,7 @@ def _install_into(
             strategy=opts.index_strategy,
             # A failed run must leave the cache as it was: pages are kept on success only.
             defer_cache_writes=True,
-            network=_network(opts),
+            network=opts.network(),
         )
 
     from ..target.lock import environment_lock

@@ -268,6 +268,7 @@ def _index(
         timeout=opts.install.timeout,
         concurrency=opts.install.concurrency,
         defer_cache_writes=True,
+        network=opts.install.network(),
     )
 
 
