@@ -17,6 +17,7 @@ TARGETS = {
     "cold_peak_mib": 200.0,
     "gc_seconds": 1.0,
     "sql_seconds": 1.0,
+    "venv_seconds": 0.060,
 }
 
 
@@ -138,6 +139,7 @@ def targets_table(results: Results) -> list[str]:
         ("cachedb gc", "gc_seconds", "gc, nothing to collect, 10,000 archives"),
         ("cachedb sql <sha256 lookup>", "sql_seconds", "indexed audit query, 1,000,000 file rows"),
         ("cachedb sql <v_archives top 10>", "sql_seconds", "`v_archives` top 10 by size"),
+        ("cachedb venv", "venv_seconds", "`cachedb venv`, a cached interpreter"),
     ):
         if label in cmds:
             wall = cmds[label]["summary"]["wall"]

@@ -135,6 +135,8 @@ class LocalHashes:
 
     def flush(self) -> None:
         dirty, self._dirty = self._dirty, set()
+        if os.path.islink(self.directory):
+            return  # planted: nothing is written through a link out of the cache
         for folder in dirty:
             target = self._file(folder)
             with contextlib.suppress(OSError):  # only a cache: a read-only one costs reading again

@@ -112,7 +112,9 @@ def _read(path: Path, *, pyproject: bool, warn: bool, data: bytes | None = None)
             if not pyproject:
                 raise UsageError(message)
             if warn:
-                sys.stderr.write(f"warning: {message}; ignored\n")
+                from cachedb._color import paint
+
+                sys.stderr.write(f"{paint('warning:', 'warning', sys.stderr)} {message}; ignored\n")
             continue
         values[key] = _checked(setting, raw, where, path.parent)
     return Source(str(path), PYPROJECT_TABLE if pyproject else "", values)

@@ -48,10 +48,22 @@ SETTINGS: dict[str, Setting] = {
         Setting("link-mode", "str"),
         Setting("offline", "bool"),
         Setting("no-wait", "bool"),
+        Setting("cert", "path", aliases=("SSL_CERT_FILE",)),
+        Setting("native-tls", "bool"),
+        Setting("keyring-provider", "str"),
         Setting("max-download-size", "str"),
+        Setting("exclude-newer", "str"),
+        Setting("resolution", "str"),
+        Setting("prerelease", "str"),
+        Setting("compile-bytecode", "bool"),
+        Setting("seed", "bool"),
+        Setting("clear", "bool"),
+        Setting("index-strategy", "str"),
         Setting("http-timeout", "float", flag=False),
         Setting("concurrent-downloads", "int", flag=False),
         Setting("pointer-kind", "str", flag=False),
+        # A flag of every command, taken by cli._configure rather than by each one.
+        Setting("color", "str", flag=False),
     )
 }
 

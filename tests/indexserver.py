@@ -16,6 +16,7 @@ import base64
 import hashlib
 import html
 import json
+import ssl
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -46,6 +47,7 @@ class _File:
     href: str | None
     """The link on the page, when not ``../../files/<served>``."""
     size: int | None
+    upload_time: str | None = None
 
 
 def _wheel_metadata(data: bytes, path: Path) -> bytes:
@@ -57,8 +59,12 @@ def _wheel_metadata(data: bytes, path: Path) -> bytes:
 
 
 class IndexServer:
-    def __init__(self, *, auth: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self, *, auth: tuple[str, str] | None = None, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.requests: list[str] = []
+        self.authorizations: list[str | None] = []
+        """The Authorization header of each request (None: it had none), in order."""
         self.conditional_requests: list[str] = []
         """Paths of requests that carried If-None-Match or If-Modified-Since."""
         self.html_only = False
@@ -76,7 +82,10 @@ class IndexServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
         port = self._httpd.server_address[1]
-        self.root_url = f"http://127.0.0.1:{port}"
+        if tls is not None:
+            # Served over https with the certificate in ``tls`` (e.g. one trustme made).
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
+        self.root_url = f"{'https' if tls is not None else 'http'}://127.0.0.1:{port}"
         self.url = f"{self.root_url}/simple"
         # A short poll interval keeps shutdown (and so every test teardown) quick.
         self._thread = threading.Thread(
@@ -92,6 +101,7 @@ class IndexServer:
         requires_python: str | None = None,
         metadata: bool = True,
         bad_hash: bool = False,
+        upload_time: str | None = None,
         hashed: bool = True,
         listed_as: str | None = None,
         href: str | None = None,
@@ -115,7 +125,7 @@ class IndexServer:
         project = canonicalize_name(project) if project else named
         sha = hashlib.sha256(data).hexdigest()
         with self._lock:
-            self._files[f"{project}/{listed}"] = _File(
+            self._files[listed] = _File(
                 filename=listed,
                 project=project,
                 data=data,
@@ -126,21 +136,29 @@ class IndexServer:
                 yanked=yanked,
                 requires_python=requires_python,
                 metadata=meta,
+                upload_time=upload_time,
                 served=wheel.name,
                 href=href,
                 size=len(data) if size == -1 else size,
             )
 
     def remove(self, filename: str) -> None:
-        """Stop serving ``filename`` (it leaves its project's page too)."""
+        """Stop listing ``filename`` (on every page that lists it) and serving its bytes."""
         with self._lock:
-            del self._files[filename]
+            gone = [key for key, f in self._files.items() if f.filename == filename]
+            if not gone:
+                raise KeyError(filename)
+            for key in gone:
+                del self._files[key]
 
     def clear(self) -> None:
         """Serve nothing: every file and fault is forgotten, the request log emptied."""
         with self._lock:
             self._files.clear()
             self.faults.clear()
+            self.encoded.clear()
+            self.accept_encoding.clear()
+            self.cache_control = None
             self.requests.clear()
             self.conditional_requests.clear()
 
@@ -148,9 +166,10 @@ class IndexServer:
         with self._lock:
             return [f for f in self._files.values() if f.project == project]
 
-    def _record(self, path: str, conditional: bool) -> None:
+    def _record(self, path: str, conditional: bool, authorization: str | None = None) -> None:
         with self._lock:
             self.requests.append(path)
+            self.authorizations.append(authorization)
             if conditional:
                 self.conditional_requests.append(path)
 
@@ -180,6 +199,8 @@ class IndexServer:
                 entry["size"] = f.size
             if f.requires_python:
                 entry["requires-python"] = f.requires_python
+            if f.upload_time:
+                entry["upload-time"] = f.upload_time
             if f.yanked is not None:
                 entry["yanked"] = f.yanked or True
             if f.metadata is not None:
@@ -222,7 +243,7 @@ class IndexServer:
                 conditional = bool(
                     self.headers.get("If-None-Match") or self.headers.get("If-Modified-Since")
                 )
-                server._record(self.path, conditional)
+                server._record(self.path, conditional, self.headers.get("Authorization"))
                 server.accept_encoding[self.path] = self.headers.get("Accept-Encoding")
                 if server.auth is not None and not self._authorized(server.auth):
                     self._send(401, b"unauthorized", "text/plain")

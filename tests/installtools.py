@@ -19,7 +19,9 @@ def cachedb(
     base = {
         k: v
         for k, v in os.environ.items()
-        if (not k.startswith("CACHEDB_") or k in keep) and k != "VIRTUAL_ENV"
+        # FORCE_COLOR would colour the "error:" lines tests read.
+        if (not k.startswith("CACHEDB_") or k in keep)
+        and k not in ("VIRTUAL_ENV", "FORCE_COLOR", "CLICOLOR_FORCE")
     }
     return subprocess.run(
         [sys.executable, "-m", "cachedb", *map(str, args)],

@@ -410,3 +410,71 @@ def test_find_links_shortcut_answers_as_the_index_client_and_a_cold_cache(
         got = origin(tmp_path / f"v{n}", "demo") if out.returncode == 0 else None
         answers.append((out.returncode, got))
     assert answers[0] == answers[1] == answers[2], answers
+
+
+def test_extras_of_a_pinned_yanked_release_resolve_as_the_fast_path_does(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    """``bb==1.0`` pins a yanked release; ``aa`` needs ``bb[x]``: the pin admits it for
+    the extras too, in the resolver (``-U``) as in the pinned fast path, and in pip."""
+    w = tmp_path / "w"
+    index_server.add(make_wheel(w, "aa", "1.0", requires=["bb[x]"]))
+    index_server.add(
+        make_wheel(w, "bb", "1.0", extras=["x"], requires=["cc; extra == 'x'"]), yanked="bad"
+    )
+    index_server.add(make_wheel(w, "cc", "1.0"))
+    answers = []
+    for flags in ([], ["-U"]):
+        venv = tmp_path / f"v{len(flags)}"
+        out = cachedb("install", "--cache-dir", tmp_path / "cache", "--venv", venv,
+                      "-i", index_server.url, *flags, "aa==1.0", "bb==1.0")  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        assert "bb==1.0 is yanked" in out.stderr
+        answers.append(dists(venv))
+    make_venv(tmp_path / "pip")
+    by_pip = pip(tmp_path / "pip", "install", "-i", index_server.url, "aa==1.0", "bb==1.0")
+    assert by_pip.returncode == 0, by_pip.stderr
+    assert answers[0] == answers[1] == dists(tmp_path / "pip") == {"aa==1.0", "bb==1.0", "cc==1.0"}
+
+
+# -- the remembered sha256 of local files ------------------------------------------------------
+
+
+def test_local_hashes_are_remembered_by_stat_and_kept_only_on_flush(tmp_path: Path) -> None:
+    from cachedb._cachekey import LocalHashes, file_sha256
+
+    wheel = tmp_path / "links" / "demo-1.0-py3-none-any.whl"
+    wheel.parent.mkdir()
+    wheel.write_bytes(b"first")
+    st = wheel.stat()
+    memo = tmp_path / "cache" / "local-files"
+    first = LocalHashes(memo).sha256(str(wheel), st.st_size, st.st_mtime_ns)
+    assert first == file_sha256(str(wheel)) and not memo.exists()  # not flushed: not kept
+
+    hashes = LocalHashes(memo)
+    hashes.sha256(str(wheel), st.st_size, st.st_mtime_ns)
+    hashes.flush()
+    wheel.write_bytes(b"other")  # same size; the same mtime put back
+    os.utime(wheel, ns=(st.st_atime_ns, st.st_mtime_ns))
+    again = LocalHashes(memo)
+    assert again.sha256(str(wheel), st.st_size, st.st_mtime_ns) == first  # believed by stat
+    assert again.sha256(str(wheel), st.st_size, st.st_mtime_ns, refresh=True) == file_sha256(
+        str(wheel)
+    )
+    assert again.sha256(str(wheel), st.st_size, st.st_mtime_ns + 1) == file_sha256(str(wheel))
+
+
+def test_local_hashes_are_not_written_through_a_planted_link(tmp_path: Path) -> None:
+    from cachedb._cachekey import LocalHashes
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "local-files").symlink_to(outside)
+    wheel = tmp_path / "demo-1.0-py3-none-any.whl"
+    wheel.write_bytes(b"x")
+    st = wheel.stat()
+    hashes = LocalHashes(tmp_path / "cache" / "local-files")
+    hashes.sha256(str(wheel), st.st_size, st.st_mtime_ns)
+    hashes.flush()
+    assert list(outside.iterdir()) == []

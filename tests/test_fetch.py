@@ -140,6 +140,9 @@ def test_redact_url() -> None:
     assert redact_url("https://u:p@host:8080/simple/") == "https://****@host:8080/simple/"
     assert redact_url("https://token@host/x") == "https://****@host/x"
     assert redact_url("https://host/x") == "https://host/x"
+    assert (
+        redact_url("https://u:p@host/x.whl?token=t&a=1#frag") == "https://****@host/x.whl?****#frag"
+    )
 
 
 @pytest.fixture

@@ -122,3 +122,12 @@ def test_requirements_names_load_on_first_use() -> None:
         assert getattr(module, name) is value
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         inputs.nothing  # noqa: B018
+
+
+def test_venv_and_the_inspecting_commands_load_no_heavy_library(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    venv = tmp_path / "v"
+    assert not _hits(_loaded_by("venv", venv, "--cache-dir", cache), HEAVY | {"cachedb.index"})
+    for command in (["freeze"], ["tree"], ["check"]):
+        loaded = _loaded_by(*command, "--venv", venv, "--cache-dir", cache)
+        assert not _hits(loaded, HEAVY | {"cachedb.index", "cachedb.resolve"}), command

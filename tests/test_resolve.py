@@ -342,3 +342,24 @@ def test_yanked_pin_through_extras() -> None:
     with pytest.raises(ResolutionImpossible) as err:
         run(finder, "pkg[e]==2.0", "pkg<2")
     assert err.value.message.startswith("No matching distribution found for pkg[e]<2,==2.0")
+
+
+def test_a_conflict_names_the_chain_that_led_to_it() -> None:
+    # d<1 cannot be met; it is needed because app needs b, b needs c<2, and c 1.0 needs d<1.
+    finder = MemoryFinder(
+        {
+            "app": {"1.0": ["b"]},
+            "b": {"1.0": ["c<2"]},
+            "c": {"1.0": ["d<1"], "2.0": []},
+            "d": {"1.0": [], "2.0": []},
+        }
+    )
+    with pytest.raises(ResolutionImpossible) as err:
+        run(finder, "app")
+    lines = err.value.message.splitlines()
+    assert lines[0] == "No matching distribution found for d<1 (available versions: 1.0, 2.0)"
+    assert lines[1:4] == [
+        "  app 1.0 depends on b",
+        "  b 1.0 depends on c<2",
+        "  c 1.0 depends on d<1",
+    ]

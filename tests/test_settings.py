@@ -217,7 +217,8 @@ def test_install_takes_its_options_from_the_project(
 
 
 def test_every_option_with_a_variable_is_a_setting_of_the_same_name() -> None:
-    """One table: an option's variable and its parameter name follow from its setting."""
+    """One table: an option's variable and its parameter name follow from its setting, in
+    every command that has the option."""
     import typer.main
 
     from cachedb.cli import load_app
@@ -226,13 +227,18 @@ def test_every_option_with_a_variable_is_a_setting_of_the_same_name() -> None:
     seen = set()
     for sub in command.commands.values():  # type: ignore[attr-defined]
         for param in sub.params:
-            envvars = param.envvar if isinstance(param.envvar, list) else [param.envvar]
-            if not param.envvar:
+            longs = [o[2:] for o in param.opts if o.startswith("--")]
+            if not longs:
                 continue
-            long = next(o for o in param.opts if o.startswith("--"))[2:]
-            assert long in SETTINGS, f"{sub.name} --{long}: add it to cachedb._settings.SETTINGS"
-            assert envvars == SETTINGS[long].envs
-            assert param.name == long.replace("-", "_")
+            long = longs[0]
+            envvars = param.envvar if isinstance(param.envvar, list) else [param.envvar]
+            where = f"{sub.name} --{long}"
+            if not param.envvar:
+                assert long not in SETTINGS, f"{where}: give it envvar={SETTINGS[long].envs}"
+                continue
+            assert long in SETTINGS, f"{where}: add it to cachedb._settings.SETTINGS"
+            assert envvars == SETTINGS[long].envs, where
+            assert param.name == long.replace("-", "_"), where
             seen.add(long)
     assert seen == {n for n, s in SETTINGS.items() if s.flag}
 

@@ -160,13 +160,34 @@ def test_sql_leaves_no_wal_or_shm_files(cache_dir: Path) -> None:
     assert _leftovers(cache_dir) == []
 
 
-def test_sql_on_a_read_only_cache_creates_no_files(cache_dir: Path) -> None:
+@pytest.mark.parametrize("as_user", [False, True], ids=["as-is", "permission-bits-apply"])
+def test_sql_on_a_read_only_cache_creates_no_files(cache_dir: Path, as_user: bool) -> None:
+    # As root, permission bits stop nothing unless the capabilities overriding them go.
+    from chaos.chaoskit import unprivileged
+
+    prefix = unprivileged() if as_user else []
     database = cache_dir / "cachedb.sqlite3"
     before = sorted(os.listdir(cache_dir))
     database.chmod(0o444)
     cache_dir.chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP)
     try:
-        result = _run(cache_dir, "--format", "csv", "SELECT count(*) AS n FROM archives")
+        query = ("--format", "csv", "SELECT count(*) AS n FROM archives")
+        result = subprocess.run(
+            [
+                *prefix,
+                sys.executable,
+                "-m",
+                "cachedb",
+                "sql",
+                "--cache-dir",
+                str(cache_dir),
+                *query,
+            ],
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=120,
+        )
         after = sorted(os.listdir(cache_dir))
     finally:
         cache_dir.chmod(0o755)

@@ -32,8 +32,10 @@ def metadata_text(
     requires_python: str | None = None,
     extras: Iterable[str] = (),
     summary: str = "test package",
+    headers: Iterable[str] = (),
 ) -> str:
     lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}", f"Summary: {summary}"]
+    lines.extend(headers)
     if requires_python:
         lines.append(f"Requires-Python: {requires_python}")
     for extra in extras:
@@ -64,6 +66,8 @@ def make_wheel(
     dist_info: str | None = None,
     metadata_name: str | None = None,
     filename: str | None = None,
+    summary: str = "test package",
+    headers: Iterable[str] = (),
 ) -> Path:
     """Write ``<name>-<version>-<tag>.whl`` into ``directory`` and return its path.
 
@@ -79,7 +83,7 @@ def make_wheel(
     for path, content in files.items():
         members[path] = content.encode() if isinstance(content, str) else content
     members[f"{di}/METADATA"] = metadata_text(
-        metadata_name or name, version, requires, requires_python, extras
+        metadata_name or name, version, requires, requires_python, extras, summary, headers
     ).encode()
     members[f"{di}/WHEEL"] = (
         f"Wheel-Version: {wheel_version}\nGenerator: cachedb-tests\nRoot-Is-Purelib: true\n"

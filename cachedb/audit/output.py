@@ -78,7 +78,6 @@ def text_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def _rich_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], out: TextIO) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(show_edge=False, header_style="bold")
@@ -87,4 +86,6 @@ def _rich_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], out: Text
         table.add_column(name, justify="right" if numeric else "left")
     for r in rows:
         table.add_row(*(_text(v) for v in r))
-    Console(file=out).print(table)
+    from .._color import console
+
+    console(out).print(table)

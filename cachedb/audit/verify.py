@@ -1,6 +1,6 @@
 """``cachedb verify``: the database against the disk, in both directions, with optional repair.
 
-The database is the truth (DESIGN.md), so repairs move the disk towards the
+The database is the truth, so repairs move the disk towards the
 rows, except where the disk proves a row wrong: an archive whose directory
 vanished or whose files were altered stops being live (its pointers are
 dropped, so the next install fetches it again). Nothing is deleted outright:

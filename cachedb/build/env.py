@@ -33,6 +33,9 @@ class EnvSettings:
     index_urls: Sequence[str] = field(default_factory=tuple)
     find_links: Sequence[str] = field(default_factory=tuple)
     offline: bool = False
+    index_strategy: str = "first-index"
+    network_args: Sequence[str] = field(default_factory=tuple)
+    """--cert, --native-tls, --keyring-provider as the installing command had them."""
 
     def install_command(self, env_dir: Path, *, offline: bool) -> list[str]:
         cmd = [sys.executable, "-m", "cachedb", "install", "--quiet", "--venv", str(env_dir)]
@@ -43,13 +46,14 @@ class EnvSettings:
             cmd += ["--index-url", self.index_urls[0]]
             for url in self.index_urls[1:]:
                 cmd += ["--extra-index-url", url]
+            cmd += ["--index-strategy", self.index_strategy]
         else:
             cmd.append("--no-index")
         for location in self.find_links:
             cmd += ["--find-links", location]
         if offline:
             cmd.append("--offline")
-        return cmd
+        return [*cmd, *self.network_args]
 
 
 def building() -> list[str]:

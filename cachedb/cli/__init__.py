@@ -22,6 +22,13 @@ _COMMANDS = {
     "install": "_install",
     "uninstall": "_install",
     "list": "_install",
+    "compile": "_lock",
+    "sync": "_lock",
+    "venv": "_venv",
+    "freeze": "_inspect",
+    "show": "_inspect",
+    "tree": "_inspect",
+    "check": "_inspect",
     "config": "_settings",
     "dir": "_cache",
     "info": "_audit",
@@ -111,7 +118,9 @@ def _run(argv: list[str] | None) -> int:
         app(args=args, prog_name="cachedb", default_map=defaults)
     except CachedbError as exc:
         lines = str(exc).splitlines() or [type(exc).__name__]
-        sys.stderr.write(f"error: {lines[0]}\n")
+        from .._color import paint
+
+        sys.stderr.write(f"{paint('error:', 'error', sys.stderr)} {lines[0]}\n")
         if lines[1:]:
             sys.stderr.write("\n".join(lines[1:]) + "\n")
         return exc.exit_code
@@ -123,14 +132,14 @@ def _run(argv: list[str] | None) -> int:
 def _configure(args: list[str]) -> tuple[list[str], dict[str, dict[str, object]] | None]:
     """Take the global options out of ``args``, load the configuration files they allow.
 
-    ``--no-config`` and ``--config-file`` are accepted before or after the command
+    ``--no-config``, ``--config-file`` and ``--color`` are accepted before or after the command
     name (as uv takes them). The files' values become the command's defaults
     (click's ``default_map``): a flag or an environment variable still wins.
     """
-    from .. import _configfiles, _settings
+    from .. import _color, _configfiles, _settings
 
     rest: list[str] = []
-    no_config, config_file = False, None
+    no_config, config_file, color = False, None, None
     words = iter(args)
     for word in words:
         if word == "--":
@@ -146,10 +155,17 @@ def _configure(args: list[str]) -> tuple[list[str], dict[str, dict[str, object]]
                 raise UsageError("--config-file needs a path")
         elif word.startswith("--config-file="):
             config_file = word.partition("=")[2]
+        elif word == "--color":
+            color = next(words, "")
+        elif word.startswith("--color="):
+            color = word.partition("=")[2]
         else:
             rest.append(word)
+    if color is not None:
+        _color.use(color)  # before the files, so their errors follow it too
     configuration = _configfiles.load(no_config=no_config, config_file=config_file)
     _settings.use(configuration)
+    _color.use(color or _settings.value("color") or "auto")
     if not configuration.files or not rest:
         return rest, None
     # A setting's parameter is its name with underscores (tests/test_settings.py checks).

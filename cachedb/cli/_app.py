@@ -36,7 +36,7 @@ app = typer.Typer(
     name="cachedb",
     help="Install Python packages from a database-backed wheel cache.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -96,6 +96,14 @@ def _root(
             show_default=False,
         ),
     ] = None,
+    color: Annotated[
+        str,
+        typer.Option(
+            "--color",
+            envvar="CACHEDB_COLOR",
+            help="auto (on a terminal, unless NO_COLOR; FORCE_COLOR forces it), always or never.",
+        ),
+    ] = "auto",
 ) -> None:
     """Install Python packages from a database-backed wheel cache."""
-    del no_config, config_file
+    del no_config, config_file, color

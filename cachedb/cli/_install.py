@@ -49,6 +49,77 @@ NoWaitOption = Annotated[
     ),
 ]
 
+# The options saying where packages come from, shared with `venv --seed`.
+IndexUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--index-url",
+        "-i",
+        envvar="CACHEDB_INDEX_URL",
+        help="Base URL of the package index [default: https://pypi.org/simple].",
+    ),
+]
+ExtraIndexUrlOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--extra-index-url",
+        envvar="CACHEDB_EXTRA_INDEX_URL",
+        help="More indexes, after --index-url (the variable: URLs separated by spaces).",
+    ),
+]
+FindLinksOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--find-links",
+        "-f",
+        envvar="CACHEDB_FIND_LINKS",
+        help="A directory or URL of wheels (the variable: separated by spaces).",
+    ),
+]
+NoIndexOption = Annotated[
+    bool,
+    typer.Option("--no-index", envvar="CACHEDB_NO_INDEX", help="Ignore the package index."),
+]
+OfflineOption = Annotated[
+    bool,
+    typer.Option("--offline", envvar="CACHEDB_OFFLINE", help="Use only the cache; no network."),
+]
+LinkModeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--link-mode",
+        envvar="CACHEDB_LINK_MODE",
+        help="clone, hardlink, copy or symlink [default: clone, else hardlink, else copy].",
+    ),
+]
+
+# How to reach the indexes: certificates and credentials.
+CertOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cert",
+        envvar=["CACHEDB_CERT", "SSL_CERT_FILE"],
+        help="Trust the CA certificates in this PEM file instead of the bundled ones.",
+        show_default=False,
+    ),
+]
+NativeTlsOption = Annotated[
+    bool,
+    typer.Option(
+        "--native-tls",
+        envvar="CACHEDB_NATIVE_TLS",
+        help="Trust the system's certificate store (needs the truststore package).",
+    ),
+]
+KeyringProviderOption = Annotated[
+    str,
+    typer.Option(
+        "--keyring-provider",
+        envvar="CACHEDB_KEYRING_PROVIDER",
+        help="subprocess: ask the keyring command for credentials after a 401; or disabled.",
+    ),
+]
+
 
 @app.command("install")
 def install_command(
@@ -73,42 +144,16 @@ def install_command(
     python: PythonOption = None,
     venv: VenvOption = None,
     seed: Annotated[
-        bool, typer.Option("--seed", help="Install pip into a venv this command creates.")
-    ] = False,
-    index_url: Annotated[
-        str | None,
-        typer.Option(
-            "--index-url",
-            "-i",
-            envvar="CACHEDB_INDEX_URL",
-            help="Base URL of the package index [default: https://pypi.org/simple].",
-        ),
-    ] = None,
-    extra_index_url: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--extra-index-url",
-            envvar="CACHEDB_EXTRA_INDEX_URL",
-            help="More indexes, after --index-url (the variable: URLs separated by spaces).",
-        ),
-    ] = None,
-    find_links: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--find-links",
-            "-f",
-            envvar="CACHEDB_FIND_LINKS",
-            help="A directory or URL of wheels (the variable: separated by spaces).",
-        ),
-    ] = None,
-    no_index: Annotated[
         bool,
-        typer.Option("--no-index", envvar="CACHEDB_NO_INDEX", help="Ignore the package index."),
+        typer.Option(
+            "--seed", envvar="CACHEDB_SEED", help="Install pip into a venv this command creates."
+        ),
     ] = False,
-    offline: Annotated[
-        bool,
-        typer.Option("--offline", envvar="CACHEDB_OFFLINE", help="Use only the cache; no network."),
-    ] = False,
+    index_url: IndexUrlOption = None,
+    extra_index_url: ExtraIndexUrlOption = None,
+    find_links: FindLinksOption = None,
+    no_index: NoIndexOption = False,
+    offline: OfflineOption = False,
     refresh: Annotated[
         bool,
         typer.Option(
@@ -125,14 +170,7 @@ def install_command(
         bool, typer.Option("--require-hashes", help="Require a --hash for every package.")
     ] = False,
     pre: Annotated[bool, typer.Option("--pre", help="Allow pre-releases.")] = False,
-    link_mode: Annotated[
-        str | None,
-        typer.Option(
-            "--link-mode",
-            envvar="CACHEDB_LINK_MODE",
-            help="clone, hardlink, copy or symlink [default: clone, else hardlink, else copy].",
-        ),
-    ] = None,
+    link_mode: LinkModeOption = None,
     no_build: Annotated[
         bool, typer.Option("--no-build", help="Never build from source (cached builds are used).")
     ] = False,
@@ -151,6 +189,17 @@ def install_command(
             help="Refresh this package: revalidate its pages, re-read its files, rebuild it.",
         ),
     ] = None,
+    index_strategy: Annotated[
+        str | None,
+        typer.Option(
+            "--index-strategy",
+            envvar="CACHEDB_INDEX_STRATEGY",
+            help="Which indexes' versions count: first-index (the first index that has "
+            "the project; safe against dependency confusion), unsafe-first-match or "
+            "unsafe-best-match [default: first-index].",
+            show_default=False,
+        ),
+    ] = None,
     max_download_size: Annotated[
         str | None,
         typer.Option(
@@ -167,14 +216,71 @@ def install_command(
             "--reinstall-package", help="Link this package again even if it is installed."
         ),
     ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Say what would be installed and removed; change nothing."),
+    ] = False,
+    report: Annotated[
+        str | None,
+        typer.Option(
+            "--report",
+            help="Write pip's installation report (JSON) to this file; '-' for stdout.",
+            show_default=False,
+        ),
+    ] = None,
+    compile_bytecode: Annotated[
+        bool,
+        typer.Option(
+            "--compile-bytecode",
+            envvar="CACHEDB_COMPILE_BYTECODE",
+            help="Compile the environment's Python files to bytecode after installing.",
+        ),
+    ] = False,
+    reinstall: Annotated[
+        bool, typer.Option("--reinstall", help="Reinstall every package, even if installed.")
+    ] = False,
+    exact: Annotated[
+        bool,
+        typer.Option("--exact", help="Uninstall what the requirements do not resolve to."),
+    ] = False,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            help="Install into this directory, flat (as pip --target).",
+            show_default=False,
+        ),
+    ] = None,
+    prefix: Annotated[
+        str | None,
+        typer.Option(
+            "--prefix",
+            help="Install under this prefix: lib/pythonX.Y/site-packages, bin.",
+            show_default=False,
+        ),
+    ] = None,
+    user: Annotated[
+        bool, typer.Option("--user", help="Not supported: cachedb installs into environments.")
+    ] = False,
     no_wait: NoWaitOption = False,
+    cert: CertOption = None,
+    native_tls: NativeTlsOption = False,
+    keyring_provider: KeyringProviderOption = "disabled",
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
     quiet: QuietOption = 0,
     verbose: VerboseOption = 0,
 ) -> None:
     """Install packages into a virtual environment from the cache."""
+    if user:
+        from ..errors import UsageError
+
+        raise UsageError(
+            "--user is not supported: cachedb installs into a virtual environment "
+            "(use --venv or --python), a --target directory or a --prefix"
+        )
     from ..install.options import InstallOptions
+    from ..install.options import index_strategy as strategy
     from ..install.options import max_download_size as download_cap
     from ..install.pipeline import run_install
     from ..install.report import Reporter
@@ -204,11 +310,23 @@ def install_command(
         no_binary=list(no_binary or []),
         only_binary=list(only_binary or []),
         refresh_packages=list(refresh_package or []),
+        cert=cert,
+        native_tls=native_tls,
+        keyring_provider=keyring_provider,
         reinstall_packages=list(reinstall_package or []),
         wait=not no_wait,
+        dry_run=dry_run,
+        report=report,
+        compile_bytecode=compile_bytecode,
+        reinstall=reinstall,
+        exact=exact,
+        target=target,
+        prefix=prefix,
     )
     if max_download_size is not None:
         opts.max_download_size = download_cap(max_download_size)
+    if index_strategy is not None:
+        opts.index_strategy = strategy(index_strategy)
     raise typer.Exit(run_install(opts, Reporter(verbose - quiet)))
 
 

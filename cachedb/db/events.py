@@ -19,6 +19,11 @@ def set_command(command: str) -> None:
     _COMMAND = command
 
 
+def command() -> str:
+    """The command line as recorded (credentials already redacted by the CLI)."""
+    return _COMMAND
+
+
 def record_sql(
     run: Executor,
     kind: str,

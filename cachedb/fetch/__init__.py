@@ -9,6 +9,7 @@ from cachedb.fetch._download import check_local_file, download, refuse_local, sa
 from cachedb.fetch._downloaded import Downloaded
 from cachedb.fetch._hashes import Hasher, usable
 from cachedb.fetch._limits import DEFAULT_MAX_DOWNLOAD_SIZE, Limits
+from cachedb.fetch._network import KEYRING_PROVIDERS, NetworkSettings
 from cachedb.fetch._session import HttpSession, Reply
 from cachedb.fetch._urls import borrow_credentials, local_path, redact_url, strip_credentials
 
@@ -17,6 +18,8 @@ __all__ = [
     "Downloaded",
     "Hasher",
     "HttpSession",
+    "KEYRING_PROVIDERS",
+    "NetworkSettings",
     "Limits",
     "Reply",
     "borrow_credentials",

@@ -14,10 +14,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cachedb.errors import NetworkError
+from cachedb.fetch._network import NetworkSettings
 from cachedb.fetch._urls import redact_url, scrub
 
 if TYPE_CHECKING:
     import httpx
+
+    from cachedb.fetch._auth import Credentials
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +77,18 @@ class HttpSession:
     may use it at once.
     """
 
-    def __init__(self, *, timeout: float = 30.0, concurrency: int = 8) -> None:
+    def __init__(
+        self,
+        *,
+        timeout: float = 30.0,
+        concurrency: int = 8,
+        settings: NetworkSettings | None = None,
+    ) -> None:
         self.timeout = timeout
         self.concurrency = max(1, concurrency)
+        self.settings = settings if settings is not None else NetworkSettings()
         self._client: httpx.Client | None = None
+        self._credentials: Credentials | None = None
         self._lock = threading.Lock()
         self._count = 0
 
@@ -99,6 +110,7 @@ class HttpSession:
             if self._client is None:
                 import httpx
 
+                from cachedb.fetch._auth import Credentials
                 from cachedb.fetch._transport import SchemeTransport
 
                 # Pages and downloads run on two pools of ``concurrency`` threads at
@@ -113,11 +125,27 @@ class HttpSession:
                     transport=SchemeTransport(
                         httpx.Limits(
                             max_connections=connections, max_keepalive_connections=connections
-                        )
+                        ),
+                        self.settings,
                     ),
                     event_hooks={"request": [self._count_request]},
                 )
+                keyring = self.settings.keyring_provider == "subprocess"
+                self._credentials = Credentials(keyring=keyring)
             return self._client
+
+    def _auth(self, url: str) -> httpx.Auth | None:
+        """Credentials from .netrc or the keyring, unless the URL brings a password."""
+        from urllib.parse import unquote, urlsplit
+
+        from cachedb.fetch._auth import StoredAuth
+
+        assert self._credentials is not None
+        parts = urlsplit(url)
+        if parts.password is not None:
+            return None  # httpx sends the URL's own
+        username = unquote(parts.username) if parts.username else None
+        return StoredAuth(self._credentials, username)
 
     @contextmanager
     def open(self, url: str, headers: Mapping[str, str] | None = None) -> Iterator[Reply]:
@@ -132,7 +160,9 @@ class HttpSession:
         shown = redact_url(url)
         log.debug("GET %s", shown)
         try:
-            with client.stream("GET", url, headers=dict(headers or {})) as response:
+            with client.stream(
+                "GET", url, headers=dict(headers or {}), auth=self._auth(url)
+            ) as response:
                 yield Reply(
                     status=response.status_code,
                     url=str(response.url),

@@ -8,18 +8,31 @@ REDACTED = "****"
 
 
 def redact_url(url: str) -> str:
-    """``url`` with any ``user[:password]@`` replaced by ``****@``.
+    """``url`` with any ``user[:password]@`` replaced by ``****@``, and its query by ``****``.
 
-    Tokens are often passed as the user name alone, so the whole userinfo goes.
+    Tokens are often passed as the user name alone, so the whole userinfo goes;
+    signed and token URLs (``x.whl?token=...``) carry theirs in the query.
     """
     try:
         parts = urlsplit(url)
     except ValueError:
         return REDACTED
-    if "@" not in parts.netloc:
+    if "@" not in parts.netloc and not parts.query:
         return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{REDACTED}@{host}"))
+    if "@" in parts.netloc:
+        parts = parts._replace(netloc=f"{REDACTED}@{parts.netloc.rpartition('@')[2]}")
+    if parts.query:
+        parts = parts._replace(query=REDACTED)
+    return urlunsplit(parts)
+
+
+def storable_url(url: str) -> str:
+    """``url`` as it may be written to disk: without credentials, query or fragment."""
+    try:
+        parts = urlsplit(strip_credentials(url))
+    except ValueError:
+        return REDACTED
+    return urlunsplit(parts._replace(query="", fragment=""))
 
 
 def scrub(text: str, url: str) -> str:
@@ -29,7 +42,7 @@ def scrub(text: str, url: str) -> str:
     except ValueError:
         return text
     text = text.replace(url, redact_url(url))
-    for secret in (parts.password, parts.username):
+    for secret in (parts.password, parts.username, parts.query):
         if secret:
             text = text.replace(secret, REDACTED)
     return text

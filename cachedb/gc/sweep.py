@@ -1,6 +1,6 @@
 """Removing what gc decided to collect, one archive at a time.
 
-Order (DESIGN invariant 5): the transaction that re-checks a candidate also
+Order (docs/guarantees.md, "Crashes"): the transaction that re-checks a candidate also
 marks it deleted and records the event; only then, holding the archive's lock,
 is its directory renamed into ``tmp/`` and removed, and its rows purged. A
 crash anywhere leaves a row marked deleted, which the next run finishes.

@@ -34,6 +34,7 @@ from cachedb.fetch import (
     Hasher,
     HttpSession,
     Limits,
+    NetworkSettings,
     check_local_file,
     download,
     refuse_local,
@@ -45,6 +46,12 @@ from cachedb.index._httpcache import CachedPage, PageCache, cache_policy
 from cachedb.index._link import Link
 from cachedb.index._metadata import MAX_METADATA, wheel_metadata
 from cachedb.index._parse import parse_html_page, parse_page
+from cachedb.index._strategy import (
+    DEFAULT_STRATEGY,
+    FIRST_INDEX,
+    UNSAFE_BEST_MATCH,
+    first_offer_of_each_version,
+)
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
 ACCEPT_INDEX = (
@@ -97,8 +104,11 @@ class IndexClient:
         timeout: float = 30.0,
         concurrency: int | None = None,
         defer_cache_writes: bool = False,
+        network: NetworkSettings | None = None,
         max_download_size: int | None = None,
+        strategy: str = DEFAULT_STRATEGY,
     ) -> None:
+        self.strategy = strategy
         self.max_download_size = max_download_size or DEFAULT_MAX_DOWNLOAD_SIZE
         self.index_urls = [url.rstrip("/") for url in index_urls]
         self.find_links = list(find_links)
@@ -110,14 +120,17 @@ class IndexClient:
             concurrency = _concurrency_for([*self.index_urls, *self.find_links])
         self.concurrency = max(1, concurrency)
         self._cache = PageCache(cache_dir, deferred=defer_cache_writes)
-        self._session = HttpSession(timeout=timeout, concurrency=self.concurrency)
+        self.network = network if network is not None else NetworkSettings()
+        self._session = HttpSession(
+            timeout=timeout, concurrency=self.concurrency, settings=self.network
+        )
         self._lock = threading.Lock()
         self._pages: dict[tuple[str, str], CachedPage | None] = {}
         self._find_links_files: dict[str, list[Link] | None] = {}
 
     def connect(self) -> None:
         """Get ready to send requests (if any index is remote), ahead of the first one."""
-        if any(local_path(url) is None for url in self.index_urls):
+        if any(local_location(url) is None for url in self.index_urls):
             self._session.connect()
 
     @property
@@ -127,15 +140,24 @@ class IndexClient:
 
     # -- pages -------------------------------------------------------------------------
 
+    @property
+    def index_sources(self) -> list[str]:
+        """Each index as its links name their ``source``, in order."""
+        return [redact_url(index) for index in self.index_urls]
+
     def project_links(self, name: str) -> list[Link]:
-        """Every file offered for ``name`` by each index, then each find-links location."""
+        """The files offered for ``name`` by the indexes (as ``strategy`` says), then by
+        each find-links location."""
         canonical = canonicalize_name(name)
-        links: list[Link] = []
+        per_index: list[list[Link]] = []
         missing: list[str] = []
         for index in self.index_urls:
             directory = local_location(index)
             if directory is not None:
-                links.extend(self._local_project_links(directory, index, canonical))
+                found = self._local_project_links(directory, index, canonical)
+                per_index.append(found)
+                if self.strategy == FIRST_INDEX and found:
+                    break
                 continue
             page_url = f"{index}/{canonical}/"
             page = self._page(page_url, ACCEPT_INDEX, canonical in self.refresh_packages)
@@ -143,7 +165,15 @@ class IndexClient:
                 missing.append(index)
             elif page.status == 200:
                 found = parse_page(page.body, page.content_type, page.url, redact_url(index))
-                links.extend(self._with_credentials(found, page_url))
+                per_index.append(self._with_credentials(found, page_url))
+            if self.strategy == FIRST_INDEX and (page is None or page.status == 200):
+                # This index has the project (or cannot say, offline): later ones may not
+                # offer it instead.
+                break
+        if self.strategy == UNSAFE_BEST_MATCH:
+            links = first_offer_of_each_version(per_index)
+        else:
+            links = [link for found in per_index for link in found]
         for location in self.find_links:
             files = self._find_links_listing(location)
             if files is None:

@@ -23,6 +23,8 @@ class Link:
     source: str
     """The index URL or find-links location this came from, credentials redacted."""
     size: int | None = None
+    upload_time: str | None = None
+    """PEP 700 ``upload-time`` (ISO 8601, UTC) where a JSON page gives it."""
     mtime_ns: int | None = None
     """For a file in a local directory: its modification time when listed (its identity, with
     ``size``, in ``cachedb._cachekey``)."""

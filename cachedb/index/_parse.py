@@ -124,6 +124,7 @@ def parse_json_page(body: bytes, page_url: str, source: str) -> list[Link]:
                 metadata_hashes=_metadata_json(meta),
                 source=source,
                 size=size if isinstance(size, int) else None,
+                upload_time=_text_or_none(entry.get("upload-time")),
             )
         )
     return links

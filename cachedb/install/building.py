@@ -54,6 +54,8 @@ def builder_factory(
             index_urls=tuple(index_urls),
             find_links=tuple(find_links),
             offline=opts.offline,
+            index_strategy=opts.index_strategy,
+            network_args=tuple(opts.network_args()),
         )
         return Builder(
             cache,

@@ -78,6 +78,8 @@ class Unpacks:
         forked = self._forked
         if forked is None or index.offline or index.concurrency > forked.workers:
             return None
+        if not index.network.plain:
+            return None  # the workers' own clients know no certificates or keyring
         limits = index.limits(link)
         wheel = forked.fetch(link.url, dest_dir, link.filename, link.hashes, index.timeout, limits)
         return None if wheel is None else forked.fetched(wheel)

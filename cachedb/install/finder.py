@@ -208,17 +208,28 @@ class CandidateFinder:
         index = self.index
         if index is None:
             return {}
+        from ..index._strategy import UNSAFE_FIRST_MATCH
+
         links = index.project_links(name)
-        best: dict[Version, tuple[tuple[bool, int], Link]] = {}
-        sdists: dict[Version, tuple[tuple[bool, bool], Link]] = {}
+        # unsafe-first-match: a version comes from the first index offering it, and every
+        # version of an index is tried before those of the next (the index's position).
+        ranked = index.strategy == UNSAFE_FIRST_MATCH
+        positions = {source: i for i, source in enumerate(index.index_sources)}
+        best: dict[Version, tuple[tuple[int, bool, int], Link]] = {}
+        sdists: dict[Version, tuple[tuple[int, bool, bool], Link]] = {}
         incompatible: list[str] = []
         wheels_allowed = self._policy.wheels_allowed(name)
         for link in links:
+            position = positions.get(link.source, 0) if ranked else 0
             if not link.is_wheel:
                 sdist_version = _sdist_version(link.filename, name)
                 if sdist_version is not None:
-                    # Unyanked first, then .tar.gz (the standard format) over .zip.
-                    skey = (link.yanked is not None, not link.filename.endswith(".tar.gz"))
+                    # An earlier index's, unyanked, then .tar.gz (the standard format) over .zip.
+                    skey = (
+                        position,
+                        link.yanked is not None,
+                        not link.filename.endswith(".tar.gz"),
+                    )
                     if sdist_version not in sdists or skey < sdists[sdist_version][0]:
                         sdists[sdist_version] = (skey, link)
                 continue
@@ -235,7 +246,8 @@ class CandidateFinder:
             if rank is None:
                 incompatible.append(link.filename)
                 continue
-            key = (link.yanked is not None, rank)  # an unyanked file beats a yanked one
+            # An earlier index's file, then an unyanked one, then the best-tagged one.
+            key = (position, link.yanked is not None, rank)
             if version not in best or key < best[version][0]:
                 best[version] = (key, link)
         found: dict[Version, CandidateInfo] = {
@@ -245,11 +257,12 @@ class CandidateFinder:
                 _requires_python(link.requires_python),
                 link.yanked is not None,
                 Indexed(link),
+                preference=key[0],
             )
-            for v, (_, link) in best.items()
+            for v, (key, link) in best.items()
         }
         may_build = self._policy.may_build(name)
-        for v, (_, link) in sdists.items():
+        for v, (skey, link) in sdists.items():
             if v in found:
                 continue
             cand: CandidateInfo | None = CandidateInfo(
@@ -258,6 +271,7 @@ class CandidateFinder:
                 _requires_python(link.requires_python),
                 link.yanked is not None,
                 Sdist(link),
+                preference=skey[0],
             )
             if not may_build:
                 # Building is forbidden, but an earlier build of this very sdist is fine.
@@ -470,8 +484,9 @@ class CandidateFinder:
                 best = (rank, wheel)
         if best is None:
             return None
+        link = cand.source.link if isinstance(cand.source, Sdist) else None
         return CandidateInfo(
-            cand.name, cand.version, cand.requires_python, cand.yanked, Cached(best[1])
+            cand.name, cand.version, cand.requires_python, cand.yanked, Cached(best[1], link)
         )
 
     def _direct_sdist(self, source: Direct) -> Path | None:
@@ -496,6 +511,10 @@ class CandidateFinder:
         deps = metadata.requires_dist(data, f"{candidate.name} {candidate.version}")
         self._metadata[key] = deps
         return deps
+
+    def metadata(self, candidate: CandidateInfo) -> bytes:
+        """The candidate's core metadata (METADATA), from wherever its source keeps it."""
+        return self._core_metadata(candidate)
 
     def check_python(self, candidate: CandidateInfo) -> None:
         """Refuse ``candidate`` if its METADATA's Requires-Python excludes the target."""

@@ -48,7 +48,7 @@ def run_uninstall(
             removed = _uninstall_locked(names, interp, cache, reporter)
     reporter.info(f"Uninstalled {len(removed)} package{'s' if len(removed) != 1 else ''}")
     for name, version in removed:
-        reporter.info(f" - {name}=={version}")
+        reporter.change("-", f"{name}=={version}")
     return 0
 
 

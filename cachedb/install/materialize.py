@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import HashMismatch, InstallError
+from ..errors import CachedbError, HashMismatch, InstallError
 from ..resolve import Pin
 from ..store import BUILT_WHEELS_BUCKET, WHEELS_BUCKET, PutItem, pointer_key, source_key
 from .fetching import Fetcher, allowed_sha256
 from .sources import Built, Cached, Direct, Indexed, Sdist
 
 if TYPE_CHECKING:
+    from ..db.lite import Executor
     from ..index import IndexClient, Link
     from ..store import Cache
     from ..store.unpack import UnpackedWheel
@@ -65,10 +66,11 @@ def _check_named(pin: Pin, filename: str) -> None:
 
 
 def _direct_url(source: Direct, sha256: str) -> dict[str, object]:
-    from ..fetch import strip_credentials
+    from ..fetch._urls import storable_url
 
     return {
-        "url": strip_credentials(source.url),
+        # Without credentials or query (a token): PEP 610 records where, not how to get in.
+        "url": storable_url(source.url),
         "archive_info": {"hash": f"sha256={sha256}", "hashes": {"sha256": sha256}},
     }
 
@@ -245,3 +247,23 @@ def materialize(
         if fetcher is not None:
             fetcher.close()
     return [ready[pin.name] for pin in pins]
+
+
+def note_kept(cache: Cache, prefix: str, archive_ids: list[str]) -> None:
+    """Say in the event log that linking into ``prefix`` failed after these archives were
+    stored: they stay registered (valid, immutable; the next install links them), and
+    nothing says the environment holds them."""
+    from ..db.events import record_sql
+
+    def _write(run: Executor) -> None:
+        for archive_id in archive_ids:
+            record_sql(
+                run,
+                "install.failed",
+                prefix,
+                new_archive=archive_id,
+                detail="linking failed; the archive stored for it stays in the cache",
+            )
+
+    with contextlib.suppress(CachedbError):  # the failure itself is what the user must see
+        cache.write_sql(_write)

@@ -5,9 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .._settings import value
 from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from ..fetch import NetworkSettings
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
 INDEX_URL_ENV = "CACHEDB_INDEX_URL"
@@ -15,6 +19,9 @@ HTTP_TIMEOUT_ENV = "CACHEDB_HTTP_TIMEOUT"
 DEFAULT_HTTP_TIMEOUT = 30.0
 CONCURRENT_DOWNLOADS_ENV = "CACHEDB_CONCURRENT_DOWNLOADS"
 MAX_DOWNLOAD_SIZE_ENV = "CACHEDB_MAX_DOWNLOAD_SIZE"
+INDEX_STRATEGY_ENV = "CACHEDB_INDEX_STRATEGY"
+# As cachedb.index's (not imported here: a warm install never loads the index client).
+INDEX_STRATEGIES = ("first-index", "unsafe-first-match", "unsafe-best-match")
 
 
 def http_timeout() -> float:
@@ -49,7 +56,7 @@ def max_download_size(option: str | None = None) -> int | None:
         return None
     from ..gc.units import parse_size
 
-    where = "--max-download-size" if option is not None else MAX_DOWNLOAD_SIZE_ENV
+    where = f"--max-download-size ({MAX_DOWNLOAD_SIZE_ENV})"
     try:
         size = parse_size(raw)
     except UsageError as exc:
@@ -57,6 +64,19 @@ def max_download_size(option: str | None = None) -> int | None:
     if size < 1:
         raise UsageError(f"{where} must be at least one byte, not {raw!r}")
     return size
+
+
+def index_strategy(option: str | None = None) -> str:
+    """``--index-strategy``, else ``CACHEDB_INDEX_STRATEGY``, else uv's safe default."""
+    raw = option if option is not None else (value("index-strategy") or "").strip()
+    if not raw:
+        return INDEX_STRATEGIES[0]
+    if raw not in INDEX_STRATEGIES:
+        raise UsageError(
+            f"unknown --index-strategy ({INDEX_STRATEGY_ENV}) {raw!r}; "
+            "use first-index, unsafe-first-match or unsafe-best-match"
+        )
+    return raw
 
 
 @dataclass
@@ -84,6 +104,7 @@ class InstallOptions:
     timeout: float = field(default_factory=http_timeout)
     concurrency: int | None = field(default_factory=concurrent_downloads)
     max_download_size: int | None = field(default_factory=max_download_size)
+    index_strategy: str = field(default_factory=index_strategy)
     no_build: bool = False  # never build from source; cached builds are still used
     no_binary: list[str] = field(default_factory=list)  # names, ":all:", ":none:" (as pip)
     only_binary: list[str] = field(default_factory=list)
@@ -91,4 +112,35 @@ class InstallOptions:
     # Link these again even when the environment has the version asked for (uv's
     # --reinstall-package); canonical names.
     reinstall_packages: list[str] = field(default_factory=list)
+    cert: str | None = None  # CA certificates to trust (PEM), instead of the bundled ones
+    native_tls: bool = False  # trust the system's store (truststore)
+    keyring_provider: str = "disabled"  # or "subprocess": the keyring command, after a 401
+
+    def network(self) -> NetworkSettings:
+        """Certificates and credentials for the index client; a bad provider is refused."""
+        from ..fetch import KEYRING_PROVIDERS, NetworkSettings
+
+        if self.keyring_provider not in KEYRING_PROVIDERS:
+            raise UsageError(
+                f"--keyring-provider must be one of {', '.join(KEYRING_PROVIDERS)}, "
+                f"not {self.keyring_provider!r}"
+            )
+        return NetworkSettings(
+            cert=self.cert, native_tls=self.native_tls, keyring_provider=self.keyring_provider
+        )
+
+    def network_args(self) -> list[str]:
+        """These three as options, for a child ``cachedb install`` (build requirements)."""
+        args = ["--cert", self.cert] if self.cert else []
+        if self.native_tls:
+            args.append("--native-tls")
+        return [*args, "--keyring-provider", self.keyring_provider]
+
     wait: bool = True  # for another writer of the environment; False: fail at once (--no-wait)
+    dry_run: bool = False  # resolve and say what would change; write nothing to the environment
+    report: str | None = None  # pip's installation report (JSON) to this file; "-": stdout
+    compile_bytecode: bool = False  # compile the environment's .py files once linked
+    reinstall: bool = False  # relink every resolved package, installed or not
+    exact: bool = False  # uninstall what the requirements do not resolve to (sync, --exact)
+    target: str | None = None  # pip's --target: a flat directory of packages
+    prefix: str | None = None  # pip's --prefix: an installation prefix (lib/pythonX.Y/...)

@@ -9,9 +9,11 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -25,6 +27,8 @@ from .forked import on_two_processes
 from .options import DEFAULT_INDEX_URL, INDEX_URL_ENV, InstallOptions
 from .prefetch import prefetch, uncached_pins
 from .report import Reporter
+from .report import count as _count
+from .report import duration as _secs
 from .sources import Built, Cached, Direct, Indexed, Installed, Sdist
 
 if TYPE_CHECKING:
@@ -165,7 +169,7 @@ def _start_fetching(
 
 
 def _prefetch_remote_direct(
-    direct: dict[str, Direct], finder: CandidateFinder, cache: Cache
+    direct: dict[str, Direct], finder: CandidateFinder, cache: Cache, opts: InstallOptions
 ) -> Path | None:
     """Download wheels named by URL before resolving: their metadata lives inside them."""
     if not direct:
@@ -184,7 +188,7 @@ def _prefetch_remote_direct(
     if index is None:
         from ..index import IndexClient
 
-        index = IndexClient(index_urls=[], cache_dir=None)
+        index = IndexClient(index_urls=[], cache_dir=None, network=opts.network())
     staging = cache.layout.tmp / f"direct-{os.getpid()}-{time.monotonic_ns()}"
     staging.mkdir(parents=True)
     links = [Link(d.url, d.filename, {}, None, None, None, d.url) for d in remote]
@@ -193,6 +197,18 @@ def _prefetch_remote_direct(
     ):
         finder.remote_direct[d.url] = got.path
     return staging
+
+
+def _templates(opts: InstallOptions) -> Path | None:
+    """Where venv templates are kept, if this install may create a venv."""
+    if opts.venv is None:
+        return None
+    from .._config import resolve_cache_dir
+    from ..store.layout import Layout
+
+    layout = Layout(resolve_cache_dir(opts.cache_dir))
+    # Not the first thing to write into a cache directory: open_cache makes it properly.
+    return layout.interpreters if layout.root.is_dir() else None
 
 
 def run_install(opts: InstallOptions, reporter: Reporter) -> int:
@@ -218,7 +234,18 @@ def run_install(opts: InstallOptions, reporter: Reporter) -> int:
         )
 
     venv_existed = opts.venv is None or Path(opts.venv).exists()
-    python = find_target(python=opts.python, venv=opts.venv, seed=opts.seed)
+    if opts.target is not None or opts.prefix is not None:
+        from . import destinations
+
+        destinations.check(opts)
+        python = destinations.interpreter(opts)
+    elif opts.dry_run and not venv_existed:
+        # Nothing is created: resolve for the interpreter the venv would be made from.
+        python = find_target(python=opts.python) if opts.python else Path(sys.executable)
+    else:
+        python = find_target(
+            python=opts.python, venv=opts.venv, seed=opts.seed, templates=_templates(opts)
+        )
     try:
         # The interpreter answers on its own while the HTTP client loads. (Not before the
         # cache is open: a read-only cache must be reported as such, before anything writes.)
@@ -227,9 +254,11 @@ def run_install(opts: InstallOptions, reporter: Reporter) -> int:
             staging.in_use(cache.layout),
             start_query(python, cache.layout.interpreters) as query,
         ):
-            return _install_into(opts, reporter, reqs, query, cache, started)
+            return _install_into(
+                opts, reporter, reqs, query, cache, started, fresh=not venv_existed
+            )
     except BaseException:
-        if not venv_existed and opts.venv is not None:
+        if not venv_existed and opts.venv is not None and not opts.dry_run:
             shutil.rmtree(opts.venv, ignore_errors=True)
         raise
 
@@ -241,7 +270,10 @@ def _install_into(
     query: Query,
     cache: Cache,
     started: float,
+    *,
+    fresh: bool = False,
 ) -> int:
+    """The install proper; ``fresh``: the environment does not exist yet (a dry run's venv)."""
     from ..link import (
         Archive,
         choose_link_mode,
@@ -252,7 +284,7 @@ def _install_into(
     )
     from ..store import InstallRecord
     from .building import build_policy, builder_factory
-    from .materialize import materialize
+    from .materialize import materialize, note_kept
 
     direct: dict[str, Direct] = {}
     hashes: dict[str, frozenset[str]] = {}
@@ -260,7 +292,8 @@ def _install_into(
         if r.hashes:
             hashes[r.name] = hashes.get(r.name, frozenset()) | r.hashes
         if r.url is not None:
-            filename = r.url.split("#")[0].rsplit("/", 1)[-1]
+            # The path's last part: `x.whl?token=...` (a signed URL) is a wheel too.
+            filename = unquote(urlsplit(r.url).path.rsplit("/", 1)[-1])
             direct[r.name] = Direct(r.url, filename, r.hashes, editable=r.editable)
     index_urls = _index_urls(opts, reqs)
     find_links = [*opts.find_links, *reqs.find_links]
@@ -280,8 +313,10 @@ def _install_into(
             timeout=opts.timeout,
             concurrency=opts.concurrency,
             max_download_size=opts.max_download_size,
+            strategy=opts.index_strategy,
             # A failed run must leave the cache as it was: pages are kept on success only.
             defer_cache_writes=True,
+            network=opts.network(),
         )
 
     from ..target.lock import environment_lock
@@ -299,22 +334,37 @@ def _install_into(
             if early is not None:
                 early.connect()
             interp = query.result()
-            locked.enter_context(
-                environment_lock(
-                    Path(interp.prefix), cache.layout.locks, wait=opts.wait, waiting=reporter.info
+            if opts.target is not None or opts.prefix is not None:
+                from .destinations import rebase
+
+                interp = rebase(interp, opts)
+            if not opts.dry_run:  # a dry run writes nothing, not even a lock file
+                locked.enter_context(
+                    environment_lock(
+                        Path(interp.prefix),
+                        cache.layout.locks,
+                        wait=opts.wait,
+                        waiting=reporter.info,
+                    )
                 )
-            )
         except BaseException:
             if early is not None:
                 early.close()
             raise
-        installed = installed_distributions(interp.scheme)
-        reinstall = {canonicalize_name(n) for n in opts.reinstall_packages}
+        installed = {} if fresh and opts.dry_run else installed_distributions(interp.scheme)
+        reinstall: set[str] = {canonicalize_name(n) for n in opts.reinstall_packages}
+        if hashes and installed:
+            # Another build of a version a lock pins is not what the lock asks for.
+            recorded = cache.installed_archives(interp.prefix)
+            reinstall |= _other_builds(installed, hashes, recorded)
+        # What is to be reinstalled must not be offered as already there (--reinstall: nothing).
+        usable = (
+            {} if opts.reinstall else {k: v for k, v in installed.items() if k not in reinstall}
+        )
         finder = CandidateFinder(
             cache=cache,
             tags=interp.tags,
-            # What is to be reinstalled must not be offered as already there.
-            installed={k: v for k, v in installed.items() if k not in reinstall},
+            installed=usable,
             direct=direct,
             index=make_index if early is None else (lambda: early),
             offline=opts.offline,
@@ -326,11 +376,13 @@ def _install_into(
             refresh=opts.refresh,
         )
         staging: Path | None = None
+        kept: list[str] = []
         fetcher: Fetcher | None = None
         held: list[int] = []
         try:
-            staging = _prefetch_remote_direct(direct, finder, cache)
-            fetcher = _start_fetching(reqs, finder, interp, opts, cache, hashes)
+            staging = _prefetch_remote_direct(direct, finder, cache, opts)
+            if not opts.dry_run:  # a dry run downloads only what resolving needs
+                fetcher = _start_fetching(reqs, finder, interp, opts, cache, hashes)
             resolution = _resolve(reqs, finder, interp, opts)
             if opts.no_deps:
                 for pin in resolution.pins.values():
@@ -351,11 +403,10 @@ def _install_into(
 
             todo: list[Pin] = []
             for pin in resolution.pins.values():
-                have = installed.get(pin.name)
+                have = usable.get(pin.name)
                 if (
                     have is not None
                     and Version(have[0]) == pin.version
-                    and pin.name not in reinstall
                     # What the user named by path or URL is always (re)installed, as in pip.
                     and not isinstance(pin.candidate.source, Direct | Built)
                 ):
@@ -363,10 +414,22 @@ def _install_into(
                 if isinstance(pin.candidate.source, Installed):
                     continue
                 todo.append(pin)
-            if not todo:
+            # --exact: what the requirements do not resolve to goes.
+            extraneous = _extraneous(installed, resolution) if opts.exact else []
+            if opts.dry_run:
+                if opts.report is not None:
+                    _write_report(opts.report, todo, finder, interp, cache, None)
+                finder.commit()
+                _tell_dry_run(reporter, todo, installed, extraneous)
+                return 0
+            if not todo and not extraneous:
+                if opts.report is not None:
+                    _write_report(opts.report, [], finder, interp, cache, None)
                 finder.commit()
                 took = _secs(time.perf_counter() - started)
                 reporter.info(f"Audited {_count(len(resolution.pins))} in {took}")
+                if opts.compile_bytecode:
+                    _compile(interp, reporter)
                 return 0
 
             ready = materialize(
@@ -379,7 +442,9 @@ def _install_into(
                 fetcher=fetcher,
             )
             reporter.stop()
-            fetched = sum(1 for item in ready if item.fetched)
+            # Stored by this run: if linking fails they stay (valid, immutable), said so below.
+            kept = [item.archive_id for item in ready if item.fetched]
+            fetched = len(kept)
             prepared_at = time.perf_counter()
             if fetched:
                 reporter.info(f"Prepared {_count(fetched)} in {_secs(prepared_at - resolved_at)}")
@@ -400,6 +465,9 @@ def _install_into(
                 if old is not None:
                     uninstall(item.pin.name, interp.scheme, prefix)
                     removed.append((item.pin.name, old[0]))
+            for name in extraneous:
+                uninstall(name, interp.scheme, prefix)
+                removed.append((name, installed[name][0]))
 
             # Read before linking starts, so the archives are split between the two linking
             # processes by their number of files.
@@ -426,8 +494,13 @@ def _install_into(
             records.extend(on_two_processes(link, jobs, [len(a.files) for a in archives], "link"))
             reporter.stop()
             cache.record_install(str(prefix), interp.executable, records, [n for n, _ in removed])
+            if opts.report is not None:
+                _write_report(opts.report, todo, finder, interp, cache, ready)
+            kept = []
             finder.commit()
         finally:
+            if kept:
+                note_kept(cache, interp.prefix, kept)
             reporter.stop()
             if fetcher is not None:
                 fetcher.close()
@@ -437,21 +510,130 @@ def _install_into(
                 shutil.rmtree(staging, ignore_errors=True)
 
         elapsed = time.perf_counter() - prepared_at
+        if extraneous:
+            reporter.info(f"Uninstalled {_count(len(extraneous))}")
         reporter.info(f"Installed {_count(len(records))} in {_secs(elapsed)}")
         old_versions = dict(removed)
+        for name in extraneous:
+            reporter.change("-", f"{name}=={old_versions[name]}")
         for rec in sorted(records, key=lambda r: r.name):
             if rec.name in old_versions:
-                reporter.info(f" - {rec.name}=={old_versions[rec.name]}")
-            reporter.info(f" + {rec.name}=={rec.version}")
+                reporter.change("-", f"{rec.name}=={old_versions[rec.name]}")
+            reporter.change("+", f"{rec.name}=={rec.version}")
+        if opts.compile_bytecode:
+            _compile(interp, reporter)
         return 0
 
 
-def _count(n: int) -> str:
-    return f"{n} package{'s' if n != 1 else ''}"
+def _compile(interp: Interpreter, reporter: Reporter) -> None:
+    from .bytecode import compile_bytecode
+
+    started = time.perf_counter()
+    if compile_bytecode(interp.executable, interp.scheme):
+        reporter.info(f"Bytecode compiled in {_secs(time.perf_counter() - started)}")
+    else:
+        reporter.warn("some files could not be compiled to bytecode")
 
 
-def _secs(seconds: float) -> str:
-    return f"{seconds * 1000:.0f}ms" if seconds < 1 else f"{seconds:.2f}s"
+def _tell_dry_run(
+    reporter: Reporter,
+    todo: list[Pin],
+    installed: Mapping[str, tuple[str, Path]],
+    extraneous: list[str],
+) -> None:
+    if not todo and not extraneous:
+        reporter.info("Would make no changes")
+    if extraneous:
+        reporter.info(f"Would uninstall {_count(len(extraneous))}")
+    if todo:
+        reporter.info(f"Would install {_count(len(todo))}")
+    lines = [(name, f" - {name}=={installed[name][0]}") for name in extraneous]
+    for pin in todo:
+        if pin.name in installed:
+            lines.append((pin.name, f" - {pin.name}=={installed[pin.name][0]}"))
+        lines.append((pin.name + "\0", f" + {pin.name}=={pin.version}"))
+    for _, line in sorted(lines):
+        reporter.info(line)
+    reporter.info("Dry run: nothing was changed")
+
+
+def _write_report(
+    destination: str,
+    pins: list[Pin],
+    finder: CandidateFinder,
+    interp: Interpreter,
+    cache: Cache,
+    ready: list[Ready] | None,
+) -> None:
+    from ..requirements._redact import redact_url
+    from . import install_report
+    from .sources import Cached, Indexed, Sdist
+
+    direct_urls = {item.pin.name: item.direct_url for item in ready or []}
+    entries = []
+    for pin in pins:
+        source = pin.candidate.source
+        info: dict[str, object]
+        link = source.link if isinstance(source, Indexed | Sdist | Cached) else None
+        if link is not None:
+            info = {"url": redact_url(link.url)}
+            hashes = dict(link.hashes)
+            if isinstance(source, Cached):
+                hashes.setdefault("sha256", source.wheel.archive_id)  # the wheel's digest
+            archive: dict[str, object] = {"hashes": hashes} if hashes else {}
+            if "sha256" in hashes:
+                archive["hash"] = f"sha256={hashes['sha256']}"
+            info["archive_info"] = archive
+        elif isinstance(source, Cached):
+            # Offline, no source offered it: the cache's unpacked wheel is all there is.
+            info = {
+                "url": cache.archive_path(source.wheel.archive_id).as_uri(),
+                "archive_info": {"hashes": {"sha256": source.wheel.archive_id}},
+            }
+        elif direct_urls.get(pin.name) is not None:
+            info = dict(direct_urls[pin.name] or {})
+        else:
+            url = source.url if isinstance(source, Direct) else ""
+            info = {"url": redact_url(url)}
+        entries.append(
+            install_report.entry(
+                download_info=info,
+                is_direct=isinstance(source, Direct | Built),
+                is_yanked=pin.candidate.yanked,
+                requested=pin.requested,
+                extras=pin.extras,
+                metadata=finder.metadata(pin.candidate),
+            )
+        )
+    install_report.write(destination, entries, interp.markers)
+
+
+def _other_builds(
+    installed: Mapping[str, tuple[str, Path]],
+    hashes: Mapping[str, frozenset[str]],
+    recorded: Mapping[str, str],
+) -> set[str]:
+    """Installed distributions that are not the build their ``--hash`` values allow.
+
+    cachedb records which archive (the wheel's sha256) it installed: where a lock's
+    hashes do not include it, the version may be right but the files are another
+    build's, and the lock's build must replace it.
+    """
+    out: set[str] = set()
+    for name in installed:
+        allowed, archive = hashes.get(name), recorded.get(name)
+        if allowed and archive is not None and f"sha256:{archive}" not in allowed:
+            out.add(name)
+    return out
+
+
+# Installers a lock file need not list: an exact install leaves them, as pip-sync does.
+_KEPT_BY_EXACT = frozenset({"pip", "setuptools", "wheel"})
+
+
+def _extraneous(installed: Mapping[str, tuple[str, Path]], resolution: Resolution) -> list[str]:
+    """What an exact install removes: every distribution the resolution does not pin."""
+    return sorted(n for n in installed if n not in resolution.pins and n not in _KEPT_BY_EXACT)
 
 
 __all__ = ["InstallOptions", "run_install"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
+from .._color import console, paint
+
 
 class Reporter:
     """Writes to stderr like uv: short status lines, rich progress only on a terminal."""
@@ -26,12 +28,17 @@ class Reporter:
 
     def warn(self, message: str) -> None:
         if self.verbosity >= -1:
-            self.stream.write(f"warning: {message}\n")
+            self.stream.write(f"{paint('warning:', 'warning', self.stream)} {message}\n")
+
+    def change(self, sign: str, what: str) -> None:
+        """One line of the closing summary: `` + name==version`` or `` - name==version``."""
+        if self.verbosity >= 0:
+            text = paint(f"{sign} {what}", "added" if sign == "+" else "removed", self.stream)
+            self.stream.write(f" {text}\n")
 
     def start(self, description: str, total: int) -> None:
         if not self.interactive or total == 0:
             return
-        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
         self.stop()
@@ -39,7 +46,7 @@ class Reporter:
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            console=Console(file=self.stream),
+            console=console(self.stream),
             transient=True,
         )
         self._progress.start()
@@ -53,3 +60,13 @@ class Reporter:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+def count(n: int) -> str:
+    """``1 package``, ``2 packages``: how summaries count."""
+    return f"{n} package{'s' if n != 1 else ''}"
+
+
+def duration(seconds: float) -> str:
+    """``250ms`` or ``1.25s``, as uv prints them."""
+    return f"{seconds * 1000:.0f}ms" if seconds < 1 else f"{seconds:.2f}s"

@@ -10,6 +10,14 @@ from ._line import absolute_path, parse_requirement
 from ._model import RequirementSet
 
 
+def is_pylock(path: Path) -> bool:
+    """PEP 751's file names: ``pylock.toml`` and ``pylock.<name>.toml``."""
+    name = path.name
+    return name == "pylock.toml" or (
+        name.startswith("pylock.") and name.endswith(".toml") and name.count(".") == 2
+    )
+
+
 def collect(
     args: Sequence[str],
     requirement_files: Sequence[str] = (),
@@ -29,7 +37,13 @@ def collect(
         for arg in editables:
             result.requirements.append(parse_editable(arg, base_dir=base_dir))
     for name in requirement_files:
-        result.merge(parse_requirements_file(_location(name, base_dir)))
+        path = _location(name, base_dir)
+        if is_pylock(path):
+            from ._pylock import parse_pylock  # packaging.pylock and tomllib only for locks
+
+            result.merge(parse_pylock(path))
+        else:
+            result.merge(parse_requirements_file(path))
     for name in constraint_files:
         result.merge(parse_requirements_file(_location(name, base_dir), constraint=True))
     return result

@@ -9,6 +9,12 @@ import re
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)[^/?#\s]*@")
 
 
+# A URL's query (up to its fragment or the end of the URL): signed and token URLs
+# (`x.whl?token=...`) carry their secret there.
+_QUERY = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^?#\s]*)\?[^#\s]*")
+
+
 def redact_url(url: str) -> str:
-    """Return ``url`` (or any text containing URLs) with ``user:password@`` as ``****@``."""
-    return _USERINFO.sub(r"\g<scheme>****@", url)
+    """Return ``url`` (or any text containing URLs) with ``user:password@`` as ``****@``
+    and any query as ``?****``."""
+    return _QUERY.sub(r"\g<head>?****", _USERINFO.sub(r"\g<scheme>****@", url))

@@ -6,13 +6,15 @@ which requirement came from where and which versions were passed over.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from packaging.requirements import Requirement
 from packaging.version import Version
 
 from cachedb.resolve._model import CandidateInfo
-from cachedb.resolve._select import Wanted, python_ok, selectable
+from cachedb.resolve._select import Wanted, dependencies_for, python_ok, selectable
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,48 @@ def no_match(
     return "\n".join(lines)
 
 
+def chains(
+    wanted: Mapping[str, Wanted],
+    known: Mapping[CandidateInfo, list[Requirement]],
+    markers: Mapping[str, str],
+) -> Callable[[CandidateInfo], list[str]]:
+    """How the user's requests led to a candidate, through the dependencies read so far.
+
+    The answer is the shortest chain, as lines ``a 1.0 depends on b>=1``, from a
+    version the user's request admits down to the candidate's parent.
+    """
+
+    def chain(target: CandidateInfo) -> list[str]:
+        infos = list(known)
+        roots = [
+            i
+            for i in infos
+            if i.name in wanted and wanted[i.name].specifier.contains(i.version, prereleases=True)
+        ]
+        came_from: dict[CandidateInfo, tuple[CandidateInfo, Wanted] | None] = dict.fromkeys(roots)
+        queue = deque(roots)
+        while queue and target not in came_from:
+            current = queue.popleft()
+            for dep in dependencies_for(known[current], frozenset(), markers):
+                for nxt in infos:
+                    if (
+                        nxt not in came_from
+                        and nxt.name == dep.name
+                        and dep.specifier.contains(nxt.version, prereleases=True)
+                    ):
+                        came_from[nxt] = (current, dep)
+                        queue.append(nxt)
+        lines: list[str] = []
+        step = came_from.get(target)
+        while step is not None:
+            parent, dep = step
+            lines.append(f"{parent.name} {parent.version} depends on {dep.text}")
+            step = came_from.get(parent)
+        return lines[::-1]
+
+    return chain
+
+
 def explain(
     causes: Sequence[Cause],
     listing: Callable[[str], Sequence[CandidateInfo]],
@@ -72,13 +116,19 @@ def explain(
     constraints: Mapping[str, Wanted],
     *,
     pre: bool,
+    prerelease: str | None = None,
+    chain: Callable[[CandidateInfo], list[str]] = lambda _: [],
 ) -> str:
-    """Why ``causes`` cannot all hold; ``listing`` gives every version of a project."""
+    """Why ``causes`` cannot all hold; ``listing`` gives every version of a project,
+    ``chain`` how the user's requests led to a candidate (see ``chains``)."""
     # A requirement nothing satisfies on its own is the whole story, whoever conflicts with it.
     for cause in causes:
         infos = listing(cause.wanted.name)
-        if not selectable(infos, [cause.wanted.specifier], python, pre=pre, upgrade=True):
-            via = [_who(cause)] if cause.parent is not None else []
+        allowed = selectable(
+            infos, [cause.wanted.specifier], python, pre=pre, upgrade=True, prerelease=prerelease
+        )
+        if not allowed:
+            via = [*chain(cause.parent), _who(cause)] if cause.parent is not None else []
             return no_match(cause.wanted, infos, python, via)
 
     triggers: list[str] = []

@@ -22,6 +22,9 @@ class CandidateInfo:
     # Opaque here (a Link, a cached wheel, an installed dist...): handed back in the Pin.
     source: object = field(compare=False)
     installed: bool = False
+    # Lower is tried first, before any newer version of a higher one: the position of
+    # the index it comes from under ``--index-strategy unsafe-first-match``, else 0.
+    preference: int = field(default=0, compare=False)
 
 
 class Finder(Protocol):

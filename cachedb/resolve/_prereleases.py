@@ -50,20 +50,35 @@ def names_prerelease(specifiers: Iterable[SpecifierSet]) -> bool:
     return False
 
 
+# uv's names for the choice; the default is the rule above.
+MODES = ("disallow", "allow", "if-necessary", "explicit", "if-necessary-or-explicit")
+DEFAULT_MODE = "if-necessary-or-explicit"
+
+
 def selectable_versions(
-    infos: Iterable[CandidateInfo], specifiers: Sequence[SpecifierSet], *, pre: bool
+    infos: Iterable[CandidateInfo],
+    specifiers: Sequence[SpecifierSet],
+    *,
+    pre: bool,
+    mode: str | None = None,
 ) -> list[CandidateInfo]:
-    """The candidates among ``infos`` that match every specifier and the rule above."""
+    """The candidates among ``infos`` that match every specifier and the rule above.
+
+    ``mode`` (``compile --prerelease``) keeps only some clauses: ``allow`` is
+    ``--pre``; ``explicit`` drops clause 5, ``if-necessary`` clause 3, and
+    ``disallow`` both. ``pre`` means ``allow`` where no mode is given.
+    """
+    mode = mode or ("allow" if pre else DEFAULT_MODE)
     matching = [
         info
         for info in infos
         if all(spec.contains(info.version, prereleases=True) for spec in specifiers)
     ]
-    if pre or names_prerelease(specifiers):
+    explicit = mode in ("explicit", DEFAULT_MODE) and names_prerelease(specifiers)
+    if mode == "allow" or explicit:
         return matching
     final_offered = any(not i.installed and not i.version.is_prerelease for i in matching)
+    necessary = mode in ("if-necessary", DEFAULT_MODE) and not final_offered
     return [
-        info
-        for info in matching
-        if not info.version.is_prerelease or info.installed or not final_offered
+        info for info in matching if not info.version.is_prerelease or info.installed or necessary
     ]

@@ -61,13 +61,18 @@ class Provider(AbstractProvider[Req, Cand, str]):
         upgrade: bool,
         no_deps: bool,
         pre: bool,
+        lowest: frozenset[str] | None = frozenset(),
+        prerelease: str | None = None,
     ) -> None:
         self.finder = finder
+        # Names whose lowest allowed version is tried first; None: every name.
+        self.lowest = lowest
         self.markers = markers
         self.constraints = constraints
         self.upgrade = upgrade
         self.no_deps = no_deps
         self.pre = pre
+        self.prerelease = prerelease
         self.python = python_version(markers)
         self._complete: dict[str, list[CandidateInfo]] = {}
         self._by_pin: dict[tuple[str, Version], list[CandidateInfo]] = {}
@@ -86,6 +91,10 @@ class Provider(AbstractProvider[Req, Cand, str]):
         infos = list(self.finder.candidates(name, specifier or SpecifierSet()))
         self._complete[name] = infos
         return infos
+
+    def known_dependencies(self) -> dict[CandidateInfo, list[Requirement]]:
+        """Every candidate whose dependencies were read, with them (for explanations)."""
+        return dict(self._deps)
 
     def identify(self, requirement_or_candidate: Req | Cand) -> str:
         return requirement_or_candidate.identifier
@@ -123,6 +132,10 @@ class Provider(AbstractProvider[Req, Cand, str]):
             return []
         name, extras = reqs[0].wanted.name, reqs[0].wanted.extras
         specs = [r.wanted.specifier for r in reqs]
+        if extras:
+            # What is asked of the base binds its extras too (as in pip): a base pinned
+            # with == admits its yanked release for ``name[extra]`` as well.
+            specs.extend(r.wanted.specifier for r in requirements.get(name, ()) if not r.base_of)
         if name in self.constraints:
             specs.append(self.constraints[name].specifier)
         exact = {r.base_of.version for r in reqs if r.base_of is not None}
@@ -134,8 +147,16 @@ class Provider(AbstractProvider[Req, Cand, str]):
         bad = {c.info.version for c in incompatibilities[identifier]}
         # Eager on purpose: finder errors surface here, unwrapped, not inside resolvelib.
         infos = selectable(
-            self.listing(name, combined), specs, self.python, pre=self.pre, upgrade=self.upgrade
+            self.listing(name, combined),
+            specs,
+            self.python,
+            pre=self.pre,
+            upgrade=self.upgrade,
+            prerelease=self.prerelease,
         )
+        if self.lowest is None or name in self.lowest:
+            # Preferred (installed) versions still come first.
+            infos.sort(key=lambda i: (not i.installed, i.version))
         return [
             Cand(info, extras)
             for info in infos

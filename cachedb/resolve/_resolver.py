@@ -27,10 +27,15 @@ def resolve(
     upgrade: bool = False,
     no_deps: bool = False,
     pre: bool = False,
+    resolution: str = "highest",
+    prerelease: str | None = None,
     max_rounds: int = 200_000,
 ) -> Resolution:
     """Choose one version of every project ``requirements`` need on the target ``markers``.
 
+    ``resolution`` is ``highest`` (newest versions first), ``lowest`` (oldest first), or
+    ``lowest-direct`` (oldest first for ``requirements`` only), as uv's option of that name;
+    ``prerelease`` one of ``_prereleases.MODES`` (None: the one rule, or ``allow`` if ``pre``).
     Raises ``cachedb.errors.ResolutionImpossible`` with an explanation when no
     choice satisfies everything; errors raised by ``finder`` propagate unchanged.
     """
@@ -43,12 +48,22 @@ def resolve(
 
     wanted = merge(requirements, markers)
     limits = merge(constraints, markers)
-    provider = Provider(finder, markers, limits, upgrade=upgrade, no_deps=no_deps, pre=pre)
+    lowest = {"highest": frozenset(), "lowest": None, "lowest-direct": frozenset(wanted)}
+    provider = Provider(
+        finder,
+        markers,
+        limits,
+        upgrade=upgrade,
+        no_deps=no_deps,
+        pre=pre,
+        lowest=lowest[resolution],
+        prerelease=prerelease,
+    )
     resolver: Resolver[Req, Cand, str] = Resolver(provider, BaseReporter())
     try:
         result = resolver.resolve([Req(w) for w in wanted.values()], max_rounds=max_rounds)
     except Impossible as exc:
-        from cachedb.resolve._explain import Cause, explain
+        from cachedb.resolve._explain import Cause, chains, explain
 
         causes = [
             Cause(
@@ -58,7 +73,15 @@ def resolve(
             )
             for info in exc.causes
         ]
-        message = explain(causes, provider.listing, provider.python, limits, pre=pre)
+        message = explain(
+            causes,
+            provider.listing,
+            provider.python,
+            limits,
+            pre=pre,
+            prerelease=prerelease,
+            chain=chains(wanted, provider.known_dependencies(), markers),
+        )
         raise ResolutionImpossible(message) from None
     except ResolutionTooDeep:
         raise ResolutionImpossible(

@@ -103,6 +103,7 @@ def selectable(
     *,
     pre: bool,
     upgrade: bool,
+    prerelease: str | None = None,
 ) -> list[CandidateInfo]:
     """The candidates all ``specifiers`` allow, best first.
 
@@ -116,10 +117,10 @@ def selectable(
         for info in infos
         if python_ok(info, python) and (not info.yanked or info.version in pinned)
     ]
-    chosen = selectable_versions(usable, specifiers, pre=pre)
+    chosen = selectable_versions(usable, specifiers, pre=pre, mode=prerelease)
     if upgrade:
         # An installed copy of the newest version still beats re-installing it.
-        chosen.sort(key=lambda i: (i.version, i.installed), reverse=True)
+        chosen.sort(key=lambda i: (-i.preference, i.version, i.installed), reverse=True)
     else:
-        chosen.sort(key=lambda i: (i.installed, i.version), reverse=True)
+        chosen.sort(key=lambda i: (i.installed, -i.preference, i.version), reverse=True)
     return chosen

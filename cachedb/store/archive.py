@@ -1,6 +1,6 @@
 """Where archives are registered: move an unpacked wheel into ``archive-v0/`` and record it.
 
-Order matters for crash safety (DESIGN invariant 1): the tree is complete and
+Order matters for crash safety (docs/guarantees.md, "Crashes"): the tree is complete and
 verified in ``tmp/`` before the rename, and the row is written only after the
 rename, so a registered row never names a partial tree. The rows are written in
 plain SQL (``db.lite``), so storing imports neither SQLAlchemy nor Alembic.

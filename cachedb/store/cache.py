@@ -302,6 +302,10 @@ class Cache:
         """Record an install run in environment ``prefix`` (one transaction)."""
         self.write_sql(lambda run: catalog.record_install(run, prefix, python, installed, removed))
 
+    def installed_archives(self, prefix: str) -> dict[str, str]:
+        """Canonical name -> archive id of what cachedb installed into environment ``prefix``."""
+        return self.read_sql(lambda run: catalog.installed_archives(run, prefix))
+
     def cached_wheels(self, name: str, version: str | None = None) -> list[CachedWheel]:
         """Live pointer entries for distribution ``name`` (canonical), optionally one version."""
         rows = self.read_sql(lambda run: catalog.cached_wheels(run, name, version))

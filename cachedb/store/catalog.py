@@ -111,6 +111,16 @@ def release_leases(run: Executor, lease_ids: Sequence[int]) -> None:
         run("DELETE FROM leases WHERE id = :id", {"id": lease_id})
 
 
+def installed_archives(run: Executor, prefix: str) -> dict[str, str]:
+    """Canonical name -> the archive cachedb last installed there, for environment ``prefix``."""
+    rows = run(
+        "SELECT i.name, i.archive_id FROM installs i JOIN environments e"
+        " ON e.id = i.environment_id WHERE e.path = :p AND i.removed_at IS NULL",
+        {"p": prefix},
+    )
+    return {name: archive_id for name, archive_id in rows}
+
+
 def this_host_row(run: Executor, now: float) -> int:
     """The ``hosts`` row of this machine (made or refreshed in the caller's write transaction)."""
     return int(

@@ -181,6 +181,7 @@ def _new_symlink(link: Path, target: Path) -> bool:
     A reader sees no link or this one (as with ``write_pointer``'s rename); where
     a link already exists, False, and ``write_pointer`` replaces it if need be.
     """
+    pointers.check_parents(link)
     relative = os.path.relpath(target, link.parent)
     for _ in range(2):
         try:

@@ -10,6 +10,7 @@ the old one, so a reader sees either the old or the new target, never neither.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -48,12 +49,36 @@ def default_kind(directory: Path) -> str:
     return SYMLINK
 
 
+def _link_above(path: Path) -> Path | None:
+    """The ``<source>/`` or ``<name>/`` folder above a pointer that is a symbolic link."""
+    for parent in (path.parent, path.parent.parent):
+        try:
+            if stat.S_ISLNK(os.lstat(parent).st_mode):
+                return parent
+        except OSError:
+            continue  # not there yet (made as a real directory), or unreadable
+    return None
+
+
+def check_parents(path: Path) -> None:
+    """Refuse to write below a planted link: the folders above a pointer must be real."""
+    linked = _link_above(path)
+    if linked is not None:
+        from ..errors import CacheError
+
+        raise CacheError(
+            f"refusing to write below {str(linked)!r}: it is a symbolic link"
+            " (run `cachedb verify --repair`)"
+        )
+
+
 def _temp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.urandom(4).hex()}")
 
 
 def write_pointer(path: Path, target: Path, kind: str) -> None:
     """Create or atomically replace the pointer at ``path`` so it points at ``target``."""
+    check_parents(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if kind == JUNCTION:
         _write_junction(path, target)
@@ -97,6 +122,9 @@ def read_pointer(path: Path, kind: str) -> Path | None:
 
 
 def remove_pointer(path: Path) -> None:
+    """Remove the pointer at ``path``; never through a linked folder (that is not ours)."""
+    if _link_above(path) is not None:
+        return
     try:
         if os.path.isdir(path) and not os.path.islink(path) and sys.platform == "win32":
             os.rmdir(path)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import binascii
 import csv
 import errno
+import functools
 import hashlib
 import lzma
 import os
@@ -471,9 +472,12 @@ class _Source:
             # Nearly every member: one piece, hashed with sha256 only.
             data = _whole(self.src, info)
             executable = bool(info.external_attr & _EXECUTABLE_ATTR)
-            # Created with its final mode (modulo umask) so no chmod call is needed per file.
+            # Created with its final mode, so no chmod call is needed per file (but
+            # under a umask that takes bits from it).
             fd = os.open(f"{self.root}/{name}", _CREATE, 0o755 if executable else 0o644)
             try:
+                if _UMASK_BITES():
+                    os.fchmod(fd, 0o755 if executable else 0o644)
                 write_all(fd, data)
             finally:
                 os.close(fd)
@@ -501,6 +505,8 @@ class _Source:
         fd = os.open(f"{self.root}/{name}", _CREATE, 0o755 if executable else 0o644)
         size = crc = 0
         try:
+            if _UMASK_BITES():
+                os.fchmod(fd, 0o755 if executable else 0o644)
             for chunk in self.chunks(info):
                 size += len(chunk)
                 sha256.update(chunk)
@@ -523,13 +529,31 @@ class _Source:
         return FileEntry(name, sha256.hexdigest(), size, executable)
 
 
+def _umask_bites() -> bool:
+    """Whether this process's umask takes bits from 0755/0644, the modes of an archive
+    (uv's too), which every user must be able to read (a symlink-mode environment)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            umask = next(int(line.split()[1], 8) for line in fh if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        umask = os.umask(0o022)  # reading it means setting it: put it back at once
+        os.umask(umask)
+    return bool(umask & 0o755)
+
+
+_UMASK_BITES = functools.cache(_umask_bites)
+
+
 def _make_directories(root: str, directories: list[str]) -> None:
     """Every directory a file goes in, parents first, before any file is written."""
+    fix = _UMASK_BITES()
     for directory in directories:
-        try:  # noqa: SIM105 - contextlib.suppress costs more than the mkdir's Python side
-            os.mkdir(f"{root}/{directory}")
+        try:
+            os.mkdir(f"{root}/{directory}", 0o755)
         except FileExistsError:
-            pass  # "A" and "a" on a case-insensitive filesystem are one directory
+            continue  # "A" and "a" on a case-insensitive filesystem are one directory
+        if fix:
+            os.chmod(f"{root}/{directory}", 0o755)
 
 
 def _extract_all(source: _Source, files: list[Member], threads: int) -> list[FileEntry]:
@@ -683,6 +707,7 @@ def unpack_wheel(
         import tempfile
 
         staging = Path(tempfile.mkdtemp(prefix=f"unpack-{archive_id[:16]}-", dir=staging_parent))
+        os.chmod(staging, 0o755)  # mkdtemp's 0700 would hide the archive from other users
         source.root = str(staging)
         source.record = record
         source.record_name = record_name

@@ -83,6 +83,7 @@ def tag_facts():  # type: () -> dict[str, object]
         "python_version": list(sys.version_info[:2]),
         "platform": sysconfig.get_platform(),
         "system": platform.system(),
+        "machine": platform.machine(),
         "is_32bit": sys.maxsize <= 2**32,
         "glibc": glibc_version(),
         "mac_version": platform.mac_ver()[0],

@@ -68,17 +68,37 @@ def load(cache_dir: Path, executable: str, executable_stamp: dict[str, Any]) -> 
         record = json.loads(cache_file(cache_dir, executable).read_text(encoding="utf-8"))
         answer = Interpreter.from_dict(record["interpreter"])
         stored_stamp = record["stamp"]
+        ran = record["ran"]["executable"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if stored_stamp != full_stamp(executable_stamp, answer.prefix):
         return None
+    if not ran_itself(executable_stamp, ran):
+        return None
     return answer
 
 
-def store(cache_dir: Path, answer: Interpreter, executable_stamp: dict[str, Any]) -> None:
-    """Write the answer atomically; a cache that cannot be written only costs speed."""
+def identity(answer: Interpreter, ran: str) -> dict[str, str]:
+    """What actually ran: the resolved ``sys.executable``, its version and platform."""
+    markers = answer.markers
+    return {
+        "executable": ran,
+        "version": answer.version,
+        "implementation": markers.get("implementation_name", ""),
+        "platform": f"{markers.get('sys_platform', '')}-{markers.get('platform_machine', '')}",
+    }
+
+
+def store(cache_dir: Path, answer: Interpreter, executable_stamp: dict[str, Any], ran: str) -> None:
+    """Write the answer atomically; a cache that cannot be written only costs speed.
+
+    Nothing is written for a shim (``ran`` is not the executable stamped).
+    """
+    if not ran_itself(executable_stamp, ran):
+        return
     record = {
         "stamp": full_stamp(executable_stamp, answer.prefix),
+        "ran": identity(answer, ran),
         "interpreter": json.loads(answer.to_json()),
     }
     target = cache_file(cache_dir, answer.executable)
@@ -114,8 +134,12 @@ def _template_file(cache_dir: Path, executable_stamp: dict[str, Any]) -> Path:
     return cache_dir / f"venv-{hashlib.sha256(base).hexdigest()[:32]}.json"
 
 
-def store_template(cache_dir: Path, answer: Interpreter, executable_stamp: dict[str, Any]) -> None:
+def store_template(
+    cache_dir: Path, answer: Interpreter, executable_stamp: dict[str, Any], ran: str
+) -> None:
     """Keep a venv's answer with its prefix abstracted, for other venvs of the same base."""
+    if not ran_itself(executable_stamp, ran):
+        return
     prefix = answer.prefix.rstrip(os.sep)
     inside = all(p == prefix or p.startswith(prefix + os.sep) for p in answer.scheme.values())
     if not answer.is_venv or not inside:

@@ -17,13 +17,15 @@ def find_target(
     python: str | None = None,
     venv: str | None = None,
     seed: bool = False,
+    templates: Path | None = None,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
 ) -> Path:
     """The python executable of the environment to install into (absolute, symlinks kept).
 
-    ``--venv DIR`` is created when missing; given together with ``--python``, the
-    latter is the interpreter the new venv is created from.
+    ``--venv DIR`` is created when missing (from a template under ``templates``, see
+    ``venv_template``); given together with ``--python``, the latter is the interpreter
+    the new venv is created from.
     """
     env = os.environ if environ is None else environ
     base = Path.cwd() if cwd is None else cwd
@@ -32,7 +34,7 @@ def find_target(
         if is_venv(directory):
             return _env_python(directory, "--venv")
         creator = None if python is None else str(_python_option(python, env, base))
-        return create_venv(directory, python=creator, seed=seed)
+        return create_venv(directory, python=creator, seed=seed, templates=templates)
     if python is not None:
         return _python_option(python, env, base)
     active = env.get("VIRTUAL_ENV")
@@ -42,6 +44,11 @@ def find_target(
     if dot_venv.exists():
         return _env_python(dot_venv, "./.venv")
     raise UsageError(NO_ENVIRONMENT)
+
+
+def resolve_python(python: str, environ: Mapping[str, str] | None = None) -> Path:
+    """The interpreter ``--python`` names: a path, a venv directory, a command or a version."""
+    return _python_option(python, os.environ if environ is None else environ, Path.cwd())
 
 
 def _python_option(python: str, environ: Mapping[str, str], base: Path) -> Path:
@@ -56,6 +63,14 @@ def _python_option(python: str, environ: Mapping[str, str], base: Path) -> Path:
         found = shutil.which(python, path=environ.get("PATH", os.defpath))
         if found:
             return _absolute(base, found)
+        from cachedb.target.pythons import find_python, parse_request
+
+        request = parse_request(python)
+        if request is not None:
+            by_version = find_python(request, environ)
+            if by_version is not None:
+                return Path(by_version)
+            raise UsageError(f"--python {python}: no Python {python} on PATH or in pyenv")
     raise UsageError(f"--python {python}: no such file, directory or command")
 
 

@@ -32,7 +32,6 @@ except ImportError:  # pragma: no cover - Windows: installs into one env are not
     fcntl = None  # type: ignore[assignment]
 
 LOCK_NAME = ".lock"
-NO_WAIT_ENV = "CACHEDB_NO_WAIT"
 # How long a second writer waits quietly before saying why it is waiting.
 QUIET_WAIT = 1.0
 _POLL = 0.05
@@ -96,7 +95,11 @@ def environment_lock(
         return
     fd, path = _open_lock(prefix, locks_dir)
     try:
-        if not _try(fd):
+        try:
+            free = _try(fd)
+        except OSError:
+            free = True  # a file system without flock: writers are not serialised there
+        if not free:
             if not wait:
                 raise InstallError(
                     f"environment {prefix} is being changed by another process "
@@ -114,4 +117,4 @@ def environment_lock(
         os.close(fd)  # drops the lock
 
 
-__all__ = ["LOCK_NAME", "NO_WAIT_ENV", "environment_lock", "lock_path"]
+__all__ = ["LOCK_NAME", "environment_lock", "lock_path"]

@@ -50,16 +50,10 @@ class Query:
         if self._answer is not None:
             return self._answer
         answer, ran = _answer(self._exe, self._proc)
-        # A wrapper script or shim (pyenv's, a `#!/bin/sh` exec) may lead to another
-        # interpreter next time without changing itself: only an answer from the
-        # executable itself is kept.
-        if (
-            self._cache_dir is not None
-            and self._stamp is not None
-            and cache.ran_itself(self._stamp, ran)
-        ):
-            cache.store(self._cache_dir, answer, self._stamp)
-            cache.store_template(self._cache_dir, answer, self._stamp)
+        if self._cache_dir is not None and self._stamp is not None:
+            # Kept only if what ran is the executable itself: a shim may lead elsewhere.
+            cache.store(self._cache_dir, answer, self._stamp, ran)
+            cache.store_template(self._cache_dir, answer, self._stamp, ran)
         self._answer = answer
         return answer
 
@@ -93,7 +87,7 @@ def start_query(executable: str | Path, cache_dir: Path | None = None) -> Query:
         return Query(exe, cache_dir, stamp, hit)
     derived = cache.derive(cache_dir, exe, stamp)
     if derived is not None:
-        cache.store(cache_dir, derived, stamp)
+        cache.store(cache_dir, derived, stamp, stamp["resolved"][0])
         return Query(exe, cache_dir, stamp, derived)
     return Query(exe, cache_dir, stamp)
 

@@ -6,7 +6,9 @@ answer, whatever packaging version cachedb has); this module turns its raw facts
 with packaging's public tag generators. Platform tags follow the platform
 compatibility tag specification: ``linux_<arch>`` first, then ``manylinux_2_<minor>``
 from the target's glibc down (with the legacy ``manylinux1/2010/2014`` aliases),
-then ``musllinux_1_<minor>`` for a musl target.
+then ``musllinux_1_<minor>`` for a musl target. Not followed: a ``_manylinux``
+module in the target that narrows its manylinux tags, and macOS 11+ hosts that
+report themselves as 10.16 to old interpreters.
 """
 
 from __future__ import annotations
@@ -95,9 +97,12 @@ def _platforms(facts: Mapping[str, Any], executable: str) -> Iterator[str]:
 
         mac = str(facts.get("mac_version") or "")
         if mac:
-            release = tuple(int(p) for p in mac.split(".")[:2])
-            arch = platform.rsplit("_", 1)[-1]
-            yield from tags.mac_platforms((release[0], release[1] if len(release) > 1 else 0), arch)
+            release = [int(p) for p in mac.split(".")[:2]] + [0]
+            # The CPU, not sysconfig's build platform (which may say "universal2").
+            arch = str(facts.get("machine") or platform.rsplit("_", 1)[-1])
+            if facts.get("is_32bit"):
+                arch = {"x86_64": "i386", "ppc64": "ppc"}.get(arch, arch)
+            yield from tags.mac_platforms((release[0], release[1]), arch)
             return
         yield platform
         return
@@ -136,11 +141,14 @@ def _manylinux(archs: list[str], glibc: tuple[int, int]) -> Iterator[str]:
 
 def _musl_version(executable: str) -> tuple[int, int] | None:
     """The musl version the target's executable is linked against (None: not musl)."""
+    # packaging reads the ELF header of the executable and asks its musl loader; the file
+    # is on this machine, so that runs here. Private to packaging, pinned to a tested range.
     try:
         from packaging import _musllinux
-    except ImportError:  # pragma: no cover - packaging is pinned to versions that have it
+
+        found = _musllinux._get_musl_version(executable)
+    except (ImportError, AttributeError, OSError):
         return None
-    found = _musllinux._get_musl_version(executable)
     return None if found is None else (found.major, found.minor)
 
 

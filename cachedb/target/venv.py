@@ -21,11 +21,20 @@ def is_venv(path: Path) -> bool:
     return (path / "pyvenv.cfg").is_file()
 
 
-def create_venv(path: Path, *, python: str | None = None, seed: bool = False) -> Path:
+def create_venv(
+    path: Path,
+    *,
+    python: str | None = None,
+    seed: bool = False,
+    prompt: str | None = None,
+    templates: Path | None = None,
+) -> Path:
     """Create a venv at ``path`` (without pip unless ``seed``) and return its python.
 
     An existing venv is reused as it is; an empty directory is filled; anything
     else is refused so that cachedb never writes a venv over someone's files.
+    With ``templates`` (``<cache>/interpreters-v0``) the venv is copied from the one
+    the stdlib made for the same interpreter, if it can be (``venv_template``).
     """
     path = Path(path).expanduser().absolute()
     if path.exists():
@@ -36,7 +45,24 @@ def create_venv(path: Path, *, python: str | None = None, seed: bool = False) ->
         if any(path.iterdir()):
             raise UsageError(f"{path} exists, is not empty and is not a virtual environment")
     base = python or sys.executable
-    command = [base, "-I", "-m", "venv", *([] if seed else ["--without-pip"]), str(path)]
+    if seed:
+        run_stdlib_venv(base, path, prompt=prompt, with_pip=True)
+        return _existing_python(path)
+    from cachedb.target import venv_template
+
+    if templates is None or not venv_template.copy_template(templates, base, path, prompt):
+        run_stdlib_venv(base, path, prompt=prompt)
+    return _existing_python(path)
+
+
+def run_stdlib_venv(
+    base: str, path: Path, *, prompt: str | None = None, with_pip: bool = False
+) -> None:
+    """``base -m venv [--without-pip] [--prompt P] path``, failing with a one-line error."""
+    command = [base, "-I", "-m", "venv", *([] if with_pip else ["--without-pip"])]
+    if prompt is not None:
+        command.append(f"--prompt={prompt}")
+    command.append(str(path))
     try:
         proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, check=False)
     except OSError as exc:
@@ -47,7 +73,6 @@ def create_venv(path: Path, *, python: str | None = None, seed: bool = False) ->
         lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         reason = lines[-1].strip() if lines else f"exit status {proc.returncode}"
         raise UsageError(f"Could not create a virtual environment at {path}: {reason}")
-    return _existing_python(path)
 
 
 def _existing_python(env: Path) -> Path:

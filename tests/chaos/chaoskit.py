@@ -49,37 +49,50 @@ def cli(
     )
 
 
+# Runs argv[2:] in a child and writes that child's peak RSS (KiB) to the file argv[1].
+# Measured one process down: a child forked from this (big) test process starts with
+# our memory as its high-water mark, one forked from this small launcher does not.
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+os._exit(code if code >= 0 else 128 - code)
+"""
+
+
 def run_bounded(
     *args: str | Path, timeout: float, env: Mapping[str, str] | None = None
 ) -> tuple[subprocess.CompletedProcess[str], int]:
     """Run ``python -m cachedb ARGS``, killing it (and failing) if it outlives ``timeout``;
     also the peak resident memory, in bytes, of it and the children it waited for."""
     import tempfile
-    import time
 
-    with tempfile.TemporaryFile() as err:
-        # A session of its own: on a timeout its workers are killed with it.
-        proc = subprocess.Popen(
-            command(*args),
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            env=base_env(env),
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
+    with tempfile.TemporaryDirectory() as tmp:
+        rss_file = Path(tmp) / "rss"
+        err_file = Path(tmp) / "stderr"
+        with open(err_file, "wb") as err:
+            # A session of its own: on a timeout its workers are killed with it.
+            proc = subprocess.Popen(
+                [sys.executable, "-c", _LAUNCHER, str(rss_file), *command(*args)],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env=base_env(env),
+                start_new_session=True,
+            )
+            try:
+                code = proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, 9)
-                os.wait4(proc.pid, 0)
-                raise AssertionError(f"{args[0]} still running after {timeout}s: killed")
-            time.sleep(0.01)
-        err.seek(0)
-        text = err.read().decode("utf-8", "replace")
-    done = subprocess.CompletedProcess(proc.args, os.waitstatus_to_exitcode(status), "", text)
-    return done, usage.ru_maxrss * 1024
+                proc.wait()
+                raise AssertionError(f"{args[0]} still running after {timeout}s: killed") from None
+        text = err_file.read_text("utf-8", "replace")
+        rss = int(rss_file.read_text()) * 1024
+    return subprocess.CompletedProcess(proc.args, code, "", text), rss
 
 
 def spawn(*args: str | Path, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
@@ -90,6 +103,23 @@ def spawn(*args: str | Path, env: Mapping[str, str] | None = None) -> subprocess
         stderr=subprocess.DEVNULL,
         env=base_env(env),
     )
+
+
+_NO_OVERRIDE = "-dac_override,-dac_read_search,-fowner"
+
+
+def unprivileged() -> list[str]:
+    """A command prefix under which permission bits apply (root: drop the override caps)."""
+    import shutil
+
+    import pytest
+
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root, where permission bits do not stop writes, without setpriv")
+    return [setpriv, f"--inh-caps={_NO_OVERRIDE}", f"--bounding-set={_NO_OVERRIDE}"]
 
 
 def make_venv(path: Path) -> Path:

@@ -26,6 +26,7 @@ from chaoskit import (
     listing,
     make_venv,
     run_in,
+    unprivileged,
 )
 from indexserver import IndexServer
 from wheelbuilder import make_wheel
@@ -176,19 +177,6 @@ def test_read_only_mount(tmpfs: Tmpfs, published: IndexServer, tmp_path: Path) -
     assert _install(cache, published, tmp_path / "v2", "tiny").returncode == 0
 
 
-_NO_OVERRIDE = "-dac_override,-dac_read_search,-fowner"
-
-
-def _unprivileged() -> list[str]:
-    """A command prefix under which permission bits apply (root: drop the override caps)."""
-    if os.geteuid() != 0:
-        return []
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("running as root, where permission bits do not stop writes, without setpriv")
-    return [setpriv, f"--inh-caps={_NO_OVERRIDE}", f"--bounding-set={_NO_OVERRIDE}"]
-
-
 def _run(prefix: list[str], *args: str | Path) -> subprocess.CompletedProcess[str]:
     from chaoskit import base_env, command
 
@@ -203,7 +191,7 @@ def test_read_only_permissions(published: IndexServer, tmp_path: Path) -> None:
     Permission bits do not stop root, so as root the commands run without the
     capabilities that override them (``setpriv``).
     """
-    prefix = _unprivileged()
+    prefix = unprivileged()
     cache = tmp_path / "cache"
     assert _install(cache, published, tmp_path / "v0", "small").returncode == 0
     before = cache_state(cache)

@@ -206,3 +206,28 @@ def test_lock_file_planted_as_a_link_is_never_followed(cached: Cached) -> None:
     assert _siblings(cached) == before | {
         k: v for k, v in _siblings(cached).items() if "venv2" in k
     }
+
+
+def test_linked_folder_inside_a_pointer_bucket_is_never_written_through(cached: Cached) -> None:
+    (key,) = query(cached.cache, "SELECT bucket || '/' || key FROM pointers")[0]
+    source = cached.cache / Path(str(key)).parents[1]  # wheels-v0/<source>
+    outside = cached.tmp / "outside-source"
+    shutil.copytree(source, outside, symlinks=True)
+    shutil.rmtree(source)
+    os.symlink(outside, source, target_is_directory=True)
+    cached.server.add(make_wheel(cached.tmp / "wheels", "other", "1.0"))
+    before = _siblings(cached)
+    for args in (
+        ("install", "--cache-dir", cached.cache, "--index-url", cached.server.url,
+         "--venv", cached.tmp / "venv2", "--link-mode", "copy", "good", "other"),
+        ("gc", "--max-size", "0", "--grace", "0s", "--cache-dir", cached.cache),
+        ("clean", "--cache-dir", cached.cache),
+        ("verify", "--check-contents", "--repair", "--cache-dir", cached.cache),
+    ):  # fmt: skip
+        proc = cli(*args)
+        assert "Traceback" not in proc.stderr, proc.stderr
+        if proc.returncode != 0 and args[0] != "verify":
+            assert_one_line_error(proc, "symbolic link")
+        assert _siblings(cached) == before, args
+    assert not os.path.islink(source)  # verify --repair removed the planted link itself
+    assert_verify_clean(cached.cache)

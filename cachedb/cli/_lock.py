@@ -1,0 +1,252 @@
+"""``cachedb compile``: resolve inputs into a lock file."""
+
+from datetime import datetime
+from typing import Annotated
+
+import typer
+
+from ._app import CacheDirOption, DbUrlOption, app
+from ._install import (
+    CertOption,
+    ExtraIndexUrlOption,
+    FindLinksOption,
+    IndexUrlOption,
+    KeyringProviderOption,
+    LinkModeOption,
+    NativeTlsOption,
+    NoIndexOption,
+    NoWaitOption,
+    OfflineOption,
+    PythonOption,
+    QuietOption,
+    VenvOption,
+    VerboseOption,
+)
+
+ListOption = list[str] | None
+
+
+def _moment(text: str) -> datetime:
+    """``--exclude-newer``: an RFC 3339 timestamp, or a date meaning its midnight UTC."""
+    from datetime import UTC
+
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date or an RFC 3339 timestamp") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@app.command("compile")
+def compile_command(
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="requirements.in / requirements.txt files, pyproject.toml, or requirements.",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option("--output-file", "-o", help="Write here (default: standard output)."),
+    ] = None,
+    output_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="requirements.txt or pylock.toml [default: by the -o name].",
+        ),
+    ] = None,
+    constraint: Annotated[
+        ListOption, typer.Option("--constraint", "-c", help="Constrain versions with a file.")
+    ] = None,
+    override: Annotated[
+        ListOption,
+        typer.Option("--override", help="Replace every requirement on these names with a file's."),
+    ] = None,
+    extra: Annotated[
+        ListOption, typer.Option("--extra", help="Include this optional-dependencies extra.")
+    ] = None,
+    all_extras: Annotated[
+        bool, typer.Option("--all-extras", help="Include every optional-dependencies extra.")
+    ] = False,
+    group: Annotated[
+        ListOption, typer.Option("--group", help="Include this [dependency-groups] group.")
+    ] = None,
+    generate_hashes: Annotated[
+        bool, typer.Option("--generate-hashes", help="Add a --hash for every fitting file.")
+    ] = False,
+    emit_index_url: Annotated[
+        bool, typer.Option("--emit-index-url", help="Write the index options into the file.")
+    ] = False,
+    no_annotate: Annotated[
+        bool, typer.Option("--no-annotate", help="Leave out the '# via' notes.")
+    ] = False,
+    no_header: Annotated[
+        bool, typer.Option("--no-header", help="Leave out the header comment.")
+    ] = False,
+    upgrade: Annotated[
+        bool, typer.Option("--upgrade", "-U", help="Ignore the pins of an existing output file.")
+    ] = False,
+    upgrade_package: Annotated[
+        ListOption,
+        typer.Option("--upgrade-package", "-P", help="Let this package move; keep other pins."),
+    ] = None,
+    python_version: Annotated[
+        str | None, typer.Option("--python-version", help="Resolve for this Python (3.X).")
+    ] = None,
+    python_platform: Annotated[
+        str | None,
+        typer.Option("--python-platform", help="Resolve for this platform: linux, macos, windows."),
+    ] = None,
+    exclude_newer: Annotated[
+        str | None,
+        typer.Option(
+            "--exclude-newer",
+            envvar="CACHEDB_EXCLUDE_NEWER",
+            help="Ignore files uploaded after this date or RFC 3339 time.",
+        ),
+    ] = None,
+    resolution: Annotated[
+        str,
+        typer.Option(
+            "--resolution",
+            envvar="CACHEDB_RESOLUTION",
+            help="highest, lowest, or lowest-direct.",
+        ),
+    ] = "highest",
+    pre: Annotated[bool, typer.Option("--pre", help="Allow pre-releases.")] = False,
+    prerelease: Annotated[
+        str | None,
+        typer.Option(
+            "--prerelease",
+            envvar="CACHEDB_PRERELEASE",
+            help="disallow, allow, if-necessary, explicit or if-necessary-or-explicit "
+            "[default: if-necessary-or-explicit, see docs/prereleases.md].",
+            show_default=False,
+        ),
+    ] = None,
+    index_url: IndexUrlOption = None,
+    extra_index_url: ExtraIndexUrlOption = None,
+    find_links: FindLinksOption = None,
+    no_index: NoIndexOption = False,
+    offline: OfflineOption = False,
+    cert: CertOption = None,
+    native_tls: NativeTlsOption = False,
+    keyring_provider: KeyringProviderOption = "disabled",
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Revalidate cached index pages.")
+    ] = False,
+    no_build: Annotated[
+        bool, typer.Option("--no-build", help="Never build from source (cached builds are used).")
+    ] = False,
+    python: PythonOption = None,
+    cache_dir: CacheDirOption = None,
+    db_url: DbUrlOption = None,
+    quiet: QuietOption = 0,
+    verbose: VerboseOption = 0,
+) -> None:
+    """Resolve requirements into a pinned requirements.txt or pylock.toml."""
+    from ..db import events
+    from ..install.options import InstallOptions
+    from ..install.report import Reporter
+    from ..lock import CompileOptions, run_compile
+
+    opts = CompileOptions(
+        install=InstallOptions(
+            constraint_files=list(constraint or []),
+            python=python,
+            index_url=index_url,
+            extra_index_urls=list(extra_index_url or []),
+            find_links=list(find_links or []),
+            no_index=no_index,
+            offline=offline,
+            refresh=refresh,
+            upgrade=upgrade,
+            pre=pre,
+            cache_dir=cache_dir,
+            db_url=db_url,
+            no_build=no_build,
+            cert=cert,
+            native_tls=native_tls,
+            keyring_provider=keyring_provider,
+        ),
+        sources=list(sources or []),
+        overrides=list(override or []),
+        extras=list(extra or []),
+        all_extras=all_extras,
+        groups=list(group or []),
+        output=output,
+        format=output_format,
+        generate_hashes=generate_hashes,
+        emit_index_url=emit_index_url,
+        annotate=not no_annotate,
+        header=not no_header,
+        upgrade_packages=list(upgrade_package or []),
+        python_version=python_version,
+        python_platform=python_platform,
+        exclude_newer=None if exclude_newer is None else _moment(exclude_newer),
+        resolution=resolution,
+        prerelease=prerelease,
+        command=events.command(),
+    )
+    raise typer.Exit(run_compile(opts, Reporter(verbose - quiet)))
+
+
+@app.command("sync")
+def sync_command(
+    files: Annotated[
+        list[str],
+        typer.Argument(help="requirements.txt or pylock.toml files to match.", show_default=False),
+    ],
+    python: PythonOption = None,
+    venv: VenvOption = None,
+    no_wait: NoWaitOption = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would change; change nothing.")
+    ] = False,
+    index_url: IndexUrlOption = None,
+    extra_index_url: ExtraIndexUrlOption = None,
+    find_links: FindLinksOption = None,
+    no_index: NoIndexOption = False,
+    offline: OfflineOption = False,
+    cert: CertOption = None,
+    native_tls: NativeTlsOption = False,
+    keyring_provider: KeyringProviderOption = "disabled",
+    require_hashes: Annotated[
+        bool, typer.Option("--require-hashes", help="Require a --hash for every package.")
+    ] = False,
+    link_mode: LinkModeOption = None,
+    cache_dir: CacheDirOption = None,
+    db_url: DbUrlOption = None,
+    quiet: QuietOption = 0,
+    verbose: VerboseOption = 0,
+) -> None:
+    """Make an environment match a lock file exactly: install, reinstall and remove."""
+    from ..install.options import InstallOptions
+    from ..install.pipeline import run_install
+    from ..install.report import Reporter
+
+    opts = InstallOptions(
+        requirement_files=files,
+        python=python,
+        venv=venv,
+        index_url=index_url,
+        extra_index_urls=list(extra_index_url or []),
+        find_links=list(find_links or []),
+        no_index=no_index,
+        offline=offline,
+        require_hashes=require_hashes,
+        link_mode=link_mode,
+        cache_dir=cache_dir,
+        db_url=db_url,
+        wait=not no_wait,
+        dry_run=dry_run,
+        cert=cert,
+        native_tls=native_tls,
+        keyring_provider=keyring_provider,
+        # A lock file lists the whole closure: nothing is resolved beyond it.
+        no_deps=True,
+        exact=True,
+    )
+    raise typer.Exit(run_install(opts, Reporter(verbose - quiet)))

@@ -1,0 +1,97 @@
+"""``cachedb venv``: create a virtual environment."""
+
+from typing import Annotated
+
+import typer
+
+from ._app import CacheDirOption, DbUrlOption, app
+from ._install import (
+    CertOption,
+    ExtraIndexUrlOption,
+    FindLinksOption,
+    IndexUrlOption,
+    KeyringProviderOption,
+    LinkModeOption,
+    NativeTlsOption,
+    NoIndexOption,
+    OfflineOption,
+    QuietOption,
+)
+
+
+@app.command("venv")
+def venv_command(
+    path: Annotated[str, typer.Argument(help="Where to create the virtual environment.")] = ".venv",
+    python: Annotated[
+        str | None,
+        typer.Option(
+            "--python",
+            "-p",
+            help="Interpreter: a path, a command, or a version such as 3.12 (PATH, then pyenv)"
+            " [default: the Python running cachedb].",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[
+        bool,
+        typer.Option(
+            "--seed",
+            envvar="CACHEDB_SEED",
+            help="Install pip (and setuptools and wheel below Python 3.12) from the cache"
+            " or index.",
+        ),
+    ] = False,
+    prompt: Annotated[
+        str | None,
+        typer.Option(
+            "--prompt",
+            help="Prompt prefix of the activated environment ('.' for the current directory's"
+            " name) [default: the environment's directory name].",
+            show_default=False,
+        ),
+    ] = None,
+    clear: Annotated[
+        bool,
+        typer.Option(
+            "--clear", envvar="CACHEDB_CLEAR", help="Replace an existing virtual environment."
+        ),
+    ] = False,
+    index_url: IndexUrlOption = None,
+    extra_index_url: ExtraIndexUrlOption = None,
+    find_links: FindLinksOption = None,
+    no_index: NoIndexOption = False,
+    offline: OfflineOption = False,
+    link_mode: LinkModeOption = None,
+    cert: CertOption = None,
+    native_tls: NativeTlsOption = False,
+    keyring_provider: KeyringProviderOption = "disabled",
+    cache_dir: CacheDirOption = None,
+    db_url: DbUrlOption = None,
+    quiet: QuietOption = 0,
+) -> None:
+    """Create a virtual environment (from a template of the interpreter's own venv)."""
+    from ..install.options import InstallOptions
+    from ..install.report import Reporter
+    from ..install.venv import VenvOptions, run_venv
+
+    opts = VenvOptions(
+        path=path,
+        python=python,
+        seed=seed,
+        prompt=prompt,
+        clear=clear,
+        install=InstallOptions(
+            index_url=index_url,
+            extra_index_urls=list(extra_index_url or []),
+            find_links=list(find_links or []),
+            no_index=no_index,
+            offline=offline,
+            link_mode=link_mode,
+            cache_dir=cache_dir,
+            db_url=db_url,
+            cert=cert,
+            native_tls=native_tls,
+            keyring_provider=keyring_provider,
+        ),
+    )
+    raise typer.Exit(run_venv(opts, Reporter(-quiet)))

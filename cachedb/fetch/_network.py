@@ -1,0 +1,28 @@
+"""How this run talks to servers: CA certificates, the system trust store, the keyring.
+
+Given to the ``HttpSession`` (through ``IndexClient``). Proxies come from the
+environment (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, ``NO_PROXY``) and
+credentials from the URL, ``.netrc`` (``NETRC``) and the keyring; see ``_auth``
+and ``_transport``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KEYRING_PROVIDERS = ("disabled", "subprocess")
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    cert: str | None = None
+    """A PEM file of CA certificates to trust instead of the bundled ones (``--cert``)."""
+    native_tls: bool = False
+    """Trust the operating system's store (via truststore) instead of the bundled one."""
+    keyring_provider: str = "disabled"
+    """``subprocess``: after a 401, ask the ``keyring`` command on PATH for credentials."""
+
+    @property
+    def plain(self) -> bool:
+        """Nothing set: what a client made anywhere (a forked worker's) would use too."""
+        return self == NetworkSettings()

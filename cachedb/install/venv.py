@@ -1,0 +1,123 @@
+"""``cachedb venv``: a virtual environment, copied from a template, seeded from the cache.
+
+Like ``uv venv``: an existing environment is replaced only with ``--clear``, and a
+directory that is not a virtual environment is never written over or cleared.
+``--seed`` installs pip (and setuptools and wheel below Python 3.12) as any other
+install does: from the cache, else the configured index.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import UsageError
+from .options import InstallOptions
+from .report import Reporter
+
+CLEAR_ENV = "CACHEDB_CLEAR"
+
+
+@dataclass
+class VenvOptions:
+    path: str = ".venv"
+    python: str | None = None
+    seed: bool = False
+    prompt: str | None = None
+    clear: bool = False
+    # Where --seed installs from: as for ``install``.
+    install: InstallOptions = field(default_factory=InstallOptions)
+
+
+def seed_packages(version: str) -> list[str]:
+    """What ``--seed`` installs into a venv of Python ``version`` (as uv's --seed)."""
+    parts = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
+    return ["pip"] if parts >= (3, 12) else ["pip", "setuptools", "wheel"]
+
+
+def venv_version(path: Path) -> str:
+    """The Python version a venv's pyvenv.cfg states (``version``, or uv's ``version_info``)."""
+    found: dict[str, str] = {}
+    for line in (path / "pyvenv.cfg").read_text(encoding="utf-8").splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            found[key.strip().lower()] = value.strip()
+    version = found.get("version") or found.get("version_info")
+    if not version:
+        raise UsageError(f"{path / 'pyvenv.cfg'} does not say which Python version it is")
+    return version
+
+
+def _make_room(path: Path, clear: bool) -> None:
+    """Refuse what must not be written over; empty an old venv when asked to."""
+    from ..target.venv import is_venv
+
+    if not os.path.lexists(path):
+        return
+    if not path.is_dir():
+        raise UsageError(f"{path} exists and is not a directory")
+    if not any(path.iterdir()):
+        return
+    if not is_venv(path):
+        raise UsageError(
+            f"{path} exists and is not a virtual environment; cachedb will not write over "
+            "or clear it"
+        )
+    if not clear:
+        raise UsageError(
+            f"a virtual environment already exists at {path}; use --clear (or "
+            f"{CLEAR_ENV}=1) to replace it"
+        )
+    _empty(path)
+
+
+def _empty(path: Path) -> None:
+    for entry in path.iterdir():
+        # Never follow a link out of the environment: a link is removed, not its target.
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+def run_venv(opts: VenvOptions, reporter: Reporter) -> int:
+    from .._config import resolve_cache_dir
+    from ..store.layout import Layout
+    from ..target.discover import resolve_python
+    from ..target.venv import create_venv
+
+    path = Path(opts.path).expanduser().absolute()
+    base = None if opts.python is None else str(resolve_python(opts.python))
+    prompt = os.path.basename(os.getcwd()) if opts.prompt == "." else opts.prompt
+    layout = Layout(resolve_cache_dir(opts.install.cache_dir))
+    try:
+        layout.create()
+        templates: Path | None = layout.interpreters
+    except OSError:
+        templates = None  # a cache that cannot be written only costs speed here
+    _make_room(path, opts.clear)
+    existed = path.exists()
+    reporter.info(f"Creating virtual environment at: {opts.path}")
+    try:
+        python = create_venv(path, python=base, prompt=prompt, templates=templates)
+        if opts.seed:
+            from dataclasses import replace
+
+            from .pipeline import run_install
+
+            seeds = seed_packages(venv_version(path))
+            run_install(
+                replace(opts.install, requirements=seeds, python=str(python), venv=None), reporter
+            )
+    except BaseException:
+        # Whatever was made is taken away again; an emptied old venv stays empty.
+        if existed:
+            _empty(path)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+        raise
+    bin_dir = python.parent.name
+    reporter.info(f"Activate with: source {os.path.join(opts.path, bin_dir, 'activate')}")
+    return 0

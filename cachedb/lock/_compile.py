@@ -1,0 +1,294 @@
+"""``cachedb compile``: inputs → target → resolve → files and hashes → a lock file.
+
+It reads through the same cache as ``install`` (index pages within their HTTP
+lifetime, metadata, wheels and builds) and changes no environment.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from ..errors import UsageError
+from ..install.report import Reporter, count, duration
+from ..requirements._collect import is_pylock
+from ..resolve._prereleases import MODES
+from ._options import FORMATS, RESOLUTIONS, CompileOptions
+
+if TYPE_CHECKING:
+    from ..build.builder import Builder
+    from ..index import IndexClient, Link
+    from ..install.sources import Direct
+    from ..requirements import RequirementSet
+    from ..store import Cache
+    from ..target import Interpreter
+    from ._files import LockedFile
+    from ._inputs import LockInputs
+    from ._model import Lock
+    from ._target import LockTarget
+
+
+def output_format(opts: CompileOptions) -> str:
+    if opts.format is not None:
+        if opts.format not in FORMATS:
+            raise UsageError(f"unknown --format {opts.format!r}; use {' or '.join(FORMATS)}")
+        return opts.format
+    if opts.output is not None and is_pylock(Path(opts.output)):
+        return "pylock.toml"
+    return "requirements.txt"
+
+
+def run_compile(opts: CompileOptions, reporter: Reporter) -> int:
+    from ..store import open_cache, staging
+    from ..target import start_query
+    from ._inputs import read_inputs
+    from ._target import lock_target
+
+    started = time.perf_counter()
+    if opts.resolution not in RESOLUTIONS:
+        raise UsageError(f"unknown --resolution {opts.resolution!r}; use {', '.join(RESOLUTIONS)}")
+    if opts.prerelease is not None and opts.prerelease not in MODES:
+        raise UsageError(f"unknown --prerelease {opts.prerelease!r}; use {', '.join(MODES)}")
+    fmt = output_format(opts)
+    if not opts.sources:
+        raise UsageError("no input given (pass requirements.in, pyproject.toml or requirements)")
+    inputs = read_inputs(
+        opts.sources,
+        constraints=opts.install.constraint_files,
+        overrides=opts.overrides,
+        extras=opts.extras,
+        all_extras=opts.all_extras,
+        groups=opts.groups,
+    )
+    if not inputs.requirements.requirements:
+        raise UsageError("the inputs name no requirement")
+    preferred = _existing_pins(opts)
+    python = _python(opts)
+    with (
+        open_cache(opts.install.cache_dir, opts.install.db_url) as cache,
+        staging.in_use(cache.layout),
+        start_query(python, cache.layout.interpreters) as query,
+    ):
+        interp = query.result()
+        target = lock_target(interp, opts.python_version, opts.python_platform)
+        lock = _lock(opts, inputs, interp, target, preferred, cache, reporter)
+    text = _render(lock, fmt, opts)
+    elapsed = time.perf_counter() - started
+    reporter.info(f"Resolved {count(len(lock.packages))} in {duration(elapsed)}")
+    if opts.output is None or opts.output == "-":
+        sys.stdout.write(text)
+    else:
+        _write_atomically(Path(opts.output), text)
+    return 0
+
+
+def _python(opts: CompileOptions) -> str:
+    """The interpreter to lock for: --python, an active or ./.venv environment, else our own."""
+    from ..target import find_target
+
+    try:
+        return str(find_target(python=opts.install.python))
+    except UsageError:
+        if opts.install.python is not None:
+            raise
+        return sys.executable
+
+
+def _existing_pins(opts: CompileOptions) -> dict[str, Version]:
+    """The pins of the output file that are kept unless an upgrade is asked for."""
+    if opts.install.upgrade or opts.output is None or opts.output == "-":
+        return {}
+    path = Path(opts.output)
+    if not path.is_file():
+        return {}
+    from ..requirements import collect
+    from ..resolve import exact_pin
+
+    found = collect([], [str(path)])
+    upgrade = {canonicalize_name(n) for n in opts.upgrade_packages}
+    pins: dict[str, Version] = {}
+    for req in found.requirements:
+        version = exact_pin(req.requirement.specifier)
+        if version is not None and req.name not in upgrade:
+            pins[req.name] = version
+    return pins
+
+
+def _lock(
+    opts: CompileOptions,
+    inputs: LockInputs,
+    interp: Interpreter,
+    target: LockTarget,
+    preferred: dict[str, Version],
+    cache: Cache,
+    reporter: Reporter,
+) -> Lock:
+    from ..install.building import build_policy
+    from ..install.finder import CandidateFinder
+    from ..install.pipeline import _index_urls
+    from ..resolve import resolve
+    from ._finder import LockFinder
+    from ._graph import required_by
+    from ._model import Lock, LockedPackage
+
+    reqs = inputs.requirements
+    index_urls = _index_urls(opts.install, reqs)
+    find_links = [*opts.install.find_links, *reqs.find_links]
+    index = _index(opts, cache, index_urls, find_links)
+    direct = _direct(reqs)
+    inner = CandidateFinder(
+        cache=cache,
+        tags=target.tags,
+        installed={},
+        direct=direct,
+        index=lambda: index,
+        offline=opts.install.offline,
+        python_version=target.python_full_version,
+        builder=_builder(opts, cache, interp, index_urls, find_links, reporter),
+        policy=build_policy(opts.install),
+    )
+    overrides = {o.name: o.requirement for o in inputs.overrides}
+    finder = LockFinder(inner, preferred=preferred, overrides=overrides)
+    staging_dir = cache.layout.tmp / f"compile-{os.getpid()}-{time.monotonic_ns()}"
+    try:
+        top = [overrides.get(r.name, r.requirement) for r in reqs.requirements]
+        resolution = resolve(
+            top,
+            finder,
+            markers=target.markers,
+            constraints=[r.requirement for r in reqs.constraints],
+            pre=opts.install.pre or reqs.pre,
+            resolution=opts.resolution,
+            prerelease=opts.prerelease,
+        )
+        parents = required_by(resolution, finder, target.markers)
+        staging_dir.mkdir(parents=True)
+        packages = []
+        for name in sorted(resolution.pins):
+            pin = resolution.pins[name]
+            via = sorted(parents[name]) + sorted(inputs.labels.get(name, ()))
+            ref = direct.get(name)
+            if ref is not None:
+                packages.append(
+                    LockedPackage(name, pin.version, [], via, ref.url, editable=ref.editable)
+                )
+                continue
+            files = _files(index, inner.rank, name, pin.version, staging_dir)
+            origin = files[0].link.source if files else None
+            packages.append(
+                LockedPackage(
+                    name,
+                    pin.version,
+                    files,
+                    via,
+                    index=origin if origin in index_urls else None,
+                )
+            )
+        inner.commit()
+    finally:
+        inner.close()
+        shutil.rmtree(staging_dir, ignore_errors=True)
+    return Lock(
+        packages=packages,
+        command=opts.command,
+        python_version=target.python_version,
+        index_urls=index_urls,
+        find_links=find_links,
+    )
+
+
+def _files(
+    index: IndexClient | None,
+    rank: Callable[[str], int | None],
+    name: str,
+    version: Version,
+    staging_dir: Path,
+) -> list[LockedFile]:
+    """Every file of ``name==version`` the sources offer that fits the target, hashed."""
+    from ._files import hashed, version_files
+
+    if index is None:
+        return []
+    links = version_files(index.project_links(name), name, version, lambda f: rank(f) is not None)
+    return hashed(index, links, staging_dir)
+
+
+def _direct(reqs: RequirementSet) -> dict[str, Direct]:
+    from ..install.sources import Direct
+
+    return {
+        r.name: Direct(r.url, r.url.split("#")[0].rsplit("/", 1)[-1], r.hashes, r.editable)
+        for r in reqs.requirements
+        if r.url is not None
+    }
+
+
+def _builder(
+    opts: CompileOptions,
+    cache: Cache,
+    interp: Interpreter,
+    index_urls: list[str],
+    find_links: list[str],
+    reporter: Reporter,
+) -> Callable[[], Builder]:
+    from ..install.building import builder_factory
+
+    return builder_factory(cache, interp, opts.install, index_urls, find_links, reporter.info)
+
+
+def _index(
+    opts: CompileOptions, cache: Cache, index_urls: list[str], find_links: list[str]
+) -> IndexClient | None:
+    if not index_urls and not find_links:
+        return None
+    from ..index import IndexClient
+
+    cutoff = opts.exclude_newer
+
+    class Client(IndexClient):
+        def project_links(self, name: str) -> list[Link]:
+            from ._finder import uploaded_before
+
+            return [lk for lk in super().project_links(name) if uploaded_before(lk, cutoff)]
+
+    return Client(
+        index_urls=index_urls,
+        find_links=find_links,
+        cache_dir=cache.layout.simple,
+        offline=opts.install.offline,
+        refresh=opts.install.refresh,
+        timeout=opts.install.timeout,
+        concurrency=opts.install.concurrency,
+        defer_cache_writes=True,
+        network=opts.install.network(),
+    )
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.cachedb-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _render(lock: Lock, fmt: str, opts: CompileOptions) -> str:
+    if fmt == "pylock.toml":
+        from ._pylock import render_pylock
+
+        return render_pylock(lock)
+    from ._requirements_txt import render_requirements
+
+    return render_requirements(
+        lock,
+        hashes=opts.generate_hashes,
+        annotate=opts.annotate,
+        header=opts.header,
+        emit_index_url=opts.emit_index_url,
+    )

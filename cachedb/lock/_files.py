@@ -1,0 +1,72 @@
+"""The files a lock records for each pin: every file of that version that fits the target.
+
+A requirements file's ``--hash`` lines and a pylock's ``wheels``/``sdist`` list
+all of them, not just the one this machine would pick, so the lock installs on
+any machine of the target. A file whose source gives no sha256 (a find-links
+directory, a plain HTML page without fragments) is downloaded once to hash it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import Version
+
+from ..index import IndexClient, Link
+
+
+@dataclass(frozen=True)
+class LockedFile:
+    """One file of a pinned version, as a lock file records it."""
+
+    link: Link
+    sha256: str
+
+    @property
+    def is_wheel(self) -> bool:
+        return self.link.is_wheel
+
+
+def version_files(
+    links: Iterable[Link],
+    name: str,
+    version: Version,
+    fits: Callable[[str], bool],
+) -> list[Link]:
+    """The links of ``name==version`` whose wheel tags ``fits`` the target, sdists too."""
+    out: list[Link] = []
+    for link in links:
+        try:
+            if link.is_wheel:
+                wheel_name, wheel_version, _, _ = parse_wheel_filename(link.filename)
+                if wheel_name == name and wheel_version == version and fits(link.filename):
+                    out.append(link)
+            else:
+                sdist_name, sdist_version = parse_sdist_filename(link.filename)
+                if sdist_name == name and sdist_version == version:
+                    out.append(link)
+        except (InvalidWheelFilename, InvalidSdistFilename):
+            continue
+    # One entry per file name: the first source to offer it wins, as the finder's order does.
+    unique = {link.filename: link for link in reversed(out)}
+    return sorted(unique.values(), key=lambda link: link.filename)
+
+
+def hashed(index: IndexClient, links: list[Link], staging: Path) -> list[LockedFile]:
+    """``links`` with their sha256, downloading those whose source gives none."""
+    missing = [link for link in links if "sha256" not in link.hashes]
+    digests = {
+        link.url: got.sha256
+        for link, got in zip(
+            missing, index.download_many([(link, None) for link in missing], staging), strict=True
+        )
+    }
+    return [LockedFile(link, link.hashes.get("sha256") or digests[link.url]) for link in links]

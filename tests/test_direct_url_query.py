@@ -1,0 +1,73 @@
+"""A direct wheel URL with a query string (a signed or token URL) installs as with pip
+and uv; the query (the token) reaches the server but is never stored or shown."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from indexserver import IndexServer
+from wheelbuilder import make_wheel
+
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX venv layout")
+
+TOKEN = "s3cr3tT0ken"
+
+
+def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_")}
+    return subprocess.run(
+        [sys.executable, "-m", "cachedb", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
+
+
+def _files_holding(root: Path, secret: str) -> list[str]:
+    found = []
+    for path in root.rglob("*"):
+        if path.is_file() and not path.is_symlink() and secret.encode() in path.read_bytes():
+            found.append(str(path.relative_to(root)))
+    return found
+
+
+@pytest.mark.parametrize("named", [False, True])
+def test_wheel_url_with_a_query_string_installs_and_the_token_is_kept_nowhere(
+    tmp_path: Path, index_server: IndexServer, named: bool
+) -> None:
+    index_server.add(make_wheel(tmp_path / "wheels", "demo", "1.0"))
+    base = index_server.url.rsplit("/simple", 1)[0]
+    url = f"{base}/files/demo-1.0-py3-none-any.whl?token={TOKEN}&x=1"
+    cache, venv = tmp_path / "cache", tmp_path / "venv"
+    proc = _cli("install", "--cache-dir", cache, "--venv", venv, f"demo @ {url}" if named else url)
+    assert proc.returncode == 0, proc.stderr
+    assert "+ demo==1.0" in proc.stderr
+    assert any(TOKEN in r for r in index_server.requests)  # the server got it
+    ran = subprocess.run([venv / "bin" / "python", "-c", "import demo; print(demo.VERSION)"],
+                         capture_output=True, text=True)  # fmt: skip
+    assert ran.stdout.strip() == "1.0", ran.stderr
+    assert TOKEN not in proc.stdout + proc.stderr
+    assert _files_holding(cache, TOKEN) == []
+    assert _files_holding(venv, TOKEN) == []
+    # Installed again from the cache: the same, still nowhere.
+    again = _cli("install", "--cache-dir", cache, "--venv", tmp_path / "venv2", url)
+    assert again.returncode == 0, again.stderr
+    assert _files_holding(cache, TOKEN) == []
+
+
+def test_failing_token_url_is_one_line_without_the_token(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    base = index_server.url.rsplit("/simple", 1)[0]
+    url = f"{base}/files/demo-1.0-py3-none-any.whl?token={TOKEN}"
+    proc = _cli("install", "--cache-dir", tmp_path / "cache", "--venv", tmp_path / "venv", url)
+    assert proc.returncode == 1, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert TOKEN not in proc.stderr
+    assert _files_holding(tmp_path / "cache", TOKEN) == []

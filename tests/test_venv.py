@@ -1,0 +1,225 @@
+"""``cachedb venv``: the environment equals what ``python -m venv`` makes, and it works."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from indexserver import IndexServer
+from installtools import cachedb, tree
+from wheelbuilder import make_wheel
+
+from cachedb.target import venv_template
+from cachedb.target.pythons import find_python, parse_request
+from cachedb.target.venv import run_stdlib_venv
+
+PYENV_VERSIONS = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+
+
+def pyenv_python(minor: str) -> str:
+    found = sorted(PYENV_VERSIONS.glob(f"{minor}.*/bin/python{minor}"))
+    if not found:
+        pytest.skip(f"no pyenv Python {minor} under {PYENV_VERSIONS}")
+    return str(found[-1])
+
+
+PYTHONS = [pytest.param("3.11", id="py311"), pytest.param("3.13", id="py313")]
+
+
+def stdlib_tree(base: str, path: Path, prompt: str | None) -> dict[str, str]:
+    """What ``base -m venv --without-pip`` makes at ``path`` (removed again afterwards)."""
+    run_stdlib_venv(base, path, prompt=prompt)
+    made = tree(path)
+    shutil.rmtree(path)
+    return made
+
+
+@pytest.mark.parametrize("minor", PYTHONS)
+@pytest.mark.parametrize("prompt", [None, "my-env"])
+def test_a_venv_from_the_template_equals_the_stdlibs(
+    tmp_path: Path, minor: str, prompt: str | None
+) -> None:
+    base = pyenv_python(minor)
+    templates = tmp_path / "cache" / "interpreters-v0"
+    target = tmp_path / "projects" / "env"
+    expected = stdlib_tree(base, target, prompt)
+    for _ in range(2):  # the first copy makes the template, the second only copies it
+        assert venv_template.copy_template(templates, base, target, prompt)
+        assert tree(target) == expected
+        shutil.rmtree(target)
+    assert any(templates.glob("venv-tree-*"))
+
+
+def test_a_path_the_stdlib_would_quote_is_made_by_the_stdlib(tmp_path: Path) -> None:
+    base = pyenv_python("3.11")
+    target = tmp_path / "with space"
+    assert not venv_template.copy_template(tmp_path / "t", base, target, None)
+    assert not target.exists()
+    code = cachedb("venv", target, "--python", base, "--cache-dir", tmp_path / "cache")
+    assert code.returncode == 0, code.stderr
+    made = tree(target)
+    shutil.rmtree(target)
+    assert made == stdlib_tree(base, target, None)
+
+
+def activated(env: Path, command: str) -> list[str]:
+    script = f'. "{env}/bin/activate" && {command}'
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.splitlines()
+
+
+@pytest.mark.parametrize("minor", PYTHONS)
+def test_the_venv_works_and_activates_with_its_prompt(tmp_path: Path, minor: str) -> None:
+    base = pyenv_python(minor)
+    cache = tmp_path / "cache"
+    for name, prompt in [("plain", None), ("prompted", "proj")]:
+        env = tmp_path / name
+        # 3.13 by version (only pyenv has it here), 3.11 by path (the system has one too).
+        args = ["venv", env, "--python", minor if minor == "3.13" else base, "--cache-dir", cache]
+        out = cachedb(*args, *(["--prompt", prompt] if prompt else []))
+        assert out.returncode == 0, out.stderr
+        assert f"Activate with: source {env}/bin/activate" in out.stderr
+        cfg = (env / "pyvenv.cfg").read_text()
+        assert f"home = {Path(base).parent}\n" in cfg
+        assert f"version = {Path(base).parents[1].name}\n" in cfg
+        assert ("prompt = 'proj'\n" in cfg) == (prompt is not None)
+        lines = activated(
+            env,
+            'echo "$VIRTUAL_ENV"; echo "$VIRTUAL_ENV_PROMPT"; '
+            'python -c "import sys; print(sys.prefix); print(sys.base_prefix)"',
+        )
+        assert lines[0] == str(env)
+        # 3.13 sets the bare prompt, older versions the decorated one.
+        assert lines[1] in (prompt or name, f"({prompt or name}) ")
+        assert lines[2] == str(env)
+        assert lines[3] == str(Path(base).parents[1])
+
+
+def test_python_by_version_is_found_in_pyenv(tmp_path: Path) -> None:
+    base = pyenv_python("3.13")
+    # A PATH without interpreters: the version must come from pyenv's directory.
+    found = find_python((3, 13), {"PATH": str(tmp_path), "PYENV_ROOT": str(PYENV_VERSIONS.parent)})
+    assert found == base
+    assert parse_request("3.13") == (3, 13)
+    assert parse_request("python3") is None
+    out = cachedb("venv", tmp_path / "e", "--python", "3.99", "--cache-dir", tmp_path / "c")
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "error: --python 3.99: no Python 3.99 on PATH or in pyenv"
+    ]
+    assert not (tmp_path / "e").exists()
+
+
+def test_default_path_is_dot_venv(tmp_path: Path) -> None:
+    out = cachedb("venv", "--cache-dir", tmp_path / "cache", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / ".venv" / "pyvenv.cfg").is_file()
+
+
+def test_what_is_not_a_venv_is_refused_and_left_alone(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("keep me")
+    before = tree(notes)
+    for extra in ([], ["--clear"]):
+        out = cachedb("venv", notes, "--cache-dir", cache, *extra)
+        assert out.returncode == 2
+        assert "is not a virtual environment" in out.stderr
+        assert len(out.stderr.strip().splitlines()) == 1
+        assert tree(notes) == before
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    out = cachedb("venv", a_file, "--cache-dir", cache)
+    assert out.returncode == 2 and "not a directory" in out.stderr
+    assert a_file.read_text() == "x"
+
+
+def test_an_existing_venv_is_replaced_only_with_clear(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    env = tmp_path / "env"
+    assert cachedb("venv", env, "--cache-dir", cache).returncode == 0
+    marker = env / "lib" / "marker.txt"
+    marker.write_text("old")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "kept").write_text("kept")
+    (env / "link-out").symlink_to(outside)
+    out = cachedb("venv", env, "--cache-dir", cache)
+    assert out.returncode == 2
+    assert "--clear" in out.stderr and "CACHEDB_CLEAR" in out.stderr
+    assert marker.exists()
+    out = cachedb("venv", env, "--cache-dir", cache, env={"CACHEDB_CLEAR": "1"})
+    assert out.returncode == 0, out.stderr
+    assert not marker.exists() and not (env / "link-out").exists()
+    assert (outside / "kept").read_text() == "kept"
+    assert (env / "bin" / "python").exists()
+
+
+def _seed_wheels(directory: Path) -> None:
+    for name in ("pip", "setuptools", "wheel"):
+        make_wheel(directory, name, "99.0")
+
+
+@pytest.mark.parametrize(("minor", "expected"), [("3.11", 3), ("3.13", 1)])
+def test_seed_installs_pip_and_for_old_pythons_setuptools_and_wheel(
+    tmp_path: Path, index_server: IndexServer, minor: str, expected: int
+) -> None:
+    pyenv_python(minor)
+    wheels = tmp_path / "wheels"
+    _seed_wheels(wheels)
+    for wheel in wheels.iterdir():
+        index_server.add(wheel)
+    env = tmp_path / "env"
+    out = cachedb(
+        "venv",
+        env,
+        "--seed",
+        "--python",
+        minor,
+        "-i",
+        index_server.url,
+        "--cache-dir",
+        tmp_path / "cache",
+    )
+    assert out.returncode == 0, out.stderr
+    site = next((env / "lib").glob("python3.*/site-packages"))
+    names = sorted(p.name for p in site.glob("*.dist-info"))
+    wanted = ["pip-99.0.dist-info", "setuptools-99.0.dist-info", "wheel-99.0.dist-info"]
+    assert names == (wanted if expected == 3 else wanted[:1])
+
+
+def test_a_failed_seed_leaves_no_venv(tmp_path: Path) -> None:
+    env = tmp_path / "env"
+    out = cachedb(
+        "venv", env, "--seed", "--no-index", "--offline", "--cache-dir", tmp_path / "cache"
+    )
+    assert out.returncode != 0
+    assert not env.exists()
+
+
+def test_a_damaged_or_stale_template_is_never_copied(tmp_path: Path) -> None:
+    base = pyenv_python("3.11")
+    templates = tmp_path / "cache" / "interpreters-v0"
+    target = tmp_path / "env"
+    expected = stdlib_tree(base, target, None)
+    assert venv_template.copy_template(templates, base, target, None)
+    shutil.rmtree(target)
+    (made,) = templates.glob("venv-tree-*")
+    # Damaged: a file of the template is gone. The venv is not made from it, and it is
+    # made again for the next one.
+    next(made.rglob("activate.fish")).unlink()
+    assert not venv_template.copy_template(templates, base, target, None)
+    assert not target.exists()
+    assert venv_template.copy_template(templates, base, target, None)
+    assert tree(target) == expected
+    shutil.rmtree(target)
+    # Stale: the record no longer matches the interpreter; it is made again.
+    record = made / "template.json"
+    record.write_text(record.read_text().replace('"format": 1', '"format": 0'))
+    assert venv_template.copy_template(templates, base, target, None)
+    assert tree(target) == expected
