@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from packaging.utils import (
@@ -33,6 +34,17 @@ class LockedFile:
     @property
     def is_wheel(self) -> bool:
         return self.link.is_wheel
+
+
+def upload_moment(link: Link) -> datetime | None:
+    """``link``'s PEP 700 upload time (aware, UTC where unzoned); None if absent or unreadable."""
+    if link.upload_time is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(link.upload_time.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def version_files(

@@ -20,6 +20,7 @@ from packaging.version import Version
 from ..index import Link
 from ..install.finder import CandidateFinder
 from ..resolve import CandidateInfo
+from ._files import upload_moment
 
 
 class LockFinder:
@@ -60,12 +61,5 @@ def uploaded_before(link: Link, cutoff: datetime | None) -> bool:
     """
     if cutoff is None:
         return True
-    if link.upload_time is None:
-        return False
-    try:
-        uploaded = datetime.fromisoformat(link.upload_time.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    if uploaded.tzinfo is None:
-        uploaded = uploaded.replace(tzinfo=cutoff.tzinfo)
-    return uploaded < cutoff
+    uploaded = upload_moment(link)
+    return uploaded is not None and uploaded < cutoff

@@ -22,7 +22,6 @@ class LockInputs:
 
     requirements: RequirementSet
     labels: dict[str, set[str]] = field(default_factory=dict)  # canonical name -> labels
-    requires_python: str | None = None  # a pyproject's [project] requires-python
     # Replace every requirement on their names, wherever it is made (uv's --override).
     overrides: list[InputRequirement] = field(default_factory=list)
 
@@ -107,8 +106,6 @@ def _read_pyproject(
         if group in dependency_groups:
             used_groups.add(group)
             texts.extend(_group(dependency_groups, group, path, ()))
-    if isinstance(project.get("requires-python"), str):
-        result.requires_python = project["requires-python"]
     comes_from = str(path)
     reqs = [parse_requirement(text, comes_from=comes_from, base_dir=path.parent) for text in texts]
     _label(result, reqs, label)

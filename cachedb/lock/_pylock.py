@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from ..fetch import local_path
+from ._files import LockedFile, upload_moment
 from ._model import Lock
 
 
@@ -30,34 +31,12 @@ def render_pylock(lock: Lock) -> str:
 
     packages = []
     for p in lock.packages:
-        wheels = [
-            PackageWheel(
-                name=f.link.filename,
-                url=f.link.url if local_path(f.link.url) is None else None,
-                path=local_path(f.link.url),
-                size=f.link.size,
-                upload_time=_moment(f.link.upload_time),
-                hashes={"sha256": f.sha256},
-            )
-            for f in p.files
-            if f.is_wheel
-        ]
-        sdists = [
-            PackageSdist(
-                name=f.link.filename,
-                url=f.link.url if local_path(f.link.url) is None else None,
-                path=local_path(f.link.url),
-                size=f.link.size,
-                upload_time=_moment(f.link.upload_time),
-                hashes={"sha256": f.sha256},
-            )
-            for f in p.files
-            if not f.is_wheel
-        ]
+        wheels = [PackageWheel(**_file(f)) for f in p.files if f.is_wheel]
+        sdists = [PackageSdist(**_file(f)) for f in p.files if not f.is_wheel]
         directory = archive = None
         if p.url is not None:
             path = local_path(p.url)
-            if path is not None and p.editable or path is not None and not p.files:
+            if path is not None:
                 directory = PackageDirectory(path=path, editable=p.editable)
             else:
                 archive = PackageArchive(url=p.url, hashes={})
@@ -82,13 +61,17 @@ def render_pylock(lock: Lock) -> str:
     return f"# {lock.command}\n" + _toml(pylock.to_dict())
 
 
-def _moment(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+def _file(f: LockedFile) -> dict[str, Any]:
+    """Where a wheel or sdist is and what it is, as PEP 751 spells it."""
+    path = local_path(f.link.url)
+    return {
+        "name": f.link.filename,
+        "url": f.link.url if path is None else None,
+        "path": path,
+        "size": f.link.size,
+        "upload_time": upload_moment(f.link),
+        "hashes": {"sha256": f.sha256},
+    }
 
 
 def _toml(document: Mapping[str, Any]) -> str:
