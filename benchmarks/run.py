@@ -395,6 +395,7 @@ def bench_compile(
     import measure
 
     work = scratch.new("compile")
+    work.mkdir()
     source = work / "requirements.in"
     source.write_text("".join(f"{name}\n" for name in sorted(pinned())))
     tools: dict[str, list[str]] = {
