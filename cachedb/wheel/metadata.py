@@ -1,18 +1,25 @@
 """A wheel's own description of itself: its ``.dist-info`` directory, the
 Wheel-Version of WHEEL, and the Name and Version of METADATA, which must agree
-with its filename.
+with its filename; and the METADATA of a wheel file, read without unpacking it.
 """
 
 from __future__ import annotations
 
+import os
+import zipfile
 from collections.abc import Callable, Iterable
 from email.parser import HeaderParser
+from pathlib import Path
 
-from packaging.utils import canonicalize_name
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from .._headers import simple_header_values
 from ..errors import InvalidWheel
+from .inflate import CORRUPT_ZIP, Corrupt, MemberReader
+from .zipdir import WheelBytes, locate, read_directory
+
+MAX_METADATA = 10 * 1024 * 1024
 
 
 def find_dist_info(directories: Iterable[str], name: str, version: Version) -> str:
@@ -76,3 +83,65 @@ def check_metadata(
         raise InvalidWheel(
             f"METADATA names {meta_name} {meta_version}, but the filename says {name} {version}"
         )
+
+
+def _chosen(names: list[str], project: str) -> list[str]:
+    """The top-level ``.dist-info/METADATA`` members; where a wheel vendors other
+    dist-infos, the one named after the project wins."""
+    candidates = [n for n in names if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
+    ours = [n for n in candidates if canonicalize_name(n.split("-", 1)[0]) == project]
+    return ours or candidates
+
+
+def wheel_metadata(path: Path, filename: str | None = None) -> bytes:
+    """The ``<name>-<version>.dist-info/METADATA`` of the wheel at ``path``."""
+    filename = filename or path.name
+    try:
+        project = canonicalize_name(parse_wheel_filename(filename)[0])
+    except InvalidWheelFilename:
+        raise InvalidWheel(f"{filename} is not a valid wheel filename") from None
+    try:
+        quick = _single_metadata(path, project)
+    except OSError as exc:
+        raise InvalidWheel(f"{filename} is not a readable wheel: {exc}") from None
+    if quick is not None:
+        return quick
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            chosen = _chosen([info.filename for info in infos], project)
+            if len(chosen) != 1:
+                raise InvalidWheel(f"{filename} has no single .dist-info/METADATA")
+            info = next(info for info in infos if info.filename == chosen[0])
+            if info.file_size > MAX_METADATA:
+                raise InvalidWheel(f"{filename}: METADATA is larger than 10 MiB")
+            return zf.read(info)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InvalidWheel(f"{filename} is not a readable wheel: {exc}") from None
+
+
+def _single_metadata(path: Path, project: str) -> bytes | None:
+    """METADATA read through the central directory and that one member.
+
+    The wheel is not read whole, nor is every member's local header checked: it
+    may be a big download whose METADATA is all that is wanted. None whenever
+    the answer is less than plain (a directory this parser refuses, no single
+    candidate, an unreadable member): then ``zipfile`` decides, and says why.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        src = WheelBytes(fd, os.fstat(fd).st_size, in_memory=0)
+        try:
+            members, _ = read_directory(src, path.name, b".dist-info/METADATA")
+            chosen = _chosen([m.name for m in members], project)
+            if len(chosen) != 1:
+                return None  # zipfile says so, as every reader would
+            member = next(m for m in members if m.name == chosen[0])
+            if member.file_size > MAX_METADATA or member.flag_bits & 0x1:
+                return None
+            locate(src, member, path.name)
+            return MemberReader(src, {member.name: member}, None).read(member.name)
+        except (InvalidWheel, Corrupt, *CORRUPT_ZIP):
+            return None
+    finally:
+        os.close(fd)
