@@ -15,7 +15,7 @@ from .._fdio import write_all
 from ..errors import InvalidWheel
 from ..wheel import inflate
 from ..wheel.inflate import Corrupt, MemberReader, whole, zlib_module
-from ..wheel.records import RecordEntry, urlsafe_b64
+from ..wheel.records import Hash, RecordEntry, urlsafe_b64
 from ..wheel.zipdir import Member
 from .unpacked import FileEntry
 
@@ -99,7 +99,7 @@ class Writer:
         if algorithm:
             # RECORD's digest checks every byte, so the weaker CRC is not computed too.
             digest = sha256.digest() if other is None else other.digest()
-            if urlsafe_b64(digest) != want.rstrip("="):
+            if not Hash(algorithm, want).matches(digest):
                 raise InvalidWheel(f"{name!r} does not match its {algorithm} hash in RECORD")
             if expected is not None and int(expected.size) != size:
                 raise InvalidWheel(f"{name!r} is {size} bytes, but RECORD says {expected.size}")

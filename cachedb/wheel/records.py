@@ -140,11 +140,11 @@ def check_wheel_record(
         elif path != record_name and not path.endswith(
             (".dist-info/RECORD.jws", ".dist-info/RECORD.p7s")
         ):
-            algorithm, equals, _digest = hash_.partition("=")
-            if not equals:
+            digest = entry.digest
+            if digest is None:
                 raise InvalidWheel(f"RECORD has no hash for {path!r}")
-            if algorithm not in ALGORITHMS:
-                raise InvalidWheel(f"RECORD uses unsupported hash {algorithm!r} for {path!r}")
+            if digest.name not in ALGORITHMS:
+                raise InvalidWheel(f"RECORD uses unsupported hash {digest.name!r} for {path!r}")
             if not size.isdigit():
                 raise InvalidWheel(f"RECORD has no valid size for {path!r}")
         rows[path] = entry
