@@ -162,6 +162,36 @@ def test_sdist_only_package_builds_once(cache: Path, server: IndexServer, tmp_pa
     assert direct_url(tmp_path / "v4", "sdonly")["url"] == url
 
 
+def test_a_hashed_lock_keeps_an_installed_build_of_its_sdist(
+    cache: Path, server: IndexServer, tmp_path: Path
+) -> None:
+    """A lock hashes the sdist, cachedb records the wheel it built from it: that wheel
+    is the lock's build, so a second sync has nothing to do (it used to reinstall)."""
+    project = write_project(tmp_path / "src", "sdlock", "1.0")
+    server.add(make_sdist(project, tmp_path / "dist", "sdlock", "1.0"))
+    (tmp_path / "requirements.in").write_text("sdlock\n")
+    compiled = cachedb(
+        "compile", "requirements.in", "-o", "requirements.txt", "--generate-hashes",
+        "--cache-dir", cache, "--index-url", server.url, cwd=tmp_path,
+    )  # fmt: skip
+    assert compiled.returncode == 0, compiled.stderr
+    venv = tmp_path / "venv"
+    ok(cachedb("venv", venv))
+    sync = ("sync", tmp_path / "requirements.txt", "--python", venv / "bin" / "python",
+            "--cache-dir", cache, "--index-url", server.url)  # fmt: skip
+    assert " + sdlock==1.0" in ok(cachedb(*sync))
+    (dist_info,) = venv.glob("lib/python*/site-packages/sdlock-1.0.dist-info")
+    before = dist_info.stat().st_ino
+    err = ok(cachedb(*sync))
+    assert "sdlock" not in err
+    assert dist_info.stat().st_ino == before
+    # Another build of that version (not from the locked sdist) is still replaced.
+    other = make_wheel(tmp_path / "other", "sdlock", "1.0", files={"sdlock/__init__.py": ""})
+    ok(install(cache, server, venv, "--reinstall", "--no-index", "-f", other.parent, "sdlock"))
+    assert " + sdlock==1.0" in ok(cachedb(*sync))
+    assert value(venv, "sdlock") == "1.0"
+
+
 def test_no_build_and_only_binary_refuse_to_build(
     cache: Path, server: IndexServer, tmp_path: Path
 ) -> None:
