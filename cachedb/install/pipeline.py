@@ -195,7 +195,7 @@ def _prefetch_remote_direct(
     for d, got in zip(
         remote, index.download_many([(lk, None) for lk in links], staging), strict=True
     ):
-        finder.remote_direct[d.url] = got.path
+        finder.remote_direct[d.url] = got
     return staging
 
 

@@ -31,15 +31,21 @@ def render_pylock(lock: Lock) -> str:
 
     packages = []
     for p in lock.packages:
-        wheels = [PackageWheel(**_file(f)) for f in p.files if f.is_wheel]
-        sdists = [PackageSdist(**_file(f)) for f in p.files if not f.is_wheel]
+        indexed = p.files if p.url is None else []
+        wheels = [PackageWheel(**_file(f)) for f in indexed if f.is_wheel]
+        sdists = [PackageSdist(**_file(f)) for f in indexed if not f.is_wheel]
         directory = archive = None
         if p.url is not None:
             path = local_path(p.url)
             if path is not None:
                 directory = PackageDirectory(path=path, editable=p.editable)
             else:
-                archive = PackageArchive(url=p.url, hashes={})
+                first = p.files[0] if p.files else None  # the archive, once downloaded
+                archive = PackageArchive(
+                    url=p.url,
+                    size=None if first is None else first.link.size,
+                    hashes={} if first is None else {"sha256": first.sha256},
+                )
         packages.append(
             Package(
                 name=canonicalize_name(p.name),

@@ -37,7 +37,7 @@ def _package_lines(package: LockedPackage, *, hashes: bool, annotate: bool) -> l
         first = f"{package.name} @ {package.url}"
     else:
         first = f"{package.name}=={package.version}"
-    digests = sorted({f.sha256 for f in package.files}) if hashes and package.url is None else []
+    digests = sorted({f.sha256 for f in package.files}) if hashes else []
     out = [first + (" \\" if digests else "")]
     for i, digest in enumerate(digests):
         out.append(f"    --hash=sha256:{digest}" + (" \\" if i < len(digests) - 1 else ""))
