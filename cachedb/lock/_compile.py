@@ -131,6 +131,7 @@ def _lock(
     cache: Cache,
     reporter: Reporter,
 ) -> Lock:
+    from ..build.sources import GIT
     from ..install.building import build_policy
     from ..install.finder import CandidateFinder
     from ..install.pipeline import _index_urls, _prefetch_remote_direct
@@ -181,8 +182,12 @@ def _lock(
             if ref is not None:
                 got = inner.remote_direct.get(ref.url)
                 archive = [] if got is None else [_direct_file(ref.url, got.sha256, got.size)]
+                located = inner.building.located.get(ref.url)
+                commit = located.revision if located is not None and located.kind == GIT else None
                 packages.append(
-                    LockedPackage(name, pin.version, archive, via, ref.url, editable=ref.editable)
+                    LockedPackage(
+                        name, pin.version, archive, via, ref.url, ref.editable, commit=commit
+                    )
                 )
                 continue
             files = _files(index, inner.rank, name, pin.version, staging_dir)

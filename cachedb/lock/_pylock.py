@@ -22,6 +22,7 @@ def render_pylock(lock: Lock) -> str:
         PackageArchive,
         PackageDirectory,
         PackageSdist,
+        PackageVcs,
         PackageWheel,
         Pylock,
     )
@@ -34,8 +35,19 @@ def render_pylock(lock: Lock) -> str:
         indexed = p.files if p.url is None else []
         wheels = [PackageWheel(**_file(f)) for f in indexed if f.is_wheel]
         sdists = [PackageSdist(**_file(f)) for f in indexed if not f.is_wheel]
-        directory = archive = None
-        if p.url is not None:
+        directory = archive = vcs = None
+        if p.url is not None and p.commit is not None:
+            from ..build.git import parse_git_url
+
+            git = parse_git_url(p.url)
+            vcs = PackageVcs(
+                type="git",
+                url=git.repository,
+                requested_revision=git.revision,
+                commit_id=p.commit,
+                subdirectory=git.subdirectory,
+            )
+        elif p.url is not None:
             path = local_path(p.url)
             if path is not None:
                 directory = PackageDirectory(path=path, editable=p.editable)
@@ -55,6 +67,7 @@ def render_pylock(lock: Lock) -> str:
                 sdist=sdists[0] if sdists else None,
                 directory=directory,
                 archive=archive,
+                vcs=vcs,
             )
         )
     pylock = Pylock(

@@ -33,6 +33,10 @@ def render_requirements(
 def _package_lines(package: LockedPackage, *, hashes: bool, annotate: bool) -> list[str]:
     if package.editable and package.url is not None:
         first = f"-e {package.url}"
+    elif package.url is not None and package.commit is not None:
+        from ..build.git import parse_git_url
+
+        first = f"{package.name} @ {parse_git_url(package.url).at(package.commit)}"
     elif package.url is not None:
         first = f"{package.name} @ {package.url}"
     else:
