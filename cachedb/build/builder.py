@@ -357,7 +357,9 @@ class Builder:
 
 
 def _metadata_of(archive: Path) -> bytes:
-    for entry in archive.iterdir():
-        if entry.name.endswith(".dist-info"):
-            return (entry / "METADATA").read_bytes()
-    raise BuildError(f"no .dist-info in {archive}")
+    from ..wheel.dist_info import dist_info_metadata
+
+    data = dist_info_metadata(archive)
+    if data is None:
+        raise BuildError(f"no .dist-info in {archive}")
+    return data
