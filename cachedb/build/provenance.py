@@ -62,6 +62,19 @@ def stamp(wheel: Path, dest_dir: Path, *, kind: str, revision: str) -> Path:
     return out
 
 
+def wheel_revision(wheel: Path) -> tuple[str, str] | None:
+    """``(kind, revision)`` recorded in a built wheel file (not yet unpacked), or None."""
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            member = _dist_info(zf.namelist(), wheel) + "/" + PROVENANCE_FILE
+            if zf.getinfo(member).file_size > 4096:  # ours is under 200 bytes
+                return None
+            data = json.loads(zf.read(member).decode("utf-8"))
+        return str(data["kind"]), str(data["revision"])
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, BuildError):
+        return None
+
+
 def read_revision(archive_dir: Path) -> tuple[str, str] | None:
     """``(kind, revision)`` recorded in an unpacked built wheel, or None."""
     try:

@@ -115,6 +115,8 @@ class InstallOptions:
     cert: str | None = None  # CA certificates to trust (PEM), instead of the bundled ones
     native_tls: bool = False  # trust the system's store (truststore)
     keyring_provider: str = "disabled"  # or "subprocess": the keyring command, after a 401
+    remote: str | None = None  # the remote tier's URL (s3://bucket/prefix?endpoint=...)
+    remote_push: bool | None = None  # None: push built wheels only; True: downloads too
 
     def network(self) -> NetworkSettings:
         """Certificates and credentials for the index client; a bad provider is refused."""

@@ -12,8 +12,8 @@ import email.utils
 import hashlib
 import os
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,8 @@ class RemoteObject:
     last_modified: float
     """UTC epoch seconds."""
     etag: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    """The object's ``x-amz-meta-*`` values, by the name after that prefix (lower case)."""
 
 
 class Remote:
@@ -86,15 +88,10 @@ class Remote:
         if response.status_code == 404:
             return None
         self._check(response, "HEAD", key)
-        return RemoteObject(
-            key,
-            int(response.headers.get("content-length", "0")),
-            _http_date(response.headers.get("last-modified", "")),
-            response.headers.get("etag", "").strip('"'),
-        )
+        return _described(key, response)
 
-    def get(self, key: str, dest: Path, *, max_size: int | None = None) -> bool:
-        """Stream the object into ``dest`` (created, must not exist); False when absent.
+    def get(self, key: str, dest: Path, *, max_size: int | None = None) -> RemoteObject | None:
+        """Stream the object into ``dest`` (created, must not exist); None when absent.
 
         A reply cut short or larger than ``max_size`` leaves no file behind.
         """
@@ -107,7 +104,7 @@ class Remote:
             raise self._unavailable("GET", key, exc) from None
         try:
             if response.status_code == 404:
-                return False
+                return None
             if response.status_code != 200:
                 response.read()
                 self._check(response, "GET", key)
@@ -133,18 +130,23 @@ class Remote:
             except BaseException:
                 dest.unlink(missing_ok=True)
                 raise
-            return True
+            return _described(key, response)
         finally:
             response.close()
 
-    def put_if_absent(self, key: str, path: Path) -> bool:
+    def put_if_absent(
+        self, key: str, path: Path, *, metadata: Mapping[str, str] | None = None
+    ) -> bool:
         """Upload ``path`` under ``key`` unless an object is there; True when this call wrote it.
 
         The first writer wins: a HEAD spares the upload when the object exists, and
         the PUT carries ``If-None-Match: *`` so a server that enforces it refuses
         a second writer (412). Where a server does not enforce it, two writers
-        racing both write — harmless, since every key names its content (the
-        sha256 is in the key, or the bytes are the same build's).
+        racing both write, each a whole object (S3 replaces objects atomically):
+        a wheel's key names its sha256, so both wrote the same bytes; a built
+        wheel's names its source and target, so either is a build of the same
+        source for the same target, and carries its own sha256 in ``metadata``
+        (stored with the object as ``x-amz-meta-*``, in the same PUT).
         """
         for _ in range(2):
             if self.head(key) is not None:
@@ -165,6 +167,7 @@ class Remote:
                     },
                     payload_sha256=digest.hexdigest(),
                     content=body,
+                    amz={f"x-amz-meta-{k.lower()}": v for k, v in (metadata or {}).items()},
                 )
             if response.status_code == 412:
                 return False
@@ -221,14 +224,22 @@ class Remote:
         headers: dict[str, str] | None = None,
         payload_sha256: str = _sigv4.EMPTY_SHA256,
         content: Any = None,
+        amz: Mapping[str, str] | None = None,
     ) -> httpx.Request:
         path = self._root + ("/" + _sigv4.encode_path(self._full(key)) if key is not None else "/")
         query = query or {}
-        all_headers = dict(headers or {})
+        all_headers = {**(headers or {}), **(amz or {})}
         if self._credentials is not None:
             all_headers.update(
                 _sigv4.sign(
-                    method, self._host, path, query, payload_sha256, self._credentials, self._region
+                    method,
+                    self._host,
+                    path,
+                    query,
+                    payload_sha256,
+                    self._credentials,
+                    self._region,
+                    amz_headers=amz,
                 )
             )
         qs = _sigv4.canonical_query(query)
@@ -248,6 +259,7 @@ class Remote:
         headers: dict[str, str] | None = None,
         payload_sha256: str = _sigv4.EMPTY_SHA256,
         content: Any = None,
+        amz: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         import httpx
 
@@ -258,6 +270,7 @@ class Remote:
             headers=headers,
             payload_sha256=payload_sha256,
             content=content,
+            amz=amz,
         )
         try:
             return self._client.send(request)
@@ -276,6 +289,21 @@ class Remote:
         if status >= 500 or status == 429:
             raise RemoteUnavailable(f"{self.url} failing ({method} {key}): {detail}")
         raise RemoteError(f"{self.url} refused {method} {key}: {detail}")
+
+
+def _described(key: str, response: httpx.Response) -> RemoteObject:
+    meta = {
+        name[len("x-amz-meta-") :]: value
+        for name, value in response.headers.items()
+        if name.lower().startswith("x-amz-meta-")
+    }
+    return RemoteObject(
+        key,
+        int(response.headers.get("content-length", "0") or 0),
+        _http_date(response.headers.get("last-modified", "")),
+        response.headers.get("etag", "").strip('"'),
+        meta,
+    )
 
 
 def _text(node: ET.Element, name: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -27,11 +28,17 @@ def sign(
     credentials: Credentials,
     region: str,
     now: datetime | None = None,
+    amz_headers: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The headers that authorise this request (``path`` already URI-encoded)."""
+    """The headers that authorise this request (``path`` already URI-encoded).
+
+    ``amz_headers`` (``x-amz-meta-*``, lower case) are sent too, and signed: S3
+    requires every ``x-amz-`` header of a request to be.
+    """
     moment = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     day = moment[:8]
     headers = {"host": host, "x-amz-content-sha256": payload_sha256, "x-amz-date": moment}
+    headers.update(amz_headers or {})
     if credentials.session_token:
         headers["x-amz-security-token"] = credentials.session_token
     names = sorted(headers)
