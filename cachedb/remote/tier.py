@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from cachedb.remote._client import Remote, RemoteObject
 
 SHA256_META = "sha256"
+USES = "uses/"
+"""``uses/<blob key>``: an empty object rewritten whenever the blob is fetched."""
 T = TypeVar("T")
 
 
@@ -270,6 +272,8 @@ class RemoteTier:
             return None
         with self._lock:
             self._own.add(dest)
+        # Its last use, for `cachedb remote gc` (the marker's LastModified).
+        self._guard(lambda remote: remote.put(USES + key, b""))
         return Downloaded(dest, actual, dest.stat().st_size)
 
     def _list(self, prefix: str) -> list[RemoteObject]:
