@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -178,6 +179,47 @@ def test_a_corrupted_blob_is_refused_and_not_stored(
     assert s3_bucket.get(key) == bytes(bad)  # and the remote is left alone
 
 
+@pytest.mark.slow
+def test_a_corrupted_build_is_refused_and_built_here(
+    world: World, s3_bucket: S3Bucket, tmp_path: Path
+) -> None:
+    """A built blob whose stated sha256 matches its bytes but whose file disagrees with
+    its RECORD (a host pushed a bad file) fails the checks every download goes through:
+    refused, not stored, built here."""
+    from cachedb.remote import Remote
+
+    sdist = _sha(world.gamma)
+    lock = tmp_path / "gamma.txt"
+    lock.write_text(f"gamma==1.0 --hash=sha256:{sdist}\n")
+    first = install(
+        tmp_path / "cache-a", world.server.url, tmp_path / "venv-a", "-r", lock,
+        "--remote", s3_bucket.url,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    (key,) = [k for k in s3_bucket.objects() if k.startswith(f"built/sdist-{sdist}/")]
+    damaged = tmp_path / key.rsplit("/", 1)[-1]
+    damaged.write_bytes(s3_bucket.get(key))
+    # A valid zip whose module no longer matches its RECORD row.
+    with zipfile.ZipFile(damaged) as zf:
+        members = {info: zf.read(info) for info in zf.infolist()}
+    with zipfile.ZipFile(damaged, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info, data in members.items():
+            zf.writestr(info, b"G = 'tampered'\n" if info.filename == "gamma/__init__.py" else data)
+    s3_bucket.delete(key)
+    with Remote.open(s3_bucket.url) as remote:
+        assert remote.put_if_absent(key, damaged, metadata={"sha256": _sha(damaged)})
+    out = install(
+        tmp_path / "cache-b", world.server.url, tmp_path / "venv-b", "-r", lock,
+        "--remote", s3_bucket.url,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "Refused gamma-1.0-py3-none-any.whl from the remote" in out.stderr
+    assert "not built from this source" not in out.stderr  # the RECORD check refused it
+    assert "Built gamma==1.0" in out.stderr
+    assert _sha(damaged) not in archives(tmp_path / "cache-b")
+    assert site_packages(tmp_path / "venv-b") == site_packages(tmp_path / "venv-a")
+
+
 def test_an_outage_falls_back_to_the_index_with_one_warning(world: World, tmp_path: Path) -> None:
     down = f"s3://cache?endpoint=http://127.0.0.1:{_closed_port()}"
     out = install(
@@ -273,3 +315,18 @@ def test_fingerprint_is_the_tag_list() -> None:
         ["py3-none-any", "cp312-cp312-linux_x86_64"]
     )
     assert fingerprint(["py3-none-any"]).startswith("tags-")
+
+
+def test_a_warm_install_with_a_remote_configured_never_loads_the_client(
+    s3_bucket: S3Bucket, tmp_path: Path
+) -> None:
+    from test_imports import HEAVY, _hits, _loaded_by
+
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, "lib", "1.0")
+    flags = ["--cache-dir", tmp_path / "cache", "--no-index", "--find-links", wheels, "lib==1.0"]
+    flags += ["--remote", s3_bucket.url]
+    cold = cachedb("install", "--venv", tmp_path / "cold", *flags)
+    assert cold.returncode == 0, cold.stderr
+    loaded = _loaded_by("install", "-q", "--venv", tmp_path / "warm", *flags)
+    assert _hits(loaded, HEAVY | {"cachedb.remote._client", "cachedb.fetch"}) == []

@@ -128,14 +128,22 @@ class RemoteTier:
         """Push downloaded wheels ``(sha256, path)`` where downloaded wheels are pushed."""
         if not self.push_downloads:
             return
+        todo: list[tuple[str, Path, str]] = []
         for sha, path in wheels:
-            if path in self._own:
-                continue
             try:
                 key = wheel_key(sha, path.name)
             except ValueError:
                 continue
-            self._push(key, path, sha)
+            if path not in self._own:
+                todo.append((key, path, sha))
+        if len(todo) < 2:
+            for item in todo:
+                self._push(*item)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(4, len(todo))) as pool:
+            list(pool.map(lambda item: self._push(*item), todo))
 
     # -- built wheels --------------------------------------------------------------------
 
