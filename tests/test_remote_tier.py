@@ -180,9 +180,12 @@ def test_a_blob_no_source_offers_is_never_a_candidate(
     assert "beta-2.0.dist-info/METADATA" in site_packages(tmp_path / "venv-1")
 
 
+@pytest.mark.parametrize("push", [False, True])
 def test_a_corrupted_blob_is_refused_and_not_stored(
-    world: World, s3_bucket: S3Bucket, tmp_path: Path
+    world: World, s3_bucket: S3Bucket, tmp_path: Path, push: bool
 ) -> None:
+    """A wheel blob whose bytes are not the sha256 its key names is refused (the index
+    answers) and nothing of it is stored; a host that pushes puts the right bytes there."""
     good = world.beta.read_bytes()
     key = wheel_key(_sha(world.beta), world.beta.name)
     bad = bytearray(good)
@@ -190,7 +193,7 @@ def test_a_corrupted_blob_is_refused_and_not_stored(
     s3_bucket.put(key, bytes(bad))
     out = install(
         tmp_path / "cache", world.server.url, tmp_path / "venv", "beta==2.0",
-        "--remote", s3_bucket.url,
+        "--remote", s3_bucket.url, "--remote-push" if push else "--no-remote-push",
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     told = warnings(out)
@@ -198,7 +201,8 @@ def test_a_corrupted_blob_is_refused_and_not_stored(
     # The index's file was installed and stored; nothing of the blob was.
     assert archives(tmp_path / "cache") == {_sha(world.beta)}
     assert any(r.endswith(".whl") for r in world.server.requests)
-    assert s3_bucket.get(key) == bytes(bad)  # and the remote is left alone
+    # Pushing, it is replaced by the right bytes; otherwise the remote is left alone.
+    assert s3_bucket.get(key) == (good if push else bytes(bad))
 
 
 @pytest.mark.slow
