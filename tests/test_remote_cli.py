@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from buildtools import backend_wheel, make_sdist, write_project
 from cachestate import snapshot
 from indexserver import IndexServer
 from installtools import cachedb, make_venv, tree
@@ -115,6 +116,54 @@ def test_pull_fills_an_empty_cache_from_the_remote_then_install_needs_no_index(
     site_a = {k: v for k, v in tree(venv_a).items() if "site-packages/" in k}
     site_b = {k: v for k, v in tree(venv_b).items() if "site-packages/" in k}
     assert site_b == site_a and any("app/__init__.py" in k for k in site_b)
+
+
+def test_push_with_python_puts_local_builds_and_another_host_does_not_build(
+    tmp_path: Path, index_server: IndexServer, s3_bucket: S3Bucket
+) -> None:
+    index_server.add(backend_wheel("setuptools", tmp_path / "backends"))
+    project = write_project(tmp_path / "src", "sdpush", "1.0", code="VALUE = 'built on A'\n")
+    sdist = make_sdist(project, tmp_path / "dist", "sdpush", "1.0")
+    index_server.add(sdist)
+    cache_a, venv_a = tmp_path / "cache-a", tmp_path / "venv-a"
+    out = cachedb(
+        "install", "--cache-dir", cache_a, "-i", index_server.url, "--venv", venv_a, "sdpush"
+    )
+    assert out.returncode == 0 and "Built sdpush==1.0" in out.stderr, out.stderr
+
+    push = [
+        "remote",
+        "push",
+        "--remote",
+        s3_bucket.url,
+        "--cache-dir",
+        cache_a,
+        "-i",
+        index_server.url,
+    ]
+    out = cachedb(*push)  # without --python, builds are named and left alone
+    assert out.returncode == 0, out.stderr
+    assert "Skipped sdpush-1.0-py3-none-any.whl: a build: give --python" in out.stderr
+    assert s3_bucket.objects("built/") == {}
+    out = cachedb(*push, "--python", venv_a / "bin" / "python")
+    assert out.returncode == 0, out.stderr
+    sha = hashlib.sha256(sdist.read_bytes()).hexdigest()
+    [key] = s3_bucket.objects("built/")
+    assert key.startswith(f"built/sdist-{sha}/tags-") and key.endswith(
+        "/sdpush-1.0-py3-none-any.whl"
+    )
+    again = cachedb(*push, "--python", venv_a / "bin" / "python")
+    assert "Pushed 0," in again.stdout and list(s3_bucket.objects("built/")) == [key]
+
+    venv_b = tmp_path / "venv-b"
+    out = cachedb(
+        "install", "--cache-dir", tmp_path / "cache-b", "-i", index_server.url,
+        "--venv", venv_b, "--remote", s3_bucket.url, "sdpush",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "Built" not in out.stderr
+    site = {k: v for k, v in tree(venv_b).items() if "site-packages/sdpush" in k}
+    assert site == {k: v for k, v in tree(venv_a).items() if "site-packages/sdpush" in k}
 
 
 def _wait_for_next_second() -> None:

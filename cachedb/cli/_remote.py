@@ -77,6 +77,15 @@ def _index(
 @remote_app.command("push")
 def push_command(
     remote: RemoteOption = None,
+    python: Annotated[
+        str | None,
+        typer.Option(
+            "--python",
+            "-p",
+            help="Also push the builds of sdists this interpreter (or venv) would use.",
+            show_default=False,
+        ),
+    ] = None,
     index_url: IndexUrlOption = None,
     extra_index_url: ExtraIndexUrlOption = None,
     find_links: FindLinksOption = None,
@@ -94,9 +103,15 @@ def push_command(
     with _open_remote(remote) as shared:
         server_now(shared)  # an unreachable remote is said before the cache is opened
         with open_cache(cache_dir, db_url) as cache:
+            tags = None
+            if python is not None:
+                from ..target import find_target, query_interpreter
+
+                target = find_target(python=python)
+                tags = query_interpreter(target, cache.layout.interpreters).tags
             index = _index(index_url, extra_index_url, find_links, no_index)
             try:
-                report = push(cache, shared, index, dry_run=dry_run, say=typer.echo)
+                report = push(cache, shared, index, tags=tags, dry_run=dry_run, say=typer.echo)
             finally:
                 if index is not None:
                     index.close()
