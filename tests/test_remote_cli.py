@@ -224,8 +224,13 @@ def test_gc_spares_a_marked_blob_used_since(
     _wait_for_next_second()
     gc(s3_bucket, "--max-age", "0s", "--grace", "0s")
     _wait_for_next_second()
-    # A host fetching lib writes its use marker (as the remote tier does before a GET).
-    s3_bucket.put(f"uses/{lib}", b"")
+    # Host B fetches lib from the remote (an install on an empty cache): a use.
+    out = cachedb(
+        "install", "--cache-dir", tmp_path / "cache-b", "-i", index_server.url,
+        "--venv", tmp_path / "venv-b", "--remote", s3_bucket.url, "lib",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert f"uses/{lib}" in s3_bucket.objects("uses/")
     report = gc(s3_bucket, "--max-age", "0s", "--grace", "0s")
     assert [b["key"] for b in report["unmarked"]] == [lib]  # type: ignore[index]
     assert [b["key"] for b in report["deleted"]] == [app]  # type: ignore[index]

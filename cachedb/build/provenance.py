@@ -13,6 +13,7 @@ import base64
 import hashlib
 import json
 import zipfile
+import zlib
 from pathlib import Path
 
 from ..errors import BuildError
@@ -71,8 +72,10 @@ def wheel_revision(wheel: Path) -> tuple[str, str] | None:
                 return None
             data = json.loads(zf.read(member).decode("utf-8"))
         return str(data["kind"]), str(data["revision"])
-    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, BuildError):
-        return None
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, zlib.error):
+        return None  # damaged: whatever the zip module raised for it
+    except (BuildError, NotImplementedError, RuntimeError):
+        return None  # no single dist-info, an unknown compression, an encrypted member
 
 
 def read_revision(archive_dir: Path) -> tuple[str, str] | None:

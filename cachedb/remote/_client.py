@@ -177,6 +177,17 @@ class Remote:
             return True
         return False
 
+    def put(self, key: str, data: bytes) -> None:
+        """Write ``data`` under ``key``, replacing what is there (small marker objects)."""
+        response = self._send(
+            "PUT",
+            key,
+            headers={"content-length": str(len(data))},
+            payload_sha256=hashlib.sha256(data).hexdigest(),
+            content=data,
+        )
+        self._check(response, "PUT", key)
+
     def list(self, prefix: str = "") -> Iterator[RemoteObject]:
         """Every object whose key starts with ``prefix``, in key order, page by page."""
         token: str | None = None

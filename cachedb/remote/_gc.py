@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cachedb.remote._client import Remote
-from cachedb.remote._usage import Blob, blobs, last_use, put_marker, server_now, use_key
+from cachedb.remote._usage import Blob, blobs, last_use, server_now, use_key
 
 MARKS = "gc/marked/"
 
@@ -74,7 +74,7 @@ def collect(remote: Remote, *, max_age: float, grace: float, dry_run: bool = Fal
         if marked_at is None:
             report.marked.append(blob)
             if not dry_run:
-                put_marker(remote, MARKS + blob.key)
+                remote.put(MARKS + blob.key, b"")
         elif now - marked_at < grace:
             report.waiting.append(blob)
         elif not dry_run and last_use(remote, blob) >= marked_at:

@@ -13,12 +13,11 @@ from __future__ import annotations
 import email.utils
 from dataclasses import dataclass
 
-from cachedb.remote import _sigv4
 from cachedb.remote._client import Remote, RemoteObject
 from cachedb.remote._errors import RemoteError
+from cachedb.remote.tier import USES
 
 BLOB_PREFIXES = ("wheels/", "built/")
-USES = "uses/"
 
 
 @dataclass(frozen=True)
@@ -35,19 +34,11 @@ def use_key(blob_key: str) -> str:
     return f"{USES}{blob_key}"
 
 
-def put_marker(remote: Remote, key: str) -> None:
-    """Write the empty object ``key``, replacing what is there (a new LastModified)."""
-    response = remote._send(
-        "PUT", key, headers={"content-length": "0"}, payload_sha256=_sigv4.EMPTY_SHA256, content=b""
-    )
-    remote._check(response, "PUT", key)
-
-
 def mark_used(remote: Remote, blob_key: str) -> bool:
     """Record that ``blob_key`` is being used now; False (and nothing raised) if the remote
     refused: a missed mark makes a blob look older, it never breaks a fetch."""
     try:
-        put_marker(remote, use_key(blob_key))
+        remote.put(use_key(blob_key), b"")
     except RemoteError:
         return False
     return True

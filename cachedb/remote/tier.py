@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from cachedb.remote._client import Remote, RemoteObject
 
 SHA256_META = "sha256"
+USES = "uses/"
+"""``uses/<blob key>``: an empty object rewritten whenever the blob is fetched."""
 T = TypeVar("T")
 
 
@@ -126,14 +128,22 @@ class RemoteTier:
         """Push downloaded wheels ``(sha256, path)`` where downloaded wheels are pushed."""
         if not self.push_downloads:
             return
+        todo: list[tuple[str, Path, str]] = []
         for sha, path in wheels:
-            if path in self._own:
-                continue
             try:
                 key = wheel_key(sha, path.name)
             except ValueError:
                 continue
-            self._push(key, path, sha)
+            if path not in self._own:
+                todo.append((key, path, sha))
+        if len(todo) < 2:
+            for item in todo:
+                self._push(*item)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(4, len(todo))) as pool:
+            list(pool.map(lambda item: self._push(*item), todo))
 
     # -- built wheels --------------------------------------------------------------------
 
@@ -270,6 +280,8 @@ class RemoteTier:
             return None
         with self._lock:
             self._own.add(dest)
+        # Its last use, for `cachedb remote gc` (the marker's LastModified).
+        self._guard(lambda remote: remote.put(USES + key, b""))
         return Downloaded(dest, actual, dest.stat().st_size)
 
     def _list(self, prefix: str) -> list[RemoteObject]:
