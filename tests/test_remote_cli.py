@@ -106,6 +106,8 @@ def test_pull_fills_an_empty_cache_from_the_remote_then_install_needs_no_index(
         "-i", index_server.url, "--python", python_b, "app",
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
+    assert "Pulled 2 distributions into the cache" in out.stderr
+    assert " + app==1.0" in out.stderr and "Installed" not in out.stderr
     assert tree(venv_b) == before  # pulled into the cache, installed nowhere
     # The index said what exists (pages, PEP 658 metadata); the wheels came from the remote.
     assert not [r for r in index_server.requests if r.endswith(".whl")], index_server.requests

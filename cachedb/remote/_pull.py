@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -25,10 +26,27 @@ def pull(opts: InstallOptions, reporter: Reporter) -> int:
     """Resolve and fetch ``opts``' requirements into the cache; returns the exit code."""
     from cachedb._config import resolve_cache_dir
     from cachedb.install.pipeline import run_install
+    from cachedb.install.report import Reporter
     from cachedb.store.layout import TMP_DIR
 
     scratch = resolve_cache_dir(opts.cache_dir) / TMP_DIR / f"pull-{os.urandom(6).hex()}"
+    # The install's own lines would speak of installing; its warnings still show.
+    quiet = Reporter(min(reporter.verbosity, 0) - 1, reporter.stream)
     try:
-        return run_install(replace(opts, target=str(scratch), link_mode=None), reporter)
+        code = run_install(replace(opts, target=str(scratch), link_mode=None), quiet)
+        pulled = sorted(_distributions(scratch))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    reporter.info(f"Pulled {len(pulled)} distributions into the cache")
+    for name in pulled:
+        reporter.change("+", name)
+    return code
+
+
+def _distributions(directory: Path) -> list[str]:
+    """``name==version`` of each distribution the scratch install holds."""
+    found = []
+    for entry in directory.glob("*.dist-info"):
+        name, _, version = entry.name[: -len(".dist-info")].rpartition("-")
+        found.append(f"{name}=={version}")
+    return found
