@@ -42,7 +42,11 @@ def host_a_pushes(tmp_path: Path, index: IndexServer, bucket: S3Bucket) -> Path:
     venv = tmp_path / "venv-a"
     out = cachedb("install", "--cache-dir", cache, "-i", index.url, "--venv", venv, "app")
     assert out.returncode == 0, out.stderr
-    out = cachedb("remote", "push", "--remote", bucket.url, "--cache-dir", cache, "-i", index.url)
+    push = ["remote", "push", "--remote", bucket.url, "--cache-dir", cache, "-i", index.url]
+    dry = cachedb(*push, "--dry-run")
+    assert dry.returncode == 0 and "Would push 2, 0 already there" in dry.stdout, dry.stderr
+    assert bucket.objects() == {}
+    out = cachedb(*push)
     assert out.returncode == 0, out.stderr
     return venv
 

@@ -70,6 +70,8 @@ def collect(remote: Remote, *, max_age: float, grace: float, dry_run: bool = Fal
             continue
         if now - blob.pushed < grace or now - blob.last_used < max_age:
             report.kept += 1
+            if marked_at is not None and now - blob.last_used < max_age and not dry_run:
+                remote.delete(MARKS + blob.key)  # marked by a run with a shorter --max-age
             continue
         if marked_at is None:
             report.marked.append(blob)
