@@ -9,11 +9,11 @@ No lock is shared between hosts, so deleting is split in two runs:
    ``grace`` old and the blob was not used since it was marked (its use
    marker is asked again just before). A blob used since is unmarked instead.
 
-A host writes the use marker before it fetches a blob, so a download that
-starts after the mark saves the blob; one that started before it must outlast
-``grace`` to be cut off, which is why ``grace`` (default 1 h) must be longer
-than any download. Whatever still loses the race sees a missing blob, which
-is a miss: the host falls back to its index. A blob younger than ``grace`` is
+A host writes the use marker each time it fetches a blob (``tier``), so a
+blob fetched within ``grace`` of its mark is kept; only a download running
+longer than ``grace`` could see its blob deleted under it, which is why
+``grace`` (default 1 h) must be longer than any download. Whatever still loses
+the race sees a missing blob, which is a miss: the host falls back to its index. A blob younger than ``grace`` is
 never marked nor deleted, whatever ``max_age`` says.
 """
 
