@@ -8,8 +8,8 @@
 end (one server per pytest process: each xdist worker has its own). ``pg_url`` is
 a new empty database per test; ``pg_migrated_url`` a copy of a migrated template
 (``CREATE DATABASE ... TEMPLATE``: milliseconds). ``backend`` parametrises a test
-over SQLite and PostgreSQL (see its docstring). Without the server binaries the PostgreSQL tests skip with
-a reason; ``.ci/run`` installs them, so CI always runs them.
+over SQLite and PostgreSQL (see its docstring). Without the server binaries the
+PostgreSQL tests skip with a reason; ``.ci/run`` installs them, so CI always runs them.
 """
 
 from __future__ import annotations
