@@ -81,6 +81,7 @@ class Building:
         self._builder: Builder | None = None
         self._index = index
         self._sdists: dict[str, BuildSource] = {}  # link URL -> downloaded and located
+        self.located: dict[str, BuildSource] = {}  # direct URL -> its source (git: the commit)
 
     @property
     def builder(self) -> Builder:
@@ -104,6 +105,7 @@ class Building:
         """
         builder = self.builder
         located = builder.locate(name, source.url, editable=source.editable, local_file=local_file)
+        self.located[source.url] = located
         allowed = {h.split(":", 1)[1] for h in source.hashes if h.startswith("sha256:")}
         if allowed and located.kind == "sdist" and located.revision not in allowed:
             raise HashMismatch(

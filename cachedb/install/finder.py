@@ -32,6 +32,7 @@ from .sources import Built, Cached, Direct, Indexed, Installed, Sdist, Source
 
 if TYPE_CHECKING:
     from ..build.builder import Builder
+    from ..fetch import Downloaded
     from ..index import IndexClient, Link
     from ..store import Cache, CachedWheel
 
@@ -84,7 +85,7 @@ class CandidateFinder:
         self._listings: dict[str, list[tuple[Version, LocalFile, Path]]] | None = None
         self._refresh = refresh
         self._python: Version | None = None
-        self.remote_direct: dict[str, Path] = {}  # direct URL -> downloaded file
+        self.remote_direct: dict[str, Downloaded] = {}  # direct URL -> its download
         # Metadata the index served for a file before it was downloaded (PEP 658), by
         # (URL, filename): the wheel's own must agree once it is (materialize checks).
         self.served_metadata: dict[tuple[str, str], bytes] = {}
@@ -498,7 +499,8 @@ class CandidateFinder:
         path = local_path(source.url)
         if path is not None:
             return None if Path(path).is_dir() else Path(path)
-        return self.remote_direct.get(source.url)
+        got = self.remote_direct.get(source.url)
+        return None if got is None else got.path
 
     def dependencies(self, candidate: CandidateInfo) -> list[Requirement]:
         source: Source = candidate.source  # type: ignore[assignment]
@@ -582,7 +584,7 @@ class CandidateFinder:
         if path is not None:
             return Path(path)
         if source.url in self.remote_direct:
-            return self.remote_direct[source.url]
+            return self.remote_direct[source.url].path
         raise KeyError(source.url)
 
 
