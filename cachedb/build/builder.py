@@ -423,9 +423,7 @@ def remote_identity(source: BuildSource) -> str | None:
 
 
 def metadata_of(archive: Path) -> bytes:
-    from ..wheel.dist_info import dist_info_metadata
-
-    data = dist_info_metadata(archive)
-    if data is None:
-        raise BuildError(f"no .dist-info in {archive}")
-    return data
+    for entry in archive.iterdir():
+        if entry.name.endswith(".dist-info"):
+            return (entry / "METADATA").read_bytes()
+    raise BuildError(f"no .dist-info in {archive}")
