@@ -265,6 +265,9 @@ class RemoteTier:
         box = Path(tempfile.mkdtemp(prefix="remote-", dir=dest_dir))
         dest = box / filename
         limit = size if size is not None else DEFAULT_MAX_DOWNLOAD_SIZE
+        # Its last use, for `cachedb remote gc` (the marker's LastModified), said before
+        # the read: gc deletes a marked blob only if no use was announced since its mark.
+        self._guard(lambda remote: remote.put(USES + key, b""), write=True, quiet=True)
         got = self._guard(lambda remote: remote.get(key, dest, max_size=limit))
         if got is None:
             shutil.rmtree(box, ignore_errors=True)
@@ -286,8 +289,6 @@ class RemoteTier:
             return None
         with self._lock:
             self._own.add(dest)
-        # Its last use, for `cachedb remote gc` (the marker's LastModified).
-        self._guard(lambda remote: remote.put(USES + key, b""), write=True, quiet=True)
         return Downloaded(dest, actual, dest.stat().st_size)
 
     def _list(self, prefix: str) -> list[RemoteObject]:
