@@ -158,8 +158,12 @@ def test_remote_answers_a_miss_with_the_index_file(
     assert not warnings(out), out.stderr
     assert not [r for r in world.server.requests if r.endswith(".whl")], world.server.requests
     assert site_packages(tmp_path / "venv-1") == site_packages(tmp_path / "venv-0")
-    # Downloaded wheels are not pushed by default (built ones are).
-    assert not [k for k in s3_bucket.objects() if k.startswith("built/")]
+    # Each hit marked its use (for remote gc); downloaded wheels are not pushed by default.
+    assert set(s3_bucket.objects()) == {
+        prefix + wheel_key(_sha(w), w.name)
+        for w in (world.alpha, world.beta)
+        for prefix in ("", "uses/")
+    }
 
 
 def test_a_blob_no_source_offers_is_never_a_candidate(
@@ -178,6 +182,8 @@ def test_a_blob_no_source_offers_is_never_a_candidate(
     assert out.returncode == 0, out.stderr
     assert site_packages(tmp_path / "venv-1") == site_packages(tmp_path / "venv-0")
     assert "beta-2.0.dist-info/METADATA" in site_packages(tmp_path / "venv-1")
+    # A miss leaves nothing in the remote (no last-use mark of a blob that is not there).
+    assert set(s3_bucket.objects()) == {wheel_key(_sha(newer), newer.name)}
 
 
 @pytest.mark.parametrize("push", [False, True])

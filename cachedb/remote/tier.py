@@ -159,7 +159,7 @@ class RemoteTier:
                 best = (rank, filename)
         if best is None:
             return None
-        got = self._fetch(prefix + best[1], None, best[1], dest_dir, None)
+        got = self._fetch(prefix + best[1], None, best[1], dest_dir, None, listed=True)
         return got.path if got is not None else None
 
     def push_build(self, identity: str, wheel: Path) -> None:
@@ -255,18 +255,29 @@ class RemoteTier:
         return min(ranks) if ranks else None
 
     def _fetch(
-        self, key: str, sha: str | None, filename: str, dest_dir: Path, size: int | None
+        self,
+        key: str,
+        sha: str | None,
+        filename: str,
+        dest_dir: Path,
+        size: int | None,
+        *,
+        listed: bool = False,
     ) -> Downloaded | None:
         """``key`` into ``dest_dir/<unique>/<filename>``, checked against ``sha`` (else the
-        sha256 stored with the object); refused blobs are deleted here and reported."""
+        sha256 stored with the object); a refused blob is removed here and reported."""
         from cachedb.fetch import DEFAULT_MAX_DOWNLOAD_SIZE, Downloaded
         from cachedb.store.unpack import sha256_file
 
         box = Path(tempfile.mkdtemp(prefix="remote-", dir=dest_dir))
         dest = box / filename
         limit = size if size is not None else DEFAULT_MAX_DOWNLOAD_SIZE
-        # Its last use, for `cachedb remote gc` (the marker's LastModified), said before
-        # the read: gc deletes a marked blob only if no use was announced since its mark.
+        # A miss costs one HEAD (``listed``: the listing just showed it). A hit announces
+        # its use (the marker's LastModified, for `cachedb remote gc`) before the read:
+        # gc deletes a marked blob only if no use was announced since its mark.
+        if not listed and self._guard(lambda remote: remote.head(key)) is None:
+            shutil.rmtree(box, ignore_errors=True)
+            return None
         self._guard(lambda remote: remote.put(USES + key, b""), write=True, quiet=True)
         got = self._guard(lambda remote: remote.get(key, dest, max_size=limit))
         if got is None:
