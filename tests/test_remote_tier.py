@@ -495,3 +495,19 @@ def test_a_read_only_key_still_reads_and_says_once_that_it_cannot_push(
         assert set(bucket.objects()) == {wheel_key(_sha(world.beta), world.beta.name)}
     finally:
         server.stop()
+
+
+def test_offline_never_asks_the_remote(world: World, s3_bucket: S3Bucket, tmp_path: Path) -> None:
+    key = wheel_key(_sha(world.beta), world.beta.name)
+    s3_bucket.put(key, world.beta.read_bytes())
+    lock = tmp_path / "beta.txt"
+    lock.write_text(f"beta==2.0 --hash=sha256:{_sha(world.beta)}\n")
+    args = ["--offline", "-r", lock]
+    plain = install(tmp_path / "cache-0", world.server.url, tmp_path / "venv-0", *args)
+    out = install(
+        tmp_path / "cache-1", world.server.url, tmp_path / "venv-1", *args,
+        "--remote", s3_bucket.url,
+    )  # fmt: skip
+    assert plain.returncode != 0
+    assert (out.returncode, out.stderr) == (plain.returncode, plain.stderr)
+    assert set(s3_bucket.objects()) == {key}  # no use was marked: it was not asked
