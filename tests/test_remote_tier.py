@@ -511,3 +511,32 @@ def test_offline_never_asks_the_remote(world: World, s3_bucket: S3Bucket, tmp_pa
     assert plain.returncode != 0
     assert (out.returncode, out.stderr) == (plain.returncode, plain.stderr)
     assert set(s3_bucket.objects()) == {key}  # no use was marked: it was not asked
+
+
+@pytest.mark.parametrize("request_", ["delta", "delta<1.1", "delta==1.1", "delta>=1,<2"])
+def test_with_a_remote_the_answer_is_the_cold_answer(
+    s3_bucket: S3Bucket, tmp_path: Path, request_: str
+) -> None:
+    """Differential: an index offers delta 1.0, and 1.1 as a generic and a better-tagged
+    wheel; the remote holds 1.0, the generic 1.1 and a 1.2 no index offers. Whatever
+    is asked, an empty cache with the remote installs exactly what one without installs."""
+    dist, other = tmp_path / "dist", tmp_path / "other"
+    better = f"py{sys.version_info.major}{sys.version_info.minor}-none-any"
+    one = make_wheel(dist, "delta", "1.0", files={"delta/__init__.py": "V = '1.0'\n"})
+    generic = make_wheel(dist, "delta", "1.1", files={"delta/__init__.py": "V = 'generic'\n"})
+    tagged = make_wheel(
+        dist, "delta", "1.1", files={"delta/__init__.py": "V = 'tagged'\n"}, tag=better
+    )
+    newer = make_wheel(other, "delta", "1.2", files={"delta/__init__.py": "V = '1.2'\n"})
+    for wheel in (one, generic, newer):
+        s3_bucket.put(wheel_key(_sha(wheel), wheel.name), wheel.read_bytes())
+    with IndexServer() as server:
+        for wheel in (one, generic, tagged):
+            server.add(wheel)
+        cold = install(tmp_path / "c0", server.url, tmp_path / "v0", request_)
+        remote = install(
+            tmp_path / "c1", server.url, tmp_path / "v1", request_, "--remote", s3_bucket.url
+        )
+    assert cold.returncode == remote.returncode == 0, cold.stderr + remote.stderr
+    assert site_packages(tmp_path / "v1") == site_packages(tmp_path / "v0")
+    assert archives(tmp_path / "c1") == archives(tmp_path / "c0")
