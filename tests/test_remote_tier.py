@@ -540,3 +540,38 @@ def test_with_a_remote_the_answer_is_the_cold_answer(
     assert cold.returncode == remote.returncode == 0, cold.stderr + remote.stderr
     assert site_packages(tmp_path / "v1") == site_packages(tmp_path / "v0")
     assert archives(tmp_path / "c1") == archives(tmp_path / "c0")
+
+
+def test_a_blob_larger_than_its_file_is_refused_and_the_remote_stays_in_use(
+    world: World, s3_bucket: S3Bucket, tmp_path: Path
+) -> None:
+    """The index declares each file's size: a blob past it is cut off and refused (one
+    warning), and the next blob is still fetched from the remote."""
+    alpha = wheel_key(_sha(world.alpha), world.alpha.name)
+    s3_bucket.put(alpha, world.alpha.read_bytes() + b"\0" * 4096)
+    s3_bucket.put(wheel_key(_sha(world.beta), world.beta.name), world.beta.read_bytes())
+    world.server.requests.clear()
+    out = install(
+        tmp_path / "cache", world.server.url, tmp_path / "venv", "alpha==1.0",
+        "--remote", s3_bucket.url,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    told = warnings(out)
+    assert len(told) == 1 and "larger than" in told[0] and alpha in told[0], out.stderr
+    downloads = [r for r in world.server.requests if r.endswith(".whl")]
+    assert downloads == [f"/files/{world.alpha.name}"], downloads
+    assert archives(tmp_path / "cache") == {_sha(world.alpha), _sha(world.beta)}
+
+
+def test_listing_pages_through_every_object(s3_bucket: S3Bucket, tmp_path: Path) -> None:
+    from cachedb.remote import Remote
+
+    for i in range(5):
+        s3_bucket.put(f"p/{i}", b"x" * i)
+    s3_bucket.put("q/other", b"")
+    with Remote.open(s3_bucket.url) as remote:
+        found = list(remote.list("p/", page_size=2))
+    assert [(o.key, o.size) for o in found] == [(f"p/{i}", i) for i in range(5)]
+    assert all(o.last_modified > 0 for o in found)
+    with Remote.open(s3_bucket.url_with_prefix("p")) as remote:
+        assert [o.key for o in remote.list(page_size=3)] == [str(i) for i in range(5)]

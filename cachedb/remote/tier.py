@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from cachedb.remote._errors import RemoteError, RemoteUnavailable
+from cachedb.remote._errors import RemoteError, RemoteTooLarge, RemoteUnavailable
 from cachedb.remote.keys import built_key, wheel_key
 
 if TYPE_CHECKING:
@@ -279,7 +279,11 @@ class RemoteTier:
             shutil.rmtree(box, ignore_errors=True)
             return None
         self._guard(lambda remote: remote.put(USES + key, b""), write=True, quiet=True)
-        got = self._guard(lambda remote: remote.get(key, dest, max_size=limit))
+        try:
+            got = self._guard(lambda remote: remote.get(key, dest, max_size=limit))
+        except RemoteTooLarge as exc:
+            got = None
+            self._warn(f"refused {exc}")
         if got is None:
             shutil.rmtree(box, ignore_errors=True)
             return None
@@ -336,6 +340,8 @@ class RemoteTier:
             remote = self._remote
         try:
             return fn(remote)
+        except RemoteTooLarge:
+            raise  # that blob is refused, not the remote
         except (RemoteError, OSError) as exc:
             if write and not isinstance(exc, RemoteUnavailable | OSError):
                 with self._lock:
