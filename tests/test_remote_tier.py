@@ -139,6 +139,17 @@ def test_host_b_installs_from_the_remote_alone(
     # but the build backend's: B built nothing.
     assert archives(tmp_path / "cache-b") == archives(tmp_path / "cache-a") - {_sha(world.backend)}
 
+    # Host C, with the index up: the sdist is not even downloaded, the build is A's.
+    world.server.requests.clear()
+    host_c = install(
+        tmp_path / "cache-c", world.server.url, tmp_path / "venv-c", "gamma==1.0",
+        "--remote", s3_bucket.url,
+    )  # fmt: skip
+    assert host_c.returncode == 0, host_c.stderr
+    assert "Built" not in host_c.stderr and "from the remote" in host_c.stderr
+    assert f"/files/{world.gamma.name}" not in world.server.requests
+    assert not warnings(host_c), host_c.stderr
+
 
 def test_remote_answers_a_miss_with_the_index_file(
     world: World, s3_bucket: S3Bucket, tmp_path: Path
