@@ -6,9 +6,12 @@ import typer
 
 from ._app import CacheDirOption, DbUrlOption, JsonOption, app
 from ._install import (
+    CertOption,
     ExtraIndexUrlOption,
     FindLinksOption,
     IndexUrlOption,
+    KeyringProviderOption,
+    NativeTlsOption,
     NoIndexOption,
     PythonOption,
     QuietOption,
@@ -17,6 +20,7 @@ from ._install import (
 
 if TYPE_CHECKING:
     from ..index import IndexClient
+    from ..install.options import InstallOptions
     from ..remote import Remote
 
 remote_app = typer.Typer(
@@ -57,20 +61,20 @@ def _age(seconds: float) -> str:
     return f"{max(0, int(seconds))}s"
 
 
-def _index(
-    index_url: str | None,
-    extra_index_url: list[str] | None,
-    find_links: list[str] | None,
-    no_index: bool,
-) -> "IndexClient | None":
+def _index(opts: "InstallOptions") -> "IndexClient | None":
+    """The sources ``opts`` names, read as install reads them (nothing written to the cache)."""
     from ..index import IndexClient
-    from ..install.options import DEFAULT_INDEX_URL, http_timeout
+    from ..install.options import DEFAULT_INDEX_URL
 
-    indexes = [] if no_index else [index_url or DEFAULT_INDEX_URL, *(extra_index_url or [])]
-    if not indexes and not find_links:
+    indexes = [] if opts.no_index else [opts.index_url or DEFAULT_INDEX_URL, *opts.extra_index_urls]
+    if not indexes and not opts.find_links:
         return None
     return IndexClient(
-        index_urls=indexes, find_links=find_links or [], cache_dir=None, timeout=http_timeout()
+        index_urls=indexes,
+        find_links=opts.find_links,
+        cache_dir=None,
+        timeout=opts.timeout,
+        network=opts.network(),
     )
 
 
@@ -90,15 +94,29 @@ def push_command(
     extra_index_url: ExtraIndexUrlOption = None,
     find_links: FindLinksOption = None,
     no_index: NoIndexOption = False,
+    cert: CertOption = None,
+    native_tls: NativeTlsOption = False,
+    keyring_provider: KeyringProviderOption = "disabled",
     dry_run: DryRunOption = False,
     json: JsonOption = False,
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
 ) -> None:
     """Push the cached wheels the remote lacks (read again from the indexes, by sha256)."""
+    from ..install.options import InstallOptions
     from ..remote._push import push
     from ..remote._usage import server_now
     from ..store import open_cache
+
+    sources = InstallOptions(
+        index_url=index_url,
+        extra_index_urls=list(extra_index_url or []),
+        find_links=list(find_links or []),
+        no_index=no_index,
+        cert=cert,
+        native_tls=native_tls,
+        keyring_provider=keyring_provider,
+    )
 
     with _open_remote(remote) as shared:
         server_now(shared)  # an unreachable remote is said before the cache is opened
@@ -109,7 +127,7 @@ def push_command(
 
                 target = find_target(python=python)
                 tags = query_interpreter(target, cache.layout.interpreters).tags
-            index = _index(index_url, extra_index_url, find_links, no_index)
+            index = _index(sources)
             try:
                 report = push(cache, shared, index, tags=tags, dry_run=dry_run, say=typer.echo)
             finally:
@@ -149,6 +167,9 @@ def pull_command(
     extra_index_url: ExtraIndexUrlOption = None,
     find_links: FindLinksOption = None,
     no_index: NoIndexOption = False,
+    cert: CertOption = None,
+    native_tls: NativeTlsOption = False,
+    keyring_provider: KeyringProviderOption = "disabled",
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
     quiet: QuietOption = 0,
@@ -173,6 +194,9 @@ def pull_command(
         extra_index_urls=list(extra_index_url or []),
         find_links=list(find_links or []),
         no_index=no_index,
+        cert=cert,
+        native_tls=native_tls,
+        keyring_provider=keyring_provider,
         cache_dir=cache_dir,
         db_url=db_url,
         remote=remote,
