@@ -40,6 +40,9 @@ WARM_UNUSED = {
     "cachedb.resolve._provider",
     "cachedb.store.entries",
     "cachedb.store.unpack",
+    "cachedb.wheel.inflate",
+    "cachedb.wheel.metadata",
+    "cachedb.wheel.zipdir",
     "tomllib",
 }
 

@@ -8,18 +8,22 @@ subprocess.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import zipfile
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from buildtools import backend_wheel, make_sdist, write_project
+from buildtools import backend_wheel, git, make_sdist, write_project
 from indexserver import IndexServer
 from installtools import cachedb, tree
 from s3server import IDENTITY, S3Bucket, S3Server
@@ -158,9 +162,30 @@ def test_remote_answers_a_miss_with_the_index_file(
     assert not [k for k in s3_bucket.objects() if k.startswith("built/")]
 
 
-def test_a_corrupted_blob_is_refused_and_not_stored(
+def test_a_blob_no_source_offers_is_never_a_candidate(
     world: World, s3_bucket: S3Bucket, tmp_path: Path
 ) -> None:
+    """The sources decide what exists: a newer release (or a build of an sdist the index
+    does not list) sitting in the remote changes nothing; the cold answer is installed."""
+    newer = make_wheel(tmp_path / "other", "beta", "3.0", files={"beta/__init__.py": "B = 3\n"})
+    s3_bucket.put(wheel_key(_sha(newer), newer.name), newer.read_bytes())
+    cold = install(tmp_path / "cache-0", world.server.url, tmp_path / "venv-0", "beta>=2")
+    assert cold.returncode == 0, cold.stderr
+    out = install(
+        tmp_path / "cache-1", world.server.url, tmp_path / "venv-1", "beta>=2",
+        "--remote", s3_bucket.url,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert site_packages(tmp_path / "venv-1") == site_packages(tmp_path / "venv-0")
+    assert "beta-2.0.dist-info/METADATA" in site_packages(tmp_path / "venv-1")
+
+
+@pytest.mark.parametrize("push", [False, True])
+def test_a_corrupted_blob_is_refused_and_not_stored(
+    world: World, s3_bucket: S3Bucket, tmp_path: Path, push: bool
+) -> None:
+    """A wheel blob whose bytes are not the sha256 its key names is refused (the index
+    answers) and nothing of it is stored; a host that pushes puts the right bytes there."""
     good = world.beta.read_bytes()
     key = wheel_key(_sha(world.beta), world.beta.name)
     bad = bytearray(good)
@@ -168,7 +193,7 @@ def test_a_corrupted_blob_is_refused_and_not_stored(
     s3_bucket.put(key, bytes(bad))
     out = install(
         tmp_path / "cache", world.server.url, tmp_path / "venv", "beta==2.0",
-        "--remote", s3_bucket.url,
+        "--remote", s3_bucket.url, "--remote-push" if push else "--no-remote-push",
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     told = warnings(out)
@@ -176,7 +201,8 @@ def test_a_corrupted_blob_is_refused_and_not_stored(
     # The index's file was installed and stored; nothing of the blob was.
     assert archives(tmp_path / "cache") == {_sha(world.beta)}
     assert any(r.endswith(".whl") for r in world.server.requests)
-    assert s3_bucket.get(key) == bytes(bad)  # and the remote is left alone
+    # Pushing, it is replaced by the right bytes; otherwise the remote is left alone.
+    assert s3_bucket.get(key) == (good if push else bytes(bad))
 
 
 @pytest.mark.slow
@@ -220,15 +246,95 @@ def test_a_corrupted_build_is_refused_and_built_here(
     assert site_packages(tmp_path / "venv-b") == site_packages(tmp_path / "venv-a")
 
 
-def test_an_outage_falls_back_to_the_index_with_one_warning(world: World, tmp_path: Path) -> None:
-    down = f"s3://cache?endpoint=http://127.0.0.1:{_closed_port()}"
-    out = install(
-        tmp_path / "cache", world.server.url, tmp_path / "venv", "alpha==1.0",
-        "--remote", down, "--remote-push",
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_a_git_commit_built_on_one_host_is_fetched_on_another(
+    world: World, s3_bucket: S3Bucket, tmp_path: Path
+) -> None:
+    """A build is keyed by the commit a git URL resolved to: host B (its own cache)
+    fetches host A's build of that commit; after a new commit, B builds it itself."""
+    repo = write_project(tmp_path / "repo", "gitpkg", "1.0", code="VALUE = 'one'\n")
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "one")
+    requirement = f"gitpkg @ git+{repo.as_uri()}@main"
+    host_a = install(
+        tmp_path / "cache-a", world.server.url, tmp_path / "venv-a", requirement,
+        "--remote", s3_bucket.url,
     )  # fmt: skip
+    assert host_a.returncode == 0, host_a.stderr
+    assert "Built gitpkg==1.0" in host_a.stderr
+    commit = git(repo, "rev-parse", "HEAD")
+    assert [k for k in s3_bucket.objects() if k.startswith(f"built/git-{commit}/tags-")]
+    host_b = install(
+        tmp_path / "cache-b", world.server.url, tmp_path / "venv-b", requirement,
+        "--remote", s3_bucket.url,
+    )  # fmt: skip
+    assert host_b.returncode == 0, host_b.stderr
+    assert "Built" not in host_b.stderr and "from the remote" in host_b.stderr
+    assert site_packages(tmp_path / "venv-b") == site_packages(tmp_path / "venv-a")
+
+    (repo / "gitpkg" / "__init__.py").write_text("VALUE = 'two'\n")
+    git(repo, "commit", "-q", "-am", "two")
+    again = install(
+        tmp_path / "cache-b", world.server.url, tmp_path / "venv-c", requirement,
+        "--remote", s3_bucket.url,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert "Built gitpkg==1.0" in again.stderr  # another commit: not host A's build
+
+
+class _Failing(BaseHTTPRequestHandler):
+    """An S3 endpoint that answers every request with 503 (a store that is failing)."""
+
+    def _fail(self) -> None:
+        self.send_response(503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_HEAD = do_PUT = _fail
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _endpoint(kind: str) -> Iterator[str]:
+    """An S3 endpoint on 127.0.0.1 that is down: nothing listening, answering 503, or
+    accepting connections and never answering."""
+    if kind == "refused":
+        yield f"http://127.0.0.1:{_closed_port()}"
+    elif kind == "503":
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _Failing)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}"
+        finally:
+            server.shutdown()
+            server.server_close()
+    else:
+        with socket.socket() as silent:
+            silent.bind(("127.0.0.1", 0))
+            silent.listen(16)
+            yield f"http://127.0.0.1:{silent.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("kind", ["refused", "503", "silent"])
+def test_an_outage_falls_back_to_the_index_with_one_warning(
+    world: World, tmp_path: Path, kind: str
+) -> None:
+    with _endpoint(kind) as endpoint:
+        out = install(
+            tmp_path / "cache", world.server.url, tmp_path / "venv", "alpha==1.0",
+            "--remote", f"s3://cache?endpoint={endpoint}", "--remote-push",
+            env={"CACHEDB_HTTP_TIMEOUT": "2"},
+        )  # fmt: skip
     assert out.returncode == 0, out.stderr
     told = warnings(out)
-    assert len(told) == 1 and "unreachable" in told[0], out.stderr
+    assert len(told) == 1, out.stderr
+    assert ("unreachable" if kind != "503" else "HTTP 503") in told[0], out.stderr
+    assert "the remote is not used for the rest of this run" in told[0]
     assert archives(tmp_path / "cache") == {_sha(world.alpha), _sha(world.beta)}
 
 

@@ -75,10 +75,8 @@ class RemoteTier:
         from cachedb.remote._url import RemoteUrl
 
         self.url = RemoteUrl.parse(url)  # a bad URL is a usage error before anything runs
-        self._text = url
         self.push_built = push is not False
         self.push_downloads = push is True
-        self._tags = list(tags)
         self._priority = {tag: i for i, tag in enumerate(tags)}
         self.fingerprint = fingerprint(tags)
         self._warn = warn
@@ -273,9 +271,15 @@ class RemoteTier:
         actual = sha256_file(dest)
         if actual != expected:
             shutil.rmtree(box, ignore_errors=True)
+            repaired = ""
+            if sha is not None and self.push_downloads:
+                # Its key names another sha256, so it is wrong for every host: taken away,
+                # the push after this run's download puts the right bytes there.
+                self._guard(lambda remote: remote.delete(key))
+                repaired = "; deleted it there"
             self._warn(
                 f"refused {key} from the remote {self.url}: its sha256 is {actual}, "
-                f"not {expected or 'stated'}"
+                f"not {expected or 'stated'}{repaired}"
             )
             return None
         with self._lock:
