@@ -21,6 +21,7 @@ from ._install import (
 if TYPE_CHECKING:
     from ..index import IndexClient
     from ..install.options import InstallOptions
+    from ..install.report import Reporter
     from ..remote import Remote
 
 remote_app = typer.Typer(
@@ -179,7 +180,6 @@ def pull_command(
     from ..errors import UsageError
     from ..install.options import InstallOptions
     from ..install.report import Reporter
-    from ..remote._pull import pull
     from ..remote._url import RemoteUrl
 
     if not remote:
@@ -201,7 +201,42 @@ def pull_command(
         db_url=db_url,
         remote=remote,
     )
-    raise typer.Exit(pull(opts, Reporter(verbose - quiet)))
+    raise typer.Exit(_pull(opts, Reporter(verbose - quiet)))
+
+
+def _pull(opts: "InstallOptions", reporter: "Reporter") -> int:
+    """Install ``opts`` into a scratch target inside the cache's ``tmp/``, deleted at once.
+
+    The same resolution, remote-first fetching (every blob verified, zip-checked and
+    unpacked as a download is) and store as an install; nothing else is kept. The
+    scratch install is recorded like any: an environment whose directory is gone,
+    which gc marks stale and forgets.
+    """
+    import os
+    import shutil
+    from dataclasses import replace
+
+    from .._config import resolve_cache_dir
+    from ..install.pipeline import run_install
+    from ..install.report import Reporter
+    from ..store.layout import TMP_DIR
+
+    scratch = resolve_cache_dir(opts.cache_dir) / TMP_DIR / f"pull-{os.urandom(6).hex()}"
+    # The install's own lines would speak of installing; its warnings still show.
+    quiet = Reporter(min(reporter.verbosity, 0) - 1, reporter.stream)
+    try:
+        code = run_install(replace(opts, target=str(scratch), link_mode=None), quiet)
+        # name==version of each distribution the scratch install holds.
+        pulled = sorted(
+            "==".join(entry.name[: -len(".dist-info")].rsplit("-", 1))
+            for entry in scratch.glob("*.dist-info")
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    reporter.info(f"Pulled {len(pulled)} distributions into the cache")
+    for name in pulled:
+        reporter.change("+", name)
+    return code
 
 
 @remote_app.command("ls")
