@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from packaging.utils import NormalizedName, canonicalize_name
 
+from cachedb._redact import redact_url
 from cachedb.errors import InvalidWheel, NetworkError, UsageError
 from cachedb.fetch import (
     DEFAULT_MAX_DOWNLOAD_SIZE,
@@ -40,7 +41,7 @@ from cachedb.fetch import (
     refuse_local,
     usable,
 )
-from cachedb.fetch._urls import borrow_credentials, local_path, redact_url, strip_credentials
+from cachedb.fetch._urls import borrow_credentials, local_path, strip_credentials
 from cachedb.index._findlinks import for_project, list_directory, local_location
 from cachedb.index._httpcache import CachedPage, PageCache, cache_policy
 from cachedb.index._link import Link
