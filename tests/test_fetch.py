@@ -17,10 +17,6 @@ from cachedb.fetch import Downloaded, HttpSession, download
 if TYPE_CHECKING:
     from indexserver import IndexServer
 
-# Registers the `index_server` fixture without an import that parameters would shadow
-# (and before the module is imported, so pytest can still rewrite its asserts).
-pytest_plugins = ("indexserver",)
-
 
 @pytest.fixture
 def session() -> Iterator[HttpSession]:

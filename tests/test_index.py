@@ -19,9 +19,6 @@ from cachedb.index._client import LOOPBACK_CONCURRENCY, REMOTE_CONCURRENCY
 if TYPE_CHECKING:
     from indexserver import IndexServer
 
-# Registers the `index_server` fixture without an import that parameters would shadow
-# (and before the module is imported, so pytest can still rewrite its asserts).
-pytest_plugins = ("indexserver",)
 
 
 @pytest.fixture
