@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 from indexserver import IndexServer
 
-# Fixtures shared by many test modules (the PostgreSQL server).
-pytest_plugins = ["pgserver"]
+# Fixtures shared by many test modules (the PostgreSQL and S3 servers).
+pytest_plugins = ["pgserver", "s3server"]
 
 
 @pytest.fixture
