@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from cachedb.install.threads import Background
+from cachedb._threads import Background
 
 
 def test_results_are_taken_by_key_and_then_belong_to_the_caller() -> None:

@@ -82,7 +82,7 @@ def on_two_processes(
     Where forking is unsafe (other threads, no fork), two threads (``name``) do it.
     """
     if len(items) < 2 or len(items) > _MAX_ITEMS or not can_fork():
-        from .threads import on_two_threads
+        from .._threads import on_two_threads
 
         return on_two_threads(fn, items, name)
     order = range(len(items))

@@ -1,4 +1,9 @@
-"""Running steps of an install on threads: two items at a time, or in the background."""
+"""Work on threads: a step over many items at once, or jobs in the background.
+
+The one thread helper of the install (pages, downloads, unpacking, linking where
+forking is unsafe) and of the index client; forked workers are ``install.forked``
+and ``install.unpack_workers``.
+"""
 
 from __future__ import annotations
 
@@ -13,17 +18,30 @@ K = TypeVar("K", bound=Hashable)
 P = ParamSpec("P")
 
 
-def on_two_threads(fn: Callable[[T], R], items: Sequence[T], name: str) -> list[R]:
-    """``[fn(item) for item in items]``, two items at a time; results in ``items`` order.
+def on_threads(fn: Callable[[T], R], items: Sequence[T], workers: int, name: str) -> list[R]:
+    """``[fn(item) for item in items]`` on up to ``workers`` threads; results in order.
 
-    Two, measured: unpacking and linking release the GIL only in short system calls
-    and zlib, so more threads than cores only hand the GIL around.
+    The first failure is raised once the items already started are done; the
+    items not yet started are not.
     """
-    if len(items) < 2:
+    workers = min(workers, len(items))
+    if workers < 2:
         return [fn(item) for item in items]
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"cachedb-{name}") as pool:
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"cachedb-{name}") as pool:
         futures = [pool.submit(fn, item) for item in items]
-        return [f.result() for f in futures]
+        try:
+            return [f.result() for f in futures]
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+
+
+def on_two_threads(fn: Callable[[T], R], items: Sequence[T], name: str) -> list[R]:
+    """``on_threads`` with two: unpacking and linking release the GIL only in short
+    system calls and zlib, so more threads than cores (measured) only hand the GIL
+    around."""
+    return on_threads(fn, items, 2, name)
 
 
 class Background(Generic[K, R]):
