@@ -426,7 +426,9 @@ def test_info(built_any: Built, db_url: str | None, capsys: pytest.CaptureFixtur
     assert code == 0
     info = json.loads(out)
     assert info["cache_dir"] == str(built.root)
-    assert info["database_url"] == (db_url or f"sqlite:///{built.root / 'cachedb.sqlite3'}")
+    # The user name is hidden with the password: it may be a token.
+    shown = db_url.replace(f"://{SUPERUSER}@", "://****@") if db_url else None
+    assert info["database_url"] == (shown or f"sqlite:///{built.root / 'cachedb.sqlite3'}")
     assert info["schema_revision"] == HEAD
     assert info["environments"] == 1 and info["stale_environments"] == 0
     buckets = {b["bucket"]: b for b in info["buckets"]}
