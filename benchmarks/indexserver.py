@@ -116,6 +116,7 @@ class IndexServer:
         tls: ssl.SSLContext | None = None,
         delay: float = 0.0,
         rate: float | None = None,
+        handler: type[Handler] | None = None,
     ) -> None:
         self.requests: list[str] = []
         self.authorizations: list[str | None] = []
@@ -137,6 +138,7 @@ class IndexServer:
         """Seconds each response waits before it starts (a far server's latency)."""
         self.rate = rate
         """Bytes a second each response body is held to (a slow link), or None."""
+        self._handler = handler or Handler
         self._files: dict[str, _File] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -353,10 +355,10 @@ class IndexServer:
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
-        class Handler(_Handler):
+        class Bound(self._handler):
             index = server
 
-        return Handler
+        return Bound
 
 
 def _html(body: str) -> bytes:
@@ -384,7 +386,11 @@ def wants_json(accept: str) -> bool:
     return best == JSON_TYPE
 
 
-class _Handler(BaseHTTPRequestHandler):
+class Handler(BaseHTTPRequestHandler):
+    """The index's request handler. A subclass given as ``IndexServer(handler=...)`` may
+    shape the traffic: every response body goes out through ``write_body``, and files
+    by ``sendfile`` unless ``paced()``."""
+
     index: IndexServer
     # HTTP/1.1 so clients keep their connections, as they would with a real index.
     protocol_version = "HTTP/1.1"
@@ -480,7 +486,7 @@ class _Handler(BaseHTTPRequestHandler):
             whole = data if data is not None else f.path.read_bytes()
             self._send_head(200, "application/octet-stream", len(whole), headers)
             # Truncate: half the bytes, then the connection ends. Stall: a few, then nothing.
-            self._body(whole[: len(whole) // 2] if fault == "truncate" else whole[:10])
+            self.write_body(whole[: len(whole) // 2] if fault == "truncate" else whole[:10])
             self.wfile.flush()
             if fault == "stall":
                 self.index._stop.wait(STALL_SECONDS)
@@ -522,20 +528,24 @@ class _Handler(BaseHTTPRequestHandler):
         self, status: int, body: bytes, ctype: str | None, headers: dict[str, str] | None = None
     ) -> None:
         self._send_head(status, ctype, len(body), headers)
-        self._body(body)
+        self.write_body(body)
 
     def _send_file(self, path: Path, headers: dict[str, str]) -> None:
         self._send_head(200, "application/octet-stream", path.stat().st_size, headers)
         if not self.send_body:
             return
         with path.open("rb") as fh:
-            if self.index.rate:
-                self._body(fh.read())
+            if self.paced():
+                self.write_body(fh.read())
             else:
                 # sendfile: the server's CPU cost stays small and off the clients' clock.
                 self.connection.sendfile(fh)
 
-    def _body(self, body: bytes) -> None:
+    def paced(self) -> bool:
+        """Whether bodies must go through ``write_body`` (no ``sendfile``)."""
+        return bool(self.index.rate)
+
+    def write_body(self, body: bytes) -> None:
         """Write ``body`` (unless answering HEAD), no faster than the index's ``rate``."""
         if not self.send_body or not body:
             return
