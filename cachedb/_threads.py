@@ -18,30 +18,68 @@ K = TypeVar("K", bound=Hashable)
 P = ParamSpec("P")
 
 
-def on_threads(fn: Callable[[T], R], items: Sequence[T], workers: int, name: str) -> list[R]:
-    """``[fn(item) for item in items]`` on up to ``workers`` threads; results in order.
+def on_threads(
+    fn: Callable[[T], R],
+    items: Sequence[T],
+    workers: int,
+    name: str,
+    weights: Sequence[int] | None = None,
+) -> list[R]:
+    """``[fn(item) for item in items]`` on this thread and up to ``workers - 1`` more;
+    results in ``items`` order.
 
-    The first failure is raised once the items already started are done; the
-    items not yet started are not.
+    Every worker takes the next item from one shared queue (heaviest first, by
+    ``weights``), so none is left alone with a big one at the end, and no future
+    is made per item (thousands of files are thousands of items). The first
+    failure stops every worker before its next item and is raised once all have
+    stopped, so nothing is still being written when the caller sees it.
     """
     workers = min(workers, len(items))
     if workers < 2:
         return [fn(item) for item in items]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"cachedb-{name}") as pool:
-        futures = [pool.submit(fn, item) for item in items]
+    order = range(len(items))
+    if weights is not None:
+        order = sorted(order, key=lambda n: weights[n], reverse=True)  # type: ignore[assignment]
+    todo = iter(order)  # shared: next() on it is atomic under the GIL
+    results: list[R | None] = [None] * len(items)
+    errors: list[BaseException] = []
+
+    def work() -> None:
         try:
-            return [f.result() for f in futures]
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
+            for n in todo:
+                if errors:
+                    return
+                results[n] = fn(items[n])
+        except BaseException as exc:  # handed to the calling thread
+            errors.append(exc)
+
+    helpers = [
+        threading.Thread(target=work, name=f"cachedb-{name}", daemon=True)
+        for _ in range(workers - 1)
+    ]
+    for helper in helpers:
+        helper.start()
+    work()
+    try:
+        for helper in helpers:
+            helper.join()
+    except BaseException as exc:  # e.g. Ctrl-C while joining: stop the helpers first
+        errors.append(exc)
+        for helper in helpers:
+            helper.join()
+        raise
+    if errors:
+        raise errors[0]
+    return results  # type: ignore[return-value]  # every slot filled: no failure
 
 
-def on_two_threads(fn: Callable[[T], R], items: Sequence[T], name: str) -> list[R]:
+def on_two_threads(
+    fn: Callable[[T], R], items: Sequence[T], name: str, weights: Sequence[int] | None = None
+) -> list[R]:
     """``on_threads`` with two: unpacking and linking release the GIL only in short
     system calls and zlib, so more threads than cores (measured) only hand the GIL
     around."""
-    return on_threads(fn, items, 2, name)
+    return on_threads(fn, items, 2, name, weights)
 
 
 class Background(Generic[K, R]):

@@ -84,7 +84,7 @@ def on_two_processes(
     if len(items) < 2 or len(items) > _MAX_ITEMS or not can_fork():
         from .._threads import on_two_threads
 
-        return on_two_threads(fn, items, name)
+        return on_two_threads(fn, items, name, weights)
     order = range(len(items))
     if weights is not None:
         order = sorted(order, key=lambda i: -weights[i])  # type: ignore[assignment]
