@@ -49,26 +49,26 @@ def _layer_of(unit: str) -> int | None:
     return next((i for i, layer in enumerate(LAYERS) if name in layer), None)
 
 
-def _unit(module: str) -> str:
+def _unit(module: str, root: Path = PACKAGE) -> str:
     """``package:<name>`` for a module of a subpackage, else the top-level module's name."""
     parts = module.split(".")
     if len(parts) < 2:
         return "cachedb"
-    if (PACKAGE / parts[1]).is_dir():
+    if (root / parts[1]).is_dir():
         return f"package:{parts[1]}"
     return parts[1]
 
 
-def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+def _module_name(path: Path, root: Path = PACKAGE) -> str:
+    parts = list(path.relative_to(root.parent).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
 
 
-def _imports(path: Path) -> Iterator[tuple[str, int]]:
+def _imports(path: Path, root: Path = PACKAGE) -> Iterator[tuple[str, int]]:
     """Every cachedb module ``path`` imports, wherever the import statement stands."""
-    module = _module_name(path)
+    module = _module_name(path, root)
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         if isinstance(node, ast.Import):
@@ -122,17 +122,12 @@ def test_lower_layers_never_import_higher_ones() -> None:
 
 def test_the_check_sees_function_level_imports(tmp_path: Path) -> None:
     # The rule's teeth: an import hidden in a function body is an import all the same.
-    source = tmp_path / "cachedb" / "store" / "x.py"
-    source.parent.mkdir(parents=True)
+    root = tmp_path / "cachedb"
+    for package in ("store", "install", "cli"):
+        (root / package).mkdir(parents=True)
+    source = root / "store" / "x.py"
     source.write_text("def f():\n    from ..install import pipeline\n    import cachedb.cli\n")
-    global PACKAGE
-    saved, PACKAGE = PACKAGE, tmp_path / "cachedb"
-    try:
-        (PACKAGE / "install").mkdir()
-        (PACKAGE / "cli").mkdir()
-        found = {(_unit(name), line) for name, line in _imports(source)}
-    finally:
-        PACKAGE = saved
+    found = {(_unit(name, root), line) for name, line in _imports(source, root)}
     assert found >= {("package:install", 2), ("package:cli", 3)}
 
 
