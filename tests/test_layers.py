@@ -30,12 +30,9 @@ LAYERS: list[set[str]] = [
     {"cli"},
 ]
 
-# Known exceptions, each with the change that removes it; delete the line when it lands.
-ALLOWED: set[tuple[str, str]] = {
-    # `cachedb remote pull` runs an install from inside remote/; the command's body
-    # belongs above install/ (issue 20, noted for fleet-b).
-    ("remote", "install"),
-}
+# Known exceptions, each with the change that removes it (none today); delete the line
+# when it lands.
+ALLOWED: set[tuple[str, str]] = set()
 
 LINE_LIMIT = 400
 
