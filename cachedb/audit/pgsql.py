@@ -40,7 +40,7 @@ class ReadOnlyPgDatabase:
                 libpq_url(url), options="-c default_transaction_read_only=on"
             )
         except psycopg.Error as exc:
-            from .info import redact_url
+            from .._redact import redact_url
 
             raise DatabaseError(
                 f"cannot open the metadata database {redact_url(url)!r}: {one_line(exc)}"

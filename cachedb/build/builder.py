@@ -399,7 +399,7 @@ class Builder:
 
     @staticmethod
     def _shown(source: BuildSource) -> str:
-        from ..fetch._urls import redact_url
+        from .._redact import redact_url
 
         if source.kind == SDIST and source.path is not None:
             return source.path.name

@@ -82,9 +82,9 @@ def on_two_processes(
     Where forking is unsafe (other threads, no fork), two threads (``name``) do it.
     """
     if len(items) < 2 or len(items) > _MAX_ITEMS or not can_fork():
-        from .threads import on_two_threads
+        from .._threads import on_two_threads
 
-        return on_two_threads(fn, items, name)
+        return on_two_threads(fn, items, name, weights)
     order = range(len(items))
     if weights is not None:
         order = sorted(order, key=lambda i: -weights[i])  # type: ignore[assignment]

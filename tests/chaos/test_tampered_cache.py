@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cachestate import listing
 from chaoskit import (
     assert_one_line_error,
     assert_verify_clean,
     cli,
-    listing,
     make_venv,
     query,
     run_in,
