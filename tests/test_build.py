@@ -267,13 +267,13 @@ def test_local_zip_sdist(cache: Path, server: IndexServer, tmp_path: Path) -> No
 # --- local project directories -----------------------------------------------------
 
 
-@pytest.mark.parametrize("backend", ["setuptools", "flit"])
+@pytest.mark.parametrize("build_backend", ["setuptools", "flit"])
 def test_local_project_directory(
-    cache: Path, server: IndexServer, tmp_path: Path, backend: str
+    cache: Path, server: IndexServer, tmp_path: Path, build_backend: str
 ) -> None:
-    name = f"dir-{backend}"
+    name = f"dir-{build_backend}"
     module = name.replace("-", "_")
-    project = write_project(tmp_path / "proj", name, "1.0", backend=backend)
+    project = write_project(tmp_path / "proj", name, "1.0", backend=build_backend)
     err = ok(install(cache, server, tmp_path / "v1", project))
     assert f"Built {name}==1.0" in err
     assert value(tmp_path / "v1", module) == "1.0"
@@ -302,13 +302,13 @@ def test_local_project_directory(
     assert tmp_entries(cache) == []
 
 
-@pytest.mark.parametrize("backend", ["setuptools", "flit"])
+@pytest.mark.parametrize("build_backend", ["setuptools", "flit"])
 def test_editable_install_sees_edits(
-    cache: Path, server: IndexServer, tmp_path: Path, backend: str
+    cache: Path, server: IndexServer, tmp_path: Path, build_backend: str
 ) -> None:
-    name = f"ed-{backend}"
+    name = f"ed-{build_backend}"
     module = name.replace("-", "_")
-    project = write_project(tmp_path / "proj", name, "1.0", backend=backend)
+    project = write_project(tmp_path / "proj", name, "1.0", backend=build_backend)
     err = ok(install(cache, server, tmp_path / "v1", "-e", project))
     assert f"Built {name}==1.0" in err
     assert value(tmp_path / "v1", module) == "1.0"

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ..build.builder import Builder
     from ..fetch import Downloaded
     from ..index import IndexClient, Link
+    from ..remote.tier import RemoteTier
     from ..store import Cache, CachedWheel
 
 
@@ -94,6 +95,9 @@ class CandidateFinder:
         self.downloaded: Callable[[str, Link], Path | None] | None = None
         self._policy = policy or BuildPolicy()
         self.building = Building(builder, lambda: self.index)
+        # The remote tier, where one is configured: it answers alone only for --hash
+        # pins when the index cannot be reached (RemoteTier.links).
+        self.remote: RemoteTier | None = None
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -130,6 +134,8 @@ class CandidateFinder:
         self.building.close()
         if self._index is not None:
             self._index.close()
+        if self.remote is not None:
+            self.remote.close()
 
     def rank(self, filename: str) -> int | None:
         """Position of the wheel's best tag in the target's tag list (lower wins), or None."""
@@ -211,7 +217,12 @@ class CandidateFinder:
             return {}
         from ..index._strategy import UNSAFE_FIRST_MATCH
 
-        links = index.project_links(name)
+        try:
+            links = index.project_links(name)
+        except NetworkError as exc:
+            if self.remote is None:
+                raise
+            links = self.remote.links(name, exc)
         # unsafe-first-match: a version comes from the first index offering it, and every
         # version of an index is tried before those of the next (the index's position).
         ranked = index.strategy == UNSAFE_FIRST_MATCH
@@ -552,6 +563,8 @@ class CandidateFinder:
             index = self.index
             assert index is not None
             wheel = self.downloaded(candidate.name, source.link) if self.downloaded else None
+            if wheel is None and self.remote is not None:
+                wheel = self.remote.wheel_for_metadata(source.link)
             data = index.fetch_metadata(source.link, wheel)
             if wheel is None:
                 self.served_metadata[(source.link.url, source.link.filename)] = data

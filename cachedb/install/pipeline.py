@@ -162,7 +162,7 @@ def _start_fetching(
     pins = uncached_pins([r.requirement for r in reqs.requirements], finder, interp.markers)
     if len(pins) < 2 or finder.index is None:
         return None
-    fetcher = Fetcher(cache, finder.index, hashes, len(pins))
+    fetcher = Fetcher(cache, finder.index, hashes, len(pins), remote=finder.remote)
     # A set pinned throughout (a lock file) has no dependency left to discover, and
     # its install waits for every download anyway: each pin's metadata is read from
     # its wheel, one request less per package. Elsewhere metadata comes first, so
@@ -235,6 +235,10 @@ def run_install(opts: InstallOptions, reporter: Reporter) -> int:
     )
     if not reqs.requirements:
         raise UsageError("no requirements given (pass package names or -r FILE)")
+    if opts.remote:
+        from ..remote import RemoteUrl
+
+        RemoteUrl.parse(opts.remote)  # a bad URL is refused before anything is written
     if opts.link_mode is not None and opts.link_mode not in (
         "clone",
         "hardlink",
@@ -373,6 +377,19 @@ def _install_into(
         usable = (
             {} if opts.reinstall else {k: v for k, v in installed.items() if k not in reinstall}
         )
+        remote = None
+        if opts.remote:
+            from ..remote.tier import RemoteTier
+
+            remote = RemoteTier(
+                opts.remote,
+                push=opts.remote_push,
+                tags=interp.tags,
+                warn=reporter.warn,
+                timeout=opts.timeout,
+                hashes=hashes,
+                tmp=cache.layout.tmp,
+            )
         finder = CandidateFinder(
             cache=cache,
             tags=interp.tags,
@@ -381,12 +398,15 @@ def _install_into(
             index=make_index if early is None else (lambda: early),
             offline=opts.offline,
             python_version=interp.version,
-            builder=builder_factory(cache, interp, opts, index_urls, find_links, reporter.info),
+            builder=builder_factory(
+                cache, interp, opts, index_urls, find_links, reporter.info, remote=remote
+            ),
             policy=build_policy(opts),
             local_dirs=local_dirs,
             local_hashes=LocalHashes(cache.layout.simple / "local-files"),
             refresh=opts.refresh,
         )
+        finder.remote = remote
         staging: Path | None = None
         kept: list[str] = []
         fetcher: Fetcher | None = None
