@@ -27,6 +27,7 @@ from cachedb.store import WHEELS_BUCKET, Cache, InstallRecord, open_cache, point
 SOURCE = source_key("https://x/simple")
 HOUR = 3600.0
 
+# On PostgreSQL, the database machines share; what one machine alone needs on SQLite too.
 pytestmark = [pytest.mark.usefixtures("backend"), pytest.mark.backends("postgresql")]
 
 
@@ -141,6 +142,7 @@ def test_a_lease_of_another_host_protects_until_it_expires(
     assert live_ids(cache) == set()
 
 
+@pytest.mark.backends("sqlite", "postgresql")
 def test_a_long_install_keeps_its_leases_alive_with_heartbeats(
     cache: Cache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -214,6 +216,7 @@ def test_lease_times_come_from_the_database_clock(
     assert live_ids(cache) == {a}
 
 
+@pytest.mark.backends("sqlite", "postgresql")
 def test_a_reused_pid_does_not_keep_a_dead_processes_lease(cache: Cache, tmp_path: Path) -> None:
     a = store(cache, tmp_path / "wheels", "alpha")
     unpoint_and_backdate(cache)

@@ -114,16 +114,26 @@ class Cache:
         deadlock or serialization failure.
         """
         result = self._plain.write(fn) if self._plain is not None else self.db.write_sql(fn)
-        if self._heartbeat is None and catalog.took_leases() and self._plain is not None:
+        if self._heartbeat is None and catalog.took_leases():
             self._start_heartbeat()
         return result
 
     def _start_heartbeat(self) -> None:
         """Keep this process's leases alive from now until the cache closes."""
-        from .heartbeat import Heartbeat
+        from .heartbeat import Connection, Heartbeat
 
         url = self.db_url
-        self._heartbeat = Heartbeat(lambda: _plain_database(url), catalog.lease_ttl())
+
+        def connect() -> Connection:
+            plain = _plain_database(url)
+            if plain is not None:
+                return plain.write, plain.close
+            from ..db.engine import Database
+
+            db = Database(url)
+            return db.write_sql, db.close
+
+        self._heartbeat = Heartbeat(connect, catalog.lease_ttl())
 
     def read_sql(self, fn: Callable[[Executor], T]) -> T:
         """Run ``fn`` in one read transaction."""

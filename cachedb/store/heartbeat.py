@@ -21,10 +21,14 @@ from . import catalog
 THREAD_NAME = "cachedb-lease-heartbeat"
 
 
+# A connection of the heartbeat's own: (run a write transaction, close).
+Connection = tuple[Callable[[Callable[[Any], int]], int], Callable[[], None]]
+
+
 class Heartbeat:
     """Beats every ``ttl / 4`` seconds through ``connect()`` until ``stop``."""
 
-    def __init__(self, connect: Callable[[], Any], ttl: float) -> None:
+    def __init__(self, connect: Callable[[], Connection], ttl: float) -> None:
         self._connect = connect
         self.ttl = ttl
         self._stopped = threading.Event()
@@ -32,18 +36,18 @@ class Heartbeat:
         self._thread.start()
 
     def _run(self) -> None:
-        db = None
+        db: Connection | None = None
         try:
             while not self._stopped.wait(self.ttl / 4):
                 try:
                     if db is None:
                         db = self._connect()  # only an install that lasts needs one
-                    db.write(lambda run: catalog.beat(run, self.ttl))
+                    db[0](lambda run: catalog.beat(run, self.ttl))
                 except Exception:  # noqa: BLE001 - the next beat tries again
                     continue
         finally:
             if db is not None:
-                db.close()
+                db[1]()
 
     def stop(self) -> None:
         self._stopped.set()
