@@ -62,3 +62,11 @@ def db_now(run: Executor) -> float:
     if dialect(run) != POSTGRESQL:
         return time.time()
     return float(run("SELECT CAST(extract(epoch FROM now()) AS double precision)")[0][0])
+
+
+def now_sql(run: Executor) -> str:
+    """``db_now`` as an SQL expression, to save a round trip: the statement's parameters
+    must then hold ``now`` (``time.time()``; SQLite uses it, PostgreSQL its own clock)."""
+    if dialect(run) != POSTGRESQL:
+        return ":now"
+    return "CAST(extract(epoch FROM now()) AS double precision)"

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .._process import boot_id, host_id, process_start_time, this_host
-from ..db.dialect import db_now, for_share, for_update, lock_names
+from ..db.dialect import db_now, for_share, for_update, lock_names, now_sql
 from ..db.events import record_sql
 from ..db.lite import Executor
 from ..errors import UsageError
@@ -131,17 +132,17 @@ def acquire_leases(
     if not wanted:
         return []
     _taken[:] = [True]
-    now = db_now(run)
+    now = now_sql(run)  # the database's clock, in the INSERT itself
     given: dict[str, list[int]] = {}
-    common: dict[str, Any] = {"pid": os.getpid(), "host": host_id(), "now": now}
-    common["exp"] = now + (lease_ttl() if ttl is None else ttl)
+    common: dict[str, Any] = {"pid": os.getpid(), "host": host_id(), "now": time.time()}
+    common["ttl"] = lease_ttl() if ttl is None else ttl
     common["start"] = _this_process_started()
     for start in range(0, len(wanted), _LEASES_CHUNK):
         params = dict(common)
         values = []
         for n, archive_id in enumerate(wanted[start : start + _LEASES_CHUNK]):
             params[f"a{n}"] = archive_id
-            values.append(f"(:a{n}, :pid, :host, :now, :exp, :start, :now)")
+            values.append(f"(:a{n}, :pid, :host, {now}, {now} + :ttl, :start, {now})")
         for lease_id, archive_id in run(
             "INSERT INTO leases (archive_id, pid, host, created_at, expires_at, started_at,"
             " heartbeat_at) VALUES " + ", ".join(values) + " RETURNING id, archive_id",
@@ -153,12 +154,12 @@ def acquire_leases(
 
 def beat(run: Executor, ttl: float) -> int:
     """This process's heartbeat: its leases live ``ttl`` seconds from now. How many it has."""
-    now = db_now(run)
+    now = now_sql(run)
     return len(
         run(
-            "UPDATE leases SET heartbeat_at = :now, expires_at = :exp"
+            f"UPDATE leases SET heartbeat_at = {now}, expires_at = {now} + :ttl"
             " WHERE host = :host AND pid = :pid RETURNING id",
-            {"now": now, "exp": now + ttl, "host": host_id(), "pid": os.getpid()},
+            {"now": time.time(), "ttl": ttl, "host": host_id(), "pid": os.getpid()},
         )
     )
 
