@@ -30,7 +30,12 @@ from chaoskit import (
 from indexserver import IndexServer
 from wheelbuilder import make_wheel
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux mounts")
+# On SQLite (its file on the full or read-only disk too) and on PostgreSQL (only the
+# cache directory's files there), but the permission-bits test, which is about SQLite's file.
+pytestmark = [
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux mounts"),
+    pytest.mark.usefixtures("backend"),
+]
 
 
 def _mount(*args: str) -> subprocess.CompletedProcess[str]:
@@ -123,6 +128,7 @@ def test_cache_fills_up(
     assert run_in(venv, "import tiny").returncode == 0
 
 
+@pytest.mark.slow_on_postgresql
 def test_disk_fills_up_at_every_step(tmpfs: Tmpfs, published: IndexServer, tmp_path: Path) -> None:
     """Leave less and less room, so the failure lands on each write in turn."""
     cache = tmpfs.path / "cache"
@@ -184,6 +190,7 @@ def _run(prefix: list[str], *args: str | Path) -> subprocess.CompletedProcess[st
     )
 
 
+@pytest.mark.backends("sqlite")
 def test_read_only_permissions(published: IndexServer, tmp_path: Path) -> None:
     """A cache directory without write permission (0o555 directories, 0o444 database).
 
