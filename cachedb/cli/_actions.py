@@ -7,8 +7,11 @@ function. Nothing here imports typer: the fast path runs these without it.
 
 from __future__ import annotations
 
-from datetime import datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from pathlib import Path
 
 
 def install(
@@ -165,7 +168,7 @@ def venv(
 def moment(text: str) -> datetime | None:
     """``--exclude-newer``: an RFC 3339 timestamp, or a date meaning its midnight UTC; None
     when ``text`` is neither (the typer command turns that into its usage error)."""
-    from datetime import UTC
+    from datetime import UTC, datetime
 
     try:
         found = datetime.fromisoformat(text.replace("Z", "+00:00"))

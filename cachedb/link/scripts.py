@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import configparser
 import os
 import re
-import shlex
 from dataclasses import dataclass
 from typing import Literal
 
@@ -73,6 +71,8 @@ def check_data_file(key: str, rest: str, dist: str) -> None:
 
 
 def parse_entry_points(text: str, dist: str) -> list[EntryPointScript]:
+    import configparser  # only when a wheel has entry points: not on a nothing-to-do run
+
     parser = configparser.ConfigParser(delimiters=("=",), interpolation=None, strict=False)
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # names are case-sensitive
     try:
@@ -131,6 +131,8 @@ def shebang(python_executable: str) -> bytes:
     # shell/Python polyglot hands the script to the interpreter instead.
     if b" " not in exe and len(exe) + 3 <= 127:
         return b"#!" + exe + b"\n"
+    import shlex
+
     quoted = shlex.quote(python_executable).encode()
     return b"#!/bin/sh\n'''exec' " + quoted + b' "$0" "$@"\n' + b"' '''\n"
 
