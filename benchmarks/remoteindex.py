@@ -161,6 +161,27 @@ def available() -> str | None:
     return None
 
 
+def _sweep_leftovers() -> None:
+    """Remove the namespaces (and veth ends) of earlier benchmark runs that were killed."""
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    for line in listed.splitlines():
+        name = line.split()[0] if line.split() else ""
+        tag = name.removeprefix("cachedb-bench-")
+        if tag == name or not tag.isdigit():
+            continue
+        try:
+            os.kill(int(tag), 0)
+            continue  # its benchmark still runs
+        except PermissionError:
+            continue  # so does this process, another user's
+        except ProcessLookupError:
+            pass
+        with contextlib.suppress(subprocess.CalledProcessError):
+            _ip("netns", "del", name)
+        with contextlib.suppress(subprocess.CalledProcessError):
+            _ip("link", "del", f"cbh{tag}")
+
+
 def _free_subnet() -> int:
     """A /30 in 10.213.0.0/16 that no interface of this machine uses."""
     used = subprocess.run(["ip", "-4", "addr"], capture_output=True, text=True).stdout
@@ -186,7 +207,8 @@ class RemoteIndex:
         self.latency = latency
         self.connection_rate = connection_rate
         self.link_rate = link_rate
-        tag = f"{os.getpid() % 100000}"
+        _sweep_leftovers()
+        tag = str(os.getpid())
         self.netns = f"cachedb-bench-{tag}"
         self.outer, self.inner = f"cbh{tag}", f"cbn{tag}"
         third = _free_subnet()

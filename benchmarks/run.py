@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -408,6 +409,7 @@ def bench_compile(
         "uv pip compile": [str(bin_dir / "uv"), "pip", "compile", "-q", str(source),
                            "--index-url", url, "--cache-dir", str(work / "uv-cache")],
         "pip-compile": [str(bin_dir / "pip-compile"), "-q", str(source), "--index-url", url,
+                        "--trusted-host", urlsplit(url).hostname or "127.0.0.1",
                         "--cache-dir", str(work / "pip-tools-cache"), "--no-strip-extras"],
     }  # fmt: skip
     out: dict[str, Any] = {}
