@@ -652,6 +652,20 @@ def main(argv: list[str]) -> None:
         compiles = bench_compile(bin_dir, url, scratch, env, few, args.patience)
         print("nothing to do", flush=True)
         nothing = bench_nothing_to_do(sources[0][0], scratch, env, few, args.patience)
+        print("remote", flush=True)
+        import remote_line  # cold install on host B from the remote vs from the index
+
+        compiles.update(
+            remote_line.bench_remote(
+                bin_dir,
+                server.url,
+                REQUIREMENTS,
+                scratch.new("remote"),
+                env,
+                few,
+                args.patience,
+            )  # fmt: skip
+        )
 
     print("commands", flush=True)
     commands, synthetic_info = bench_commands(scratch, env, few, args.patience)

@@ -79,8 +79,11 @@ def _assert_same(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> bool:
 
 def _fragments(command: str) -> Iterator[list[str]]:
     """Pieces of command lines that exercise each option of ``command`` in each spelling."""
-    for name, opts, _, action, kind, _ in _spec.COMMANDS[command]:
+    for name, opts, _, action, kind, _, off in _spec.COMMANDS[command]:
         value = "/tmp" if kind == "path" else f"v-{name}"
+        for opt in off:
+            yield [opt]
+            yield [opts[0], opt]  # the last one wins
         for opt in opts:
             if action == "store":
                 yield [opt, value]
@@ -106,7 +109,7 @@ def _errors(command: str) -> Iterator[list[str]]:
     yield ["--no-such-option"]
     yield ["-Z"]
     yield ["--help"]
-    for name, opts, _, action, _, _ in _spec.COMMANDS[command]:
+    for name, opts, _, action, _, _, _ in _spec.COMMANDS[command]:
         if action in ("store", "append"):
             yield [opts[0]]  # no value at the end
         if action == "flag":
@@ -151,7 +154,7 @@ def test_environment_variables_read_as_typer_reads_them(
     _clean_env(monkeypatch)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    for name, opts, envvars, action, kind, _ in _envvar_params(command):
+    for name, opts, envvars, action, kind, _, _ in _envvar_params(command):
         texts = {
             "flag": ["1", "true", " Yes ", "0", "off", "", "maybe"],
             "append": ["one", "one two  three", "   ", ""],
@@ -191,6 +194,7 @@ def test_configuration_files_give_the_same_defaults(
         "native-tls = false\n"
         'keyring-provider = "subprocess"\n'
         "seed = true\n"
+        "remote-push = false\n"
         'resolution = "lowest"\n'
         'exclude-newer = "2024-01-01"\n'
     )

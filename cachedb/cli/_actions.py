@@ -53,6 +53,8 @@ def install(
     cert: str | None,
     native_tls: bool,
     keyring_provider: str,
+    remote: str | None,
+    remote_push: bool | None,
     cache_dir: Path | None,
     db_url: str | None,
     quiet: int,
@@ -109,6 +111,8 @@ def install(
         exact=exact,
         target=target,
         prefix=prefix,
+        remote=remote or None,
+        remote_push=remote_push,
     )
     if max_download_size is not None:
         opts.max_download_size = download_cap(max_download_size)

@@ -109,11 +109,11 @@ def parse(
 ) -> dict[str, Any]:
     """The keyword arguments typer would call the command with (``_Refused`` where unsure).
 
-    ``params`` are ``_spec`` rows: (name, opts, envvars, action, type, default).
+    ``params`` are ``_spec`` rows: (name, opts, envvars, action, type, default, off_opts).
     """
     given = _read_argv(params, argv)
     values: dict[str, Any] = {}
-    for name, _, envvars, action, kind, default in params:
+    for name, _, envvars, action, kind, default, _ in params:
         many = action in ("append", "args")
         value: Any = given.get(name)
         if value is None and envvars:
@@ -143,11 +143,13 @@ def parse(
 
 def _read_argv(params: Sequence[Sequence[Any]], argv: Sequence[str]) -> dict[str, Any]:
     """What the command line says, by click's parser rules."""
-    long: dict[str, Sequence[Any]] = {}
-    short: dict[str, Sequence[Any]] = {}
+    # Every name an option answers to, with what a flag sets (``--x`` True, ``--no-x`` False).
+    long: dict[str, tuple[Sequence[Any], bool]] = {}
+    short: dict[str, tuple[Sequence[Any], bool]] = {}
     for param in params:
-        for opt in param[1]:
-            (long if opt.startswith("--") else short)[opt] = param
+        for names, const in ((param[1], True), (param[6], False)):
+            for opt in names:
+                (long if opt.startswith("--") else short)[opt] = (param, const)
     given: dict[str, Any] = {}
     positional: list[str] = []
     rest = list(argv)
@@ -162,8 +164,9 @@ def _read_argv(params: Sequence[Sequence[Any]], argv: Sequence[str]) -> dict[str
             positional.append(arg)
             continue
         head, eq, explicit = arg.partition("=")
-        option = long.get(head)
-        if option is not None:
+        found = long.get(head)
+        if found is not None:
+            option, const = found
             if option[3] in _VALUE_ACTIONS:
                 if eq:
                     value = explicit
@@ -175,16 +178,17 @@ def _read_argv(params: Sequence[Sequence[Any]], argv: Sequence[str]) -> dict[str
             elif eq:
                 raise _Refused  # "does not take a value"
             else:
-                _take(given, option, None)
+                _take(given, option, const)
             continue
         if arg.startswith("--"):
             raise _Refused  # no such option
         j = 1
         while j < len(arg):
-            option = short.get("-" + arg[j])
+            found = short.get("-" + arg[j])
             j += 1
-            if option is None:
+            if found is None:
                 raise _Refused
+            option, const = found
             if option[3] in _VALUE_ACTIONS:
                 if j < len(arg):
                     value = arg[j:]
@@ -194,7 +198,7 @@ def _read_argv(params: Sequence[Sequence[Any]], argv: Sequence[str]) -> dict[str
                     raise _Refused
                 _take(given, option, value)
                 break
-            _take(given, option, None)
+            _take(given, option, const)
     arguments = [p for p in params if p[3] in ("arg", "args")]
     if not arguments:
         if positional:
@@ -208,14 +212,13 @@ def _read_argv(params: Sequence[Sequence[Any]], argv: Sequence[str]) -> dict[str
     return given
 
 
-def _take(given: dict[str, Any], param: Sequence[Any], value: str | None) -> None:
+def _take(given: dict[str, Any], param: Sequence[Any], value: str | bool) -> None:
+    """What click's parser does with one occurrence: a flag's ``value`` is what it sets."""
     name, action = param[0], param[3]
-    if action == "store":
+    if action in ("store", "flag"):
         given[name] = value
     elif action == "append":
         given.setdefault(name, []).append(value)
-    elif action == "flag":
-        given[name] = True
     else:  # count
         given[name] = given.get(name, 0) + 1
 

@@ -266,6 +266,24 @@ def install_command(
     cert: CertOption = None,
     native_tls: NativeTlsOption = False,
     keyring_provider: KeyringProviderOption = "disabled",
+    remote: Annotated[
+        str | None,
+        typer.Option(
+            "--remote",
+            envvar="CACHEDB_REMOTE",
+            help="Share wheels and builds through S3: s3://bucket/prefix[?endpoint=URL].",
+            show_default=False,
+        ),
+    ] = None,
+    remote_push: Annotated[
+        bool | None,
+        typer.Option(
+            "--remote-push/--no-remote-push",
+            envvar="CACHEDB_REMOTE_PUSH",
+            help="Push downloaded wheels to the remote too (built wheels are by default).",
+            show_default=False,
+        ),
+    ] = None,
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
     quiet: QuietOption = 0,

@@ -32,7 +32,7 @@ from .report import duration as _secs
 from .sources import Built, Cached, Direct, Indexed, Installed, Sdist
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from ..index import IndexClient
     from ..requirements import RequirementSet
@@ -68,16 +68,28 @@ def _check_hash_mode(
             "in --require-hashes mode every requirement must be pinned with ==; not pinned: "
             + ", ".join(unpinned)
         )
+    # A git URL at a full commit id is checked by that id (a pylock's vcs entries are).
+    committed = {r.name for r in reqs.requirements if r.url is not None and _at_commit(r.url)}
     missing = [
         f"{p.name}=={p.version}"
         for p in resolution.pins.values()
-        if not hashes.get(p.name) and not isinstance(p.candidate.source, Installed)
+        if not hashes.get(p.name)
+        and not isinstance(p.candidate.source, Installed)
+        and p.name not in committed
     ]
     if missing:
         raise UsageError(
             "in --require-hashes mode every package needs a --hash; missing for: "
             + ", ".join(missing)
         )
+
+
+def _at_commit(url: str) -> bool:
+    if not url.lower().startswith("git+"):
+        return False
+    from ..build.git import parse_git_url
+
+    return parse_git_url(url).pins_a_commit
 
 
 def _resolve(
@@ -150,7 +162,7 @@ def _start_fetching(
     pins = uncached_pins([r.requirement for r in reqs.requirements], finder, interp.markers)
     if len(pins) < 2 or finder.index is None:
         return None
-    fetcher = Fetcher(cache, finder.index, hashes, len(pins))
+    fetcher = Fetcher(cache, finder.index, hashes, len(pins), remote=finder.remote)
     # A set pinned throughout (a lock file) has no dependency left to discover, and
     # its install waits for every download anyway: each pin's metadata is read from
     # its wheel, one request less per package. Elsewhere metadata comes first, so
@@ -195,7 +207,7 @@ def _prefetch_remote_direct(
     for d, got in zip(
         remote, index.download_many([(lk, None) for lk in links], staging), strict=True
     ):
-        finder.remote_direct[d.url] = got.path
+        finder.remote_direct[d.url] = got
     return staging
 
 
@@ -223,6 +235,10 @@ def run_install(opts: InstallOptions, reporter: Reporter) -> int:
     )
     if not reqs.requirements:
         raise UsageError("no requirements given (pass package names or -r FILE)")
+    if opts.remote:
+        from ..remote import RemoteUrl
+
+        RemoteUrl.parse(opts.remote)  # a bad URL is refused before anything is written
     if opts.link_mode is not None and opts.link_mode not in (
         "clone",
         "hardlink",
@@ -356,11 +372,24 @@ def _install_into(
         if hashes and installed:
             # Another build of a version a lock pins is not what the lock asks for.
             recorded = cache.installed_archives(interp.prefix)
-            reinstall |= _other_builds(installed, hashes, recorded)
+            reinstall |= _other_builds(installed, hashes, recorded, cache.layout.archive_dir)
         # What is to be reinstalled must not be offered as already there (--reinstall: nothing).
         usable = (
             {} if opts.reinstall else {k: v for k, v in installed.items() if k not in reinstall}
         )
+        remote = None
+        if opts.remote:
+            from ..remote.tier import RemoteTier
+
+            remote = RemoteTier(
+                opts.remote,
+                push=opts.remote_push,
+                tags=interp.tags,
+                warn=reporter.warn,
+                timeout=opts.timeout,
+                hashes=hashes,
+                tmp=cache.layout.tmp,
+            )
         finder = CandidateFinder(
             cache=cache,
             tags=interp.tags,
@@ -369,12 +398,15 @@ def _install_into(
             index=make_index if early is None else (lambda: early),
             offline=opts.offline,
             python_version=interp.version,
-            builder=builder_factory(cache, interp, opts, index_urls, find_links, reporter.info),
+            builder=builder_factory(
+                cache, interp, opts, index_urls, find_links, reporter.info, remote=remote
+            ),
             policy=build_policy(opts),
             local_dirs=local_dirs,
             local_hashes=LocalHashes(cache.layout.simple / "local-files"),
             refresh=opts.refresh,
         )
+        finder.remote = remote
         staging: Path | None = None
         kept: list[str] = []
         fetcher: Fetcher | None = None
@@ -612,17 +644,25 @@ def _other_builds(
     installed: Mapping[str, tuple[str, Path]],
     hashes: Mapping[str, frozenset[str]],
     recorded: Mapping[str, str],
+    archive_dir: Callable[[str], Path],
 ) -> set[str]:
     """Installed distributions that are not the build their ``--hash`` values allow.
 
     cachedb records which archive (the wheel's sha256) it installed: where a lock's
     hashes do not include it, the version may be right but the files are another
-    build's, and the lock's build must replace it.
+    build's, and the lock's build must replace it. A wheel cachedb built from an
+    sdist the lock hashes is that lock's build: its archive says which sdist.
     """
+    from ..build.provenance import read_revision
+    from ..build.sources import SDIST
+
     out: set[str] = set()
     for name in installed:
         allowed, archive = hashes.get(name), recorded.get(name)
-        if allowed and archive is not None and f"sha256:{archive}" not in allowed:
+        if not allowed or archive is None or f"sha256:{archive}" in allowed:
+            continue
+        source = read_revision(archive_dir(archive))
+        if source is None or source[0] != SDIST or f"sha256:{source[1]}" not in allowed:
             out.add(name)
     return out
 
