@@ -14,6 +14,7 @@ from importlib import import_module
 from pathlib import Path
 
 import pytest
+from indexserver import IndexServer
 from installtools import cachedb, make_venv, run_in
 from wheelbuilder import make_wheel
 
@@ -158,3 +159,20 @@ def test_venv_and_the_inspecting_commands_load_no_heavy_library(tmp_path: Path) 
     for command in (["freeze"], ["tree"], ["check"]):
         loaded = _loaded_by(*command, "--venv", venv, "--cache-dir", cache)
         assert not _hits(loaded, HEAVY | {"cachedb.index", "cachedb.resolve"}), command
+
+
+def test_an_installed_pin_from_an_index_loads_no_http_client(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    """Nothing to do, with an index (pages fresh by their max-age): no request, no httpx."""
+    index_server.cache_control = "max-age=600"
+    index_server.add(make_wheel(tmp_path / "wheels", "lib", "1.0"))
+    venv = make_venv(tmp_path / "v")
+    flags = ["--cache-dir", tmp_path / "cache", "--index-url", index_server.url]
+    assert cachedb("install", "--python", venv, *flags, "lib==1.0").returncode == 0
+    before = len(index_server.requests)
+
+    loaded = _loaded_by("install", "-q", "--python", venv, *flags, "lib==1.0")
+
+    assert len(index_server.requests) == before
+    assert _hits(loaded, {"httpx", "httpcore", "ssl", "typer"}) == []
