@@ -378,7 +378,7 @@ def _install_into(
             {} if opts.reinstall else {k: v for k, v in installed.items() if k not in reinstall}
         )
         remote = None
-        if opts.remote:
+        if opts.remote and not opts.offline:  # --offline asks no network, the remote included
             from ..remote.tier import RemoteTier
 
             remote = RemoteTier(
