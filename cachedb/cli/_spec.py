@@ -4,7 +4,7 @@ from typing import Any
 
 # fmt: off
 SOURCES: dict[str, int] = (
-{'__init__.py': 3359467127,
+{'__init__.py': 2565337288,
  '_app.py': 2149056547,
  '_audit.py': 771657702,
  '_cache.py': 2003418412,
@@ -12,7 +12,7 @@ SOURCES: dict[str, int] = (
  '_inspect.py': 4225073534,
  '_install.py': 615201236,
  '_lock.py': 3280774138,
- '_remote.py': 2688218396,
+ '_remote.py': 1564551459,
  '_settings.py': 3698630917,
  '_venv.py': 716456152}
 )
