@@ -40,7 +40,7 @@ def run(args: Sequence[str], defaults: Mapping[str, Mapping[str, object]] | None
         return None
     from . import _spec
 
-    if not _current(_spec.SOURCES):
+    if not _current(_spec.SOURCES, _spec.NOT_PARSING):
         return None
     if list(args) == ["--version"] or list(args) == ["-V"]:
         from .. import __version__
@@ -74,11 +74,18 @@ def run(args: Sequence[str], defaults: Mapping[str, Mapping[str, object]] | None
     return _invoke(body, values)
 
 
-def _current(sources: Mapping[str, int]) -> bool:
-    """Whether the command modules are the ones ``_spec.py`` was generated from."""
+def _current(sources: Mapping[str, int], not_parsing: Sequence[str]) -> bool:
+    """Whether cli/ is as it was when ``_spec.py`` was generated: the same modules, each
+    with the same text (a module added since may declare options too)."""
     import zlib
 
     here = os.path.dirname(__file__)
+    try:
+        names = {n for n in os.listdir(here) if n.endswith(".py")}
+    except OSError:
+        return False
+    if names - set(not_parsing) != set(sources):
+        return False
     for name, crc in sources.items():
         try:
             with open(os.path.join(here, name), "rb") as fh:

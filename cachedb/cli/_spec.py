@@ -16,6 +16,9 @@ SOURCES: dict[str, int] = (
  '_settings.py': 3698630917,
  '_venv.py': 716456152}
 )
+NOT_PARSING: list[str] = (
+['_actions.py', '_fast.py', '_spec.py', '_specgen.py']
+)
 ROOT_ENVVARS: list[tuple[str, list[str], str]] = (
 [('no_config', ['CACHEDB_NO_CONFIG'], 'bool'),
  ('config_file', ['CACHEDB_CONFIG_FILE'], 'path'),

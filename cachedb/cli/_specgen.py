@@ -20,7 +20,7 @@ from typer import _click as click
 from typer.core import TyperArgument, TyperGroup
 from typer.models import TyperPath
 
-from . import _COMMANDS, load_app
+from . import load_app
 
 HERE = Path(__file__).resolve().parent
 SPEC = HERE / "_spec.py"
@@ -30,9 +30,14 @@ FAST = ("install", "venv", "compile")
 HELP_COLUMNS = 80
 
 
+# The modules of cli/ that decide nothing typer parses or prints.
+_NOT_PARSING = {"_actions.py", "_fast.py", "_spec.py", "_specgen.py"}
+
+
 def sources() -> list[str]:
-    """The modules whose text decides what typer parses and prints: the commands' and the app's."""
-    return sorted({"__init__.py", "_app.py", *(f"{m}.py" for m in _COMMANDS.values())})
+    """Every module of cli/ that may decide what typer parses and prints (a new one too:
+    option declarations may live anywhere in the package)."""
+    return sorted(p.name for p in HERE.glob("*.py") if p.name not in _NOT_PARSING)
 
 
 def checksums() -> dict[str, int]:
@@ -119,6 +124,7 @@ def build() -> dict[str, Any]:
         commands[name] = params
     return {
         "SOURCES": checksums(),
+        "NOT_PARSING": sorted(_NOT_PARSING),
         "ROOT_ENVVARS": _root_envvars(group),
         "COMMANDS": commands,
         "HELP": _help(app),
@@ -130,6 +136,7 @@ def render(spec: dict[str, Any]) -> str:
 
     types = {
         "SOURCES": "dict[str, int]",
+        "NOT_PARSING": "list[str]",
         "ROOT_ENVVARS": "list[tuple[str, list[str], str]]",
         "COMMANDS": "dict[str, list[tuple[Any, ...]]]",
         "HELP": "str",
