@@ -33,7 +33,6 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any, BinaryIO
 
 HERE = Path(__file__).resolve().parent
 LATENCY = 0.020  # seconds before each response
@@ -67,84 +66,48 @@ class Pacer:
             time.sleep(start - now)
 
 
-class PacedSocket:
-    """A connected socket whose sends are paced; everything else is the socket's own."""
-
-    def __init__(self, sock: Any, pacer: Pacer) -> None:
-        self._sock = sock
-        self._pacer = pacer
-
-    def sendall(self, data: bytes) -> None:
-        view = memoryview(data)
-        for start in range(0, len(view), CHUNK):
-            piece = view[start : start + CHUNK]
-            self._pacer.wait(len(piece))
-            self._sock.sendall(piece)
-
-    def send(self, data: bytes) -> int:
-        self.sendall(data)
-        return len(data)
-
-    def sendfile(self, file: BinaryIO, offset: int = 0, count: int | None = None) -> int:
-        file.seek(offset)
-        sent = 0
-        while count is None or sent < count:
-            piece = file.read(CHUNK if count is None else min(CHUNK, count - sent))
-            if not piece:
-                break
-            self.sendall(piece)
-            sent += len(piece)
-        return sent
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sock, name)
-
-
-def slow_handler(base: type, latency: float, connection_rate: float, link: Pacer) -> type:
-    """``base`` (the local index's handler) with latency and pacing, and a request counter."""
-
-    class Slow(base):  # type: ignore[misc,valid-type]
-        def setup(self) -> None:
-            self.request = PacedSocket(self.request, Pacer(connection_rate, link))
-            super().setup()
-
-        def do_GET(self) -> None:  # noqa: N802
-            if self.path == COUNT_PATH:
-                self._send_count()
-                return
-            time.sleep(latency)
-            super().do_GET()
-
-        def do_HEAD(self) -> None:  # noqa: N802
-            time.sleep(latency)
-            super().do_HEAD()
-
-        def _send_count(self) -> None:
-            body = json.dumps({"requests": self.server.index.take_count()}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    return Slow
-
-
 def serve(
     directory: Path, host: str, port: int, latency: float, rates: tuple[float, float]
 ) -> None:
+    """The benchmark's index (``indexserver.py``: its ``delay`` is the latency) with bodies
+    paced per connection and over the link, and a request counter the benchmark reads."""
     sys.path.insert(0, str(HERE))
     import indexserver
 
-    index = indexserver.Index(directory)
     link = Pacer(rates[1])
-    handler = slow_handler(indexserver.make_handler(index), latency, rates[0], link)
-    server = indexserver._Server((host, port), handler)
-    server.daemon_threads = True
-    server.index = index  # type: ignore[attr-defined]  # read by the count endpoint
-    print(f"serving {len(index.files)} files at http://{host}:{port}/simple/", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        server.serve_forever()
+
+    class Paced(indexserver.Handler):
+        def setup(self) -> None:
+            super().setup()
+            self.pacer = Pacer(rates[0], link)  # one per connection
+
+        def do_GET(self) -> None:  # noqa: N802
+            if self.path == COUNT_PATH:
+                body = json.dumps({"requests": self.index.take_count()}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            super().do_GET()
+
+        def paced(self) -> bool:
+            return True
+
+        def write_body(self, body: bytes) -> None:
+            if not self.send_body or not body:
+                return
+            view = memoryview(body)
+            for start in range(0, len(view), CHUNK):
+                piece = view[start : start + CHUNK]
+                self.pacer.wait(len(piece))
+                self.wfile.write(piece)
+
+    server = indexserver.IndexServer(directory, host=host, port=port, delay=latency, handler=Paced)
+    print(f"serving {len(server.files)} files at {server.url}/", flush=True)
+    with server, contextlib.suppress(KeyboardInterrupt):
+        threading.Event().wait()
 
 
 def _ip(*args: str, netns: str | None = None) -> None:

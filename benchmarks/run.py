@@ -637,7 +637,7 @@ def main(argv: list[str]) -> None:
             if kind == "remote" and remote is not None:
                 sources.append((tools.Source("remote", remote.url), remote.take_count))
             elif kind == "index":
-                sources.append((tools.Source("index", server.url), server.index.take_count))
+                sources.append((tools.Source("index", server.url), server.take_count))
             elif kind == "find-links":
                 sources.append((tools.Source("find-links", str(WORK / "wheels")), None))
             else:

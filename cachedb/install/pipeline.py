@@ -597,7 +597,7 @@ def _write_report(
     cache: Cache,
     ready: list[Ready] | None,
 ) -> None:
-    from ..requirements._redact import redact_url
+    from .._redact import redact_url
     from . import install_report
     from .sources import Cached, Indexed, Sdist
 
