@@ -290,64 +290,10 @@ def install_command(
     verbose: VerboseOption = 0,
 ) -> None:
     """Install packages into a virtual environment from the cache."""
-    if user:
-        from ..errors import UsageError
+    options = dict(locals())  # the parameters, as the fast path (cli._fast) passes them too
+    from . import _actions
 
-        raise UsageError(
-            "--user is not supported: cachedb installs into a virtual environment "
-            "(use --venv or --python), a --target directory or a --prefix"
-        )
-    from ..install.options import InstallOptions
-    from ..install.options import index_strategy as strategy
-    from ..install.options import max_download_size as download_cap
-    from ..install.pipeline import run_install
-    from ..install.report import Reporter
-
-    opts = InstallOptions(
-        requirements=list(packages or []),
-        editables=list(editable or []),
-        requirement_files=list(requirement or []),
-        constraint_files=list(constraint or []),
-        python=python,
-        venv=venv,
-        seed=seed,
-        index_url=index_url,
-        extra_index_urls=list(extra_index_url or []),
-        find_links=list(find_links or []),
-        no_index=no_index,
-        offline=offline,
-        refresh=refresh,
-        upgrade=upgrade,
-        no_deps=no_deps,
-        require_hashes=require_hashes,
-        pre=pre,
-        link_mode=link_mode,
-        cache_dir=cache_dir,
-        db_url=db_url,
-        no_build=no_build,
-        no_binary=list(no_binary or []),
-        only_binary=list(only_binary or []),
-        refresh_packages=list(refresh_package or []),
-        cert=cert,
-        native_tls=native_tls,
-        keyring_provider=keyring_provider,
-        reinstall_packages=list(reinstall_package or []),
-        wait=not no_wait,
-        dry_run=dry_run,
-        report=report,
-        compile_bytecode=compile_bytecode,
-        reinstall=reinstall,
-        exact=exact,
-        target=target,
-        prefix=prefix,
-        remote=remote or None,
-        remote_push=remote_push,
-    )
-    if max_download_size is not None:
-        opts.max_download_size = download_cap(max_download_size)
-    if index_strategy is not None:
-        opts.index_strategy = strategy(index_strategy)
-    raise typer.Exit(run_install(opts, Reporter(verbose - quiet)))
+    raise typer.Exit(_actions.install(**options))
 
 
 @app.command("uninstall")

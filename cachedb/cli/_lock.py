@@ -27,14 +27,13 @@ ListOption = list[str] | None
 
 
 def _moment(text: str) -> datetime:
-    """``--exclude-newer``: an RFC 3339 timestamp, or a date meaning its midnight UTC."""
-    from datetime import UTC
+    """``--exclude-newer``, or typer's usage error when it is no date."""
+    from ._actions import moment
 
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a date or an RFC 3339 timestamp") from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    found = moment(text)
+    if found is None:
+        raise typer.BadParameter(f"{text!r} is not a date or an RFC 3339 timestamp")
+    return found
 
 
 @app.command("compile")
@@ -147,50 +146,12 @@ def compile_command(
     verbose: VerboseOption = 0,
 ) -> None:
     """Resolve requirements into a pinned requirements.txt or pylock.toml."""
-    from ..db import events
-    from ..install.options import InstallOptions
-    from ..install.report import Reporter
-    from ..lock import CompileOptions, run_compile
+    options = dict(locals())  # the parameters, as the fast path (cli._fast) passes them too
+    from . import _actions
 
-    opts = CompileOptions(
-        install=InstallOptions(
-            constraint_files=list(constraint or []),
-            python=python,
-            index_url=index_url,
-            extra_index_urls=list(extra_index_url or []),
-            find_links=list(find_links or []),
-            no_index=no_index,
-            offline=offline,
-            refresh=refresh,
-            upgrade=upgrade,
-            pre=pre,
-            cache_dir=cache_dir,
-            db_url=db_url,
-            no_build=no_build,
-            cert=cert,
-            native_tls=native_tls,
-            keyring_provider=keyring_provider,
-        ),
-        sources=list(sources or []),
-        overrides=list(override or []),
-        extras=list(extra or []),
-        all_extras=all_extras,
-        groups=list(group or []),
-        output=output,
-        format=output_format,
-        generate_hashes=generate_hashes,
-        emit_index_url=emit_index_url,
-        annotate=not no_annotate,
-        header=not no_header,
-        upgrade_packages=list(upgrade_package or []),
-        python_version=python_version,
-        python_platform=python_platform,
-        exclude_newer=None if exclude_newer is None else _moment(exclude_newer),
-        resolution=resolution,
-        prerelease=prerelease,
-        command=events.command(),
-    )
-    raise typer.Exit(run_compile(opts, Reporter(verbose - quiet)))
+    if exclude_newer is not None:
+        options["exclude_newer"] = _moment(exclude_newer)
+    raise typer.Exit(_actions.compile(**options))
 
 
 @app.command("sync")

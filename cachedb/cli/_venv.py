@@ -70,28 +70,7 @@ def venv_command(
     quiet: QuietOption = 0,
 ) -> None:
     """Create a virtual environment (from a template of the interpreter's own venv)."""
-    from ..install.options import InstallOptions
-    from ..install.report import Reporter
-    from ..install.venv import VenvOptions, run_venv
+    options = dict(locals())  # the parameters, as the fast path (cli._fast) passes them too
+    from . import _actions
 
-    opts = VenvOptions(
-        path=path,
-        python=python,
-        seed=seed,
-        prompt=prompt,
-        clear=clear,
-        install=InstallOptions(
-            index_url=index_url,
-            extra_index_urls=list(extra_index_url or []),
-            find_links=list(find_links or []),
-            no_index=no_index,
-            offline=offline,
-            link_mode=link_mode,
-            cache_dir=cache_dir,
-            db_url=db_url,
-            cert=cert,
-            native_tls=native_tls,
-            keyring_provider=keyring_provider,
-        ),
-    )
-    raise typer.Exit(run_venv(opts, Reporter(-quiet)))
+    raise typer.Exit(_actions.venv(**options))

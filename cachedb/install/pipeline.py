@@ -347,7 +347,7 @@ def _install_into(
         needs_index = not opts.offline and (local_dirs is None or _will_download(reqs, cache))
         early = make_index() if needs_index else None
         try:
-            if early is not None:
+            if early is not None and _will_download(reqs, cache):
                 early.connect()
             interp = query.result()
             if opts.target is not None or opts.prefix is not None:
