@@ -6,7 +6,7 @@ from typing import Any
 SOURCES: dict[str, int] = (
 {'__init__.py': 1044046318,
  '_app.py': 2149056547,
- '_audit.py': 185525555,
+ '_audit.py': 2813397263,
  '_cache.py': 2003418412,
  '_gc.py': 2835245245,
  '_inspect.py': 4225073534,
