@@ -7,6 +7,13 @@ import typer
 
 from ._app import CacheDirOption, DbUrlOption, app
 from ._install import (
+    NoWaitOption,
+    PythonOption,
+    QuietOption,
+    VenvOption,
+    VerboseOption,
+)
+from ._sources import (
     CertOption,
     ExtraIndexUrlOption,
     FindLinksOption,
@@ -15,12 +22,8 @@ from ._install import (
     LinkModeOption,
     NativeTlsOption,
     NoIndexOption,
-    NoWaitOption,
     OfflineOption,
-    PythonOption,
-    QuietOption,
-    VenvOption,
-    VerboseOption,
+    install_options,
 )
 
 ListOption = list[str] | None
@@ -147,29 +150,32 @@ def compile_command(
     verbose: VerboseOption = 0,
 ) -> None:
     """Resolve requirements into a pinned requirements.txt or pylock.toml."""
+    from dataclasses import replace
+
     from ..db import events
-    from ..install.options import InstallOptions
     from ..install.report import Reporter
     from ..lock import CompileOptions, run_compile
 
     opts = CompileOptions(
-        install=InstallOptions(
+        install=replace(
+            install_options(
+                index_url=index_url,
+                extra_index_url=extra_index_url,
+                find_links=find_links,
+                no_index=no_index,
+                offline=offline,
+                cert=cert,
+                native_tls=native_tls,
+                keyring_provider=keyring_provider,
+                cache_dir=cache_dir,
+                db_url=db_url,
+            ),
             constraint_files=list(constraint or []),
             python=python,
-            index_url=index_url,
-            extra_index_urls=list(extra_index_url or []),
-            find_links=list(find_links or []),
-            no_index=no_index,
-            offline=offline,
             refresh=refresh,
             upgrade=upgrade,
             pre=pre,
-            cache_dir=cache_dir,
-            db_url=db_url,
             no_build=no_build,
-            cert=cert,
-            native_tls=native_tls,
-            keyring_provider=keyring_provider,
         ),
         sources=list(sources or []),
         overrides=list(override or []),
@@ -223,28 +229,31 @@ def sync_command(
     verbose: VerboseOption = 0,
 ) -> None:
     """Make an environment match a lock file exactly: install, reinstall and remove."""
-    from ..install.options import InstallOptions
+    from dataclasses import replace
+
     from ..install.pipeline import run_install
     from ..install.report import Reporter
 
-    opts = InstallOptions(
+    opts = replace(
+        install_options(
+            index_url=index_url,
+            extra_index_url=extra_index_url,
+            find_links=find_links,
+            no_index=no_index,
+            offline=offline,
+            cert=cert,
+            native_tls=native_tls,
+            keyring_provider=keyring_provider,
+            cache_dir=cache_dir,
+            db_url=db_url,
+        ),
         requirement_files=files,
         python=python,
         venv=venv,
-        index_url=index_url,
-        extra_index_urls=list(extra_index_url or []),
-        find_links=list(find_links or []),
-        no_index=no_index,
-        offline=offline,
         require_hashes=require_hashes,
         link_mode=link_mode,
-        cache_dir=cache_dir,
-        db_url=db_url,
         wait=not no_wait,
         dry_run=dry_run,
-        cert=cert,
-        native_tls=native_tls,
-        keyring_provider=keyring_provider,
         # A lock file lists the whole closure: nothing is resolved beyond it.
         no_deps=True,
         exact=True,

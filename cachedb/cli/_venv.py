@@ -5,7 +5,8 @@ from typing import Annotated
 import typer
 
 from ._app import CacheDirOption, DbUrlOption, app
-from ._install import (
+from ._install import QuietOption
+from ._sources import (
     CertOption,
     ExtraIndexUrlOption,
     FindLinksOption,
@@ -15,7 +16,7 @@ from ._install import (
     NativeTlsOption,
     NoIndexOption,
     OfflineOption,
-    QuietOption,
+    install_options,
 )
 
 
@@ -70,7 +71,8 @@ def venv_command(
     quiet: QuietOption = 0,
 ) -> None:
     """Create a virtual environment (from a template of the interpreter's own venv)."""
-    from ..install.options import InstallOptions
+    from dataclasses import replace
+
     from ..install.report import Reporter
     from ..install.venv import VenvOptions, run_venv
 
@@ -80,18 +82,20 @@ def venv_command(
         seed=seed,
         prompt=prompt,
         clear=clear,
-        install=InstallOptions(
-            index_url=index_url,
-            extra_index_urls=list(extra_index_url or []),
-            find_links=list(find_links or []),
-            no_index=no_index,
-            offline=offline,
+        install=replace(
+            install_options(
+                index_url=index_url,
+                extra_index_url=extra_index_url,
+                find_links=find_links,
+                no_index=no_index,
+                offline=offline,
+                cert=cert,
+                native_tls=native_tls,
+                keyring_provider=keyring_provider,
+                cache_dir=cache_dir,
+                db_url=db_url,
+            ),
             link_mode=link_mode,
-            cache_dir=cache_dir,
-            db_url=db_url,
-            cert=cert,
-            native_tls=native_tls,
-            keyring_provider=keyring_provider,
         ),
     )
     raise typer.Exit(run_venv(opts, Reporter(-quiet)))

@@ -26,8 +26,7 @@ from ._options import FORMATS, RESOLUTIONS, CompileOptions
 if TYPE_CHECKING:
     from ..build.builder import Builder
     from ..index import IndexClient, Link
-    from ..install.sources import Direct
-    from ..requirements import RequirementSet
+    from ..install.locations import Sources
     from ..store import Cache
     from ..target import Interpreter
     from ._files import LockedFile
@@ -133,17 +132,18 @@ def _lock(
 ) -> Lock:
     from ..install.building import build_policy
     from ..install.finder import CandidateFinder
-    from ..install.pipeline import _index_urls
+    from ..install.locations import sources
+    from ..install.request import references
     from ..resolve import resolve
     from ._finder import LockFinder
     from ._graph import required_by
     from ._model import Lock, LockedPackage
 
     reqs = inputs.requirements
-    index_urls = _index_urls(opts.install, reqs)
-    find_links = [*opts.install.find_links, *reqs.find_links]
-    index = _index(opts, cache, index_urls, find_links)
-    direct = _direct(reqs)
+    where = sources(opts.install, reqs)
+    index_urls, find_links = where
+    index = _index(opts, cache, where)
+    direct = references(reqs.requirements).direct
     inner = CandidateFinder(
         cache=cache,
         tags=target.tags,
@@ -221,16 +221,6 @@ def _files(
     return hashed(index, links, staging_dir)
 
 
-def _direct(reqs: RequirementSet) -> dict[str, Direct]:
-    from ..install.sources import Direct
-
-    return {
-        r.name: Direct(r.url, r.url.split("#")[0].rsplit("/", 1)[-1], r.hashes, r.editable)
-        for r in reqs.requirements
-        if r.url is not None
-    }
-
-
 def _builder(
     opts: CompileOptions,
     cache: Cache,
@@ -244,12 +234,11 @@ def _builder(
     return builder_factory(cache, interp, opts.install, index_urls, find_links, reporter.info)
 
 
-def _index(
-    opts: CompileOptions, cache: Cache, index_urls: list[str], find_links: list[str]
-) -> IndexClient | None:
-    if not index_urls and not find_links:
+def _index(opts: CompileOptions, cache: Cache, where: Sources) -> IndexClient | None:
+    if not where.index_urls and not where.find_links:
         return None
     from ..index import IndexClient
+    from ..install.locations import index_client
 
     cutoff = opts.exclude_newer
 
@@ -259,17 +248,7 @@ def _index(
 
             return [lk for lk in super().project_links(name) if uploaded_before(lk, cutoff)]
 
-    return Client(
-        index_urls=index_urls,
-        find_links=find_links,
-        cache_dir=cache.layout.simple,
-        offline=opts.install.offline,
-        refresh=opts.install.refresh,
-        timeout=opts.install.timeout,
-        concurrency=opts.install.concurrency,
-        defer_cache_writes=True,
-        network=opts.install.network(),
-    )
+    return index_client(opts.install, where, cache.layout.simple, kind=Client)
 
 
 def _write_atomically(path: Path, text: str) -> None:
