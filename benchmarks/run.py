@@ -533,6 +533,20 @@ def main(argv: list[str]) -> None:
         compiles = bench_compile(
             bin_dir, server.url, scratch, env, 3 if args.quick else 5, args.patience
         )
+        print("remote", flush=True)
+        import remote_line  # cold install on host B from the remote vs from the index
+
+        compiles.update(
+            remote_line.bench_remote(
+                bin_dir,
+                server.url,
+                REQUIREMENTS,
+                scratch.new("remote"),
+                env,
+                3 if args.quick else 5,
+                args.patience,
+            )  # fmt: skip
+        )
 
     print("commands", flush=True)
     commands, synthetic_info = bench_commands(scratch, env, 3 if args.quick else 5, args.patience)

@@ -59,6 +59,9 @@ SETTINGS: dict[str, Setting] = {
         Setting("seed", "bool"),
         Setting("clear", "bool"),
         Setting("index-strategy", "str"),
+        # The remote tier (s3://bucket/prefix?endpoint=...) and what is pushed to it.
+        Setting("remote", "str"),
+        Setting("remote-push", "bool"),
         Setting("http-timeout", "float", flag=False),
         Setting("concurrent-downloads", "int", flag=False),
         Setting("pointer-kind", "str", flag=False),

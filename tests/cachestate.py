@@ -35,14 +35,46 @@ def listing(root: Path) -> dict[str, str]:
 def connect(cache_dir: Path) -> Any:
     """A DB-API connection to the cache's database: ``CACHEDB_DB_URL`` if set, else its SQLite.
 
-    PostgreSQL connections commit each statement (as ``with sqlite3_conn:`` blocks do).
+    Tests write their statements once, in sqlite3's style (``?`` or ``:name``
+    parameters); on PostgreSQL they are turned into psycopg's, and each statement
+    commits (as ``with sqlite3_conn:`` blocks do).
     """
     url = os.environ.get("CACHEDB_DB_URL")
     if url:
+        return PgConnection(url)
+    return sqlite3.connect(cache_dir / "cachedb.sqlite3")
+
+
+class PgConnection:
+    """The part of sqlite3's connection the tests use, on psycopg (autocommit)."""
+
+    def __init__(self, url: str) -> None:
         import psycopg
 
-        return psycopg.connect(url, autocommit=True)
-    return sqlite3.connect(cache_dir / "cachedb.sqlite3")
+        self.conn = psycopg.connect(url, autocommit=True)
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        from cachedb.db.pg import to_pyformat
+
+        return self.conn.execute(to_pyformat(sql), params or None)
+
+    def executemany(self, sql: str, rows: Any) -> None:
+        from cachedb.db.pg import to_pyformat
+
+        with self.conn.cursor() as cursor:
+            cursor.executemany(to_pyformat(sql), rows)
+
+    def commit(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> PgConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass  # as sqlite3's: the block commits, the connection stays open
 
 
 def rows(cache_dir: Path) -> dict[str, list[tuple[object, ...]]]:

@@ -9,5 +9,5 @@ TESTS = Path(__file__).resolve().parent
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
-# Fixtures shared by many test modules (the local HTTP index server).
-pytest_plugins = ["indexserver", "pgserver"]
+# Fixtures shared by many test modules (the local HTTP index, PostgreSQL, S3 servers).
+pytest_plugins = ["indexserver", "pgserver", "s3server"]

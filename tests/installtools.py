@@ -14,7 +14,7 @@ VENV_BIN = "Scripts" if sys.platform == "win32" else "bin"
 def cachedb(
     *args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    # The developer's CACHEDB_* settings stay out; the database a test chose (any_backend) stays in.
+    # The developer's CACHEDB_* settings stay out; the database a test chose (backend) stays in.
     keep = set(os.environ.get("CACHEDB_TEST_KEEP", "").split())
     base = {
         k: v

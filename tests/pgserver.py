@@ -5,10 +5,11 @@
 ``pg_server`` (session) runs ``initdb`` and ``pg_ctl`` as the ``postgres`` user
 (the tests run as root, which PostgreSQL refuses) into a temp dir, listening on
 127.0.0.1 at a free port and on a Unix socket in that dir, and stops it at the
-end. ``pg_url`` is a new empty database per test. ``db_url`` is the fixture the
-backend-parametrised suites use: ``None`` (SQLite inside the cache) or a new
-PostgreSQL database. Without the server binaries the PostgreSQL tests skip with
-a reason; ``.ci/run`` installs them, so CI always runs them.
+end (one server per pytest process: each xdist worker has its own). ``pg_url`` is
+a new empty database per test; ``pg_migrated_url`` a copy of a migrated template
+(``CREATE DATABASE ... TEMPLATE``: milliseconds). ``backend`` parametrises a test
+over SQLite and PostgreSQL (see its docstring). Without the server binaries the
+PostgreSQL tests skip with a reason; ``.ci/run`` installs them, so CI always runs them.
 """
 
 from __future__ import annotations
@@ -113,6 +114,11 @@ class PgServer:
         self.admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         return self.url(name)
 
+    def drop_database(self, url: str) -> None:
+        """Drop a test's database (its files would otherwise pile up until the server stops)."""
+        name = url.rsplit("/", 1)[1]
+        self.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
     def stop(self) -> None:
         subprocess.run(
             _as_postgres(self.bin_dir / "pg_ctl", "-D", self.data, "-m", "immediate", "stop"),
@@ -148,37 +154,73 @@ def pg_template(pg_server: PgServer) -> str:
 
 
 @pytest.fixture
-def pg_url(pg_server: PgServer) -> str:
+def pg_url(pg_server: PgServer) -> Iterator[str]:
     """A new, empty database (no schema yet)."""
-    return pg_server.new_database()
+    url = pg_server.new_database()
+    yield url
+    pg_server.drop_database(url)
 
 
 @pytest.fixture
-def pg_migrated_url(pg_server: PgServer, pg_template: str) -> str:
+def pg_migrated_url(pg_server: PgServer, pg_template: str) -> Iterator[str]:
     """A new database already at the newest schema."""
-    return pg_server.new_database(pg_template)
+    url = pg_server.new_database(pg_template)
+    yield url
+    pg_server.drop_database(url)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest) -> str | None:
-    """The metadata database a backend-parametrised test uses: None means SQLite in the cache."""
-    if request.param == "sqlite":
-        return None
-    url: str = request.getfixturevalue("pg_migrated_url")
-    return url
+SQLITE, POSTGRESQL = "sqlite", "postgresql"
+BACKENDS = (SQLITE, POSTGRESQL)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
-    """Run the test on each backend: for PostgreSQL, ``CACHEDB_DB_URL`` names a new database.
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "backends(*names): the backends a test that uses the ``backend`` fixture runs on"
+        " (default: sqlite and postgresql)",
+    )
+    config.addinivalue_line(
+        "markers",
+        "slow_on_postgresql: the PostgreSQL copy of this backend-parametrised test is slow",
+    )
 
-    Every ``open_cache`` without a URL, and every ``cachedb`` process the test
-    starts, then uses it; ``cachestate.connect`` reads the same database.
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that uses ``backend`` (or ``db_url``) runs once per backend it allows."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("backends")
+    names = marker.args if marker is not None and marker.args else BACKENDS
+    slow = metafunc.definition.get_closest_marker("slow_on_postgresql") is not None
+    params = [
+        pytest.param(name, id=name, marks=[pytest.mark.slow] if slow and name == POSTGRESQL else [])
+        for name in names
+    ]
+    metafunc.parametrize("backend", params, indirect=True)
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """The metadata database of a backend-parametrised test: None (SQLite inside the cache)
+    or the URL of a new PostgreSQL database at the newest schema.
+
+    A module opts in with ``pytestmark = pytest.mark.usefixtures("backend")``; a test
+    limits itself with ``@pytest.mark.backends("sqlite")``. For PostgreSQL,
+    ``CACHEDB_DB_URL`` names the database, so every ``open_cache`` without a URL, every
+    ``cachedb`` process the test starts (``installtools.cachedb`` passes it on) and
+    ``cachestate.connect`` use it.
     """
-    if request.param == "sqlite":
+    name = getattr(request, "param", SQLITE)
+    if name == SQLITE:
         monkeypatch.delenv("CACHEDB_DB_URL", raising=False)
         return None
     url: str = request.getfixturevalue("pg_migrated_url")
     monkeypatch.setenv("CACHEDB_DB_URL", url)
-    monkeypatch.setenv("CACHEDB_TEST_KEEP", "CACHEDB_DB_URL")  # installtools.cachedb passes it on
+    monkeypatch.setenv("CACHEDB_TEST_KEEP", "CACHEDB_DB_URL")
     return url
+
+
+@pytest.fixture
+def db_url(backend: str | None) -> str | None:
+    """``backend``'s URL, for tests that pass it on (None: SQLite in the cache)."""
+    return backend

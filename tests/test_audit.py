@@ -38,6 +38,11 @@ class Built:
     env: Path
 
 
+# Every test runs on SQLite and on PostgreSQL but those about SQLite itself (``built``)
+# and those that need no database.
+pytestmark = pytest.mark.usefixtures("backend")
+
+
 def _key(wheel: Path, name: str) -> str:
     return pointer_key(SOURCE, name, wheel.name[: -len(".whl")])
 
@@ -97,10 +102,8 @@ def built(tmp_path: Path) -> Built:
 
 
 @pytest.fixture
-def built_any(tmp_path: Path, db_url: str | None, monkeypatch: pytest.MonkeyPatch) -> Built:
-    """The same cache on each backend; ``cachedb`` commands in this process find its database."""
-    if db_url is not None:
-        monkeypatch.setenv("CACHEDB_DB_URL", db_url)
+def built_any(tmp_path: Path, db_url: str | None) -> Built:
+    """The same cache on each backend; ``cachedb`` commands find its database (``backend``)."""
     return _build(tmp_path, db_url)
 
 
@@ -164,6 +167,7 @@ WRITES = [
 ]
 
 
+@pytest.mark.backends("sqlite")
 @pytest.mark.parametrize("statement", WRITES)
 def test_sql_refuses_every_write(
     built: Built,
@@ -185,6 +189,7 @@ def test_sql_refuses_every_write(
     assert not (tmp_path / "other.sqlite3").exists()
 
 
+@pytest.mark.backends("sqlite")
 def test_sql_write_from_stdin_in_a_subprocess(built: Built) -> None:
     before = db_files(built.root)
     result = run("sql", "--cache-dir", str(built.root), stdin="DELETE FROM archives;\n")
@@ -196,11 +201,11 @@ def test_sql_write_from_stdin_in_a_subprocess(built: Built) -> None:
     assert len(sql_rows(built.root, "SELECT id FROM archives")) == len(built.ids)
 
 
-def test_a_command_process_delivers_all_its_output_through_a_pipe(built: Built) -> None:
+def test_a_command_process_delivers_all_its_output_through_a_pipe(built_any: Built) -> None:
     # The process leaves without the interpreter's teardown: what its streams
     # still buffer must reach the reader all the same, whatever the exit code.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-    env["CACHEDB_DB_URL"] = ""
+    built = built_any
     count = 20_000  # rows: many times a pipe's and a stream's buffer
     query = (
         f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) "
@@ -228,12 +233,14 @@ def sql_rows(root: Path, query: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(result.stdout)))
 
 
+@pytest.mark.backends("sqlite")
 def test_sql_allows_reading_pragmas(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
     columns = sql_json(capsys, built.root, "PRAGMA table_info(archives)")
     assert "last_used_at" in {c["name"] for c in columns}
     assert sql_json(capsys, built.root, "PRAGMA user_version") == [{"user_version": 0}]
 
 
+@pytest.mark.backends("sqlite")
 def test_sql_missing_database_is_not_created(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -242,6 +249,7 @@ def test_sql_missing_database_is_not_created(
     assert not (tmp_path / "none").exists()
 
 
+@pytest.mark.backends("sqlite")
 def test_sql_refuses_other_databases(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _out, err = cli(
         capsys,
@@ -309,6 +317,7 @@ def test_formats_parse_back(built_any: Built, capsys: pytest.CaptureFixture[str]
     assert len(texts["table"].splitlines()) == len(expected) + 1
 
 
+@pytest.mark.backends("sqlite")
 def test_default_format_off_a_tty_is_tsv(built: Built) -> None:
     result = run("sql", "--cache-dir", str(built.root), "SELECT 'a\tb' AS x, NULL AS y")
     assert result.stdout == "x\ty\na\\tb\t\n"
@@ -345,6 +354,7 @@ def documented_queries() -> list[tuple[str, str]]:
     return [(title, query) for title, query in found]
 
 
+@pytest.mark.backends("sqlite")
 def test_docs_have_ten_queries() -> None:
     assert len(documented_queries()) == 10
 
@@ -407,12 +417,13 @@ def test_ls(built_any: Built, capsys: pytest.CaptureFixture[str]) -> None:
     assert lines[1].split()[:3] == ["bigpkg", "1.0", "py3-none-any"]
 
 
-def test_info(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
+def test_info(built_any: Built, db_url: str | None, capsys: pytest.CaptureFixture[str]) -> None:
+    built = built_any
     code, out, _ = cli(capsys, "info", "--cache-dir", str(built.root), "--json")
     assert code == 0
     info = json.loads(out)
     assert info["cache_dir"] == str(built.root)
-    assert info["database_url"] == f"sqlite:///{built.root / 'cachedb.sqlite3'}"
+    assert info["database_url"] == (db_url or f"sqlite:///{built.root / 'cachedb.sqlite3'}")
     assert info["schema_revision"] == HEAD
     assert info["environments"] == 1 and info["stale_environments"] == 0
     buckets = {b["bucket"]: b for b in info["buckets"]}
@@ -422,6 +433,7 @@ def test_info(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
     assert f"schema revision: {HEAD}" in out and "wheels-v0" in out
 
 
+@pytest.mark.backends("sqlite")
 def test_info_redacts_credentials() -> None:
     from cachedb.audit.info import redact_url
 
@@ -572,6 +584,7 @@ def pg_fingerprint(url: str) -> list[object]:
     return [tables, counts, events, versions]
 
 
+@pytest.mark.backends("postgresql")
 @pytest.mark.parametrize("statement", PG_WRITES)
 def test_sql_on_postgresql_refuses_every_write(
     tmp_path: Path, pg_migrated_url: str, statement: str, capsys: pytest.CaptureFixture[str]
@@ -587,6 +600,7 @@ def test_sql_on_postgresql_refuses_every_write(
     assert pg_fingerprint(pg_migrated_url) == before
 
 
+@pytest.mark.backends("postgresql")
 def test_sql_on_postgresql_is_bounded_by_statement_timeout(pg_migrated_url: str) -> None:
     from cachedb.audit import pgsql
 

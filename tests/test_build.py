@@ -17,6 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import tarfile
+import tomllib
 import zipfile
 from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
@@ -162,6 +163,36 @@ def test_sdist_only_package_builds_once(cache: Path, server: IndexServer, tmp_pa
     assert direct_url(tmp_path / "v4", "sdonly")["url"] == url
 
 
+def test_a_hashed_lock_keeps_an_installed_build_of_its_sdist(
+    cache: Path, server: IndexServer, tmp_path: Path
+) -> None:
+    """A lock hashes the sdist, cachedb records the wheel it built from it: that wheel
+    is the lock's build, so a second sync has nothing to do (it used to reinstall)."""
+    project = write_project(tmp_path / "src", "sdlock", "1.0")
+    server.add(make_sdist(project, tmp_path / "dist", "sdlock", "1.0"))
+    (tmp_path / "requirements.in").write_text("sdlock\n")
+    compiled = cachedb(
+        "compile", "requirements.in", "-o", "requirements.txt", "--generate-hashes",
+        "--cache-dir", cache, "--index-url", server.url, cwd=tmp_path,
+    )  # fmt: skip
+    assert compiled.returncode == 0, compiled.stderr
+    venv = tmp_path / "venv"
+    ok(cachedb("venv", venv))
+    sync = ("sync", tmp_path / "requirements.txt", "--python", venv / "bin" / "python",
+            "--cache-dir", cache, "--index-url", server.url)  # fmt: skip
+    assert " + sdlock==1.0" in ok(cachedb(*sync))
+    (dist_info,) = venv.glob("lib/python*/site-packages/sdlock-1.0.dist-info")
+    before = dist_info.stat().st_ino
+    err = ok(cachedb(*sync))
+    assert "sdlock" not in err
+    assert dist_info.stat().st_ino == before
+    # Another build of that version (not from the locked sdist) is still replaced.
+    other = make_wheel(tmp_path / "other", "sdlock", "1.0", files={"sdlock/__init__.py": ""})
+    ok(install(cache, server, venv, "--reinstall", "--no-index", "-f", other.parent, "sdlock"))
+    assert " + sdlock==1.0" in ok(cachedb(*sync))
+    assert value(venv, "sdlock") == "1.0"
+
+
 def test_no_build_and_only_binary_refuse_to_build(
     cache: Path, server: IndexServer, tmp_path: Path
 ) -> None:
@@ -236,13 +267,13 @@ def test_local_zip_sdist(cache: Path, server: IndexServer, tmp_path: Path) -> No
 # --- local project directories -----------------------------------------------------
 
 
-@pytest.mark.parametrize("backend", ["setuptools", "flit"])
+@pytest.mark.parametrize("build_backend", ["setuptools", "flit"])
 def test_local_project_directory(
-    cache: Path, server: IndexServer, tmp_path: Path, backend: str
+    cache: Path, server: IndexServer, tmp_path: Path, build_backend: str
 ) -> None:
-    name = f"dir-{backend}"
+    name = f"dir-{build_backend}"
     module = name.replace("-", "_")
-    project = write_project(tmp_path / "proj", name, "1.0", backend=backend)
+    project = write_project(tmp_path / "proj", name, "1.0", backend=build_backend)
     err = ok(install(cache, server, tmp_path / "v1", project))
     assert f"Built {name}==1.0" in err
     assert value(tmp_path / "v1", module) == "1.0"
@@ -271,13 +302,13 @@ def test_local_project_directory(
     assert tmp_entries(cache) == []
 
 
-@pytest.mark.parametrize("backend", ["setuptools", "flit"])
+@pytest.mark.parametrize("build_backend", ["setuptools", "flit"])
 def test_editable_install_sees_edits(
-    cache: Path, server: IndexServer, tmp_path: Path, backend: str
+    cache: Path, server: IndexServer, tmp_path: Path, build_backend: str
 ) -> None:
-    name = f"ed-{backend}"
+    name = f"ed-{build_backend}"
     module = name.replace("-", "_")
-    project = write_project(tmp_path / "proj", name, "1.0", backend=backend)
+    project = write_project(tmp_path / "proj", name, "1.0", backend=build_backend)
     err = ok(install(cache, server, tmp_path / "v1", "-e", project))
     assert f"Built {name}==1.0" in err
     assert value(tmp_path / "v1", module) == "1.0"
@@ -300,6 +331,48 @@ def test_editable_install_sees_edits(
 
 
 # --- git ---------------------------------------------------------------------------
+
+
+@needs_git
+@pytest.mark.parametrize("name", ["requirements.txt", "pylock.toml"])
+def test_a_git_requirement_is_locked_at_its_commit(
+    cache: Path, server: IndexServer, tmp_path: Path, name: str
+) -> None:
+    """A lock pins the commit a branch resolved to (a pylock ``vcs`` entry with its
+    commit_id, as PEP 751 asks), so a later commit on the branch does not change
+    what the lock installs."""
+    repo = write_project(tmp_path / "repo", "gitlock", "1.0", code="VALUE = 'one'\n")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "one")
+    first = git(repo, "rev-parse", "HEAD")
+    (tmp_path / "requirements.in").write_text(f"gitlock @ git+{repo.as_uri()}@main\n")
+    ok(cachedb("compile", "requirements.in", "-o", name, "--cache-dir", cache,
+               "--index-url", server.url, cwd=tmp_path))  # fmt: skip
+    text = (tmp_path / name).read_text()
+    assert first in text
+    if name == "pylock.toml":
+        from packaging.pylock import Pylock
+
+        (package,) = Pylock.from_dict(tomllib.loads(text)).packages
+        assert package.vcs is not None and package.archive is None
+        assert (package.vcs.type, package.vcs.commit_id) == ("git", first)
+        assert package.vcs.url == repo.as_uri() and package.vcs.requested_revision == "main"
+    (repo / "gitlock" / "__init__.py").write_text("VALUE = 'two'\n")
+    git(repo, "commit", "-q", "-a", "-m", "two")
+    venv = tmp_path / "venv"
+    ok(cachedb("venv", venv))
+    ok(cachedb("sync", tmp_path / name, "--python", venv / "bin" / "python",
+               "--cache-dir", cache, "--index-url", server.url))  # fmt: skip
+    assert value(venv, "gitlock") == "one"
+    assert direct_url(venv, "gitlock")["vcs_info"]["commit_id"] == first
+    # A branch names no fixed tree: hash-checking mode still refuses it.
+    (tmp_path / "branch.txt").write_text(f"gitlock @ git+{repo.as_uri()}@main\n")
+    refused = cachedb("sync", tmp_path / "branch.txt", "--require-hashes",
+                      "--python", venv / "bin" / "python",
+                      "--cache-dir", cache, "--index-url", server.url)  # fmt: skip
+    assert refused.returncode != 0 and "missing for: gitlock" in refused.stderr
+    assert value(venv, "gitlock") == "one"
 
 
 @needs_git

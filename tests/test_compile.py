@@ -185,6 +185,41 @@ def test_pip_installs_what_the_lock_says(tmp_path: Path, index: IndexServer) -> 
     assert _pins(listed.stdout) == _pins((tmp_path / "requirements.txt").read_text())
 
 
+def test_a_direct_archive_is_locked_with_its_hash(tmp_path: Path, index: IndexServer) -> None:
+    """A ``name @ url`` archive carries its sha256 in both formats (PEP 751 requires it;
+    pip's hash-checking mode needs it), and the lock installs with pip and sync."""
+    from packaging.pylock import Pylock
+
+    url = f"{index.root_url}/files/old-1.0-py3-none-any.whl"
+    digest = hashlib.sha256((tmp_path / "wheels" / "old-1.0-py3-none-any.whl").read_bytes())
+    (tmp_path / "requirements.in").write_text(f"old @ {url}\nlib==1.0\n")
+    out = _compile(tmp_path, index, "requirements.in", "-o", "pylock.toml")
+    assert out.returncode == 0, out.stderr
+    lock = Pylock.from_dict(tomllib.loads((tmp_path / "pylock.toml").read_text()))
+    old = next(p for p in lock.packages if p.name == "old")
+    assert old.archive is not None and old.archive.url == url
+    assert old.archive.hashes == {"sha256": digest.hexdigest()}
+    assert not old.wheels and old.sdist is None
+    out = _compile(
+        tmp_path, index, "requirements.in", "--generate-hashes", "-o", "requirements.txt"
+    )
+    assert out.returncode == 0, out.stderr
+    assert digest.hexdigest() in _hashes((tmp_path / "requirements.txt").read_text())
+    for name, installer in (("requirements.txt", "pip"), ("pylock.toml", "sync")):
+        venv = tmp_path / f"venv-{installer}-{name}"
+        python = make_venv(venv)
+        lockfile = str(tmp_path / name)
+        if installer == "pip" and name == "requirements.txt":
+            got = pip(venv, "install", "-q", "-i", index.url, "-r", lockfile)
+        elif installer == "pip":
+            continue
+        else:
+            got = cachedb("sync", lockfile, "--python", python, "-i", index.url,
+                          "--cache-dir", tmp_path / "cache")  # fmt: skip
+        assert got.returncode == 0, got.stderr
+        assert _pins(pip(venv, "list", "--format", "freeze").stdout) == {"old": "1.0", "lib": "1.0"}
+
+
 def test_unknown_input_is_a_one_line_error(tmp_path: Path, index: IndexServer) -> None:
     out = _compile(tmp_path, index, "missing/requirements.in")
     assert out.returncode == 2

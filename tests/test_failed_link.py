@@ -5,20 +5,25 @@ says so in the event log; nothing claims the environment holds it."""
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cachestate import connect
 from indexserver import IndexServer
 from wheelbuilder import make_wheel
 
-pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX venv layout")
+# On SQLite and on PostgreSQL (the commands get the database ``backend`` names).
+pytestmark = [
+    pytest.mark.skipif(os.name == "nt", reason="POSIX venv layout"),
+    pytest.mark.usefixtures("backend"),
+]
 
 
 def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_")}
+    keep = ("CACHEDB_DB_URL",)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_") or k in keep}
     return subprocess.run(
         [sys.executable, "-m", "cachedb", *map(str, args)],
         capture_output=True,
@@ -29,7 +34,7 @@ def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 def _rows(cache: Path, sql: str) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(cache / "cachedb.sqlite3")
+    conn = connect(cache)
     try:
         return list(conn.execute(sql))
     finally:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cachestate import connect
 from sqlalchemy import text
 from wheelbuilder import dist_info_name, make_wheel
 
@@ -31,6 +32,10 @@ from cachedb.store import (
 
 SOURCE = source_key("https://x/simple")
 HOUR = 3600.0
+
+# Every test runs on SQLite and on PostgreSQL (the fixture ``cache`` and the commands
+# the tests run use the database ``backend`` names).
+pytestmark = pytest.mark.usefixtures("backend")
 
 
 @pytest.fixture
@@ -270,9 +275,13 @@ def snapshot(cache: Cache) -> tuple[list[tuple[str, str]], dict[str, list[tuple[
             files.append((rel, f"{digest} {st.st_mtime_ns}"))
         else:
             files.append((rel, f"dir {path.stat().st_mtime_ns}"))
-    conn = sqlite3.connect(cache.root / "cachedb.sqlite3")
+    conn = connect(cache.root)
     try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        if isinstance(conn, sqlite3.Connection):
+            listed = "SELECT name FROM sqlite_master WHERE type='table'"
+        else:
+            listed = "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        tables = [r[0] for r in conn.execute(listed)]
         dump = {
             t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables
         }
@@ -451,6 +460,7 @@ def test_report_line_and_events(cache: Cache, tmp_path: Path) -> None:
     assert cmd.startswith("cachedb gc")
 
 
+@pytest.mark.backends("sqlite")  # no database involved
 @pytest.mark.parametrize(
     ("text_", "expected"),
     [("5GB", 5 * 10**9), ("2GiB", 2 * 1024**3), ("512kb", 512_000), ("0", 0), ("1.5MB", 1_500_000)],
@@ -461,6 +471,7 @@ def test_sizes(text_: str, expected: int) -> None:
     assert parse_size(text_) == expected
 
 
+@pytest.mark.backends("sqlite")  # no database involved
 def test_bad_units_are_one_line_errors(tmp_path: Path) -> None:
     proc = cli("gc", "--cache-dir", str(tmp_path / "c"), "--grace", "10x", check=False)
     assert proc.returncode == 2

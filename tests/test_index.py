@@ -352,7 +352,7 @@ def test_metadata_read_from_a_wheel_is_what_zipfile_reads(tmp_path: Path) -> Non
     import random
     import zipfile
 
-    from cachedb.index._metadata import _single_metadata, wheel_metadata
+    from cachedb.wheel.metadata import _single_metadata, wheel_metadata
 
     rng = random.Random(658)
     for i in range(30):
@@ -370,7 +370,7 @@ def test_metadata_read_from_a_wheel_is_what_zipfile_reads(tmp_path: Path) -> Non
                     dst.writestr(info.filename, src.read(info), zipfile.ZIP_STORED)
             stored.replace(wheel)
         # Found by name, without zipfile's reading of every member (None would fall back).
-        assert _single_metadata(wheel) is not None
+        assert _single_metadata(wheel, f"pkg{i}") is not None
         assert [wheel_metadata(wheel)] == _zipfile_metadata(wheel)
 
 

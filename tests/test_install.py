@@ -17,6 +17,11 @@ APP_FILES = {
 }
 
 
+# Every test runs on SQLite and on PostgreSQL (the ``cachedb`` processes get the database
+# ``backend`` names).
+pytestmark = pytest.mark.usefixtures("backend")
+
+
 @pytest.fixture
 def world(tmp_path: Path, index_server: IndexServer) -> dict[str, Path]:
     """An index with a small dependency graph, and a cache directory."""
@@ -53,7 +58,6 @@ def install(world: dict[str, Path], server: IndexServer, venv: Path, *args: str)
     )
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_install_resolves_extras_markers_yanked_and_requires_python(
     world: dict[str, Path], index_server: IndexServer
 ) -> None:
@@ -94,7 +98,6 @@ def test_installed_environment_agrees_with_pip(
     assert tree(venv) == before
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_warm_install_makes_no_http_request(
     world: dict[str, Path], index_server: IndexServer
 ) -> None:
@@ -181,7 +184,6 @@ def test_html_only_index(world: dict[str, Path], index_server: IndexServer) -> N
     assert run_in(world["tmp"] / "v", "import app").returncode == 0
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_upgrade_replaces_old_version_files(
     world: dict[str, Path], index_server: IndexServer
 ) -> None:
@@ -206,7 +208,6 @@ def test_upgrade_replaces_old_version_files(
     assert not any("mover-1.0.dist-info" in k for k in files)
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_uninstall_and_list(world: dict[str, Path], index_server: IndexServer) -> None:
     venv = world["tmp"] / "v"
     make_venv(venv)
@@ -246,7 +247,6 @@ def test_local_wheel_and_file_url_write_direct_url(tmp_path: Path) -> None:
     assert info["url"] == other.as_uri()
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_symlink_mode_links_into_the_archive(
     world: dict[str, Path], index_server: IndexServer
 ) -> None:
@@ -259,7 +259,6 @@ def test_symlink_mode_links_into_the_archive(
     assert run_in(venv, "import lib; print(lib.VALUE)").stdout.strip() == "1"
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_requirements_file_with_hashes(world: dict[str, Path], index_server: IndexServer) -> None:
     import hashlib
 
@@ -311,7 +310,6 @@ def test_bad_requirement_syntax(world: dict[str, Path], index_server: IndexServe
     assert "invalid requirement" in err.lower()
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_hash_mismatch_from_requirements_file(
     world: dict[str, Path], index_server: IndexServer
 ) -> None:

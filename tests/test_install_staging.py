@@ -27,6 +27,9 @@ from cachedb.store import open_cache
 # Enough distributions that some finish downloading (and unpacking) before the failure.
 NAMES = [f"pkg{i}" for i in range(6)]
 
+# Every test runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 @pytest.fixture
 def world(tmp_path: Path, index_server: IndexServer) -> dict[str, Path]:
@@ -239,7 +242,8 @@ def test_ctrl_c_while_downloading_stops_every_process_and_changes_nothing(
     venv = world["tmp"] / "env"
     before, env_before = snapshot(world["cache"]), tree(venv)
     tmp = world["cache"] / "tmp"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_")}
+    keep = ("CACHEDB_DB_URL",)  # the backend's database
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_") or k in keep}
     command = ["install", "--cache-dir", world["cache"], "--index-url", index_server.url]
     proc = subprocess.Popen(
         [sys.executable, "-m", "cachedb", *map(str, command), "--venv", str(venv), "-r", str(reqs)],

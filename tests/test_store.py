@@ -17,6 +17,9 @@ from wheelbuilder import make_wheel
 
 from cachedb.store import WHEELS_BUCKET, open_cache, pointer_key, source_key
 
+# Every test runs on SQLite and on PostgreSQL but those about SQLite itself.
+pytestmark = pytest.mark.usefixtures("backend")
+
 SOURCE = source_key("https://pypi.example/simple")
 
 
@@ -35,7 +38,6 @@ def tree_digest(path: Path) -> dict[str, str]:
     }
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_put_then_lookup_returns_canonical_archive(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "w", "demo", "1.0")
     with open_cache(tmp_path / "cache") as cache:
@@ -52,7 +54,6 @@ def test_put_then_lookup_returns_canonical_archive(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_archive_rows_describe_the_wheel(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "w", "Demo_Pkg", "2.0.1", executable=["demo_pkg/__init__.py"])
     with open_cache(tmp_path / "cache") as cache:
@@ -70,7 +71,6 @@ def test_archive_rows_describe_the_wheel(tmp_path: Path) -> None:
     assert os.access(entry.path / "demo_pkg" / "__init__.py", os.X_OK)
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_replace_swaps_pointer_and_keeps_old_tree_for_its_reader(tmp_path: Path) -> None:
     cache_dir = tmp_path / "cache"
     old = make_wheel(tmp_path / "old", "demo", "1.0", files={"demo/__init__.py": "X = 'old'\n"})
@@ -105,7 +105,6 @@ def test_replace_swaps_pointer_and_keeps_old_tree_for_its_reader(tmp_path: Path)
     assert swap == [(held.name, now.name)]
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_reader_sees_complete_tree_during_concurrent_replacements(tmp_path: Path) -> None:
     cache_dir = tmp_path / "cache"
     wheels = [
@@ -148,7 +147,6 @@ def test_reader_sees_complete_tree_during_concurrent_replacements(tmp_path: Path
     assert seen > 0
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_two_processes_storing_same_wheel_make_one_archive(tmp_path: Path) -> None:
     cache_dir = tmp_path / "cache"
     wheel = make_wheel(
@@ -187,7 +185,6 @@ def test_moved_cache_keeps_every_lookup(tmp_path: Path) -> None:
             assert (tmp_path / "b" / WHEELS_BUCKET / key_for(wheel)).resolve() == found
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_tampered_link_is_a_miss(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "w", "demo", "1.0")
     key = key_for(wheel)
@@ -208,7 +205,7 @@ def test_row_pointing_outside_archive_bucket_is_a_miss(tmp_path: Path) -> None:
     key = key_for(wheel)
     with open_cache(tmp_path / "cache") as cache:
         cache.put(WHEELS_BUCKET, key, wheel)
-    conn = sqlite3.connect(tmp_path / "cache" / "cachedb.sqlite3")
+    conn = connect(tmp_path / "cache")
     with conn:
         conn.execute("UPDATE archives SET relpath = '../../../../etc'")
     conn.close()
@@ -226,7 +223,6 @@ def test_archive_symlinked_elsewhere_is_a_miss(tmp_path: Path) -> None:
         assert cache.lookup(WHEELS_BUCKET, key) is None
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_vanished_archive_is_a_miss_and_is_repaired(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "w", "demo", "1.0")
     key = key_for(wheel)
@@ -239,7 +235,6 @@ def test_vanished_archive_is_a_miss_and_is_repaired(tmp_path: Path) -> None:
         assert (again.path / "demo" / "__init__.py").exists()
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_removed_link_is_restored_from_row(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "w", "demo", "1.0")
     key = key_for(wheel)
@@ -263,6 +258,7 @@ def test_pointer_files_where_links_are_unavailable(tmp_path: Path) -> None:
         assert cache.lookup(WHEELS_BUCKET, key) is None
 
 
+@pytest.mark.backends("sqlite")
 def test_cache_dir_from_environment(tmp_path: Path) -> None:
     env = {**os.environ, "CACHEDB_CACHE_DIR": str(tmp_path / "envcache")}
     out = subprocess.run(
@@ -283,6 +279,7 @@ def test_cache_dir_from_environment(tmp_path: Path) -> None:
     assert out.stdout.strip() == str(tmp_path / "flag")
 
 
+@pytest.mark.backends("sqlite")
 def test_db_url_is_configurable(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "w", "demo", "1.0")
     url = f"sqlite:///{tmp_path / 'elsewhere.sqlite3'}"
@@ -293,6 +290,7 @@ def test_db_url_is_configurable(tmp_path: Path) -> None:
     assert conn.execute("SELECT count(*) FROM archives").fetchone() == (1,)
 
 
+@pytest.mark.backends("sqlite")
 def test_sqlite_pragmas(tmp_path: Path) -> None:
     with open_cache(tmp_path / "cache") as cache, cache.db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
@@ -351,7 +349,6 @@ def test_storing_imports_neither_sqlalchemy_nor_alembic(tmp_path: Path) -> None:
     assert events_of(tmp_path / "cache") == ["archive.insert", "pointer.insert"]
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_put_uses_an_already_unpacked_tree(tmp_path: Path) -> None:
     from cachedb.store.unpack import unpack_wheel
 
@@ -374,7 +371,6 @@ def test_put_uses_an_already_unpacked_tree(tmp_path: Path) -> None:
     assert events_of(tmp_path / "cache") == ["archive.insert", "pointer.insert"]
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_an_unpacked_tree_is_consumed_whatever_happens(tmp_path: Path) -> None:
     from cachedb.errors import UsageError
     from cachedb.store.unpack import unpack_wheel
@@ -395,7 +391,6 @@ def test_an_unpacked_tree_is_consumed_whatever_happens(tmp_path: Path) -> None:
     assert events_of(tmp_path / "cache") == ["archive.insert", "pointer.insert"]
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_a_vanished_tree_is_restored_and_a_collected_row_revived(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "w", "demo", "1.0")
     key = key_for(wheel)
@@ -424,7 +419,6 @@ def test_a_vanished_tree_is_restored_and_a_collected_row_revived(tmp_path: Path)
     assert conn.execute("SELECT count(*) FROM archive_files").fetchone() == (4,)
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_two_threads_store_through_one_cache(tmp_path: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -462,7 +456,8 @@ def test_a_cold_install_imports_neither_sqlalchemy_nor_alembic(tmp_path: Path) -
     venv = make_venv(tmp_path / "venv")
     args = ["install", "-q", "--python", str(venv), "--cache-dir", str(tmp_path / "cache")]
     args += ["--no-index", "--find-links", str(wheels), "app==1.0"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_")}
+    keep = ("CACHEDB_DB_URL",)  # the backend's database
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_") or k in keep}
     out = subprocess.run(
         [sys.executable, "-c", probe, *args], capture_output=True, text=True, env=env
     )
@@ -472,6 +467,7 @@ def test_a_cold_install_imports_neither_sqlalchemy_nor_alembic(tmp_path: Path) -
     assert events_of(tmp_path / "cache").count("archive.insert") == 2
 
 
+@pytest.mark.backends("sqlite")
 def test_storing_through_the_orm_when_sqlite3_cannot_take_the_url(tmp_path: Path) -> None:
     # A URL with options goes through SQLAlchemy: the same statements, file rows in chunks.
     wheel = make_wheel(

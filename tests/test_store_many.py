@@ -23,6 +23,9 @@ from cachedb.store import WHEELS_BUCKET, Cache, open_cache, pointer_key, source_
 from cachedb.store.cache import PutItem
 from cachedb.store.unpack import unpack_wheel
 
+# Every test runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("backend")
+
 SOURCE = source_key("https://pypi.example/simple")
 
 
@@ -72,7 +75,6 @@ def entries_in_tmp(cache: Cache) -> list[str]:
     return sorted(p.name for p in cache.layout.tmp.iterdir())
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_put_many_lands_every_wheel_with_rows_pointers_and_leases(tmp_path: Path) -> None:
     paths = wheels(tmp_path / "w", 5)
     with open_cache(tmp_path / "cache") as cache:
@@ -105,7 +107,6 @@ def test_put_many_lands_every_wheel_with_rows_pointers_and_leases(tmp_path: Path
     )
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_put_many_without_leases_or_trees(tmp_path: Path) -> None:
     paths = wheels(tmp_path / "w", 3)
     with open_cache(tmp_path / "cache") as cache:
@@ -116,7 +117,6 @@ def test_put_many_without_leases_or_trees(tmp_path: Path) -> None:
         assert cache.put_many([]) == []
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_an_archive_already_stored_is_only_pointed_at(tmp_path: Path) -> None:
     paths = wheels(tmp_path / "w", 3)
     with open_cache(tmp_path / "cache") as cache:
@@ -148,7 +148,6 @@ def test_an_archive_already_stored_is_only_pointed_at(tmp_path: Path) -> None:
     assert conn.execute("SELECT count(*) FROM archive_files").fetchone() == (18,)
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_a_pointer_is_swapped_and_the_old_tree_kept(tmp_path: Path) -> None:
     old = make_wheel(tmp_path / "old", "demo", "1.0", files={"demo/v.py": "OLD = 1\n"})
     new = make_wheel(tmp_path / "new", "demo", "1.0", files={"demo/v.py": "NEW = 1\n"})
@@ -172,7 +171,6 @@ def test_a_pointer_is_swapped_and_the_old_tree_kept(tmp_path: Path) -> None:
     assert row == (before.archive_id,)
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_a_row_gc_marked_deleted_is_revived_among_new_ones(tmp_path: Path) -> None:
     paths = wheels(tmp_path / "w", 3)
     with open_cache(tmp_path / "cache") as cache:
@@ -191,7 +189,6 @@ def test_a_row_gc_marked_deleted_is_revived_among_new_ones(tmp_path: Path) -> No
     assert [k for k, _ in events(tmp_path / "cache")][2:4] == ["archive.revive", "pointer.insert"]
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_one_archive_under_two_keys_is_stored_once(tmp_path: Path) -> None:
     (wheel,) = wheels(tmp_path / "w", 1)
     mirror = source_key("https://mirror.example/simple")
@@ -235,7 +232,6 @@ def test_a_refused_item_stores_nothing_and_consumes_every_tree(tmp_path: Path, f
         assert snapshot(tmp_path / "cache") == before
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_a_wheel_that_cannot_be_unpacked_stores_none(tmp_path: Path) -> None:
     paths = wheels(tmp_path / "w", 3)
     with open_cache(tmp_path / "cache") as cache:
@@ -251,7 +247,6 @@ def test_a_wheel_that_cannot_be_unpacked_stores_none(tmp_path: Path) -> None:
         assert snapshot(tmp_path / "cache") == before
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_a_tree_gone_before_its_rename_stores_nothing(tmp_path: Path) -> None:
     paths = wheels(tmp_path / "w", 4)
     with open_cache(tmp_path / "cache") as cache:
@@ -268,16 +263,28 @@ def test_a_tree_gone_before_its_rename_stores_nothing(tmp_path: Path) -> None:
         assert snapshot(tmp_path / "cache") == before
 
 
-def test_a_failed_transaction_registers_nothing_and_consumes_every_tree(tmp_path: Path) -> None:
+def test_a_failed_transaction_registers_nothing_and_consumes_every_tree(
+    tmp_path: Path, backend: str | None
+) -> None:
     paths = wheels(tmp_path / "w", 3)
     with open_cache(tmp_path / "cache") as cache:
         cache.put(WHEELS_BUCKET, key_for(paths[0]), paths[0])
-        # A real SQLite failure in the middle of the transaction (as a full disk would).
+        # A real database failure in the middle of the transaction (as a full disk would).
         with db(tmp_path / "cache") as conn:
-            conn.execute(
-                "CREATE TRIGGER no_pointers BEFORE INSERT ON pointers"
-                " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
-            )
+            if backend is None:
+                conn.execute(
+                    "CREATE TRIGGER no_pointers BEFORE INSERT ON pointers"
+                    " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+                )
+            else:
+                conn.execute(
+                    "CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql"
+                    " AS $$ BEGIN RAISE EXCEPTION 'database or disk is full'; END $$"
+                )
+                conn.execute(
+                    "CREATE TRIGGER no_pointers BEFORE INSERT ON pointers"
+                    " FOR EACH ROW EXECUTE FUNCTION disk_full()"
+                )
         before = snapshot(tmp_path / "cache")
         with pytest.raises(DatabaseError, match="disk is full"):
             cache.put_many(items(cache, paths))
@@ -318,7 +325,6 @@ with open_cache(cache_dir) as cache:
 """
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_processes_racing_put_many_on_overlapping_archives(tmp_path: Path) -> None:
     cache_dir = tmp_path / "cache"
     paths = wheels(tmp_path / "w", 6, files=40)
@@ -402,7 +408,6 @@ with open_cache(cache_dir) as cache:
 """
 
 
-@pytest.mark.usefixtures("any_backend")
 def test_put_many_while_clean_runs_without_grace(tmp_path: Path) -> None:
     cache_dir = tmp_path / "cache"
     paths = wheels(tmp_path / "w", 4, files=20)

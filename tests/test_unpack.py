@@ -17,9 +17,10 @@ from cachestate import snapshot
 from wheelbuilder import make_wheel
 
 from cachedb.errors import InvalidWheel
-from cachedb.link.records import split_record
 from cachedb.store import WHEELS_BUCKET, open_cache, pointer_key
-from cachedb.store import unpack as unpack_module
+from cachedb.wheel import members as members_module
+from cachedb.wheel.metadata import first_headers
+from cachedb.wheel.records import check_wheel_record, split_record
 
 BAD_HASH = "sha256=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
@@ -119,7 +120,7 @@ def test_malformed_wheel_is_refused_and_nothing_changes(
 def test_declared_size_over_cap_is_refused(
     tmp_path: Path, filled_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(unpack_module, "MAX_UNPACKED_SIZE", 10_000)
+    monkeypatch.setattr(members_module, "MAX_UNPACKED_SIZE", 10_000)
     wheel = make_wheel(tmp_path / "big", "demo", files={"demo/__init__.py": "#" * 20_000})
     before = snapshot(filled_cache)
     with open_cache(filled_cache) as cache, pytest.raises(InvalidWheel, match="more than"):
@@ -169,7 +170,7 @@ def _slow_names_ok(names: list[str]) -> bool:
     """check_member_name for every name, and no two equal after NFC and casefolding."""
     try:
         for name in names:
-            unpack_module.check_member_name(name)
+            members_module.check_member_name(name)
     except InvalidWheel:
         return False
     folded = [unicodedata.normalize("NFC", n.rstrip("/")).casefold() for n in names]
@@ -181,11 +182,11 @@ def test_names_judged_all_at_once_are_names_judged_one_by_one() -> None:
     fast_yes = 0
     for _ in range(20_000):
         names = _random_names(rng)
-        if unpack_module._plain_names(names):
+        if members_module._plain_names(names):
             fast_yes += 1
             assert _slow_names_ok(names), names
     assert fast_yes > 2000  # the fast answer was checked often
-    assert unpack_module._plain_names(
+    assert members_module._plain_names(
         ["demo/__init__.py", "demo/sub/", "demo-1.0.dist-info/RECORD"]
     )
 
@@ -259,16 +260,16 @@ def test_metadata_headers_read_as_the_email_parser_reads_them() -> None:
             mangled = b"\n".join(lines)
             message = HeaderParser().parsestr(mangled.decode("utf-8"))
             expected = [message.get(key) or "" for key in keys]
-            assert unpack_module._first_headers(mangled, keys) == expected, mangled[:300]
+            assert first_headers(mangled, keys) == expected, mangled[:300]
 
 
 def test_record_paths_already_checked_skip_nothing_else() -> None:
     data = b"demo/a.py,sha256=x,1\n../evil.py,sha256=x,1\n"
     with pytest.raises(InvalidWheel, match="'..'"):
-        unpack_module._parse_record(data, "demo-1.0.dist-info/RECORD", {"demo/a.py"})
+        check_wheel_record(data, "demo-1.0.dist-info/RECORD", {"demo/a.py"})
     data = b"demo/a.py,md5=x,1\n"
     with pytest.raises(InvalidWheel, match="unsupported hash"):
-        unpack_module._parse_record(data, "demo-1.0.dist-info/RECORD", {"demo/a.py"})
+        check_wheel_record(data, "demo-1.0.dist-info/RECORD", {"demo/a.py"})
     data = b"demo/a.py,sha256=x,1\ndemo/a.py,sha256=x,1\n"
     with pytest.raises(InvalidWheel, match="twice"):
-        unpack_module._parse_record(data, "demo-1.0.dist-info/RECORD", {"demo/a.py"})
+        check_wheel_record(data, "demo-1.0.dist-info/RECORD", {"demo/a.py"})

@@ -7,7 +7,7 @@ streaming of big members, other compression methods, data descriptors.
 
 Every test here runs twice: with the wheel read into memory at once (small
 wheels) and read member by member (big ones). The central directory is parsed
-by ``zipcheck`` instead of ``zipfile``; where it accepts a zip, ``zipfile``
+by ``cachedb.wheel.zipdir`` instead of ``zipfile``; where it accepts a zip, ``zipfile``
 must read the very same members.
 """
 
@@ -26,9 +26,9 @@ import pytest
 from wheelbuilder import UnseekableStream, make_wheel
 
 from cachedb.errors import InvalidWheel
-from cachedb.store import unpack as unpack_module
-from cachedb.store import zipcheck
+from cachedb.store import extract as extract_module
 from cachedb.store.unpack import FileEntry, unpack_wheel
+from cachedb.wheel import inflate, zipdir
 
 _LOCAL = struct.Struct("<4sHHHHHIIIHH")
 _CENTRAL = b"PK\x01\x02"
@@ -37,7 +37,7 @@ _CENTRAL = b"PK\x01\x02"
 @pytest.fixture(autouse=True, params=["in-memory", "read-by-member"])
 def read_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     if request.param == "read-by-member":
-        monkeypatch.setattr(zipcheck, "IN_MEMORY", 0)
+        monkeypatch.setattr(zipdir, "IN_MEMORY", 0)
     return str(request.param)
 
 
@@ -155,7 +155,7 @@ def test_flipped_byte_in_a_stored_member_is_refused(tmp_path: Path) -> None:
 def test_big_members_are_streamed_in_pieces(
     method: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(unpack_module, "_CHUNK", 1000)
+    monkeypatch.setattr(inflate, "CHUNK", 1000)
     files: dict[str, bytes | str] = {
         "demo/__init__.py": "",
         "demo/random.bin": os.urandom(25_000),
@@ -175,7 +175,7 @@ def test_big_members_are_streamed_in_pieces(
 def test_streamed_bomb_stops_at_the_declared_size(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(unpack_module, "_CHUNK", 1000)
+    monkeypatch.setattr(inflate, "CHUNK", 1000)
     wheel = make_wheel(tmp_path / "w", "demo", files={"demo/bomb.bin": b"\0" * 1_000_000})
     _patch_member(wheel, "demo/bomb.bin", size=5000)
     _refused(wheel, tmp_path / "staging", "larger than its declared size")
@@ -223,7 +223,7 @@ def _many_files(count: int) -> dict[str, bytes | str]:
 
 
 def test_many_members_are_unpacked_on_two_threads(tmp_path: Path) -> None:
-    files = _many_files(3 * unpack_module._PARALLEL_THRESHOLD)
+    files = _many_files(3 * extract_module.PARALLEL_THRESHOLD)
     wheel = make_wheel(
         tmp_path / "w", "demo", files=files, executable=["demo/sub1/deeper1/mod1.py"]
     )
@@ -242,7 +242,7 @@ def test_many_members_are_unpacked_on_two_threads(tmp_path: Path) -> None:
 
 def test_one_bad_member_among_many_removes_everything(tmp_path: Path) -> None:
     bad = "demo/sub3/deeper1/mod10.py"
-    files = _many_files(3 * unpack_module._PARALLEL_THRESHOLD)
+    files = _many_files(3 * extract_module.PARALLEL_THRESHOLD)
     wheel = make_wheel(
         tmp_path / "w",
         "demo",
@@ -279,7 +279,7 @@ def _zip_members(wheel: Path) -> list[tuple[object, ...]]:
 def _our_members(wheel: Path) -> list[tuple[object, ...]]:
     fd = os.open(wheel, os.O_RDONLY)
     try:
-        members = zipcheck.read_layout(zipcheck.WheelBytes(fd, os.fstat(fd).st_size), wheel.name)
+        members = zipdir.read_layout(zipdir.WheelBytes(fd, os.fstat(fd).st_size), wheel.name)
     finally:
         os.close(fd)
     return [
@@ -416,7 +416,7 @@ def test_the_fast_path_writes_what_the_general_path_writes(
         tmp_path / "w", "demo", files=files, executable=["demo-1.0.data/scripts/run"]
     )
     fast = unpack_wheel(wheel, tmp_path / "fast")
-    monkeypatch.setattr(unpack_module._Source, "extract", unpack_module._Source.extract_any)
+    monkeypatch.setattr(extract_module.Writer, "extract", extract_module.Writer.extract_any)
     general = unpack_wheel(wheel, tmp_path / "general")
     assert fast.files == general.files
     assert _read_tree(fast.directory) == _read_tree(general.directory)

@@ -40,6 +40,7 @@ from .sources import (
 )
 
 if TYPE_CHECKING:
+    from ..remote.tier import RemoteTier
     from ..store import Cache, CachedWheel
     from .pep517 import Backend, Distribution
 
@@ -80,8 +81,11 @@ class Builder:
         settings: build_env.EnvSettings,
         policy: BuildPolicy | None = None,
         log: Callable[[str], None] | None = None,
+        remote: RemoteTier | None = None,
     ) -> None:
         self._cache = cache
+        self._remote = remote
+        self._asked: set[str] = set()  # source keys the remote was asked for in this run
         self._python = python
         self._priority = {tag: i for i, tag in enumerate(tags)}
         self._settings = settings
@@ -225,7 +229,10 @@ class Builder:
         """Core metadata for resolution, by ``prepare_metadata_for_build_wheel`` where offered."""
         hit = self.cached(source)
         if hit is not None:
-            return _metadata_of(hit.path)
+            return metadata_of(hit.path)
+        shared = self.shared(source)
+        if shared is not None:
+            return metadata_of(shared.path)
         self._check_allowed(source)
         work = self._prepared(source)
         assert work.backend is not None
@@ -233,7 +240,7 @@ class Builder:
             work.metadata = work.backend.prepare_metadata(work.directory / "metadata")
         if work.metadata is not None:
             return (work.metadata / "METADATA").read_bytes()
-        return _metadata_of(self.build(source).path)
+        return metadata_of(self.build(source).path)
 
     def build(self, source: BuildSource) -> BuiltWheel:
         """The wheel of ``source``: an earlier build of this revision, else built and stored now."""
@@ -245,10 +252,52 @@ class Builder:
 
         with file_lock(self._cache.layout.locks / f"build-{source.key}.lock"):
             # Another process may have built it while we waited.
-            hit = self.cached(source)
+            hit = self.cached(source) or self._from_remote(source)
             if hit is not None:
                 return hit
             return self._build_locked(source)
+
+    def shared(self, source: BuildSource) -> BuiltWheel | None:
+        """The wheel of ``source`` built earlier here, else by another host (the remote
+        tier); None where neither has it. Nothing is built."""
+        hit = self.cached(source)
+        if hit is not None or self._remote is None or remote_identity(source) is None:
+            return hit
+        from .._flock import file_lock
+
+        with file_lock(self._cache.layout.locks / f"build-{source.key}.lock"):
+            return self.cached(source) or self._from_remote(source)
+
+    def _from_remote(self, source: BuildSource) -> BuiltWheel | None:
+        """A build of exactly ``source`` for this target from the remote tier, stored
+        here as a build of our own would be (held: the per-source lock)."""
+        identity = remote_identity(source)
+        if self._remote is None or identity is None or self.policy.refreshes(source.name):
+            return None
+        if source.key in self._asked:
+            return None  # it had none (or one refused) a moment ago
+        self._asked.add(source.key)
+        from ..errors import CachedbError
+        from .provenance import wheel_revision
+
+        wheel = self._remote.fetch_built(identity, source.name, self.workspace("remote"))
+        if wheel is None:
+            return None
+        if wheel_revision(wheel) != (source.kind, source.revision):
+            self._log(f"Refused {wheel.name} from the remote: not built from this source")
+            return None
+        stem = wheel.name[: -len(".whl")]
+        try:
+            entry = self._cache.put(
+                BUILT_WHEELS_BUCKET, pointer_key(source.key, source.name, stem), wheel, lease=True
+            )
+        except CachedbError as exc:  # the zip checks or RECORD refused it: nothing is stored
+            self._log(f"Refused {wheel.name} from the remote: {exc}")
+            return None
+        if entry.lease_id is not None:
+            self.leases.append(entry.lease_id)
+        self._log(f"Fetched {wheel.name} (built from {self._shown(source)}) from the remote")
+        return BuiltWheel(source, entry.archive_id, entry.path, wheel.name)
 
     def _check_allowed(self, source: BuildSource) -> None:
         if not self.policy.may_build(source.name):
@@ -289,6 +338,9 @@ class Builder:
         )
         if entry.lease_id is not None:
             self.leases.append(entry.lease_id)
+        identity = remote_identity(source)
+        if self._remote is not None and identity is not None:
+            self._remote.push_build(identity, stamped)
         self._refreshed.add(source.key)
         elapsed = time.perf_counter() - started
         self._log(f"Built {source.name}=={version} from {self._shown(source)} in {elapsed:.2f}s")
@@ -356,7 +408,21 @@ class Builder:
         return redact_url(source.url)
 
 
-def _metadata_of(archive: Path) -> bytes:
+def remote_identity(source: BuildSource) -> str | None:
+    """What names ``source`` across machines: an sdist's sha256 or a git commit (and the
+    subdirectory built); None for a local directory, which only this machine has."""
+    if source.kind == SDIST:
+        return source.key  # sdist-<sha256>
+    if source.kind == GIT:
+        import hashlib
+
+        where = source.subdirectory or ""
+        suffix = "-" + hashlib.sha256(where.encode()).hexdigest()[:16] if where else ""
+        return f"git-{source.revision}{suffix}"
+    return None
+
+
+def metadata_of(archive: Path) -> bytes:
     for entry in archive.iterdir():
         if entry.name.endswith(".dist-info"):
             return (entry / "METADATA").read_bytes()

@@ -33,6 +33,16 @@ class GitUrl:
 
         return redact_url(self.repository)
 
+    @property
+    def pins_a_commit(self) -> bool:
+        """Whether the revision is a full commit id, which names the tree it builds from."""
+        return self.revision is not None and _COMMIT.fullmatch(self.revision) is not None
+
+    def at(self, commit: str) -> str:
+        """This URL with its revision replaced by ``commit``: what a lock file pins."""
+        fragment = "" if self.subdirectory is None else f"#subdirectory={self.subdirectory}"
+        return f"git+{self.repository}@{commit}{fragment}"
+
 
 def parse_git_url(url: str) -> GitUrl:
     """Split ``git+<repository>[@rev][#subdirectory=...]`` into its parts."""

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import json
 import zipfile
+import zlib
 from pathlib import Path
 
 from ..errors import BuildError
@@ -60,6 +61,21 @@ def stamp(wheel: Path, dest_dir: Path, *, kind: str, revision: str) -> Path:
         out.unlink(missing_ok=True)
         raise BuildError(f"the backend built an unreadable wheel {wheel.name}: {exc}") from None
     return out
+
+
+def wheel_revision(wheel: Path) -> tuple[str, str] | None:
+    """``(kind, revision)`` recorded in a built wheel file (not yet unpacked), or None."""
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            member = _dist_info(zf.namelist(), wheel) + "/" + PROVENANCE_FILE
+            if zf.getinfo(member).file_size > 4096:  # ours is under 200 bytes
+                return None
+            data = json.loads(zf.read(member).decode("utf-8"))
+        return str(data["kind"]), str(data["revision"])
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, zlib.error):
+        return None  # damaged: whatever the zip module raised for it
+    except (BuildError, NotImplementedError, RuntimeError):
+        return None  # no single dist-info, an unknown compression, an encrypted member
 
 
 def read_revision(archive_dir: Path) -> tuple[str, str] | None:

@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 
 from ..errors import BuildError, InvalidWheel
-from ..store.unpack import MAX_FILES, MAX_UNPACKED_SIZE, check_member_name
+from ..wheel.members import MAX_FILES, MAX_UNPACKED_SIZE, check_member_name
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 

@@ -37,6 +37,7 @@ _COMMANDS = {
     "clean": "_gc",
     "verify": "_audit",
     "sql": "_audit",
+    "remote": "_remote",
 }
 
 

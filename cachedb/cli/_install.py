@@ -207,6 +207,24 @@ def install_command(
     cert: CertOption = None,
     native_tls: NativeTlsOption = False,
     keyring_provider: KeyringProviderOption = "disabled",
+    remote: Annotated[
+        str | None,
+        typer.Option(
+            "--remote",
+            envvar="CACHEDB_REMOTE",
+            help="Share wheels and builds through S3: s3://bucket/prefix[?endpoint=URL].",
+            show_default=False,
+        ),
+    ] = None,
+    remote_push: Annotated[
+        bool | None,
+        typer.Option(
+            "--remote-push/--no-remote-push",
+            envvar="CACHEDB_REMOTE_PUSH",
+            help="Push downloaded wheels to the remote too (built wheels are by default).",
+            show_default=False,
+        ),
+    ] = None,
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
     quiet: QuietOption = 0,
@@ -266,6 +284,8 @@ def install_command(
         exact=exact,
         target=target,
         prefix=prefix,
+        remote=remote or None,
+        remote_push=remote_push,
     )
     if max_download_size is not None:
         opts.max_download_size = download_cap(max_download_size)
@@ -311,4 +331,11 @@ def list_command(
     raise typer.Exit(run_list(python, venv, cache_dir, db_url, json_output))
 
 
-__all__ = ["Path"]
+# The source options, for the modules that still import them from here (cli/_remote.py).
+__all__ = [
+    "ExtraIndexUrlOption",
+    "FindLinksOption",
+    "IndexUrlOption",
+    "NoIndexOption",
+    "Path",
+]

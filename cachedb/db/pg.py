@@ -62,6 +62,27 @@ def one_line(exc: BaseException) -> str:
     return f"{first} (SQLSTATE {state})" if state else first
 
 
+def sqlite_like_numbers(conn: psycopg.Connection[Any]) -> None:
+    """Load NUMERIC values as SQLite gives them: whole ones as ``int``, others as ``float``.
+
+    PostgreSQL's ``sum()`` and ``avg()`` of integers are NUMERIC, which psycopg
+    loads as ``Decimal``; the same statement on SQLite gives an ``int``, and the
+    callers (JSON output, sizes) are written for that.
+    """
+    from decimal import Decimal
+
+    from psycopg.types.numeric import NumericLoader
+
+    class Loader(NumericLoader):
+        def load(self, data: Any) -> Any:
+            value: Decimal = super().load(data)
+            if value.is_finite() and value == value.to_integral_value():
+                return int(value)
+            return float(value)
+
+    conn.adapters.register_loader("numeric", Loader)
+
+
 class _Runner:
     """A ``PgDatabase``'s Executor (see ``db.lite.Executor``)."""
 
@@ -103,6 +124,7 @@ class PgDatabase:
             raise DatabaseError(
                 f"cannot open the metadata database {redacted(url)}: {one_line(exc)}"
             ) from exc
+        sqlite_like_numbers(self._conn)
         self._run = _Runner(self._conn)
 
     def close(self) -> None:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ..build.builder import Builder, BuiltWheel
     from ..build.sources import BuildSource
     from ..index import IndexClient, Link
+    from ..remote.tier import RemoteTier
     from ..store import Cache
     from ..target import Interpreter
     from .sources import Direct
@@ -41,6 +42,8 @@ def builder_factory(
     index_urls: list[str],
     find_links: list[str],
     log: Callable[[str], None],
+    *,
+    remote: RemoteTier | None = None,
 ) -> Callable[[], Builder]:
     """How to make this run's Builder: same cache, database and indexes, the target's python."""
 
@@ -64,6 +67,7 @@ def builder_factory(
             settings=settings,
             policy=build_policy(opts),
             log=log,
+            remote=remote,
         )
 
     return make
@@ -81,6 +85,7 @@ class Building:
         self._builder: Builder | None = None
         self._index = index
         self._sdists: dict[str, BuildSource] = {}  # link URL -> downloaded and located
+        self.located: dict[str, BuildSource] = {}  # direct URL -> its source (git: the commit)
 
     @property
     def builder(self) -> Builder:
@@ -104,6 +109,7 @@ class Building:
         """
         builder = self.builder
         located = builder.locate(name, source.url, editable=source.editable, local_file=local_file)
+        self.located[source.url] = located
         allowed = {h.split(":", 1)[1] for h in source.hashes if h.startswith("sha256:")}
         if allowed and located.kind == "sdist" and located.revision not in allowed:
             raise HashMismatch(
@@ -133,10 +139,35 @@ class Building:
         return located
 
     def metadata(self, link: Link) -> bytes:
+        shared = self._shared(link)
+        if shared is not None:
+            from ..build.builder import metadata_of
+
+            return metadata_of(shared.path)
         return self.builder.metadata(self.sdist(link))
+
+    def _shared(self, link: Link) -> BuiltWheel | None:
+        """A build of the sdist ``link`` names by its sha256, from the remote tier, before
+        the sdist is even downloaded (None without a remote, a sha256 or such a build)."""
+        sha = link.hashes.get("sha256")
+        if sha is None or self._make is None:
+            return None
+        from packaging.utils import InvalidSdistFilename, parse_sdist_filename
+
+        from ..build.sources import SDIST, BuildSource, sdist_key
+
+        try:
+            name = parse_sdist_filename(link.filename)[0]
+        except InvalidSdistFilename:
+            return None
+        return self.builder.shared(BuildSource(name, SDIST, sdist_key(sha), sha, link.url))
 
     def wheel(self, link: Link, allowed: set[str]) -> BuiltWheel:
         """The built wheel of an index's sdist (whose sha256 must be in ``allowed``, if any)."""
+        sha = link.hashes.get("sha256")
+        shared = self._shared(link) if sha is not None and (not allowed or sha in allowed) else None
+        if shared is not None:
+            return shared
         located = self.sdist(link)
         if allowed and located.revision not in allowed:
             raise HashMismatch(

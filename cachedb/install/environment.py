@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -41,7 +41,7 @@ def read_environment(
     if hashes and installed:
         # Another build of a version a lock pins is not what the lock asks for.
         recorded = cache.installed_archives(interp.prefix)
-        reinstall |= _other_builds(installed, hashes, recorded)
+        reinstall |= _other_builds(installed, hashes, recorded, cache.layout.archive_dir)
     # What is to be reinstalled must not be offered as already there (--reinstall: nothing).
     usable = {} if opts.reinstall else {k: v for k, v in installed.items() if k not in reinstall}
     return Environment(installed, usable)
@@ -51,17 +51,25 @@ def _other_builds(
     installed: Mapping[str, tuple[str, Path]],
     hashes: Mapping[str, frozenset[str]],
     recorded: Mapping[str, str],
+    archive_dir: Callable[[str], Path],
 ) -> set[str]:
     """Installed distributions that are not the build their ``--hash`` values allow.
 
     cachedb records which archive (the wheel's sha256) it installed: where a lock's
     hashes do not include it, the version may be right but the files are another
-    build's, and the lock's build must replace it.
+    build's, and the lock's build must replace it. A wheel cachedb built from an
+    sdist the lock hashes is that lock's build: its archive says which sdist.
     """
+    from ..build.provenance import read_revision
+    from ..build.sources import SDIST
+
     out: set[str] = set()
     for name in installed:
         allowed, archive = hashes.get(name), recorded.get(name)
-        if allowed and archive is not None and f"sha256:{archive}" not in allowed:
+        if not allowed or archive is None or f"sha256:{archive}" in allowed:
+            continue
+        source = read_revision(archive_dir(archive))
+        if source is None or source[0] != SDIST or f"sha256:{source[1]}" not in allowed:
             out.add(name)
     return out
 

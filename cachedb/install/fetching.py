@@ -25,6 +25,7 @@ from .threads import Background
 if TYPE_CHECKING:
     from ..fetch import Downloaded
     from ..index import IndexClient, Link
+    from ..remote.tier import RemoteTier
     from ..store import Cache
     from ..store.unpack import UnpackedWheel
     from .unpack_workers import ForkedUnpacks
@@ -111,8 +112,10 @@ class Fetcher:
         index: IndexClient | None,
         hashes: Mapping[str, frozenset[str]],
         wheels: int,
+        remote: RemoteTier | None = None,
     ) -> None:
         self.staging = cache.layout.tmp / f"download-{os.urandom(6).hex()}"
+        self._remote = remote
         self.unpacks = Unpacks(cache, wheels)
         self._index = index
         self._hashes = hashes
@@ -158,10 +161,14 @@ class Fetcher:
     def _download(self, name: str, link: Link) -> Downloaded:
         if self._index is None:
             raise InstallError("no index to download from (--no-index without --find-links)")
-        got = self.unpacks.fetch(self._index, link, self.staging)
-        if got is not None:
-            return got  # and unpacked already, whatever the --hash values (checked before storing)
-        got = self._index.download(link, self.staging)
+        # The remote first: the blob of this very file (named by the link's sha256, and
+        # verified against it), unpacked below as any download is.
+        got = self._remote.fetch_wheel(link, self.staging) if self._remote else None
+        if got is None:
+            got = self.unpacks.fetch(self._index, link, self.staging)
+            if got is not None:
+                return got  # and unpacked already, whatever the --hash values (checked later)
+            got = self._index.download(link, self.staging)
         # A mismatch is reported by the caller, in order, once every download is done.
         if self._hash_allowed(name, got.sha256):
             self.unpacks.start(got.path, got.sha256)

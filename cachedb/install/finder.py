@@ -32,7 +32,9 @@ from .sources import Built, Cached, Direct, Indexed, Installed, Sdist, Source
 
 if TYPE_CHECKING:
     from ..build.builder import Builder
+    from ..fetch import Downloaded
     from ..index import IndexClient, Link
+    from ..remote.tier import RemoteTier
     from ..store import Cache, CachedWheel
 
 
@@ -84,7 +86,7 @@ class CandidateFinder:
         self._listings: dict[str, list[tuple[Version, LocalFile, Path]]] | None = None
         self._refresh = refresh
         self._python: Version | None = None
-        self.remote_direct: dict[str, Path] = {}  # direct URL -> downloaded file
+        self.remote_direct: dict[str, Downloaded] = {}  # direct URL -> its download
         # Metadata the index served for a file before it was downloaded (PEP 658), by
         # (URL, filename): the wheel's own must agree once it is (materialize checks).
         self.served_metadata: dict[tuple[str, str], bytes] = {}
@@ -93,6 +95,9 @@ class CandidateFinder:
         self.downloaded: Callable[[str, Link], Path | None] | None = None
         self._policy = policy or BuildPolicy()
         self.building = Building(builder, lambda: self.index)
+        # The remote tier, where one is configured: it answers alone only for --hash
+        # pins when the index cannot be reached (RemoteTier.links).
+        self.remote: RemoteTier | None = None
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -129,6 +134,8 @@ class CandidateFinder:
         self.building.close()
         if self._index is not None:
             self._index.close()
+        if self.remote is not None:
+            self.remote.close()
 
     def rank(self, filename: str) -> int | None:
         """Position of the wheel's best tag in the target's tag list (lower wins), or None."""
@@ -210,7 +217,12 @@ class CandidateFinder:
             return {}
         from ..index._strategy import UNSAFE_FIRST_MATCH
 
-        links = index.project_links(name)
+        try:
+            links = index.project_links(name)
+        except NetworkError as exc:
+            if self.remote is None:
+                raise
+            links = self.remote.links(name, exc)
         # unsafe-first-match: a version comes from the first index offering it, and every
         # version of an index is tried before those of the next (the index's position).
         ranked = index.strategy == UNSAFE_FIRST_MATCH
@@ -498,7 +510,8 @@ class CandidateFinder:
         path = local_path(source.url)
         if path is not None:
             return None if Path(path).is_dir() else Path(path)
-        return self.remote_direct.get(source.url)
+        got = self.remote_direct.get(source.url)
+        return None if got is None else got.path
 
     def dependencies(self, candidate: CandidateInfo) -> list[Requirement]:
         source: Source = candidate.source  # type: ignore[assignment]
@@ -550,6 +563,8 @@ class CandidateFinder:
             index = self.index
             assert index is not None
             wheel = self.downloaded(candidate.name, source.link) if self.downloaded else None
+            if wheel is None and self.remote is not None:
+                wheel = self.remote.wheel_for_metadata(source.link)
             data = index.fetch_metadata(source.link, wheel)
             if wheel is None:
                 self.served_metadata[(source.link.url, source.link.filename)] = data
@@ -582,7 +597,7 @@ class CandidateFinder:
         if path is not None:
             return Path(path)
         if source.url in self.remote_direct:
-            return self.remote_direct[source.url]
+            return self.remote_direct[source.url].path
         raise KeyError(source.url)
 
 

@@ -169,7 +169,9 @@ def materialize(
             raise InstallError(f"{pin.name} has no installable source")
 
     if fetcher is None and (downloads or direct):
-        fetcher = Fetcher(cache, finder.index, hashes, len(downloads) + len(direct))
+        fetcher = Fetcher(
+            cache, finder.index, hashes, len(downloads) + len(direct), remote=finder.remote
+        )
     if progress is not None:
         progress.start("Preparing", len(pins))
     trees: dict[Path, UnpackedWheel | None] = {}  # taken from unpacks, not yet stored
@@ -229,6 +231,8 @@ def materialize(
             for pin, path, sha, src, _ in fetched
         ]
         entries = cache.put_many(given)
+        if finder.remote is not None:  # downloads from the sources, not wheels named by path
+            finder.remote.push_wheels((sha, p) for _, p, sha, _, d in fetched if d is None)
         for (pin, path, _, _, direct_url), entry in zip(fetched, entries, strict=True):
             if fetcher is not None and path.parent == fetcher.staging:
                 # Freeing a big file's blocks takes a while: here, not on the way to linking.

@@ -66,6 +66,19 @@ def max_download_size(option: str | None = None) -> int | None:
     return size
 
 
+def remote_push() -> bool | None:
+    """``CACHEDB_REMOTE_PUSH`` (or ``remote-push`` in a configuration file), as click reads
+    a boolean flag's variable; None where it is not set."""
+    raw = (value("remote-push") or "").strip().lower()
+    if not raw:
+        return None
+    if raw in ("1", "true", "t", "yes", "y", "on"):
+        return True
+    if raw in ("0", "false", "f", "no", "n", "off"):
+        return False
+    raise UsageError(f"CACHEDB_REMOTE_PUSH must be true or false, not {raw!r}")
+
+
 def index_strategy(option: str | None = None) -> str:
     """``--index-strategy``, else ``CACHEDB_INDEX_STRATEGY``, else uv's safe default."""
     raw = option if option is not None else (value("index-strategy") or "").strip()
@@ -115,6 +128,11 @@ class InstallOptions:
     cert: str | None = None  # CA certificates to trust (PEM), instead of the bundled ones
     native_tls: bool = False  # trust the system's store (truststore)
     keyring_provider: str = "disabled"  # or "subprocess": the keyring command, after a 401
+    # The remote tier's URL (s3://bucket/prefix?endpoint=...); what is pushed to it (None:
+    # built wheels only; True: downloaded ones too; False: nothing). Commands without the
+    # flags (sync, venv --seed) still follow CACHEDB_REMOTE and the configuration files.
+    remote: str | None = field(default_factory=lambda: value("remote"))
+    remote_push: bool | None = field(default_factory=lambda: remote_push())
 
     def network(self) -> NetworkSettings:
         """Certificates and credentials for the index client; a bad provider is refused."""

@@ -35,6 +35,7 @@ from .resolving import Plan, resolve_request
 
 if TYPE_CHECKING:
     from ..index import IndexClient
+    from ..remote.tier import RemoteTier
     from ..store import Cache
     from ..target import Interpreter, Query
 
@@ -100,7 +101,8 @@ def _install_into(
                 early.close()
             raise
         env = read_environment(interp, opts, request.hashes, cache, fresh=target.fresh)
-        finder = _finder(opts, reporter, request, interp, env, cache, early, local_dirs)
+        remote = _remote(opts, reporter, request, interp, cache)
+        finder = _finder(opts, reporter, request, interp, env, cache, early, local_dirs, remote)
         staging: Path | None = None
         fetcher: Fetcher | None = None
         held: list[int] = []
@@ -150,12 +152,13 @@ def _finder(
     cache: Cache,
     early: IndexClient | None,
     local_dirs: list[Path] | None,
+    remote: RemoteTier | None,
 ) -> CandidateFinder:
     """The resolver's view: ``env``'s usable distributions, the cache and the sources."""
     from .building import build_policy, builder_factory
 
     where = request.sources
-    return CandidateFinder(
+    finder = CandidateFinder(
         cache=cache,
         tags=interp.tags,
         installed=env.usable,
@@ -164,12 +167,33 @@ def _finder(
         offline=opts.offline,
         python_version=interp.version,
         builder=builder_factory(
-            cache, interp, opts, where.index_urls, where.find_links, reporter.info
+            cache, interp, opts, where.index_urls, where.find_links, reporter.info, remote=remote
         ),
         policy=build_policy(opts),
         local_dirs=local_dirs,
         local_hashes=LocalHashes(cache.layout.simple / "local-files"),
         refresh=opts.refresh,
+    )
+    finder.remote = remote
+    return finder
+
+
+def _remote(
+    opts: InstallOptions, reporter: Reporter, request: Request, interp: Interpreter, cache: Cache
+) -> RemoteTier | None:
+    """The remote tier (``--remote``), if one is given."""
+    if not opts.remote:
+        return None
+    from ..remote.tier import RemoteTier
+
+    return RemoteTier(
+        opts.remote,
+        push=opts.remote_push,
+        tags=interp.tags,
+        warn=reporter.warn,
+        timeout=opts.timeout,
+        hashes=request.hashes,
+        tmp=cache.layout.tmp,
     )
 
 

@@ -120,7 +120,7 @@ def start_fetching(
     pins = uncached_pins([r.requirement for r in reqs.requirements], finder, interp.markers)
     if len(pins) < 2 or finder.index is None:
         return None
-    fetcher = Fetcher(cache, finder.index, request.hashes, len(pins))
+    fetcher = Fetcher(cache, finder.index, request.hashes, len(pins), remote=finder.remote)
     # A set pinned throughout (a lock file) has no dependency left to discover, and
     # its install waits for every download anyway: each pin's metadata is read from
     # its wheel, one request less per package. Elsewhere metadata comes first, so
@@ -166,5 +166,5 @@ def download_direct(
     for d, got in zip(
         remote, index.download_many([(lk, None) for lk in links], staging), strict=True
     ):
-        finder.remote_direct[d.url] = got.path
+        finder.remote_direct[d.url] = got
     return staging

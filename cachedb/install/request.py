@@ -60,6 +60,10 @@ def collect_request(opts: InstallOptions) -> Request:
     )
     if not reqs.requirements:
         raise UsageError("no requirements given (pass package names or -r FILE)")
+    if opts.remote:
+        from ..remote import RemoteUrl
+
+        RemoteUrl.parse(opts.remote)  # a bad URL is refused before anything is written
     if opts.link_mode is not None and opts.link_mode not in LINK_MODES:
         raise UsageError(
             f"unknown --link-mode {opts.link_mode!r}; use clone, hardlink, copy or symlink"

@@ -124,13 +124,25 @@ def _check_hash_mode(
             "in --require-hashes mode every requirement must be pinned with ==; not pinned: "
             + ", ".join(unpinned)
         )
+    # A git URL at a full commit id is checked by that id (a pylock's vcs entries are).
+    committed = {r.name for r in reqs.requirements if r.url is not None and _at_commit(r.url)}
     missing = [
         f"{p.name}=={p.version}"
         for p in resolution.pins.values()
-        if not hashes.get(p.name) and not isinstance(p.candidate.source, Installed)
+        if not hashes.get(p.name)
+        and not isinstance(p.candidate.source, Installed)
+        and p.name not in committed
     ]
     if missing:
         raise UsageError(
             "in --require-hashes mode every package needs a --hash; missing for: "
             + ", ".join(missing)
         )
+
+
+def _at_commit(url: str) -> bool:
+    if not url.lower().startswith("git+"):
+        return False
+    from ..build.git import parse_git_url
+
+    return parse_git_url(url).pins_a_commit

@@ -2,7 +2,7 @@
 
 - ``modes``: how one cache file becomes an environment file; which mode works where
 - ``archive``: reading an unpacked wheel through its (already verified) RECORD
-- ``scripts``: entry-point launchers, ``#!python`` rewriting, safe script names
+- ``scripts``: entry-point launchers, ``#!python`` rewriting
 - ``place``: atomic placement and the journal that undoes a failed install
 - ``install``: ``install_archive``
 - ``uninstall``: ``uninstall`` and ``installed_distributions``

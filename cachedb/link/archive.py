@@ -15,7 +15,8 @@ from packaging.utils import canonicalize_name
 
 from .._headers import header_values
 from ..errors import InstallError
-from .records import parse_record
+from ..wheel.records import RecordEntry
+from .records import parse_installed_record
 
 
 @dataclass(frozen=True)
@@ -25,9 +26,8 @@ class Archive:
     name: str  # canonical
     version: str
     root_is_purelib: bool
-    # (POSIX path relative to the root, hash as RECORD spells it, size), without
-    # the RECORD and its signatures; plain tuples, as there are thousands.
-    files: list[tuple[str, str, str]]
+    # RECORD's rows without the RECORD and its signatures.
+    files: list[RecordEntry]
 
     @property
     def data_dir(self) -> str:
@@ -72,7 +72,7 @@ def read_archive(root: Path) -> Archive:
     record_prefix = f"{dist_info}/RECORD"
     files = [
         row
-        for row in parse_record(record_text, root / record_prefix)
+        for row in parse_installed_record(record_text, root / record_prefix)
         # The RECORD (and any signature over it) describes the wheel, not the install.
         if not row[0].startswith(record_prefix) or row[0].count("/") != 1
     ]

@@ -23,18 +23,13 @@ from packaging.utils import canonicalize_name
 
 from .._fdio import write_all
 from ..errors import InstallError, UsageError
+from ..wheel.entry_points import SCHEME_KEYS, check_data_file, parse_entry_points
+from ..wheel.records import format_record, record_hash
 from .archive import Archive, read_archive
 from .modes import LINK_MODES, file_creator
 from .place import Journal
-from .records import format_record, record_hash
-from .scripts import (
-    check_data_file,
-    generate_launcher,
-    parse_entry_points,
-    rewrite_shebang,
-)
+from .scripts import generate_launcher, rewrite_shebang
 
-SCHEME_KEYS = ("purelib", "platlib", "scripts", "headers", "data")
 # Installer-owned dist-info files: written fresh, never taken from the wheel.
 _GENERATED = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
 

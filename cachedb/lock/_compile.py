@@ -130,9 +130,11 @@ def _lock(
     cache: Cache,
     reporter: Reporter,
 ) -> Lock:
+    from ..build.sources import GIT
     from ..install.building import build_policy
     from ..install.finder import CandidateFinder
     from ..install.locations import sources
+    from ..install.prefetch import download_direct
     from ..install.request import references
     from ..resolve import resolve
     from ._finder import LockFinder
@@ -158,7 +160,9 @@ def _lock(
     overrides = {o.name: o.requirement for o in inputs.overrides}
     finder = LockFinder(inner, preferred=preferred, overrides=overrides)
     staging_dir = cache.layout.tmp / f"compile-{os.getpid()}-{time.monotonic_ns()}"
+    prefetched: Path | None = None
     try:
+        prefetched = download_direct(direct, inner, cache, opts.install)
         top = [overrides.get(r.name, r.requirement) for r in reqs.requirements]
         resolution = resolve(
             top,
@@ -177,8 +181,14 @@ def _lock(
             via = sorted(parents[name]) + sorted(inputs.labels.get(name, ()))
             ref = direct.get(name)
             if ref is not None:
+                got = inner.remote_direct.get(ref.url)
+                archive = [] if got is None else [_direct_file(ref.url, got.sha256, got.size)]
+                located = inner.building.located.get(ref.url)
+                commit = located.revision if located is not None and located.kind == GIT else None
                 packages.append(
-                    LockedPackage(name, pin.version, [], via, ref.url, editable=ref.editable)
+                    LockedPackage(
+                        name, pin.version, archive, via, ref.url, ref.editable, commit=commit
+                    )
                 )
                 continue
             files = _files(index, inner.rank, name, pin.version, staging_dir)
@@ -196,6 +206,8 @@ def _lock(
     finally:
         inner.close()
         shutil.rmtree(staging_dir, ignore_errors=True)
+        if prefetched is not None:
+            shutil.rmtree(prefetched, ignore_errors=True)
     return Lock(
         packages=packages,
         command=opts.command,
@@ -219,6 +231,15 @@ def _files(
         return []
     links = version_files(index.project_links(name), name, version, lambda f: rank(f) is not None)
     return hashed(index, links, staging_dir)
+
+
+def _direct_file(url: str, sha256: str, size: int) -> LockedFile:
+    """A ``name @ url`` archive as the one file its lock entry records."""
+    from ..index import Link
+    from ._files import LockedFile
+
+    filename = url.split("#")[0].rsplit("/", 1)[-1]
+    return LockedFile(Link(url, filename, {"sha256": sha256}, None, None, None, url, size), sha256)
 
 
 def _builder(

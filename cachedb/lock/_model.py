@@ -18,6 +18,7 @@ class LockedPackage:
     url: str | None = None  # a direct reference (``name @ url``) instead of index files
     editable: bool = False
     index: str | None = None  # the index the files came from, if from an index
+    commit: str | None = None  # a git reference: the commit its revision resolved to
 
 
 @dataclass(frozen=True)

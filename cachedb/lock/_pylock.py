@@ -22,6 +22,7 @@ def render_pylock(lock: Lock) -> str:
         PackageArchive,
         PackageDirectory,
         PackageSdist,
+        PackageVcs,
         PackageWheel,
         Pylock,
     )
@@ -31,15 +32,32 @@ def render_pylock(lock: Lock) -> str:
 
     packages = []
     for p in lock.packages:
-        wheels = [PackageWheel(**_file(f)) for f in p.files if f.is_wheel]
-        sdists = [PackageSdist(**_file(f)) for f in p.files if not f.is_wheel]
-        directory = archive = None
-        if p.url is not None:
+        indexed = p.files if p.url is None else []
+        wheels = [PackageWheel(**_file(f)) for f in indexed if f.is_wheel]
+        sdists = [PackageSdist(**_file(f)) for f in indexed if not f.is_wheel]
+        directory = archive = vcs = None
+        if p.url is not None and p.commit is not None:
+            from ..build.git import parse_git_url
+
+            git = parse_git_url(p.url)
+            vcs = PackageVcs(
+                type="git",
+                url=git.repository,
+                requested_revision=git.revision,
+                commit_id=p.commit,
+                subdirectory=git.subdirectory,
+            )
+        elif p.url is not None:
             path = local_path(p.url)
             if path is not None:
                 directory = PackageDirectory(path=path, editable=p.editable)
             else:
-                archive = PackageArchive(url=p.url, hashes={})
+                first = p.files[0] if p.files else None  # the archive, once downloaded
+                archive = PackageArchive(
+                    url=p.url,
+                    size=None if first is None else first.link.size,
+                    hashes={} if first is None else {"sha256": first.sha256},
+                )
         packages.append(
             Package(
                 name=canonicalize_name(p.name),
@@ -49,6 +67,7 @@ def render_pylock(lock: Lock) -> str:
                 sdist=sdists[0] if sdists else None,
                 directory=directory,
                 archive=archive,
+                vcs=vcs,
             )
         )
     pylock = Pylock(

@@ -33,11 +33,15 @@ def render_requirements(
 def _package_lines(package: LockedPackage, *, hashes: bool, annotate: bool) -> list[str]:
     if package.editable and package.url is not None:
         first = f"-e {package.url}"
+    elif package.url is not None and package.commit is not None:
+        from ..build.git import parse_git_url
+
+        first = f"{package.name} @ {parse_git_url(package.url).at(package.commit)}"
     elif package.url is not None:
         first = f"{package.name} @ {package.url}"
     else:
         first = f"{package.name}=={package.version}"
-    digests = sorted({f.sha256 for f in package.files}) if hashes and package.url is None else []
+    digests = sorted({f.sha256 for f in package.files}) if hashes else []
     out = [first + (" \\" if digests else "")]
     for i, digest in enumerate(digests):
         out.append(f"    --hash=sha256:{digest}" + (" \\" if i < len(digests) - 1 else ""))

@@ -46,6 +46,16 @@ def parse_pylock(path: Path) -> RequirementSet:
             )
             result.requirements.append(req)
             continue
+        if package.vcs is not None:
+            if package.vcs.type != "git" or package.vcs.url is None:
+                raise UsageError(f"{comes_from}: only git repositories given by URL are supported")
+            fragment = package.vcs.subdirectory
+            url = f"git+{package.vcs.url}@{package.vcs.commit_id}"
+            url += "" if fragment is None else f"#subdirectory={fragment}"
+            result.requirements.append(
+                parse_requirement(f"{package.name} @ {url}{marker}", comes_from=comes_from)
+            )
+            continue
         if package.archive is not None and package.archive.url is not None:
             text = f"{package.name} @ {package.archive.url}{marker}"
             req = parse_requirement(text, comes_from=comes_from)
@@ -53,7 +63,9 @@ def parse_pylock(path: Path) -> RequirementSet:
             result.requirements.append(req._replace(hashes=req.hashes | digests))
             continue
         if package.version is None:
-            raise UsageError(f"{comes_from}: only versioned packages, directories and archives")
+            raise UsageError(
+                f"{comes_from}: only versioned packages, directories, archives and git"
+            )
         req = parse_requirement(f"{package.name}=={package.version}{marker}", comes_from=comes_from)
         files: list[Any] = [*(package.wheels or []), package.sdist]
         digests = frozenset().union(*(_digests(f.hashes) for f in files if f is not None))

@@ -26,9 +26,13 @@ LINK_ONLY_PROBLEMS = frozenset({"pointer-missing-link", "pointer-wrong-target", 
 
 
 def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """This process's environment without CACHEDB_* settings, plus ``extra``."""
+    """This process's environment without CACHEDB_* settings (but the test's database), plus
+    ``extra``."""
+    keep = set(os.environ.get("CACHEDB_TEST_KEEP", "").split())  # the ``backend``'s database
     env = {
-        k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_") and k != "VIRTUAL_ENV"
+        k: v
+        for k, v in os.environ.items()
+        if (not k.startswith("CACHEDB_") or k in keep) and k != "VIRTUAL_ENV"
     }
     env.update(extra or {})
     return env
@@ -156,7 +160,13 @@ def db_file(cache_dir: Path) -> Path:
 
 
 def query(cache_dir: Path, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(db_file(cache_dir), timeout=60)
+    """Rows of ``sql`` (``?`` parameters) from the cache's database, on either backend."""
+    if os.environ.get("CACHEDB_DB_URL"):
+        from cachestate import connect
+
+        conn = connect(cache_dir)
+    else:
+        conn = sqlite3.connect(db_file(cache_dir), timeout=60)
     try:
         return list(conn.execute(sql, tuple(params)).fetchall())
     finally:
@@ -164,7 +174,18 @@ def query(cache_dir: Path, sql: str, params: Sequence[object] = ()) -> list[tupl
 
 
 def integrity_ok(cache_dir: Path) -> None:
-    """``PRAGMA integrity_check`` and ``foreign_key_check`` are both clean."""
+    """``PRAGMA integrity_check`` and ``foreign_key_check`` are both clean (SQLite); on
+    PostgreSQL, which checks foreign keys on every write, that no row names a missing
+    archive all the same."""
+    if os.environ.get("CACHEDB_DB_URL"):
+        for table in ("pointers", "installs", "archive_files"):
+            broken = query(
+                cache_dir,
+                f"SELECT count(*) FROM {table} t"
+                " WHERE NOT EXISTS (SELECT 1 FROM archives a WHERE a.id = t.archive_id)",
+            )
+            assert broken == [(0,)], (table, broken)
+        return
     conn = sqlite3.connect(db_file(cache_dir), timeout=60)
     try:
         result = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]

@@ -24,7 +24,9 @@ from wheelbuilder import UnseekableStream, make_wheel
 
 from cachedb.errors import CachedbError, InvalidWheel
 from cachedb.index._parse import parse_page
-from cachedb.store.unpack import _parse_record, check_member_name, unpack_wheel
+from cachedb.store.unpack import unpack_wheel
+from cachedb.wheel.members import check_member_name
+from cachedb.wheel.records import check_wheel_record
 
 FUZZ = settings(
     max_examples=int(os.environ.get("CHAOS_FUZZ_EXAMPLES", "200")),
@@ -220,7 +222,7 @@ _RECORD_PIECES = st.sampled_from(
 def test_any_record_is_parsed_or_refused(text: str, raw: bytes) -> None:
     for data in (text.encode("utf-8", "surrogatepass"), raw):
         try:
-            rows = _parse_record(data, "demo-1.0.dist-info/RECORD")
+            rows = check_wheel_record(data, "demo-1.0.dist-info/RECORD")
         except InvalidWheel as exc:
             assert "\n" not in str(exc)
             continue

@@ -1,4 +1,4 @@
-"""The byte layout of a wheel's zip: one reading, whoever reads it.
+"""A wheel's zip: its central directory, parsed once, and its byte layout checked.
 
 ``zipfile`` trusts the central directory. Other readers (streaming unzippers,
 other installers, antivirus scanners) walk the local headers from the start of
@@ -37,6 +37,8 @@ _END64_RECORD = struct.Struct("<4sQHHIIQQQQ")  # 56 bytes
 _END64_LOCATOR_RECORD = struct.Struct("<4sIQI")  # 20 bytes
 _EXTRA_HEADER = struct.Struct("<HH")
 _U64 = struct.Struct("<Q")
+_NAME_LENGTH = struct.Struct("<H")  # at byte 28 of a central header
+_LONGEST_NAME = 512  # looked back over for the start of a name found by its end
 _MAX_COMMENT = 0xFFFF
 _MAX_EXTRACT_VERSION = 63  # zipfile's: what a member may need to be read
 _UTF8_FLAG = 0x800
@@ -203,39 +205,107 @@ def _zip64_extra(
     return file_size, compress_size, header_offset
 
 
+def _entry(directory: bytes, pos: int, filename: str) -> tuple[Member, int]:
+    """The central directory entry at ``pos``, and where the next one starts."""
+    end = len(directory)
+    if pos + _CENTRAL_HEADER.size > end:
+        raise InvalidWheel(f"{filename} is not a valid zip archive: truncated central directory")
+    (sig, version, flags, method, crc, csize, usize, name_len, extra_len, comment_len,
+     attr, offset) = _CENTRAL_HEADER.unpack_from(directory, pos)  # fmt: skip
+    name_at = pos + _CENTRAL_HEADER.size
+    extra_at = name_at + name_len
+    pos = extra_at + extra_len + comment_len
+    if sig != _CENTRAL or pos > end:
+        raise InvalidWheel(f"{filename} is not a valid zip archive: bad central directory")
+    if version > _MAX_EXTRACT_VERSION:
+        raise InvalidWheel(f"{filename} needs zip version {version / 10:.1f} to be read")
+    raw = directory[name_at:extra_at]
+    try:
+        # cp437 is ASCII below 0x80; the UTF-8 codec is the one without a lookup.
+        name = raw.decode() if flags & _UTF8_FLAG or raw.isascii() else raw.decode("cp437")
+    except UnicodeDecodeError:
+        raise InvalidWheel(f"{filename} has a member name that is not valid UTF-8") from None
+    if extra_len:
+        usize, csize, offset = _zip64_extra(
+            directory[extra_at : extra_at + extra_len], usize, csize, offset, filename
+        )
+    return Member(name, raw, flags, method, crc, csize, usize, offset, attr), pos
+
+
 def _members(directory: bytes, filename: str) -> list[Member]:
     """The central directory's entries; it must hold nothing else."""
     members: list[Member] = []
     append = members.append
-    unpack = _CENTRAL_HEADER.unpack_from
+    entry = _entry
     end = len(directory)
     pos = 0
     while pos < end:
-        if pos + _CENTRAL_HEADER.size > end:
-            raise InvalidWheel(
-                f"{filename} is not a valid zip archive: truncated central directory"
-            )
-        (sig, version, flags, method, crc, csize, usize, name_len, extra_len, comment_len,
-         attr, offset) = unpack(directory, pos)  # fmt: skip
-        name_at = pos + _CENTRAL_HEADER.size
-        extra_at = name_at + name_len
-        pos = extra_at + extra_len + comment_len
-        if sig != _CENTRAL or pos > end:
-            raise InvalidWheel(f"{filename} is not a valid zip archive: bad central directory")
-        if version > _MAX_EXTRACT_VERSION:
-            raise InvalidWheel(f"{filename} needs zip version {version / 10:.1f} to be read")
-        raw = directory[name_at:extra_at]
-        try:
-            # cp437 is ASCII below 0x80; the UTF-8 codec is the one without a lookup.
-            name = raw.decode() if flags & _UTF8_FLAG or raw.isascii() else raw.decode("cp437")
-        except UnicodeDecodeError:
-            raise InvalidWheel(f"{filename} has a member name that is not valid UTF-8") from None
-        if extra_len:
-            usize, csize, offset = _zip64_extra(
-                directory[extra_at : extra_at + extra_len], usize, csize, offset, filename
-            )
-        append(Member(name, raw, flags, method, crc, csize, usize, offset, attr))
+        member, pos = entry(directory, pos, filename)
+        append(member)
     return members
+
+
+def _named(directory: bytes, filename: str, suffix: bytes) -> list[Member]:
+    """The entries whose names end with ``suffix``, found by searching for it rather
+    than walking every entry (thousands, where one is wanted)."""
+    found = []
+    hit = directory.find(suffix)
+    while hit >= 0:
+        name_end = hit + len(suffix)
+        # Going back from the suffix, the first central header whose name ends here
+        # is this member's.
+        for start in range(hit, max(_CENTRAL_HEADER.size, hit - _LONGEST_NAME) - 1, -1):
+            header = start - _CENTRAL_HEADER.size
+            if directory[header : header + 4] != _CENTRAL:
+                continue
+            if _NAME_LENGTH.unpack_from(directory, header + 28)[0] != name_end - start:
+                continue
+            found.append(_entry(directory, header, filename)[0])
+            break
+        hit = directory.find(suffix, hit + 1)
+    return found
+
+
+def read_directory(src: WheelBytes, filename: str, suffix: bytes = b"") -> tuple[list[Member], int]:
+    """The members the central directory lists, and where it starts: the one parse of
+    it, refused (``InvalidWheel``) where it is malformed or not where its end record
+    says. Local headers are not looked at (``read_layout``, ``locate``).
+
+    With ``suffix``, only the members whose names end with it, found by searching
+    the directory's bytes: the other entries are neither parsed nor checked.
+    """
+    cd_offset, cd_end, entries = _central_directory(src, filename)
+    directory = src.read(cd_offset, cd_end - cd_offset)
+    if len(directory) != cd_end - cd_offset:
+        raise InvalidWheel(f"{filename} is not a valid zip archive: truncated central directory")
+    if suffix:
+        return _named(directory, filename, suffix), cd_offset
+    members = _members(directory, filename)
+    if entries != len(members):
+        raise InvalidWheel(
+            f"{filename}: its zip end record counts {entries} members, "
+            f"the central directory {len(members)}"
+        )
+    return members, cd_offset
+
+
+def locate(src: WheelBytes, member: Member, filename: str) -> None:
+    """Set ``member.data_offset`` from its local header, which must carry its name,
+    method and flags: enough to read one member (``read_layout`` checks them all)."""
+    header = src.read(member.header_offset, _LOCAL_HEADER.size + len(member.raw_name))
+    if len(header) < _LOCAL_HEADER.size:
+        raise InvalidWheel(f"{filename}: member {member.name!r} has a truncated local header")
+    sig, _version, flags, method, *_, name_len, extra_len = _LOCAL_HEADER.unpack_from(header)
+    if (
+        sig != _LOCAL
+        or header[_LOCAL_HEADER.size :] != member.raw_name
+        or (method, flags) != (member.compress_type, member.flag_bits)
+    ):
+        raise InvalidWheel(
+            f"{filename}: the local header of member {member.name!r} disagrees with the "
+            "central directory"
+        )
+    member.data_offset = member.header_offset + _LOCAL_HEADER.size + name_len + extra_len
 
 
 def read_layout(src: WheelBytes, filename: str) -> list[Member]:
@@ -248,16 +318,7 @@ def read_layout(src: WheelBytes, filename: str) -> list[Member]:
     read its data without parsing the local header again.
     """
     size = src.size
-    cd_offset, cd_end, entries = _central_directory(src, filename)
-    directory = src.read(cd_offset, cd_end - cd_offset)
-    if len(directory) != cd_end - cd_offset:
-        raise InvalidWheel(f"{filename} is not a valid zip archive: truncated central directory")
-    members = _members(directory, filename)
-    if entries != len(members):
-        raise InvalidWheel(
-            f"{filename}: its zip end record counts {entries} members, "
-            f"the central directory {len(members)}"
-        )
+    members, cd_offset = read_directory(src, filename)
     ordered = sorted(members, key=attrgetter("header_offset"))
     read = src.read
     in_memory = src.data
