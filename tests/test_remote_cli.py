@@ -286,3 +286,14 @@ def test_unreachable_remote_is_one_line_error_and_changes_nothing(
     assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr
     assert "unreachable" in lines[0]
     assert snapshot(cache) == state
+
+
+def test_the_remote_may_come_from_a_configuration_file(tmp_path: Path, s3_bucket: S3Bucket) -> None:
+    config = tmp_path / "cachedb.toml"
+    config.write_text(f'remote = "{s3_bucket.url}"\n')
+    s3_bucket.put("wheels/sha256/" + "0" * 64 + "/x-1.0-py3-none-any.whl", b"x")
+    out = cachedb("remote", "ls", "--json", env={"CACHEDB_CONFIG_FILE": str(config)})
+    assert out.returncode == 0, out.stderr
+    assert [r["key"] for r in json.loads(out.stdout)] == [
+        "wheels/sha256/" + "0" * 64 + "/x-1.0-py3-none-any.whl"
+    ]

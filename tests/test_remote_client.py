@@ -59,6 +59,8 @@ def test_url_parsing() -> None:
     [
         "http://bucket/x",
         "s3://AK:SECRET@bucket/x",
+        "http://AK:SECRET@bucket/x",
+        "s3://bucket/x?endpoint=http://AK:SECRET@127.0.0.1:1",
         "s3:///x",
         "s3://bucket/x?endpoint=ftp://h",
         "s3://bucket/x?endpoint=http://u:p@h:1",

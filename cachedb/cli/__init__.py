@@ -39,6 +39,8 @@ _COMMANDS = {
     "sql": "_audit",
     "remote": "_remote",
 }
+# Commands that are groups of subcommands (`cachedb remote push`).
+_GROUPS = frozenset({"remote"})
 
 
 def load_app(args: Sequence[str] = ()) -> typer.Typer:
@@ -175,6 +177,9 @@ def _configure(args: list[str]) -> tuple[list[str], dict[str, dict[str, object]]
         for name, setting in _settings.SETTINGS.items()
         if setting.flag and (found := configuration.lookup(name)) is not None
     }
+    if rest[0] in _GROUPS and len(rest) > 1:
+        # click hands a group's subcommand the defaults under its own name.
+        return rest, {rest[0]: {rest[1]: values}}
     return rest, {rest[0]: values}
 
 

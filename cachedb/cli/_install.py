@@ -331,11 +331,4 @@ def list_command(
     raise typer.Exit(run_list(python, venv, cache_dir, db_url, json_output))
 
 
-# The source options, for the modules that still import them from here (cli/_remote.py).
-__all__ = [
-    "ExtraIndexUrlOption",
-    "FindLinksOption",
-    "IndexUrlOption",
-    "NoIndexOption",
-    "Path",
-]
+__all__ = ["Path"]

@@ -5,18 +5,21 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ._app import CacheDirOption, DbUrlOption, JsonOption, app
-from ._install import (
+from ._install import PythonOption, QuietOption, VerboseOption
+from ._sources import (
+    CertOption,
     ExtraIndexUrlOption,
     FindLinksOption,
     IndexUrlOption,
+    KeyringProviderOption,
+    NativeTlsOption,
     NoIndexOption,
-    PythonOption,
-    QuietOption,
-    VerboseOption,
 )
 
 if TYPE_CHECKING:
     from ..index import IndexClient
+    from ..install.options import InstallOptions
+    from ..install.report import Reporter
     from ..remote import Remote
 
 remote_app = typer.Typer(
@@ -57,20 +60,20 @@ def _age(seconds: float) -> str:
     return f"{max(0, int(seconds))}s"
 
 
-def _index(
-    index_url: str | None,
-    extra_index_url: list[str] | None,
-    find_links: list[str] | None,
-    no_index: bool,
-) -> "IndexClient | None":
+def _index(opts: "InstallOptions") -> "IndexClient | None":
+    """The sources ``opts`` names, read as install reads them (nothing written to the cache)."""
     from ..index import IndexClient
-    from ..install.options import DEFAULT_INDEX_URL, http_timeout
+    from ..install.options import DEFAULT_INDEX_URL
 
-    indexes = [] if no_index else [index_url or DEFAULT_INDEX_URL, *(extra_index_url or [])]
-    if not indexes and not find_links:
+    indexes = [] if opts.no_index else [opts.index_url or DEFAULT_INDEX_URL, *opts.extra_index_urls]
+    if not indexes and not opts.find_links:
         return None
     return IndexClient(
-        index_urls=indexes, find_links=find_links or [], cache_dir=None, timeout=http_timeout()
+        index_urls=indexes,
+        find_links=opts.find_links,
+        cache_dir=None,
+        timeout=opts.timeout,
+        network=opts.network(),
     )
 
 
@@ -90,15 +93,29 @@ def push_command(
     extra_index_url: ExtraIndexUrlOption = None,
     find_links: FindLinksOption = None,
     no_index: NoIndexOption = False,
+    cert: CertOption = None,
+    native_tls: NativeTlsOption = False,
+    keyring_provider: KeyringProviderOption = "disabled",
     dry_run: DryRunOption = False,
     json: JsonOption = False,
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
 ) -> None:
     """Push the cached wheels the remote lacks (read again from the indexes, by sha256)."""
+    from ..install.options import InstallOptions
     from ..remote._push import push
     from ..remote._usage import server_now
     from ..store import open_cache
+
+    sources = InstallOptions(
+        index_url=index_url,
+        extra_index_urls=list(extra_index_url or []),
+        find_links=list(find_links or []),
+        no_index=no_index,
+        cert=cert,
+        native_tls=native_tls,
+        keyring_provider=keyring_provider,
+    )
 
     with _open_remote(remote) as shared:
         server_now(shared)  # an unreachable remote is said before the cache is opened
@@ -109,7 +126,7 @@ def push_command(
 
                 target = find_target(python=python)
                 tags = query_interpreter(target, cache.layout.interpreters).tags
-            index = _index(index_url, extra_index_url, find_links, no_index)
+            index = _index(sources)
             try:
                 report = push(cache, shared, index, tags=tags, dry_run=dry_run, say=typer.echo)
             finally:
@@ -149,6 +166,9 @@ def pull_command(
     extra_index_url: ExtraIndexUrlOption = None,
     find_links: FindLinksOption = None,
     no_index: NoIndexOption = False,
+    cert: CertOption = None,
+    native_tls: NativeTlsOption = False,
+    keyring_provider: KeyringProviderOption = "disabled",
     cache_dir: CacheDirOption = None,
     db_url: DbUrlOption = None,
     quiet: QuietOption = 0,
@@ -158,7 +178,6 @@ def pull_command(
     from ..errors import UsageError
     from ..install.options import InstallOptions
     from ..install.report import Reporter
-    from ..remote._pull import pull
     from ..remote._url import RemoteUrl
 
     if not remote:
@@ -173,11 +192,49 @@ def pull_command(
         extra_index_urls=list(extra_index_url or []),
         find_links=list(find_links or []),
         no_index=no_index,
+        cert=cert,
+        native_tls=native_tls,
+        keyring_provider=keyring_provider,
         cache_dir=cache_dir,
         db_url=db_url,
         remote=remote,
     )
-    raise typer.Exit(pull(opts, Reporter(verbose - quiet)))
+    raise typer.Exit(_pull(opts, Reporter(verbose - quiet)))
+
+
+def _pull(opts: "InstallOptions", reporter: "Reporter") -> int:
+    """Install ``opts`` into a scratch target inside the cache's ``tmp/``, deleted at once.
+
+    The same resolution, remote-first fetching (every blob verified, zip-checked and
+    unpacked as a download is) and store as an install; nothing else is kept. The
+    scratch install is recorded like any: an environment whose directory is gone,
+    which gc marks stale and forgets.
+    """
+    import os
+    import shutil
+    from dataclasses import replace
+
+    from .._config import resolve_cache_dir
+    from ..install.pipeline import run_install
+    from ..install.report import Reporter
+    from ..store.layout import TMP_DIR
+
+    scratch = resolve_cache_dir(opts.cache_dir) / TMP_DIR / f"pull-{os.urandom(6).hex()}"
+    # The install's own lines would speak of installing; its warnings still show.
+    quiet = Reporter(min(reporter.verbosity, 0) - 1, reporter.stream)
+    try:
+        code = run_install(replace(opts, target=str(scratch), link_mode=None), quiet)
+        # name==version of each distribution the scratch install holds.
+        pulled = sorted(
+            "==".join(entry.name[: -len(".dist-info")].rsplit("-", 1))
+            for entry in scratch.glob("*.dist-info")
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    reporter.info(f"Pulled {len(pulled)} distributions into the cache")
+    for name in pulled:
+        reporter.change("+", name)
+    return code
 
 
 @remote_app.command("ls")

@@ -182,7 +182,7 @@ def _remote(
     opts: InstallOptions, reporter: Reporter, request: Request, interp: Interpreter, cache: Cache
 ) -> RemoteTier | None:
     """The remote tier (``--remote``), if one is given."""
-    if not opts.remote:
+    if not opts.remote or opts.offline:  # --offline asks no network, the remote included
         return None
     from ..remote.tier import RemoteTier
 

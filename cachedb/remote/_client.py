@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from cachedb.remote import _credentials, _sigv4
-from cachedb.remote._errors import RemoteError, RemoteUnavailable
+from cachedb.remote._errors import RemoteError, RemoteTooLarge, RemoteUnavailable
 from cachedb.remote._url import DEFAULT_REGION, RemoteUrl
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ class Remote:
                     for chunk in response.iter_bytes(_CHUNK):
                         size += len(chunk)
                         if max_size is not None and size > max_size:
-                            raise RemoteError(
+                            raise RemoteTooLarge(
                                 f"{self._where(key)} is larger than the {max_size} byte limit"
                             )
                         out.write(chunk)
@@ -188,12 +188,13 @@ class Remote:
         )
         self._check(response, "PUT", key)
 
-    def list(self, prefix: str = "") -> Iterator[RemoteObject]:
-        """Every object whose key starts with ``prefix``, in key order, page by page."""
+    def list(self, prefix: str = "", *, page_size: int = 1000) -> Iterator[RemoteObject]:
+        """Every object whose key starts with ``prefix``, in key order, ``page_size`` a
+        request (S3 gives at most 1000)."""
         token: str | None = None
         strip = len(self.url.prefix) + 1 if self.url.prefix else 0
         while True:
-            query = {"list-type": "2", "prefix": self._full(prefix)}
+            query = {"list-type": "2", "max-keys": str(page_size), "prefix": self._full(prefix)}
             if token:
                 query["continuation-token"] = token
             response = self._send("GET", None, query=query)

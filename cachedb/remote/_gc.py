@@ -13,8 +13,9 @@ A host writes the use marker each time it fetches a blob (``tier``), so a
 blob fetched within ``grace`` of its mark is kept; only a download running
 longer than ``grace`` could see its blob deleted under it, which is why
 ``grace`` (default 1 h) must be longer than any download. Whatever still loses
-the race sees a missing blob, which is a miss: the host falls back to its index. A blob younger than ``grace`` is
-never marked nor deleted, whatever ``max_age`` says.
+the race sees a missing blob, which is a miss: the host falls back to its
+index. A blob younger than ``grace`` is never marked nor deleted, whatever
+``max_age`` says.
 """
 
 from __future__ import annotations

@@ -23,12 +23,13 @@ class RemoteUrl:
     @classmethod
     def parse(cls, url: str) -> RemoteUrl:
         parts = urlsplit(url)
+        if "@" in url:  # user:secret@ in the bucket's place or the endpoint's
+            # Credentials come from the AWS variables or profile, never from a URL
+            # that would end up in shell history, configuration files and logs (and
+            # such a URL is never repeated in a message).
+            raise UsageError("remote URL must not carry credentials; use the AWS variables")
         if parts.scheme != "s3":
             raise UsageError(f"remote {url!r}: only s3://bucket/prefix URLs are supported")
-        if parts.username or parts.password:
-            # Credentials come from the AWS variables or profile, never from a URL
-            # that would end up in shell history, configuration files and logs.
-            raise UsageError("remote URL must not carry credentials; use the AWS variables")
         bucket = parts.hostname or ""
         if not bucket or not _valid_bucket(parts.netloc):
             raise UsageError(f"remote {url!r}: missing or invalid bucket name")

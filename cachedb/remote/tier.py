@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from cachedb.remote._errors import RemoteError
+from cachedb.remote._errors import RemoteError, RemoteTooLarge, RemoteUnavailable
 from cachedb.remote.keys import built_key, wheel_key
 
 if TYPE_CHECKING:
@@ -86,6 +86,8 @@ class RemoteTier:
         self._lock = threading.Lock()
         self._remote: Remote | None = None
         self._failed = False
+        self._no_writes = False
+        self._no_marks = False
         self._warned_alone = False
         self._own: set[Path] = set()  # files fetched from the remote (never pushed back)
         self._blobs: dict[str, Path] = {}  # sha256 -> wheel fetched for metadata
@@ -157,7 +159,7 @@ class RemoteTier:
                 best = (rank, filename)
         if best is None:
             return None
-        got = self._fetch(prefix + best[1], None, best[1], dest_dir, None)
+        got = self._fetch(prefix + best[1], None, best[1], dest_dir, None, listed=True)
         return got.path if got is not None else None
 
     def push_build(self, identity: str, wheel: Path) -> None:
@@ -253,17 +255,35 @@ class RemoteTier:
         return min(ranks) if ranks else None
 
     def _fetch(
-        self, key: str, sha: str | None, filename: str, dest_dir: Path, size: int | None
+        self,
+        key: str,
+        sha: str | None,
+        filename: str,
+        dest_dir: Path,
+        size: int | None,
+        *,
+        listed: bool = False,
     ) -> Downloaded | None:
         """``key`` into ``dest_dir/<unique>/<filename>``, checked against ``sha`` (else the
-        sha256 stored with the object); refused blobs are deleted here and reported."""
+        sha256 stored with the object); a refused blob is removed here and reported."""
         from cachedb.fetch import DEFAULT_MAX_DOWNLOAD_SIZE, Downloaded
         from cachedb.store.unpack import sha256_file
 
         box = Path(tempfile.mkdtemp(prefix="remote-", dir=dest_dir))
         dest = box / filename
         limit = size if size is not None else DEFAULT_MAX_DOWNLOAD_SIZE
-        got = self._guard(lambda remote: remote.get(key, dest, max_size=limit))
+        # A miss costs one HEAD (``listed``: the listing just showed it). A hit announces
+        # its use (the marker's LastModified, for `cachedb remote gc`) before the read:
+        # gc deletes a marked blob only if no use was announced since its mark.
+        if not listed and self._guard(lambda remote: remote.head(key)) is None:
+            shutil.rmtree(box, ignore_errors=True)
+            return None
+        self._guard(lambda remote: remote.put(USES + key, b""), write=True, quiet=True)
+        try:
+            got = self._guard(lambda remote: remote.get(key, dest, max_size=limit))
+        except RemoteTooLarge as exc:
+            got = None
+            self._warn(f"refused {exc}")
         if got is None:
             shutil.rmtree(box, ignore_errors=True)
             return None
@@ -275,7 +295,7 @@ class RemoteTier:
             if sha is not None and self.push_downloads:
                 # Its key names another sha256, so it is wrong for every host: taken away,
                 # the push after this run's download puts the right bytes there.
-                self._guard(lambda remote: remote.delete(key))
+                self._guard(lambda remote: remote.delete(key), write=True)
                 repaired = "; deleted it there"
             self._warn(
                 f"refused {key} from the remote {self.url}: its sha256 is {actual}, "
@@ -284,20 +304,27 @@ class RemoteTier:
             return None
         with self._lock:
             self._own.add(dest)
-        # Its last use, for `cachedb remote gc` (the marker's LastModified).
-        self._guard(lambda remote: remote.put(USES + key, b""))
         return Downloaded(dest, actual, dest.stat().st_size)
 
     def _list(self, prefix: str) -> list[RemoteObject]:
         return self._guard(lambda remote: list(remote.list(prefix))) or []
 
     def _push(self, key: str, path: Path, sha: str) -> None:
-        self._guard(lambda remote: remote.put_if_absent(key, path, metadata={SHA256_META: sha}))
+        meta = {SHA256_META: sha}
+        self._guard(lambda remote: remote.put_if_absent(key, path, metadata=meta), write=True)
 
-    def _guard(self, fn: Callable[[Remote], T]) -> T | None:
-        """``fn(remote)``, or None once the remote has failed in this run (said once)."""
+    def _guard(
+        self, fn: Callable[[Remote], T], *, write: bool = False, quiet: bool = False
+    ) -> T | None:
+        """``fn(remote)``, or None once the remote has failed in this run (said once).
+
+        A remote that cannot be reached or fails (``RemoteUnavailable``) is not asked
+        again; one that refuses a write (read-only credentials) is still read from,
+        and is not written to again. ``quiet``: a refused write goes unsaid (the
+        last-use marks, which a read-only host cannot write).
+        """
         with self._lock:
-            if self._failed:
+            if self._failed or (write and (self._no_marks if quiet else self._no_writes)):
                 return None
             if self._remote is None:
                 from cachedb.remote._client import Remote
@@ -313,7 +340,18 @@ class RemoteTier:
             remote = self._remote
         try:
             return fn(remote)
+        except RemoteTooLarge:
+            raise  # that blob is refused, not the remote
         except (RemoteError, OSError) as exc:
+            if write and not isinstance(exc, RemoteUnavailable | OSError):
+                with self._lock:
+                    if quiet:
+                        self._no_marks = True
+                        return None
+                    first, self._no_writes = not self._no_writes, True
+                if first:
+                    self._warn(f"{exc}; nothing more is pushed to it in this run")
+                return None
             with self._lock:
                 first, self._failed = not self._failed, True
             if first:
