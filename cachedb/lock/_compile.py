@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..build.builder import Builder
     from ..index import IndexClient, Link
     from ..install.locations import Sources
+    from ..install.sources import Direct
     from ..store import Cache
     from ..target import Interpreter
     from ._files import LockedFile
@@ -182,7 +183,7 @@ def _lock(
             ref = direct.get(name)
             if ref is not None:
                 got = inner.remote_direct.get(ref.url)
-                archive = [] if got is None else [_direct_file(ref.url, got.sha256, got.size)]
+                archive = [] if got is None else [_direct_file(ref, got.sha256, got.size)]
                 located = inner.building.located.get(ref.url)
                 commit = located.revision if located is not None and located.kind == GIT else None
                 packages.append(
@@ -233,13 +234,13 @@ def _files(
     return hashed(index, links, staging_dir)
 
 
-def _direct_file(url: str, sha256: str, size: int) -> LockedFile:
+def _direct_file(ref: Direct, sha256: str, size: int) -> LockedFile:
     """A ``name @ url`` archive as the one file its lock entry records."""
     from ..index import Link
     from ._files import LockedFile
 
-    filename = url.split("#")[0].rsplit("/", 1)[-1]
-    return LockedFile(Link(url, filename, {"sha256": sha256}, None, None, None, url, size), sha256)
+    link = Link(ref.url, ref.filename, {"sha256": sha256}, None, None, None, ref.url, size)
+    return LockedFile(link, sha256)
 
 
 def _builder(
