@@ -61,7 +61,6 @@ class CandidateFinder:
         pins are then answered without the index client); ``local_hashes``: what the
         cache remembers of local files; ``refresh``: read every local file and revalidate
         every page (``--refresh``; ``policy`` names the ``--refresh-package`` ones)."""
-        self._cache = cache
         self._priority = {tag: i for i, tag in enumerate(tags)}
         self._installed = installed
         self._direct = direct
