@@ -262,12 +262,12 @@ def bench_installs(
                         round(measure.wait_until_quiet(patience=patience), 3)
                     )
                     if server is not None:
-                        server.index.take_count()
+                        server.take_count()
                     argv = tools.install_argv(tool, bin_dir, target, cache, source, REQUIREMENTS)
                     log = scratch.logs / f"{source.kind}-{tool}-{phase}.log"
                     sample = measure.run(argv, env=env, log=log, cwd=scratch.root)
                     entry["samples"].append(sample)
-                    entry["requests"].append(server.index.take_count() if server else 0)
+                    entry["requests"].append(server.take_count() if server else 0)
                     print(
                         f"  {source.kind:10} {phase} {tool:7} #{rep + 1}: {sample.wall:6.2f} s "
                         f"wall, {sample.cpu:6.2f} s CPU, {sample.maxrss_mib:5.0f} MiB",

@@ -49,6 +49,43 @@ def boot_id() -> str | None:
         return None
 
 
+_BOOT_TIME: list[float] = []
+
+
+def process_start_time(pid: int) -> float | None:
+    """When process ``pid`` started (epoch seconds), where the system says (Linux); else None.
+
+    A lease records its process's start time, so a later process given the same
+    pid is not taken for it. The value is computed the same way every time (boot
+    time plus the start tick), so equal values mean the same process.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+        # The command name (field 2) may hold spaces and parentheses: split after its end.
+        ticks = int(stat[stat.rindex(b")") + 2 :].split()[19])
+        if not _BOOT_TIME:
+            with open("/proc/stat", "rb") as f:
+                for line in f:
+                    if line.startswith(b"btime "):
+                        _BOOT_TIME.append(float(line.split()[1]))
+                        break
+        return _BOOT_TIME[0] + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def process_alive(pid: int, started_at: float | None) -> bool:
+    """Whether process ``pid`` exists on this host and is the one that started at
+    ``started_at`` (when known on both sides)."""
+    if not pid_alive(pid):
+        return False
+    if started_at is None:
+        return True
+    now = process_start_time(pid)
+    return now is None or abs(now - started_at) < 1e-3
+
+
 def pid_alive(pid: int) -> bool:
     """Whether process ``pid`` exists on this host."""
     if pid <= 0:

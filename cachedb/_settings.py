@@ -65,6 +65,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("http-timeout", "float", flag=False),
         Setting("concurrent-downloads", "int", flag=False),
         Setting("pointer-kind", "str", flag=False),
+        Setting("lease-ttl", "float", flag=False),
         # A flag of every command, taken by cli._configure rather than by each one.
         Setting("color", "str", flag=False),
     )

@@ -1,13 +1,23 @@
-"""Shared test set-up: tests/ on sys.path so helper modules import by name."""
+"""Shared test set-up.
+
+Helper modules import by name: pyproject.toml puts ``tests/`` and ``benchmarks/``
+on pytest's ``pythonpath``, the latter for the one index server the tests and
+the benchmark share (``benchmarks/indexserver.py``).
+"""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from collections.abc import Iterator
 
-TESTS = Path(__file__).resolve().parent
-if str(TESTS) not in sys.path:
-    sys.path.insert(0, str(TESTS))
+import pytest
+from indexserver import IndexServer
 
-# Fixtures shared by many test modules (the local HTTP index, PostgreSQL, S3 servers).
-pytest_plugins = ["indexserver", "pgserver", "s3server"]
+# Fixtures shared by many test modules (the PostgreSQL and S3 servers).
+pytest_plugins = ["pgserver", "s3server"]
+
+
+@pytest.fixture
+def index_server() -> Iterator[IndexServer]:
+    """An empty index on 127.0.0.1; ``index_server.add(wheel)`` publishes a file."""
+    with IndexServer() as server:
+        yield server

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+from cachestate import listing
 
 VENV_BIN = "Scripts" if sys.platform == "win32" else "bin"
 
@@ -45,25 +46,8 @@ def run_in(venv: Path, code: str) -> subprocess.CompletedProcess[str]:
 
 
 def tree(root: Path) -> dict[str, str]:
-    """Every file and link under ``root`` with its content digest or target (but
-    an environment's lock file)."""
-    out: dict[str, str] = {}
-    if not root.exists():
-        return out
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            path = Path(dirpath) / name
-            rel = path.relative_to(root).as_posix()
-            # The environment's lock file (as uv's) stays once made; it holds nothing.
-            if "__pycache__" in rel or rel == ".lock":
-                continue
-            if path.is_symlink():
-                out[rel] = "link:" + os.readlink(path)
-            elif path.is_dir():
-                out[rel] = "dir"
-            else:
-                out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return out
+    """An environment's files, links and directories (``cachestate.listing``), bytecode left out."""
+    return listing(root, bytecode=False)
 
 
 def pip(venv: Path, *args: str) -> subprocess.CompletedProcess[str]:

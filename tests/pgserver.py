@@ -187,7 +187,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every test that uses ``backend`` (or ``db_url``) runs once per backend it allows."""
-    if "backend" not in metafunc.fixturenames:
+    if "backend" not in metafunc.fixturenames or _parametrizes_backend(metafunc):
         return
     marker = metafunc.definition.get_closest_marker("backends")
     names = marker.args if marker is not None and marker.args else BACKENDS
@@ -197,6 +197,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         for name in names
     ]
     metafunc.parametrize("backend", params, indirect=True)
+
+
+def _parametrizes_backend(metafunc: pytest.Metafunc) -> bool:
+    """Whether the test gives an argument of its own the name ``backend`` (not this fixture)."""
+    for marker in metafunc.definition.iter_markers("parametrize"):
+        names = marker.args[0] if marker.args else marker.kwargs.get("argnames", "")
+        if isinstance(names, str):
+            names = [n.strip() for n in names.split(",")]
+        if "backend" in names:
+            return True
+    return False
 
 
 @pytest.fixture

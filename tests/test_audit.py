@@ -9,13 +9,16 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pgserver import SUPERUSER, PgServer
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 from wheelbuilder import make_wheel
@@ -423,7 +426,9 @@ def test_info(built_any: Built, db_url: str | None, capsys: pytest.CaptureFixtur
     assert code == 0
     info = json.loads(out)
     assert info["cache_dir"] == str(built.root)
-    assert info["database_url"] == (db_url or f"sqlite:///{built.root / 'cachedb.sqlite3'}")
+    # The user name is hidden with the password: it may be a token.
+    shown = db_url.replace(f"://{SUPERUSER}@", "://****@") if db_url else None
+    assert info["database_url"] == (shown or f"sqlite:///{built.root / 'cachedb.sqlite3'}")
     assert info["schema_revision"] == HEAD
     assert info["environments"] == 1 and info["stale_environments"] == 0
     buckets = {b["bucket"]: b for b in info["buckets"]}
@@ -433,11 +438,43 @@ def test_info(built_any: Built, db_url: str | None, capsys: pytest.CaptureFixtur
     assert f"schema revision: {HEAD}" in out and "wheels-v0" in out
 
 
-@pytest.mark.backends("sqlite")
-def test_info_redacts_credentials() -> None:
-    from cachedb.audit.info import redact_url
+@pytest.mark.backends("sqlite")  # once: it names its own database (--db-url)
+def test_info_hides_a_token_given_as_the_user_name(
+    pg_server: PgServer, pg_migrated_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Access tokens are often passed as the user name alone: `info` must not print them.
+    token = f"tok{uuid.uuid4().hex[:12]}"
+    pg_server.admin(f'CREATE ROLE "{token}" LOGIN SUPERUSER')
+    url = pg_migrated_url.replace(f"://{SUPERUSER}@", f"://{token}@")
+    args = ["--cache-dir", str(tmp_path / "cache"), "--db-url", url]
+    code, out, err = cli(capsys, "info", *args)
+    assert code == 0, err
+    assert token not in out + err and "postgresql://****@127.0.0.1:" in out
+    # The JSON form too (its byte counts are PostgreSQL numerics, written as numbers).
+    code, out, err = cli(capsys, "info", "--json", *args)
+    assert code == 0, err
+    assert token not in out + err
+    info = json.loads(out)
+    assert info["database_url"] == "postgresql://****@" + url.split("@", 1)[1]
+    assert all(isinstance(bucket["bytes"], int) for bucket in info["buckets"])
 
-    assert redact_url("postgresql://user:hunter2@db/cache") == "postgresql://user:***@db/cache"
+
+@pytest.mark.backends("sqlite")  # once: it names its own database (--db-url)
+@pytest.mark.parametrize("command", ["info", "sql"])
+@pytest.mark.parametrize("userinfo", ["tok3nSECRET", "user:hunter2SECRET"])
+def test_unreachable_database_error_hides_credentials(
+    command: str, userinfo: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("psycopg")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed once the block ends: nothing listens there
+    url = f"postgresql://{userinfo}@127.0.0.1:{port}/cache"
+    args = ["--cache-dir", str(tmp_path / "cache"), "--db-url", url]
+    code, out, err = cli(capsys, command, *args, *(["SELECT 1"] if command == "sql" else []))
+    assert code != 0
+    assert "SECRET" not in out + err
+    assert f"postgresql://****@127.0.0.1:{port}/cache" in err
 
 
 # -- verify ---------------------------------------------------------------------------

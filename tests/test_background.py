@@ -1,12 +1,14 @@
-"""``Background``: jobs started while the caller works on, taken one by one, or abandoned."""
+"""The thread helpers: ``Background`` (jobs started while the caller works on, taken one
+by one, or abandoned) and ``on_threads`` (one step over many items)."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
-from cachedb.install.threads import Background
+from cachedb._threads import Background, on_threads
 
 
 def test_results_are_taken_by_key_and_then_belong_to_the_caller() -> None:
@@ -55,3 +57,34 @@ def test_nothing_started_means_nothing_to_abandon() -> None:
     jobs: Background[str, int] = Background(2, "test")
     assert jobs.abandon() == []
     assert jobs.take("anything") is None
+
+
+@pytest.mark.parametrize("workers", [1, 2, 4])
+def test_on_threads_returns_results_in_item_order(workers: int) -> None:
+    items = list(range(200))
+    weights = [n % 7 for n in items]  # heaviest first: another order of work, the same answer
+    assert on_threads(lambda n: n * n, items, workers, "test", weights) == [n * n for n in items]
+    assert on_threads(lambda n: n, [], workers, "test") == []
+
+
+def test_on_threads_stops_at_a_failure_and_raises_it_once_all_workers_stopped() -> None:
+    started: list[int] = []
+    gate = threading.Event()
+
+    def fn(n: int) -> int:
+        started.append(n)
+        if n == 0:
+            gate.wait()  # the other worker fails while this one is busy
+            return n
+        raise ValueError(n)
+
+    def release() -> None:
+        while len(started) < 2:
+            time.sleep(0.001)
+        gate.set()
+
+    threading.Thread(target=release, daemon=True).start()
+    with pytest.raises(ValueError):
+        on_threads(fn, list(range(50)), 2, "test")
+    # Item 0 finished before the failure was raised; no worker went on past its next item.
+    assert 0 in started and len(started) == 2

@@ -12,14 +12,10 @@ import pytest
 from wheelbuilder import make_wheel
 
 from cachedb.errors import HashMismatch, NetworkError
-from cachedb.fetch import Downloaded, HttpSession, download, redact_url
+from cachedb.fetch import Downloaded, HttpSession, download
 
 if TYPE_CHECKING:
     from indexserver import IndexServer
-
-# Registers the `index_server` fixture without an import that parameters would shadow
-# (and before the module is imported, so pytest can still rewrite its asserts).
-pytest_plugins = ("indexserver",)
 
 
 @pytest.fixture
@@ -134,15 +130,6 @@ def test_unreachable_host_and_credentials_are_redacted(
 def test_unsafe_filename_refused(tmp_path: Path) -> None:
     with pytest.raises(NetworkError, match="unsafe"):
         download(None, "file:///etc/passwd", tmp_path, "../passwd")
-
-
-def test_redact_url() -> None:
-    assert redact_url("https://u:p@host:8080/simple/") == "https://****@host:8080/simple/"
-    assert redact_url("https://token@host/x") == "https://****@host/x"
-    assert redact_url("https://host/x") == "https://host/x"
-    assert (
-        redact_url("https://u:p@host/x.whl?token=t&a=1#frag") == "https://****@host/x.whl?****#frag"
-    )
 
 
 @pytest.fixture

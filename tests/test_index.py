@@ -14,14 +14,10 @@ from wheelbuilder import make_wheel, metadata_text
 
 from cachedb.errors import HashMismatch, InvalidWheel, NetworkError, UsageError
 from cachedb.index import IndexClient, Link, parse_html_page
-from cachedb.index._client import LOOPBACK_CONCURRENCY, REMOTE_CONCURRENCY
+from cachedb.index._concurrency import LOOPBACK_CONCURRENCY, REMOTE_CONCURRENCY
 
 if TYPE_CHECKING:
     from indexserver import IndexServer
-
-# Registers the `index_server` fixture without an import that parameters would shadow
-# (and before the module is imported, so pytest can still rewrite its asserts).
-pytest_plugins = ("indexserver",)
 
 
 @pytest.fixture
@@ -318,7 +314,7 @@ def test_download_many_reports_failure(index_server: IndexServer, tmp_path: Path
 
 
 def test_page_size_cap(served: IndexServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("cachedb.index._client.MAX_PAGE", 100)
+    monkeypatch.setattr("cachedb.index._pages.MAX_PAGE", 100)
     with client(served, None) as c, pytest.raises(NetworkError, match="larger than"):
         c.project_links("alpha")
 

@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -190,3 +191,53 @@ def test_schema_file_statements_parse() -> None:
     assert all(sqlite3.complete_statement(s + ";") for s in found)
     with pytest.raises(ValueError, match="ends inside a statement"):
         statements("CREATE TABLE x (\n  a INTEGER\n")
+
+
+_ROWS_AT_0005 = [
+    "INSERT INTO archives (id, relpath, filename, name, version, tags, unpacked_size,"
+    " file_count, wheel_size, created_at, last_used_at)"
+    " VALUES ('a', 'archive-v0/a', 'a-1-py3-none-any.whl', 'a', '1', 'py3-none-any',"
+    " 1, 1, 1, 0, 0)",
+    "INSERT INTO environments (id, path, python, created_at, last_used_at)"
+    " VALUES (7, '/srv/venv', '/usr/bin/python3', 0, 0)",
+    "INSERT INTO installs (id, environment_id, archive_id, name, version, link_mode,"
+    " installed_at) VALUES (9, 7, 'a', 'a', '1', 'symlink', 0)",
+    "INSERT INTO leases (archive_id, pid, host, created_at, expires_at) VALUES ('a', 1, 'h', 0, 1)",
+]
+
+
+@pytest.mark.parametrize("backend_name", ["sqlite", "postgresql"])
+def test_environments_keyed_by_host_keep_every_row_on_upgrade(
+    tmp_path: Path, backend_name: str, request: pytest.FixtureRequest
+) -> None:
+    # 0006 rebuilds environments and installs on SQLite, whose installs cascade from it.
+    from cachestate import PgConnection
+
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    if backend_name == "postgresql":
+        url: str = request.getfixturevalue("pg_url")  # empty
+        db_url: str | None = url
+    else:
+        url, db_url = f"sqlite:///{cache_dir / 'cachedb.sqlite3'}", None
+
+    def connect() -> Any:
+        return PgConnection(url) if db_url else sqlite3.connect(cache_dir / "cachedb.sqlite3")
+
+    assert alembic("upgrade", "0005", url=url).returncode == 0
+    with connect() as conn:
+        for statement in _ROWS_AT_0005:
+            conn.execute(statement)
+    open_cache(cache_dir, db_url).close()
+    with connect() as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(HEAD,)]
+        assert conn.execute("SELECT id, path, host_id FROM environments").fetchall() == [
+            (7, "/srv/venv", None)
+        ]
+        assert conn.execute("SELECT id, environment_id FROM installs").fetchall() == [(9, 7)]
+        assert conn.execute("SELECT started_at, heartbeat_at FROM leases").fetchall() == [
+            (None, None)
+        ]
+        assert conn.execute("SELECT path, active_installs FROM v_environments").fetchall() == [
+            ("/srv/venv", 1)
+        ]

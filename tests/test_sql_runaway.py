@@ -1,6 +1,6 @@
 """``cachedb sql`` on runaway queries and read-only caches: Ctrl-C and ``--timeout`` stop it,
-rows are streamed rather than gathered, table-valued pragmas read, and a read-only run
-leaves no ``-wal``/``-shm`` files behind."""
+rows are streamed rather than gathered (on PostgreSQL through a server-side cursor),
+table-valued pragmas read, and a read-only run leaves no ``-wal``/``-shm`` files behind."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ from cachedb.store import open_cache
 RUNAWAY = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n"
 ENDLESS = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i FROM n"
 
+# The runaway and streaming tests run on SQLite and on PostgreSQL; those about SQLite's
+# files and pragmas on SQLite only.
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 @pytest.fixture
 def cache_dir(tmp_path: Path) -> Path:
@@ -31,7 +35,8 @@ def cache_dir(tmp_path: Path) -> Path:
 
 
 def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_")}
+    keep = ("CACHEDB_DB_URL",)  # the backend's database
+    return {k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_") or k in keep}
 
 
 def _spawn(cache_dir: Path, *args: str) -> subprocess.Popen[str]:
@@ -69,13 +74,31 @@ def _has_database_open(pid: int, database: Path) -> bool:
     return False
 
 
+def _pg_running(url: str) -> bool:
+    """Whether a query runs in the database (the command's: the test runs no other)."""
+    from cachestate import PgConnection
+
+    with PgConnection(url) as conn:
+        found = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active'"
+            " AND pid <> pg_backend_pid() AND datname = current_database()"
+        ).fetchall()
+    return bool(found[0][0])
+
+
+def _query_runs(proc: subprocess.Popen[str], cache_dir: Path, backend: str | None) -> bool:
+    if backend is not None:
+        return _pg_running(backend)
+    return _has_database_open(proc.pid, cache_dir / "cachedb.sqlite3")
+
+
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to see the query run")
-def test_ctrl_c_stops_a_runaway_query(cache_dir: Path) -> None:
+def test_ctrl_c_stops_a_runaway_query(cache_dir: Path, backend: str | None) -> None:
     proc = _spawn(cache_dir, RUNAWAY)
     try:
         # The query runs once the process holds the database open (bounded wait).
         for _ in range(1200):
-            if _has_database_open(proc.pid, cache_dir / "cachedb.sqlite3"):
+            if _query_runs(proc, cache_dir, backend):
                 break
             if proc.poll() is not None:
                 pytest.fail(proc.stderr.read() if proc.stderr else "sql ended early")
@@ -91,6 +114,13 @@ def test_ctrl_c_stops_a_runaway_query(cache_dir: Path) -> None:
     assert proc.returncode == 130, err
     assert err.splitlines() == ["error: interrupted"], err
     assert out == ""
+    if backend is not None:  # the server stopped it too
+        for _ in range(200):
+            if not _pg_running(backend):
+                break
+            select.select([], [], [], 0.05)
+        else:
+            pytest.fail("the query still runs on the server")
 
 
 def test_timeout_stops_a_runaway_query(cache_dir: Path) -> None:
@@ -132,12 +162,13 @@ def test_rows_are_streamed_not_gathered(cache_dir: Path, fmt: str) -> None:
 
 
 def test_streamed_json_is_one_valid_array(cache_dir: Path) -> None:
-    for query, rows in [("SELECT 1 AS a WHERE 0", []), ("SELECT 1 AS a UNION ALL SELECT 2", 2)]:
+    for query, rows in [("SELECT 1 AS a WHERE 1 = 0", []), ("SELECT 1 AS a UNION ALL SELECT 2", 2)]:
         result = _run(cache_dir, "--format", "json", query)
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout) == ([] if rows == [] else [{"a": 1}, {"a": 2}])
 
 
+@pytest.mark.backends("sqlite")
 def test_table_valued_pragma_is_a_read(cache_dir: Path) -> None:
     result = _run(
         cache_dir, "--format", "csv", "SELECT name FROM pragma_table_info('archives') LIMIT 2"
@@ -154,12 +185,14 @@ def _leftovers(cache_dir: Path) -> list[str]:
     return sorted(p.name for p in cache_dir.iterdir() if p.name.endswith(("-wal", "-shm")))
 
 
+@pytest.mark.backends("sqlite")
 def test_sql_leaves_no_wal_or_shm_files(cache_dir: Path) -> None:
     result = _run(cache_dir, "SELECT count(*) FROM archives")
     assert result.returncode == 0, result.stderr
     assert _leftovers(cache_dir) == []
 
 
+@pytest.mark.backends("sqlite")
 @pytest.mark.parametrize("as_user", [False, True], ids=["as-is", "permission-bits-apply"])
 def test_sql_on_a_read_only_cache_creates_no_files(cache_dir: Path, as_user: bool) -> None:
     # As root, permission bits stop nothing unless the capabilities overriding them go.
@@ -195,3 +228,27 @@ def test_sql_on_a_read_only_cache_creates_no_files(cache_dir: Path, as_user: boo
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["n", "0"]
     assert after == before
+
+
+@pytest.mark.backends("postgresql")
+def test_postgresql_rows_come_through_a_server_side_cursor(backend: str) -> None:
+    # Gathered, a million rows would be a million tuples at once; streamed, one batch.
+    import tracemalloc
+
+    from cachedb.audit.pgsql import ReadOnlyPgDatabase
+
+    count = 1_000_000
+    with ReadOnlyPgDatabase(backend) as db:
+        tracemalloc.start()
+        try:
+            result = db.query(f"SELECT g, 'row ' || g AS label FROM generate_series(1, {count}) g")
+            seen = sum(1 for _ in result.rows)
+            _current, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert seen == count
+        assert peak < 16 * 2**20, f"{peak} bytes held at once"
+        # --limit reads no further than it shows: an endless query ends.
+        assert list(db.query(ENDLESS, limit=5).rows) == [(1,), (2,), (3,), (4,), (5,)]
+        # The session is usable after a stream left unfinished.
+        assert list(db.query("SELECT 1 AS one").rows) == [(1,)]

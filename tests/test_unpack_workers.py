@@ -20,9 +20,6 @@ from cachedb.store.unpack import sha256_file, unpack_wheel
 if TYPE_CHECKING:
     from indexserver import IndexServer
 
-# Registers the `index_server` fixture without an import that parameters would shadow.
-pytest_plugins = ("indexserver",)
-
 
 def _wheels(directory: Path, count: int) -> list[Path]:
     return [

@@ -4,26 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..db.lite import Executor, sqlite_path
+from .._redact import redact_url
+from ..db.lite import Executor
 from ..store import Cache
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced by ``***``."""
-    if sqlite_path(url) is not None:
-        return url  # a plain SQLite file URL has no credentials (and needs no SQLAlchemy)
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparsable URL>"
 
 
 def _summary(run: Executor) -> dict[str, Any]:
     buckets = [
-        {"bucket": b, "pointers": p, "archives": a, "bytes": n}
+        # PostgreSQL sums are numerics (Decimal): JSON wants them as plain integers.
+        {"bucket": b, "pointers": int(p), "archives": int(a), "bytes": int(n)}
         for b, p, a, n in run(
             "SELECT bucket, pointer_count, archive_count, bytes FROM v_bucket_usage ORDER BY bucket"
         )

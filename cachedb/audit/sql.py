@@ -21,6 +21,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from ..db.lite import sqlite_path
 from ..errors import CachedbError, DatabaseError, UsageError
 from . import functions
 
@@ -154,11 +155,13 @@ class Authorizer:
         return sqlite3.SQLITE_DENY
 
 
-def sqlite_path(url: str) -> Path:
-    """The database file of an SQLite URL; other databases are not supported by ``cachedb sql``."""
-    from ..db.lite import sqlite_path as plain_sqlite_path
+def database_file(url: str) -> Path:
+    """The file ``cachedb sql`` opens for an SQLite URL; any other database is refused.
 
-    plain = plain_sqlite_path(url)
+    A plain ``sqlite:///path`` is ``db.lite.sqlite_path``'s (the one reading of it);
+    other spellings (a driver, a query) are SQLAlchemy's.
+    """
+    plain = sqlite_path(url)
     if plain is not None:
         # The common case, answered without importing SQLAlchemy.
         return Path(plain).expanduser().absolute()

@@ -25,6 +25,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from ..errors import BuildError, UsageError
 from ..store import BUILT_WHEELS_BUCKET, pointer_key
 from . import env as build_env
+from .built import BuiltWheel
 from .policy import BuildPolicy
 from .sources import (
     EDITABLE,
@@ -43,21 +44,6 @@ if TYPE_CHECKING:
     from ..remote.tier import RemoteTier
     from ..store import Cache, CachedWheel
     from .pep517 import Backend, Distribution
-
-
-@dataclass(frozen=True)
-class BuiltWheel:
-    """A wheel built from a source, unpacked in the cache and leased for this run."""
-
-    source: BuildSource
-    archive_id: str
-    path: Path  # canonical archive directory
-    filename: str
-    fresh: bool = False  # built by this run (not found in the cache)
-
-    @property
-    def version(self) -> str:
-        return str(parse_wheel_filename(self.filename)[1])
 
 
 @dataclass
@@ -261,7 +247,7 @@ class Builder:
         """The wheel of ``source`` built earlier here, else by another host (the remote
         tier); None where neither has it. Nothing is built."""
         hit = self.cached(source)
-        if hit is not None or self._remote is None or remote_identity(source) is None:
+        if hit is not None or self._remote is None or source.remote_identity is None:
             return hit
         from .._flock import file_lock
 
@@ -271,7 +257,7 @@ class Builder:
     def _from_remote(self, source: BuildSource) -> BuiltWheel | None:
         """A build of exactly ``source`` for this target from the remote tier, stored
         here as a build of our own would be (held: the per-source lock)."""
-        identity = remote_identity(source)
+        identity = source.remote_identity
         if self._remote is None or identity is None or self.policy.refreshes(source.name):
             return None
         if source.key in self._asked:
@@ -296,13 +282,13 @@ class Builder:
             return None
         if entry.lease_id is not None:
             self.leases.append(entry.lease_id)
-        self._log(f"Fetched {wheel.name} (built from {self._shown(source)}) from the remote")
+        self._log(f"Fetched {wheel.name} (built from {source.shown}) from the remote")
         return BuiltWheel(source, entry.archive_id, entry.path, wheel.name)
 
     def _check_allowed(self, source: BuildSource) -> None:
         if not self.policy.may_build(source.name):
             raise BuildError(
-                f"{source.name} must be built from source ({self._shown(source)}), "
+                f"{source.name} must be built from source ({source.shown}), "
                 f"but {self.policy.why_not()} forbids building it"
             )
 
@@ -318,17 +304,11 @@ class Builder:
         try:
             wheel_name, version, _, _ = parse_wheel_filename(wheel.name)
         except InvalidWheelFilename as exc:
-            raise BuildError(
-                f"the backend of {self._shown(source)} built {wheel.name}: {exc}"
-            ) from None
+            raise BuildError(f"the backend of {source.shown} built {wheel.name}: {exc}") from None
         if wheel_name != source.name:
-            raise BuildError(
-                f"{self._shown(source)} built a wheel of {wheel_name}, not of {source.name}"
-            )
+            raise BuildError(f"{source.shown} built a wheel of {wheel_name}, not of {source.name}")
         if self.rank(wheel.name) is None:
-            raise BuildError(
-                f"{self._shown(source)} built {wheel.name}, which this target cannot use"
-            )
+            raise BuildError(f"{source.shown} built {wheel.name}, which this target cannot use")
         stamped = stamp(
             wheel, work.directory / "stamped", kind=source.kind, revision=source.revision
         )
@@ -338,12 +318,12 @@ class Builder:
         )
         if entry.lease_id is not None:
             self.leases.append(entry.lease_id)
-        identity = remote_identity(source)
+        identity = source.remote_identity
         if self._remote is not None and identity is not None:
             self._remote.push_build(identity, stamped)
         self._refreshed.add(source.key)
         elapsed = time.perf_counter() - started
-        self._log(f"Built {source.name}=={version} from {self._shown(source)} in {elapsed:.2f}s")
+        self._log(f"Built {source.name}=={version} from {source.shown} in {elapsed:.2f}s")
         return BuiltWheel(source, entry.archive_id, entry.path, stamped.name, fresh=True)
 
     def _new_work(self, name: str, key: str) -> _Work:
@@ -368,7 +348,7 @@ class Builder:
             raise BuildError(
                 f"cannot build {source.name}: its build requirements need it built first"
             )
-        what = self._shown(source)
+        what = source.shown
         env_dir = work.directory / "env"
         python = build_env.create_env(env_dir, self._python)
         backend = Backend(work.tree, python, what)
@@ -396,30 +376,6 @@ class Builder:
         parsed = parse_git_url(source.url)
         checkout(parsed, source.revision, directory / "src")
         return self._subdirectory(directory / "src", parsed.subdirectory, source.url)
-
-    @staticmethod
-    def _shown(source: BuildSource) -> str:
-        from ..fetch._urls import redact_url
-
-        if source.kind == SDIST and source.path is not None:
-            return source.path.name
-        if source.path is not None:
-            return str(source.path)
-        return redact_url(source.url)
-
-
-def remote_identity(source: BuildSource) -> str | None:
-    """What names ``source`` across machines: an sdist's sha256 or a git commit (and the
-    subdirectory built); None for a local directory, which only this machine has."""
-    if source.kind == SDIST:
-        return source.key  # sdist-<sha256>
-    if source.kind == GIT:
-        import hashlib
-
-        where = source.subdirectory or ""
-        suffix = "-" + hashlib.sha256(where.encode()).hexdigest()[:16] if where else ""
-        return f"git-{source.revision}{suffix}"
-    return None
 
 
 def metadata_of(archive: Path) -> bytes:

@@ -29,7 +29,7 @@ class GitUrl:
 
     @property
     def shown(self) -> str:
-        from ..fetch import redact_url
+        from .._redact import redact_url
 
         return redact_url(self.repository)
 

@@ -59,6 +59,30 @@ class BuildSource:
     def editable(self) -> bool:
         return self.kind == EDITABLE
 
+    @property
+    def shown(self) -> str:
+        """How messages name the source: the sdist's file name, the directory, or the URL
+        with its credentials hidden."""
+        from .._redact import redact_url
+
+        if self.kind == SDIST and self.path is not None:
+            return self.path.name
+        if self.path is not None:
+            return str(self.path)
+        return redact_url(self.url)
+
+    @property
+    def remote_identity(self) -> str | None:
+        """What names the source across machines: an sdist's sha256 or a git commit (and
+        the subdirectory built); None for a local directory, which only this machine has."""
+        if self.kind == SDIST:
+            return self.key  # sdist-<sha256>
+        if self.kind == GIT:
+            where = self.subdirectory or ""
+            suffix = "-" + hashlib.sha256(where.encode()).hexdigest()[:16] if where else ""
+            return f"git-{self.revision}{suffix}"
+        return None
+
     def direct_url(self) -> dict[str, object]:
         """PEP 610 ``direct_url.json`` for installing this source by direct reference."""
         from ..fetch._urls import strip_credentials

@@ -106,9 +106,9 @@ def _leave(code: int) -> None:
 
 
 def _run(argv: list[str] | None) -> int:
+    from .._redact import redact_url
     from ..db import events
     from ..errors import CachedbError
-    from ..requirements._redact import redact_url
 
     args = sys.argv[1:] if argv is None else argv
     # Event rows record the command line, never the credentials in its URLs.

@@ -58,7 +58,7 @@ def sql_command(
 
     from .._config import resolve_cache_dir, resolve_db_url
     from ..audit import output
-    from ..audit.sql import ReadOnlyDatabase, read_query, sqlite_path
+    from ..audit.sql import ReadOnlyDatabase, database_file, read_query
     from ..db.urls import POSTGRESQL, backend
     from ..errors import UsageError
 
@@ -73,7 +73,7 @@ def sql_command(
 
         db = ReadOnlyPgDatabase(url)
     else:
-        db = ReadOnlyDatabase(sqlite_path(url))
+        db = ReadOnlyDatabase(database_file(url))
     tty = sys.stdout.isatty()
     chosen = fmt.value if fmt is not None else ("table" if tty else "tsv")
     with db:
@@ -175,6 +175,7 @@ def verify_command(
 ) -> None:
     """Check the database against the disk; exit 1 if anything is wrong (or left unrepaired)."""
     from ..audit import verify
+    from ..audit.repair import repair as repair_problem
     from ..store import open_cache
 
     errors: dict[int, str] = {}
@@ -183,7 +184,7 @@ def verify_command(
         if repair:
             for i, problem in enumerate(problems):
                 try:
-                    verify.repair(cache, problem)
+                    repair_problem(cache, problem)
                 except OSError as exc:
                     errors[i] = f"could not repair: {exc}"
     for i, problem in enumerate(problems):

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 # Every revision this cachedb knows, oldest first. tests/test_migrations.py checks
 # this against the scripts under alembic/versions.
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006")
 HEAD = REVISIONS[-1]
 
 

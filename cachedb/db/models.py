@@ -113,9 +113,11 @@ class Environment(Base):
     """A target environment cachedb installed into; a gc root while it exists."""
 
     __tablename__ = "environments"
+    # Hosts sharing the database may each have an environment at one path.
+    __table_args__ = (UniqueConstraint("host_id", "path", name="uq_environments_host_path"),)
 
     id: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=True)
-    path: Mapped[str] = mapped_column(String(4096), unique=True)  # absolute sys.prefix
+    path: Mapped[str] = mapped_column(String(4096))  # absolute sys.prefix
     python: Mapped[str] = mapped_column(String(4096))  # interpreter executable
     created_at: Mapped[float] = mapped_column(Float)
     last_used_at: Mapped[float] = mapped_column(Float)
@@ -151,9 +153,13 @@ class Lease(Base):
     id: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=True)
     archive_id: Mapped[str] = mapped_column(String(64), index=True)
     pid: Mapped[int] = mapped_column(BigInt)
-    host: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str] = mapped_column(String(255))  # the host's machine id
     created_at: Mapped[float] = mapped_column(Float)
+    # Pushed forward by the holder's heartbeat; past it, the lease is dead on any host.
     expires_at: Mapped[float] = mapped_column(Float)
+    # The holding process's start time: a later process given the same pid is not it.
+    started_at: Mapped[float | None] = mapped_column(Float, nullable=True, default=None)
+    heartbeat_at: Mapped[float | None] = mapped_column(Float, nullable=True, default=None)
 
 
 class Event(Base):

@@ -32,17 +32,6 @@ CREATE INDEX ix_archives_name ON archives (name);
 
 CREATE INDEX ix_archives_name_version ON archives (name, version);
 
-CREATE TABLE environments (
-    id INTEGER NOT NULL,
-    path VARCHAR(4096) NOT NULL,
-    python VARCHAR(4096) NOT NULL,
-    created_at FLOAT NOT NULL,
-    last_used_at FLOAT NOT NULL,
-    stale_at FLOAT, host_id INTEGER,
-    PRIMARY KEY (id),
-    UNIQUE (path)
-);
-
 CREATE TABLE events (
     id INTEGER NOT NULL,
     at FLOAT NOT NULL,
@@ -66,7 +55,7 @@ CREATE TABLE leases (
     pid INTEGER NOT NULL,
     host VARCHAR(255) NOT NULL,
     created_at FLOAT NOT NULL,
-    expires_at FLOAT NOT NULL,
+    expires_at FLOAT NOT NULL, started_at FLOAT, heartbeat_at FLOAT,
     PRIMARY KEY (id)
 );
 
@@ -84,24 +73,6 @@ CREATE TABLE archive_files (
 
 CREATE INDEX ix_archive_files_sha256 ON archive_files (sha256);
 
-CREATE TABLE installs (
-    id INTEGER NOT NULL,
-    environment_id INTEGER NOT NULL,
-    archive_id VARCHAR(64) NOT NULL,
-    name VARCHAR(255) NOT NULL,
-    version VARCHAR(255) NOT NULL,
-    link_mode VARCHAR(16) NOT NULL,
-    installed_at FLOAT NOT NULL,
-    removed_at FLOAT,
-    PRIMARY KEY (id),
-    FOREIGN KEY(archive_id) REFERENCES archives (id),
-    FOREIGN KEY(environment_id) REFERENCES environments (id) ON DELETE CASCADE
-);
-
-CREATE INDEX ix_installs_archive_id ON installs (archive_id);
-
-CREATE INDEX ix_installs_environment_id ON installs (environment_id);
-
 CREATE TABLE pointers (
     id INTEGER NOT NULL,
     bucket VARCHAR(64) NOT NULL,
@@ -116,6 +87,55 @@ CREATE TABLE pointers (
 );
 
 CREATE INDEX ix_pointers_archive_id ON pointers (archive_id);
+
+CREATE TABLE hosts (
+    id INTEGER NOT NULL,
+    machine_id VARCHAR(255) NOT NULL,
+    boot_id VARCHAR(255),
+    name VARCHAR(255) NOT NULL,
+    first_seen_at FLOAT NOT NULL,
+    last_seen_at FLOAT NOT NULL,
+    PRIMARY KEY (id),
+    CONSTRAINT uq_hosts_machine_id UNIQUE (machine_id)
+);
+
+CREATE TABLE meta (
+    "key" VARCHAR(64) NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY ("key")
+);
+
+CREATE TABLE "environments" (
+    id INTEGER NOT NULL,
+    path VARCHAR(4096) NOT NULL,
+    python VARCHAR(4096) NOT NULL,
+    created_at FLOAT NOT NULL,
+    last_used_at FLOAT NOT NULL,
+    stale_at FLOAT,
+    host_id INTEGER,
+    PRIMARY KEY (id),
+    CONSTRAINT uq_environments_host_path UNIQUE (host_id, path)
+);
+
+CREATE TABLE "installs" (
+    id INTEGER NOT NULL,
+    environment_id INTEGER NOT NULL,
+    archive_id VARCHAR(64) NOT NULL,
+    name VARCHAR(255) NOT NULL,
+    version VARCHAR(255) NOT NULL,
+    link_mode VARCHAR(16) NOT NULL,
+    installed_at FLOAT NOT NULL,
+    removed_at FLOAT,
+    PRIMARY KEY (id),
+    FOREIGN KEY(archive_id) REFERENCES archives (id),
+    FOREIGN KEY(environment_id) REFERENCES "environments" (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_environments_host_id ON environments (host_id);
+
+CREATE INDEX ix_installs_archive_id ON installs (archive_id);
+
+CREATE INDEX ix_installs_environment_id ON installs (environment_id);
 
 CREATE VIEW v_archives AS SELECT a.id, a.name, a.version, a.tags, a.filename,
                    a.unpacked_size, a.wheel_size, a.file_count,
@@ -172,23 +192,4 @@ CREATE VIEW v_bucket_usage AS SELECT u.bucket, u.pointer_count, u.archive_count,
                  WHERE a.deleted_at IS NULL
             ) u;
 
-CREATE TABLE hosts (
-    id INTEGER NOT NULL,
-    machine_id VARCHAR(255) NOT NULL,
-    boot_id VARCHAR(255),
-    name VARCHAR(255) NOT NULL,
-    first_seen_at FLOAT NOT NULL,
-    last_seen_at FLOAT NOT NULL,
-    PRIMARY KEY (id),
-    CONSTRAINT uq_hosts_machine_id UNIQUE (machine_id)
-);
-
-CREATE TABLE meta (
-    "key" VARCHAR(64) NOT NULL,
-    value TEXT NOT NULL,
-    PRIMARY KEY ("key")
-);
-
-CREATE INDEX ix_environments_host_id ON environments (host_id);
-
-INSERT INTO alembic_version (version_num) VALUES ('0005');
+INSERT INTO alembic_version (version_num) VALUES ('0006');

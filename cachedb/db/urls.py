@@ -39,10 +39,7 @@ def libpq_url(url: str) -> str:
 
 
 def redacted(url: str) -> str:
-    """``url`` quoted, its password (if any) shown as ``***`` (no SQLAlchemy needed)."""
-    scheme, _, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not at:
-        return repr(url)
-    user = credentials.split(":", 1)[0]
-    return repr(f"{scheme}://{user}{':***' if ':' in credentials else ''}@{host}")
+    """``url`` quoted, its userinfo and query hidden (``cachedb._redact``)."""
+    from .._redact import redact_url
+
+    return repr(redact_url(url))

@@ -11,7 +11,7 @@ from cachedb.fetch._hashes import Hasher, usable
 from cachedb.fetch._limits import DEFAULT_MAX_DOWNLOAD_SIZE, Limits
 from cachedb.fetch._network import KEYRING_PROVIDERS, NetworkSettings
 from cachedb.fetch._session import HttpSession, Reply
-from cachedb.fetch._urls import borrow_credentials, local_path, redact_url, strip_credentials
+from cachedb.fetch._urls import borrow_credentials, local_path, strip_credentials
 
 __all__ = [
     "DEFAULT_MAX_DOWNLOAD_SIZE",
@@ -26,7 +26,6 @@ __all__ = [
     "check_local_file",
     "download",
     "local_path",
-    "redact_url",
     "refuse_local",
     "safe_filename",
     "strip_credentials",

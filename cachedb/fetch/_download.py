@@ -9,12 +9,13 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+from cachedb._redact import redact_url
 from cachedb.errors import CacheError, HashMismatch, NetworkError
 from cachedb.fetch._downloaded import Downloaded
 from cachedb.fetch._hashes import Hasher, hasher_for, usable
 from cachedb.fetch._limits import Limits
 from cachedb.fetch._session import HttpSession
-from cachedb.fetch._urls import local_path, redact_url
+from cachedb.fetch._urls import local_path
 
 _CHUNK = 256 * 1024
 

@@ -13,9 +13,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from cachedb._redact import redact_url
 from cachedb.errors import NetworkError
 from cachedb.fetch._network import NetworkSettings
-from cachedb.fetch._urls import redact_url, scrub
+from cachedb.fetch._urls import scrub
 
 if TYPE_CHECKING:
     import httpx

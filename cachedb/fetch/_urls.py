@@ -4,26 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-REDACTED = "****"
-
-
-def redact_url(url: str) -> str:
-    """``url`` with any ``user[:password]@`` replaced by ``****@``, and its query by ``****``.
-
-    Tokens are often passed as the user name alone, so the whole userinfo goes;
-    signed and token URLs (``x.whl?token=...``) carry theirs in the query.
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return REDACTED
-    if "@" not in parts.netloc and not parts.query:
-        return url
-    if "@" in parts.netloc:
-        parts = parts._replace(netloc=f"{REDACTED}@{parts.netloc.rpartition('@')[2]}")
-    if parts.query:
-        parts = parts._replace(query=REDACTED)
-    return urlunsplit(parts)
+from cachedb._redact import REDACTED, redact_url
 
 
 def storable_url(url: str) -> str:
@@ -37,11 +18,11 @@ def storable_url(url: str) -> str:
 
 def scrub(text: str, url: str) -> str:
     """Remove ``url``'s credentials from ``text`` (e.g. a library's exception message)."""
+    text = redact_url(text.replace(url, redact_url(url)))
     try:
         parts = urlsplit(url)
     except ValueError:
         return text
-    text = text.replace(url, redact_url(url))
     for secret in (parts.password, parts.username, parts.query):
         if secret:
             text = text.replace(secret, REDACTED)

@@ -1,8 +1,9 @@
-"""Garbage collection: roots (pointers, living environments, leases), policies, sweep.
+"""Garbage collection: roots (pointers, living environments, held archives), policies, sweep.
 
-``run(cache, Options(...))`` is what ``cachedb gc`` and ``cachedb clean`` call;
-``leases`` is the API the install pipeline uses to hold archives while it links them.
-``leases`` is imported only when asked for (gc itself needs only ``held``).
+``run(cache, Options(...))`` is what ``cachedb gc`` and ``cachedb clean`` call.
+Leases are taken and released by ``store.leases`` (the install pipeline holds
+archives with them while it links); gc only reads which archives they hold
+(``held``). ``gc.leases`` is that store module, imported only when asked for.
 """
 
 from __future__ import annotations

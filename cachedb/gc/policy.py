@@ -7,10 +7,10 @@ it runs without anything unsafe happening.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ..db.dialect import db_now
 from ..db.lite import Executor
 from ..store.layout import is_archive_id
 from . import held, roots
@@ -67,7 +67,7 @@ class _Row:
 
 def plan(run: Executor, options: Options, *, gone: roots.GoneRoots | None = None) -> Plan:
     """Choose what to collect; ``gone`` lists roots found dead on disk but not yet marked."""
-    now = time.time()
+    now = db_now(run)  # archives' times were written by the database's clock too
     out = Plan()
     for archive_id, deleted in run("SELECT id, deleted_at IS NOT NULL FROM archives"):
         # An id that is no archive id would be a path (`../x`): never acted on; verify reports it.

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import _pause
-from ..db.dialect import for_update
+from ..db.dialect import db_now, for_update
 from ..db.events import record_sql
 from ..db.lite import Executor
 from ..store import Cache, staging
@@ -94,7 +94,7 @@ def collect(cache: Cache, candidate: Candidate, options: Options) -> Collected |
         if not found_row or found_row[0][4] is not None:
             return None
         filename, size, created_at, last_used_at, _deleted = found_row[0]
-        now = time.time()
+        now = db_now(run)
         if candidate.respect_grace and created_at > now - options.grace:
             return None
         if candidate.reason in ("max-age", "max-size") and last_used_at > candidate.last_used_at:

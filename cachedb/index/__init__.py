@@ -7,9 +7,10 @@ Importing this package does not import httpx; only a request does, so a warm
 from __future__ import annotations
 
 from cachedb.fetch import Downloaded
-from cachedb.index._client import ACCEPT_INDEX, DEFAULT_INDEX_URL, IndexClient
+from cachedb.index._client import DEFAULT_INDEX_URL, IndexClient
 from cachedb.index._findlinks import project_of
 from cachedb.index._link import Link
+from cachedb.index._pages import ACCEPT_INDEX
 from cachedb.index._parse import parse_html_page, parse_json_page, parse_page
 
 __all__ = [

@@ -1,9 +1,7 @@
 """IndexClient: project pages from every index and find-links location, and their files.
 
-Page policy: a page already fetched by this client is reused; a cached page is
-reused without a request while the server's ``max-age`` holds, otherwise it is
-revalidated (``If-None-Match``/``If-Modified-Since``, 304 → cached body).
-``refresh`` always revalidates; ``offline`` never sends a request.
+Pages are read through ``_pages.Pages`` (once per client, from the HTTP cache
+while fresh); how many requests go at once is ``_concurrency``'s answer.
 
 Offline and a project whose page is missing from the cache: if no source
 yields any file, ``project_links`` raises NetworkError (an empty list would be
@@ -15,18 +13,16 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import ipaddress
 import tempfile
 import threading
-import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import urlsplit
 
 from packaging.utils import NormalizedName, canonicalize_name
 
+from cachedb._redact import redact_url
+from cachedb._threads import on_threads
 from cachedb.errors import InvalidWheel, NetworkError, UsageError
 from cachedb.fetch import (
     DEFAULT_MAX_DOWNLOAD_SIZE,
@@ -40,11 +36,13 @@ from cachedb.fetch import (
     refuse_local,
     usable,
 )
-from cachedb.fetch._urls import borrow_credentials, local_path, redact_url, strip_credentials
+from cachedb.fetch._urls import borrow_credentials, local_path
+from cachedb.index._concurrency import concurrency_for
 from cachedb.index._findlinks import for_project, list_directory, local_location
-from cachedb.index._httpcache import CachedPage, PageCache, cache_policy
+from cachedb.index._httpcache import PageCache
 from cachedb.index._link import Link
 from cachedb.index._metadata import MAX_METADATA, wheel_metadata
+from cachedb.index._pages import ACCEPT_HTML, ACCEPT_INDEX, Pages
 from cachedb.index._parse import parse_html_page, parse_page
 from cachedb.index._strategy import (
     DEFAULT_STRATEGY,
@@ -54,39 +52,6 @@ from cachedb.index._strategy import (
 )
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
-ACCEPT_INDEX = (
-    "application/vnd.pypi.simple.v1+json, "
-    "application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
-)
-ACCEPT_HTML = "text/html"
-MAX_PAGE = 64 * 1024 * 1024
-
-
-# Requests at once to an index across a network: enough to hide its latency.
-REMOTE_CONCURRENCY = 8
-# To one on this machine there is no latency to hide; more threads only take
-# turns at the interpreter lock (measured: 8 cost 50 ms more than 2 on a cold
-# install of 46 wheels from 127.0.0.1).
-LOOPBACK_CONCURRENCY = 2
-
-
-def _concurrency_for(locations: Sequence[str]) -> int:
-    """``LOOPBACK_CONCURRENCY`` when every index and find-links location is on this machine."""
-    if locations and all(_on_this_machine(location) for location in locations):
-        return LOOPBACK_CONCURRENCY
-    return REMOTE_CONCURRENCY
-
-
-def _on_this_machine(location: str) -> bool:
-    if "://" not in location or local_path(location) is not None:
-        return True  # a path, or a file: URL
-    host = urlsplit(location).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class IndexClient:
@@ -117,7 +82,7 @@ class IndexClient:
         self.refresh_packages = frozenset(canonicalize_name(n) for n in refresh_packages)
         self.timeout = timeout
         if concurrency is None:
-            concurrency = _concurrency_for([*self.index_urls, *self.find_links])
+            concurrency = concurrency_for([*self.index_urls, *self.find_links])
         self.concurrency = max(1, concurrency)
         self._cache = PageCache(cache_dir, deferred=defer_cache_writes)
         self.network = network if network is not None else NetworkSettings()
@@ -125,7 +90,7 @@ class IndexClient:
             timeout=timeout, concurrency=self.concurrency, settings=self.network
         )
         self._lock = threading.Lock()
-        self._pages: dict[tuple[str, str], CachedPage | None] = {}
+        self._pages = Pages(self._session, self._cache, offline=offline, refresh=refresh)
         self._find_links_files: dict[str, list[Link] | None] = {}
 
     def connect(self) -> None:
@@ -160,7 +125,7 @@ class IndexClient:
                     break
                 continue
             page_url = f"{index}/{canonical}/"
-            page = self._page(page_url, ACCEPT_INDEX, canonical in self.refresh_packages)
+            page = self._pages.get(page_url, ACCEPT_INDEX, canonical in self.refresh_packages)
             if page is None:
                 missing.append(index)
             elif page.status == 200:
@@ -229,71 +194,7 @@ class IndexClient:
             with contextlib.suppress(Exception):
                 self.project_links(name)
 
-        workers = min(self.concurrency, len(todo))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cachedb-page") as pool:
-            list(pool.map(one, todo))
-
-    def _page(self, url: str, accept: str, refresh: bool = False) -> CachedPage | None:
-        """The page at ``url``: None only when offline and not cached; ``refresh`` (or the
-        client's) revalidates a cached page even while it is fresh."""
-        key = (strip_credentials(url), accept)
-        with self._lock:
-            if key in self._pages:
-                return self._pages[key]
-        cached = self._cache.get(url, accept)
-        refresh = refresh or self.refresh
-        if self.offline or (cached is not None and not refresh and cached.fresh()):
-            page = cached
-        else:
-            page = self._fetch_page(url, accept, cached, refresh)
-        with self._lock:
-            self._pages[key] = page
-        return page
-
-    def _fetch_page(
-        self, url: str, accept: str, cached: CachedPage | None, refresh: bool
-    ) -> CachedPage:
-        headers = {"Accept": accept}
-        if cached is not None and cached.status == 200:
-            if cached.etag:
-                headers["If-None-Match"] = cached.etag
-            if cached.last_modified:
-                headers["If-Modified-Since"] = cached.last_modified
-        if refresh:
-            # Also asks CDNs in front of the index for a fresh copy.
-            headers["Cache-Control"] = "max-age=0"
-        shown = redact_url(url)
-        with self._session.open(url, headers) as reply:
-            policy = cache_policy(reply.headers)
-            if reply.status == 304 and cached is not None:
-                page = cached.revalidated(reply.headers)
-            elif reply.status in (404, 410):
-                page = CachedPage(
-                    url=strip_credentials(reply.url), status=404, content_type="",
-                    etag=None, last_modified=None, fetched=time.time(),
-                    max_age=None, body=b"",
-                )  # fmt: skip
-            elif reply.status == 200:
-                body = reply.read(MAX_PAGE, "index page")
-                page = CachedPage(
-                    url=strip_credentials(reply.url),
-                    status=200,
-                    content_type=reply.headers.get("content-type", "text/html"),
-                    etag=reply.headers.get("etag"),
-                    last_modified=reply.headers.get("last-modified"),
-                    fetched=time.time(),
-                    max_age=policy.max_age,
-                    body=body,
-                )
-            elif reply.status in (401, 403):
-                raise NetworkError(
-                    f"HTTP {reply.status} from {shown}: missing or wrong credentials for this index"
-                )
-            else:
-                raise NetworkError(f"HTTP {reply.status} fetching {shown}")
-        if policy.store:
-            self._cache.put(url, accept, page)
-        return page
+        on_threads(one, todo, self.concurrency, "page")
 
     def _find_links_listing(self, location: str) -> list[Link] | None:
         """All distribution files at a find-links location; None when offline and not cached."""
@@ -311,7 +212,7 @@ class IndexClient:
             else:
                 raise UsageError(f"--find-links location {path} does not exist")
         else:
-            page = self._page(location, ACCEPT_HTML)
+            page = self._pages.get(location, ACCEPT_HTML)
             if page is None:
                 files = None
             elif page.status != 200:
@@ -418,20 +319,11 @@ class IndexClient:
         The first failure is raised once the running downloads finish; files that
         completed stay in ``dest_dir``, failed ones leave nothing.
         """
-        if not items:
-            return []
-        workers = min(self.concurrency, len(items))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cachedb-dl") as pool:
-            futures: list[Future[Downloaded]] = [
-                pool.submit(self.download, link, dest_dir, expected=expected)
-                for link, expected in items
-            ]
-            try:
-                return [f.result() for f in futures]
-            except BaseException:
-                for f in futures:
-                    f.cancel()
-                raise
+
+        def one(item: tuple[Link, Mapping[str, str] | None]) -> Downloaded:
+            return self.download(item[0], dest_dir, expected=item[1])
+
+        return on_threads(one, items, self.concurrency, "dl")
 
     def commit(self) -> None:
         """Write the pages and metadata this client deferred (``defer_cache_writes``)."""

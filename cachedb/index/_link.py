@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cachedb.fetch._urls import redact_url
+from cachedb._redact import redact_url
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
+from cachedb._redact import redact_url
 from cachedb.errors import NetworkError
 from cachedb.fetch._download import safe_filename
-from cachedb.fetch._urls import redact_url
 from cachedb.index._link import Link
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"

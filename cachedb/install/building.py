@@ -17,7 +17,8 @@ from ..errors import HashMismatch
 from .options import InstallOptions
 
 if TYPE_CHECKING:
-    from ..build.builder import Builder, BuiltWheel
+    from ..build.builder import Builder
+    from ..build.built import BuiltWheel
     from ..build.sources import BuildSource
     from ..index import IndexClient, Link
     from ..remote.tier import RemoteTier

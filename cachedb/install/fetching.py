@@ -18,9 +18,9 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from .._threads import Background, on_threads
 from ..errors import InstallError
 from .forked import can_fork
-from .threads import Background
 
 if TYPE_CHECKING:
     from ..fetch import Downloaded
@@ -147,9 +147,7 @@ class Fetcher:
         For work that starts downloads: those go on after this returns, on threads
         of their own so that they start at once. Errors are ``fn``'s to handle.
         """
-        workers = max(1, min(len(items), self._concurrency))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cachedb-page") as pool:
-            wait([pool.submit(fn, item) for item in items])
+        on_threads(fn, items, self._concurrency, "page")
 
     def start(self, name: str, link: Link) -> None:
         """Begin downloading ``link`` (a wheel of ``name``), unless it already is."""

@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from .._fdio import write_all
 from ..errors import InstallError
+from ..store.heartbeat import THREAD_NAME as HEARTBEAT_THREAD
 
 # The queue of item indices is written before anyone reads it, so it must fit in a
 # pipe buffer: 4 KiB (4 bytes an item) fits every platform's.
@@ -29,8 +30,12 @@ R = TypeVar("R")
 
 
 def can_fork() -> bool:
-    # Forking a process with other threads alive can copy a lock in its held state.
-    return hasattr(os, "fork") and threading.active_count() == 1
+    # Forking a process with other threads alive can copy a lock in its held state. The
+    # lease heartbeat holds none that a child takes (its own connection, its own event).
+    if not hasattr(os, "fork"):
+        return False
+    others = [t for t in threading.enumerate() if t is not threading.current_thread()]
+    return all(t.name == HEARTBEAT_THREAD for t in others)
 
 
 def _claim(fd: int) -> int | None:
@@ -82,9 +87,9 @@ def on_two_processes(
     Where forking is unsafe (other threads, no fork), two threads (``name``) do it.
     """
     if len(items) < 2 or len(items) > _MAX_ITEMS or not can_fork():
-        from .threads import on_two_threads
+        from .._threads import on_two_threads
 
-        return on_two_threads(fn, items, name)
+        return on_two_threads(fn, items, name, weights)
     order = range(len(items))
     if weights is not None:
         order = sorted(order, key=lambda i: -weights[i])  # type: ignore[assignment]

@@ -103,7 +103,7 @@ def write_report(
     ready: list[Ready] | None,
 ) -> None:
     """The report of ``pins`` (``ready``: their wheels, once stored) to ``destination``."""
-    from ..requirements._redact import redact_url
+    from .._redact import redact_url
     from .sources import Built, Cached, Direct, Indexed, Sdist
 
     direct_urls = {item.pin.name: item.direct_url for item in ready or []}

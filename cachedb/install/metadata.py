@@ -10,6 +10,7 @@ from packaging.version import InvalidVersion, Version
 
 from .._headers import header_values
 from ..errors import InvalidWheel
+from ..wheel import dist_info as wheel_dist_info
 
 
 def requires_dist(metadata: bytes, what: str) -> list[Requirement]:
@@ -24,12 +25,10 @@ def requires_dist(metadata: bytes, what: str) -> list[Requirement]:
 
 def dist_info_metadata(directory: Path) -> bytes:
     """METADATA of the single ``*.dist-info`` inside ``directory`` (an archive or a dist-info)."""
-    if directory.name.endswith(".dist-info"):
-        return (directory / "METADATA").read_bytes()
-    for entry in directory.iterdir():
-        if entry.name.endswith(".dist-info"):
-            return (entry / "METADATA").read_bytes()
-    raise InvalidWheel(f"no .dist-info directory in {directory}")
+    data = wheel_dist_info.dist_info_metadata(directory)
+    if data is None:
+        raise InvalidWheel(f"no .dist-info directory in {directory}")
+    return data
 
 
 def _fields(metadata: bytes, what: str) -> dict[str, object]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from ..build.builder import BuiltWheel
+    from ..build.built import BuiltWheel
     from ..index import Link
     from ..store import CachedWheel
 

@@ -6,7 +6,7 @@ naming who needs it; ``pip install -r`` and ``uv pip sync`` read it as it is.
 
 from __future__ import annotations
 
-from ..requirements import redact_url
+from .._redact import redact_url
 from ._model import Lock, LockedPackage
 
 

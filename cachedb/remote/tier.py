@@ -136,14 +136,9 @@ class RemoteTier:
                 continue
             if path not in self._own:
                 todo.append((key, path, sha))
-        if len(todo) < 2:
-            for item in todo:
-                self._push(*item)
-            return
-        from concurrent.futures import ThreadPoolExecutor
+        from cachedb._threads import on_threads
 
-        with ThreadPoolExecutor(max_workers=min(4, len(todo))) as pool:
-            list(pool.map(lambda item: self._push(*item), todo))
+        on_threads(lambda item: self._push(*item), todo, 4, "push")
 
     # -- built wheels --------------------------------------------------------------------
 

@@ -1,8 +1,7 @@
 """The inputs layer: PEP 508 strings, requirements files, local wheel paths and URLs.
 
-The names below load their module on first use (PEP 562): the CLI imports
-``redact_url`` for every command, and the parsers would bring in packaging's
-requirement parser with it.
+The names below load their module on first use (PEP 562): importing the
+package does not bring in packaging's requirement parser.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ if TYPE_CHECKING:
     from ._file import parse_requirements_file
     from ._line import parse_requirement
     from ._model import InputRequirement, RequirementSet
-    from ._redact import redact_url
     from ._wheelname import parse_wheel_name
 
 _MODULES = {
@@ -27,7 +25,6 @@ _MODULES = {
     "parse_requirement": "._line",
     "parse_requirements_file": "._file",
     "parse_wheel_name": "._wheelname",
-    "redact_url": "._redact",
 }
 
 
@@ -47,5 +44,4 @@ __all__ = [
     "parse_requirement",
     "parse_requirements_file",
     "parse_wheel_name",
-    "redact_url",
 ]

@@ -9,10 +9,10 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from cachedb.errors import UsageError
 
+from .._redact import redact_url
 from ._line import URL_SCHEME, absolute_path, invalid_requirement, split_extras
 from ._model import InputRequirement
 from ._project import is_project_dir, project_name
-from ._redact import redact_url
 
 
 def parse_editable(

@@ -12,10 +12,10 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from cachedb.errors import UsageError
 
+from .._redact import redact_url
 from ._hashes import HEX_LENGTHS, normalise_hash
 from ._model import InputRequirement
 from ._project import SDIST_SUFFIXES, is_project_dir, project_name
-from ._redact import redact_url
 from ._wheelname import parse_wheel_name
 
 URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")

@@ -12,14 +12,13 @@ import contextlib
 import os
 import secrets
 import shutil
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._flock import exclusive
-from ..db.dialect import for_share, for_update, lock_names
+from ..db.dialect import db_now, for_share, for_update, lock_names
 from ..db.lite import Executor, insert_rows
 from .layout import Layout
 from .unpack import UnpackedWheel
@@ -127,7 +126,7 @@ def register(run: Executor, trees: Sequence[UnpackedWheel], layout: Layout) -> d
     deleted, or (a live row whose tree had vanished) notes that it was restored.
     The caller records the events, so they can go in the order it stores entries.
     """
-    now = time.time()
+    now = db_now(run)  # gc on any host compares created and last-used times with its own
     found: dict[str, float | None] = {}
     ids = [t.archive_id for t in trees]
     # Rows that may not exist yet: no two transactions insert one (or revive one gc purges).

@@ -30,6 +30,7 @@ from .rootid import check_root_id
 if TYPE_CHECKING:
     from ..db.engine import Database
     from ..db.pg import PgDatabase
+    from .heartbeat import Heartbeat
     from .unpack import UnpackedWheel
 
 T = TypeVar("T")
@@ -78,6 +79,7 @@ class Cache:
         self._pointer_kind = pointer_kind
         self._db: Database | None = None
         self._plain = _plain_database(db_url)
+        self._heartbeat: Heartbeat | None = None
 
     @property
     def db(self) -> Database:
@@ -90,6 +92,9 @@ class Cache:
         return self._db
 
     def close(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
         if self._db is not None:
             self._db.close()
         if self._plain is not None:
@@ -108,9 +113,27 @@ class Cache:
         READ COMMITTED with the locks ``db.dialect`` adds, run again after a
         deadlock or serialization failure.
         """
-        if self._plain is not None:
-            return self._plain.write(fn)
-        return self.db.write_sql(fn)
+        result = self._plain.write(fn) if self._plain is not None else self.db.write_sql(fn)
+        if self._heartbeat is None and catalog.took_leases():
+            self._start_heartbeat()
+        return result
+
+    def _start_heartbeat(self) -> None:
+        """Keep this process's leases alive from now until the cache closes."""
+        from .heartbeat import Connection, Heartbeat
+
+        url = self.db_url
+
+        def connect() -> Connection:
+            plain = _plain_database(url)
+            if plain is not None:
+                return plain.write, plain.close
+            from ..db.engine import Database
+
+            db = Database(url)
+            return db.write_sql, db.close
+
+        self._heartbeat = Heartbeat(connect, catalog.lease_ttl())
 
     def read_sql(self, fn: Callable[[Executor], T]) -> T:
         """Run ``fn`` in one read transaction."""

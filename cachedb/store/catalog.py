@@ -8,20 +8,24 @@ session (``Database.write_sql``) on other databases. Named parameters and
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._process import boot_id, host_id, this_host
-from ..db.dialect import for_share, for_update, lock_names
+from .._process import boot_id, host_id, process_start_time, this_host
+from ..db.dialect import db_now, for_share, for_update, lock_names, now_sql
 from ..db.events import record_sql
 from ..db.lite import Executor
+from ..errors import UsageError
 
-# Long enough for a slow install (sdist builds included); a crashed process on
-# this host is noticed through its pid long before that.
-LEASE_TTL = 6 * 3600.0
+# Seconds a lease lives past its holder's last heartbeat (``CACHEDB_LEASE_TTL``). The
+# holder beats every quarter of it (``store.heartbeat``), so only a dead or cut-off host
+# loses its leases; a crashed process on this host is noticed through its pid at once.
+LEASE_TTL = 60.0
+LEASE_TTL_ENV = "CACHEDB_LEASE_TTL"
 # Leases per INSERT: one parameter each (plus four shared), far below any limit.
 _LEASES_CHUNK = 500
 # Pointer keys per SELECT: two parameters each, below SQLite's old limit of 999.
@@ -77,33 +81,87 @@ def pointer_rows(
     return rows
 
 
+def lease_ttl() -> float:
+    """Seconds a lease outlives its holder's last heartbeat (``CACHEDB_LEASE_TTL``)."""
+    from .._settings import value
+
+    raw = (value("lease-ttl") or "").strip()
+    if not raw:
+        return LEASE_TTL
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise UsageError(f"{LEASE_TTL_ENV} must be a positive number of seconds, not {raw!r}")
+    return seconds
+
+
+_STARTED: list[float | None] = []
+
+
+def _this_process_started() -> float | None:
+    if not _STARTED or _STARTED[0] is None:
+        _STARTED[:] = [process_start_time(os.getpid())]
+    return _STARTED[0]
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_STARTED.clear)  # a forked child is another process
+
+# Whether this process has taken a lease: the cache then keeps them alive (heartbeat).
+_taken: list[bool] = []
+
+
+def took_leases() -> bool:
+    return bool(_taken)
+
+
 def acquire_leases(
-    run: Executor, archive_ids: Iterable[str], *, ttl: float = LEASE_TTL
+    run: Executor, archive_ids: Iterable[str], *, ttl: float | None = None
 ) -> list[int]:
     """Lease ``archive_ids`` for this process inside the caller's write transaction.
 
-    One statement per few hundred leases. The ids come back in ``archive_ids``
+    A lease names its host, its process (pid and start time), and its heartbeat;
+    it lives ``ttl`` seconds (``lease_ttl()``) past the last one, by the database's
+    clock. One statement per few hundred leases. The ids come back in ``archive_ids``
     order; RETURNING gives rows in no promised order, but two leases of one
     archive are alike (same process, same times), so matching by archive is enough.
     """
     wanted = list(archive_ids)
-    now = time.time()
+    if not wanted:
+        return []
+    _taken[:] = [True]
+    now = now_sql(run)  # the database's clock, in the INSERT itself
     given: dict[str, list[int]] = {}
+    common: dict[str, Any] = {"pid": os.getpid(), "host": host_id(), "now": time.time()}
+    common["ttl"] = lease_ttl() if ttl is None else ttl
+    common["start"] = _this_process_started()
     for start in range(0, len(wanted), _LEASES_CHUNK):
-        params: dict[str, Any] = {"pid": os.getpid(), "host": host_id(), "now": now}
-        params["exp"] = now + ttl
+        params = dict(common)
         values = []
         for n, archive_id in enumerate(wanted[start : start + _LEASES_CHUNK]):
             params[f"a{n}"] = archive_id
-            values.append(f"(:a{n}, :pid, :host, :now, :exp)")
+            values.append(f"(:a{n}, :pid, :host, {now}, {now} + :ttl, :start, {now})")
         for lease_id, archive_id in run(
-            "INSERT INTO leases (archive_id, pid, host, created_at, expires_at) VALUES "
-            + ", ".join(values)
-            + " RETURNING id, archive_id",
+            "INSERT INTO leases (archive_id, pid, host, created_at, expires_at, started_at,"
+            " heartbeat_at) VALUES " + ", ".join(values) + " RETURNING id, archive_id",
             params,
         ):
             given.setdefault(str(archive_id), []).append(int(lease_id))
     return [given[archive_id].pop() for archive_id in wanted]
+
+
+def beat(run: Executor, ttl: float) -> int:
+    """This process's heartbeat: its leases live ``ttl`` seconds from now. How many it has."""
+    now = now_sql(run)
+    return len(
+        run(
+            f"UPDATE leases SET heartbeat_at = {now}, expires_at = {now} + :ttl"
+            " WHERE host = :host AND pid = :pid RETURNING id",
+            {"now": time.time(), "ttl": ttl, "host": host_id(), "pid": os.getpid()},
+        )
+    )
 
 
 def release_leases(run: Executor, lease_ids: Sequence[int]) -> None:
@@ -111,12 +169,21 @@ def release_leases(run: Executor, lease_ids: Sequence[int]) -> None:
         run("DELETE FROM leases WHERE id = :id", {"id": lease_id})
 
 
+# Environment ``:p`` of this host (``:m``, its machine id); a row recorded before hosts
+# were (no host) is any host's own, until one records into it and so claims it.
+THIS_HOSTS_ENVIRONMENT = (
+    "e.path = :p AND (e.host_id IS NULL OR e.host_id IN"
+    " (SELECT h.id FROM hosts h WHERE h.machine_id = :m))"
+)
+
+
 def installed_archives(run: Executor, prefix: str) -> dict[str, str]:
-    """Canonical name -> the archive cachedb last installed there, for environment ``prefix``."""
+    """Canonical name -> the archive cachedb last installed there, for environment ``prefix``
+    of this host."""
     rows = run(
         "SELECT i.name, i.archive_id FROM installs i JOIN environments e"
-        " ON e.id = i.environment_id WHERE e.path = :p AND i.removed_at IS NULL",
-        {"p": prefix},
+        f" ON e.id = i.environment_id WHERE {THIS_HOSTS_ENVIRONMENT} AND i.removed_at IS NULL",
+        {"p": prefix, "m": host_id()},
     )
     return {name: archive_id for name, archive_id in rows}
 
@@ -141,13 +208,19 @@ def record_install(
     installed: Sequence[InstallRecord],
     removed: Iterable[str] = (),
 ) -> None:
-    """Record one install run in environment ``prefix``: installs, removals, last-used bumps."""
-    now = time.time()
+    """Record one install run in environment ``prefix`` of this host: installs, removals,
+    last-used bumps."""
+    now = db_now(run)  # gc on any host compares last-used times
     host = this_host_row(run, now)
     # Two installs into one new environment must not both insert it.
-    lock_names(run, [f"environment:{prefix}"])
+    lock_names(run, [f"environment:{host}:{prefix}"])
     found = run(
-        "SELECT id, stale_at FROM environments WHERE path = :p" + for_update(run), {"p": prefix}
+        "SELECT e.id, e.stale_at FROM environments e WHERE "
+        + THIS_HOSTS_ENVIRONMENT
+        # This host's own row before one recorded without a host.
+        + " ORDER BY CASE WHEN e.host_id IS NULL THEN 1 ELSE 0 END"
+        + for_update(run),
+        {"p": prefix, "m": host_id()},
     )
     if not found:
         env_id = run(

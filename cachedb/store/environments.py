@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .._process import host_id
 from ..db.lite import Executor
-from .catalog import InstallRecord
+from .catalog import THIS_HOSTS_ENVIRONMENT, InstallRecord
 
 
 @dataclass(frozen=True)
@@ -24,14 +25,14 @@ class ActiveInstall:
 
 
 def active_installs(run: Executor, prefix: str) -> list[ActiveInstall]:
-    """The active installs of environment ``prefix`` (``sys.prefix``), by name."""
+    """The active installs of this host's environment ``prefix`` (``sys.prefix``), by name."""
     return [
         ActiveInstall(str(name), str(version), str(mode), str(aid), float(at))
         for name, version, mode, aid, at in run(
             "SELECT i.name, i.version, i.link_mode, i.archive_id, i.installed_at"
             " FROM installs i JOIN environments e ON e.id = i.environment_id"
-            " WHERE e.path = :p AND i.removed_at IS NULL ORDER BY i.name, i.id",
-            {"p": prefix},
+            f" WHERE {THIS_HOSTS_ENVIRONMENT} AND i.removed_at IS NULL ORDER BY i.name, i.id",
+            {"p": prefix, "m": host_id()},
         )
     ]
 

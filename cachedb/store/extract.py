@@ -12,6 +12,7 @@ import os
 import zipfile
 
 from .._fdio import write_all
+from .._threads import on_threads
 from ..errors import InvalidWheel
 from ..wheel import inflate
 from ..wheel.inflate import Corrupt, MemberReader, whole, zlib_module
@@ -142,31 +143,4 @@ def write_members(writer: Writer, files: list[Member], threads: int) -> list[Fil
     # Two workers (this thread and one more): creating a file is kernel time, and
     # zlib, hashlib and os.write release the GIL. Big members go first so that
     # neither worker is left alone with one at the end.
-    order = sorted(range(len(files)), key=lambda n: files[n].compress_size, reverse=True)
-    todo = iter(order)  # shared: next() on a list iterator is atomic under the GIL
-    results: list[FileEntry | None] = [None] * len(files)
-    errors: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            for n in todo:
-                if errors:
-                    return
-                results[n] = writer.extract(files[n])
-        except BaseException as exc:  # handed to the calling thread
-            errors.append(exc)
-
-    import threading
-
-    helper = threading.Thread(target=work, name="cachedb-unpack", daemon=True)
-    helper.start()
-    try:
-        work()
-        helper.join()
-    except BaseException as exc:  # e.g. Ctrl-C while joining: stop the helper first
-        errors.append(exc)
-        helper.join()
-        raise
-    if errors:
-        raise errors[0]
-    return [r for r in results if r is not None]
+    return on_threads(writer.extract, files, threads, "unpack", [f.compress_size for f in files])

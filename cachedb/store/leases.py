@@ -3,9 +3,10 @@
 An install takes its leases in the same write transaction that reads the
 pointer rows, so gc (whose deciding transaction locks the archive row it
 decides on) sees either the lease or no pointer: never a window in between. A
-lease dies when it expires or, on the host that took it, when its process is
-gone (``gc.held`` judges that), so a crashed install never pins an archive for
-long. Plain SQL through ``Cache.write_sql``, like the rest of the store.
+lease dies when its holder's heartbeats stop for a TTL (``store.heartbeat``) or,
+on the host that took it, when its process is gone (``gc.held`` judges that), so
+a crashed install or a dead host never pins an archive for long. Plain SQL
+through ``Cache.write_sql``, like the rest of the store.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from . import catalog
 if TYPE_CHECKING:
     from .cache import Cache
 
-DEFAULT_TTL = catalog.LEASE_TTL
+DEFAULT_TTL = catalog.LEASE_TTL  # CACHEDB_LEASE_TTL overrides it (``catalog.lease_ttl``)
 
 
-def acquire(run: Executor, archive_ids: Iterable[str], *, ttl: float = DEFAULT_TTL) -> list[int]:
+def acquire(run: Executor, archive_ids: Iterable[str], *, ttl: float | None = None) -> list[int]:
     """Lease ``archive_ids`` for this process inside the caller's write transaction.
 
     Call it in the same ``write_sql`` function that read the pointer rows (with
@@ -33,7 +34,7 @@ def acquire(run: Executor, archive_ids: Iterable[str], *, ttl: float = DEFAULT_T
 
 
 def acquire_pointed(
-    run: Executor, bucket: str, key: str, *, ttl: float = DEFAULT_TTL
+    run: Executor, bucket: str, key: str, *, ttl: float | None = None
 ) -> tuple[str, int] | None:
     """Read pointer ``bucket``/``key`` and lease its live archive in one step.
 
@@ -53,7 +54,7 @@ def release(cache: Cache, lease_ids: Sequence[int]) -> None:
 
 @contextmanager
 def holding(
-    cache: Cache, archive_ids: Iterable[str], *, ttl: float = DEFAULT_TTL
+    cache: Cache, archive_ids: Iterable[str], *, ttl: float | None = None
 ) -> Iterator[list[int]]:
     """Lease ``archive_ids`` for the duration of a ``with`` block.
 

@@ -26,22 +26,14 @@ from packaging.utils import (
 from ..errors import CachedbError, CacheError, InvalidWheel
 from ..wheel.entry_points import check_installable
 from ..wheel.inflate import CORRUPT_ZIP, READ_HERE, Corrupt, MemberReader
-from ..wheel.members import MAX_FILES, MAX_UNPACKED_SIZE, check_member_name, check_members
+from ..wheel.members import check_members
 from ..wheel.metadata import check_metadata, find_dist_info
 from ..wheel.records import check_listed, check_wheel_record
 from ..wheel.zipdir import WheelBytes, read_layout
 from .extract import Writer, make_directories, write_members
 from .unpacked import FileEntry, UnpackedWheel, sha256_file
 
-__all__ = [
-    "MAX_FILES",
-    "MAX_UNPACKED_SIZE",
-    "FileEntry",
-    "UnpackedWheel",
-    "check_member_name",
-    "sha256_file",
-    "unpack_wheel",
-]
+__all__ = ["FileEntry", "UnpackedWheel", "sha256_file", "unpack_wheel"]
 
 # Errors of the cache's filesystem, not of the wheel.
 _CACHE_ERRNOS = frozenset(

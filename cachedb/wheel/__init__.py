@@ -13,6 +13,7 @@ through ``records`` and nothing else of this package).
   the filename; ``wheel_metadata``, the METADATA of a wheel file
 - ``records``: ``RecordEntry``, ``Hash``, the one RECORD parser, the wheel's RECORD
   checked (``check_wheel_record``, ``check_listed``), ``format_record``
+- ``dist_info``: the METADATA of an unpacked wheel or an installed ``.dist-info``
 - ``entry_points``: ``entry_points.txt`` and the names scripts and ``.data`` files
   may have (``check_installable``)
 """

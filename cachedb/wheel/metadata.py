@@ -16,8 +16,6 @@ from packaging.version import InvalidVersion, Version
 
 from .._headers import simple_header_values
 from ..errors import InvalidWheel
-from .inflate import CORRUPT_ZIP, Corrupt, MemberReader
-from .zipdir import WheelBytes, locate, read_directory
 
 MAX_METADATA = 10 * 1024 * 1024
 
@@ -128,6 +126,10 @@ def _single_metadata(path: Path, project: str) -> bytes | None:
     the answer is less than plain (a directory this parser refuses, no single
     candidate, an unreadable member): then ``zipfile`` decides, and says why.
     """
+    # Here rather than above: the index client loads this module, and reads wheels rarely.
+    from .inflate import CORRUPT_ZIP, Corrupt, MemberReader
+    from .zipdir import WheelBytes, locate, read_directory
+
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     try:
         src = WheelBytes(fd, os.fstat(fd).st_size, in_memory=0)

@@ -13,7 +13,6 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 VENV_BIN = "Scripts" if sys.platform == "win32" else "bin"
@@ -234,59 +233,6 @@ def assert_rows_name_whole_trees(cache_dir: Path) -> list[dict[str, str]]:
 
 
 # -- what is on disk ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CacheState:
-    """The parts of a cache a refused command must leave exactly as they were."""
-
-    files: dict[str, str]
-    rows: dict[str, list[tuple[object, ...]]]
-
-
-# simple-v0 is an HTTP cache of index pages; interpreters-v0 caches interpreter queries;
-# locks/ holds lock files. None of them registers anything.
-_VOLATILE_PREFIXES = ("simple-v0/", "interpreters-v0/", "locks/")
-_VOLATILE = {"simple-v0", "interpreters-v0", "locks"}
-TABLES = ("archives", "archive_files", "pointers", "environments", "installs", "events", "leases")
-
-
-# The lock file a writer of an environment takes (as uv's) stays once made; it holds nothing.
-ENV_LOCK = ".lock"
-
-
-def listing(root: Path) -> dict[str, str]:
-    """Every entry under ``root`` (links with their targets, files with their size),
-    but an environment's lock file."""
-    out: dict[str, str] = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            path = Path(dirpath) / name
-            rel = path.relative_to(root).as_posix()
-            if rel == ENV_LOCK:
-                continue
-            if path.is_symlink():
-                out[rel] = "link:" + os.readlink(path)
-            elif path.is_dir():
-                out[rel] = "dir"
-            else:
-                out[rel] = f"file:{path.stat().st_size}"
-    return out
-
-
-def cache_state(cache_dir: Path) -> CacheState:
-    files = {
-        k: v
-        for k, v in listing(cache_dir).items()
-        if k not in _VOLATILE
-        and not k.startswith(_VOLATILE_PREFIXES)
-        and not k.startswith("cachedb.sqlite3")
-    }
-    rows = {
-        t: sorted(query(cache_dir, f"SELECT * FROM {t}"), key=repr)  # noqa: S608
-        for t in TABLES
-    }
-    return CacheState(files, rows)
 
 
 def paths_named(roots: Iterable[Path], token: str) -> list[Path]:

@@ -17,13 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cachestate import CacheState, listing, snapshot
 from chaoskit import (
     assert_one_line_error,
     assert_verify_clean,
-    cache_state,
     cli,
     integrity_ok,
-    listing,
     make_venv,
     run_in,
     unprivileged,
@@ -31,7 +30,12 @@ from chaoskit import (
 from indexserver import IndexServer
 from wheelbuilder import make_wheel
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux mounts")
+# On SQLite (its file on the full or read-only disk too) and on PostgreSQL (only the
+# cache directory's files there), but the permission-bits test, which is about SQLite's file.
+pytestmark = [
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux mounts"),
+    pytest.mark.usefixtures("backend"),
+]
 
 
 def _mount(*args: str) -> subprocess.CompletedProcess[str]:
@@ -75,17 +79,17 @@ def _install(cache: Path, server: IndexServer, venv: Path, *reqs: str):  # type:
     )  # fmt: skip
 
 
-def _assert_nothing_half_registered(cache: Path, before: object) -> None:
+def _assert_nothing_half_registered(cache: Path, before: CacheState) -> None:
     """Rows are as before; files differ at most by unregistered leftovers gc removes."""
     integrity_ok(cache)
-    after = cache_state(cache)
-    assert after.rows == before.rows  # type: ignore[attr-defined]
-    extra = set(after.files) - set(before.files)  # type: ignore[attr-defined]
+    after = snapshot(cache, caches=False)
+    assert after.rows == before.rows
+    extra = set(after.files) - set(before.files)
     assert all(p.startswith(("tmp/", "archive-v0/")) for p in extra), sorted(extra)
     assert_verify_clean(cache)
     proc = cli("gc", "--cache-dir", cache, "--grace", "0s")
     assert proc.returncode == 0, proc.stderr
-    assert cache_state(cache).files == before.files  # type: ignore[attr-defined]
+    assert snapshot(cache, caches=False).files == before.files
 
 
 @pytest.fixture
@@ -110,7 +114,7 @@ def test_cache_fills_up(
 ) -> None:
     cache = tmpfs.path / "cache"
     assert _install(cache, published, tmp_path / "v0", "small").returncode == 0
-    before = cache_state(cache)
+    before = snapshot(cache, caches=False)
     venv = make_venv(tmp_path / "v1")
     venv_before = listing(venv)
     proc = _install(cache, published, venv, package)
@@ -124,6 +128,7 @@ def test_cache_fills_up(
     assert run_in(venv, "import tiny").returncode == 0
 
 
+@pytest.mark.slow_on_postgresql
 def test_disk_fills_up_at_every_step(tmpfs: Tmpfs, published: IndexServer, tmp_path: Path) -> None:
     """Leave less and less room, so the failure lands on each write in turn."""
     cache = tmpfs.path / "cache"
@@ -132,7 +137,7 @@ def test_disk_fills_up_at_every_step(tmpfs: Tmpfs, published: IndexServer, tmp_p
     outcomes = []
     for room in (0, 4096, 8192, 16384, 32768, 65536, 131072, 262144):
         shutil.rmtree(cache / "simple-v0", ignore_errors=True)  # make every run fetch again
-        before = cache_state(cache)
+        before = snapshot(cache, caches=False)
         filler.unlink(missing_ok=True)
         with open(filler, "wb") as fh:
             fh.write(b"\0" * max(0, tmpfs.free() - room))
@@ -157,7 +162,7 @@ def test_disk_fills_up_at_every_step(tmpfs: Tmpfs, published: IndexServer, tmp_p
 def test_read_only_mount(tmpfs: Tmpfs, published: IndexServer, tmp_path: Path) -> None:
     cache = tmpfs.path / "cache"
     assert _install(cache, published, tmp_path / "v0", "small").returncode == 0
-    before = cache_state(cache)
+    before = snapshot(cache, caches=False)
     tmpfs.remount("ro")
     try:
         for reqs in (["tiny"], ["small"]):  # cold, then warm
@@ -172,7 +177,7 @@ def test_read_only_mount(tmpfs: Tmpfs, published: IndexServer, tmp_path: Path) -
     finally:
         tmpfs.remount("rw")
     integrity_ok(cache)
-    assert cache_state(cache) == before
+    assert snapshot(cache, caches=False) == before
     assert_verify_clean(cache)
     assert _install(cache, published, tmp_path / "v2", "tiny").returncode == 0
 
@@ -185,6 +190,7 @@ def _run(prefix: list[str], *args: str | Path) -> subprocess.CompletedProcess[st
     )
 
 
+@pytest.mark.backends("sqlite")
 def test_read_only_permissions(published: IndexServer, tmp_path: Path) -> None:
     """A cache directory without write permission (0o555 directories, 0o444 database).
 
@@ -194,7 +200,7 @@ def test_read_only_permissions(published: IndexServer, tmp_path: Path) -> None:
     prefix = unprivileged()
     cache = tmp_path / "cache"
     assert _install(cache, published, tmp_path / "v0", "small").returncode == 0
-    before = cache_state(cache)
+    before = snapshot(cache, caches=False)
     probe = tmp_path / "probe"
     probe.mkdir(mode=0o555)
     touch = [*prefix, sys.executable, "-c", f"open({str(probe / 'x')!r}, 'w')"]
@@ -221,5 +227,5 @@ def test_read_only_permissions(published: IndexServer, tmp_path: Path) -> None:
         for f in cache.glob("cachedb.sqlite3*"):
             f.chmod(0o644)
     integrity_ok(cache)
-    assert cache_state(cache) == before
+    assert snapshot(cache, caches=False) == before
     assert_verify_clean(cache)

@@ -21,13 +21,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cachestate import listing
 from chaoskit import (
     VENV_BIN,
     assert_one_line_error,
     base_env,
     cli,
     command,
-    listing,
     make_venv,
 )
 from indexserver import IndexServer

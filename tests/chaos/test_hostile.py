@@ -20,14 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cachestate import listing, snapshot
 from chaoskit import (
     VENV_BIN,
     assert_one_line_error,
     assert_verify_clean,
-    cache_state,
     cli,
     integrity_ok,
-    listing,
     make_venv,
     paths_named,
     query,
@@ -108,10 +107,10 @@ def assert_refused_cleanly(
         world.server.add(wheel_or_none)
     venv = make_venv(world.tmp / f"venv-{secrets.token_hex(3)}")
     venv_before = listing(venv)
-    before = cache_state(world.cache)
+    before = snapshot(world.cache, caches=False)
     proc = world.install(venv, *reqs)
     line = assert_one_line_error(proc, *fragments)
-    after = cache_state(world.cache)
+    after = snapshot(world.cache, caches=False)
     assert after.files == before.files
     assert after.rows == before.rows
     assert listing(venv) == venv_before
@@ -504,7 +503,7 @@ def test_stalling_index_fails_in_bounded_time(
 ) -> None:
     server = stalling(head=head)
     venv = make_venv(world.tmp / "venv1")
-    before = cache_state(world.cache)
+    before = snapshot(world.cache, caches=False)
     # The server never answers; only the timeout can end the command, and the
     # subprocess bound (far below the stall, which lasts until the test ends) proves it did.
     proc = cli(
@@ -512,7 +511,7 @@ def test_stalling_index_fails_in_bounded_time(
         env={"CACHEDB_HTTP_TIMEOUT": "1"}, timeout=60,
     )  # fmt: skip
     assert_one_line_error(proc, "timed out after 1s")
-    assert cache_state(world.cache) == before
+    assert snapshot(world.cache, caches=False) == before
 
 
 def test_stalling_file_download_fails_in_bounded_time(world: World) -> None:
@@ -520,10 +519,10 @@ def test_stalling_file_download_fails_in_bounded_time(world: World) -> None:
     world.server.add(wheel)
     world.server.faults[wheel.name] = "stall"  # 10 bytes, then nothing for 5 s
     venv = make_venv(world.tmp / "venv1")
-    before = cache_state(world.cache)
+    before = snapshot(world.cache, caches=False)
     proc = world.install(venv, "demo", env={"CACHEDB_HTTP_TIMEOUT": "0.5"})
     assert_one_line_error(proc, "timed out after 0.5s")
-    assert cache_state(world.cache) == before
+    assert snapshot(world.cache, caches=False) == before
     assert not (venv / VENV_BIN / "demo").exists()
 
 
@@ -548,7 +547,7 @@ def assert_refused_bounded(
     HANG_BOUND seconds and RSS_BOUND bytes, and nothing changed."""
     venv = make_venv(world.tmp / f"venv-{secrets.token_hex(3)}")
     venv_before = listing(venv)
-    before = cache_state(world.cache)
+    before = snapshot(world.cache, caches=False)
     source = args or ("--index-url", world.server.url)
     proc, rss = run_bounded(
         "install", "--cache-dir", world.cache, "--venv", venv, "--link-mode", "copy",
@@ -556,7 +555,7 @@ def assert_refused_bounded(
     )  # fmt: skip
     line = assert_one_line_error(proc, *fragments)
     assert rss < RSS_BOUND, f"peak RSS {rss >> 20} MiB"
-    assert cache_state(world.cache) == before
+    assert snapshot(world.cache, caches=False) == before
     assert listing(venv) == venv_before
     assert list((world.cache / "tmp").iterdir()) == []
     return line

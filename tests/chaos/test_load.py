@@ -33,6 +33,9 @@ from packaging.utils import canonicalize_name
 from wheelbuilder import make_wheel
 
 PROCESSES = 8
+
+# On SQLite and on PostgreSQL (there marked slow); the many-waves versions on SQLite only.
+pytestmark = [pytest.mark.usefixtures("backend"), pytest.mark.slow_on_postgresql]
 SQL_QUERIES = (
     "SELECT count(*) FROM v_archives",
     "SELECT name, version, pointer_count, environment_count FROM v_archives ORDER BY name",
@@ -206,6 +209,7 @@ def test_eight_installs_with_gc_and_sql(
     assert counts["archive revives"] == 0
 
 
+@pytest.mark.backends("sqlite")
 @pytest.mark.slow
 def test_eight_installs_with_gc_and_sql_many_waves(
     tmp_path: Path, index_server: IndexServer, record_property: Callable[[str, object], None]
@@ -242,6 +246,7 @@ def test_eight_installs_while_clean_and_gc_without_grace_run(
     )  # fmt: skip
 
 
+@pytest.mark.backends("sqlite")
 @pytest.mark.slow
 def test_eight_installs_while_clean_and_gc_without_grace_run_many_waves(
     tmp_path: Path, index_server: IndexServer, record_property: Callable[[str, object], None]
