@@ -10,6 +10,7 @@ happens inside that venv. See benchmarks/README.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import platform
@@ -19,8 +20,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -37,7 +40,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="a ~3 minute smoke run (fewer repeats)")
     p.add_argument("--repeats", type=int, help="runs of each (tool, cold/warm) [5; quick: 2]")
     p.add_argument(
-        "--sources", default=None, help="comma-separated: index,find-links [both; quick: index]"
+        "--sources",
+        default=None,
+        help="comma-separated: remote,index,find-links [all three; quick: remote]",
     )
     p.add_argument("--no-scaling", action="store_true", help="skip the files-scaling table")
     p.add_argument(
@@ -230,7 +235,7 @@ class Scratch:
 
 
 def bench_installs(
-    sources: list[Any],
+    sources: list[tuple[Any, Callable[[], int] | None]],
     repeats: int,
     wheels: list[Path],
     scratch: Scratch,
@@ -245,7 +250,7 @@ def bench_installs(
     out: dict[str, Any] = {}
     modes: dict[str, str] = {}
     installed_files = 0
-    for source, server in sources:
+    for source, counter in sources:
         phases: dict[str, dict[str, Any]] = {"cold": {}, "warm": {}}
         for by_tool in phases.values():
             for tool in tools.TOOLS:
@@ -261,13 +266,13 @@ def bench_installs(
                     entry["background"].append(
                         round(measure.wait_until_quiet(patience=patience), 3)
                     )
-                    if server is not None:
-                        server.take_count()
+                    if counter is not None:
+                        counter()
                     argv = tools.install_argv(tool, bin_dir, target, cache, source, REQUIREMENTS)
                     log = scratch.logs / f"{source.kind}-{tool}-{phase}.log"
                     sample = measure.run(argv, env=env, log=log, cwd=scratch.root)
                     entry["samples"].append(sample)
-                    entry["requests"].append(server.take_count() if server else 0)
+                    entry["requests"].append(counter() if counter else 0)
                     print(
                         f"  {source.kind:10} {phase} {tool:7} #{rep + 1}: {sample.wall:6.2f} s "
                         f"wall, {sample.cpu:6.2f} s CPU, {sample.maxrss_mib:5.0f} MiB",
@@ -404,6 +409,7 @@ def bench_compile(
         "uv pip compile": [str(bin_dir / "uv"), "pip", "compile", "-q", str(source),
                            "--index-url", url, "--cache-dir", str(work / "uv-cache")],
         "pip-compile": [str(bin_dir / "pip-compile"), "-q", str(source), "--index-url", url,
+                        "--trusted-host", urlsplit(url).hostname or "127.0.0.1",
                         "--cache-dir", str(work / "pip-tools-cache"), "--no-strip-extras"],
     }  # fmt: skip
     out: dict[str, Any] = {}
@@ -423,6 +429,101 @@ def bench_compile(
         }
         print(f"  {label:34} {summary.wall * 1000:7.0f} ms (median of {repeats})", flush=True)
     scratch.done(work)
+    return out
+
+
+def _timed(
+    label: str,
+    argvs: list[list[str]],
+    env: dict[str, str],
+    log: Path,
+    patience: float,
+    cwd: Path | None = None,
+) -> dict[str, Any]:
+    """One measured run per argv (each after the machine went quiet), as a commands entry."""
+    import measure
+
+    samples = []
+    for argv in argvs:
+        measure.wait_until_quiet(patience=patience)
+        samples.append(measure.run(argv, env=env, log=log, cwd=cwd))
+    summary = measure.summarize(samples)
+    print(f"  {label:34} {summary.wall * 1000:7.0f} ms (median of {len(argvs)})", flush=True)
+    first = argvs[0]
+    return {
+        "argv": [Path(first[0]).name, *first[1:]],
+        "summary": summary.to_json(),
+        "samples": [s.to_json() for s in samples],
+    }
+
+
+def bench_nothing_to_do(
+    source: Any, scratch: Scratch, env: dict[str, str], repeats: int, patience: float
+) -> dict[str, Any]:
+    """``install`` of one package the environment already has, from a filled cache.
+
+    The environment holds the whole pinned set (installed by the tool itself, whose
+    cache is then warm); what is measured is the user's "is it there?" run.
+    """
+    import measure
+    import tools
+
+    bin_dir = BENCH_VENV / "bin"
+    name, version = next(iter(sorted(pinned().items())))
+    one = scratch.new("nothing.txt")
+    one.write_text(f"{name}=={version}\n")
+    log = scratch.logs / "nothing.log"
+    out: dict[str, Any] = {}
+    for tool in ("cachedb", "uv"):
+        cache = scratch.new(f"nothing-{tool}-cache")
+        target = scratch.new(f"nothing-{tool}-venv")
+        tools.make_venv(target)
+        measure.run(tools.install_argv(tool, bin_dir, target, cache, source, REQUIREMENTS),
+                    env=env, log=log, cwd=scratch.root)  # fmt: skip
+        argv = tools.install_argv(tool, bin_dir, target, cache, source, one)
+        measure.run(argv, env=env, log=log, cwd=scratch.root)  # page cache and pyc warm
+        label = f"{tool} install, nothing to do"
+        out[label] = _timed(label, [argv] * repeats, env, log, patience, scratch.root)
+    return out
+
+
+def bench_sdist(
+    scratch: Scratch, env: dict[str, str], repeats: int, patience: float
+) -> dict[str, Any]:
+    """Cold install (empty cache, fresh venv) of a pure-Python package that has only an sdist.
+
+    Both tools build it in an isolated environment with its backend (flit_core),
+    installed from the same find-links directory.
+    """
+    import measure
+    import synthetic
+    import tools
+
+    bin_dir = BENCH_VENV / "bin"
+    directory = WORK / "sdist-only"
+    synthetic.build_sdist(directory)
+    if not list(directory.glob("flit_core-*.whl")):
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
+             "--only-binary=:all:", "--no-deps", "-d", str(directory), synthetic.FLIT_CORE],
+            check=True,
+        )  # fmt: skip
+    source = tools.Source("find-links", str(directory))
+    req = scratch.new("sdist.txt")
+    req.write_text(f"{synthetic.SDIST_NAME}=={synthetic.SDIST_VERSION}\n")
+    log = scratch.logs / "sdist.log"
+    out: dict[str, Any] = {}
+    runs: dict[str, list[list[str]]] = {"cachedb": [], "uv": []}
+    for _ in range(repeats + 1):
+        for tool in runs:
+            target = scratch.new(f"sdist-{tool}-venv")
+            tools.make_venv(target)
+            cache = scratch.new(f"sdist-{tool}-cache")
+            runs[tool].append(tools.install_argv(tool, bin_dir, target, cache, source, req))
+    for tool, argvs in runs.items():
+        measure.run(argvs[0], env=env, log=log, cwd=scratch.root)  # pyc and page cache warm
+        label = f"{tool} install, sdist only, cold"
+        out[label] = _timed(label, argvs[1:], env, log, patience, scratch.root)
     return out
 
 
@@ -507,7 +608,8 @@ def main(argv: list[str]) -> None:
     # Other work on the machine skews every number: the report shows the load around the run.
     load_start = [round(x, 2) for x in os.getloadavg()]
     repeats = args.repeats or (2 if args.quick else 5)
-    kinds = (args.sources or ("index" if args.quick else "index,find-links")).split(",")
+    few = 3 if args.quick else 5
+    kinds = (args.sources or ("remote" if args.quick else "remote,index,find-links")).split(",")
     shutil.rmtree(WORK / "run", ignore_errors=True)
     scratch = Scratch(WORK / "run")
     env = tools.clean_env(scratch.root)
@@ -516,23 +618,40 @@ def main(argv: list[str]) -> None:
     versions = tools.versions(bin_dir, env)
     print(f"tools: {versions}", flush=True)
 
-    with indexserver.IndexServer(WORK / "wheels") as server:
-        sources: list[tuple[tools.Source, indexserver.IndexServer | None]] = []
+    import remoteindex
+
+    no_remote = remoteindex.available() if "remote" in kinds else None
+    if no_remote:
+        print(f"no remote-like index ({no_remote}): measuring the local one only", flush=True)
+        kinds = [k for k in kinds if k != "remote"] or ["index"]
+    remote_info = None
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(indexserver.IndexServer(WORK / "wheels"))
+        remote = None
+        if "remote" in kinds:
+            remote = stack.enter_context(remoteindex.RemoteIndex(WORK / "wheels"))
+            remote_info = remote.describe()
+            print(f"remote-like index: {remote.url} ({remote_info})", flush=True)
+        sources: list[tuple[tools.Source, Callable[[], int] | None]] = []
         for kind in kinds:
-            if kind == "index":
-                sources.append((tools.Source("index", server.url), server))
+            if kind == "remote" and remote is not None:
+                sources.append((tools.Source("remote", remote.url), remote.take_count))
+            elif kind == "index":
+                sources.append((tools.Source("index", server.url), server.take_count))
             elif kind == "find-links":
                 sources.append((tools.Source("find-links", str(WORK / "wheels")), None))
             else:
-                sys.exit(f"unknown source {kind!r}: use index or find-links")
+                sys.exit(f"unknown source {kind!r}: use remote, index or find-links")
         print(f"installing {len(wheels)} distributions, {repeats} runs each", flush=True)
         installs, modes, files = bench_installs(
             sources, repeats, wheels, scratch, env, args.patience
         )
+        # The users' path: the remote-like index where there is one.
+        url = remote.url if remote is not None else server.url
         print("compile", flush=True)
-        compiles = bench_compile(
-            bin_dir, server.url, scratch, env, 3 if args.quick else 5, args.patience
-        )
+        compiles = bench_compile(bin_dir, url, scratch, env, few, args.patience)
+        print("nothing to do", flush=True)
+        nothing = bench_nothing_to_do(sources[0][0], scratch, env, few, args.patience)
         print("remote", flush=True)
         import remote_line  # cold install on host B from the remote vs from the index
 
@@ -543,16 +662,19 @@ def main(argv: list[str]) -> None:
                 REQUIREMENTS,
                 scratch.new("remote"),
                 env,
-                3 if args.quick else 5,
+                few,
                 args.patience,
             )  # fmt: skip
         )
 
     print("commands", flush=True)
-    commands, synthetic_info = bench_commands(scratch, env, 3 if args.quick else 5, args.patience)
+    commands, synthetic_info = bench_commands(scratch, env, few, args.patience)
     print("venv", flush=True)
-    commands.update(bench_venvs(bin_dir, scratch, env, 3 if args.quick else 5, args.patience))
+    commands.update(bench_venvs(bin_dir, scratch, env, few, args.patience))
     commands.update(compiles)
+    commands.update(nothing)
+    print("sdist only", flush=True)
+    commands.update(bench_sdist(scratch, env, few, args.patience))
     scaling = None
     if not args.no_scaling:
         sizes = [1000, 5000, 10000] if args.quick else [1000, 5000, 10000, 20000]
@@ -570,6 +692,7 @@ def main(argv: list[str]) -> None:
         "repeats": repeats,
         "link_modes": ", ".join(f"{t} {m}" for t, m in modes.items()),
         "cleanup": "deferred to the end" if scratch.defer else "after each run (low disk)",
+        "remote_index": remote_info or (f"not measured: {no_remote}" if no_remote else None),
         "workload": {
             "distributions": len(wheels),
             "installed_files": files,

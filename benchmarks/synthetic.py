@@ -191,3 +191,43 @@ def build_wheel(directory: Path, n_files: int) -> Path:
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+SDIST_NAME = "bench-sdist-only"
+SDIST_VERSION = "1.0"
+FLIT_CORE = "flit_core==3.12.0"  # the build backend both tools install to build the sdist
+
+
+def build_sdist(directory: Path, modules: int = 50) -> Path:
+    """A pure-Python sdist (flit_core backend) with ``modules`` small modules and no wheel."""
+    import io
+    import tarfile
+
+    package = SDIST_NAME.replace("-", "_")
+    stem = f"{package}-{SDIST_VERSION}"
+    path = directory / f"{stem}.tar.gz"
+    if path.exists():
+        return path
+    directory.mkdir(parents=True, exist_ok=True)
+    pyproject = (
+        '[build-system]\nrequires = ["flit_core>=3.4,<4"]\nbuild-backend = "flit_core.buildapi"\n\n'
+        f'[project]\nname = "{SDIST_NAME}"\nversion = "{SDIST_VERSION}"\n'
+        'description = "A source-only package for the benchmark"\nrequires-python = ">=3.8"\n'
+    )
+    pkg_info = (
+        f"Metadata-Version: 2.1\nName: {SDIST_NAME}\nVersion: {SDIST_VERSION}\n"
+        "Summary: A source-only package for the benchmark\nRequires-Python: >=3.8\n"
+    )
+    files = {"pyproject.toml": pyproject, "PKG-INFO": pkg_info}
+    files[f"{package}/__init__.py"] = '"""A source-only package for the benchmark."""\n'
+    for i in range(modules):
+        files[f"{package}/mod_{i:03d}.py"] = f"def f{i}(x):\n    return x + {i}\n"
+    tmp = path.with_suffix(".part")
+    with tarfile.open(tmp, "w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"{stem}/{name}")
+            info.size, info.mode, info.mtime = len(data), 0o644, 1_700_000_000
+            tar.addfile(info, io.BytesIO(data))
+    tmp.rename(path)
+    return path

@@ -21,16 +21,20 @@ TOOLS = ("cachedb", "uv", "pip")
 
 @dataclass(frozen=True)
 class Source:
-    """Where packages come from: ``index`` (HTTP) or ``find-links`` (a directory)."""
+    """Where packages come from: ``index`` (HTTP on 127.0.0.1), ``remote`` (HTTP from a
+    network namespace, slowed like a remote index: remoteindex.py) or ``find-links``."""
 
     kind: str
     location: str  # the index URL or the directory
 
     def args(self, tool: str) -> list[str]:
-        if self.kind == "index":
+        if self.kind in ("index", "remote"):
+            from urllib.parse import urlsplit
+
             # pip caches HTTP responses only from https or trusted hosts (uv and cachedb
-            # cache plain http too); trusting the local index gives pip its warm path.
-            trust = ["--trusted-host", "127.0.0.1"] if tool == "pip" else []
+            # cache plain http too); trusting the benchmark's index gives pip its warm path.
+            host = urlsplit(self.location).hostname or "127.0.0.1"
+            trust = ["--trusted-host", host] if tool == "pip" else []
             return ["--index-url", self.location, *trust]
         return ["--no-index", "--find-links", self.location]
 

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, NamedTuple
 
-Kind = Literal["str", "path", "bool", "int", "float", "list"]
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Kind = Literal["str", "path", "bool", "int", "float", "list"]
+
+# Named tuples, not dataclasses: every command reads this table before it starts, and
+# dataclasses (with the inspect module it loads) costs more than the rest of ``--help``.
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     name: str
     """The long option without ``--``, and the key in a configuration file."""
     kind: Kind
@@ -72,21 +76,19 @@ SETTINGS: dict[str, Setting] = {
 }
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     """Where a configuration value came from: a file (and its table) and what it held."""
 
     path: str
     table: str
     """``[tool.cachedb]`` for a pyproject.toml, "" for a cachedb.toml."""
-    values: Mapping[str, object] = field(default_factory=dict)
+    values: Mapping[str, object] = {}  # never changed: a Source is read-only
 
     def describe(self) -> str:
         return f"{self.path} {self.table}".rstrip()
 
 
-@dataclass(frozen=True)
-class Configuration:
+class Configuration(NamedTuple):
     """The configuration files in force, strongest first (project, then user)."""
 
     files: tuple[Source, ...] = ()

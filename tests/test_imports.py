@@ -14,6 +14,7 @@ from importlib import import_module
 from pathlib import Path
 
 import pytest
+from indexserver import IndexServer
 from installtools import cachedb, make_venv, run_in
 from wheelbuilder import make_wheel
 
@@ -92,10 +93,17 @@ def test_a_warm_install_loads_only_what_it_uses(tmp_path: Path) -> None:
 
     cold = cachedb("install", "--python", make_venv(tmp_path / "cold"), *flags)
     assert cold.returncode == 0, cold.stderr
-    loaded = _loaded_by("install", "-q", "--python", make_venv(tmp_path / "warm"), *flags)
+    warm = make_venv(tmp_path / "warm")
+    loaded = _loaded_by("install", "-q", "--python", warm, *flags)
 
     assert run_in(tmp_path / "warm", "import app, lib").returncode == 0
-    assert _hits(loaded, HEAVY | WARM_UNUSED) == []
+    assert _hits(loaded, HEAVY | WARM_UNUSED | {"typer"}) == []
+    # Nothing to do: the same again into the environment that has it all.
+    again = _loaded_by("install", "-q", "--python", warm, *flags)
+    assert _hits(again, HEAVY | WARM_UNUSED | {"typer"}) == []
+    # A lock of the same pins, from the same cache: the resolver, but not typer.
+    locked = _loaded_by("compile", "-q", *flags[:5], pins, "-o", tmp_path / "out.txt")
+    assert _hits(locked, {"typer", "sqlalchemy", "alembic"}) == []
 
 
 @pytest.mark.parametrize("args", [["--help"], ["install", "--help"], ["dir"]])
@@ -104,6 +112,17 @@ def test_help_and_dir_load_neither_packaging_nor_the_database(
 ) -> None:
     loaded = _loaded_by(*args, *(["--cache-dir", tmp_path] if args == ["dir"] else []))
     unwanted = HEAVY | {"packaging", "sqlite3", "cachedb.store", "cachedb.install.pipeline"}
+    assert _hits(loaded, unwanted) == []
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["-V"]])
+def test_help_and_version_load_neither_typer_nor_dataclasses(
+    args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # At 80 columns or more cachedb --help is the text typer printed when _spec.py was made.
+    monkeypatch.setenv("COLUMNS", "100")
+    loaded = _loaded_by(*args)
+    unwanted = HEAVY | {"typer", "dataclasses", "inspect", "packaging", "sqlite3", "cachedb.store"}
     assert _hits(loaded, unwanted) == []
 
 
@@ -118,7 +137,9 @@ def test_the_app_lists_every_command_in_one_order_whatever_was_loaded_first() ->
 
 def test_every_command_module_is_in_the_command_table() -> None:
     modules = {p.stem for p in Path(cli.__file__).parent.glob("_*.py")}
-    assert modules - {"__init__", "_app", "_sources"} == set(_COMMANDS.values())
+    # The app, the hot commands' bodies and the fast path that reads their options.
+    others = {"__init__", "_app", "_actions", "_fast", "_spec", "_specgen"}
+    assert modules - others == set(_COMMANDS.values())
 
 
 def test_requirements_names_load_on_first_use() -> None:
@@ -133,7 +154,25 @@ def test_requirements_names_load_on_first_use() -> None:
 def test_venv_and_the_inspecting_commands_load_no_heavy_library(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     venv = tmp_path / "v"
-    assert not _hits(_loaded_by("venv", venv, "--cache-dir", cache), HEAVY | {"cachedb.index"})
+    unwanted = HEAVY | {"cachedb.index", "typer"}
+    assert not _hits(_loaded_by("venv", venv, "--cache-dir", cache), unwanted)
     for command in (["freeze"], ["tree"], ["check"]):
         loaded = _loaded_by(*command, "--venv", venv, "--cache-dir", cache)
         assert not _hits(loaded, HEAVY | {"cachedb.index", "cachedb.resolve"}), command
+
+
+def test_an_installed_pin_from_an_index_loads_no_http_client(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    """Nothing to do, with an index (pages fresh by their max-age): no request, no httpx."""
+    index_server.cache_control = "max-age=600"
+    index_server.add(make_wheel(tmp_path / "wheels", "lib", "1.0"))
+    venv = make_venv(tmp_path / "v")
+    flags = ["--cache-dir", tmp_path / "cache", "--index-url", index_server.url]
+    assert cachedb("install", "--python", venv, *flags, "lib==1.0").returncode == 0
+    before = len(index_server.requests)
+
+    loaded = _loaded_by("install", "-q", "--python", venv, *flags, "lib==1.0")
+
+    assert len(index_server.requests) == before
+    assert _hits(loaded, {"httpx", "httpcore", "ssl", "typer"}) == []

@@ -53,14 +53,17 @@ def _active(cache: Path, venv: Path) -> list[tuple[str, str, str]]:
         conn.close()
 
 
-def _tampered_world(tmp_path: Path, server: IndexServer) -> tuple[Path, list[Path]]:
+def _tampered_world(
+    tmp_path: Path, server: IndexServer, hosts: tuple[str, str] = ("host-a", "host-a")
+) -> tuple[Path, list[Path]]:
     server.add(make_wheel(tmp_path / "wheels", "good", "1.0", files={"good/__init__.py": CLEAN}))
     cache = tmp_path / "cache"
     venvs = [tmp_path / "venv1", tmp_path / "venv2"]
-    for venv in venvs:
+    for venv, host in zip(venvs, hosts, strict=True):
         proc = _cli(
             "install", "--cache-dir", cache, "--index-url", server.url,
             "--venv", venv, "--link-mode", "hardlink", "good",
+            env={"CACHEDB_HOST_ID": host},
         )  # fmt: skip
         assert proc.returncode == 0, proc.stderr
     # Edited in place (same inode), as an editor that writes through would.
@@ -76,7 +79,7 @@ def test_repair_relinks_every_environment_holding_a_tampered_archive(
     cache, venvs = _tampered_world(tmp_path, index_server)
     proc = _cli(
         "verify", "--cache-dir", cache, "--check-contents", "--repair", "--json",
-        env={"CACHEDB_INDEX_URL": index_server.url},
+        env={"CACHEDB_INDEX_URL": index_server.url, "CACHEDB_HOST_ID": "host-a"},
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (problem,) = json.loads(proc.stdout)["problems"]
@@ -104,7 +107,7 @@ def test_repair_that_cannot_relink_says_so_and_the_database_claims_nothing(
     index_server.faults["good"] = "404"
     proc = _cli(
         "verify", "--cache-dir", cache, "--check-contents", "--repair", "--json",
-        env={"CACHEDB_INDEX_URL": index_server.url},
+        env={"CACHEDB_INDEX_URL": index_server.url, "CACHEDB_HOST_ID": "host-a"},
     )  # fmt: skip
     assert proc.returncode == 1, proc.stdout + proc.stderr
     (problem,) = json.loads(proc.stdout)["problems"]
@@ -114,3 +117,24 @@ def test_repair_that_cannot_relink_says_so_and_the_database_claims_nothing(
     assert not any(e["relinked"] for e in problem["environments"]), problem
     for venv in venvs:
         assert _active(cache, venv) == []  # no install row claims the tampered copy
+
+
+def test_repair_never_relinks_another_hosts_environment(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    """The path of another machine's environment names nothing on this one: the repair
+    writes nothing there, and says where the reinstall must run instead."""
+    cache, (ours, theirs) = _tampered_world(tmp_path, index_server, ("host-a", "host-b"))
+    proc = _cli(
+        "verify", "--cache-dir", cache, "--check-contents", "--repair", "--json",
+        env={"CACHEDB_INDEX_URL": index_server.url, "CACHEDB_HOST_ID": "host-a"},
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    (problem,) = json.loads(proc.stdout)["problems"]
+    by_path = {e["path"]: e for e in problem["environments"]}
+    assert by_path[str(ours.resolve())]["relinked"]
+    other = by_path[str(theirs.resolve())]
+    assert not other["relinked"] and "host-b" in other["error"], other
+    assert _module(ours).read_text() == CLEAN
+    assert _module(theirs).read_text().startswith('VERSION = "evil"')  # not written from here
+    assert _active(cache, theirs) == []  # and the database no longer claims it is clean

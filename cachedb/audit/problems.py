@@ -27,6 +27,7 @@ class Holder:
     name: str
     version: str
     link_mode: str
+    host: str | None = None  # the machine id of the environment's host; None: not recorded
 
 
 @dataclass

@@ -96,13 +96,14 @@ def _unclaim_shared_installs(run: Executor, archive_id: str) -> list[Holder]:
     now = time.time()
     out = []
     found = run(
-        "SELECT i.id, e.path, e.python, i.name, i.version, i.link_mode"
+        "SELECT i.id, e.path, e.python, i.name, i.version, i.link_mode, h.machine_id"
         " FROM installs i JOIN environments e ON e.id = i.environment_id"
+        " LEFT JOIN hosts h ON h.id = e.host_id"
         " WHERE i.archive_id = :a AND i.removed_at IS NULL AND e.stale_at IS NULL"
         " AND i.link_mode IN (:m0, :m1) ORDER BY e.path, i.id",
         {"a": archive_id, "m0": _SHARING_MODES[0], "m1": _SHARING_MODES[1]},
     )
-    for install_id, path, python, name, version, mode in found:
+    for install_id, path, python, name, version, mode, host in found:
         run("UPDATE installs SET removed_at = :now WHERE id = :id", {"now": now, "id": install_id})
         record_sql(
             run,
@@ -111,7 +112,7 @@ def _unclaim_shared_installs(run: Executor, archive_id: str) -> list[Holder]:
             old_archive=archive_id,
             detail=f"{mode}: shared the altered files",
         )
-        out.append(Holder(path, python, name, version, mode))
+        out.append(Holder(path, python, name, version, mode, host))
     return out
 
 

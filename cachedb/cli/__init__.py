@@ -117,6 +117,11 @@ def _run(argv: list[str] | None) -> int:
         _tune_collector()
     try:
         args, defaults = _configure(args)
+        from ._fast import run as run_fast
+
+        code = run_fast(args, defaults)
+        if code is not None:
+            return code
         app = load_app(args)
         app(args=args, prog_name="cachedb", default_map=defaults)
     except CachedbError as exc:

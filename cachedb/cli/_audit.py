@@ -215,6 +215,7 @@ def verify_command(
 
 def _relink_holders(problem: Any, cache_dir: Path | None, db_url: str | None) -> str | None:
     """Link each environment that shared ``problem``'s archive again; why one failed, or None."""
+    from .._process import host_id
     from ..errors import CachedbError
     from ..install.manage import reinstall
 
@@ -227,14 +228,21 @@ def _relink_holders(problem: Any, cache_dir: Path | None, db_url: str | None) ->
             "link_mode": holder.link_mode,
             "relinked": False,
         }
+        command = f"cachedb install --python {holder.python}"
+        command += f" --reinstall-package {holder.name} {holder.name}=={holder.version}"
+        if holder.host is not None and holder.host != host_id():
+            # That path names another machine's environment, not anything on this one.
+            env["error"] = f"on host {holder.host}: run `{command}` there"
+            why_not = why_not or f"{holder.path} is on host {holder.host}"
+            problem.environments.append(env)
+            continue
         try:
             reinstall(
                 holder.python, holder.name, holder.version, holder.link_mode, cache_dir, db_url
             )
             env["relinked"] = True
         except (CachedbError, OSError) as exc:
-            env["error"] = f"{exc}; run `cachedb install --python {holder.python}"
-            env["error"] += f" --reinstall-package {holder.name} {holder.name}=={holder.version}`"
+            env["error"] = f"{exc}; run `{command}`"
             why_not = why_not or f"could not re-link {holder.path}: {exc}"
         problem.environments.append(env)
     return why_not

@@ -6,18 +6,6 @@ from typing import Annotated
 import typer
 
 from ._app import CacheDirOption, DbUrlOption, JsonOption, app
-from ._sources import (
-    CertOption,
-    ExtraIndexUrlOption,
-    FindLinksOption,
-    IndexUrlOption,
-    KeyringProviderOption,
-    LinkModeOption,
-    NativeTlsOption,
-    NoIndexOption,
-    OfflineOption,
-    install_options,
-)
 
 PythonOption = Annotated[
     str | None,
@@ -58,6 +46,77 @@ NoWaitOption = Annotated[
         "--no-wait",
         envvar="CACHEDB_NO_WAIT",
         help="Fail at once if another process is changing the environment, instead of waiting.",
+    ),
+]
+
+# The options saying where packages come from, shared with `venv --seed`.
+IndexUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--index-url",
+        "-i",
+        envvar="CACHEDB_INDEX_URL",
+        help="Base URL of the package index [default: https://pypi.org/simple].",
+    ),
+]
+ExtraIndexUrlOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--extra-index-url",
+        envvar="CACHEDB_EXTRA_INDEX_URL",
+        help="More indexes, after --index-url (the variable: URLs separated by spaces).",
+    ),
+]
+FindLinksOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--find-links",
+        "-f",
+        envvar="CACHEDB_FIND_LINKS",
+        help="A directory or URL of wheels (the variable: separated by spaces).",
+    ),
+]
+NoIndexOption = Annotated[
+    bool,
+    typer.Option("--no-index", envvar="CACHEDB_NO_INDEX", help="Ignore the package index."),
+]
+OfflineOption = Annotated[
+    bool,
+    typer.Option("--offline", envvar="CACHEDB_OFFLINE", help="Use only the cache; no network."),
+]
+LinkModeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--link-mode",
+        envvar="CACHEDB_LINK_MODE",
+        help="clone, hardlink, copy or symlink [default: clone, else hardlink, else copy].",
+    ),
+]
+
+# How to reach the indexes: certificates and credentials.
+CertOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cert",
+        envvar=["CACHEDB_CERT", "SSL_CERT_FILE"],
+        help="Trust the CA certificates in this PEM file instead of the bundled ones.",
+        show_default=False,
+    ),
+]
+NativeTlsOption = Annotated[
+    bool,
+    typer.Option(
+        "--native-tls",
+        envvar="CACHEDB_NATIVE_TLS",
+        help="Trust the system's certificate store (needs the truststore package).",
+    ),
+]
+KeyringProviderOption = Annotated[
+    str,
+    typer.Option(
+        "--keyring-provider",
+        envvar="CACHEDB_KEYRING_PROVIDER",
+        help="subprocess: ask the keyring command for credentials after a 401; or disabled.",
     ),
 ]
 
@@ -231,67 +290,10 @@ def install_command(
     verbose: VerboseOption = 0,
 ) -> None:
     """Install packages into a virtual environment from the cache."""
-    if user:
-        from ..errors import UsageError
+    options = dict(locals())  # the parameters, as the fast path (cli._fast) passes them too
+    from . import _actions
 
-        raise UsageError(
-            "--user is not supported: cachedb installs into a virtual environment "
-            "(use --venv or --python), a --target directory or a --prefix"
-        )
-    from dataclasses import replace
-
-    from ..install.options import index_strategy as strategy
-    from ..install.options import max_download_size as download_cap
-    from ..install.pipeline import run_install
-    from ..install.report import Reporter
-
-    opts = replace(
-        install_options(
-            index_url=index_url,
-            extra_index_url=extra_index_url,
-            find_links=find_links,
-            no_index=no_index,
-            offline=offline,
-            cert=cert,
-            native_tls=native_tls,
-            keyring_provider=keyring_provider,
-            cache_dir=cache_dir,
-            db_url=db_url,
-        ),
-        requirements=list(packages or []),
-        editables=list(editable or []),
-        requirement_files=list(requirement or []),
-        constraint_files=list(constraint or []),
-        python=python,
-        venv=venv,
-        seed=seed,
-        refresh=refresh,
-        upgrade=upgrade,
-        no_deps=no_deps,
-        require_hashes=require_hashes,
-        pre=pre,
-        link_mode=link_mode,
-        no_build=no_build,
-        no_binary=list(no_binary or []),
-        only_binary=list(only_binary or []),
-        refresh_packages=list(refresh_package or []),
-        reinstall_packages=list(reinstall_package or []),
-        wait=not no_wait,
-        dry_run=dry_run,
-        report=report,
-        compile_bytecode=compile_bytecode,
-        reinstall=reinstall,
-        exact=exact,
-        target=target,
-        prefix=prefix,
-        remote=remote or None,
-        remote_push=remote_push,
-    )
-    if max_download_size is not None:
-        opts.max_download_size = download_cap(max_download_size)
-    if index_strategy is not None:
-        opts.index_strategy = strategy(index_strategy)
-    raise typer.Exit(run_install(opts, Reporter(verbose - quiet)))
+    raise typer.Exit(_actions.install(**options))
 
 
 @app.command("uninstall")

@@ -7,13 +7,6 @@ import typer
 
 from ._app import CacheDirOption, DbUrlOption, app
 from ._install import (
-    NoWaitOption,
-    PythonOption,
-    QuietOption,
-    VenvOption,
-    VerboseOption,
-)
-from ._sources import (
     CertOption,
     ExtraIndexUrlOption,
     FindLinksOption,
@@ -22,22 +15,25 @@ from ._sources import (
     LinkModeOption,
     NativeTlsOption,
     NoIndexOption,
+    NoWaitOption,
     OfflineOption,
-    install_options,
+    PythonOption,
+    QuietOption,
+    VenvOption,
+    VerboseOption,
 )
 
 ListOption = list[str] | None
 
 
 def _moment(text: str) -> datetime:
-    """``--exclude-newer``: an RFC 3339 timestamp, or a date meaning its midnight UTC."""
-    from datetime import UTC
+    """``--exclude-newer``, or typer's usage error when it is no date."""
+    from ._actions import moment
 
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a date or an RFC 3339 timestamp") from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    found = moment(text)
+    if found is None:
+        raise typer.BadParameter(f"{text!r} is not a date or an RFC 3339 timestamp")
+    return found
 
 
 @app.command("compile")
@@ -150,53 +146,12 @@ def compile_command(
     verbose: VerboseOption = 0,
 ) -> None:
     """Resolve requirements into a pinned requirements.txt or pylock.toml."""
-    from dataclasses import replace
+    options = dict(locals())  # the parameters, as the fast path (cli._fast) passes them too
+    from . import _actions
 
-    from ..db import events
-    from ..install.report import Reporter
-    from ..lock import CompileOptions, run_compile
-
-    opts = CompileOptions(
-        install=replace(
-            install_options(
-                index_url=index_url,
-                extra_index_url=extra_index_url,
-                find_links=find_links,
-                no_index=no_index,
-                offline=offline,
-                cert=cert,
-                native_tls=native_tls,
-                keyring_provider=keyring_provider,
-                cache_dir=cache_dir,
-                db_url=db_url,
-            ),
-            constraint_files=list(constraint or []),
-            python=python,
-            refresh=refresh,
-            upgrade=upgrade,
-            pre=pre,
-            no_build=no_build,
-        ),
-        sources=list(sources or []),
-        overrides=list(override or []),
-        extras=list(extra or []),
-        all_extras=all_extras,
-        groups=list(group or []),
-        output=output,
-        format=output_format,
-        generate_hashes=generate_hashes,
-        emit_index_url=emit_index_url,
-        annotate=not no_annotate,
-        header=not no_header,
-        upgrade_packages=list(upgrade_package or []),
-        python_version=python_version,
-        python_platform=python_platform,
-        exclude_newer=None if exclude_newer is None else _moment(exclude_newer),
-        resolution=resolution,
-        prerelease=prerelease,
-        command=events.command(),
-    )
-    raise typer.Exit(run_compile(opts, Reporter(verbose - quiet)))
+    if exclude_newer is not None:
+        options["exclude_newer"] = _moment(exclude_newer)
+    raise typer.Exit(_actions.compile(**options))
 
 
 @app.command("sync")
@@ -233,6 +188,7 @@ def sync_command(
 
     from ..install.pipeline import run_install
     from ..install.report import Reporter
+    from ._actions import install_options
 
     opts = replace(
         install_options(

@@ -5,8 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ._app import CacheDirOption, DbUrlOption, JsonOption, app
-from ._install import PythonOption, QuietOption, VerboseOption
-from ._sources import (
+from ._install import (
     CertOption,
     ExtraIndexUrlOption,
     FindLinksOption,
@@ -14,6 +13,9 @@ from ._sources import (
     KeyringProviderOption,
     NativeTlsOption,
     NoIndexOption,
+    PythonOption,
+    QuietOption,
+    VerboseOption,
 )
 
 if TYPE_CHECKING:

@@ -5,8 +5,7 @@ from typing import Annotated
 import typer
 
 from ._app import CacheDirOption, DbUrlOption, app
-from ._install import QuietOption
-from ._sources import (
+from ._install import (
     CertOption,
     ExtraIndexUrlOption,
     FindLinksOption,
@@ -16,7 +15,7 @@ from ._sources import (
     NativeTlsOption,
     NoIndexOption,
     OfflineOption,
-    install_options,
+    QuietOption,
 )
 
 
@@ -71,31 +70,7 @@ def venv_command(
     quiet: QuietOption = 0,
 ) -> None:
     """Create a virtual environment (from a template of the interpreter's own venv)."""
-    from dataclasses import replace
+    options = dict(locals())  # the parameters, as the fast path (cli._fast) passes them too
+    from . import _actions
 
-    from ..install.report import Reporter
-    from ..install.venv import VenvOptions, run_venv
-
-    opts = VenvOptions(
-        path=path,
-        python=python,
-        seed=seed,
-        prompt=prompt,
-        clear=clear,
-        install=replace(
-            install_options(
-                index_url=index_url,
-                extra_index_url=extra_index_url,
-                find_links=find_links,
-                no_index=no_index,
-                offline=offline,
-                cert=cert,
-                native_tls=native_tls,
-                keyring_provider=keyring_provider,
-                cache_dir=cache_dir,
-                db_url=db_url,
-            ),
-            link_mode=link_mode,
-        ),
-    )
-    raise typer.Exit(run_venv(opts, Reporter(-quiet)))
+    raise typer.Exit(_actions.venv(**options))

@@ -86,7 +86,7 @@ def _install_into(
         )
         early = _index(opts, request, cache) if needs_index else None
         try:
-            if early is not None:
+            if early is not None and will_download(request.reqs, cache):
                 early.connect()
             interp = target_interpreter(query, opts)
             if not opts.dry_run:  # a dry run writes nothing, not even a lock file

@@ -7,7 +7,6 @@ model's (``cachedb.wheel.entry_points``).
 from __future__ import annotations
 
 import os
-import shlex
 
 from ..wheel.entry_points import EntryPointScript
 
@@ -49,6 +48,8 @@ def shebang(python_executable: str) -> bytes:
     # shell/Python polyglot hands the script to the interpreter instead.
     if b" " not in exe and len(exe) + 3 <= 127:
         return b"#!" + exe + b"\n"
+    import shlex  # only for an interpreter path a shebang cannot hold
+
     quoted = shlex.quote(python_executable).encode()
     return b"#!/bin/sh\n'''exec' " + quoted + b' "$0" "$@"\n' + b"' '''\n"
 

@@ -1,8 +1,41 @@
-"""The cache store: archive bucket, pointer buckets and the metadata database."""
+"""The cache store: archive bucket, pointer buckets and the metadata database.
 
-from .cache import Cache, CachedWheel, Entry, PutItem, open_cache
-from .catalog import InstallRecord
-from .layout import BUILT_WHEELS_BUCKET, WHEELS_BUCKET, pointer_key, source_key
+The names below load their module on first use (PEP 562): ``cachedb venv`` needs
+only ``store.layout`` (where the interpreters' venv templates live), and the
+package would otherwise bring in the database and hashing with it.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .cache import Cache, CachedWheel, Entry, PutItem, open_cache
+    from .catalog import InstallRecord
+    from .layout import BUILT_WHEELS_BUCKET, WHEELS_BUCKET, pointer_key, source_key
+
+_MODULES = {
+    "BUILT_WHEELS_BUCKET": ".layout",
+    "WHEELS_BUCKET": ".layout",
+    "Cache": ".cache",
+    "CachedWheel": ".cache",
+    "Entry": ".cache",
+    "InstallRecord": ".catalog",
+    "PutItem": ".cache",
+    "open_cache": ".cache",
+    "pointer_key": ".layout",
+    "source_key": ".layout",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(_MODULES[name], __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
 
 __all__ = [
     "BUILT_WHEELS_BUCKET",

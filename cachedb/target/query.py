@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cachedb.errors import UsageError
 from cachedb.target import cache
 from cachedb.target.interpreter import Interpreter
 from cachedb.target.tags import target_tags
+
+if TYPE_CHECKING:
+    # Loaded only when an interpreter is asked: a cached answer (the warm path) needs none.
+    import subprocess
 
 _PROBE = Path(__file__).with_name("_probe.py")
 _EXIT_UNSUPPORTED = 3  # mirrors _probe.EXIT_UNSUPPORTED
@@ -63,7 +66,7 @@ class Query:
     def __exit__(self, *exc: object) -> None:
         """An answer never asked for: the interpreter is stopped, not left behind."""
         proc = self._proc
-        if isinstance(proc, subprocess.Popen) and proc.returncode is None:
+        if proc is not None and not isinstance(proc, OSError) and proc.returncode is None:
             proc.kill()
             proc.communicate()
 
@@ -94,6 +97,8 @@ def start_query(executable: str | Path, cache_dir: Path | None = None) -> Query:
 
 def _spawn(exe: str) -> subprocess.Popen[bytes] | OSError:
     """The probe running in ``exe``, or why it could not be started."""
+    import subprocess
+
     try:
         # -I: no PYTHON* variables, no user site, no script directory on sys.path.
         # -B: no bytecode written next to the probe by a target of another version.
@@ -113,6 +118,8 @@ def _answer(exe: str, proc: subprocess.Popen[bytes] | OSError | None) -> tuple[I
         raise UsageError(f"{exe} is a directory, not a Python interpreter")
     if isinstance(proc, OSError):
         raise UsageError(f"{exe} is not a Python interpreter ({proc.strerror or proc})")
+    import subprocess
+
     try:
         stdout, stderr = proc.communicate(timeout=_TIMEOUT)
     except subprocess.TimeoutExpired:

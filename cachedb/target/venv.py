@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -63,6 +62,8 @@ def run_stdlib_venv(
     if prompt is not None:
         command.append(f"--prompt={prompt}")
     command.append(str(path))
+    import subprocess
+
     try:
         proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, check=False)
     except OSError as exc:

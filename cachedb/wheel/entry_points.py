@@ -8,7 +8,6 @@ again, as it may be handed an archive someone changed.
 
 from __future__ import annotations
 
-import configparser
 import os
 import re
 from collections.abc import Callable, Collection
@@ -81,6 +80,8 @@ def check_data_file(key: str, rest: str, dist: str) -> None:
 
 
 def parse_entry_points(text: str, dist: str) -> list[EntryPointScript]:
+    import configparser  # only for a wheel with entry points: not on a nothing-to-do run
+
     parser = configparser.ConfigParser(delimiters=("=",), interpolation=None, strict=False)
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # names are case-sensitive
     try:
