@@ -3,6 +3,7 @@ and uv; the query (the token) reaches the server but is never stored or shown.""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -71,3 +72,24 @@ def test_failing_token_url_is_one_line_without_the_token(
     assert len(errors) == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert TOKEN not in proc.stderr
     assert _files_holding(tmp_path / "cache", TOKEN) == []
+
+
+def test_compile_locks_a_wheel_url_with_a_query_string_as_install_reads_it(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    # compile and install read what a requirement names by URL through one function:
+    # the file's name is the URL path's last part, the query left out.
+    wheel = make_wheel(tmp_path / "wheels", "demo", "1.0")
+    index_server.add(wheel)
+    base = index_server.url.rsplit("/simple", 1)[0]
+    url = f"{base}/files/demo-1.0-py3-none-any.whl?token={TOKEN}"
+    (tmp_path / "requirements.in").write_text(f"demo @ {url}\n")
+    lock = tmp_path / "pylock.toml"
+    cache = tmp_path / "cache"
+    proc = _cli(
+        "compile", "--cache-dir", cache, "--no-index", "-o", lock, tmp_path / "requirements.in"
+    )
+    assert proc.returncode == 0, proc.stderr
+    sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert f'sha256 = "{sha256}"' in lock.read_text()
+    assert _files_holding(cache, TOKEN) == []

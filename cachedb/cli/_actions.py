@@ -13,6 +13,41 @@ if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
 
+    from ..install.options import InstallOptions
+
+
+def install_options(
+    *,
+    index_url: str | None,
+    extra_index_url: list[str] | None,
+    find_links: list[str] | None,
+    no_index: bool,
+    offline: bool,
+    cert: str | None,
+    native_tls: bool,
+    keyring_provider: str,
+    cache_dir: Path | None,
+    db_url: str | None,
+) -> InstallOptions:
+    """The options of every command that reads the sources (``install``, ``sync``,
+    ``compile``, ``venv``): indexes, find-links, network (certificates, credentials) and
+    the cache, turned into ``InstallOptions`` one way; each command adds its own with
+    ``dataclasses.replace``."""
+    from ..install.options import InstallOptions
+
+    return InstallOptions(
+        index_url=index_url,
+        extra_index_urls=list(extra_index_url or []),
+        find_links=list(find_links or []),
+        no_index=no_index,
+        offline=offline,
+        cert=cert,
+        native_tls=native_tls,
+        keyring_provider=keyring_provider,
+        cache_dir=cache_dir,
+        db_url=db_url,
+    )
+
 
 def install(
     *,
@@ -68,13 +103,26 @@ def install(
             "--user is not supported: cachedb installs into a virtual environment "
             "(use --venv or --python), a --target directory or a --prefix"
         )
-    from ..install.options import InstallOptions
+    from dataclasses import replace
+
     from ..install.options import index_strategy as strategy
     from ..install.options import max_download_size as download_cap
     from ..install.pipeline import run_install
     from ..install.report import Reporter
 
-    opts = InstallOptions(
+    opts = replace(
+        install_options(
+            index_url=index_url,
+            extra_index_url=extra_index_url,
+            find_links=find_links,
+            no_index=no_index,
+            offline=offline,
+            cert=cert,
+            native_tls=native_tls,
+            keyring_provider=keyring_provider,
+            cache_dir=cache_dir,
+            db_url=db_url,
+        ),
         requirements=list(packages or []),
         editables=list(editable or []),
         requirement_files=list(requirement or []),
@@ -82,26 +130,16 @@ def install(
         python=python,
         venv=venv,
         seed=seed,
-        index_url=index_url,
-        extra_index_urls=list(extra_index_url or []),
-        find_links=list(find_links or []),
-        no_index=no_index,
-        offline=offline,
         refresh=refresh,
         upgrade=upgrade,
         no_deps=no_deps,
         require_hashes=require_hashes,
         pre=pre,
         link_mode=link_mode,
-        cache_dir=cache_dir,
-        db_url=db_url,
         no_build=no_build,
         no_binary=list(no_binary or []),
         only_binary=list(only_binary or []),
         refresh_packages=list(refresh_package or []),
-        cert=cert,
-        native_tls=native_tls,
-        keyring_provider=keyring_provider,
         reinstall_packages=list(reinstall_package or []),
         wait=not no_wait,
         dry_run=dry_run,
@@ -142,7 +180,8 @@ def venv(
     quiet: int,
 ) -> int:
     """``cachedb venv``: the exit code."""
-    from ..install.options import InstallOptions
+    from dataclasses import replace
+
     from ..install.report import Reporter
     from ..install.venv import VenvOptions, run_venv
 
@@ -152,18 +191,20 @@ def venv(
         seed=seed,
         prompt=prompt,
         clear=clear,
-        install=InstallOptions(
-            index_url=index_url,
-            extra_index_urls=list(extra_index_url or []),
-            find_links=list(find_links or []),
-            no_index=no_index,
-            offline=offline,
+        install=replace(
+            install_options(
+                index_url=index_url,
+                extra_index_url=extra_index_url,
+                find_links=find_links,
+                no_index=no_index,
+                offline=offline,
+                cert=cert,
+                native_tls=native_tls,
+                keyring_provider=keyring_provider,
+                cache_dir=cache_dir,
+                db_url=db_url,
+            ),
             link_mode=link_mode,
-            cache_dir=cache_dir,
-            db_url=db_url,
-            cert=cert,
-            native_tls=native_tls,
-            keyring_provider=keyring_provider,
         ),
     )
     return run_venv(opts, Reporter(-quiet))
@@ -220,29 +261,32 @@ def compile(  # noqa: A001 - the command's name
     verbose: int,
 ) -> int:
     """``cachedb compile`` (``exclude_newer`` already read by ``moment``): the exit code."""
+    from dataclasses import replace
+
     from ..db import events
-    from ..install.options import InstallOptions
     from ..install.report import Reporter
     from ..lock import CompileOptions, run_compile
 
     opts = CompileOptions(
-        install=InstallOptions(
+        install=replace(
+            install_options(
+                index_url=index_url,
+                extra_index_url=extra_index_url,
+                find_links=find_links,
+                no_index=no_index,
+                offline=offline,
+                cert=cert,
+                native_tls=native_tls,
+                keyring_provider=keyring_provider,
+                cache_dir=cache_dir,
+                db_url=db_url,
+            ),
             constraint_files=list(constraint or []),
             python=python,
-            index_url=index_url,
-            extra_index_urls=list(extra_index_url or []),
-            find_links=list(find_links or []),
-            no_index=no_index,
-            offline=offline,
             refresh=refresh,
             upgrade=upgrade,
             pre=pre,
-            cache_dir=cache_dir,
-            db_url=db_url,
             no_build=no_build,
-            cert=cert,
-            native_tls=native_tls,
-            keyring_provider=keyring_provider,
         ),
         sources=list(sources or []),
         overrides=list(override or []),

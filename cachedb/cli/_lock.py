@@ -184,28 +184,32 @@ def sync_command(
     verbose: VerboseOption = 0,
 ) -> None:
     """Make an environment match a lock file exactly: install, reinstall and remove."""
-    from ..install.options import InstallOptions
+    from dataclasses import replace
+
     from ..install.pipeline import run_install
     from ..install.report import Reporter
+    from ._actions import install_options
 
-    opts = InstallOptions(
+    opts = replace(
+        install_options(
+            index_url=index_url,
+            extra_index_url=extra_index_url,
+            find_links=find_links,
+            no_index=no_index,
+            offline=offline,
+            cert=cert,
+            native_tls=native_tls,
+            keyring_provider=keyring_provider,
+            cache_dir=cache_dir,
+            db_url=db_url,
+        ),
         requirement_files=files,
         python=python,
         venv=venv,
-        index_url=index_url,
-        extra_index_urls=list(extra_index_url or []),
-        find_links=list(find_links or []),
-        no_index=no_index,
-        offline=offline,
         require_hashes=require_hashes,
         link_mode=link_mode,
-        cache_dir=cache_dir,
-        db_url=db_url,
         wait=not no_wait,
         dry_run=dry_run,
-        cert=cert,
-        native_tls=native_tls,
-        keyring_provider=keyring_provider,
         # A lock file lists the whole closure: nothing is resolved beyond it.
         no_deps=True,
         exact=True,

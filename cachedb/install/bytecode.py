@@ -9,7 +9,24 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from .report import Reporter
+from .report import duration as _secs
+
+if TYPE_CHECKING:
+    from ..target import Interpreter
+
+
+def compile_environment(interp: Interpreter, reporter: Reporter) -> None:
+    """``--compile-bytecode``: compile ``interp``'s environment, saying how long it took."""
+    started = time.perf_counter()
+    if compile_bytecode(interp.executable, interp.scheme):
+        reporter.info(f"Bytecode compiled in {_secs(time.perf_counter() - started)}")
+    else:
+        reporter.warn("some files could not be compiled to bytecode")
 
 
 def compile_bytecode(executable: str, scheme: Mapping[str, str]) -> bool:

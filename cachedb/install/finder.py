@@ -10,24 +10,24 @@ it). Only ``--offline`` answers from the cache alone.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from packaging.requirements import Requirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.specifiers import SpecifierSet
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
-from .._cachekey import LocalFile, LocalHashes, is_hit, scan_directory
+from .._cachekey import LocalHashes
 from .._headers import header_values
 from ..build.policy import BuildPolicy
 from ..errors import InstallError, NetworkError
 from ..resolve import CandidateInfo, exact_pin
-from ..store import BUILT_WHEELS_BUCKET, source_key
 from . import metadata
 from .building import Building
+from .cache_hits import CacheHits
+from .offers import offers, refuse, requires_python
 from .sources import Built, Cached, Direct, Indexed, Installed, Sdist, Source
 
 if TYPE_CHECKING:
@@ -36,15 +36,6 @@ if TYPE_CHECKING:
     from ..index import IndexClient, Link
     from ..remote.tier import RemoteTier
     from ..store import Cache, CachedWheel
-
-
-def _requires_python(text: str | None) -> SpecifierSet | None:
-    if not text:
-        return None
-    try:
-        return SpecifierSet(text)
-    except InvalidSpecifier:
-        return None  # an unparsable constraint is ignored, as pip does
 
 
 class CandidateFinder:
@@ -70,7 +61,6 @@ class CandidateFinder:
         pins are then answered without the index client); ``local_hashes``: what the
         cache remembers of local files; ``refresh``: read every local file and revalidate
         every page (``--refresh``; ``policy`` names the ``--refresh-package`` ones)."""
-        self._cache = cache
         self._priority = {tag: i for i, tag in enumerate(tags)}
         self._installed = installed
         self._direct = direct
@@ -80,10 +70,8 @@ class CandidateFinder:
         self._python_version = python_version
         self._metadata: dict[tuple[str, str, str], list[Requirement]] = {}
         self._pinned: dict[tuple[str, str], list[CandidateInfo]] = {}
-        self._stored_pins: dict[tuple[str, str], list[CachedWheel]] = {}
         self._local_dirs = local_dirs
         self._local_hashes = local_hashes
-        self._listings: dict[str, list[tuple[Version, LocalFile, Path]]] | None = None
         self._refresh = refresh
         self._python: Version | None = None
         self.remote_direct: dict[str, Downloaded] = {}  # direct URL -> its download
@@ -94,6 +82,13 @@ class CandidateFinder:
         # METADATA then spares the index a request (PEP 658 makes them identical).
         self.downloaded: Callable[[str, Link], Path | None] | None = None
         self._policy = policy or BuildPolicy()
+        self._hits = CacheHits(
+            cache,
+            rank=self.rank,
+            policy=self._policy,
+            refreshes=self.refreshes,
+            local_hashes=local_hashes,
+        )
         self.building = Building(builder, lambda: self.index)
         # The remote tier, where one is configured: it answers alone only for --hash
         # pins when the index cannot be reached (RemoteTier.links).
@@ -155,13 +150,6 @@ class CandidateFinder:
             name, Version(version), None, False, Installed(version, dist_info), installed=True
         )
 
-    def _stored(self, name: str) -> dict[str, list[CachedWheel]]:
-        """Every live cache entry of ``name``, by version string: one query per candidates()."""
-        out: dict[str, list[CachedWheel]] = {}
-        for wheel in self._cache.cached_wheels(name):
-            out.setdefault(wheel.version, []).append(wheel)
-        return out
-
     def has_cached(self, name: str, version: Version) -> bool:
         """Whether the pin ``name==version`` needs no download: the current sources offer a
         file the cache holds (or the environment has it)."""
@@ -172,7 +160,7 @@ class CandidateFinder:
 
     def may_have(self, name: str, version: Version) -> bool:
         """Whether the cache holds any wheel of ``name==version`` (from any source)."""
-        return bool(self._stored_pin(canonicalize_name(name), version))
+        return bool(self._hits.stored_pin(canonicalize_name(name), version))
 
     def read_pages(self, names: Iterable[str]) -> None:
         """Read the index pages of ``names`` at once, where pins need them."""
@@ -181,33 +169,6 @@ class CandidateFinder:
         index = self.index
         if index is not None:
             index.read_pages(names)
-
-    def _stored_pin(self, name: str, pin: Version) -> list[CachedWheel]:
-        key = (name, str(pin))
-        if key not in self._stored_pins:
-            self._stored_pins[key] = self._cache.cached_wheels(name, str(pin))
-        return self._stored_pins[key]
-
-    def _cached(self, name: str, wheels: Iterable[CachedWheel]) -> dict[Version, CandidateInfo]:
-        best: dict[Version, tuple[int, CachedWheel]] = {}
-        for wheel in wheels:
-            if not self._reusable(name, wheel):
-                continue
-            rank = self.rank(wheel.filename)
-            if rank is None:
-                continue
-            v = Version(wheel.version)
-            if v not in best or rank < best[v][0]:
-                best[v] = (rank, wheel)
-        return {v: CandidateInfo(name, v, None, False, Cached(w)) for v, (_, w) in best.items()}
-
-    def _reusable(self, name: str, wheel: CachedWheel) -> bool:
-        """Whether a cached wheel may serve a requirement by name (not by path or URL)."""
-        if wheel.bucket == BUILT_WHEELS_BUCKET:
-            from ..build.sources import shareable
-
-            return shareable(wheel.key) and not self._policy.refreshes(name)
-        return self._policy.wheels_allowed(name)
 
     def _indexed(
         self, name: str, stored: Mapping[str, list[CachedWheel]]
@@ -227,96 +188,35 @@ class CandidateFinder:
         # version of an index is tried before those of the next (the index's position).
         ranked = index.strategy == UNSAFE_FIRST_MATCH
         positions = {source: i for i, source in enumerate(index.index_sources)}
-        best: dict[Version, tuple[tuple[int, bool, int], Link]] = {}
-        sdists: dict[Version, tuple[tuple[int, bool, bool], Link]] = {}
-        incompatible: list[str] = []
-        wheels_allowed = self._policy.wheels_allowed(name)
-        for link in links:
-            position = positions.get(link.source, 0) if ranked else 0
-            if not link.is_wheel:
-                sdist_version = _sdist_version(link.filename, name)
-                if sdist_version is not None:
-                    # An earlier index's, unyanked, then .tar.gz (the standard format) over .zip.
-                    skey = (
-                        position,
-                        link.yanked is not None,
-                        not link.filename.endswith(".tar.gz"),
-                    )
-                    if sdist_version not in sdists or skey < sdists[sdist_version][0]:
-                        sdists[sdist_version] = (skey, link)
-                continue
-            try:
-                wheel_name, version = parse_wheel_filename(link.filename)[:2]
-            except InvalidWheelFilename:
-                continue
-            if wheel_name != name:
-                continue  # a file of another project on this page: never a candidate (as pip)
-            if not wheels_allowed:
-                incompatible.append(link.filename)
-                continue
-            rank = self.rank(link.filename)
-            if rank is None:
-                incompatible.append(link.filename)
-                continue
-            # An earlier index's file, then an unyanked one, then the best-tagged one.
-            key = (position, link.yanked is not None, rank)
-            if version not in best or key < best[version][0]:
-                best[version] = (key, link)
-        found: dict[Version, CandidateInfo] = {
-            v: CandidateInfo(
-                name,
-                v,
-                _requires_python(link.requires_python),
-                link.yanked is not None,
-                Indexed(link),
-                preference=key[0],
-            )
-            for v, (key, link) in best.items()
-        }
+        offered = offers(
+            name,
+            links,
+            rank=self.rank,
+            positions=positions if ranked else None,
+            wheels_allowed=self._policy.wheels_allowed(name),
+        )
+        found = dict(offered.wheels)
         may_build = self._policy.may_build(name)
-        for v, (skey, link) in sdists.items():
+        for v, sdist in offered.sdists.items():
             if v in found:
                 continue
-            cand: CandidateInfo | None = CandidateInfo(
-                name,
-                v,
-                _requires_python(link.requires_python),
-                link.yanked is not None,
-                Sdist(link),
-                preference=skey[0],
-            )
+            cand: CandidateInfo | None = sdist
             if not may_build:
                 # Building is forbidden, but an earlier build of this very sdist is fine.
+                assert isinstance(sdist.source, Sdist)
+                link = sdist.source.link
                 sha = link.hashes.get("sha256")
                 wheels = stored.get(str(v), [])
                 if sha is None and wheels:
-                    sha = self._local_sha256(name, link)
-                cand = self._built_from(cand, sha, wheels) if cand is not None and sha else None
+                    sha = self._hits.local_sha256(name, link)
+                cand = self._hits.built_from(sdist, sha, wheels) if sha else None
             if cand is not None:
                 found[v] = cand
-        if not found and (incompatible or sdists):
-            self._no_compatible_wheel(name, incompatible, [link for _, link in sdists.values()])
-        return found
-
-    def _no_compatible_wheel(
-        self, name: str, filenames: list[str], sdists: Iterable[Link] = ()
-    ) -> None:
-        if name in self._installed:
-            return
-        sdist_names = sorted(link.filename for link in sdists)
-        names = sorted(filenames) + sdist_names
-        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
-        if self._policy.wheels_allowed(name):
-            what = (
-                f"no wheel of {name} is compatible with the target (Python {self._python_version})"
+        if not found and (offered.incompatible or offered.sdists) and name not in self._installed:
+            raise refuse(
+                name, offered.incompatible, offered.sdist_links, self._policy, self._python_version
             )
-        else:
-            what = f"no wheel of {name} may be used (--no-binary)"
-        if sdist_names:
-            why = f"; {self._policy.why_not()} forbids building its source distribution"
-        else:
-            why = "" if self._policy.wheels_allowed(name) else "; it has no source distribution"
-        raise InstallError(f"{what}{why}; available: {shown}")
+        return found
 
     # -- the Finder protocol ---------------------------------------------------------
 
@@ -351,71 +251,19 @@ class CandidateFinder:
         """The cached wheel answering ``name==pin`` without the index client, if one does:
         any usable one offline, else the one a find-links directory offers."""
         if self._offline:
-            return self._cached(name, self._stored_pin(name, pin)).get(pin)
-        if self._local_dirs is None or not self._policy.wheels_allowed(name):
+            return self._hits.cached(name, self._hits.stored_pin(name, pin)).get(pin)
+        if self._local_dirs is None:
             return None
-        local = self._local_wheels(self._local_dirs)
-        if local is None:
-            return None  # a directory cannot be listed: the index client reports it
-        best: tuple[int, LocalFile, Path] | None = None
-        for version, file, directory in local.get(name, ()):
-            rank = self.rank(file.filename) if version == pin else None
-            # The first of equal rank, as the index client's listing would choose.
-            if rank is not None and (best is None or rank < best[0]):
-                best = (rank, file, directory)
-        if best is None or self._local_hashes is None:
-            return None
-        _, file, directory = best
-        same_name = [
-            w
-            for w in self._stored_pin(name, pin)
-            if w.filename == file.filename
-            and w.bucket != BUILT_WHEELS_BUCKET
-            and self._reusable(name, w)
-        ]
-        if not same_name:
-            return None
-        sha = self._local_hashes.sha256(
-            file.path, file.size, file.mtime_ns, refresh=self.refreshes(name)
-        )
-        source = source_key(str(directory))
-        for wheel in same_name:
-            if is_hit(wheel.filename, wheel.archive_id, wheel.key,
-                      filename=file.filename, sha256=sha, source=source):  # fmt: skip
-                return CandidateInfo(name, pin, None, False, Cached(wheel))
-        return None
-
-    def _local_wheels(
-        self, directories: Sequence[Path]
-    ) -> dict[str, list[tuple[Version, LocalFile, Path]]] | None:
-        """The wheels in ``directories`` by project, in the index client's order; each
-        directory listed and each filename parsed once per run."""
-        if self._listings is None:
-            listings: dict[str, list[tuple[Version, LocalFile, Path]]] = {}
-            for directory in directories:
-                try:
-                    files = scan_directory(directory)
-                except OSError:
-                    return None
-                for file in files:
-                    if not file.filename.endswith(".whl"):
-                        continue
-                    try:
-                        wheel_name, version, _, _ = parse_wheel_filename(file.filename)
-                    except InvalidWheelFilename:
-                        continue
-                    listings.setdefault(wheel_name, []).append((version, file, directory))
-            self._listings = listings
-        return self._listings
+        return self._hits.local_pin(name, pin, self._local_dirs)
 
     def _offered(self, name: str, installed: bool) -> list[CandidateInfo]:
         """What the sources offer for ``name``, each file the cache holds as a cached candidate.
 
         Offline, the cache is the only source: every usable cached wheel counts too.
         """
-        stored = self._stored(name)
+        stored = self._hits.stored(name)
         if self._offline:
-            cached = self._cached(name, (w for ws in stored.values() for w in ws))
+            cached = self._hits.cached(name, (w for ws in stored.values() for w in ws))
             try:
                 indexed = self._indexed(name, stored)
             except NetworkError:
@@ -425,81 +273,10 @@ class CandidateFinder:
             return list({**indexed, **cached}.values())
         indexed = self._indexed(name, stored)
         for version, cand in list(indexed.items()):
-            same = self._same_cached_file(cand, stored.get(str(cand.version), []))
+            same = self._hits.same_file(cand, stored.get(str(cand.version), []))
             if same is not None:
                 indexed[version] = same
         return list(indexed.values())
-
-    def _same_cached_file(
-        self, cand: CandidateInfo, wheels: list[CachedWheel]
-    ) -> CandidateInfo | None:
-        if not isinstance(cand.source, Indexed | Sdist):
-            return None  # already a cached build
-        link = cand.source.link
-        sha = link.hashes.get("sha256")
-        if isinstance(cand.source, Sdist):
-            if sha is None and any(w.bucket == BUILT_WHEELS_BUCKET for w in wheels):
-                sha = self._local_sha256(cand.name, link)
-            return self._built_from(cand, sha, wheels) if sha is not None else None
-        wheels = [
-            w
-            for w in wheels
-            if w.filename == link.filename
-            and w.bucket != BUILT_WHEELS_BUCKET
-            and self._reusable(cand.name, w)
-        ]
-        if not wheels:
-            return None
-        if sha is None:
-            sha = self._local_sha256(cand.name, link)
-        source = source_key(link.source)
-        for wheel in wheels:
-            if is_hit(wheel.filename, wheel.archive_id, wheel.key,
-                      filename=link.filename, sha256=sha, source=source):  # fmt: skip
-                return CandidateInfo(
-                    cand.name, cand.version, cand.requires_python, cand.yanked, Cached(wheel, link)
-                )
-        return None
-
-    def _local_sha256(self, name: str, link: Link) -> str | None:
-        """The sha256 of a local file offered without one (remembered by its stat)."""
-        from ..fetch import local_path
-
-        path = local_path(link.url)
-        if path is None or self._local_hashes is None:
-            return None
-        size, mtime_ns = link.size, link.mtime_ns
-        if size is None or mtime_ns is None:
-            try:
-                st = os.stat(path)
-            except OSError:
-                return None
-            size, mtime_ns = st.st_size, st.st_mtime_ns
-        try:
-            return self._local_hashes.sha256(path, size, mtime_ns, refresh=self.refreshes(name))
-        except OSError:
-            return None
-
-    def _built_from(
-        self, cand: CandidateInfo, sdist_sha256: str, wheels: list[CachedWheel]
-    ) -> CandidateInfo | None:
-        """A cached wheel built earlier from exactly this sdist, as a cached candidate."""
-        from ..build.sources import built_from_sdist
-
-        best: tuple[int, CachedWheel] | None = None
-        for wheel in wheels:
-            if wheel.bucket != BUILT_WHEELS_BUCKET or built_from_sdist(wheel.key) != sdist_sha256:
-                continue
-            rank = self.rank(wheel.filename)
-            usable = rank is not None and self._reusable(cand.name, wheel)
-            if usable and rank is not None and (best is None or rank < best[0]):
-                best = (rank, wheel)
-        if best is None:
-            return None
-        link = cand.source.link if isinstance(cand.source, Sdist) else None
-        return CandidateInfo(
-            cand.name, cand.version, cand.requires_python, cand.yanked, Cached(best[1], link)
-        )
 
     def _direct_sdist(self, source: Direct) -> Path | None:
         """The local file of a direct sdist reference; None for directories and git URLs."""
@@ -538,7 +315,7 @@ class CandidateFinder:
         # As pip and uv: the index's data-requires-python chose the candidate, but the
         # wheel's own METADATA has the last word, whether the wheel is cached or not.
         for text in header_values(data, "Requires-Python"):
-            spec = _requires_python(text)
+            spec = requires_python(text)
             if spec is None:
                 continue
             if self._python is None:
@@ -599,14 +376,3 @@ class CandidateFinder:
         if source.url in self.remote_direct:
             return self.remote_direct[source.url].path
         raise KeyError(source.url)
-
-
-def _sdist_version(filename: str, name: str) -> Version | None:
-    """The version of an sdist of ``name`` called ``filename``, or None if it is not one."""
-    from packaging.utils import InvalidSdistFilename, parse_sdist_filename
-
-    try:
-        sdist_name, version = parse_sdist_filename(filename)
-    except InvalidSdistFilename:
-        return None
-    return version if sdist_name == name else None

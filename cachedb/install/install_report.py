@@ -10,7 +10,14 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..resolve import Pin
+    from ..store import Cache
+    from ..target import Interpreter
+    from .finder import CandidateFinder
+    from .materialize import Ready
 
 # PEP 566: fields that may appear more than once become lists.
 _MULTIPLE = frozenset(
@@ -85,3 +92,54 @@ def write(destination: str, entries: list[dict[str, Any]], markers: Mapping[str,
         sys.stdout.write(text)
         return
     Path(destination).write_text(text, encoding="utf-8")
+
+
+def write_report(
+    destination: str,
+    pins: list[Pin],
+    finder: CandidateFinder,
+    interp: Interpreter,
+    cache: Cache,
+    ready: list[Ready] | None,
+) -> None:
+    """The report of ``pins`` (``ready``: their wheels, once stored) to ``destination``."""
+    from .._redact import redact_url
+    from .sources import Built, Cached, Direct, Indexed, Sdist
+
+    direct_urls = {item.pin.name: item.direct_url for item in ready or []}
+    entries = []
+    for pin in pins:
+        source = pin.candidate.source
+        info: dict[str, object]
+        link = source.link if isinstance(source, Indexed | Sdist | Cached) else None
+        if link is not None:
+            info = {"url": redact_url(link.url)}
+            hashes = dict(link.hashes)
+            if isinstance(source, Cached):
+                hashes.setdefault("sha256", source.wheel.archive_id)  # the wheel's digest
+            archive: dict[str, object] = {"hashes": hashes} if hashes else {}
+            if "sha256" in hashes:
+                archive["hash"] = f"sha256={hashes['sha256']}"
+            info["archive_info"] = archive
+        elif isinstance(source, Cached):
+            # Offline, no source offered it: the cache's unpacked wheel is all there is.
+            info = {
+                "url": cache.archive_path(source.wheel.archive_id).as_uri(),
+                "archive_info": {"hashes": {"sha256": source.wheel.archive_id}},
+            }
+        elif direct_urls.get(pin.name) is not None:
+            info = dict(direct_urls[pin.name] or {})
+        else:
+            url = source.url if isinstance(source, Direct) else ""
+            info = {"url": redact_url(url)}
+        entries.append(
+            entry(
+                download_info=info,
+                is_direct=isinstance(source, Direct | Built),
+                is_yanked=pin.candidate.yanked,
+                requested=pin.requested,
+                extras=pin.extras,
+                metadata=finder.metadata(pin.candidate),
+            )
+        )
+    write(destination, entries, interp.markers)

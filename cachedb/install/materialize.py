@@ -15,7 +15,7 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import CachedbError, HashMismatch, InstallError
 from ..resolve import Pin
@@ -110,6 +110,27 @@ def _sdist_for_miss(index: IndexClient | None, pin: Pin, key: str) -> Link:
     )
 
 
+class _Work(NamedTuple):
+    """The pins of a materialize, sorted by what they need: nothing (``ready``: their
+    archives leased), a download, a direct file, or a build."""
+
+    ready: dict[str, Ready]
+    downloads: list[tuple[Pin, Link]]
+    direct: list[tuple[Pin, Direct]]
+    builds: list[tuple[Pin, Link]]  # sdists to build (or whose build is cached)
+
+
+class _Fetched(NamedTuple):
+    """A wheel file fetched and verified, not yet stored; ``source``: its pointer's source
+    key; ``direct_url``: its PEP 610 record if named by path or URL."""
+
+    pin: Pin
+    path: Path
+    sha256: str
+    source: str
+    direct_url: dict[str, object] | None
+
+
 def materialize(
     pins: list[Pin],
     *,
@@ -128,11 +149,57 @@ def materialize(
     started here, once the unpacking workers are forked: its terminal thread
     must not exist before.
     """
-    ready: dict[str, Ready] = {}
-    downloads: list[tuple[Pin, Link]] = []
-    direct: list[tuple[Pin, Direct]] = []
-    builds: list[tuple[Pin, Link]] = []  # sdists to build (or whose build is cached)
+    work = _sort(pins, cache, finder, hashes, leases)
+    ready = work.ready
+    if fetcher is None and (work.downloads or work.direct):
+        count = len(work.downloads) + len(work.direct)
+        fetcher = Fetcher(cache, finder.index, hashes, count, remote=finder.remote)
+    if progress is not None:
+        progress.start("Preparing", len(pins))
+    trees: dict[Path, UnpackedWheel | None] = {}  # taken from unpacks, not yet stored
+    try:
+        fetched: list[_Fetched] = []
+        if work.downloads:
+            assert fetcher is not None
+            fetched += _download(work.downloads, fetcher, finder, hashes)
+        if work.direct:
+            assert fetcher is not None
+            fetched += _take_direct(work.direct, fetcher, finder, hashes)
+        for pin, link in work.builds:
+            allowed = allowed_sha256(hashes.get(pin.name, frozenset()))
+            built = finder.building.wheel(link, allowed)
+            if progress is not None:
+                progress.advance(pin.name)
+            ready[pin.name] = Ready(pin, built.archive_id, built.path, None, built.fresh)
 
+        # Every wheel is fetched, verified and unpacked (an invalid one raised here,
+        # with nothing stored): only now does the cache change.
+        for item in fetched:
+            assert fetcher is not None
+            trees[item.path] = fetcher.unpacks.take(item.path)
+        for stored in _store(fetched, trees, cache, fetcher, finder, leases):
+            ready[stored.pin.name] = stored
+            if progress is not None:
+                progress.advance(stored.pin.name)
+    finally:
+        for tree in trees.values():
+            if tree is not None:
+                shutil.rmtree(tree.directory, ignore_errors=True)
+        # Linking forks only when no other thread runs: the fetcher's go now.
+        if fetcher is not None:
+            fetcher.close()
+    return [ready[pin.name] for pin in pins]
+
+
+def _sort(
+    pins: list[Pin],
+    cache: Cache,
+    finder: CandidateFinder,
+    hashes: Mapping[str, frozenset[str]],
+    leases: list[int],
+) -> _Work:
+    """What each pin needs; the cached ones' archives are leased (ids onto ``leases``)."""
+    work = _Work({}, [], [], [])
     cached = [p.candidate.source.wheel for p in pins if isinstance(p.candidate.source, Cached)]
     # Reading the pointers and leasing their archives is one transaction, so gc
     # cannot collect an archive between our lookup and our linking.
@@ -147,110 +214,112 @@ def materialize(
             if path is not None and (
                 not allowed or _hash_of(wheel.bucket, wheel.key, wheel.archive_id) in allowed
             ):
-                ready[pin.name] = Ready(pin, wheel.archive_id, path, None)
+                work.ready[pin.name] = Ready(pin, wheel.archive_id, path, None)
                 continue
             if wheel.bucket == BUILT_WHEELS_BUCKET:
-                builds.append((pin, _sdist_for_miss(finder.index, pin, wheel.key)))
+                work.builds.append((pin, _sdist_for_miss(finder.index, pin, wheel.key)))
                 continue
             link = source.link or _link_for_miss(finder.index, pin, wheel.filename)
-            downloads.append((pin, link))
+            work.downloads.append((pin, link))
         elif isinstance(source, Built):
             wheel_ = source.wheel
-            ready[pin.name] = Ready(
+            work.ready[pin.name] = Ready(
                 pin, wheel_.archive_id, wheel_.path, wheel_.source.direct_url(), wheel_.fresh
             )
         elif isinstance(source, Sdist):
-            builds.append((pin, source.link))
+            work.builds.append((pin, source.link))
         elif isinstance(source, Indexed):
-            downloads.append((pin, source.link))
+            work.downloads.append((pin, source.link))
         elif isinstance(source, Direct):
-            direct.append((pin, source))
+            work.direct.append((pin, source))
         else:
             raise InstallError(f"{pin.name} has no installable source")
+    return work
 
-    if fetcher is None and (downloads or direct):
-        fetcher = Fetcher(
-            cache, finder.index, hashes, len(downloads) + len(direct), remote=finder.remote
+
+def _download(
+    downloads: list[tuple[Pin, Link]],
+    fetcher: Fetcher,
+    finder: CandidateFinder,
+    hashes: Mapping[str, frozenset[str]],
+) -> list[_Fetched]:
+    """The sources' wheels, downloaded (or waited for), each checked: its name, the
+    metadata the index served for it, its hash."""
+    if finder.index is None:
+        raise InstallError("no index to download from (--no-index without --find-links)")
+    out = []
+    results = fetcher.results([(pin.name, link) for pin, link in downloads])
+    for (pin, link), got in zip(downloads, results, strict=True):
+        _check_named(pin, got.path.name)
+        served = finder.served_metadata.get((link.url, link.filename))
+        if served is not None:
+            from ..index._metadata import wheel_metadata
+            from .metadata import check_agrees
+
+            check_agrees(served, wheel_metadata(got.path, link.filename), link.filename)
+        allowed = allowed_sha256(hashes.get(pin.name, frozenset()))
+        _check(link.filename, got.sha256, allowed, got.path)
+        finder.remember(link, got.sha256)
+        out.append(_Fetched(pin, got.path, got.sha256, source_key(link.source), None))
+    return out
+
+
+def _take_direct(
+    direct: list[tuple[Pin, Direct]],
+    fetcher: Fetcher,
+    finder: CandidateFinder,
+    hashes: Mapping[str, frozenset[str]],
+) -> list[_Fetched]:
+    """The wheels named by path or URL (downloaded before resolving), hashed, checked and
+    handed to the unpacking workers."""
+    from ..store.unpack import sha256_file
+
+    out = []
+    for pin, source in direct:
+        path = finder.direct_file(source)
+        sha = sha256_file(path)
+        allowed = allowed_sha256(hashes.get(pin.name, frozenset()) | source.hashes)
+        _check(path.name, sha, allowed)
+        fetcher.unpacks.start(path, sha)
+        origin = str(path.parent) if source.url.startswith("file:") else source.url
+        out.append(_Fetched(pin, path, sha, source_key(origin), _direct_url(source, sha)))
+    return out
+
+
+def _store(
+    fetched: list[_Fetched],
+    trees: dict[Path, UnpackedWheel | None],
+    cache: Cache,
+    fetcher: Fetcher | None,
+    finder: CandidateFinder,
+    leases: list[int],
+) -> list[Ready]:
+    """Store every fetched wheel in one transaction, which consumes every one of their
+    unpacked ``trees``, whatever happens; the new archives are leased."""
+    given = [
+        PutItem(
+            WHEELS_BUCKET,
+            pointer_key(item.source, item.pin.name, item.path.name[: -len(".whl")]),
+            item.path,
+            sha256=item.sha256,
+            lease=True,
+            unpacked=trees.pop(item.path),
         )
-    if progress is not None:
-        progress.start("Preparing", len(pins))
-    trees: dict[Path, UnpackedWheel | None] = {}  # taken from unpacks, not yet stored
-    try:
-        fetched: list[tuple[Pin, Path, str, str, dict[str, object] | None]] = []
-        if downloads:
-            assert fetcher is not None
-            if finder.index is None:
-                raise InstallError("no index to download from (--no-index without --find-links)")
-            results = fetcher.results([(pin.name, link) for pin, link in downloads])
-            for (pin, link), got in zip(downloads, results, strict=True):
-                _check_named(pin, got.path.name)
-                served = finder.served_metadata.get((link.url, link.filename))
-                if served is not None:
-                    from ..index._metadata import wheel_metadata
-                    from .metadata import check_agrees
-
-                    check_agrees(served, wheel_metadata(got.path, link.filename), link.filename)
-                allowed = allowed_sha256(hashes.get(pin.name, frozenset()))
-                _check(link.filename, got.sha256, allowed, got.path)
-                finder.remember(link, got.sha256)
-                fetched.append((pin, got.path, got.sha256, source_key(link.source), None))
-        for pin, source in direct:
-            from ..store.unpack import sha256_file
-
-            assert fetcher is not None
-            path = finder.direct_file(source)
-            sha = sha256_file(path)
-            allowed = allowed_sha256(hashes.get(pin.name, frozenset()) | source.hashes)
-            _check(path.name, sha, allowed)
-            fetcher.unpacks.start(path, sha)
-            origin = str(path.parent) if source.url.startswith("file:") else source.url
-            fetched.append((pin, path, sha, source_key(origin), _direct_url(source, sha)))
-        for pin, link in builds:
-            allowed = allowed_sha256(hashes.get(pin.name, frozenset()))
-            built = finder.building.wheel(link, allowed)
-            if progress is not None:
-                progress.advance(pin.name)
-            ready[pin.name] = Ready(pin, built.archive_id, built.path, None, built.fresh)
-
-        # Every wheel is fetched, verified and unpacked (an invalid one raised here,
-        # with nothing stored): only now does the cache change.
-        for item in fetched:
-            assert fetcher is not None
-            trees[item[1]] = fetcher.unpacks.take(item[1])
-
-        # One transaction stores them all; it consumes every tree, whatever happens.
-        given = [
-            PutItem(
-                WHEELS_BUCKET,
-                pointer_key(src, pin.name, path.name[: -len(".whl")]),
-                path,
-                sha256=sha,
-                lease=True,
-                unpacked=trees.pop(path),
-            )
-            for pin, path, sha, src, _ in fetched
-        ]
-        entries = cache.put_many(given)
-        if finder.remote is not None:  # downloads from the sources, not wheels named by path
-            finder.remote.push_wheels((sha, p) for _, p, sha, _, d in fetched if d is None)
-        for (pin, path, _, _, direct_url), entry in zip(fetched, entries, strict=True):
-            if fetcher is not None and path.parent == fetcher.staging:
-                # Freeing a big file's blocks takes a while: here, not on the way to linking.
-                with contextlib.suppress(OSError):
-                    path.unlink()
-            if entry.lease_id is not None:
-                leases.append(entry.lease_id)
-            ready[pin.name] = Ready(pin, entry.archive_id, entry.path, direct_url, fetched=True)
-            if progress is not None:
-                progress.advance(pin.name)
-    finally:
-        for tree in trees.values():
-            if tree is not None:
-                shutil.rmtree(tree.directory, ignore_errors=True)
-        # Linking forks only when no other thread runs: the fetcher's go now.
-        if fetcher is not None:
-            fetcher.close()
-    return [ready[pin.name] for pin in pins]
+        for item in fetched
+    ]
+    entries = cache.put_many(given)
+    if finder.remote is not None:  # downloads from the sources, not wheels named by path
+        finder.remote.push_wheels((i.sha256, i.path) for i in fetched if i.direct_url is None)
+    out = []
+    for item, entry in zip(fetched, entries, strict=True):
+        if fetcher is not None and item.path.parent == fetcher.staging:
+            # Freeing a big file's blocks takes a while: here, not on the way to linking.
+            with contextlib.suppress(OSError):
+                item.path.unlink()
+        if entry.lease_id is not None:
+            leases.append(entry.lease_id)
+        out.append(Ready(item.pin, entry.archive_id, entry.path, item.direct_url, fetched=True))
+    return out
 
 
 def note_kept(cache: Cache, prefix: str, archive_ids: list[str]) -> None:

@@ -9,7 +9,10 @@ download threads, while the others do the same.
 from __future__ import annotations
 
 import contextlib
+import os
+import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from packaging.specifiers import SpecifierSet
@@ -17,12 +20,17 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from ..resolve import exact_pin
-from .sources import Indexed
+from .fetching import Fetcher
+from .options import InstallOptions
+from .request import Request
+from .sources import Direct, Indexed
 
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
 
-    from .fetching import Fetcher
+    from ..requirements import RequirementSet
+    from ..store import Cache
+    from ..target import Interpreter
     from .finder import CandidateFinder
 
 
@@ -84,3 +92,79 @@ def prefetch(
                 return
 
     fetcher.each(one, pins)
+
+
+def will_download(reqs: RequirementSet, cache: Cache) -> bool:
+    """Whether some requirement is likely to need the index: one the cache has no wheel
+    of that exact version for (whatever the target), or one not pinned exactly."""
+    for r in reqs.requirements:
+        if r.url is not None:
+            continue
+        pin = exact_pin(r.requirement.specifier)
+        if pin is None or not cache.cached_wheels(canonicalize_name(r.name), str(pin)):
+            return True
+    return False
+
+
+def start_fetching(
+    request: Request,
+    finder: CandidateFinder,
+    interp: Interpreter,
+    opts: InstallOptions,
+    cache: Cache,
+) -> Fetcher | None:
+    """For a pinned set the cache lacks: pages, metadata and downloads, all started now."""
+    if opts.offline:
+        return None
+    reqs = request.reqs
+    pins = uncached_pins([r.requirement for r in reqs.requirements], finder, interp.markers)
+    if len(pins) < 2 or finder.index is None:
+        return None
+    fetcher = Fetcher(cache, finder.index, request.hashes, len(pins), remote=finder.remote)
+    # A set pinned throughout (a lock file) has no dependency left to discover, and
+    # its install waits for every download anyway: each pin's metadata is read from
+    # its wheel, one request less per package. Elsewhere metadata comes first, so
+    # that unpinned dependencies are looked up before the big downloads end.
+    pinned = all(
+        r.url is None and exact_pin(r.requirement.specifier) is not None for r in reqs.requirements
+    )
+    if pinned:
+        finder.downloaded = fetcher.downloaded
+    try:
+        prefetch(pins, finder, fetcher, metadata=not pinned)
+    except BaseException:
+        fetcher.close()
+        raise
+    return fetcher
+
+
+def download_direct(
+    direct: Mapping[str, Direct], finder: CandidateFinder, cache: Cache, opts: InstallOptions
+) -> Path | None:
+    """Download wheels named by URL before resolving: their metadata lives inside them.
+    Returns the directory they are in (the caller removes it), if any."""
+    if not direct:
+        return None  # and cachedb.fetch stays unloaded
+    from ..fetch import local_path
+
+    # git URLs are cloned by the builder, not downloaded.
+    remote = [
+        d for d in direct.values() if local_path(d.url) is None and not d.url.startswith("git+")
+    ]
+    if not remote:
+        return None
+    from ..index import Link
+
+    index = finder.index
+    if index is None:
+        from ..index import IndexClient
+
+        index = IndexClient(index_urls=[], cache_dir=None, network=opts.network())
+    staging = cache.layout.tmp / f"direct-{os.getpid()}-{time.monotonic_ns()}"
+    staging.mkdir(parents=True)
+    links = [Link(d.url, d.filename, {}, None, None, None, d.url) for d in remote]
+    for d, got in zip(
+        remote, index.download_many([(lk, None) for lk in links], staging), strict=True
+    ):
+        finder.remote_direct[d.url] = got
+    return staging

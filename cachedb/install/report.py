@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .._color import console, paint
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from ..resolve import Pin
+    from ..store import InstallRecord
 
 
 class Reporter:
@@ -70,3 +77,46 @@ def count(n: int) -> str:
 def duration(seconds: float) -> str:
     """``250ms`` or ``1.25s``, as uv prints them."""
     return f"{seconds * 1000:.0f}ms" if seconds < 1 else f"{seconds:.2f}s"
+
+
+def tell_dry_run(
+    reporter: Reporter,
+    todo: list[Pin],
+    installed: Mapping[str, tuple[str, Path]],
+    extraneous: list[str],
+) -> None:
+    """What an install would change, had it not been a dry run."""
+    if not todo and not extraneous:
+        reporter.info("Would make no changes")
+    if extraneous:
+        reporter.info(f"Would uninstall {count(len(extraneous))}")
+    if todo:
+        reporter.info(f"Would install {count(len(todo))}")
+    lines = [(name, f" - {name}=={installed[name][0]}") for name in extraneous]
+    for pin in todo:
+        if pin.name in installed:
+            lines.append((pin.name, f" - {pin.name}=={installed[pin.name][0]}"))
+        lines.append((pin.name + "\0", f" + {pin.name}=={pin.version}"))
+    for _, line in sorted(lines):
+        reporter.info(line)
+    reporter.info("Dry run: nothing was changed")
+
+
+def tell_changes(
+    reporter: Reporter,
+    records: list[InstallRecord],
+    removed: list[tuple[str, str]],
+    extraneous: list[str],
+    seconds: float,
+) -> None:
+    """The closing summary of an install: counts, then each removal and addition by name."""
+    if extraneous:
+        reporter.info(f"Uninstalled {count(len(extraneous))}")
+    reporter.info(f"Installed {count(len(records))} in {duration(seconds)}")
+    old_versions = dict(removed)
+    for name in extraneous:
+        reporter.change("-", f"{name}=={old_versions[name]}")
+    for rec in sorted(records, key=lambda r: r.name):
+        if rec.name in old_versions:
+            reporter.change("-", f"{rec.name}=={old_versions[rec.name]}")
+        reporter.change("+", f"{rec.name}=={rec.version}")

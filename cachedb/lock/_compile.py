@@ -26,8 +26,8 @@ from ._options import FORMATS, RESOLUTIONS, CompileOptions
 if TYPE_CHECKING:
     from ..build.builder import Builder
     from ..index import IndexClient, Link
+    from ..install.locations import Sources
     from ..install.sources import Direct
-    from ..requirements import RequirementSet
     from ..store import Cache
     from ..target import Interpreter
     from ._files import LockedFile
@@ -134,17 +134,19 @@ def _lock(
     from ..build.sources import GIT
     from ..install.building import build_policy
     from ..install.finder import CandidateFinder
-    from ..install.pipeline import _index_urls, _prefetch_remote_direct
+    from ..install.locations import sources
+    from ..install.prefetch import download_direct
+    from ..install.request import references
     from ..resolve import resolve
     from ._finder import LockFinder
     from ._graph import required_by
     from ._model import Lock, LockedPackage
 
     reqs = inputs.requirements
-    index_urls = _index_urls(opts.install, reqs)
-    find_links = [*opts.install.find_links, *reqs.find_links]
-    index = _index(opts, cache, index_urls, find_links)
-    direct = _direct(reqs)
+    where = sources(opts.install, reqs)
+    index_urls, find_links = where
+    index = _index(opts, cache, where)
+    direct = references(reqs.requirements).direct
     inner = CandidateFinder(
         cache=cache,
         tags=target.tags,
@@ -161,7 +163,7 @@ def _lock(
     staging_dir = cache.layout.tmp / f"compile-{os.getpid()}-{time.monotonic_ns()}"
     prefetched: Path | None = None
     try:
-        prefetched = _prefetch_remote_direct(direct, inner, cache, opts.install)
+        prefetched = download_direct(direct, inner, cache, opts.install)
         top = [overrides.get(r.name, r.requirement) for r in reqs.requirements]
         resolution = resolve(
             top,
@@ -181,7 +183,7 @@ def _lock(
             ref = direct.get(name)
             if ref is not None:
                 got = inner.remote_direct.get(ref.url)
-                archive = [] if got is None else [_direct_file(ref.url, got.sha256, got.size)]
+                archive = [] if got is None else [_direct_file(ref, got.sha256, got.size)]
                 located = inner.building.located.get(ref.url)
                 commit = located.revision if located is not None and located.kind == GIT else None
                 packages.append(
@@ -232,23 +234,13 @@ def _files(
     return hashed(index, links, staging_dir)
 
 
-def _direct_file(url: str, sha256: str, size: int) -> LockedFile:
+def _direct_file(ref: Direct, sha256: str, size: int) -> LockedFile:
     """A ``name @ url`` archive as the one file its lock entry records."""
     from ..index import Link
     from ._files import LockedFile
 
-    filename = url.split("#")[0].rsplit("/", 1)[-1]
-    return LockedFile(Link(url, filename, {"sha256": sha256}, None, None, None, url, size), sha256)
-
-
-def _direct(reqs: RequirementSet) -> dict[str, Direct]:
-    from ..install.sources import Direct
-
-    return {
-        r.name: Direct(r.url, r.url.split("#")[0].rsplit("/", 1)[-1], r.hashes, r.editable)
-        for r in reqs.requirements
-        if r.url is not None
-    }
+    link = Link(ref.url, ref.filename, {"sha256": sha256}, None, None, None, ref.url, size)
+    return LockedFile(link, sha256)
 
 
 def _builder(
@@ -264,12 +256,11 @@ def _builder(
     return builder_factory(cache, interp, opts.install, index_urls, find_links, reporter.info)
 
 
-def _index(
-    opts: CompileOptions, cache: Cache, index_urls: list[str], find_links: list[str]
-) -> IndexClient | None:
-    if not index_urls and not find_links:
+def _index(opts: CompileOptions, cache: Cache, where: Sources) -> IndexClient | None:
+    if not where.index_urls and not where.find_links:
         return None
     from ..index import IndexClient
+    from ..install.locations import index_client
 
     cutoff = opts.exclude_newer
 
@@ -279,17 +270,7 @@ def _index(
 
             return [lk for lk in super().project_links(name) if uploaded_before(lk, cutoff)]
 
-    return Client(
-        index_urls=index_urls,
-        find_links=find_links,
-        cache_dir=cache.layout.simple,
-        offline=opts.install.offline,
-        refresh=opts.install.refresh,
-        timeout=opts.install.timeout,
-        concurrency=opts.install.concurrency,
-        defer_cache_writes=True,
-        network=opts.install.network(),
-    )
+    return index_client(opts.install, where, cache.layout.simple, kind=Client)
 
 
 def _write_atomically(path: Path, text: str) -> None:

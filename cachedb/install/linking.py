@@ -1,0 +1,88 @@
+"""Linking an install into the environment: what is replaced or extraneous goes, then
+every stored wheel is linked, split between this process and a fork."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+from .forked import on_two_processes
+from .options import InstallOptions
+from .report import Reporter
+
+if TYPE_CHECKING:
+    from ..link import Archive
+    from ..store import Cache, InstallRecord
+    from ..target import Interpreter
+    from .environment import Environment
+    from .materialize import Ready
+
+
+class Linked(NamedTuple):
+    """What linking changed: the installs to record, the (name, old version) removed, and
+    when linking started (``time.perf_counter``)."""
+
+    records: list[InstallRecord]
+    removed: list[tuple[str, str]]
+    started: float
+
+
+def link_all(
+    ready: list[Ready],
+    extraneous: list[str],
+    env: Environment,
+    interp: Interpreter,
+    opts: InstallOptions,
+    cache: Cache,
+    reporter: Reporter,
+) -> Linked:
+    """Uninstall the old versions of ``ready`` and the ``extraneous``, then link ``ready``."""
+    from ..link import choose_link_mode, install_archive, read_archive, uninstall
+    from ..store import InstallRecord
+
+    started = time.perf_counter()
+    warned: list[str] = []
+    mode = choose_link_mode(
+        opts.link_mode, cache.layout.archives, Path(interp.scheme["purelib"]), warned.append
+    )
+    for message in warned[:1]:
+        reporter.warn(message)
+
+    prefix = Path(interp.prefix)
+    removed: list[tuple[str, str]] = []
+    reporter.start("Installing", len(ready))
+    for item in ready:
+        old = env.installed.get(item.pin.name)
+        if old is not None:
+            uninstall(item.pin.name, interp.scheme, prefix)
+            removed.append((item.pin.name, old[0]))
+    for name in extraneous:
+        uninstall(name, interp.scheme, prefix)
+        removed.append((name, env.installed[name][0]))
+
+    # Read before linking starts, so the archives are split between the two linking
+    # processes by their number of files.
+    archives = [read_archive(item.path.absolute()) for item in ready]
+
+    major, minor = interp.markers["python_version"].split(".")[:2]
+    target_version = (int(major), int(minor))
+
+    def link(job: tuple[Ready, Archive]) -> InstallRecord:
+        item, archive = job
+        install_archive(
+            archive,
+            scheme=interp.scheme,
+            python_executable=interp.executable,
+            python_version=target_version,
+            link_mode=mode,
+            requested=item.pin.requested,
+            direct_url=item.direct_url,
+        )
+        reporter.advance(item.pin.name)
+        return InstallRecord(item.archive_id, item.pin.name, str(item.pin.version), mode)
+
+    jobs = list(zip(ready, archives, strict=True))
+    records = on_two_processes(link, jobs, [len(a.files) for a in archives], "link")
+    reporter.stop()
+    return Linked(list(records), removed, started)
