@@ -93,3 +93,27 @@ def test_compile_locks_a_wheel_url_with_a_query_string_as_install_reads_it(
     sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
     assert f'sha256 = "{sha256}"' in lock.read_text()
     assert _files_holding(cache, TOKEN) == []
+    # A lock is a file to share (commit, publish): the token is not written to it, and
+    # compile says so in one warning, without the token.
+    assert TOKEN not in lock.read_text()
+    assert f"{base}/files/demo-1.0-py3-none-any.whl" in lock.read_text()
+    assert "not written to the lock" in proc.stderr and TOKEN not in proc.stderr
+
+
+def test_compile_writes_no_credentials_of_a_url_into_the_lock(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    wheel = make_wheel(tmp_path / "wheels", "demo", "1.0")
+    index_server.add(wheel)
+    base = index_server.url.rsplit("/simple", 1)[0]
+    url = base.replace("http://", f"http://user:{TOKEN}@") + "/files/demo-1.0-py3-none-any.whl"
+    (tmp_path / "requirements.in").write_text(f"demo @ {url}\n")
+    for name in ("requirements.txt", "pylock.toml"):
+        lock = tmp_path / name
+        proc = _cli(
+            "compile", "--cache-dir", tmp_path / "cache", "--no-index", "--generate-hashes",
+            "-o", lock, tmp_path / "requirements.in",
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert TOKEN not in lock.read_text() and "user" not in lock.read_text()
+        assert f"{base}/files/demo-1.0-py3-none-any.whl" in lock.read_text()

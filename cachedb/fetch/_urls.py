@@ -16,6 +16,16 @@ def storable_url(url: str) -> str:
     return urlunsplit(parts._replace(query="", fragment=""))
 
 
+def shareable_url(url: str) -> str:
+    """``url`` as a file others read may hold it (a lock file): without credentials or
+    query; the fragment (``#subdirectory=``, ``#sha256=``) kept, it names no secret."""
+    try:
+        parts = urlsplit(strip_credentials(url))
+    except ValueError:
+        return REDACTED
+    return urlunsplit(parts._replace(query=""))
+
+
 def scrub(text: str, url: str) -> str:
     """Remove ``url``'s credentials from ``text`` (e.g. a library's exception message)."""
     text = redact_url(text.replace(url, redact_url(url)))

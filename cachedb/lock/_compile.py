@@ -131,7 +131,9 @@ def _lock(
     cache: Cache,
     reporter: Reporter,
 ) -> Lock:
+    from .._redact import redact_url
     from ..build.sources import GIT
+    from ..fetch._urls import shareable_url
     from ..install.building import build_policy
     from ..install.finder import CandidateFinder
     from ..install.locations import sources
@@ -186,10 +188,15 @@ def _lock(
                 archive = [] if got is None else [_direct_file(ref, got.sha256, got.size)]
                 located = inner.building.located.get(ref.url)
                 commit = located.revision if located is not None and located.kind == GIT else None
-                packages.append(
-                    LockedPackage(
-                        name, pin.version, archive, via, ref.url, ref.editable, commit=commit
+                url = shareable_url(ref.url)
+                if url != ref.url:
+                    reporter.warn(
+                        f"{redact_url(ref.url)}: its credentials and query are not written to "
+                        "the lock, a file to share (an install from it gets credentials from "
+                        ".netrc or the keyring)"
                     )
+                packages.append(
+                    LockedPackage(name, pin.version, archive, via, url, ref.editable, commit=commit)
                 )
                 continue
             files = _files(index, inner.rank, name, pin.version, staging_dir)
@@ -236,10 +243,12 @@ def _files(
 
 def _direct_file(ref: Direct, sha256: str, size: int) -> LockedFile:
     """A ``name @ url`` archive as the one file its lock entry records."""
+    from ..fetch._urls import shareable_url
     from ..index import Link
     from ._files import LockedFile
 
-    link = Link(ref.url, ref.filename, {"sha256": sha256}, None, None, None, ref.url, size)
+    url = shareable_url(ref.url)
+    link = Link(url, ref.filename, {"sha256": sha256}, None, None, None, url, size)
     return LockedFile(link, sha256)
 
 
