@@ -9,11 +9,7 @@ from cachedb._redact import REDACTED, redact_url
 
 def storable_url(url: str) -> str:
     """``url`` as it may be written to disk: without credentials, query or fragment."""
-    try:
-        parts = urlsplit(strip_credentials(url))
-    except ValueError:
-        return REDACTED
-    return urlunsplit(parts._replace(query="", fragment=""))
+    return shareable_url(url).partition("#")[0]
 
 
 def shareable_url(url: str) -> str:
