@@ -184,11 +184,11 @@ def _lock(
             via = sorted(parents[name]) + sorted(inputs.labels.get(name, ()))
             ref = direct.get(name)
             if ref is not None:
+                url = shareable_url(ref.url)
                 got = inner.remote_direct.get(ref.url)
-                archive = [] if got is None else [_direct_file(ref, got.sha256, got.size)]
+                archive = [] if got is None else [_direct_file(url, ref, got.sha256, got.size)]
                 located = inner.building.located.get(ref.url)
                 commit = located.revision if located is not None and located.kind == GIT else None
-                url = shareable_url(ref.url)
                 if url != ref.url:
                     reporter.warn(
                         f"{redact_url(ref.url)}: its credentials and query are not written to "
@@ -241,13 +241,11 @@ def _files(
     return hashed(index, links, staging_dir)
 
 
-def _direct_file(ref: Direct, sha256: str, size: int) -> LockedFile:
-    """A ``name @ url`` archive as the one file its lock entry records."""
-    from ..fetch._urls import shareable_url
+def _direct_file(url: str, ref: Direct, sha256: str, size: int) -> LockedFile:
+    """A ``name @ url`` archive (``url`` as the lock writes it) as its one locked file."""
     from ..index import Link
     from ._files import LockedFile
 
-    url = shareable_url(ref.url)
     link = Link(url, ref.filename, {"sha256": sha256}, None, None, None, url, size)
     return LockedFile(link, sha256)
 
