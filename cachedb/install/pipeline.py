@@ -18,35 +18,47 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .._cachekey import LocalHashes
-from .discover import Target, discover_target, forget_target, target_interpreter
-from .environment import Environment, read_environment
-from .fetching import Fetcher
-from .finder import CandidateFinder
-from .linking import Linked, link_all
-from .locations import index_client
 from .options import InstallOptions
-from .prefetch import download_direct, start_fetching, will_download
-from .report import Reporter, tell_changes, tell_dry_run
+from .report import Reporter
 from .report import count as _count
 from .report import duration as _secs
 from .request import Request, collect_request
-from .resolving import Plan, resolve_request
 
 if TYPE_CHECKING:
     from ..index import IndexClient
     from ..remote.tier import RemoteTier
     from ..store import Cache
     from ..target import Interpreter, Query
+    from .discover import Target
+    from .environment import Environment
+    from .fetching import Fetcher
+    from .finder import CandidateFinder
+    from .linking import Linked
+    from .resolving import Plan
 
 
 def run_install(opts: InstallOptions, reporter: Reporter) -> int:
     """Install ``opts``; return the process exit code (0), raising CachedbError on failure."""
-    from ..store import open_cache, staging
-    from ..target import start_query
-
     started = time.perf_counter()
     request = collect_request(opts)
+    from .noop import nothing_to_do
+
+    kept = nothing_to_do(opts, request)
+    if kept is not None:
+        # What the pipeline says when resolving finds everything installed.
+        took = _secs(time.perf_counter() - started)
+        reporter.info(f"Resolved {_count(kept)} in {took}")
+        reporter.info(f"Audited {_count(kept)} in {took}")
+        return 0
+    return _run(opts, reporter, request, started)
+
+
+def _run(opts: InstallOptions, reporter: Reporter, request: Request, started: float) -> int:
+    """The full pipeline."""
+    from ..store import open_cache, staging
+    from ..target import start_query
+    from .discover import discover_target, forget_target
+
     target = discover_target(opts)
     try:
         # The interpreter answers on its own while the HTTP client loads. (Not before the
@@ -73,6 +85,10 @@ def _install_into(
 ) -> int:
     """The install proper, once the cache is open and the interpreter asked."""
     from ..target.lock import environment_lock
+    from .discover import target_interpreter
+    from .environment import read_environment
+    from .prefetch import download_direct, start_fetching, will_download
+    from .resolving import resolve_request
 
     # One writer at a time per environment: held from reading what is installed
     # until the new state is recorded.
@@ -128,6 +144,8 @@ def _install_into(
             took = _secs(time.perf_counter() - started)
             reporter.info(f"Audited {_count(len(plan.resolution.pins))} in {took}")
         else:
+            from .report import tell_changes
+
             elapsed = time.perf_counter() - linked.started
             tell_changes(reporter, linked.records, linked.removed, plan.extraneous, elapsed)
         if opts.compile_bytecode:
@@ -140,6 +158,8 @@ def _install_into(
 def _index(opts: InstallOptions, request: Request, cache: Cache) -> IndexClient | None:
     if not request.sources.index_urls and not request.sources.find_links:
         return None
+    from .locations import index_client
+
     return index_client(opts, request.sources, cache.layout.simple)
 
 
@@ -155,7 +175,9 @@ def _finder(
     remote: RemoteTier | None,
 ) -> CandidateFinder:
     """The resolver's view: ``env``'s usable distributions, the cache and the sources."""
+    from .._cachekey import LocalHashes
     from .building import build_policy, builder_factory
+    from .finder import CandidateFinder
 
     where = request.sources
     finder = CandidateFinder(
@@ -212,6 +234,7 @@ def _carry_out(
     """Fetch and store, link and record what ``plan`` changes; None when nothing changes
     (a dry run says here what would). Leases taken are appended to ``held``."""
     from .install_report import write_report
+    from .linking import link_all
     from .materialize import materialize, note_kept
 
     if opts.dry_run or (not plan.todo and not plan.extraneous):
@@ -219,6 +242,8 @@ def _carry_out(
             write_report(opts.report, plan.todo, finder, interp, cache, None)
         finder.commit()
         if opts.dry_run:
+            from .report import tell_dry_run
+
             tell_dry_run(reporter, plan.todo, env.installed, plan.extraneous)
         return None
     ready = materialize(

@@ -10,10 +10,30 @@
 
 from __future__ import annotations
 
-from .archive import Archive, read_archive
-from .install import InstalledDist, install_archive
-from .modes import LINK_MODES, choose_link_mode
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
+
+# Loaded at once: the function ``uninstall`` must shadow its module's name for good.
 from .uninstall import installed_distributions, uninstall
+
+if TYPE_CHECKING:
+    from .archive import Archive, read_archive
+    from .install import InstalledDist, install_archive
+    from .modes import LINK_MODES, choose_link_mode
+
+# The rest on first use (PEP 562): a nothing-to-do install reads only
+# ``installed_distributions``; linking brings hashing, scripts and threads with it.
+_MODULES = {
+    "LINK_MODES": ".modes",
+    "Archive": ".archive",
+    "InstalledDist": ".install",
+    "choose_link_mode": ".modes",
+    "install_archive": ".install",
+    "read_archive": ".archive",
+}
+
+__getattr__ = lazy_names(__name__, _MODULES, globals())
 
 __all__ = [
     "LINK_MODES",
