@@ -1,0 +1,228 @@
+"""The nothing-to-do answer (install/noop.py) equals the full pipeline's, on random worlds.
+
+A seeded draw makes a universe of wheels (versions and pre-releases, dependencies
+with ranges, exclusions, markers for and against the target, extras), installs a
+random part of it with ``--no-deps`` into real venvs (so an environment may lack
+a dependency, hold a version some requirement excludes, or hold a pre-release),
+then asks random requests (names, extras, specifiers, markers, constraints,
+``--no-deps``). Whenever the shortcut answers "nothing to do, N distributions",
+the full pipeline (resolver, finder and cache; run as a dry run, which reads the
+same environment) must resolve N distributions and change nothing. The draw must
+also produce enough of those answers for the comparison to mean something, and
+each option the shortcut cannot prove must switch it off.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from installtools import cachedb, make_venv, tree
+from wheelbuilder import make_wheel
+
+from cachedb.errors import CachedbError
+from cachedb.install.noop import nothing_to_do
+from cachedb.install.options import InstallOptions
+from cachedb.install.pipeline import run_install
+from cachedb.install.report import Reporter
+from cachedb.install.request import collect_request
+
+PROJECTS = ["alpha", "beta", "gamma-x", "delta", "eps"]
+VERSIONS = ["1.0", "1.5", "2.0b1", "2.0"]
+MARKERS = ["python_version >= '3'", "python_version < '3'", "sys_platform == 'nope'"]
+OPS = ["==", ">=", "<", "<=", ">", "!=", "~="]
+
+
+def _spec(rng: random.Random) -> str:
+    roll = rng.random()
+    if roll < 0.3:
+        return ""
+    if roll < 0.4:
+        return f"=={rng.choice(['1', '2'])}.*"
+    return f"{rng.choice(OPS)}{rng.choice([*VERSIONS, '1.2', '3.0'])}"
+
+
+def _requirement(rng: random.Random, names: list[str], *, dep: bool = False) -> str:
+    name = rng.choice(names)
+    if rng.random() < 0.2:
+        name = name.upper().replace("-", "_")  # another spelling of the same project
+    extras = "[x]" if rng.random() < 0.25 else ""
+    text = f"{name}{extras}{_spec(rng)}"
+    marker = None
+    if rng.random() < 0.2:
+        marker = rng.choice(MARKERS)
+    if dep and rng.random() < 0.25:
+        marker = "extra == 'x'" if marker is None else f"extra == 'x' and {marker}"
+    return text if marker is None else f"{text}; {marker}"
+
+
+def _universe(rng: random.Random, wheels: Path) -> None:
+    for i, name in enumerate(PROJECTS):
+        later = PROJECTS[i + 1 :]  # no cycles: a resolver may answer those either way
+        for version in VERSIONS:
+            requires = [
+                _requirement(rng, later, dep=True) for _ in range(rng.randint(0, 2)) if later
+            ]
+            make_wheel(wheels, name, version, requires=requires, extras=["x"])
+
+
+def _environment(
+    rng: random.Random, root: Path, wheels: Path, cache: Path, *, consistent: bool
+) -> Path:
+    """A venv holding a random part of the universe: resolved together (``consistent``),
+    or each project at a random version whatever the others require."""
+    venv = root / f"venv-{rng.randrange(10**6)}"
+    make_venv(venv)
+    if consistent:
+        chosen = [n for n in PROJECTS if rng.random() < 0.6] or PROJECTS[:1]
+    else:
+        chosen = ["--no-deps", *(f"{n}=={rng.choice(VERSIONS)}" for n in PROJECTS)]
+    done = cachedb(
+        "install", "-q", "--python", venv, "--cache-dir", cache,
+        "--no-index", "--find-links", wheels, *chosen,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return venv
+
+
+def _options(venv: Path, cache: Path, wheels: Path, reqs: list[str], **more: object) -> InstallOptions:
+    opts = InstallOptions(
+        requirements=reqs,
+        python=str(venv / "bin" / "python"),
+        cache_dir=cache,
+        no_index=True,
+        find_links=[str(wheels)],
+    )
+    return replace(opts, **more)  # type: ignore[arg-type]
+
+
+def _full(opts: InstallOptions) -> str | None:
+    """What the full pipeline says of ``opts`` as a dry run (None: it failed)."""
+    out = io.StringIO()
+    try:
+        run_install(replace(opts, dry_run=True), Reporter(0, stream=out))
+    except CachedbError:
+        return None
+    return out.getvalue()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_nothing_to_do_is_what_the_full_pipeline_resolves(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    wheels, cache = tmp_path / "wheels", tmp_path / "cache"
+    _universe(rng, wheels)
+    answered = 0
+    for consistent in (True, False, True):
+        venv = _environment(rng, tmp_path, wheels, cache, consistent=consistent)
+        before = tree(venv)
+        for _ in range(30):
+            reqs = [_requirement(rng, PROJECTS) for _ in range(rng.randint(1, 2))]
+            more: dict[str, object] = {"no_deps": rng.random() < 0.15}
+            if rng.random() < 0.3:
+                constraints = tmp_path / f"c-{rng.randrange(10**6)}.txt"
+                constraints.write_text(f"{_requirement(rng, PROJECTS)}\n")
+                more["constraint_files"] = [str(constraints)]
+            opts = _options(venv, cache, wheels, reqs, **more)
+            try:
+                fast = nothing_to_do(opts, collect_request(opts))
+            except CachedbError:
+                continue  # a request the pipeline refuses before either path runs
+            full = _full(opts)
+            what = f"{reqs} {more}: fast {fast}, full {full!r}"
+            if fast is not None:
+                answered += 1
+                assert full is not None, what
+                plural = "s" if fast != 1 else ""
+                assert f"Resolved {fast} package{plural} in" in full, what
+                assert "Would make no changes" in full, what
+        assert tree(venv) == before  # neither path changed the environment
+    assert answered >= 10  # the draw exercised the shortcut, not only its refusals
+
+
+def _installed_world(tmp_path: Path) -> tuple[Path, Path, Path]:
+    wheels, cache = tmp_path / "wheels", tmp_path / "cache"
+    make_wheel(wheels, "app", "1.0", requires=["lib>=1"])
+    make_wheel(wheels, "lib", "1.0")
+    venv = tmp_path / "v"
+    make_venv(venv)
+    done = cachedb(
+        "install", "-q", "--python", venv, "--cache-dir", cache,
+        "--no-index", "--find-links", wheels, "app",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return venv, cache, wheels
+
+
+SWITCHES: list[dict[str, object]] = [
+    {"upgrade": True},
+    {"reinstall": True},
+    {"reinstall_packages": ["lib"]},
+    {"dry_run": True},
+    {"report": "-"},
+    {"compile_bytecode": True},
+    {"exact": True},
+    {"offline": True},
+    {"refresh": True},
+    {"refresh_packages": ["lib"]},
+    {"require_hashes": True},
+    {"venv": "missing-venv", "python": None},
+]
+
+
+@pytest.mark.parametrize("switch", SWITCHES, ids=lambda s: ",".join(s))
+def test_what_the_shortcut_cannot_prove_switches_it_off(
+    tmp_path: Path, switch: dict[str, object]
+) -> None:
+    venv, cache, wheels = _installed_world(tmp_path)
+    plain = _options(venv, cache, wheels, ["app"])
+    assert nothing_to_do(plain, collect_request(plain)) == 2
+    if switch.get("venv"):
+        switch = {**switch, "venv": str(tmp_path / "missing-venv")}
+    opts = replace(plain, **switch)  # type: ignore[arg-type]
+    assert nothing_to_do(opts, collect_request(opts)) is None
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "app @ file://{wheels}/app-1.0-py3-none-any.whl",
+        "app==1.0 --hash=sha256:" + "0" * 64,
+        "-e ./app",
+    ],
+)
+def test_direct_references_hashes_and_editables_switch_it_off(tmp_path: Path, line: str) -> None:
+    venv, cache, wheels = _installed_world(tmp_path)
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "pyproject.toml").write_text("[project]\nname='app'\nversion='1.0'\n")
+    reqs = tmp_path / "reqs.txt"
+    reqs.write_text(line.format(wheels=wheels) + "\n")
+    opts = _options(venv, cache, wheels, [], requirement_files=[str(reqs)])
+    assert nothing_to_do(opts, collect_request(opts)) is None
+
+
+def test_a_missing_dependency_or_an_excluded_version_is_not_nothing(tmp_path: Path) -> None:
+    venv, cache, wheels = _installed_world(tmp_path)
+    for reqs in (["app", "lib>1"], ["app", "other"], ["lib<1"]):
+        opts = _options(venv, cache, wheels, reqs)
+        assert nothing_to_do(opts, collect_request(opts)) is None, reqs
+    for constraint in ("lib<1", "app!=1.0"):
+        (tmp_path / "c.txt").write_text(constraint + "\n")
+        opts = _options(venv, cache, wheels, ["app"], constraint_files=[str(tmp_path / "c.txt")])
+        assert nothing_to_do(opts, collect_request(opts)) is None, constraint
+
+
+def test_the_cli_says_what_the_full_pipeline_says_and_changes_nothing(tmp_path: Path) -> None:
+    venv, cache, wheels = _installed_world(tmp_path)
+    before = tree(venv)
+    flags = ["--python", venv, "--cache-dir", cache, "--no-index", "--find-links", wheels]
+    fast = cachedb("install", *flags, "app")
+    full = cachedb("install", *flags, "app", "--dry-run")
+    assert fast.returncode == full.returncode == 0, fast.stderr + full.stderr
+    assert fast.stderr.splitlines()[0].startswith("Resolved 2 packages in ")
+    assert full.stderr.splitlines()[0].startswith("Resolved 2 packages in ")
+    assert fast.stderr.splitlines()[1].startswith("Audited 2 packages in ")
+    assert tree(venv) == before
