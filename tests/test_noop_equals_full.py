@@ -88,7 +88,9 @@ def _environment(
     return venv
 
 
-def _options(venv: Path, cache: Path, wheels: Path, reqs: list[str], **more: object) -> InstallOptions:
+def _options(
+    venv: Path, cache: Path, wheels: Path, reqs: list[str], **more: object
+) -> InstallOptions:
     opts = InstallOptions(
         requirements=reqs,
         python=str(venv / "bin" / "python"),
