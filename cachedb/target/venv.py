@@ -55,13 +55,13 @@ def create_venv(
 
 
 def run_stdlib_venv(
-    base: str, path: Path, *, prompt: str | None = None, with_pip: bool = False
+    base: str, path: str | os.PathLike[str], *, prompt: str | None = None, with_pip: bool = False
 ) -> None:
     """``base -m venv [--without-pip] [--prompt P] path``, failing with a one-line error."""
     command = [base, "-I", "-m", "venv", *([] if with_pip else ["--without-pip"])]
     if prompt is not None:
         command.append(f"--prompt={prompt}")
-    command.append(str(path))
+    command.append(os.fspath(path))
     import subprocess
 
     try:
