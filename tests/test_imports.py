@@ -49,10 +49,12 @@ WARM_UNUSED = {
 
 # Runs the CLI in a fresh interpreter, then prints which modules it loaded.
 _PROBE = """\
-import json, sys
+import sys
 from cachedb.cli import main
 code = main(sys.argv[1:])
-print("\\n" + json.dumps(sorted(sys.modules)))
+loaded = sorted(sys.modules)
+import json
+print("\\n" + json.dumps(loaded))
 sys.exit(code)
 """
 
@@ -159,6 +161,36 @@ def test_venv_and_the_inspecting_commands_load_no_heavy_library(tmp_path: Path) 
     for command in (["freeze"], ["tree"], ["check"]):
         loaded = _loaded_by(*command, "--venv", venv, "--cache-dir", cache)
         assert not _hits(loaded, HEAVY | {"cachedb.index", "cachedb.resolve"}), command
+
+
+# A warm ``cachedb venv`` (its template made, no --seed) copies the template with ``os``
+# calls: no process, no interpreter query, no install options, no OpenSSL.
+VENV_UNUSED = {
+    "_hashlib",
+    "cachedb.install.options",
+    "cachedb.install.pipeline",
+    "cachedb.target.interpreter",
+    "cachedb.target.query",
+    "dataclasses",
+    "hashlib",
+    "inspect",
+    "packaging",
+    "shutil",
+    "sqlite3",
+    "subprocess",
+    "threading",
+    "typer",
+}
+
+
+def test_a_warm_venv_loads_only_what_copying_its_template_needs(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    assert cachedb("venv", tmp_path / "first", "--cache-dir", cache).returncode == 0
+
+    loaded = _loaded_by("venv", "-q", tmp_path / "second", "--cache-dir", cache)
+
+    assert (tmp_path / "second" / "pyvenv.cfg").is_file()
+    assert _hits(loaded, HEAVY | VENV_UNUSED) == []
 
 
 def test_an_installed_pin_from_an_index_loads_no_http_client(

@@ -92,7 +92,8 @@ def run_venv(opts: VenvOptions, reporter: Reporter) -> int:
     from ..target.discover import resolve_python
     from ..target.venv import create_venv
 
-    path = Path(opts.path).expanduser().absolute()
+    # As the stdlib names the venv in its scripts: ``..`` taken out, links kept.
+    path = Path(os.path.abspath(os.path.expanduser(opts.path)))
     base = None if opts.python is None else str(resolve_python(opts.python))
     prompt = os.path.basename(os.getcwd()) if opts.prompt == "." else opts.prompt
     layout = Layout(resolve_cache_dir(opts.cache_dir))

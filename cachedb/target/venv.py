@@ -35,7 +35,8 @@ def create_venv(
     With ``templates`` (``<cache>/interpreters-v0``) the venv is copied from the one
     the stdlib made for the same interpreter, if it can be (``venv_template``).
     """
-    path = Path(path).expanduser().absolute()
+    # As the stdlib names the venv in its scripts: ``..`` taken out, links kept.
+    path = Path(os.path.abspath(os.path.expanduser(path)))
     if path.exists():
         if not path.is_dir():
             raise UsageError(f"{path} exists and is not a directory")

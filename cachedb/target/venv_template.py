@@ -96,7 +96,10 @@ def _load(directory: str, stamp: dict[str, Any]) -> dict[str, Any] | None:
         return None
     if not isinstance(record, dict) or record.get("stamp") != stamp:
         return None
-    if not isinstance(record.get("origin"), str):
+    origin = record.get("origin")
+    # Not as the stdlib wrote it into the files (an older cachedb kept a ``..``): the
+    # origin would not be found in them again, so the template is made anew.
+    if not isinstance(origin, str) or os.path.abspath(origin) != origin:
         return None
     if not os.path.isdir(os.path.join(directory, _SENTINEL_DIR)):
         return None
@@ -138,11 +141,13 @@ def _make(
 def copy_template(templates: StrPath, base: str, path: StrPath, prompt: str | None) -> bool:
     """Fill the empty or missing directory ``path`` as ``base -m venv`` would; False if no
     template can serve (then nothing was written)."""
+    # As the stdlib names the venv (``abspath``: ``..`` taken out), and the template's
+    # origin as the stdlib wrote it into the template.
+    target = os.path.abspath(path)
     stamp = _stamp(base)
-    if stamp is None or not usable(path, prompt):
+    if stamp is None or not usable(target, prompt):
         return False
-    target = os.fspath(path)
-    directory = _template_dir(os.fspath(templates), base, prompt is not None)
+    directory = _template_dir(os.path.abspath(templates), base, prompt is not None)
     record = _load(directory, stamp)
     if record is None:
         try:
