@@ -59,8 +59,8 @@ sys.exit(code)
 """
 
 
-def _loaded_by(*args: str | Path) -> set[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_")}
+def _loaded_by(*args: str | Path, env: dict[str, str] | None = None) -> set[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_")} | (env or {})
     out = subprocess.run(
         [sys.executable, "-c", _PROBE, *map(str, args)],
         capture_output=True,
@@ -175,6 +175,7 @@ VENV_UNUSED = {
     "hashlib",
     "inspect",
     "packaging",
+    "platformdirs",
     "shutil",
     "sqlite3",
     "subprocess",
@@ -183,14 +184,19 @@ VENV_UNUSED = {
 }
 
 
-def test_a_warm_venv_loads_only_what_copying_its_template_needs(tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
-    assert cachedb("venv", tmp_path / "first", "--cache-dir", cache).returncode == 0
+@pytest.mark.parametrize("cache", ["given", "default"])
+def test_a_warm_venv_loads_only_what_copying_its_template_needs(tmp_path: Path, cache: str) -> None:
+    # The default cache is under HOME (platformdirs' answer, found without platformdirs).
+    env = {"HOME": str(tmp_path / "home"), "XDG_CACHE_HOME": ""}
+    flags = ["--cache-dir", str(tmp_path / "cache")] if cache == "given" else []
+    assert cachedb("venv", tmp_path / "first", *flags, env=env).returncode == 0
 
-    loaded = _loaded_by("venv", "-q", tmp_path / "second", "--cache-dir", cache)
+    loaded = _loaded_by("venv", "-q", tmp_path / "second", *flags, env=env)
 
     assert (tmp_path / "second" / "pyvenv.cfg").is_file()
     assert _hits(loaded, HEAVY | VENV_UNUSED) == []
+    if cache == "default":
+        assert any((tmp_path / "home" / ".cache" / "cachedb").iterdir())
 
 
 def test_an_installed_pin_from_an_index_loads_no_http_client(
