@@ -164,7 +164,7 @@ def test_venv_and_the_inspecting_commands_load_no_heavy_library(tmp_path: Path) 
 
 
 # A warm ``cachedb venv`` (its template made, no --seed) copies the template with ``os``
-# calls: no process, no interpreter query, no install options, no OpenSSL.
+# calls: no process, no interpreter query, no install options, no OpenSSL, no json.
 VENV_UNUSED = {
     "_hashlib",
     "cachedb.install.options",
@@ -174,6 +174,7 @@ VENV_UNUSED = {
     "dataclasses",
     "hashlib",
     "inspect",
+    "json",
     "packaging",
     "platformdirs",
     "shutil",

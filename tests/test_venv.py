@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -203,6 +202,11 @@ def test_a_failed_seed_leaves_no_venv(tmp_path: Path) -> None:
     assert not env.exists()
 
 
+def record_fields(made: Path) -> list[str]:
+    """A template's record: NUL-separated fields (magic, stamp length, stamp, origin, entries)."""
+    return (made / "template.rec").read_bytes().decode().split("\0")
+
+
 def test_a_damaged_or_stale_template_is_never_copied(tmp_path: Path) -> None:
     base = pyenv_python("3.11")
     templates = tmp_path / "cache" / "interpreters-v0"
@@ -220,8 +224,9 @@ def test_a_damaged_or_stale_template_is_never_copied(tmp_path: Path) -> None:
     assert tree(target) == expected
     shutil.rmtree(target)
     # Stale: the record no longer matches the interpreter; it is made again.
-    record = made / "template.json"
-    record.write_text(record.read_text().replace('"format": 1', '"format": 0'))
+    fields = record_fields(made)
+    fields[3] = "0"  # the base executable's mtime
+    (made / "template.rec").write_bytes("\0".join(fields).encode())
     assert venv_template.copy_template(templates, base, target, None)
     assert tree(target) == expected
 
@@ -267,10 +272,11 @@ def test_a_template_whose_origin_is_not_in_its_files_is_made_again(tmp_path: Pat
     expected = stdlib_tree(base, target, None)
     assert venv_template.copy_template(templates, base, target, None)
     shutil.rmtree(target)
-    record = next(templates.glob("venv-tree-*")) / "template.json"
-    data = json.loads(record.read_text())
-    origin = Path(data["origin"])
-    data["origin"] = str(origin.parent / ".." / origin.parent.name / origin.name)
-    record.write_text(json.dumps(data))
+    made = next(templates.glob("venv-tree-*"))
+    fields = record_fields(made)
+    at = 2 + int(fields[1])  # after the magic, the stamp's length and the stamp
+    origin = Path(fields[at])
+    fields[at] = str(origin.parent / ".." / origin.parent.name / origin.name)
+    (made / "template.rec").write_bytes("\0".join(fields).encode())
     assert venv_template.copy_template(templates, base, target, None)
     assert tree(target) == expected

@@ -15,10 +15,8 @@ no ``pathlib``, ``shutil`` only to undo, and one ``open`` per file read or writt
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
-from typing import Any
 
 from cachedb._digest import sha256_hex
 from cachedb._fdio import write_all
@@ -26,14 +24,17 @@ from cachedb.errors import UsageError
 from cachedb.target.venv import run_stdlib_venv
 
 # Bump when what a template holds changes meaning, so older templates are made again.
-TEMPLATE_FORMAT = 1
+TEMPLATE_FORMAT = 2
 # Strings no real venv path or prompt contains, found again in the made tree.
 _SENTINEL_DIR = "cachedb-venv-template-dir-6b1f0d"
 _SENTINEL_PROMPT = "cachedb-venv-template-prompt-6b1f0d"
 # Characters every activate script and pyvenv.cfg writes as they are (no quoting).
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9_.,+@%=:/-]+")
 _PLAIN_PROMPT = re.compile(r"[A-Za-z0-9_.,+@%=:-]+")
-_RECORD = "template.json"
+# What the template was made from and what it holds: fields separated by NUL (which no
+# path holds), read without the json module. Format 1 was a template.json.
+_RECORD = "template.rec"
+_MAGIC = f"cachedb venv template {TEMPLATE_FORMAT}"
 _READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
 _WRITE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
 
@@ -52,7 +53,27 @@ def usable(path: StrPath, prompt: str | None) -> bool:
     )
 
 
-def _stamp(base: str) -> dict[str, Any] | None:
+# A template's record: what it was made from (the stamp), where the stdlib made it (the
+# origin, as the stdlib wrote that path into the files) and every entry it holds.
+_Record = tuple[list[str], str, list[str]]
+
+
+def _encode(stamp: list[str], origin: str, entries: list[str]) -> bytes:
+    fields = [_MAGIC, str(len(stamp)), *stamp, origin, *entries]
+    return "\0".join(fields).encode("utf-8", "surrogateescape")
+
+
+def _decode(data: bytes) -> _Record | None:
+    fields = data.decode("utf-8", "surrogateescape").split("\0")
+    if fields[0] != _MAGIC or len(fields) < 3 or not fields[1].isdigit():
+        return None
+    end = 2 + int(fields[1])
+    if len(fields) <= end:
+        return None
+    return fields[2:end], fields[end], fields[end + 1 :]
+
+
+def _stamp(base: str) -> list[str] | None:
     """What the made tree depends on: the base executable, resolved, and its own pyvenv.cfg."""
     try:
         fd = os.open(base, _READ)
@@ -69,19 +90,21 @@ def _stamp(base: str) -> dict[str, Any] | None:
         return None
     cfg = os.path.join(os.path.dirname(os.path.dirname(resolved_path)), "pyvenv.cfg")
     own_cfg = os.path.join(os.path.dirname(os.path.dirname(base)), "pyvenv.cfg")
-    cfgs: list[int | None] = []
+    cfgs: list[str] = []
     for candidate in (cfg, own_cfg):
         try:
-            cfgs.append(os.stat(candidate).st_mtime_ns)
+            cfgs.append(str(os.stat(candidate).st_mtime_ns))
         except OSError:
-            cfgs.append(None)
-    return {
-        "format": TEMPLATE_FORMAT,
-        "base": base,
-        "given": [given.st_mtime_ns, given.st_size],
-        "resolved": [resolved_path, resolved.st_mtime_ns, resolved.st_size],
-        "pyvenv_cfg": cfgs,
-    }
+            cfgs.append("-")
+    return [
+        base,
+        str(given.st_mtime_ns),
+        str(given.st_size),
+        resolved_path,
+        str(resolved.st_mtime_ns),
+        str(resolved.st_size),
+        *cfgs,
+    ]
 
 
 def _template_dir(templates: str, base: str, prompted: bool) -> str:
@@ -89,26 +112,24 @@ def _template_dir(templates: str, base: str, prompted: bool) -> str:
     return os.path.join(templates, f"venv-tree-{digest}-{'prompt' if prompted else 'plain'}")
 
 
-def _load(directory: str, stamp: dict[str, Any]) -> dict[str, Any] | None:
+def _load(directory: str, stamp: list[str]) -> _Record | None:
     try:
-        record = json.loads(_read(os.path.join(directory, _RECORD)).decode("utf-8"))
-    except (OSError, ValueError):
+        record = _decode(_read(os.path.join(directory, _RECORD)))
+    except OSError:
         return None
-    if not isinstance(record, dict) or record.get("stamp") != stamp:
+    if record is None or record[0] != stamp:
         return None
-    origin = record.get("origin")
+    origin = record[1]
     # Not as the stdlib wrote it into the files (an older cachedb kept a ``..``): the
     # origin would not be found in them again, so the template is made anew.
-    if not isinstance(origin, str) or os.path.abspath(origin) != origin:
+    if os.path.abspath(origin) != origin:
         return None
     if not os.path.isdir(os.path.join(directory, _SENTINEL_DIR)):
         return None
     return record
 
 
-def _make(
-    directory: str, base: str, prompted: bool, stamp: dict[str, Any]
-) -> dict[str, Any] | None:
+def _make(directory: str, base: str, prompted: bool, stamp: list[str]) -> _Record | None:
     """Have the stdlib make the template and put it in place; the template now in place."""
     import shutil
 
@@ -120,9 +141,8 @@ def _make(
     try:
         origin = os.path.join(work, _SENTINEL_DIR)
         run_stdlib_venv(base, origin, prompt=_SENTINEL_PROMPT if prompted else None)
-        record = {"stamp": stamp, "origin": origin, "entries": _entries(origin)}
-        with open(os.path.join(work, _RECORD), "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(record, sort_keys=True))
+        with open(os.path.join(work, _RECORD), "wb") as fh:
+            fh.write(_encode(stamp, origin, _entries(origin)))
         if _load(directory, stamp) is None and os.path.exists(directory):
             # A stale template (its interpreter changed): moved aside, then removed.
             old = os.path.join(os.path.dirname(directory), f".{name}.{os.getpid()}.old")
@@ -156,7 +176,7 @@ def copy_template(templates: StrPath, base: str, path: StrPath, prompt: str | No
             return False  # the stdlib, run on the venv itself, will say what is wrong
         if record is None:
             return False
-    origin: str = record["origin"]
+    _, origin, entries = record
     replacements = [(origin, target), (_SENTINEL_DIR, os.path.basename(target))]
     if prompt is not None:
         replacements.append((_SENTINEL_PROMPT, prompt))
@@ -165,7 +185,7 @@ def copy_template(templates: StrPath, base: str, path: StrPath, prompt: str | No
     try:
         # What was copied is what the template holds now: the same as when it was made,
         # unless it was damaged since.
-        complete = _copy_tree(source, target, replacements) == record.get("entries")
+        complete = _copy_tree(source, target, replacements) == entries
     except OSError:
         # The template went away under us (a process replacing a stale one), or the
         # target cannot be written: undo, and let the stdlib make the venv (or say why not).
@@ -174,7 +194,7 @@ def copy_template(templates: StrPath, base: str, path: StrPath, prompt: str | No
         import shutil
 
         _undo(target, existed)
-        if _entries(source) != record.get("entries"):
+        if _entries(source) != entries:
             shutil.rmtree(directory, ignore_errors=True)  # damaged: made again next time
         return False
     return True
