@@ -161,13 +161,16 @@ def _make(directory: str, base: str, prompted: bool, stamp: list[str]) -> _Recor
 def copy_template(templates: StrPath, base: str, path: StrPath, prompt: str | None) -> bool:
     """Fill the empty or missing directory ``path`` as ``base -m venv`` would; False if no
     template can serve (then nothing was written)."""
-    # As the stdlib names the venv (``abspath``: ``..`` taken out), and the template's
-    # origin as the stdlib wrote it into the template.
+    # As the stdlib names the venv (``abspath``: ``..`` taken out lexically).
     target = os.path.abspath(path)
+    templates = os.fspath(templates)
     stamp = _stamp(base)
-    if stamp is None or not usable(target, prompt):
+    # The stdlib would make the template at the abspath of where it is asked to, which is
+    # another place than the cache's when a link comes before a ``..``: such caches are
+    # served by the stdlib.
+    if stamp is None or not usable(target, prompt) or os.path.abspath(templates) != templates:
         return False
-    directory = _template_dir(os.path.abspath(templates), base, prompt is not None)
+    directory = _template_dir(templates, base, prompt is not None)
     record = _load(directory, stamp)
     if record is None:
         try:
