@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 CACHE_DIR_ENV = "CACHEDB_CACHE_DIR"
@@ -11,7 +12,17 @@ DB_FILENAME = "cachedb.sqlite3"
 
 
 def default_cache_dir() -> Path:
-    # platformdirs is only needed when no directory was given; keep it off the warm path.
+    """platformdirs' user cache directory for cachedb."""
+    if sys.platform.startswith("linux") and "ANDROID_DATA" not in os.environ:
+        # What platformdirs answers here, without importing it (and the tempfile, shutil,
+        # random and copy modules it loads) on every run that uses the default cache.
+        xdg = os.environ.get("XDG_CACHE_HOME", "")
+        home = os.environ.get("HOME", "")
+        if os.path.isabs(xdg):
+            return Path(xdg, "cachedb")
+        if not xdg and os.path.isabs(home):
+            return Path(home, ".cache", "cachedb")
+        # Anything else (a relative XDG_CACHE_HOME or HOME) as the installed platformdirs says.
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("cachedb", appauthor=False))

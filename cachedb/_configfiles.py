@@ -7,7 +7,9 @@
 - ``CACHEDB_NO_CONFIG`` (``--no-config``): none of them.
 
 tomllib is imported only when a file is there to read: a run without
-configuration pays a few ``stat`` calls.
+configuration pays a few ``stat`` calls. Paths are plain strings here (``pathlib``,
+with the ``urllib.parse`` it loads, costs ``--help`` and ``venv`` a sixth of their
+start-up); a ``Path`` is made only where one is given out.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ import os
 import re
 import sys
 from collections.abc import Mapping
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cachedb._settings import SETTINGS, Configuration, Setting, Source
 from cachedb.errors import UsageError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 CONFIG_FILE_ENV = "CACHEDB_CONFIG_FILE"
 NO_CONFIG_ENV = "CACHEDB_NO_CONFIG"
@@ -31,18 +36,24 @@ _FALSE = {"", "0", "false", "no", "off"}
 
 
 def user_config_dir() -> Path:
+    from pathlib import Path
+
+    return Path(_user_config_dir())
+
+
+def _user_config_dir() -> str:
     if sys.platform.startswith("linux"):
         # What platformdirs answers here, without importing it on every run.
         xdg = os.environ.get("XDG_CONFIG_HOME", "").strip()
-        return Path(xdg or os.path.expanduser("~/.config")) / "cachedb"
+        return os.path.join(xdg or os.path.expanduser("~/.config"), "cachedb")
     import platformdirs
 
-    return Path(platformdirs.user_config_dir("cachedb", appauthor=False))
+    return str(platformdirs.user_config_dir("cachedb", appauthor=False))
 
 
 def load(
     *,
-    cwd: Path | None = None,
+    cwd: str | os.PathLike[str] | None = None,
     config_file: str | None = None,
     no_config: bool = False,
     environ: Mapping[str, str] | None = None,
@@ -54,42 +65,53 @@ def load(
         return Configuration()
     named = config_file or env.get(CONFIG_FILE_ENV)
     if named:
-        path = Path(named).expanduser().absolute()
-        if not path.is_file():
-            raise UsageError(f"configuration file {path} does not exist")
-        return Configuration((_read(path, pyproject=False, warn=warn),))
+        from pathlib import Path
+
+        given = Path(named).expanduser().absolute()
+        if not given.is_file():
+            raise UsageError(f"configuration file {given} does not exist")
+        return Configuration((_read(str(given), pyproject=False, warn=warn),))
     files = []
-    project = _project_file(cwd or Path.cwd(), warn)
+    project = _project_file(os.getcwd() if cwd is None else os.fspath(cwd), warn)
     if project is not None:
         files.append(project)
-    user = user_config_dir() / FILENAME
-    if user.is_file():
+    user = os.path.join(_user_config_dir(), FILENAME)
+    if os.path.isfile(user):
         files.append(_read(user, pyproject=False, warn=warn))
     return Configuration(tuple(files))
 
 
-def _project_file(start: Path, warn: bool) -> Source | None:
-    for directory in [start, *start.parents]:
-        own = directory / FILENAME
-        if own.is_file():
+def _project_file(start: str, warn: bool) -> Source | None:
+    directory = start
+    while True:
+        own = os.path.join(directory, FILENAME)
+        if os.path.isfile(own):
             return _read(own, pyproject=False, warn=warn)
-        pyproject = directory / "pyproject.toml"
+        pyproject = os.path.join(directory, "pyproject.toml")
         try:
-            data = pyproject.read_bytes()
+            data = _read_bytes(pyproject)
         except OSError:
-            continue
+            data = b""
         if _MENTIONS_US.search(data):
             source = _read(pyproject, pyproject=True, warn=warn, data=data)
             if source is not None:
                 return source
-    return None
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
 
 
-def _read(path: Path, *, pyproject: bool, warn: bool, data: bytes | None = None) -> Source:
+def _read_bytes(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def _read(path: str, *, pyproject: bool, warn: bool, data: bytes | None = None) -> Source:
     import tomllib
 
     try:
-        text = (path.read_bytes() if data is None else data).decode("utf-8")
+        text = (_read_bytes(path) if data is None else data).decode("utf-8")
         document = tomllib.loads(text)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
@@ -116,11 +138,11 @@ def _read(path: Path, *, pyproject: bool, warn: bool, data: bytes | None = None)
 
                 sys.stderr.write(f"{paint('warning:', 'warning', sys.stderr)} {message}; ignored\n")
             continue
-        values[key] = _checked(setting, raw, where, path.parent)
-    return Source(str(path), PYPROJECT_TABLE if pyproject else "", values)
+        values[key] = _checked(setting, raw, where, os.path.dirname(path))
+    return Source(path, PYPROJECT_TABLE if pyproject else "", values)
 
 
-def _checked(setting: Setting, raw: object, where: str, base: Path) -> object:
+def _checked(setting: Setting, raw: object, where: str, base: str) -> object:
     kind = setting.kind
     ok = {
         "str": isinstance(raw, str),
@@ -144,6 +166,8 @@ def _checked(setting: Setting, raw: object, where: str, base: Path) -> object:
     if kind == "list" and isinstance(raw, str):
         return [raw]
     if kind == "path" and isinstance(raw, str):
+        from pathlib import Path
+
         # Relative to the file that says it, wherever the command runs.
-        return str(base / Path(raw).expanduser())
+        return str(Path(base) / Path(raw).expanduser())
     return raw

@@ -68,16 +68,18 @@ NOOP_UNUSED = {
 
 # Runs the CLI in a fresh interpreter, then prints which modules it loaded.
 _PROBE = """\
-import json, sys
+import sys
 from cachedb.cli import main
 code = main(sys.argv[1:])
-print("\\n" + json.dumps(sorted(sys.modules)))
+loaded = sorted(sys.modules)
+import json
+print("\\n" + json.dumps(loaded))
 sys.exit(code)
 """
 
 
-def _loaded_by(*args: str | Path) -> set[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_")}
+def _loaded_by(*args: str | Path, env: dict[str, str] | None = None) -> set[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_")} | (env or {})
     out = subprocess.run(
         [sys.executable, "-c", _PROBE, *map(str, args)],
         capture_output=True,
@@ -178,6 +180,43 @@ def test_venv_and_the_inspecting_commands_load_no_heavy_library(tmp_path: Path) 
     for command in (["freeze"], ["tree"], ["check"]):
         loaded = _loaded_by(*command, "--venv", venv, "--cache-dir", cache)
         assert not _hits(loaded, HEAVY | {"cachedb.index", "cachedb.resolve"}), command
+
+
+# A warm ``cachedb venv`` (its template made, no --seed) copies the template with ``os``
+# calls: no process, no interpreter query, no install options, no OpenSSL, no json.
+VENV_UNUSED = {
+    "_hashlib",
+    "cachedb.install.options",
+    "cachedb.install.pipeline",
+    "cachedb.target.interpreter",
+    "cachedb.target.query",
+    "dataclasses",
+    "hashlib",
+    "inspect",
+    "json",
+    "packaging",
+    "platformdirs",
+    "shutil",
+    "sqlite3",
+    "subprocess",
+    "threading",
+    "typer",
+}
+
+
+@pytest.mark.parametrize("cache", ["given", "default"])
+def test_a_warm_venv_loads_only_what_copying_its_template_needs(tmp_path: Path, cache: str) -> None:
+    # The default cache is under HOME (platformdirs' answer, found without platformdirs).
+    env = {"HOME": str(tmp_path / "home"), "XDG_CACHE_HOME": ""}
+    flags = ["--cache-dir", str(tmp_path / "cache")] if cache == "given" else []
+    assert cachedb("venv", tmp_path / "first", *flags, env=env).returncode == 0
+
+    loaded = _loaded_by("venv", "-q", tmp_path / "second", *flags, env=env)
+
+    assert (tmp_path / "second" / "pyvenv.cfg").is_file()
+    assert _hits(loaded, HEAVY | VENV_UNUSED) == []
+    if cache == "default":
+        assert any((tmp_path / "home" / ".cache" / "cachedb").iterdir())
 
 
 def test_an_installed_pin_from_an_index_loads_no_http_client(

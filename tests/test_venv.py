@@ -202,6 +202,11 @@ def test_a_failed_seed_leaves_no_venv(tmp_path: Path) -> None:
     assert not env.exists()
 
 
+def record_fields(made: Path) -> list[str]:
+    """A template's record: NUL-separated fields (magic, stamp length, stamp, origin, entries)."""
+    return (made / "template.rec").read_bytes().decode().split("\0")
+
+
 def test_a_damaged_or_stale_template_is_never_copied(tmp_path: Path) -> None:
     base = pyenv_python("3.11")
     templates = tmp_path / "cache" / "interpreters-v0"
@@ -219,7 +224,59 @@ def test_a_damaged_or_stale_template_is_never_copied(tmp_path: Path) -> None:
     assert tree(target) == expected
     shutil.rmtree(target)
     # Stale: the record no longer matches the interpreter; it is made again.
-    record = made / "template.json"
-    record.write_text(record.read_text().replace('"format": 1', '"format": 0'))
+    fields = record_fields(made)
+    fields[3] = "0"  # the base executable's mtime
+    (made / "template.rec").write_bytes("\0".join(fields).encode())
+    assert venv_template.copy_template(templates, base, target, None)
+    assert tree(target) == expected
+
+
+def made_with_modes(root: Path) -> dict[str, str]:
+    """``tree`` with each entry's mode (type and permission bits) as ``lstat`` says."""
+    return {rel: f"{what} {os.lstat(root / rel).st_mode:o}" for rel, what in tree(root).items()}
+
+
+@pytest.mark.parametrize("prompt", [None, "proj"])
+@pytest.mark.parametrize("spelling", ["absolute", "relative"])
+def test_cachedb_venv_equals_python_m_venv_file_for_file(
+    tmp_path: Path, prompt: str | None, spelling: str
+) -> None:
+    """What the command makes from a warm template, fresh or over an old venv with --clear,
+    is what ``python -m venv --without-pip`` makes: every entry, its bytes and its mode.
+    Relative paths through ``..`` (the venv's and the cache's) name the same places."""
+    base = pyenv_python("3.11")
+    work = tmp_path / "projects" / "work"
+    work.mkdir(parents=True)
+    env = work / "env"
+    where = str(env) if spelling == "absolute" else "../work/env"
+    cache = str(tmp_path / "cache") if spelling == "absolute" else "../../cache"
+    options = [*(["--prompt", prompt] if prompt else []), "--python", base, "--cache-dir", cache]
+    assert cachedb("venv", work / "warm-up", *options, cwd=work).returncode == 0
+    made = []
+    for clear in ([], ["--clear"]):
+        out = cachedb("venv", where, *options, *clear, cwd=work)
+        assert out.returncode == 0, out.stderr
+        made.append(made_with_modes(env))
+    shutil.rmtree(env)
+    stdlib = [base, "-m", "venv", "--without-pip", *(["--prompt", prompt] if prompt else [])]
+    subprocess.run([*stdlib, where], cwd=work, check=True, timeout=120)
+    assert made == [made_with_modes(env)] * 2
+
+
+def test_a_template_whose_origin_is_not_in_its_files_is_made_again(tmp_path: Path) -> None:
+    """An older cachedb recorded the origin with a ``..`` the stdlib had taken out of the
+    files: such a template would leave its own path in the venv's scripts."""
+    base = pyenv_python("3.11")
+    templates = tmp_path / "cache" / "interpreters-v0"
+    target = tmp_path / "env"
+    expected = stdlib_tree(base, target, None)
+    assert venv_template.copy_template(templates, base, target, None)
+    shutil.rmtree(target)
+    made = next(templates.glob("venv-tree-*"))
+    fields = record_fields(made)
+    at = 2 + int(fields[1])  # after the magic, the stamp's length and the stamp
+    origin = Path(fields[at])
+    fields[at] = str(origin.parent / ".." / origin.parent.name / origin.name)
+    (made / "template.rec").write_bytes("\0".join(fields).encode())
     assert venv_template.copy_template(templates, base, target, None)
     assert tree(target) == expected

@@ -88,9 +88,10 @@ def _leave(code: int) -> None:
     run and the standard streams are flushed. Not while another thread runs,
     which the interpreter would wait for.
     """
-    import threading
-
-    if threading.active_count() != 1:
+    # A thread can only have been started if threading was loaded (and loading it just to
+    # ask would cost more than the teardown it saves here).
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() != 1:
         return
     import atexit
     import contextlib

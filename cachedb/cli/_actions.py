@@ -180,18 +180,15 @@ def venv(
     quiet: int,
 ) -> int:
     """``cachedb venv``: the exit code."""
-    from dataclasses import replace
-
     from ..install.report import Reporter
     from ..install.venv import VenvOptions, run_venv
 
-    opts = VenvOptions(
-        path=path,
-        python=python,
-        seed=seed,
-        prompt=prompt,
-        clear=clear,
-        install=replace(
+    seeding = None
+    if seed:
+        # Only an install reads the sources: without --seed their options go unused.
+        from dataclasses import replace
+
+        seeding = replace(
             install_options(
                 index_url=index_url,
                 extra_index_url=extra_index_url,
@@ -205,7 +202,9 @@ def venv(
                 db_url=db_url,
             ),
             link_mode=link_mode,
-        ),
+        )
+    opts = VenvOptions(
+        path=path, python=python, prompt=prompt, clear=clear, cache_dir=cache_dir, seed=seeding
     )
     return run_venv(opts, Reporter(-quiet))
 

@@ -1,6 +1,20 @@
-"""The ``install`` pipeline and its companions ``uninstall`` and ``list``."""
+"""The ``install`` pipeline and its companions ``uninstall`` and ``list``.
 
-from .options import InstallOptions
-from .report import Reporter
+The names below load their module on first use (PEP 562): ``cachedb venv`` needs
+only ``install.venv``, and ``InstallOptions`` would bring dataclasses (and the
+inspect module it loads) with it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from .options import InstallOptions
+    from .report import Reporter
+
+__getattr__ = lazy_names(__name__, {"InstallOptions": ".options", "Reporter": ".report"}, globals())
 
 __all__ = ["InstallOptions", "Reporter"]

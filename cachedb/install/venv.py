@@ -9,26 +9,28 @@ install does: from the cache, else the configured index.
 from __future__ import annotations
 
 import os
-import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import UsageError
-from .options import InstallOptions
-from .report import Reporter
+
+if TYPE_CHECKING:
+    from .options import InstallOptions
+    from .report import Reporter
 
 CLEAR_ENV = "CACHEDB_CLEAR"
 
 
-@dataclass
-class VenvOptions:
+# A named tuple, not a dataclass: dataclasses (and the inspect module it loads) would
+# cost a venv made without --seed more than the copying does.
+class VenvOptions(NamedTuple):
     path: str = ".venv"
     python: str | None = None
-    seed: bool = False
     prompt: str | None = None
     clear: bool = False
-    # Where --seed installs from: as for ``install``.
-    install: InstallOptions = field(default_factory=InstallOptions)
+    cache_dir: Path | None = None
+    # --seed: what to install from (as for ``install``); None installs nothing.
+    seed: InstallOptions | None = None
 
 
 def seed_packages(version: str) -> list[str]:
@@ -74,6 +76,8 @@ def _make_room(path: Path, clear: bool) -> None:
 
 
 def _empty(path: Path) -> None:
+    import shutil
+
     for entry in path.iterdir():
         # Never follow a link out of the environment: a link is removed, not its target.
         if entry.is_dir() and not entry.is_symlink():
@@ -88,10 +92,11 @@ def run_venv(opts: VenvOptions, reporter: Reporter) -> int:
     from ..target.discover import resolve_python
     from ..target.venv import create_venv
 
-    path = Path(opts.path).expanduser().absolute()
+    # As the stdlib names the venv in its scripts: ``..`` taken out, links kept.
+    path = Path(os.path.abspath(os.path.expanduser(opts.path)))
     base = None if opts.python is None else str(resolve_python(opts.python))
     prompt = os.path.basename(os.getcwd()) if opts.prompt == "." else opts.prompt
-    layout = Layout(resolve_cache_dir(opts.install.cache_dir))
+    layout = Layout(resolve_cache_dir(opts.cache_dir))
     try:
         layout.create()
         templates: Path | None = layout.interpreters
@@ -102,20 +107,22 @@ def run_venv(opts: VenvOptions, reporter: Reporter) -> int:
     reporter.info(f"Creating virtual environment at: {opts.path}")
     try:
         python = create_venv(path, python=base, prompt=prompt, templates=templates)
-        if opts.seed:
+        if opts.seed is not None:
             from dataclasses import replace
 
             from .pipeline import run_install
 
             seeds = seed_packages(venv_version(path))
             run_install(
-                replace(opts.install, requirements=seeds, python=str(python), venv=None), reporter
+                replace(opts.seed, requirements=seeds, python=str(python), venv=None), reporter
             )
     except BaseException:
         # Whatever was made is taken away again; an emptied old venv stays empty.
         if existed:
             _empty(path)
         else:
+            import shutil
+
             shutil.rmtree(path, ignore_errors=True)
         raise
     bin_dir = python.parent.name

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import stat
 from pathlib import Path
-from urllib.parse import urlsplit
 
+from .._digest import sha256_hex
 from ..errors import CacheError
 
 ARCHIVE_BUCKET = "archive-v0"
@@ -67,6 +66,8 @@ def source_key(location: str) -> str:
 
     Credentials never enter the key: only scheme, host and path are used.
     """
+    from urllib.parse import urlsplit
+
     parts = urlsplit(location)
     if parts.scheme in ("http", "https", "file"):
         host = parts.hostname or "local"
@@ -74,7 +75,7 @@ def source_key(location: str) -> str:
     else:
         host = "local"
         clean = str(Path(location).absolute())
-    digest = hashlib.sha256(clean.rstrip("/").encode()).hexdigest()[:16]
+    digest = sha256_hex(clean.rstrip("/").encode())[:16]
     return f"{_UNSAFE.sub('_', host)}-{digest}"
 
 
@@ -83,11 +84,9 @@ def pointer_key(source: str, name: str, wheel_stem: str) -> str:
 
 
 def _host_key() -> str:
-    import hashlib
-
     from .._process import host_id
 
-    return hashlib.sha256(host_id().encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return sha256_hex(host_id().encode("utf-8", "surrogateescape"))[:16]
 
 
 class Layout:

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from cachedb._digest import sha256_hex
 from cachedb.target.interpreter import Interpreter
 
 # Bump when the probe's answer changes meaning, so older answers are asked again.
@@ -23,9 +24,7 @@ PROBE_FORMAT = 2
 
 
 def cache_file(cache_dir: Path, executable: str) -> Path:
-    import hashlib
-
-    digest = hashlib.sha256(executable.encode("utf-8", "surrogateescape")).hexdigest()
+    digest = sha256_hex(executable.encode("utf-8", "surrogateescape"))
     return cache_dir / f"{digest[:32]}.json"
 
 
@@ -128,10 +127,8 @@ def venv_prefix(executable: str) -> str | None:
 
 
 def _template_file(cache_dir: Path, executable_stamp: dict[str, Any]) -> Path:
-    import hashlib
-
     base = executable_stamp["resolved"][0].encode("utf-8", "surrogateescape")
-    return cache_dir / f"venv-{hashlib.sha256(base).hexdigest()[:32]}.json"
+    return cache_dir / f"venv-{sha256_hex(base)[:32]}.json"
 
 
 def store_template(

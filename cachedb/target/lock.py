@@ -17,13 +17,13 @@ process may be about to lock would let two processes hold "the" lock at once.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from cachedb._digest import sha256_hex
 from cachedb.errors import InstallError
 
 try:
@@ -50,7 +50,7 @@ def lock_path(prefix: Path, locks_dir: Path) -> Path:
 
 
 def _fallback(prefix: Path, locks_dir: Path) -> Path:
-    digest = hashlib.sha256(os.fsencode(os.path.abspath(prefix))).hexdigest()[:16]
+    digest = sha256_hex(os.fsencode(os.path.abspath(prefix)))[:16]
     return locks_dir / f"env-{digest}.lock"
 
 

@@ -35,7 +35,8 @@ def create_venv(
     With ``templates`` (``<cache>/interpreters-v0``) the venv is copied from the one
     the stdlib made for the same interpreter, if it can be (``venv_template``).
     """
-    path = Path(path).expanduser().absolute()
+    # As the stdlib names the venv in its scripts: ``..`` taken out, links kept.
+    path = Path(os.path.abspath(os.path.expanduser(path)))
     if path.exists():
         if not path.is_dir():
             raise UsageError(f"{path} exists and is not a directory")
@@ -55,13 +56,13 @@ def create_venv(
 
 
 def run_stdlib_venv(
-    base: str, path: Path, *, prompt: str | None = None, with_pip: bool = False
+    base: str, path: str | os.PathLike[str], *, prompt: str | None = None, with_pip: bool = False
 ) -> None:
     """``base -m venv [--without-pip] [--prompt P] path``, failing with a one-line error."""
     command = [base, "-I", "-m", "venv", *([] if with_pip else ["--without-pip"])]
     if prompt is not None:
         command.append(f"--prompt={prompt}")
-    command.append(str(path))
+    command.append(os.fspath(path))
     import subprocess
 
     try:

@@ -7,34 +7,43 @@ found again, and every later venv of that interpreter is that tree with those tw
 strings replaced. A path or prompt that the stdlib would quote or escape in its
 scripts cannot be replaced as plain text: such venvs are made by the stdlib each
 time (``usable``).
+
+This module is most of what a warm ``cachedb venv`` runs, so it sticks to ``os``:
+no ``pathlib``, ``shutil`` only to undo, and one ``open`` per file read or written.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
-import shutil
-from pathlib import Path
-from typing import Any
 
+from cachedb._digest import sha256_hex
+from cachedb._fdio import write_all
 from cachedb.errors import UsageError
 from cachedb.target.venv import run_stdlib_venv
 
 # Bump when what a template holds changes meaning, so older templates are made again.
-TEMPLATE_FORMAT = 1
+TEMPLATE_FORMAT = 2
 # Strings no real venv path or prompt contains, found again in the made tree.
 _SENTINEL_DIR = "cachedb-venv-template-dir-6b1f0d"
 _SENTINEL_PROMPT = "cachedb-venv-template-prompt-6b1f0d"
 # Characters every activate script and pyvenv.cfg writes as they are (no quoting).
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9_.,+@%=:/-]+")
 _PLAIN_PROMPT = re.compile(r"[A-Za-z0-9_.,+@%=:-]+")
+# What the template was made from and what it holds: fields separated by NUL (which no
+# path holds), read without the json module. Format 1 was a template.json.
+_RECORD = "template.rec"
+_MAGIC = f"cachedb venv template {TEMPLATE_FORMAT}"
+_READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+_WRITE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+
+StrPath = str | os.PathLike[str]
 
 
-def usable(path: Path, prompt: str | None) -> bool:
+def usable(path: StrPath, prompt: str | None) -> bool:
     """Whether a venv at ``path`` with ``prompt`` can be copied from a template."""
-    text = str(path)
+    text = os.fspath(path)
     return (
         os.name == "posix"
         and _PLAIN_PATH.fullmatch(text) is not None
@@ -44,13 +53,36 @@ def usable(path: Path, prompt: str | None) -> bool:
     )
 
 
-def _stamp(base: str) -> dict[str, Any] | None:
+# A template's record: what it was made from (the stamp), where the stdlib made it (the
+# origin, as the stdlib wrote that path into the files) and every entry it holds.
+_Record = tuple[list[str], str, list[str]]
+
+
+def _encode(stamp: list[str], origin: str, entries: list[str]) -> bytes:
+    fields = [_MAGIC, str(len(stamp)), *stamp, origin, *entries]
+    return "\0".join(fields).encode("utf-8", "surrogateescape")
+
+
+def _decode(data: bytes) -> _Record | None:
+    fields = data.decode("utf-8", "surrogateescape").split("\0")
+    if fields[0] != _MAGIC or len(fields) < 3 or not fields[1].isdigit():
+        return None
+    end = 2 + int(fields[1])
+    if len(fields) <= end:
+        return None
+    return fields[2:end], fields[end], fields[end + 1 :]
+
+
+def _stamp(base: str) -> list[str] | None:
     """What the made tree depends on: the base executable, resolved, and its own pyvenv.cfg."""
     try:
-        with open(base, "rb") as fh:
-            if fh.read(2) == b"#!":
+        fd = os.open(base, _READ)
+        try:
+            if os.read(fd, 2) == b"#!":
                 # A wrapper script (a pyenv shim): what it runs can change without it.
                 return None
+        finally:
+            os.close(fd)
         given = os.stat(base, follow_symlinks=False)
         resolved_path = os.path.realpath(base)
         resolved = os.stat(resolved_path)
@@ -58,54 +90,62 @@ def _stamp(base: str) -> dict[str, Any] | None:
         return None
     cfg = os.path.join(os.path.dirname(os.path.dirname(resolved_path)), "pyvenv.cfg")
     own_cfg = os.path.join(os.path.dirname(os.path.dirname(base)), "pyvenv.cfg")
-    cfgs: list[int | None] = []
+    cfgs: list[str] = []
     for candidate in (cfg, own_cfg):
         try:
-            cfgs.append(os.stat(candidate).st_mtime_ns)
+            cfgs.append(str(os.stat(candidate).st_mtime_ns))
         except OSError:
-            cfgs.append(None)
-    return {
-        "format": TEMPLATE_FORMAT,
-        "base": base,
-        "given": [given.st_mtime_ns, given.st_size],
-        "resolved": [resolved_path, resolved.st_mtime_ns, resolved.st_size],
-        "pyvenv_cfg": cfgs,
-    }
+            cfgs.append("-")
+    return [
+        base,
+        str(given.st_mtime_ns),
+        str(given.st_size),
+        resolved_path,
+        str(resolved.st_mtime_ns),
+        str(resolved.st_size),
+        *cfgs,
+    ]
 
 
-def _template_dir(templates: Path, base: str, prompted: bool) -> Path:
-    import hashlib
-
-    digest = hashlib.sha256(base.encode("utf-8", "surrogateescape")).hexdigest()[:32]
-    return templates / f"venv-tree-{digest}-{'prompt' if prompted else 'plain'}"
+def _template_dir(templates: str, base: str, prompted: bool) -> str:
+    digest = sha256_hex(base.encode("utf-8", "surrogateescape"))[:32]
+    return os.path.join(templates, f"venv-tree-{digest}-{'prompt' if prompted else 'plain'}")
 
 
-def _load(directory: Path, stamp: dict[str, Any]) -> dict[str, Any] | None:
+def _load(directory: str, stamp: list[str]) -> _Record | None:
     try:
-        record = json.loads((directory / "template.json").read_text("utf-8"))
-    except (OSError, ValueError):
+        record = _decode(_read(os.path.join(directory, _RECORD)))
+    except OSError:
         return None
-    if not isinstance(record, dict) or record.get("stamp") != stamp:
+    if record is None or record[0] != stamp:
         return None
-    if not isinstance(record.get("origin"), str) or not (directory / _SENTINEL_DIR).is_dir():
+    origin = record[1]
+    # Not as the stdlib wrote it into the files (an older cachedb kept a ``..``): the
+    # origin would not be found in them again, so the template is made anew.
+    if os.path.abspath(origin) != origin:
+        return None
+    if not os.path.isdir(os.path.join(directory, _SENTINEL_DIR)):
         return None
     return record
 
 
-def _make(
-    directory: Path, base: str, prompted: bool, stamp: dict[str, Any]
-) -> dict[str, Any] | None:
+def _make(directory: str, base: str, prompted: bool, stamp: list[str]) -> _Record | None:
     """Have the stdlib make the template and put it in place; the template now in place."""
-    work = directory.with_name(f".{directory.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-    work.mkdir(parents=True)
+    import shutil
+
+    name = os.path.basename(directory)
+    work = os.path.join(
+        os.path.dirname(directory), f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    )
+    os.makedirs(work)
     try:
-        origin = work / _SENTINEL_DIR
+        origin = os.path.join(work, _SENTINEL_DIR)
         run_stdlib_venv(base, origin, prompt=_SENTINEL_PROMPT if prompted else None)
-        record = {"stamp": stamp, "origin": str(origin), "entries": _entries(origin)}
-        (work / "template.json").write_text(json.dumps(record, sort_keys=True), "utf-8")
-        if _load(directory, stamp) is None and directory.exists():
+        with open(os.path.join(work, _RECORD), "wb") as fh:
+            fh.write(_encode(stamp, origin, _entries(origin)))
+        if _load(directory, stamp) is None and os.path.exists(directory):
             # A stale template (its interpreter changed): moved aside, then removed.
-            old = directory.with_name(f".{directory.name}.{os.getpid()}.old")
+            old = os.path.join(os.path.dirname(directory), f".{name}.{os.getpid()}.old")
             with contextlib.suppress(OSError):
                 os.rename(directory, old)
             shutil.rmtree(old, ignore_errors=True)
@@ -118,11 +158,17 @@ def _make(
     return _load(directory, stamp)
 
 
-def copy_template(templates: Path, base: str, path: Path, prompt: str | None) -> bool:
+def copy_template(templates: StrPath, base: str, path: StrPath, prompt: str | None) -> bool:
     """Fill the empty or missing directory ``path`` as ``base -m venv`` would; False if no
     template can serve (then nothing was written)."""
+    # As the stdlib names the venv (``abspath``: ``..`` taken out lexically).
+    target = os.path.abspath(path)
+    templates = os.fspath(templates)
     stamp = _stamp(base)
-    if stamp is None or not usable(path, prompt):
+    # The stdlib would make the template at the abspath of where it is asked to, which is
+    # another place than the cache's when a link comes before a ``..``: such caches are
+    # served by the stdlib.
+    if stamp is None or not usable(target, prompt) or os.path.abspath(templates) != templates:
         return False
     directory = _template_dir(templates, base, prompt is not None)
     record = _load(directory, stamp)
@@ -133,27 +179,31 @@ def copy_template(templates: Path, base: str, path: Path, prompt: str | None) ->
             return False  # the stdlib, run on the venv itself, will say what is wrong
         if record is None:
             return False
-    origin: str = record["origin"]
-    replacements = [(origin, str(path)), (_SENTINEL_DIR, path.name)]
+    _, origin, entries = record
+    replacements = [(origin, target), (_SENTINEL_DIR, os.path.basename(target))]
     if prompt is not None:
         replacements.append((_SENTINEL_PROMPT, prompt))
-    existed = path.exists()
+    existed = os.path.exists(target)
+    source = os.path.join(directory, _SENTINEL_DIR)
     try:
-        _copy_tree(directory / _SENTINEL_DIR, path, replacements)
-        complete = _entries(path) == record.get("entries")
+        # What was copied is what the template holds now: the same as when it was made,
+        # unless it was damaged since.
+        complete = _copy_tree(source, target, replacements) == entries
     except OSError:
         # The template went away under us (a process replacing a stale one), or the
         # target cannot be written: undo, and let the stdlib make the venv (or say why not).
         complete = False
     if not complete:
-        _undo(path, existed)
-        if _entries(directory / _SENTINEL_DIR) != record.get("entries"):
+        import shutil
+
+        _undo(target, existed)
+        if _entries(source) != entries:
             shutil.rmtree(directory, ignore_errors=True)  # damaged: made again next time
         return False
     return True
 
 
-def _entries(root: Path) -> list[str]:
+def _entries(root: str) -> list[str]:
     """Every file, link and directory under ``root``, relative to it."""
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
@@ -162,19 +212,19 @@ def _entries(root: Path) -> list[str]:
     return sorted(found)
 
 
-def _undo(path: Path, existed: bool) -> None:
+def _undo(path: str, existed: bool) -> None:
+    import shutil
+
     if not existed:
         shutil.rmtree(path, ignore_errors=True)
         return
-    for entry in path.iterdir():
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            entry.unlink(missing_ok=True)
-
-
-def _raise(error: OSError) -> None:
-    raise error
+    with os.scandir(path) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
 
 
 def _replace(text: str, replacements: list[tuple[str, str]]) -> str:
@@ -183,24 +233,61 @@ def _replace(text: str, replacements: list[tuple[str, str]]) -> str:
     return text
 
 
-def _copy_tree(source: Path, target: Path, replacements: list[tuple[str, str]]) -> None:
-    target.mkdir(parents=True, exist_ok=True)
+def _read(path: str) -> bytes:
+    fd = os.open(path, _READ)
+    try:
+        return _read_fd(fd, os.fstat(fd).st_size)
+    finally:
+        os.close(fd)
+
+
+def _read_fd(fd: int, size: int) -> bytes:
+    """All of ``fd``'s file (``size`` bytes as it was stat'ed; more if it grew)."""
+    chunks = [os.read(fd, size + 1)]
+    while chunks[-1]:
+        chunks.append(os.read(fd, 1 << 16))
+    return b"".join(chunks)
+
+
+def _copy_tree(source: str, target: str, replacements: list[tuple[str, str]]) -> list[str]:
+    """Copy ``source`` into ``target`` (made if missing); every entry copied, relative to
+    ``source`` and sorted, as ``_entries`` lists them."""
+    os.makedirs(target, exist_ok=True)
+    copied: list[str] = []
     # Every error counts: a template missing a part must not make a venv missing it.
-    for dirpath, dirnames, filenames in os.walk(source, onerror=_raise):
-        rel = os.path.relpath(dirpath, source)
-        out_dir = target if rel == "." else target / rel
-        for name in [*dirnames, *filenames]:
-            src = os.path.join(dirpath, name)
-            dst = out_dir / name
-            if os.path.islink(src):
-                os.symlink(_replace(os.readlink(src), replacements), dst)
-            elif os.path.isdir(src):
-                dst.mkdir()
+    pending = [("", source, target)]
+    while pending:
+        rel, src_dir, dst_dir = pending.pop()
+        with os.scandir(src_dir) as entries:
+            listed = list(entries)
+        for entry in listed:
+            name = entry.name
+            copied.append(os.path.join(rel, name) if rel else name)
+            dst = os.path.join(dst_dir, name)
+            if entry.is_symlink():
+                os.symlink(_replace(os.readlink(entry.path), replacements), dst)
+            elif entry.is_dir():
+                os.mkdir(dst)
+                pending.append((copied[-1], entry.path, dst))
             else:
-                data = Path(src).read_bytes()
-                # Not UTF-8: a copied executable, in which nothing names the venv.
-                with contextlib.suppress(UnicodeDecodeError):
-                    data = _replace(data.decode("utf-8"), replacements).encode("utf-8")
-                dst.write_bytes(data)
-                # As the stdlib does for its scripts: the template's mode, not the umask's.
-                os.chmod(dst, os.stat(src).st_mode & 0o7777)
+                _copy_file(entry.path, dst, replacements)
+    return sorted(copied)
+
+
+def _copy_file(src: str, dst: str, replacements: list[tuple[str, str]]) -> None:
+    fd = os.open(src, _READ)
+    try:
+        info = os.fstat(fd)
+        data = _read_fd(fd, info.st_size)
+    finally:
+        os.close(fd)
+    # Not UTF-8: a copied executable, in which nothing names the venv.
+    with contextlib.suppress(UnicodeDecodeError):
+        data = _replace(data.decode("utf-8"), replacements).encode("utf-8")
+    out = os.open(dst, _WRITE, 0o666)
+    try:
+        write_all(out, data)
+        # As the stdlib does for its scripts: the template's mode, not the umask's.
+        os.fchmod(out, info.st_mode & 0o7777)
+    finally:
+        os.close(out)
