@@ -6,7 +6,7 @@ Importing this package does not import httpx; only a request does, so a warm
 
 from __future__ import annotations
 
-from cachedb.fetch import Downloaded
+from cachedb.fetch._downloaded import Downloaded
 from cachedb.index._client import DEFAULT_INDEX_URL, IndexClient
 from cachedb.index._findlinks import project_of
 from cachedb.index._link import Link

@@ -13,35 +13,24 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import tempfile
 import threading
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
+from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from cachedb._redact import redact_url
-from cachedb._threads import on_threads
 from cachedb.errors import InvalidWheel, NetworkError, UsageError
-from cachedb.fetch import (
-    DEFAULT_MAX_DOWNLOAD_SIZE,
-    Downloaded,
-    Hasher,
-    HttpSession,
-    Limits,
-    NetworkSettings,
-    check_local_file,
-    download,
-    refuse_local,
-    usable,
-)
+from cachedb.fetch._hashes import Hasher, usable
+from cachedb.fetch._limits import DEFAULT_MAX_DOWNLOAD_SIZE, Limits
+from cachedb.fetch._network import NetworkSettings
+from cachedb.fetch._session import HttpSession
 from cachedb.fetch._urls import borrow_credentials, local_path
 from cachedb.index._concurrency import concurrency_for
 from cachedb.index._findlinks import for_project, list_directory, local_location
 from cachedb.index._httpcache import PageCache
 from cachedb.index._link import Link
-from cachedb.index._metadata import MAX_METADATA, wheel_metadata
 from cachedb.index._pages import ACCEPT_HTML, ACCEPT_INDEX, Pages
 from cachedb.index._parse import parse_html_page, parse_page
 from cachedb.index._strategy import (
@@ -50,6 +39,14 @@ from cachedb.index._strategy import (
     UNSAFE_BEST_MATCH,
     first_offer_of_each_version,
 )
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from cachedb.fetch import Downloaded
+
+# Pages and metadata read from the cache need none of the downloader (``fetch._download``,
+# tempfile, shutil, threads): it is imported where a file is read or fetched.
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
 
@@ -194,6 +191,8 @@ class IndexClient:
             with contextlib.suppress(Exception):
                 self.project_links(name)
 
+        from cachedb._threads import on_threads
+
         on_threads(one, todo, self.concurrency, "page")
 
     def _find_links_listing(self, location: str) -> list[Link] | None:
@@ -236,6 +235,8 @@ class IndexClient:
         """The path of a ``file:`` URL ``link`` may be read from, refusing what it may not."""
         path = local_path(url)
         if path is not None:
+            from cachedb.fetch._download import check_local_file, refuse_local
+
             refuse_local(url, self.limits(link))
             check_local_file(path)
         return path
@@ -248,7 +249,7 @@ class IndexClient:
         """
         if downloaded is not None:
             with contextlib.suppress(InvalidWheel):  # then the wheel's unpacking says why
-                return wheel_metadata(downloaded, link.filename)
+                return _wheel_metadata(downloaded, link.filename)
         if link.metadata_hashes is not None:
             data = self._pep658_metadata(link)
             if data is not None:
@@ -259,10 +260,12 @@ class IndexClient:
             )
         path = self._local_file(link, link.url)
         if path is not None and not link.hashes:
-            return wheel_metadata(Path(path), link.filename)
+            return _wheel_metadata(Path(path), link.filename)
+        import tempfile
+
         with tempfile.TemporaryDirectory(prefix="cachedb-meta-") as tmp:
             got = self.download(link, Path(tmp))
-            return wheel_metadata(got.path, link.filename)
+            return _wheel_metadata(got.path, link.filename)
 
     def _pep658_metadata(self, link: Link) -> bytes | None:
         """The verified ``.metadata`` file, or None when the server does not have it after all."""
@@ -272,6 +275,8 @@ class IndexClient:
             data = self._cache.get_blob(blob)
             if data is not None and hashlib.sha256(data).hexdigest() == promised["sha256"]:
                 return data
+        from cachedb.fetch._download import check_local_file, refuse_local
+
         url = link.metadata_url
         refuse_local(url, self.limits(link))
         path = local_path(url)
@@ -285,6 +290,8 @@ class IndexClient:
                 raise NetworkError(
                     f"metadata of {link.filename} is not in the cache and --offline is set"
                 )
+            from cachedb.index._metadata import MAX_METADATA
+
             with self._session.open(url) as reply:
                 if reply.status in (404, 410):
                     return None
@@ -302,6 +309,8 @@ class IndexClient:
         self, link: Link, dest_dir: Path, *, expected: Mapping[str, str] | None = None
     ) -> Downloaded:
         """``link`` into ``dest_dir/<filename>``, verified against its hashes and ``expected``."""
+        from cachedb.fetch._download import download
+
         if self.offline and local_path(link.url) is None:
             raise NetworkError(f"{link.filename} must be downloaded but --offline is set")
         return download(
@@ -323,6 +332,8 @@ class IndexClient:
         def one(item: tuple[Link, Mapping[str, str] | None]) -> Downloaded:
             return self.download(item[0], dest_dir, expected=item[1])
 
+        from cachedb._threads import on_threads
+
         return on_threads(one, items, self.concurrency, "dl")
 
     def commit(self) -> None:
@@ -342,3 +353,11 @@ class IndexClient:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _wheel_metadata(path: Path, filename: str) -> bytes:
+    # Deferred: the wheel reader loads the email parser, which metadata already cached
+    # (PEP 658 files) never needs.
+    from cachedb.index._metadata import wheel_metadata
+
+    return wheel_metadata(path, filename)

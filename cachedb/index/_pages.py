@@ -13,7 +13,7 @@ import time
 
 from cachedb._redact import redact_url
 from cachedb.errors import NetworkError
-from cachedb.fetch import HttpSession
+from cachedb.fetch._session import HttpSession
 from cachedb.fetch._urls import strip_credentials
 from cachedb.index._httpcache import CachedPage, PageCache, cache_policy
 
