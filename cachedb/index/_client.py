@@ -89,6 +89,8 @@ class IndexClient:
         self._lock = threading.Lock()
         self._pages = Pages(self._session, self._cache, offline=offline, refresh=refresh)
         self._find_links_files: dict[str, list[Link] | None] = {}
+        # Each project's links, parsed once per client (the resolver and the lock both ask).
+        self._links: dict[str, list[Link]] = {}
 
     def connect(self) -> None:
         """Get ready to send requests (if any index is remote), ahead of the first one."""
@@ -111,6 +113,14 @@ class IndexClient:
         """The files offered for ``name`` by the indexes (as ``strategy`` says), then by
         each find-links location."""
         canonical = canonicalize_name(name)
+        known = self._links.get(canonical)
+        if known is None:
+            known = self._read_project_links(canonical)
+            with self._lock:
+                known = self._links.setdefault(canonical, known)
+        return list(known)
+
+    def _read_project_links(self, canonical: NormalizedName) -> list[Link]:
         per_index: list[list[Link]] = []
         missing: list[str] = []
         for index in self.index_urls:
