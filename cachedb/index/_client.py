@@ -23,9 +23,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from cachedb._redact import redact_url
 from cachedb.errors import InvalidWheel, NetworkError, UsageError
 from cachedb.fetch._hashes import Hasher, usable
-from cachedb.fetch._limits import DEFAULT_MAX_DOWNLOAD_SIZE, Limits
 from cachedb.fetch._network import NetworkSettings
-from cachedb.fetch._session import HttpSession
 from cachedb.fetch._urls import borrow_credentials, local_path
 from cachedb.index._concurrency import concurrency_for
 from cachedb.index._findlinks import for_project, list_directory, local_location
@@ -44,6 +42,8 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from cachedb.fetch import Downloaded
+    from cachedb.fetch._limits import Limits
+    from cachedb.fetch._session import HttpSession
 
 # Pages and metadata read from the cache need none of the downloader (``fetch._download``,
 # tempfile, shutil, threads): it is imported where a file is read or fetched.
@@ -71,7 +71,7 @@ class IndexClient:
         strategy: str = DEFAULT_STRATEGY,
     ) -> None:
         self.strategy = strategy
-        self.max_download_size = max_download_size or DEFAULT_MAX_DOWNLOAD_SIZE
+        self._max_download_size = max_download_size
         self.index_urls = [url.rstrip("/") for url in index_urls]
         self.find_links = list(find_links)
         self.offline = offline
@@ -83,14 +83,33 @@ class IndexClient:
         self.concurrency = max(1, concurrency)
         self._cache = PageCache(cache_dir, deferred=defer_cache_writes)
         self.network = network if network is not None else NetworkSettings()
-        self._session = HttpSession(
-            timeout=timeout, concurrency=self.concurrency, settings=self.network
-        )
+        self._http: HttpSession | None = None
         self._lock = threading.Lock()
-        self._pages = Pages(self._session, self._cache, offline=offline, refresh=refresh)
+        self._pages = Pages(lambda: self._session, self._cache, offline=offline, refresh=refresh)
         self._find_links_files: dict[str, list[Link] | None] = {}
         # Each project's links, parsed once per client (the resolver and the lock both ask).
         self._links: dict[str, list[Link]] = {}
+
+    @property
+    def max_download_size(self) -> int:
+        """The most a file without a declared size may take."""
+        if self._max_download_size is not None:
+            return self._max_download_size
+        from cachedb.fetch._limits import DEFAULT_MAX_DOWNLOAD_SIZE
+
+        return DEFAULT_MAX_DOWNLOAD_SIZE
+
+    @property
+    def _session(self) -> HttpSession:
+        # Made on the first request: a run answered from the page cache never needs it.
+        with self._lock:
+            if self._http is None:
+                from cachedb.fetch._session import HttpSession
+
+                self._http = HttpSession(
+                    timeout=self.timeout, concurrency=self.concurrency, settings=self.network
+                )
+            return self._http
 
     def connect(self) -> None:
         """Get ready to send requests (if any index is remote), ahead of the first one."""
@@ -100,7 +119,7 @@ class IndexClient:
     @property
     def request_count(self) -> int:
         """HTTP requests actually sent (redirects count)."""
-        return self._session.request_count
+        return 0 if self._http is None else self._http.request_count
 
     # -- pages -------------------------------------------------------------------------
 
@@ -238,6 +257,8 @@ class IndexClient:
     def limits(self, link: Link) -> Limits:
         """What reading ``link`` may take: its declared size (else the cap), and files on
         this machine only if the link comes from a location on this machine."""
+        from cachedb.fetch._limits import Limits
+
         declared = link.size if link.size is not None and link.size >= 0 else None
         return Limits(declared, self.max_download_size, local_location(link.source) is not None)
 
@@ -351,7 +372,8 @@ class IndexClient:
         self._cache.flush()
 
     def close(self) -> None:
-        self._session.close()
+        if self._http is not None:
+            self._http.close()
 
     def __enter__(self) -> IndexClient:
         return self
