@@ -276,3 +276,35 @@ def test_prerelease_modes(
     else:
         assert out.returncode == 0, out.stderr
         assert list(_pins(out.stdout).values()) == [expected]
+
+
+@pytest.mark.parametrize(
+    "cache_control", [None, "no-cache", "max-age=0", "no-store", "max-age=600, public"]
+)
+def test_a_warm_compile_equals_a_cold_one_as_the_cache_headers_allow(
+    tmp_path: Path, index: IndexServer, cache_control: str | None
+) -> None:
+    """After a new release: a page the index let us reuse (max-age) answers without a
+    request, as uv and pip reuse it; any other page is asked again, and the warm lock is
+    then exactly what a compile with an empty cache writes."""
+    index.cache_control = cache_control
+    (tmp_path / "requirements.in").write_text("app\n")
+    args = ("requirements.in", "--generate-hashes", "--no-header")
+    first = _compile(tmp_path, index, *args)
+    assert first.returncode == 0, first.stderr
+    index.add(make_wheel(tmp_path / "wheels", "lib", "3.0"))
+    asked = len(index.requests)
+
+    warm = _compile(tmp_path, index, *args)
+    warm_requests = len(index.requests) - asked
+    cold = cachedb(
+        "compile", "-i", index.url, "--cache-dir", tmp_path / "cold", *args, cwd=tmp_path
+    )
+
+    assert warm.returncode == 0 and cold.returncode == 0, warm.stderr + cold.stderr
+    assert _pins(cold.stdout)["lib"] == "3.0"
+    if cache_control is not None and "max-age=600" in cache_control:
+        assert warm.stdout == first.stdout
+        assert warm_requests == 0
+    else:
+        assert warm.stdout == cold.stdout

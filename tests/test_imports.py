@@ -234,3 +234,53 @@ def test_an_installed_pin_from_an_index_loads_no_http_client(
 
     assert len(index_server.requests) == before
     assert _hits(loaded, {"httpx", "httpcore", "ssl", "typer"} | NOOP_UNUSED) == []
+
+
+# What a warm ``compile`` from an index never runs: reading a wheel's METADATA (the email
+# parser), HTML pages (the index serves JSON), downloads (no wheel named by URL, every
+# file hashed by the index), writing the page cache (tempfile).
+COMPILE_UNUSED = {
+    "bz2",
+    "cachedb._threads",
+    "cachedb.fetch._download",
+    "cachedb.fetch._downloaded",
+    "cachedb.fetch._limits",
+    "cachedb.fetch._session",
+    "cachedb.index._html",
+    "cachedb.install.fetching",
+    "cachedb.install.forked",
+    "cachedb.install.prefetch",
+    "cachedb.wheel.metadata",
+    "email",
+    "html",
+    "httpx",
+    "lzma",
+    "pickle",
+    "shutil",
+    "tempfile",
+    "typer",
+}
+
+
+def test_a_warm_compile_from_an_index_loads_only_what_it_uses(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    """Pages fresh by their max-age, metadata cached: no request, and none of the modules
+    only a cold compile (or an install) needs."""
+    index_server.cache_control = "max-age=600"
+    wheels = tmp_path / "wheels"
+    index_server.add(make_wheel(wheels, "app", "1.0", requires=["lib>=1"]))
+    index_server.add(make_wheel(wheels, "lib", "1.0"))
+    source = tmp_path / "requirements.in"
+    source.write_text("app\n")
+    out = tmp_path / "requirements.txt"
+    flags = ["--cache-dir", tmp_path / "cache", "--index-url", index_server.url, "-o", out]
+    assert cachedb("compile", "-q", source, *flags).returncode == 0
+    cold = out.read_text()
+    before = len(index_server.requests)
+
+    loaded = _loaded_by("compile", "-q", source, *flags)
+
+    assert len(index_server.requests) == before
+    assert out.read_text() == cold
+    assert _hits(loaded, COMPILE_UNUSED) == []

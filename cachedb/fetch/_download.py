@@ -15,18 +15,9 @@ from cachedb.fetch._downloaded import Downloaded
 from cachedb.fetch._hashes import Hasher, hasher_for, usable
 from cachedb.fetch._limits import Limits
 from cachedb.fetch._session import HttpSession
-from cachedb.fetch._urls import local_path
+from cachedb.fetch._urls import local_path, safe_filename
 
 _CHUNK = 256 * 1024
-
-
-def safe_filename(filename: str) -> bool:
-    """A name that stays inside the destination directory."""
-    return (
-        bool(filename)
-        and filename not in (".", "..")
-        and not any(sep in filename for sep in ("/", "\\", "\0"))
-    )
 
 
 # A distribution's bytes are what the index promised a digest of: never a transfer

@@ -71,3 +71,12 @@ def borrow_credentials(url: str, owner: str) -> str:
         return url
     userinfo = source.netloc.rpartition("@")[0]
     return urlunsplit(target._replace(netloc=f"{userinfo}@{target.netloc}"))
+
+
+def safe_filename(filename: str) -> bool:
+    """A name that stays inside the destination directory."""
+    return (
+        bool(filename)
+        and filename not in (".", "..")
+        and not any(sep in filename for sep in ("/", "\\", "\0"))
+    )

@@ -13,35 +13,22 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import tempfile
 import threading
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
+from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from cachedb._redact import redact_url
-from cachedb._threads import on_threads
 from cachedb.errors import InvalidWheel, NetworkError, UsageError
-from cachedb.fetch import (
-    DEFAULT_MAX_DOWNLOAD_SIZE,
-    Downloaded,
-    Hasher,
-    HttpSession,
-    Limits,
-    NetworkSettings,
-    check_local_file,
-    download,
-    refuse_local,
-    usable,
-)
+from cachedb.fetch._hashes import Hasher, usable
+from cachedb.fetch._network import NetworkSettings
 from cachedb.fetch._urls import borrow_credentials, local_path
 from cachedb.index._concurrency import concurrency_for
 from cachedb.index._findlinks import for_project, list_directory, local_location
 from cachedb.index._httpcache import PageCache
 from cachedb.index._link import Link
-from cachedb.index._metadata import MAX_METADATA, wheel_metadata
 from cachedb.index._pages import ACCEPT_HTML, ACCEPT_INDEX, Pages
 from cachedb.index._parse import parse_html_page, parse_page
 from cachedb.index._strategy import (
@@ -50,6 +37,16 @@ from cachedb.index._strategy import (
     UNSAFE_BEST_MATCH,
     first_offer_of_each_version,
 )
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from cachedb.fetch import Downloaded
+    from cachedb.fetch._limits import Limits
+    from cachedb.fetch._session import HttpSession
+
+# Pages and metadata read from the cache need none of the downloader (``fetch._download``,
+# tempfile, shutil, threads): it is imported where a file is read or fetched.
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
 
@@ -74,7 +71,7 @@ class IndexClient:
         strategy: str = DEFAULT_STRATEGY,
     ) -> None:
         self.strategy = strategy
-        self.max_download_size = max_download_size or DEFAULT_MAX_DOWNLOAD_SIZE
+        self._max_download_size = max_download_size
         self.index_urls = [url.rstrip("/") for url in index_urls]
         self.find_links = list(find_links)
         self.offline = offline
@@ -86,12 +83,33 @@ class IndexClient:
         self.concurrency = max(1, concurrency)
         self._cache = PageCache(cache_dir, deferred=defer_cache_writes)
         self.network = network if network is not None else NetworkSettings()
-        self._session = HttpSession(
-            timeout=timeout, concurrency=self.concurrency, settings=self.network
-        )
+        self._http: HttpSession | None = None
         self._lock = threading.Lock()
-        self._pages = Pages(self._session, self._cache, offline=offline, refresh=refresh)
+        self._pages = Pages(lambda: self._session, self._cache, offline=offline, refresh=refresh)
         self._find_links_files: dict[str, list[Link] | None] = {}
+        # Each project's links, parsed once per client (the resolver and the lock both ask).
+        self._links: dict[str, list[Link]] = {}
+
+    @property
+    def max_download_size(self) -> int:
+        """The most a file without a declared size may take."""
+        if self._max_download_size is not None:
+            return self._max_download_size
+        from cachedb.fetch._limits import DEFAULT_MAX_DOWNLOAD_SIZE
+
+        return DEFAULT_MAX_DOWNLOAD_SIZE
+
+    @property
+    def _session(self) -> HttpSession:
+        # Made on the first request: a run answered from the page cache never needs it.
+        with self._lock:
+            if self._http is None:
+                from cachedb.fetch._session import HttpSession
+
+                self._http = HttpSession(
+                    timeout=self.timeout, concurrency=self.concurrency, settings=self.network
+                )
+            return self._http
 
     def connect(self) -> None:
         """Get ready to send requests (if any index is remote), ahead of the first one."""
@@ -101,7 +119,7 @@ class IndexClient:
     @property
     def request_count(self) -> int:
         """HTTP requests actually sent (redirects count)."""
-        return self._session.request_count
+        return 0 if self._http is None else self._http.request_count
 
     # -- pages -------------------------------------------------------------------------
 
@@ -114,6 +132,14 @@ class IndexClient:
         """The files offered for ``name`` by the indexes (as ``strategy`` says), then by
         each find-links location."""
         canonical = canonicalize_name(name)
+        known = self._links.get(canonical)
+        if known is None:
+            known = self._read_project_links(canonical)
+            with self._lock:
+                known = self._links.setdefault(canonical, known)
+        return list(known)
+
+    def _read_project_links(self, canonical: NormalizedName) -> list[Link]:
         per_index: list[list[Link]] = []
         missing: list[str] = []
         for index in self.index_urls:
@@ -194,6 +220,8 @@ class IndexClient:
             with contextlib.suppress(Exception):
                 self.project_links(name)
 
+        from cachedb._threads import on_threads
+
         on_threads(one, todo, self.concurrency, "page")
 
     def _find_links_listing(self, location: str) -> list[Link] | None:
@@ -229,6 +257,8 @@ class IndexClient:
     def limits(self, link: Link) -> Limits:
         """What reading ``link`` may take: its declared size (else the cap), and files on
         this machine only if the link comes from a location on this machine."""
+        from cachedb.fetch._limits import Limits
+
         declared = link.size if link.size is not None and link.size >= 0 else None
         return Limits(declared, self.max_download_size, local_location(link.source) is not None)
 
@@ -236,6 +266,8 @@ class IndexClient:
         """The path of a ``file:`` URL ``link`` may be read from, refusing what it may not."""
         path = local_path(url)
         if path is not None:
+            from cachedb.fetch._download import check_local_file, refuse_local
+
             refuse_local(url, self.limits(link))
             check_local_file(path)
         return path
@@ -248,7 +280,7 @@ class IndexClient:
         """
         if downloaded is not None:
             with contextlib.suppress(InvalidWheel):  # then the wheel's unpacking says why
-                return wheel_metadata(downloaded, link.filename)
+                return _wheel_metadata(downloaded, link.filename)
         if link.metadata_hashes is not None:
             data = self._pep658_metadata(link)
             if data is not None:
@@ -259,10 +291,12 @@ class IndexClient:
             )
         path = self._local_file(link, link.url)
         if path is not None and not link.hashes:
-            return wheel_metadata(Path(path), link.filename)
+            return _wheel_metadata(Path(path), link.filename)
+        import tempfile
+
         with tempfile.TemporaryDirectory(prefix="cachedb-meta-") as tmp:
             got = self.download(link, Path(tmp))
-            return wheel_metadata(got.path, link.filename)
+            return _wheel_metadata(got.path, link.filename)
 
     def _pep658_metadata(self, link: Link) -> bytes | None:
         """The verified ``.metadata`` file, or None when the server does not have it after all."""
@@ -272,6 +306,8 @@ class IndexClient:
             data = self._cache.get_blob(blob)
             if data is not None and hashlib.sha256(data).hexdigest() == promised["sha256"]:
                 return data
+        from cachedb.fetch._download import check_local_file, refuse_local
+
         url = link.metadata_url
         refuse_local(url, self.limits(link))
         path = local_path(url)
@@ -285,6 +321,8 @@ class IndexClient:
                 raise NetworkError(
                     f"metadata of {link.filename} is not in the cache and --offline is set"
                 )
+            from cachedb.index._metadata import MAX_METADATA
+
             with self._session.open(url) as reply:
                 if reply.status in (404, 410):
                     return None
@@ -302,6 +340,8 @@ class IndexClient:
         self, link: Link, dest_dir: Path, *, expected: Mapping[str, str] | None = None
     ) -> Downloaded:
         """``link`` into ``dest_dir/<filename>``, verified against its hashes and ``expected``."""
+        from cachedb.fetch._download import download
+
         if self.offline and local_path(link.url) is None:
             raise NetworkError(f"{link.filename} must be downloaded but --offline is set")
         return download(
@@ -323,6 +363,8 @@ class IndexClient:
         def one(item: tuple[Link, Mapping[str, str] | None]) -> Downloaded:
             return self.download(item[0], dest_dir, expected=item[1])
 
+        from cachedb._threads import on_threads
+
         return on_threads(one, items, self.concurrency, "dl")
 
     def commit(self) -> None:
@@ -330,7 +372,8 @@ class IndexClient:
         self._cache.flush()
 
     def close(self) -> None:
-        self._session.close()
+        if self._http is not None:
+            self._http.close()
 
     def __enter__(self) -> IndexClient:
         return self
@@ -342,3 +385,11 @@ class IndexClient:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _wheel_metadata(path: Path, filename: str) -> bytes:
+    # Deferred: the wheel reader loads the email parser, which metadata already cached
+    # (PEP 658 files) never needs.
+    from cachedb.index._metadata import wheel_metadata
+
+    return wheel_metadata(path, filename)

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from cachedb._redact import redact_url
 from cachedb.errors import NetworkError
-from cachedb.fetch import HttpSession
 from cachedb.fetch._urls import strip_credentials
 from cachedb.index._httpcache import CachedPage, PageCache, cache_policy
+
+if TYPE_CHECKING:
+    from cachedb.fetch._session import HttpSession
 
 ACCEPT_INDEX = (
     "application/vnd.pypi.simple.v1+json, "
@@ -29,8 +33,14 @@ class Pages:
     """The pages one ``IndexClient`` reads, through its session and its HTTP cache."""
 
     def __init__(
-        self, session: HttpSession, cache: PageCache, *, offline: bool, refresh: bool
+        self,
+        session: Callable[[], HttpSession],
+        cache: PageCache,
+        *,
+        offline: bool,
+        refresh: bool,
     ) -> None:
+        """``session`` gives the client's HTTP session (made on the first request)."""
         self._session = session
         self._cache = cache
         self.offline = offline
@@ -66,7 +76,7 @@ class Pages:
             # Also asks CDNs in front of the index for a fresh copy.
             headers["Cache-Control"] = "max-age=0"
         shown = redact_url(url)
-        with self._session.open(url, headers) as reply:
+        with self._session().open(url, headers) as reply:
             policy = cache_policy(reply.headers)
             if reply.status == 304 and cached is not None:
                 page = cached.revalidated(reply.headers)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Mapping
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from cachedb._redact import redact_url
 from cachedb.errors import NetworkError
-from cachedb.fetch._download import safe_filename
+from cachedb.fetch._urls import safe_filename
 from cachedb.index._link import Link
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
@@ -130,20 +129,6 @@ def parse_json_page(body: bytes, page_url: str, source: str) -> list[Link]:
     return links
 
 
-class _AnchorCollector(HTMLParser):
-    def __init__(self) -> None:
-        # convert_charrefs also unescapes attribute values such as "&gt;=3.8".
-        super().__init__(convert_charrefs=True)
-        self.base: str | None = None
-        self.anchors: list[dict[str, str | None]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self.anchors.append(dict(attrs))
-        elif tag == "base" and self.base is None:
-            self.base = dict(attrs).get("href")
-
-
 def parse_html_page(
     body: bytes, page_url: str, source: str, *, charset: str = "utf-8"
 ) -> list[Link]:
@@ -151,7 +136,9 @@ def parse_html_page(
         text = body.decode(charset, errors="replace")
     except LookupError:
         text = body.decode("utf-8", errors="replace")
-    parser = _AnchorCollector()
+    from cachedb.index._html import AnchorCollector  # a JSON index never needs html.parser
+
+    parser = AnchorCollector()
     parser.feed(text)
     parser.close()
     base = page_url

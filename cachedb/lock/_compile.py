@@ -7,7 +7,6 @@ lifetime, metadata, wheels and builds) and changes no environment.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -26,13 +25,14 @@ from ._options import FORMATS, RESOLUTIONS, CompileOptions
 if TYPE_CHECKING:
     from ..build.builder import Builder
     from ..index import IndexClient, Link
+    from ..install.finder import CandidateFinder
     from ..install.locations import Sources
     from ..install.sources import Direct
     from ..store import Cache
     from ..target import Interpreter
     from ._files import LockedFile
     from ._inputs import LockInputs
-    from ._model import Lock
+    from ._model import Lock, LockedPackage
     from ._target import LockTarget
 
 
@@ -131,13 +131,9 @@ def _lock(
     cache: Cache,
     reporter: Reporter,
 ) -> Lock:
-    from .._redact import redact_url
-    from ..build.sources import GIT
-    from ..fetch._urls import shareable_url
     from ..install.building import build_policy
     from ..install.finder import CandidateFinder
     from ..install.locations import sources
-    from ..install.prefetch import download_direct
     from ..install.request import references
     from ..resolve import resolve
     from ._finder import LockFinder
@@ -165,7 +161,10 @@ def _lock(
     staging_dir = cache.layout.tmp / f"compile-{os.getpid()}-{time.monotonic_ns()}"
     prefetched: Path | None = None
     try:
-        prefetched = download_direct(direct, inner, cache, opts.install)
+        if direct:  # the download machinery is loaded only for wheels named by URL
+            from ..install.prefetch import download_direct
+
+            prefetched = download_direct(direct, inner, cache, opts.install)
         top = [overrides.get(r.name, r.requirement) for r in reqs.requirements]
         resolution = resolve(
             top,
@@ -177,27 +176,13 @@ def _lock(
             prerelease=opts.prerelease,
         )
         parents = required_by(resolution, finder, target.markers)
-        staging_dir.mkdir(parents=True)
         packages = []
         for name in sorted(resolution.pins):
             pin = resolution.pins[name]
             via = sorted(parents[name]) + sorted(inputs.labels.get(name, ()))
             ref = direct.get(name)
             if ref is not None:
-                url = shareable_url(ref.url)
-                got = inner.remote_direct.get(ref.url)
-                archive = [] if got is None else [_direct_file(url, ref, got.sha256, got.size)]
-                located = inner.building.located.get(ref.url)
-                commit = located.revision if located is not None and located.kind == GIT else None
-                if url != ref.url:
-                    reporter.warn(
-                        f"{redact_url(ref.url)}: its credentials and query are not written to "
-                        "the lock, a file to share (an install from it gets credentials from "
-                        ".netrc or the keyring)"
-                    )
-                packages.append(
-                    LockedPackage(name, pin.version, archive, via, url, ref.editable, commit=commit)
-                )
+                packages.append(_direct_package(name, pin.version, via, ref, inner, reporter))
                 continue
             files = _files(index, inner.rank, name, pin.version, staging_dir)
             origin = files[0].link.source if files else None
@@ -207,15 +192,13 @@ def _lock(
                     pin.version,
                     files,
                     via,
-                    index=origin if origin in index_urls else None,
+                    index_url=origin if origin in index_urls else None,
                 )
             )
         inner.commit()
     finally:
         inner.close()
-        shutil.rmtree(staging_dir, ignore_errors=True)
-        if prefetched is not None:
-            shutil.rmtree(prefetched, ignore_errors=True)
+        _remove(staging_dir, prefetched)
     return Lock(
         packages=packages,
         command=opts.command,
@@ -223,6 +206,16 @@ def _lock(
         index_urls=index_urls,
         find_links=find_links,
     )
+
+
+def _remove(*directories: Path | None) -> None:
+    """The run's scratch directories, where there are any (``shutil`` is loaded only then)."""
+    made = [d for d in directories if d is not None and d.exists()]
+    if made:
+        import shutil
+
+        for directory in made:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def _files(
@@ -239,6 +232,34 @@ def _files(
         return []
     links = version_files(index.project_links(name), name, version, lambda f: rank(f) is not None)
     return hashed(index, links, staging_dir)
+
+
+def _direct_package(
+    name: str,
+    version: Version,
+    via: list[str],
+    ref: Direct,
+    inner: CandidateFinder,
+    reporter: Reporter,
+) -> LockedPackage:
+    """A pin the user named by path or URL, as the lock writes it (never with credentials)."""
+    from .._redact import redact_url
+    from ..build.sources import GIT
+    from ..fetch._urls import shareable_url
+    from ._model import LockedPackage
+
+    url = shareable_url(ref.url)
+    got = inner.remote_direct.get(ref.url)
+    archive = [] if got is None else [_direct_file(url, ref, got.sha256, got.size)]
+    located = inner.building.located.get(ref.url)
+    commit = located.revision if located is not None and located.kind == GIT else None
+    if url != ref.url:
+        reporter.warn(
+            f"{redact_url(ref.url)}: its credentials and query are not written to "
+            "the lock, a file to share (an install from it gets credentials from "
+            ".netrc or the keyring)"
+        )
+    return LockedPackage(name, version, archive, via, url, ref.editable, commit=commit)
 
 
 def _direct_file(url: str, ref: Direct, sha256: str, size: int) -> LockedFile:

@@ -62,7 +62,7 @@ def render_pylock(lock: Lock) -> str:
             Package(
                 name=canonicalize_name(p.name),
                 version=None if p.url is not None else p.version,
-                index=p.index,
+                index=p.index_url,
                 wheels=wheels or None,
                 sdist=sdists[0] if sdists else None,
                 directory=directory,

@@ -9,10 +9,12 @@ platform, so a lock made on Linux for Windows hashes Windows wheels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import UsageError
-from ..target import Interpreter
+
+if TYPE_CHECKING:
+    from ..target import Interpreter
 
 # The glibc the ``linux`` platform is assumed to have: manylinux2014's (2.17), as uv assumes.
 _MANYLINUX_GLIBC = 17
@@ -43,8 +45,7 @@ _PLATFORMS: dict[str, dict[str, str]] = {
 PLATFORMS = tuple(_PLATFORMS)
 
 
-@dataclass(frozen=True)
-class LockTarget:
+class LockTarget(NamedTuple):
     """What a resolution is for: the markers it evaluates and the tags its wheels must have."""
 
     markers: dict[str, str]

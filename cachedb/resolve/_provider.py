@@ -7,8 +7,7 @@ base ``pkg`` at the same version, so extras never fork a project into two versio
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -26,8 +25,8 @@ def identifier(name: str, extras: frozenset[str]) -> str:
     return f"{name}[{','.join(sorted(extras))}]" if extras else name
 
 
-@dataclass(frozen=True)
-class Req:
+# NamedTuples, not dataclasses: a frozen dataclass costs ~1 ms to define on every run.
+class Req(NamedTuple):
     """A requirement as the resolver sees it."""
 
     wanted: Wanted
@@ -39,8 +38,7 @@ class Req:
         return identifier(self.wanted.name, self.wanted.extras)
 
 
-@dataclass(frozen=True)
-class Cand:
+class Cand(NamedTuple):
     """A candidate for one identifier: a version of a project, with the extras it provides."""
 
     info: CandidateInfo
@@ -77,6 +75,11 @@ class Provider(AbstractProvider[Req, Cand, str]):
         self._complete: dict[str, list[CandidateInfo]] = {}
         self._by_pin: dict[tuple[str, Version], list[CandidateInfo]] = {}
         self._deps: dict[CandidateInfo, list[Requirement]] = {}
+        # resolvelib asks the same questions of the same objects every round (each pin
+        # against each requirement on it; each name's preference): answered once. Keyed
+        # by identity, the objects kept alive beside their answer so no id is reused.
+        self._satisfied: dict[tuple[int, int], tuple[Req, Cand, bool]] = {}
+        self._pins: dict[int, tuple[Req, bool]] = {}
 
     def listing(self, name: str, specifier: SpecifierSet | None = None) -> list[CandidateInfo]:
         """What the finder offers for ``name``, asking it as narrowly as ``specifier`` allows."""
@@ -108,10 +111,7 @@ class Provider(AbstractProvider[Req, Cand, str]):
         backtrack_causes: Sequence[RequirementInformation[Req, Cand]],
     ) -> Any:
         infos = list(information[identifier])
-        pinned = any(
-            i.requirement.base_of is not None or exact_pin(i.requirement.wanted.specifier)
-            for i in infos
-        )
+        pinned = any(self._pinned(i.requirement) for i in infos)
         direct = any(i.parent is None for i in infos)
         # Settling the names behind the last conflict first makes backjumping converge.
         conflicted = any(
@@ -120,6 +120,14 @@ class Provider(AbstractProvider[Req, Cand, str]):
             for c in backtrack_causes
         )
         return (not conflicted, not pinned, not direct, identifier)
+
+    def _pinned(self, req: Req) -> bool:
+        """Whether ``req`` allows one version only (an exact pin, or an extra's base)."""
+        known = self._pins.get(id(req))
+        if known is None:
+            pinned = req.base_of is not None or exact_pin(req.wanted.specifier) is not None
+            known = self._pins[id(req)] = (req, pinned)
+        return known[1]
 
     def find_matches(
         self,
@@ -164,9 +172,15 @@ class Provider(AbstractProvider[Req, Cand, str]):
         ]
 
     def is_satisfied_by(self, requirement: Req, candidate: Cand) -> bool:
-        if requirement.base_of is not None:
-            return candidate.info.version == requirement.base_of.version
-        return requirement.wanted.specifier.contains(candidate.info.version, prereleases=True)
+        key = (id(requirement), id(candidate))
+        known = self._satisfied.get(key)
+        if known is None:
+            if requirement.base_of is not None:
+                ok = candidate.info.version == requirement.base_of.version
+            else:
+                ok = requirement.wanted.specifier.contains(candidate.info.version, prereleases=True)
+            known = self._satisfied[key] = (requirement, candidate, ok)
+        return known[2]
 
     def get_dependencies(self, candidate: Cand) -> Iterable[Req]:
         info = candidate.info
