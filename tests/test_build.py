@@ -471,6 +471,28 @@ def test_a_build_that_needs_itself_fails_instead_of_hanging(
     assert tmp_entries(cache) == []
 
 
+def test_a_build_requirement_no_source_offers_is_one_error_and_leaves_nothing(
+    cache: Path, server: IndexServer, tmp_path: Path
+) -> None:
+    project = write_project(tmp_path / "src", "needy", "1.0")
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            'requires = ["setuptools>=70.1"]',
+            'requires = ["setuptools>=70.1", "no-such-helper>=1"]',
+        )
+    )
+    out = install(cache, server, tmp_path / "v", project)
+    assert out.returncode == 1
+    first, *rest = out.stderr.splitlines()
+    assert first.startswith("error: cannot install the build requirements of ")
+    assert "(no-such-helper>=1, setuptools>=70.1): " in first
+    assert "no-such-helper" in first.split("): ", 1)[1]  # the nested install's own reason
+    assert not any(line.startswith("error:") for line in rest)
+    assert tmp_entries(cache) == []
+    assert not (tmp_path / "v").exists()
+
+
 def _tar(path: Path, members: list[tarfile.TarInfo]) -> Path:
     with tarfile.open(path, "w:gz") as tf:
         for info in members:

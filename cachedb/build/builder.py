@@ -1,7 +1,7 @@
 """From a source to a stored wheel: locate it, find an earlier build, or build and store it.
 
 One ``Builder`` serves one install run. It keeps, per source, the unpacked tree,
-the build environment and the prepared metadata, so resolving (metadata) and
+the build environment and the backend, so resolving (metadata) and
 materializing (the wheel) share them; ``close`` removes all of it from ``tmp/``
 and releases the leases of every archive it handed out.
 
@@ -54,7 +54,6 @@ class _Work:
     tree: Path  # the project directory the hooks run in
     env: Path | None = None
     backend: Backend | None = None
-    metadata: Path | None = None  # prepared .dist-info
 
 
 class Builder:
@@ -64,7 +63,7 @@ class Builder:
         *,
         python: str,
         tags: Sequence[str],
-        settings: build_env.EnvSettings,
+        installer: build_env.Installer,
         policy: BuildPolicy | None = None,
         log: Callable[[str], None] | None = None,
         remote: RemoteTier | None = None,
@@ -74,7 +73,7 @@ class Builder:
         self._asked: set[str] = set()  # source keys the remote was asked for in this run
         self._python = python
         self._priority = {tag: i for i, tag in enumerate(tags)}
-        self._settings = settings
+        self._installer = installer
         self.policy = policy or BuildPolicy()
         self._log = log or (lambda _message: None)
         self._root: Path | None = None
@@ -212,20 +211,13 @@ class Builder:
     # -- building ----------------------------------------------------------------------
 
     def metadata(self, source: BuildSource) -> bytes:
-        """Core metadata for resolution, by ``prepare_metadata_for_build_wheel`` where offered."""
-        hit = self.cached(source)
-        if hit is not None:
-            return metadata_of(hit.path)
-        shared = self.shared(source)
-        if shared is not None:
-            return metadata_of(shared.path)
-        self._check_allowed(source)
-        work = self._prepared(source)
-        assert work.backend is not None
-        if work.metadata is None and not source.editable:
-            work.metadata = work.backend.prepare_metadata(work.directory / "metadata")
-        if work.metadata is not None:
-            return (work.metadata / "METADATA").read_bytes()
+        """Core metadata for resolution: the METADATA of the source's wheel.
+
+        The wheel is built rather than its metadata prepared: the install needs the
+        wheel anyway, so this spares a hook subprocess (``prepare_metadata_for_build_wheel``
+        costs one as long as ``build_wheel``'s for a pure-Python project), and what the
+        resolver reads is exactly what gets installed.
+        """
         return metadata_of(self.build(source).path)
 
     def build(self, source: BuildSource) -> BuiltWheel:
@@ -234,6 +226,13 @@ class Builder:
         if hit is not None:
             return hit
         self._check_allowed(source)
+        ancestors = build_env.building()
+        if source.key in ancestors or len(ancestors) >= build_env.MAX_DEPTH:
+            # Its build environment's install would need this very build, and wait on the
+            # lock below that this build holds: forever.
+            raise BuildError(
+                f"cannot build {source.name}: its build requirements need it built first"
+            )
         from .._flock import file_lock
 
         with file_lock(self._cache.layout.locks / f"build-{source.key}.lock"):
@@ -299,8 +298,7 @@ class Builder:
         work = self._prepared(source)
         assert work.backend is not None
         distribution: Distribution = "editable" if source.editable else "wheel"
-        metadata = None if source.editable else work.metadata
-        wheel = work.backend.build(distribution, work.directory / "dist", metadata)
+        wheel = work.backend.build(distribution, work.directory / "dist")
         try:
             wheel_name, version, _, _ = parse_wheel_filename(wheel.name)
         except InvalidWheelFilename as exc:
@@ -343,22 +341,17 @@ class Builder:
         from .pep517 import Backend
 
         ancestors = build_env.building()
-        if source.key in ancestors or len(ancestors) >= build_env.MAX_DEPTH:
-            # The child install would need this very build: it would wait for us forever.
-            raise BuildError(
-                f"cannot build {source.name}: its build requirements need it built first"
-            )
         what = source.shown
         env_dir = work.directory / "env"
         python = build_env.create_env(env_dir, self._python)
         backend = Backend(work.tree, python, what)
         chain = [*ancestors, source.key]
         build_env.install_requirements(
-            env_dir, backend.requires, self._settings, chain=chain, what=what
+            env_dir, backend.requires, self._installer, chain=chain, what=what
         )
         wanted = backend.requires_for("editable" if source.editable else "wheel")
         extra = [r for r in wanted if r not in backend.requires]
-        build_env.install_requirements(env_dir, extra, self._settings, chain=chain, what=what)
+        build_env.install_requirements(env_dir, extra, self._installer, chain=chain, what=what)
         work.env, work.backend = env_dir, backend
         return work
 

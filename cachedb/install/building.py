@@ -8,12 +8,12 @@ turns sources into wheels stored in ``built-wheels-v0/``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..build.policy import BuildPolicy
-from ..errors import HashMismatch
+from ..errors import BuildError, CachedbError, HashMismatch
 from .options import InstallOptions
 
 if TYPE_CHECKING:
@@ -50,28 +50,78 @@ def builder_factory(
 
     def make() -> Builder:
         from ..build.builder import Builder
-        from ..build.env import EnvSettings
 
-        settings = EnvSettings(
-            cache_dir=cache.root,
-            db_url=opts.db_url,
-            index_urls=tuple(index_urls),
-            find_links=tuple(find_links),
-            offline=opts.offline,
-            index_strategy=opts.index_strategy,
-            network_args=tuple(opts.network_args()),
-        )
         return Builder(
             cache,
             python=interp.executable,
             tags=interp.tags,
-            settings=settings,
+            installer=NestedInstall(cache.root, opts, index_urls, find_links),
             policy=build_policy(opts),
             log=log,
             remote=remote,
         )
 
     return make
+
+
+class NestedInstall:
+    """Installs a build environment's requirements by an install run in this process.
+
+    It is the run ``cachedb install --quiet --venv ENV --cache-dir C [--db-url U]
+    (--index-url I --extra-index-url E... --index-strategy S | --no-index)
+    [--find-links F...] [--offline] --cert/--native-tls/--keyring-provider -- REQS``
+    would make: this run's cache, database, sources and network settings, and the
+    rest from the environment and configuration files. In this process, it reuses
+    every module this run has loaded (a child ``cachedb`` would load them again).
+    """
+
+    def __init__(
+        self, cache_dir: Path, opts: InstallOptions, index_urls: list[str], find_links: list[str]
+    ) -> None:
+        self._cache_dir = cache_dir
+        self._opts = opts
+        self._index_urls = list(index_urls)
+        self._find_links = list(find_links)
+        self.offline = opts.offline
+
+    def options(
+        self, env_dir: Path, requirements: Sequence[str], *, offline: bool
+    ) -> InstallOptions:
+        from .._settings import value
+        from .options import flag, index_strategy
+
+        opts = self._opts
+        return InstallOptions(
+            requirements=list(requirements),
+            venv=str(env_dir),
+            cache_dir=self._cache_dir,
+            db_url=opts.db_url,
+            index_url=self._index_urls[0] if self._index_urls else None,
+            extra_index_urls=self._index_urls[1:],
+            no_index=not self._index_urls,
+            # Named only with indexes; without, the variable or a file's says.
+            index_strategy=opts.index_strategy if self._index_urls else index_strategy(),
+            find_links=list(self._find_links),
+            offline=offline,
+            cert=opts.cert,
+            native_tls=opts.native_tls,
+            keyring_provider=opts.keyring_provider,
+            link_mode=value("link-mode"),
+            wait=not flag("no-wait"),
+        )
+
+    def __call__(self, env_dir: Path, requirements: Sequence[str], *, offline: bool) -> None:
+        import io
+
+        from .pipeline import run_install
+        from .report import Reporter
+
+        said = io.StringIO()  # warnings: shown only if the install fails, as build output
+        try:
+            run_install(self.options(env_dir, requirements, offline=offline), Reporter(-1, said))
+        except CachedbError as exc:
+            shown = [line for line in said.getvalue().splitlines() if line.strip()]
+            raise BuildError("\n".join([str(exc), *shown])) from None
 
 
 class Building:

@@ -67,16 +67,23 @@ def max_download_size(option: str | None = None) -> int | None:
 
 
 def remote_push() -> bool | None:
-    """``CACHEDB_REMOTE_PUSH`` (or ``remote-push`` in a configuration file), as click reads
-    a boolean flag's variable; None where it is not set."""
-    raw = (value("remote-push") or "").strip().lower()
+    """``CACHEDB_REMOTE_PUSH`` (or ``remote-push`` in a configuration file)."""
+    return flag("remote-push")
+
+
+def flag(name: str) -> bool | None:
+    """A boolean setting from its variable or a configuration file, as click reads a
+    boolean flag's variable; None where it is not set."""
+    raw = (value(name) or "").strip().lower()
     if not raw:
         return None
     if raw in ("1", "true", "t", "yes", "y", "on"):
         return True
     if raw in ("0", "false", "f", "no", "n", "off"):
         return False
-    raise UsageError(f"CACHEDB_REMOTE_PUSH must be true or false, not {raw!r}")
+    from .._settings import SETTINGS
+
+    raise UsageError(f"{SETTINGS[name].env} must be true or false, not {raw!r}")
 
 
 def index_strategy(option: str | None = None) -> str:
