@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from cachedb.errors import InvalidWheel
+from cachedb.wheel import zipdir
 from cachedb.wheel.metadata import wheel_metadata
-from cachedb.wheel.zipdir import Member, WheelBytes, locate, read_directory
+from cachedb.wheel.zipdir import Member, WheelBytes, locate, read_directory, read_layout
 
 SUFFIX = ".dist-info/METADATA"
 _PIECES = [
@@ -100,3 +101,42 @@ def test_metadata_behind_a_lying_local_header_is_zipfiles_to_refuse(tmp_path: Pa
     path.write_bytes(data.replace(b"demo-1.0.dist-info", b"demo-2.0.dist-info", 1))
     with pytest.raises(InvalidWheel, match="not a readable wheel"):
         wheel_metadata(path)
+
+
+def _layout(path: Path, in_memory: int) -> tuple[object, ...]:
+    """What ``read_layout`` says of ``path``: every member with its data offset, or the error."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        src = WheelBytes(fd, os.fstat(fd).st_size, in_memory=in_memory)
+        try:
+            members = read_layout(src, path.name)
+        except InvalidWheel as exc:
+            return ("refused", str(exc))
+        return tuple((*_fields(m), m.data_offset) for m in members)
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("window", [1, 37, 200, 4096])
+def test_the_layout_read_member_by_member_is_the_layout_read_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, window: int
+) -> None:
+    # A big wheel's local headers are read a window at a time (zipdir.HEADER_WINDOW), a
+    # small one's from memory: both accept the same zips, with the same offsets, and
+    # refuse the same ones with the same words, wherever a header meets a window's end.
+    monkeypatch.setattr(zipdir, "HEADER_WINDOW", window)
+    rng = random.Random(window)
+    path = tmp_path / "w.zip"
+    refused = 0
+    for _ in range(150):
+        _random_zip(path, rng)
+        data = bytearray(path.read_bytes())
+        for _ in range(rng.choice([0, 0, 1, 3])):  # a few bytes changed anywhere
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        if rng.random() < 0.1:  # a header truncated at the end of the file
+            data = data[: rng.randrange(len(data))]
+        path.write_bytes(bytes(data))
+        whole = _layout(path, in_memory=len(data))
+        assert _layout(path, in_memory=0) == whole
+        refused += whole[0] == "refused"
+    assert 0 < refused < 150  # both outcomes were compared

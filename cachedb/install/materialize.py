@@ -122,13 +122,15 @@ class _Work(NamedTuple):
 
 class _Fetched(NamedTuple):
     """A wheel file fetched and verified, not yet stored; ``source``: its pointer's source
-    key; ``direct_url``: its PEP 610 record if named by path or URL."""
+    key; ``direct_url``: its PEP 610 record if named by path or URL; ``served``: the
+    metadata its index served (PEP 658) and resolved with, its METADATA to agree with."""
 
     pin: Pin
     path: Path
     sha256: str
     source: str
     direct_url: dict[str, object] | None
+    served: bytes | None = None
 
 
 def materialize(
@@ -176,7 +178,9 @@ def materialize(
         # with nothing stored): only now does the cache change.
         for item in fetched:
             assert fetcher is not None
-            trees[item.path] = fetcher.unpacks.take(item.path)
+            trees[item.path] = tree = fetcher.unpacks.take(item.path)
+            if item.served is not None:
+                _check_served(item, tree)
         for stored in _store(fetched, trees, cache, fetcher, finder, leases):
             ready[stored.pin.name] = stored
             if progress is not None:
@@ -251,17 +255,30 @@ def _download(
     results = fetcher.results([(pin.name, link) for pin, link in downloads])
     for (pin, link), got in zip(downloads, results, strict=True):
         _check_named(pin, got.path.name)
-        served = finder.served_metadata.get((link.url, link.filename))
-        if served is not None:
-            from ..index._metadata import wheel_metadata
-            from .metadata import check_agrees
-
-            check_agrees(served, wheel_metadata(got.path, link.filename), link.filename)
         allowed = allowed_sha256(hashes.get(pin.name, frozenset()))
         _check(link.filename, got.sha256, allowed, got.path)
         finder.remember(link, got.sha256)
-        out.append(_Fetched(pin, got.path, got.sha256, source_key(link.source), None))
+        served = finder.served_metadata.get((link.url, link.filename))
+        out.append(_Fetched(pin, got.path, got.sha256, source_key(link.source), None, served))
     return out
+
+
+def _check_served(item: _Fetched, tree: UnpackedWheel | None) -> None:
+    """Refuse a wheel whose METADATA disagrees with what its index served (PEP 658).
+
+    Its unpacked tree holds that very member (the one top-level dist-info, named as
+    the file is), written and checked against RECORD: read there, not from the zip again.
+    """
+    from .metadata import check_agrees
+
+    assert item.served is not None
+    if tree is not None:
+        own = (tree.directory / tree.dist_info / "METADATA").read_bytes()
+    else:  # stored already, so not unpacked by this run
+        from ..index._metadata import wheel_metadata
+
+        own = wheel_metadata(item.path, item.path.name)
+    check_agrees(item.served, own, item.path.name)
 
 
 def _take_direct(

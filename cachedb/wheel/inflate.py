@@ -24,7 +24,7 @@ except ImportError:  # pragma: no cover - where no zlib-ng wheel exists
     zlib_module = zlib
 _zlib = zlib_module
 
-CHUNK = 4 * 1024 * 1024  # largest read or inflated piece held in memory per member
+CHUNK = 1024 * 1024  # largest read or inflated piece held in memory per member
 # Compression methods read here rather than through zipfile.
 READ_HERE = frozenset((zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED))
 # What zipfile and its decompressors raise, besides BadZipFile, for a damaged archive.

@@ -47,8 +47,12 @@ _ENCRYPTED_FLAG = 0x01
 # A data descriptor is crc + two sizes (4- or 8-byte each), optionally signed.
 _DESCRIPTOR_SIZES = (12, 16, 20, 24)
 # Wheels up to this size are read with one call and checked and inflated from
-# memory: no system call per member. Bigger ones are read member by member.
-IN_MEMORY = 64 * 1024**2
+# memory: no system call per member. Bigger ones are read member by member, so
+# that an unpacking worker's peak memory is not the size of the biggest wheel.
+IN_MEMORY = 8 * 1024**2
+# What one read takes of a wheel read member by member while its local headers
+# are checked: the headers of many small members come in one call.
+HEADER_WINDOW = 256 * 1024
 
 
 class Member:
@@ -324,6 +328,7 @@ def read_layout(src: WheelBytes, filename: str) -> list[Member]:
     in_memory = src.data
     unpack = _LOCAL_HEADER.unpack_from
     expected = 0  # where the next local header must start
+    window, window_at = b"", 0  # read member by member: the bytes read last, and where
     for index, member in enumerate(ordered):
         shown = member.name
         flag_bits = member.flag_bits
@@ -340,9 +345,14 @@ def read_layout(src: WheelBytes, filename: str) -> list[Member]:
             raise InvalidWheel(f"{filename}: member {shown!r} has a truncated local header")
         if in_memory is not None:
             block, at = in_memory, header_offset
-        else:  # one read for the header and the name it should carry
-            block, at = read(header_offset, _LOCAL_HEADER.size + len(name)), 0
-            if len(block) < _LOCAL_HEADER.size:
+        else:  # the header and the name it should carry, from the last read if it holds them
+            wanted = _LOCAL_HEADER.size + len(name)
+            at = header_offset - window_at
+            if at < 0 or at + wanted > len(window):
+                window = read(header_offset, max(wanted, HEADER_WINDOW))
+                window_at, at = header_offset, 0
+            block = window
+            if len(block) - at < _LOCAL_HEADER.size:
                 raise InvalidWheel(f"{filename}: member {shown!r} has a truncated local header")
         (sig, _version, flags, method, _time, _date, crc, csize, usize, name_len, extra_len) = (
             unpack(block, at)
