@@ -418,3 +418,39 @@ def test_uninstall_refuses_absolute_and_symlinked_escapes(tmp_path: Path, env: E
         (dist.dist_info / "RECORD").write_text(original)
     assert (outside / "victim.txt").exists()
     assert all(p.exists() for p in dist.files)
+
+
+MANY_DIRS = {f"foo/locale/l{i}/LC_MESSAGES/django.mo": f"{i}\n" for i in range(150)}
+
+
+@pytest.mark.parametrize("threaded_from", [1, 10**9])
+def test_directories_made_on_two_threads_equal_one_thread(
+    tmp_path: Path, env: Env, monkeypatch: pytest.MonkeyPatch, threaded_from: int
+) -> None:
+    monkeypatch.setattr("cachedb.link.place._THREADED_LEVEL", threaded_from)
+    arc = archive(tmp_path, files={"foo/__init__.py": "", **MANY_DIRS})
+    before = tree(env.site)
+    dist = install(env, arc)
+    made = tree(env.site) - before
+    dirs = {f"foo/locale/l{i}" for i in range(150)}
+    dirs |= {f"{d}/LC_MESSAGES" for d in dirs}
+    files = {str(Path(p).relative_to(env.site)) for p in dist.paths}
+    dirs |= {"foo", "foo/locale", "foo-1.0.dist-info"}
+    assert made == dirs | files
+    assert {p for p in made if (env.site / p).is_dir()} == dirs
+
+
+@pytest.mark.parametrize("threaded_from", [1, 10**9])
+def test_failed_install_removes_the_directories_it_made_on_threads(
+    tmp_path: Path, env: Env, monkeypatch: pytest.MonkeyPatch, threaded_from: int
+) -> None:
+    monkeypatch.setattr("cachedb.link.place._THREADED_LEVEL", threaded_from)
+    arc = archive(tmp_path, files={"foo/__init__.py": "", "foo/zzz.py": "Z = 1\n", **MANY_DIRS})
+    (env.site / "foo/locale/l7").mkdir(parents=True)  # one there before: it stays
+    (env.site / "foo/zzz.py").mkdir()  # a directory where a file must go
+    before = snapshot(env.prefix), tree(env.prefix)
+
+    with pytest.raises(InstallError, match="cannot install foo 1.0"):
+        install(env, arc)
+
+    assert (snapshot(env.prefix), tree(env.prefix)) == before
