@@ -256,6 +256,25 @@ def test_clone_mode_install_falls_back_per_file(tmp_path: Path, env: Env) -> Non
     assert env.run(str(env.bin / "foo-cli")).stdout == "hello from foo\n"
 
 
+def test_hardlink_mode_copies_a_file_that_cannot_be_linked(tmp_path: Path) -> None:
+    # The environment on another file system (tmpfs): every link fails with EXDEV.
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or not os.access(shm, os.W_OK):
+        pytest.skip("no writable /dev/shm")
+    arc = archive(tmp_path, **FULL)
+    if os.stat(shm).st_dev == os.stat(arc).st_dev:
+        pytest.skip("/dev/shm is on the archive's file system")
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir=shm) as where:
+        env = Env(Path(where) / "venv")
+        install(env, arc, "hardlink")
+        linked = env.site / "foo/__init__.py"
+        assert linked.read_text() == FOO_INIT
+        assert linked.stat().st_nlink == 1  # a copy
+        assert env.run(str(env.bin / "foo-cli")).stdout == "hello from foo\n"
+
+
 @pytest.mark.parametrize(
     ("group", "name", "value"),
     [
@@ -454,3 +473,18 @@ def test_failed_install_removes_the_directories_it_made_on_threads(
         install(env, arc)
 
     assert (snapshot(env.prefix), tree(env.prefix)) == before
+
+
+def test_parent_dirs_is_dirname_of_each() -> None:
+    from cachedb.link.install import parent_dirs
+
+    cases = [
+        ["/venv/lib/a.py", "/venv/lib/pkg/b.py", "/venv/bin/tool"],
+        ["/a.py", "/venv/x.py"],  # a file at the root: dirname says "/"
+        ["/venv//double/a.py", "/venv/lib/b.py"],  # two separators: dirname strips both
+        ["relative", "/venv/lib/a.py"],  # no separator: dirname says ""
+        ["/venv/dir/", "/venv/lib/a.py"],
+        [],
+    ]
+    for paths in cases:
+        assert parent_dirs(paths) == {os.path.dirname(p) for p in paths}, paths

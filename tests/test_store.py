@@ -71,6 +71,16 @@ def test_archive_rows_describe_the_wheel(tmp_path: Path) -> None:
     assert os.access(entry.path / "demo_pkg" / "__init__.py", os.X_OK)
 
 
+def test_file_counts_are_the_archives_numbers_of_files(tmp_path: Path) -> None:
+    small = make_wheel(tmp_path / "w", "small", "1.0")
+    files = {f"big/m{i}.py": "" for i in range(30)}
+    big = make_wheel(tmp_path / "w", "big", "1.0", files=files)
+    with open_cache(tmp_path / "cache") as cache:
+        ids = [cache.put(WHEELS_BUCKET, key_for(w), w).archive_id for w in (small, big)]
+        counts = cache.file_counts([*ids, "0" * 64])  # an id without a row: absent
+    assert counts == {ids[0]: 4, ids[1]: 33}  # with METADATA, WHEEL and RECORD
+
+
 def test_replace_swaps_pointer_and_keeps_old_tree_for_its_reader(tmp_path: Path) -> None:
     cache_dir = tmp_path / "cache"
     old = make_wheel(tmp_path / "old", "demo", "1.0", files={"demo/__init__.py": "X = 'old'\n"})

@@ -326,6 +326,10 @@ class Cache:
         """Record an install run in environment ``prefix`` (one transaction)."""
         self.write_sql(lambda run: catalog.record_install(run, prefix, python, installed, removed))
 
+    def file_counts(self, archive_ids: Sequence[str]) -> dict[str, int]:
+        """Archive id -> number of files, as recorded when each archive was stored."""
+        return self.read_sql(lambda run: catalog.file_counts(run, archive_ids))
+
     def installed_archives(self, prefix: str) -> dict[str, str]:
         """Canonical name -> archive id of what cachedb installed into environment ``prefix``."""
         return self.read_sql(lambda run: catalog.installed_archives(run, prefix))

@@ -81,6 +81,20 @@ def pointer_rows(
     return rows
 
 
+def file_counts(run: Executor, archive_ids: Sequence[str]) -> dict[str, int]:
+    """Archive id -> its number of files, for the archives of ``archive_ids`` that have a row."""
+    counts: dict[str, int] = {}
+    for start in range(0, len(archive_ids), _KEYS_CHUNK):
+        chunk = archive_ids[start : start + _KEYS_CHUNK]
+        names = ", ".join(f":i{i}" for i in range(len(chunk)))
+        params = {f"i{i}": archive_id for i, archive_id in enumerate(chunk)}
+        for archive_id, count in run(
+            f"SELECT id, file_count FROM archives WHERE id IN ({names})", params
+        ):
+            counts[archive_id] = int(count)
+    return counts
+
+
 def lease_ttl() -> float:
     """Seconds a lease outlives its holder's last heartbeat (``CACHEDB_LEASE_TTL``)."""
     from .._settings import value
