@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 from packaging.utils import canonicalize_name
 
@@ -34,8 +34,7 @@ from .scripts import generate_launcher, rewrite_shebang
 _GENERATED = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
 
 
-@dataclass(frozen=True)
-class InstalledDist:
+class InstalledDist(NamedTuple):
     name: str  # canonical
     version: str
     dist_info: Path  # installed .dist-info directory
@@ -47,8 +46,7 @@ class InstalledDist:
         return tuple(Path(p) for p in self.paths)
 
 
-@dataclass(frozen=True)
-class _Fresh:
+class _Fresh(NamedTuple):
     dst: str
     data: bytes
     executable: bool

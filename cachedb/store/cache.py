@@ -12,9 +12,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from .. import _pause
 from .._config import resolve_cache_dir, resolve_db_url
@@ -36,8 +35,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     archive_id: str
     path: Path  # canonical absolute archive directory
     bucket: str
@@ -45,8 +43,7 @@ class Entry:
     lease_id: int | None = None  # set when the caller asked to hold the archive
 
 
-@dataclass(frozen=True)
-class PutItem:
+class PutItem(NamedTuple):
     """What ``Cache.put`` takes, for ``Cache.put_many``."""
 
     bucket: str
@@ -57,8 +54,7 @@ class PutItem:
     unpacked: UnpackedWheel | None = None
 
 
-@dataclass(frozen=True)
-class CachedWheel:
+class CachedWheel(NamedTuple):
     bucket: str
     key: str
     archive_id: str

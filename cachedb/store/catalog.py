@@ -12,8 +12,7 @@ import math
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .._process import boot_id, host_id, process_start_time, this_host
 from ..db.dialect import db_now, for_share, for_update, lock_names, now_sql
@@ -32,8 +31,7 @@ _LEASES_CHUNK = 500
 _KEYS_CHUNK = 200
 
 
-@dataclass(frozen=True)
-class InstallRecord:
+class InstallRecord(NamedTuple):
     archive_id: str
     name: str  # canonical
     version: str
