@@ -10,6 +10,7 @@ SQLAlchemy is loaded only for other databases, audits and repairs.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -159,6 +160,8 @@ class Cache:
             return None
         candidate = self.layout.archive_dir(archive_id)
         try:
+            if os.name == "posix" and stat.S_ISDIR(os.lstat(candidate).st_mode):
+                return candidate  # a directory, not a link, in the bucket: really inside it
             real = candidate.resolve(strict=True)
         except OSError:
             return None
