@@ -44,6 +44,7 @@ WARM_UNUSED = {
     "cachedb.wheel.inflate",
     "cachedb.wheel.metadata",
     "cachedb.wheel.zipdir",
+    "tempfile",
     "tomllib",
 }
 

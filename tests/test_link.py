@@ -256,6 +256,25 @@ def test_clone_mode_install_falls_back_per_file(tmp_path: Path, env: Env) -> Non
     assert env.run(str(env.bin / "foo-cli")).stdout == "hello from foo\n"
 
 
+def test_hardlink_mode_copies_a_file_that_cannot_be_linked(tmp_path: Path) -> None:
+    # The environment on another file system (tmpfs): every link fails with EXDEV.
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or not os.access(shm, os.W_OK):
+        pytest.skip("no writable /dev/shm")
+    arc = archive(tmp_path, **FULL)
+    if os.stat(shm).st_dev == os.stat(arc).st_dev:
+        pytest.skip("/dev/shm is on the archive's file system")
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir=shm) as where:
+        env = Env(Path(where) / "venv")
+        install(env, arc, "hardlink")
+        linked = env.site / "foo/__init__.py"
+        assert linked.read_text() == FOO_INIT
+        assert linked.stat().st_nlink == 1  # a copy
+        assert env.run(str(env.bin / "foo-cli")).stdout == "hello from foo\n"
+
+
 @pytest.mark.parametrize(
     ("group", "name", "value"),
     [
@@ -418,3 +437,54 @@ def test_uninstall_refuses_absolute_and_symlinked_escapes(tmp_path: Path, env: E
         (dist.dist_info / "RECORD").write_text(original)
     assert (outside / "victim.txt").exists()
     assert all(p.exists() for p in dist.files)
+
+
+MANY_DIRS = {f"foo/locale/l{i}/LC_MESSAGES/django.mo": f"{i}\n" for i in range(150)}
+
+
+@pytest.mark.parametrize("threaded_from", [1, 10**9])
+def test_directories_made_on_two_threads_equal_one_thread(
+    tmp_path: Path, env: Env, monkeypatch: pytest.MonkeyPatch, threaded_from: int
+) -> None:
+    monkeypatch.setattr("cachedb.link.place._THREADED_LEVEL", threaded_from)
+    arc = archive(tmp_path, files={"foo/__init__.py": "", **MANY_DIRS})
+    before = tree(env.site)
+    dist = install(env, arc)
+    made = tree(env.site) - before
+    dirs = {f"foo/locale/l{i}" for i in range(150)}
+    dirs |= {f"{d}/LC_MESSAGES" for d in dirs}
+    files = {str(Path(p).relative_to(env.site)) for p in dist.paths}
+    dirs |= {"foo", "foo/locale", "foo-1.0.dist-info"}
+    assert made == dirs | files
+    assert {p for p in made if (env.site / p).is_dir()} == dirs
+
+
+@pytest.mark.parametrize("threaded_from", [1, 10**9])
+def test_failed_install_removes_the_directories_it_made_on_threads(
+    tmp_path: Path, env: Env, monkeypatch: pytest.MonkeyPatch, threaded_from: int
+) -> None:
+    monkeypatch.setattr("cachedb.link.place._THREADED_LEVEL", threaded_from)
+    arc = archive(tmp_path, files={"foo/__init__.py": "", "foo/zzz.py": "Z = 1\n", **MANY_DIRS})
+    (env.site / "foo/locale/l7").mkdir(parents=True)  # one there before: it stays
+    (env.site / "foo/zzz.py").mkdir()  # a directory where a file must go
+    before = snapshot(env.prefix), tree(env.prefix)
+
+    with pytest.raises(InstallError, match="cannot install foo 1.0"):
+        install(env, arc)
+
+    assert (snapshot(env.prefix), tree(env.prefix)) == before
+
+
+def test_parent_dirs_is_dirname_of_each() -> None:
+    from cachedb.link.install import parent_dirs
+
+    cases = [
+        ["/venv/lib/a.py", "/venv/lib/pkg/b.py", "/venv/bin/tool"],
+        ["/a.py", "/venv/x.py"],  # a file at the root: dirname says "/"
+        ["/venv//double/a.py", "/venv/lib/b.py"],  # two separators: dirname strips both
+        ["relative", "/venv/lib/a.py"],  # no separator: dirname says ""
+        ["/venv/dir/", "/venv/lib/a.py"],
+        [],
+    ]
+    for paths in cases:
+        assert parent_dirs(paths) == {os.path.dirname(p) for p in paths}, paths

@@ -71,6 +71,16 @@ def test_archive_rows_describe_the_wheel(tmp_path: Path) -> None:
     assert os.access(entry.path / "demo_pkg" / "__init__.py", os.X_OK)
 
 
+def test_file_counts_are_the_archives_numbers_of_files(tmp_path: Path) -> None:
+    small = make_wheel(tmp_path / "w", "small", "1.0")
+    files = {f"big/m{i}.py": "" for i in range(30)}
+    big = make_wheel(tmp_path / "w", "big", "1.0", files=files)
+    with open_cache(tmp_path / "cache") as cache:
+        ids = [cache.put(WHEELS_BUCKET, key_for(w), w).archive_id for w in (small, big)]
+        counts = cache.file_counts([*ids, "0" * 64])  # an id without a row: absent
+    assert counts == {ids[0]: 4, ids[1]: 33}  # with METADATA, WHEEL and RECORD
+
+
 def test_replace_swaps_pointer_and_keeps_old_tree_for_its_reader(tmp_path: Path) -> None:
     cache_dir = tmp_path / "cache"
     old = make_wheel(tmp_path / "old", "demo", "1.0", files={"demo/__init__.py": "X = 'old'\n"})
@@ -488,3 +498,36 @@ def test_storing_through_the_orm_when_sqlite3_cannot_take_the_url(tmp_path: Path
     assert files == (1203, 1)
     assert conn.execute("SELECT count(*) FROM leases").fetchone() == (0,)
     assert events_of_db(tmp_path / "db.sqlite3") == ["archive.insert", "pointer.insert"]
+
+
+def test_canonical_answers_as_resolving_the_archive_does(tmp_path: Path) -> None:
+    """The lstat shortcut for a plain archive directory equals resolving its path."""
+    wheels = [make_wheel(tmp_path / "w", name, "1.0") for name in ("one", "two")]
+    with open_cache(tmp_path / "cache") as cache:
+        one, two = (cache.put(WHEELS_BUCKET, key_for(w), w).archive_id for w in wheels)
+        bucket = cache.layout.archives
+        made = {
+            "link-to-sibling": ("a" * 64, lambda p: os.symlink(bucket / two, p)),
+            "link-elsewhere": ("b" * 64, lambda p: os.symlink(tmp_path / "w", p)),
+            "dangling-link": ("c" * 64, lambda p: os.symlink(tmp_path / "gone", p)),
+            "plain-file": ("d" * 64, lambda p: p.write_text("")),
+        }
+        for archive_id, make in made.values():
+            make(bucket / archive_id)
+
+        def resolved(archive_id: str) -> Path | None:
+            candidate = bucket / archive_id
+            try:
+                real = candidate.resolve(strict=True)
+            except OSError:
+                return None
+            ok = real.parent == bucket.resolve() and real.is_dir()
+            return candidate if ok else None
+
+        ids = [one, two, "e" * 64, *(archive_id for archive_id, _ in made.values())]
+        for archive_id in ids:
+            relpath = f"archive-v0/{archive_id}"
+            assert cache.canonical(archive_id, relpath) == resolved(archive_id), archive_id
+        assert cache.canonical(one, f"archive-v0/{one}") == bucket / one
+        assert cache.canonical("a" * 64, f"archive-v0/{'a' * 64}") == bucket / ("a" * 64)
+        assert cache.canonical("b" * 64, f"archive-v0/{'b' * 64}") is None

@@ -12,7 +12,6 @@ from .options import InstallOptions
 from .report import Reporter
 
 if TYPE_CHECKING:
-    from ..link import Archive
     from ..store import Cache, InstallRecord
     from ..target import Interpreter
     from .environment import Environment
@@ -61,17 +60,14 @@ def link_all(
         uninstall(name, interp.scheme, prefix)
         removed.append((name, env.installed[name][0]))
 
-    # Read before linking starts, so the archives are split between the two linking
-    # processes by their number of files.
-    archives = [read_archive(item.path.absolute()) for item in ready]
-
     major, minor = interp.markers["python_version"].split(".")[:2]
     target_version = (int(major), int(minor))
 
-    def link(job: tuple[Ready, Archive]) -> InstallRecord:
-        item, archive = job
+    def link(item: Ready) -> InstallRecord:
+        # Read here, by the process that links it: reading every RECORD first, in this
+        # process alone, kept the other one waiting.
         install_archive(
-            archive,
+            read_archive(item.path.absolute()),
             scheme=interp.scheme,
             python_executable=interp.executable,
             python_version=target_version,
@@ -82,7 +78,10 @@ def link_all(
         reporter.advance(item.pin.name)
         return InstallRecord(item.archive_id, item.pin.name, str(item.pin.version), mode)
 
-    jobs = list(zip(ready, archives, strict=True))
-    records = on_two_processes(link, jobs, [len(a.files) for a in archives], "link")
+    # Heaviest first (the catalog knows each archive's number of files), so that neither
+    # linking process is left alone with a large archive at the end.
+    counts = cache.file_counts([item.archive_id for item in ready]) if len(ready) > 1 else {}
+    weights = [counts.get(item.archive_id, 0) for item in ready]
+    records = on_two_processes(link, ready, weights, "link")
     reporter.stop()
     return Linked(list(records), removed, started)

@@ -8,8 +8,8 @@ or hashed again here.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from packaging.utils import canonicalize_name
 
@@ -19,8 +19,7 @@ from ..wheel.records import RecordEntry
 from .records import parse_installed_record
 
 
-@dataclass(frozen=True)
-class Archive:
+class Archive(NamedTuple):
     root: Path
     dist_info: str  # "<name>-<version>.dist-info", as in the wheel
     name: str  # canonical

@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 from packaging.utils import canonicalize_name
 
@@ -34,8 +34,7 @@ from .scripts import generate_launcher, rewrite_shebang
 _GENERATED = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
 
 
-@dataclass(frozen=True)
-class InstalledDist:
+class InstalledDist(NamedTuple):
     name: str  # canonical
     version: str
     dist_info: Path  # installed .dist-info directory
@@ -47,8 +46,7 @@ class InstalledDist:
         return tuple(Path(p) for p in self.paths)
 
 
-@dataclass(frozen=True)
-class _Fresh:
+class _Fresh(NamedTuple):
     dst: str
     data: bytes
     executable: bool
@@ -192,6 +190,22 @@ def _link_all(journal: Journal, items: Iterable[tuple[str, str]], link_mode: str
             placed.append(dst)
 
 
+def parent_dirs(paths: Iterable[str]) -> set[str]:
+    """``{os.path.dirname(p) for p in paths}``, for ten thousand paths at a time.
+
+    Cutting at the last separator gives dirname's answer wherever it leaves a
+    non-empty head that does not end in a separator; where it does not (or where
+    there are two separators), dirname itself answers.
+    """
+    if os.altsep is not None:
+        return {os.path.dirname(p) for p in paths}
+    sep = os.sep
+    heads = {p.rpartition(sep)[0] for p in paths}
+    if all(head and head[-1] != sep for head in heads):
+        return heads
+    return {os.path.dirname(p) for p in paths}
+
+
 def _record_path(path: str, lib_dir: str, lib_prefix: str) -> str:
     rel = path[len(lib_prefix) :] if path.startswith(lib_prefix) else os.path.relpath(path, lib_dir)
     return rel.replace(os.sep, "/")
@@ -239,7 +253,7 @@ def install_archive(
     destinations = plan.destinations()
     journal = Journal()
     try:
-        journal.make_dirs({dist_info_dir, *(os.path.dirname(d) for d in destinations)})
+        journal.make_dirs({dist_info_dir, *parent_dirs(destinations)})
         _link_all(journal, ((dst, src) for dst, (src, _) in plan.linked.items()), link_mode)
         for item in fresh:
             journal.place(item.dst, _write_fresh(item.data, item.executable))

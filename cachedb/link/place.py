@@ -14,6 +14,10 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 
+# Directories of one depth made on two threads from this many on (below, a thread's
+# start costs more than it saves).
+_THREADED_LEVEL = 64
+
 
 class Journal:
     """Everything one install created or replaced, so that a failure can undo it."""
@@ -29,8 +33,12 @@ class Journal:
     def make_dirs(self, dirs: Iterable[str]) -> None:
         """Create ``dirs`` and their missing parents, remembering which ones this call made.
 
-        Parents come before children (shorter paths first), and a directory that
+        Parents come before children (one depth at a time), and a directory that
         exists answers ``mkdir`` with EEXIST: one system call per directory, no stat.
+        A depth with many directories is made on two threads: ``mkdir`` allocates an
+        inode and a block and releases the GIL for all of it, so two threads make
+        them about twice as fast, and a large archive (thousands of locale
+        directories) no longer leaves the other linking process idle at the end.
         """
         wanted: set[str] = set()
         for directory in dirs:
@@ -40,22 +48,36 @@ class Journal:
                 if parent == directory:
                     break
                 directory = parent
-        for path in sorted(wanted, key=len):
-            try:
-                os.mkdir(path)
-            except FileExistsError:
-                continue  # already there (or made by a parallel install)
-            except FileNotFoundError:
-                if os.path.isdir(path):
-                    continue
-                raise
-            except PermissionError:
-                # Above the environment (e.g. "/"), mkdir may be refused where the
-                # directory certainly exists.
-                if os.path.isdir(path):
-                    continue
-                raise
-            self._dirs.append(path)
+        levels: dict[int, list[str]] = {}
+        for path in wanted:
+            depth = path.count(os.sep) + (path.count(os.altsep) if os.altsep else 0)
+            levels.setdefault(depth, []).append(path)
+        for depth in sorted(levels):
+            level = levels[depth]
+            if len(level) < _THREADED_LEVEL:
+                for path in level:
+                    self._make_dir(path)
+            else:
+                from .._threads import on_two_threads
+
+                on_two_threads(self._make_dir, level, "mkdir")
+
+    def _make_dir(self, path: str) -> None:
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            return  # already there (or made by a parallel install)
+        except FileNotFoundError:
+            if os.path.isdir(path):
+                return
+            raise
+        except PermissionError:
+            # Above the environment (e.g. "/"), mkdir may be refused where the
+            # directory certainly exists.
+            if os.path.isdir(path):
+                return
+            raise
+        self._dirs.append(path)  # list.append is atomic; two threads may make a level
 
     def _temp_name(self, dst: str) -> str:
         with self._lock:

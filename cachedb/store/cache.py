@@ -10,11 +10,11 @@ SQLAlchemy is loaded only for other databases, audits and repairs.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from .. import _pause
 from .._config import resolve_cache_dir, resolve_db_url
@@ -36,8 +36,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     archive_id: str
     path: Path  # canonical absolute archive directory
     bucket: str
@@ -45,8 +44,7 @@ class Entry:
     lease_id: int | None = None  # set when the caller asked to hold the archive
 
 
-@dataclass(frozen=True)
-class PutItem:
+class PutItem(NamedTuple):
     """What ``Cache.put`` takes, for ``Cache.put_many``."""
 
     bucket: str
@@ -57,8 +55,7 @@ class PutItem:
     unpacked: UnpackedWheel | None = None
 
 
-@dataclass(frozen=True)
-class CachedWheel:
+class CachedWheel(NamedTuple):
     bucket: str
     key: str
     archive_id: str
@@ -163,6 +160,8 @@ class Cache:
             return None
         candidate = self.layout.archive_dir(archive_id)
         try:
+            if os.name == "posix" and stat.S_ISDIR(os.lstat(candidate).st_mode):
+                return candidate  # a directory, not a link, in the bucket: really inside it
             real = candidate.resolve(strict=True)
         except OSError:
             return None
@@ -325,6 +324,10 @@ class Cache:
     ) -> None:
         """Record an install run in environment ``prefix`` (one transaction)."""
         self.write_sql(lambda run: catalog.record_install(run, prefix, python, installed, removed))
+
+    def file_counts(self, archive_ids: Sequence[str]) -> dict[str, int]:
+        """Archive id -> number of files, as recorded when each archive was stored."""
+        return self.read_sql(lambda run: catalog.file_counts(run, archive_ids))
 
     def installed_archives(self, prefix: str) -> dict[str, str]:
         """Canonical name -> archive id of what cachedb installed into environment ``prefix``."""

@@ -12,8 +12,7 @@ import math
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .._process import boot_id, host_id, process_start_time, this_host
 from ..db.dialect import db_now, for_share, for_update, lock_names, now_sql
@@ -32,8 +31,7 @@ _LEASES_CHUNK = 500
 _KEYS_CHUNK = 200
 
 
-@dataclass(frozen=True)
-class InstallRecord:
+class InstallRecord(NamedTuple):
     archive_id: str
     name: str  # canonical
     version: str
@@ -79,6 +77,20 @@ def pointer_rows(
             params,
         )
     return rows
+
+
+def file_counts(run: Executor, archive_ids: Sequence[str]) -> dict[str, int]:
+    """Archive id -> its number of files, for the archives of ``archive_ids`` that have a row."""
+    counts: dict[str, int] = {}
+    for start in range(0, len(archive_ids), _KEYS_CHUNK):
+        chunk = archive_ids[start : start + _KEYS_CHUNK]
+        names = ", ".join(f":i{i}" for i in range(len(chunk)))
+        params = {f"i{i}": archive_id for i, archive_id in enumerate(chunk)}
+        for archive_id, count in run(
+            f"SELECT id, file_count FROM archives WHERE id IN ({names})", params
+        ):
+            counts[archive_id] = int(count)
+    return counts
 
 
 def lease_ttl() -> float:
