@@ -31,8 +31,9 @@ def host_id() -> str:
         return forced
     for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
         try:
-            with open(path, encoding="ascii") as f:
-                found = f.read().strip()
+            # Bytes decoded here: a text file in "ascii" would load encodings.ascii first.
+            with open(path, "rb") as f:
+                found = f.read().decode("ascii").strip()
         except (OSError, UnicodeDecodeError):
             continue
         if found:
