@@ -46,12 +46,10 @@ _DESCRIPTOR_FLAG = 0x08
 _ENCRYPTED_FLAG = 0x01
 # A data descriptor is crc + two sizes (4- or 8-byte each), optionally signed.
 _DESCRIPTOR_SIZES = (12, 16, 20, 24)
-# Wheels up to this size are read with one call and checked and inflated from
-# memory: no system call per member. Bigger ones are read member by member, so
-# that an unpacking worker's peak memory is not the size of the biggest wheel.
+# Wheels up to this size are read in one call and inflated from memory; bigger ones
+# member by member (a worker's peak memory is not the biggest wheel's size), their
+# local headers HEADER_WINDOW bytes at a time: many small members' in one call.
 IN_MEMORY = 8 * 1024**2
-# What one read takes of a wheel read member by member while its local headers
-# are checked: the headers of many small members come in one call.
 HEADER_WINDOW = 256 * 1024
 
 
@@ -346,8 +344,7 @@ def read_layout(src: WheelBytes, filename: str) -> list[Member]:
         if in_memory is not None:
             block, at = in_memory, header_offset
         else:  # the header and the name it should carry, from the last read if it holds them
-            wanted = _LOCAL_HEADER.size + len(name)
-            at = header_offset - window_at
+            wanted, at = _LOCAL_HEADER.size + len(name), header_offset - window_at
             if at < 0 or at + wanted > len(window):
                 window = read(header_offset, max(wanted, HEADER_WINDOW))
                 window_at, at = header_offset, 0
