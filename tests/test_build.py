@@ -665,3 +665,36 @@ def test_build_policy_names() -> None:
     assert not policy.may_build("x") and policy.may_build("z")
     assert policy.refreshes("y") and not policy.refreshes("z")
     assert not BuildPolicy(no_build=True).may_build("z")
+
+
+@pytest.mark.parametrize("build_backend", ["setuptools", "flit"])
+def test_a_run_that_installs_nothing_prepares_metadata_and_builds_no_wheel(
+    server: IndexServer, tmp_path: Path, build_backend: str
+) -> None:
+    """``compile`` and ``install --dry-run`` need an sdist's metadata, not its wheel: a
+    project with extension modules would be compiled only to be locked. Both backends
+    offer ``prepare_metadata_for_build_wheel``; what it says is what the install of the
+    built wheel then does."""
+    project = write_project(
+        tmp_path / "src", "metaonly", "1.0", backend=build_backend, dependencies=("lib",)
+    )
+    server.add(make_sdist(project, tmp_path / "dist", "metaonly", "1.0"))
+    cache = tmp_path / "cache"
+    built = cache / "built-wheels-v0"
+    (tmp_path / "requirements.in").write_text("metaonly\n")
+    compiled = cachedb(
+        "compile", "requirements.in", "-o", "requirements.txt",
+        "--cache-dir", cache, "--index-url", server.url, cwd=tmp_path,
+    )  # fmt: skip
+    assert compiled.returncode == 0, compiled.stderr
+    assert "lib==1.0" in (tmp_path / "requirements.txt").read_text()
+    assert not any(built.rglob("*"))
+    venv = tmp_path / "venv"
+    dry = ok(install(cache, server, venv, "--dry-run", "metaonly"))
+    assert "metaonly==1.0" in dry and "lib==1.0" in dry
+    assert not any(built.rglob("*"))
+
+    ok(install(cache, server, venv, "metaonly"))
+
+    assert any(built.rglob("*"))
+    assert value(venv, "metaonly") == "1.0" and value(venv, "lib") == "lib"

@@ -67,8 +67,10 @@ class Builder:
         policy: BuildPolicy | None = None,
         log: Callable[[str], None] | None = None,
         remote: RemoteTier | None = None,
+        metadata_only: bool = False,
     ) -> None:
         self._cache = cache
+        self._metadata_only = metadata_only
         self._remote = remote
         self._asked: set[str] = set()  # source keys the remote was asked for in this run
         self._python = python
@@ -213,11 +215,24 @@ class Builder:
     def metadata(self, source: BuildSource) -> bytes:
         """Core metadata for resolution: the METADATA of the source's wheel.
 
-        The wheel is built rather than its metadata prepared: the install needs the
+        An install builds the wheel rather than preparing its metadata: it needs the
         wheel anyway, so this spares a hook subprocess (``prepare_metadata_for_build_wheel``
         costs one as long as ``build_wheel``'s for a pure-Python project), and what the
-        resolver reads is exactly what gets installed.
+        resolver reads is exactly what gets installed. A run that needs no wheel
+        (``compile``, ``--dry-run``) asks the backend for the metadata where it offers
+        that hook: building a project with extension modules only to lock it can take
+        minutes.
         """
+        if self._metadata_only and not source.editable:
+            hit = self.shared(source)
+            if hit is not None:
+                return metadata_of(hit.path)
+            self._check_allowed(source)
+            work = self._prepared(source)
+            assert work.backend is not None
+            prepared = work.backend.prepare_metadata(work.directory / "metadata")
+            if prepared is not None:
+                return (prepared / "METADATA").read_bytes()
         return metadata_of(self.build(source).path)
 
     def build(self, source: BuildSource) -> BuiltWheel:

@@ -127,6 +127,12 @@ class Backend:
         with self._hook(f"get_requires_for_build_{distribution}"):
             return sorted(self._builder.get_requires_for_build(distribution))
 
+    def prepare_metadata(self, out: Path) -> Path | None:
+        """The ``.dist-info`` ``prepare_metadata_for_build_wheel`` made; None without that hook."""
+        with self._hook("prepare_metadata_for_build_wheel"):
+            found = self._builder.prepare("wheel", out)
+        return None if found is None else Path(found)
+
     def build(self, distribution: Distribution, out: Path) -> Path:
         """Run ``build_wheel`` or ``build_editable``; return the wheel's path."""
         with self._hook(f"build_{distribution}"):

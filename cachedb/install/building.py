@@ -45,8 +45,10 @@ def builder_factory(
     log: Callable[[str], None],
     *,
     remote: RemoteTier | None = None,
+    metadata_only: bool = False,
 ) -> Callable[[], Builder]:
-    """How to make this run's Builder: same cache, database and indexes, the target's python."""
+    """How to make this run's Builder: same cache, database and indexes, the target's python
+    (``metadata_only`` for a run that installs nothing: see ``Builder.metadata``)."""
 
     def make() -> Builder:
         from ..build.builder import Builder
@@ -59,6 +61,7 @@ def builder_factory(
             policy=build_policy(opts),
             log=log,
             remote=remote,
+            metadata_only=metadata_only,
         )
 
     return make

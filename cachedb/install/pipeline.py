@@ -189,7 +189,14 @@ def _finder(
         offline=opts.offline,
         python_version=interp.version,
         builder=builder_factory(
-            cache, interp, opts, where.index_urls, where.find_links, reporter.info, remote=remote
+            cache,
+            interp,
+            opts,
+            where.index_urls,
+            where.find_links,
+            reporter.info,
+            remote=remote,
+            metadata_only=opts.dry_run,
         ),
         policy=build_policy(opts),
         local_dirs=local_dirs,

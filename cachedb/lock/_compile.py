@@ -281,7 +281,9 @@ def _builder(
 ) -> Callable[[], Builder]:
     from ..install.building import builder_factory
 
-    return builder_factory(cache, interp, opts.install, index_urls, find_links, reporter.info)
+    return builder_factory(
+        cache, interp, opts.install, index_urls, find_links, reporter.info, metadata_only=True
+    )
 
 
 def _index(opts: CompileOptions, cache: Cache, where: Sources) -> IndexClient | None:
