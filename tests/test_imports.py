@@ -285,3 +285,31 @@ def test_a_warm_compile_from_an_index_loads_only_what_it_uses(
     assert len(index_server.requests) == before
     assert out.read_text() == cold
     assert _hits(loaded, COMPILE_UNUSED) == []
+
+
+def test_a_remembered_nothing_to_do_parses_nothing(tmp_path: Path) -> None:
+    """The same nothing-to-do request again (install/noop_memo.py): no packaging parser."""
+    import time
+
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, "app", "1.0", requires=["lib>=1; python_version >= '3'"])
+    make_wheel(wheels, "lib", "1.0")
+    venv = make_venv(tmp_path / "v")
+    flags = ["--cache-dir", tmp_path / "cache", "--no-index", "--find-links", wheels]
+    assert cachedb("install", "--python", venv, *flags, "app").returncode == 0
+    # What a memo rests on must be older than its racy window (2 s) to be remembered.
+    time.sleep(2.5)
+    assert cachedb("install", "--python", venv, *flags, "app").returncode == 0
+
+    loaded = _loaded_by("install", "-q", "--python", venv, *flags, "app")
+
+    unwanted = {
+        "packaging.requirements",
+        "packaging.markers",
+        "packaging.specifiers",
+        "packaging.tags",
+        "cachedb.requirements._line",
+        "cachedb.resolve",
+        "cachedb.link",
+    }
+    assert _hits(loaded, HEAVY | WARM_UNUSED | NOOP_UNUSED | unwanted | {"typer"}) == []

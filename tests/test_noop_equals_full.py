@@ -24,7 +24,8 @@ from installtools import cachedb, make_venv, tree
 from wheelbuilder import make_wheel
 
 from cachedb.errors import CachedbError
-from cachedb.install.noop import nothing_to_do
+from cachedb.install import noop_memo
+from cachedb.install.noop import nothing_to_do, remembered
 from cachedb.install.options import InstallOptions
 from cachedb.install.pipeline import run_install
 from cachedb.install.report import Reporter
@@ -113,7 +114,12 @@ def _full(opts: InstallOptions) -> str | None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_nothing_to_do_is_what_the_full_pipeline_resolves(tmp_path: Path, seed: int) -> None:
+def test_nothing_to_do_is_what_the_full_pipeline_resolves(
+    tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Memos are written at once (not only for files older than the racy window), so that
+    # each answer is also checked as remembered.
+    monkeypatch.setattr(noop_memo, "_SETTLED", 0)
     rng = random.Random(seed)
     wheels, cache = tmp_path / "wheels", tmp_path / "cache"
     _universe(rng, wheels)
@@ -135,6 +141,7 @@ def test_nothing_to_do_is_what_the_full_pipeline_resolves(tmp_path: Path, seed: 
                 continue  # a request the pipeline refuses before either path runs
             full = _full(opts)
             what = f"{reqs} {more}: fast {fast}, full {full!r}"
+            assert remembered(opts) == fast, what
             if fast is not None:
                 answered += 1
                 assert full is not None, what
@@ -228,3 +235,82 @@ def test_the_cli_says_what_the_full_pipeline_says_and_changes_nothing(tmp_path: 
     assert full.stderr.splitlines()[0].startswith("Resolved 2 packages in ")
     assert fast.stderr.splitlines()[1].startswith("Audited 2 packages in ")
     assert tree(venv) == before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [4, 5])
+def test_a_remembered_answer_never_outlives_a_change(
+    tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After each change to the environment (a version installed over another, a
+    distribution removed), every remembered request answers as it does now."""
+    monkeypatch.setattr(noop_memo, "_SETTLED", 0)
+    rng = random.Random(seed)
+    wheels, cache = tmp_path / "wheels", tmp_path / "cache"
+    _universe(rng, wheels)
+    venv = _environment(rng, tmp_path, wheels, cache, consistent=True)
+    asked: list[InstallOptions] = []
+    for _ in range(40):
+        reqs = [_requirement(rng, PROJECTS) for _ in range(rng.randint(1, 2))]
+        opts = _options(venv, cache, wheels, reqs, no_deps=rng.random() < 0.15)
+        try:
+            nothing_to_do(opts, collect_request(opts))
+        except CachedbError:
+            continue
+        asked.append(opts)
+    remembered_before = sum(remembered(o) is not None for o in asked)
+    assert remembered_before >= 3
+    flags = ["--python", venv, "--cache-dir", cache, "--no-index", "--find-links", wheels]
+    for _ in range(4):
+        name = rng.choice(PROJECTS)
+        if rng.random() < 0.3:
+            change = cachedb("uninstall", "--python", venv, "--cache-dir", cache, name)
+        else:
+            change = cachedb(
+                "install", "-q", "--no-deps", *flags, f"{name}=={rng.choice(VERSIONS)}"
+            )
+        assert change.returncode == 0, change.stderr
+        for opts in asked:
+            now = nothing_to_do(opts, collect_request(opts))
+            assert remembered(opts) in (None, now), opts.requirements
+
+
+def _remember_now(monkeypatch: pytest.MonkeyPatch, opts: InstallOptions) -> None:
+    monkeypatch.setattr(noop_memo, "_SETTLED", 0)
+    assert nothing_to_do(opts, collect_request(opts)) == 2
+    assert remembered(opts) == 2
+
+
+def test_a_changed_requirement_file_or_metadata_is_not_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    venv, cache, wheels = _installed_world(tmp_path)
+    reqs = tmp_path / "reqs.txt"
+    reqs.write_text("app\n")
+    opts = _options(venv, cache, wheels, [], requirement_files=[str(reqs)])
+    _remember_now(monkeypatch, opts)
+    reqs.write_text("app>1\n")  # the same size: its text, not its status, decides
+    assert remembered(opts) is None
+    reqs.write_text("app\n")
+    assert remembered(opts) == 2
+    metadata = next(venv.glob("lib/*/site-packages/lib-1.0.dist-info/METADATA"))
+    metadata.write_bytes(metadata.read_bytes())  # rewritten in place, same text
+    assert remembered(opts) is None
+
+
+def test_files_holding_options_and_fresh_environments_are_not_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    venv, cache, wheels = _installed_world(tmp_path)
+    # Just installed: younger than the racy window, so nothing is remembered yet.
+    plain = _options(venv, cache, wheels, ["app"])
+    assert nothing_to_do(plain, collect_request(plain)) == 2
+    assert remembered(plain) is None
+    inner = tmp_path / "inner.txt"
+    inner.write_text("app\n")
+    outer = tmp_path / "outer.txt"
+    outer.write_text(f"-r {inner}\n")
+    opts = _options(venv, cache, wheels, [], requirement_files=[str(outer)])
+    monkeypatch.setattr(noop_memo, "_SETTLED", 0)
+    assert nothing_to_do(opts, collect_request(opts)) == 2
+    assert remembered(opts) is None  # -r: another file's text would decide

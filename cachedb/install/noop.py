@@ -17,8 +17,9 @@ runs. ``tests/test_noop_equals_full.py`` compares both on random environments.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .options import InstallOptions
 
@@ -30,21 +31,50 @@ if TYPE_CHECKING:
 _BASE = ""  # stands for "the base dependencies" among a project's extras
 
 
+def remembered(opts: InstallOptions) -> int | None:
+    """``nothing_to_do``'s earlier answer to the same request, if nothing it read has
+    changed since (``noop_memo``); None otherwise."""
+    if not _may_answer(opts):
+        return None
+    found = _cached_interpreter(opts)
+    if found is None:
+        return None
+    from .noop_memo import recall
+
+    exe, stamp, interp, layout = found
+    return _locked(interp, layout, lambda: recall(opts, layout.interpreters, exe, stamp))
+
+
 def nothing_to_do(opts: InstallOptions, request: Request) -> int | None:
     """The number of distributions the request resolves to, when the environment already
     holds them all as the full pipeline would keep them; None when not proven."""
-    if not _may_answer(opts, request):
+    if not _may_answer(opts) or not _plain(request):
         return None
-    interp = _cached_interpreter(opts)
-    if interp is None:
+    found = _cached_interpreter(opts)
+    if found is None:
         return None
+    from .noop_memo import remember
+
+    exe, stamp, interp, layout = found
+
+    def answer() -> int | None:
+        closure = _closure(opts, request, interp)
+        if closure is None:
+            return None
+        remember(opts, layout.interpreters, exe, stamp, interp, closure, len(closure))
+        return len(closure)
+
+    return _locked(interp, layout, answer)
+
+
+def _locked(interp: Interpreter, layout: Layout, answer: Callable[[], int | None]) -> int | None:
     from ..target.lock import environment_lock
 
     try:
         # The full pipeline reads the environment under the writers' lock; so does this,
         # but never waits: a busy environment is left to the pipeline (it waits or says why).
-        with environment_lock(Path(interp.prefix), _layout(opts).locks, wait=False, waiting=_never):
-            return _closure_size(opts, request, interp)
+        with environment_lock(Path(interp.prefix), layout.locks, wait=False, waiting=_never):
+            return answer()
     except Exception:  # noqa: BLE001 - whatever fails here, the pipeline says in its words
         return None
 
@@ -53,9 +83,8 @@ def _never(message: str) -> None:  # pragma: no cover - wait=False never waits
     raise AssertionError(message)
 
 
-def _may_answer(opts: InstallOptions, request: Request) -> bool:
-    """Whether nothing in the options or request asks for more than keeping what is there."""
-    reqs = request.reqs
+def _may_answer(opts: InstallOptions) -> bool:
+    """Whether nothing in the options asks for more than keeping what is there."""
     return not (
         opts.upgrade
         or opts.reinstall
@@ -71,11 +100,19 @@ def _may_answer(opts: InstallOptions, request: Request) -> bool:
         or opts.refresh_packages
         or opts.remote
         or opts.require_hashes
-        or reqs.require_hashes
+        or opts.editables
+        or (opts.venv is not None and not Path(opts.venv).exists())  # would be created
+    )
+
+
+def _plain(request: Request) -> bool:
+    """Whether the request names every requirement by name alone, without hashes."""
+    reqs = request.reqs
+    return not (
+        reqs.require_hashes
         or request.hashes
         or request.direct
         or any(r.url is not None or r.editable for r in (*reqs.requirements, *reqs.constraints))
-        or (opts.venv is not None and not Path(opts.venv).exists())  # would be created
     )
 
 
@@ -86,9 +123,11 @@ def _layout(opts: InstallOptions) -> Layout:
     return Layout(resolve_cache_dir(opts.cache_dir))
 
 
-def _cached_interpreter(opts: InstallOptions) -> Interpreter | None:
-    """The target's answer as the cache holds it (still valid), else None: asking the
-    interpreter is the pipeline's job."""
+def _cached_interpreter(
+    opts: InstallOptions,
+) -> tuple[str, dict[str, Any], Interpreter, Layout] | None:
+    """The target (its path, stamp and answer as the cache holds it, still valid), else
+    None: asking the interpreter is the pipeline's job."""
     from ..errors import CachedbError
     from ..target import cache
     from ..target.discover import find_target
@@ -104,10 +143,12 @@ def _cached_interpreter(opts: InstallOptions) -> Interpreter | None:
     stamp = cache.stamp_executable(exe)
     if stamp is None:
         return None
-    return cache.load(layout.interpreters, exe, stamp)
+    interp = cache.load(layout.interpreters, exe, stamp)
+    return None if interp is None else (exe, stamp, interp, layout)
 
 
-def _closure_size(opts: InstallOptions, request: Request, interp: Interpreter) -> int | None:
+def _closure(opts: InstallOptions, request: Request, interp: Interpreter) -> list[Path] | None:
+    """The dist-info directories of what the request resolves to, if all installed."""
     from packaging.version import Version
 
     from ..link.uninstall import installed_distributions
@@ -142,7 +183,7 @@ def _closure_size(opts: InstallOptions, request: Request, interp: Interpreter) -
         for extra in sorted(fresh):
             extras = frozenset() if extra == _BASE else frozenset({extra})
             queue.extend(dependencies_for(deps, extras, markers))
-    return len(versions)
+    return [installed[name][1] for name in versions]
 
 
-__all__ = ["nothing_to_do"]
+__all__ = ["nothing_to_do", "remembered"]

@@ -13,7 +13,6 @@ and stored; nothing in the cache changes until every download is verified.
 from __future__ import annotations
 
 import contextlib
-import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +21,6 @@ from .options import InstallOptions
 from .report import Reporter
 from .report import count as _count
 from .report import duration as _secs
-from .request import Request, collect_request
 
 if TYPE_CHECKING:
     from ..index import IndexClient
@@ -34,23 +32,28 @@ if TYPE_CHECKING:
     from .fetching import Fetcher
     from .finder import CandidateFinder
     from .linking import Linked
+    from .request import Request
     from .resolving import Plan
 
 
 def run_install(opts: InstallOptions, reporter: Reporter) -> int:
     """Install ``opts``; return the process exit code (0), raising CachedbError on failure."""
-    started = time.perf_counter()
-    request = collect_request(opts)
-    from .noop import nothing_to_do
+    from .noop import nothing_to_do, remembered
 
-    kept = nothing_to_do(opts, request)
-    if kept is not None:
-        # What the pipeline says when resolving finds everything installed.
-        took = _secs(time.perf_counter() - started)
-        reporter.info(f"Resolved {_count(kept)} in {took}")
-        reporter.info(f"Audited {_count(kept)} in {took}")
-        return 0
-    return _run(opts, reporter, request, started)
+    started = time.perf_counter()
+    kept = remembered(opts)
+    if kept is None:
+        from .request import collect_request
+
+        request = collect_request(opts)
+        kept = nothing_to_do(opts, request)
+        if kept is None:
+            return _run(opts, reporter, request, started)
+    # What the pipeline says when resolving finds everything installed.
+    took = _secs(time.perf_counter() - started)
+    reporter.info(f"Resolved {_count(kept)} in {took}")
+    reporter.info(f"Audited {_count(kept)} in {took}")
+    return 0
 
 
 def _run(opts: InstallOptions, reporter: Reporter, request: Request, started: float) -> int:
@@ -137,6 +140,8 @@ def _install_into(
             finder.close()
             cache.release(held)
             if staging is not None:
+                import shutil
+
                 shutil.rmtree(staging, ignore_errors=True)
         if opts.dry_run:
             return 0

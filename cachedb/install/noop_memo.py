@@ -1,0 +1,168 @@
+"""Remembering a nothing-to-do answer, so that the same request against the same,
+unchanged environment is answered without parsing anything.
+
+``noop.nothing_to_do`` costs the import of ``packaging`` (requirements, markers,
+tags: about half a nothing-to-do run). Its answer depends only on the options
+(command line, variables and configuration files, all in ``InstallOptions``), the
+working directory and ``VIRTUAL_ENV``/``PATH`` (which find the target), the text of
+the requirement and constraint files, the target interpreter (its stamp, as the
+interpreter cache keeps it) and the installed distributions it read. A memo keeps
+all of these: the key exactly, the files' text exactly, and of the environment
+the status (mtime, ctime, size, inode) of its library directories and of each
+distribution's dist-info directory, METADATA and RECORD. Any difference and the
+memo is not used. A status is trusted only if it is older than ``_SETTLED``
+when the memo is written (like git's racy-index rule: a change within the same
+clock tick would not show), and nothing is remembered for requirement files that
+hold options (they may include other files) or ``$`` (variables), nor for
+environments holding a dist-info without RECORD or two of one name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..target import Interpreter
+    from .options import InstallOptions
+
+FORMAT = 1
+_SETTLED = 2_000_000_000  # ns: statuses younger than this when written are not trusted
+_PREFIX = "noop-"
+
+
+def _key(opts: InstallOptions) -> dict[str, Any] | None:
+    """What the answer depends on besides the environment; None if not rememberable."""
+    from .. import __version__
+
+    files: dict[str, str] = {}
+    for name in (*opts.requirement_files, *opts.constraint_files):
+        try:
+            with open(name, "rb") as fh:
+                text = fh.read().decode("utf-8", "surrogateescape")
+        except OSError:
+            return None
+        if "$" in text or _has_option(text):
+            return None
+        files[name] = text
+    return {
+        "format": FORMAT,
+        "cachedb": __version__,
+        "options": repr(sorted(vars(opts).items())),
+        "cwd": os.getcwd(),
+        "virtual_env": os.environ.get("VIRTUAL_ENV"),
+        "path": os.environ.get("PATH"),
+        "files": files,
+    }
+
+
+def _has_option(text: str) -> bool:
+    """Whether any word of ``text`` starts with ``-`` (an option: ``-r``, ``-c``, ``-e``...)."""
+    return text.startswith("-") or any(f"{ws}-" in text for ws in (" ", "\t", "\n", "\r", "\f"))
+
+
+def _memo_file(directory: Path, key: dict[str, Any]) -> Path:
+    crc = zlib.crc32(json.dumps(key, sort_keys=True).encode("utf-8", "surrogateescape"))
+    return directory / f"{_PREFIX}{crc:08x}.json"
+
+
+def _status(path: str) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino]
+
+
+def _paths(lib_dirs: Iterable[str], dist_infos: Iterable[Path]) -> list[str]:
+    out = list(lib_dirs)
+    for dist_info in dist_infos:
+        out += [str(dist_info), str(dist_info / "METADATA"), str(dist_info / "RECORD")]
+    return out
+
+
+def lib_dirs(interp: Interpreter) -> list[str]:
+    """The directories ``installed_distributions`` reads, as it normalises them."""
+    dirs: list[str] = []
+    for key in ("purelib", "platlib"):
+        value = interp.scheme.get(key)
+        if value and os.path.normpath(value) not in dirs:
+            dirs.append(os.path.normpath(value))
+    return dirs
+
+
+def recall(opts: InstallOptions, directory: Path, exe: str, stamp: dict[str, Any]) -> int | None:
+    """The remembered count for this request, if every input is as it was."""
+    key = _key(opts)
+    if key is None:
+        return None
+    try:
+        with open(_memo_file(directory, key), encoding="utf-8") as fh:
+            memo = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(memo, dict) or memo.get("key") != key:
+        return None
+    if memo.get("exe") != exe or memo.get("stamp") != json.loads(json.dumps(stamp)):
+        return None
+    statuses = memo.get("statuses")
+    if not isinstance(statuses, dict):
+        return None
+    for path, status in statuses.items():
+        if _status(path) != status:
+            return None
+    count = memo.get("count")
+    return count if isinstance(count, int) else None
+
+
+def remember(
+    opts: InstallOptions,
+    directory: Path,
+    exe: str,
+    stamp: dict[str, Any],
+    interp: Interpreter,
+    dist_infos: list[Path],
+    count: int,
+) -> None:
+    """Keep the answer, if every status it rests on has settled; failures cost only speed."""
+    key = _key(opts)
+    if key is None or not _unambiguous(lib_dirs(interp), len(dist_infos)):
+        return
+    now = time.time_ns()
+    statuses: dict[str, list[int] | None] = {}
+    for path in _paths(lib_dirs(interp), dist_infos):
+        status = statuses[path] = _status(path)
+        if status is not None and max(status[0], status[1]) > now - _SETTLED:
+            return
+    memo = {"key": key, "exe": exe, "stamp": stamp, "statuses": statuses, "count": count}
+    target = _memo_file(directory, key)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(memo, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, target)
+    except (OSError, ValueError):
+        tmp.unlink(missing_ok=True)
+
+
+def _unambiguous(dirs: list[str], closure: int) -> bool:
+    """Whether every dist-info directory has a RECORD and a name of its own: then a
+    change to one outside the closure cannot change which one answers for a name."""
+    from ..link.uninstall import installed_distributions
+
+    seen = 0
+    for lib in dirs:
+        try:
+            with os.scandir(lib) as entries:
+                seen += sum(1 for e in entries if e.name.endswith(".dist-info") and e.is_dir())
+        except OSError:
+            continue
+    found = installed_distributions({"purelib": dirs[0], "platlib": dirs[-1]}) if dirs else {}
+    return seen == len(found) and closure <= len(found)
+
+
+__all__ = ["lib_dirs", "recall", "remember"]
