@@ -531,3 +531,44 @@ def test_canonical_answers_as_resolving_the_archive_does(tmp_path: Path) -> None
         assert cache.canonical(one, f"archive-v0/{one}") == bucket / one
         assert cache.canonical("a" * 64, f"archive-v0/{'a' * 64}") == bucket / ("a" * 64)
         assert cache.canonical("b" * 64, f"archive-v0/{'b' * 64}") is None
+
+
+def test_record_install_replaces_removes_and_bumps_in_one_run(tmp_path: Path) -> None:
+    from cachedb.store import InstallRecord
+
+    wheels = {n: make_wheel(tmp_path / "w", n, "1.0") for n in ("aa", "bb", "cc", "dd")}
+    with open_cache(tmp_path / "cache") as cache:
+        ids = {n: cache.put(WHEELS_BUCKET, key_for(w), w).archive_id for n, w in wheels.items()}
+        first = [InstallRecord(ids[n], n, "1.0", "copy") for n in ("cc", "aa", "bb")]
+        cache.record_install("/env", "python", first)
+        # bb replaced (same name, another mode), cc removed, dd new: in one run.
+        second = [InstallRecord(ids["dd"], "dd", "1.0", "hardlink"),
+                  InstallRecord(ids["bb"], "bb", "1.0", "hardlink")]  # fmt: skip
+        cache.record_install("/env", "python", second, removed=["cc"])
+    conn = connect(tmp_path / "cache")
+    installs = conn.execute(
+        "SELECT name, archive_id, link_mode, removed_at IS NULL FROM installs ORDER BY id"
+    ).fetchall()
+    assert [tuple(r) for r in installs] == [
+        ("cc", ids["cc"], "copy", 0),
+        ("aa", ids["aa"], "copy", 1),
+        ("bb", ids["bb"], "copy", 0),
+        ("dd", ids["dd"], "hardlink", 1),
+        ("bb", ids["bb"], "hardlink", 1),
+    ]
+    events = conn.execute(
+        "SELECT kind, subject, old_archive, new_archive FROM events"
+        " WHERE kind LIKE 'install.%' ORDER BY id"
+    ).fetchall()
+    assert [tuple(r) for r in events] == [
+        ("install.insert", "/env:cc", None, ids["cc"]),
+        ("install.insert", "/env:aa", None, ids["aa"]),
+        ("install.insert", "/env:bb", None, ids["bb"]),
+        ("install.remove", "/env:bb", ids["bb"], None),  # removals first, by name
+        ("install.remove", "/env:cc", ids["cc"], None),
+        ("install.insert", "/env:dd", None, ids["dd"]),
+        ("install.insert", "/env:bb", None, ids["bb"]),
+    ]
+    used = dict(conn.execute("SELECT id, last_used_at FROM archives").fetchall())
+    assert used[ids["dd"]] >= used[ids["aa"]]  # bumped by the second run
+    conn.close()
