@@ -313,3 +313,43 @@ def test_a_remembered_nothing_to_do_parses_nothing(tmp_path: Path) -> None:
         "cachedb.link",
     }
     assert _hits(loaded, HEAVY | WARM_UNUSED | NOOP_UNUSED | unwanted | {"typer"}) == []
+
+
+def test_a_remembered_compile_loads_no_resolver_nor_index_client(tmp_path: Path) -> None:
+    """The same compile again, its pages fresh (lock/_memo.py): no packaging, resolver,
+    index client or HTTP client."""
+    import time
+
+    server = IndexServer()
+    server.cache_control = "max-age=600"
+    try:
+        wheels = tmp_path / "wheels"
+        server.add(make_wheel(wheels, "app", "1.0", requires=["lib>=1"]))
+        server.add(make_wheel(wheels, "lib", "1.0"))
+        source = tmp_path / "requirements.in"
+        source.write_text("app\n")
+        args = ["compile", source, "-i", server.url, "--cache-dir", tmp_path / "cache"]
+        args += ["-o", tmp_path / "out.txt"]
+        assert cachedb(*args).returncode == 0
+        # What a memo rests on must be older than its racy window (2 s) to be remembered.
+        time.sleep(2.5)
+        assert cachedb(*args).returncode == 0
+        asked = len(server.requests)
+        loaded = _loaded_by(*args)
+        assert len(server.requests) == asked
+    finally:
+        server.close()
+    unwanted = {
+        "packaging.requirements",
+        "packaging.specifiers",
+        "packaging.tags",
+        "packaging.version",
+        "resolvelib",
+        "httpx",
+        "cachedb.resolve",
+        "cachedb.index",
+        "cachedb.lock._compile",
+        "cachedb.requirements",
+    }
+    assert "cachedb.lock._memo" in loaded
+    assert _hits(loaded, HEAVY | NOOP_UNUSED | unwanted | {"typer"}) == []

@@ -24,7 +24,7 @@ from installtools import cachedb, make_venv, tree
 from wheelbuilder import make_wheel
 
 from cachedb.errors import CachedbError
-from cachedb.install import noop_memo
+from cachedb import _memo
 from cachedb.install.noop import nothing_to_do, remembered
 from cachedb.install.options import InstallOptions
 from cachedb.install.pipeline import run_install
@@ -119,7 +119,7 @@ def test_nothing_to_do_is_what_the_full_pipeline_resolves(
 ) -> None:
     # Memos are written at once (not only for files older than the racy window), so that
     # each answer is also checked as remembered.
-    monkeypatch.setattr(noop_memo, "_SETTLED", 0)
+    monkeypatch.setattr(_memo, "SETTLED", 0)
     rng = random.Random(seed)
     wheels, cache = tmp_path / "wheels", tmp_path / "cache"
     _universe(rng, wheels)
@@ -244,7 +244,7 @@ def test_a_remembered_answer_never_outlives_a_change(
 ) -> None:
     """After each change to the environment (a version installed over another, a
     distribution removed), every remembered request answers as it does now."""
-    monkeypatch.setattr(noop_memo, "_SETTLED", 0)
+    monkeypatch.setattr(_memo, "SETTLED", 0)
     rng = random.Random(seed)
     wheels, cache = tmp_path / "wheels", tmp_path / "cache"
     _universe(rng, wheels)
@@ -276,7 +276,7 @@ def test_a_remembered_answer_never_outlives_a_change(
 
 
 def _remember_now(monkeypatch: pytest.MonkeyPatch, opts: InstallOptions) -> None:
-    monkeypatch.setattr(noop_memo, "_SETTLED", 0)
+    monkeypatch.setattr(_memo, "SETTLED", 0)
     assert nothing_to_do(opts, collect_request(opts)) == 2
     assert remembered(opts) == 2
 
@@ -311,6 +311,6 @@ def test_files_holding_options_and_fresh_environments_are_not_remembered(
     outer = tmp_path / "outer.txt"
     outer.write_text(f"-r {inner}\n")
     opts = _options(venv, cache, wheels, [], requirement_files=[str(outer)])
-    monkeypatch.setattr(noop_memo, "_SETTLED", 0)
+    monkeypatch.setattr(_memo, "SETTLED", 0)
     assert nothing_to_do(opts, collect_request(opts)) == 2
     assert remembered(opts) is None  # -r: another file's text would decide

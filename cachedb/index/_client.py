@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from cachedb.fetch import Downloaded
     from cachedb.fetch._limits import Limits
     from cachedb.fetch._session import HttpSession
+    from cachedb.index._httpcache import CachedPage
 
 # Pages and metadata read from the cache need none of the downloader (``fetch._download``,
 # tempfile, shutil, threads): it is imported where a file is read or fetched.
@@ -122,6 +123,10 @@ class IndexClient:
         return 0 if self._http is None else self._http.request_count
 
     # -- pages -------------------------------------------------------------------------
+
+    def read_from_cache(self) -> list[tuple[Path, CachedPage]] | None:
+        """The pages read so far and their cache files, if no request was sent; else None."""
+        return None if self.request_count else self._pages.read_from_cache()
 
     @property
     def index_sources(self) -> list[str]:

@@ -118,7 +118,8 @@ class PageCache:
         finally:
             self.deferred = deferred
 
-    def _path(self, url: str, accept: str) -> Path | None:
+    def path(self, url: str, accept: str) -> Path | None:
+        """The file holding the page of ``url`` as ``accept`` asks for it."""
         if self.directory is None:
             return None
         # The Accept header is part of the key: the same URL can answer JSON or HTML.
@@ -126,7 +127,7 @@ class PageCache:
         return self.directory / "pages" / key[:2] / key
 
     def get(self, url: str, accept: str) -> CachedPage | None:
-        path = self._path(url, accept)
+        path = self.path(url, accept)
         if path is None:
             return None
         try:
@@ -141,7 +142,7 @@ class PageCache:
             return None
 
     def put(self, url: str, accept: str, page: CachedPage) -> None:
-        path = self._path(url, accept)
+        path = self.path(url, accept)
         if path is None:
             return
         meta = page._asdict()

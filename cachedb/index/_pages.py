@@ -19,6 +19,8 @@ from cachedb.fetch._urls import strip_credentials
 from cachedb.index._httpcache import CachedPage, PageCache, cache_policy
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from cachedb.fetch._session import HttpSession
 
 ACCEPT_INDEX = (
@@ -47,6 +49,7 @@ class Pages:
         self.refresh = refresh
         self._lock = threading.Lock()
         self._memo: dict[tuple[str, str], CachedPage | None] = {}
+        self.fetched = False  # whether any page was asked of the network
 
     def get(self, url: str, accept: str, refresh: bool = False) -> CachedPage | None:
         """The page at ``url``: None only when offline and not cached; ``refresh`` (or the
@@ -65,7 +68,19 @@ class Pages:
             self._memo[key] = page
         return page
 
+    def read_from_cache(self) -> list[tuple[Path, CachedPage]] | None:
+        """Every page read so far with the cache file it came from; None unless all of them
+        came from the cache (``lock/_memo`` rests on these files)."""
+        out = []
+        for (url, accept), page in self._memo.items():
+            path = self._cache.path(url, accept)
+            if self.fetched or page is None or path is None:
+                return None
+            out.append((path, page))
+        return None if self.fetched else out
+
     def _fetch(self, url: str, accept: str, cached: CachedPage | None, refresh: bool) -> CachedPage:
+        self.fetched = True
         headers = {"Accept": accept}
         if cached is not None and cached.status == 200:
             if cached.etag:

@@ -110,6 +110,11 @@ class CandidateFinder:
         if self._local_hashes is not None:
             self._local_hashes.flush()
 
+    @property
+    def metadata_kinds(self) -> set[str]:
+        """The kinds of source (``Indexed``, ``Cached``, ``Sdist``...) metadata was read from."""
+        return {kind for _, _, kind in self._metadata}
+
     def refreshes(self, name: str) -> bool:
         """Whether ``name``'s pages and local files are checked again (``--refresh``,
         ``--refresh-package``)."""

@@ -10,7 +10,7 @@ interpreter cache keeps it) and the installed distributions it read. A memo keep
 all of these: the key exactly, the files' text exactly, and of the environment
 the status (mtime, ctime, size, inode) of its library directories and of each
 distribution's dist-info directory, METADATA and RECORD. Any difference and the
-memo is not used. A status is trusted only if it is older than ``_SETTLED``
+memo is not used. A status is trusted only if it is older than ``SETTLED`` (``cachedb._memo``)
 when the memo is written (like git's racy-index rule: a change within the same
 clock tick would not show), and nothing is remembered for requirement files that
 hold options (they may include other files) or ``$`` (variables), nor for
@@ -27,12 +27,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._memo import plain_text, read_memo, settled, status, write_memo
+
 if TYPE_CHECKING:
     from ..target import Interpreter
     from .options import InstallOptions
 
 FORMAT = 1
-_SETTLED = 2_000_000_000  # ns: statuses younger than this when written are not trusted
 _PREFIX = "noop-"
 
 
@@ -47,7 +48,7 @@ def _key(opts: InstallOptions) -> dict[str, Any] | None:
                 text = fh.read().decode("utf-8", "surrogateescape")
         except OSError:
             return None
-        if "$" in text or _has_option(text):
+        if not plain_text(text):
             return None
         files[name] = text
     return {
@@ -61,22 +62,9 @@ def _key(opts: InstallOptions) -> dict[str, Any] | None:
     }
 
 
-def _has_option(text: str) -> bool:
-    """Whether any word of ``text`` starts with ``-`` (an option: ``-r``, ``-c``, ``-e``...)."""
-    return text.startswith("-") or any(f"{ws}-" in text for ws in (" ", "\t", "\n", "\r", "\f"))
-
-
 def _memo_file(directory: Path, key: dict[str, Any]) -> Path:
     crc = zlib.crc32(json.dumps(key, sort_keys=True).encode("utf-8", "surrogateescape"))
     return directory / f"{_PREFIX}{crc:08x}.json"
-
-
-def _status(path: str) -> list[int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino]
 
 
 def _paths(lib_dirs: Iterable[str], dist_infos: Iterable[Path]) -> list[str]:
@@ -101,20 +89,16 @@ def recall(opts: InstallOptions, directory: Path, exe: str, stamp: dict[str, Any
     key = _key(opts)
     if key is None:
         return None
-    try:
-        with open(_memo_file(directory, key), encoding="utf-8") as fh:
-            memo = json.load(fh)
-    except (OSError, ValueError):
-        return None
-    if not isinstance(memo, dict) or memo.get("key") != key:
+    memo = read_memo(_memo_file(directory, key))
+    if memo is None or memo.get("key") != key:
         return None
     if memo.get("exe") != exe or memo.get("stamp") != json.loads(json.dumps(stamp)):
         return None
     statuses = memo.get("statuses")
     if not isinstance(statuses, dict):
         return None
-    for path, status in statuses.items():
-        if _status(path) != status:
+    for path, remembered in statuses.items():
+        if status(path) != remembered:
             return None
     count = memo.get("count")
     return count if isinstance(count, int) else None
@@ -136,17 +120,11 @@ def remember(
     now = time.time_ns()
     statuses: dict[str, list[int] | None] = {}
     for path in _paths(lib_dirs(interp), dist_infos):
-        status = statuses[path] = _status(path)
-        if status is not None and max(status[0], status[1]) > now - _SETTLED:
+        found = statuses[path] = status(path)
+        if not settled(found, now):
             return
     memo = {"key": key, "exe": exe, "stamp": stamp, "statuses": statuses, "count": count}
-    target = _memo_file(directory, key)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(memo, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, target)
-    except (OSError, ValueError):
-        tmp.unlink(missing_ok=True)
+    write_memo(_memo_file(directory, key), memo)
 
 
 def _unambiguous(dirs: list[str], closure: int) -> bool:

@@ -7,11 +7,10 @@ lifetime, metadata, wheels and builds) and changes no environment.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -20,7 +19,10 @@ from ..errors import UsageError
 from ..install.report import Reporter, count, duration
 from ..requirements._collect import is_pylock
 from ..resolve._prereleases import MODES
+from . import _memo
 from ._options import FORMATS, RESOLUTIONS, CompileOptions
+from ._output import write_output
+from ._target import target_python
 
 if TYPE_CHECKING:
     from ..build.builder import Builder
@@ -70,8 +72,15 @@ def run_compile(opts: CompileOptions, reporter: Reporter) -> int:
     )
     if not inputs.requirements.requirements:
         raise UsageError("the inputs name no requirement")
-    preferred = _existing_pins(opts)
-    python = _python(opts)
+    remembered = _memo.key(opts) if _memo.may_remember(opts) else None
+    if remembered is not None:
+        existing = remembered.output
+    elif opts.output is not None and opts.output != "-":
+        existing = _memo.read_regular(opts.output)[0]
+    else:
+        existing = None
+    preferred = _existing_pins(opts, existing)
+    python = target_python(opts)
     with (
         open_cache(opts.install.cache_dir, opts.install.db_url) as cache,
         staging.in_use(cache.layout),
@@ -79,40 +88,29 @@ def run_compile(opts: CompileOptions, reporter: Reporter) -> int:
     ):
         interp = query.result()
         target = lock_target(interp, opts.python_version, opts.python_platform)
-        lock = _lock(opts, inputs, interp, target, preferred, cache, reporter)
+        lock, pages = _lock(opts, inputs, interp, target, preferred, cache, reporter)
     text = _render(lock, fmt, opts)
     elapsed = time.perf_counter() - started
     reporter.info(f"Resolved {count(len(lock.packages))} in {duration(elapsed)}")
-    if opts.output is None or opts.output == "-":
-        sys.stdout.write(text)
-    else:
-        _write_atomically(Path(opts.output), text)
+    write_output(opts, text)
+    if remembered is not None:
+        _memo.remember(opts, remembered, pages, text, len(lock.packages))
     return 0
 
 
-def _python(opts: CompileOptions) -> str:
-    """The interpreter to lock for: --python, an active or ./.venv environment, else our own."""
-    from ..target import find_target
-
-    try:
-        return str(find_target(python=opts.install.python))
-    except UsageError:
-        if opts.install.python is not None:
-            raise
-        return sys.executable
-
-
-def _existing_pins(opts: CompileOptions) -> dict[str, Version]:
-    """The pins of the output file that are kept unless an upgrade is asked for."""
-    if opts.install.upgrade or opts.output is None or opts.output == "-":
+def _existing_pins(opts: CompileOptions, existing: bytes | None) -> dict[str, Version]:
+    """The pins of the output file (``existing``: its bytes, as the memo's key read them)
+    that are kept unless an upgrade is asked for."""
+    if opts.install.upgrade or existing is None or opts.output is None:
         return {}
     path = Path(opts.output)
-    if not path.is_file():
-        return {}
-    from ..requirements import collect
+    from ..requirements import collect, parse_requirements_file
     from ..resolve import exact_pin
 
-    found = collect([], [str(path)])
+    if is_pylock(path):
+        found = collect([], [str(path)])
+    else:
+        found = parse_requirements_file(path, data=existing)
     upgrade = {canonicalize_name(n) for n in opts.upgrade_packages}
     pins: dict[str, Version] = {}
     for req in found.requirements:
@@ -130,7 +128,8 @@ def _lock(
     preferred: dict[str, Version],
     cache: Cache,
     reporter: Reporter,
-) -> Lock:
+) -> tuple[Lock, list[list[Any]] | None]:
+    """The lock, and the cached pages it rested on if ``_memo`` may remember it."""
     from ..install.building import build_policy
     from ..install.finder import CandidateFinder
     from ..install.locations import sources
@@ -196,16 +195,18 @@ def _lock(
                 )
             )
         inner.commit()
+        pages = _memo.rested_on(index, inner) if not direct else None
     finally:
         inner.close()
         _remove(staging_dir, prefetched)
-    return Lock(
+    lock = Lock(
         packages=packages,
         command=opts.command,
         python_version=target.python_version,
         index_urls=index_urls,
         find_links=find_links,
     )
+    return lock, pages
 
 
 def _remove(*directories: Path | None) -> None:
@@ -301,12 +302,6 @@ def _index(opts: CompileOptions, cache: Cache, where: Sources) -> IndexClient | 
             return [lk for lk in super().project_links(name) if uploaded_before(lk, cutoff)]
 
     return index_client(opts.install, where, cache.layout.simple, kind=Client)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.cachedb-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _render(lock: Lock, fmt: str, opts: CompileOptions) -> str:

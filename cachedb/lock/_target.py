@@ -9,12 +9,14 @@ platform, so a lock made on Linux for Windows hashes Windows wheels.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import UsageError
 
 if TYPE_CHECKING:
     from ..target import Interpreter
+    from ._options import CompileOptions
 
 # The glibc the ``linux`` platform is assumed to have: manylinux2014's (2.17), as uv assumes.
 _MANYLINUX_GLIBC = 17
@@ -92,6 +94,18 @@ def lock_target(
     else:
         platforms = _platform_tags(python_platform)
     return LockTarget(markers, _tags((major, minor), platforms))
+
+
+def target_python(opts: CompileOptions) -> str:
+    """The interpreter to lock for: --python, an active or ./.venv environment, else our own."""
+    from ..target import find_target
+
+    try:
+        return str(find_target(python=opts.install.python))
+    except UsageError:
+        if opts.install.python is not None:
+            raise
+        return sys.executable
 
 
 def _version(text: str) -> tuple[int, int]:

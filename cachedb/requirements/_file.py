@@ -52,12 +52,17 @@ _IGNORED = frozenset({"--trusted-host", "--only-binary", "--no-binary", "--prefe
 
 
 def parse_requirements_file(
-    path: str | Path, *, constraint: bool = False, environ: Mapping[str, str] | None = None
+    path: str | Path,
+    *,
+    constraint: bool = False,
+    environ: Mapping[str, str] | None = None,
+    data: bytes | None = None,
 ) -> RequirementSet:
-    """Read a requirements (or, with ``constraint``, constraints) file and what it includes."""
+    """Read a requirements (or, with ``constraint``, constraints) file and what it includes;
+    ``data``: the regular file's content, already read (then parsed exactly as read)."""
     parser = _Parser(os.environ if environ is None else environ)
     location = STDIN if str(path) == "-" else absolute_path(str(path), None)
-    parser.parse_file(location, constraint=constraint, where=None)
+    parser.parse_file(location, constraint=constraint, where=None, data=data)
     return parser.result
 
 
@@ -67,13 +72,15 @@ class _Parser:
         self.result = RequirementSet()
         self._stack: list[Path] = []
 
-    def parse_file(self, path: Path, *, constraint: bool, where: str | None) -> None:
+    def parse_file(
+        self, path: Path, *, constraint: bool, where: str | None, data: bytes | None = None
+    ) -> None:
         prefix = f"{where}: " if where else ""
         key = _identity(path)
         if key in self._stack:
             chain = " -> ".join(str(p) for p in [*self._stack[self._stack.index(key) :], key])
             raise UsageError(f"{prefix}requirements files include each other in a loop: {chain}")
-        text, regular = _read(path, prefix)
+        text, regular = _read(path, prefix) if data is None else (_decode(data, path, ""), True)
         # A pipe's name (/dev/fd/63, /dev/stdin, -) says nothing of where its paths live.
         base = path.parent if regular else Path.cwd()
         self._stack.append(key)

@@ -1,0 +1,65 @@
+"""What remembered answers rest on: file statuses, settled files, plain input text, and
+the memo file itself (written atomically, read leniently).
+
+Two commands remember answers: a nothing-to-do install (``install/noop_memo``) and a
+compile (``lock/_memo``). Both trust a file's status (mtime, ctime, size, inode) to
+say it is unchanged only if the status had settled: a change within one timestamp
+tick of the last would not show (git's racy-index rule), so a status younger than
+``SETTLED`` when it is recorded is not trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+SETTLED = 2_000_000_000  # ns: statuses younger than this when recorded are not trusted
+
+Status = list[int]
+
+
+def status(path: str) -> Status | None:
+    """``path``'s status as a memo keeps it; None if it does not exist or cannot be read."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino]
+
+
+def settled(found: Status | None, before_ns: int) -> bool:
+    """Whether ``found`` (None: absent) was last changed ``SETTLED`` before ``before_ns``."""
+    return found is None or max(found[0], found[1]) <= before_ns - SETTLED
+
+
+def plain_text(text: str) -> bool:
+    """Whether a requirements file's ``text`` names requirements alone: no option (``-r``,
+    ``-c``, ``-e``, ``--index-url``... may bring in more) and no ``$`` (variables)."""
+    if "$" in text or text.startswith("-"):
+        return False
+    return not any(f"{ws}-" in text for ws in (" ", "\t", "\n", "\r", "\f"))
+
+
+def read_memo(path: Path) -> dict[str, Any] | None:
+    """The memo at ``path``; None if absent, unreadable or not a JSON object."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            memo = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    return memo if isinstance(memo, dict) else None
+
+
+def write_memo(path: Path, memo: dict[str, Any]) -> None:
+    """Replace the memo at ``path`` at once; failures cost only speed."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(memo, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, path)
+    except (OSError, ValueError):
+        tmp.unlink(missing_ok=True)
+
+
+__all__ = ["SETTLED", "Status", "plain_text", "read_memo", "settled", "status", "write_memo"]

@@ -1,0 +1,276 @@
+"""Remembering a compile's output, so that the same request on unchanged inputs is
+answered without importing the resolver, ``packaging`` or the index client.
+
+A warm compile's output is a function of: the options (all of ``CompileOptions``,
+the command line written into the header among them) and the working directory;
+the bytes of the input files and of the existing output file (its pins are
+preferences); the target interpreter (its path and stamp, as the interpreter cache
+keys its answer); the index pages it read from the page cache, each only while
+fresh by its ``max-age`` (the rule under which ``index/_pages`` reads it without a
+request); and metadata files, immutable by their hash. A memo keeps a digest of the
+first two exactly; the interpreter; and each page file's header line (URL,
+validators, fetch time) and size, with the page's freshness. Any difference, or a
+page past its lifetime, and the full compile runs.
+
+Nothing is remembered when the answer rested on anything else or cannot be proven
+unchanged: a request to the network (a page revalidated, metadata or a file
+fetched), a metadata not from an index's file or the same cached wheel (an sdist
+built, a direct reference), find-links or an index on disk, an upgrade, refresh,
+offline or no-build run, input files holding options (``-r``, ``-c``...) or ``$``,
+standard input, an input file changed within ``SETTLED`` of the run, or a pylock.
+``tests/test_compile_memo.py`` compares remembered and full compiles.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from .._memo import plain_text, read_memo, settled, status, write_memo
+
+if TYPE_CHECKING:
+    from ..index import IndexClient
+    from ..install.finder import CandidateFinder
+    from ..install.report import Reporter
+    from ..store.layout import Layout
+    from ._options import CompileOptions
+
+FORMAT = 1
+_PREFIX = "compile-"
+_METADATA_FROM = frozenset({"Indexed", "Cached"})  # a wheel's own METADATA, by its hash
+
+
+class Key(NamedTuple):
+    """What a compile was asked, as read at its start."""
+
+    digest: str
+    inputs: dict[str, list[int] | None]  # each input file's status when read
+    output: bytes | None  # the existing output file, the very bytes its pins are read from
+    started: int  # ns
+
+
+def may_remember(opts: CompileOptions) -> bool:
+    """Whether nothing in the options makes the answer rest on what a memo does not keep."""
+    install = opts.install
+    urls = [u for u in (install.index_url, *install.extra_index_urls) if u is not None]
+    return not (
+        install.upgrade
+        or opts.upgrade_packages
+        or install.refresh
+        or install.refresh_packages
+        or install.offline
+        or install.no_build
+        or install.no_binary
+        or install.only_binary
+        or install.remote
+        or install.find_links
+        or not all(url.lower().startswith(("http://", "https://")) for url in urls)
+        or opts.format == "pylock.toml"
+        or (opts.output is not None and _pylock_name(opts.output))
+        or "-" in (*opts.sources, *opts.overrides, *install.constraint_files)
+    )
+
+
+def _pylock_name(path: str) -> bool:
+    name = os.path.basename(path)
+    return name == "pylock.toml" or (name.startswith("pylock.") and name.endswith(".toml"))
+
+
+def key(opts: CompileOptions) -> Key | None:
+    """The request as a digest, with the statuses the full compile must leave unchanged;
+    None if an input file cannot be remembered."""
+    from .. import __version__
+    from .._digest import sha256_hex
+
+    started = time.time_ns()
+    texts: dict[str, str | None] = {}
+    statuses: dict[str, list[int] | None] = {}
+    try:
+        for name in (*opts.sources, *opts.overrides, *opts.install.constraint_files):
+            data, found = read_regular(name)
+            text = None if data is None else data.decode("utf-8", "surrogateescape")
+            pyproject = os.path.basename(name) == "pyproject.toml"
+            if text is not None and not pyproject and not plain_text(text):
+                return None
+            texts[name], statuses[name] = text, found
+        output = None
+        if opts.output is not None and opts.output != "-":
+            output = read_regular(opts.output)[0]
+    except _NotRegular:
+        return None
+    request = {
+        "format": FORMAT,
+        "cachedb": __version__,
+        "options": repr(opts),
+        "cwd": os.getcwd(),
+        "inputs": texts,
+        "output": None if output is None else output.decode("utf-8", "surrogateescape"),
+    }
+    digest = sha256_hex(json.dumps(request, sort_keys=True).encode("utf-8", "surrogateescape"))
+    return Key(digest, statuses, output, started)
+
+
+class _NotRegular(Exception):
+    """A pipe, device or directory: reading it could take what the full compile reads."""
+
+
+def read_regular(name: str) -> tuple[bytes | None, list[int] | None]:
+    """A regular file's bytes and status (from the one open file); None, None if absent."""
+    import stat
+
+    try:
+        if not stat.S_ISREG(os.stat(name).st_mode):
+            raise _NotRegular(name)
+        with open(name, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            return fh.read(), [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino]
+    except OSError:
+        return None, None
+
+
+def _memo_file(layout: Layout, digest: str) -> Path:
+    return layout.interpreters / f"{_PREFIX}{digest[:32]}.json"
+
+
+def _layout(opts: CompileOptions) -> Layout:
+    from .._config import resolve_cache_dir
+    from ..store.layout import Layout
+
+    return Layout(resolve_cache_dir(opts.install.cache_dir))
+
+
+def _interpreter(opts: CompileOptions) -> tuple[str, dict[str, Any]] | None:
+    """The target interpreter and its stamp, found as the full compile finds it."""
+    from ..target.cache import stamp_executable
+    from ._target import target_python
+
+    exe = target_python(opts)
+    stamp = stamp_executable(exe)
+    return None if stamp is None else (exe, json.loads(json.dumps(stamp)))
+
+
+def replay(opts: CompileOptions, reporter: Reporter) -> int | None:
+    """Write the remembered output if everything it rested on is unchanged; None if not."""
+    if not may_remember(opts):
+        return None
+    started = time.perf_counter()
+    try:
+        found = key(opts)
+        if found is None:
+            return None
+        layout = _layout(opts)
+        layout.check()
+        memo = read_memo(_memo_file(layout, found.digest))
+        if memo is None or memo.get("format") != FORMAT or memo.get("key") != found.digest:
+            return None
+        if list(_interpreter(opts) or ()) != [memo.get("exe"), memo.get("stamp")]:
+            return None
+        if not _pages_unchanged(memo.get("pages"), time.time()):
+            return None
+        text, packages = memo["text"], memo["packages"]
+        if not isinstance(text, str) or not isinstance(packages, int):
+            return None
+    except Exception:  # noqa: BLE001 - whatever fails here, the full compile says in its words
+        return None
+    from ..install.report import count, duration
+    from ._output import write_output
+
+    write_output(opts, text)
+    elapsed = time.perf_counter() - started
+    reporter.info(f"Resolved {count(packages)} in {duration(elapsed)}")
+    return 0
+
+
+def _pages_unchanged(pages: object, now: float) -> bool:
+    """Whether each remembered page file is still the one read and still fresh."""
+    if not isinstance(pages, list):
+        return False
+    for path, header, size, fetched, max_age in pages:
+        if not (now - fetched) < max_age:  # CachedPage.fresh, to the letter
+            return False
+        if _page_file(path) != [header, size]:
+            return False
+    return True
+
+
+def _page_file(path: str) -> list[Any] | None:
+    """A page file's header line and size."""
+    try:
+        with open(path, "rb") as fh:
+            header = fh.readline()
+            return [header.decode("utf-8", "surrogateescape"), os.fstat(fh.fileno()).st_size]
+    except OSError:
+        return None
+
+
+def remember(
+    opts: CompileOptions, found: Key, pages: list[list[Any]] | None, text: str, packages: int
+) -> None:
+    """Keep the output, if everything it rested on (``pages``: ``rested_on``'s) can be
+    checked next time."""
+    try:
+        if pages is None or not _inputs_unchanged(found):
+            return
+        interpreter = _interpreter(opts)
+        if interpreter is None:
+            return
+        layout = _layout(opts)
+        memo = {
+            "format": FORMAT,
+            "key": found.digest,
+            "exe": interpreter[0],
+            "stamp": interpreter[1],
+            "pages": pages,
+            "text": text,
+            "packages": packages,
+        }
+        layout.interpreters.mkdir(parents=True, exist_ok=True)
+        write_memo(_memo_file(layout, found.digest), memo)
+    except Exception:  # noqa: BLE001, S110 - a memo only saves time; the output is written
+        pass
+
+
+def _inputs_unchanged(found: Key) -> bool:
+    """Whether every input file is as the key read it, and had settled before the run:
+    then the full compile read those very bytes."""
+    return all(
+        status(name) == before and settled(before, found.started)
+        for name, before in found.inputs.items()
+    )
+
+
+def rested_on(index: IndexClient | None, finder: CandidateFinder) -> list[list[Any]] | None:
+    """The page files the answer rested on, with what identifies each; None if it rested
+    on anything else (a request, a build, a direct reference...)."""
+    if index is None or not finder.metadata_kinds <= _METADATA_FROM:
+        return None
+    read = index.read_from_cache()
+    if read is None:
+        return None
+    pages: list[list[Any]] = []
+    for path, page in read:
+        if page.max_age is None:
+            return None
+        file = _page_file(str(path))
+        if file is None or file[1] != len(file[0].encode("utf-8", "surrogateescape")) + len(
+            page.body
+        ):
+            return None
+        if _header_page(file[0], page.body) != page:
+            return None  # rewritten since it was read
+        pages.append([str(path), file[0], file[1], page.fetched, page.max_age])
+    return pages
+
+
+def _header_page(header: str, body: bytes) -> object:
+    from ..index._httpcache import CachedPage
+
+    meta = json.loads(header)
+    meta.pop("format", None)
+    return CachedPage(body=body, **meta)
+
+
+__all__ = ["Key", "key", "may_remember", "read_regular", "remember", "replay", "rested_on"]
