@@ -23,8 +23,8 @@ import pytest
 from installtools import cachedb, make_venv, tree
 from wheelbuilder import make_wheel
 
-from cachedb.errors import CachedbError
 from cachedb import _memo
+from cachedb.errors import CachedbError
 from cachedb.install.noop import nothing_to_do, remembered
 from cachedb.install.options import InstallOptions
 from cachedb.install.pipeline import run_install
