@@ -272,3 +272,30 @@ def test_another_python_at_the_same_path_is_not_taken_for_the_remembered_one(
         assert ("zeta==" in before[-1]) != ("zeta==" in after)
     finally:
         server.close()
+
+
+def test_another_index_named_by_the_variable_is_not_taken_for_the_remembered_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No ``--index-url``: the index is ``CACHEDB_INDEX_URL``'s, and part of the request."""
+    monkeypatch.setattr(_memo, "SETTLED", 0)
+    monkeypatch.chdir(tmp_path)
+    servers = [IndexServer(), IndexServer()]
+    try:
+        for server, version in zip(servers, ["1.0", "7.0"], strict=True):
+            server.cache_control = "max-age=600"
+            server.add(make_wheel(tmp_path / f"wheels-{version}", "alpha", version))
+        Path("requirements.in").write_text("alpha\n")
+        opts = CompileOptions(
+            install=InstallOptions(cache_dir=tmp_path / "cache"),
+            sources=["requirements.in"],
+        )
+        monkeypatch.setenv("CACHEDB_INDEX_URL", servers[0].url)
+        before = [_run(lock.run_compile, opts) for _ in range(3)]
+        monkeypatch.setenv("CACHEDB_INDEX_URL", servers[1].url)
+        after = _run(lock.run_compile, opts)
+        assert "alpha==1.0" in before[-1]
+        assert "alpha==7.0" in after
+    finally:
+        for server in servers:
+            server.close()

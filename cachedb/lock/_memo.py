@@ -55,7 +55,7 @@ class Key(NamedTuple):
 def may_remember(opts: CompileOptions) -> bool:
     """Whether nothing in the options makes the answer rest on what a memo does not keep."""
     install = opts.install
-    urls = [u for u in (install.index_url, *install.extra_index_urls) if u is not None]
+    urls = [install.index_url or _index_url_variable() or "https:", *install.extra_index_urls]
     return not (
         install.upgrade
         or opts.upgrade_packages
@@ -72,6 +72,13 @@ def may_remember(opts: CompileOptions) -> bool:
         or (opts.output is not None and _pylock_name(opts.output))
         or "-" in (*opts.sources, *opts.overrides, *install.constraint_files)
     )
+
+
+def _index_url_variable() -> str | None:
+    """The index the sources fall back on when no option names one."""
+    from ..install.options import INDEX_URL_ENV
+
+    return os.environ.get(INDEX_URL_ENV)
 
 
 def _pylock_name(path: str) -> bool:
@@ -106,6 +113,7 @@ def key(opts: CompileOptions) -> Key | None:
         "cachedb": __version__,
         "options": repr(opts),
         "cwd": os.getcwd(),
+        "index_url_variable": _index_url_variable(),
         "inputs": texts,
         "output": None if output is None else output.decode("utf-8", "surrogateescape"),
     }
