@@ -76,7 +76,7 @@ def run_compile(opts: CompileOptions, reporter: Reporter) -> int:
     if remembered is not None:
         existing = remembered.output
     elif opts.output is not None and opts.output != "-":
-        existing = _memo.read_regular(opts.output)[0]
+        existing = _memo.read_regular(opts.output, strict=False)[0]
     else:
         existing = None
     preferred = _existing_pins(opts, existing)

@@ -49,6 +49,7 @@ class Key(NamedTuple):
     digest: str
     inputs: dict[str, list[int] | None]  # each input file's status when read
     output: bytes | None  # the existing output file, the very bytes its pins are read from
+    interpreter: list[Any]  # the target's path and stamp
     started: int  # ns
 
 
@@ -108,6 +109,9 @@ def key(opts: CompileOptions) -> Key | None:
             output = read_regular(opts.output)[0]
     except _NotRegular:
         return None
+    interpreter = _interpreter(opts)
+    if interpreter is None:
+        return None
     request = {
         "format": FORMAT,
         "cachedb": __version__,
@@ -118,20 +122,23 @@ def key(opts: CompileOptions) -> Key | None:
         "output": None if output is None else output.decode("utf-8", "surrogateescape"),
     }
     digest = sha256_hex(json.dumps(request, sort_keys=True).encode("utf-8", "surrogateescape"))
-    return Key(digest, statuses, output, started)
+    return Key(digest, statuses, output, interpreter, started)
 
 
 class _NotRegular(Exception):
     """A pipe, device or directory: reading it could take what the full compile reads."""
 
 
-def read_regular(name: str) -> tuple[bytes | None, list[int] | None]:
-    """A regular file's bytes and status (from the one open file); None, None if absent."""
+def read_regular(name: str, *, strict: bool = True) -> tuple[bytes | None, list[int] | None]:
+    """A regular file's bytes and status (from the one open file); None, None if absent
+    (or, unless ``strict``, not a regular file)."""
     import stat
 
     try:
         if not stat.S_ISREG(os.stat(name).st_mode):
-            raise _NotRegular(name)
+            if strict:
+                raise _NotRegular(name)
+            return None, None
         with open(name, "rb") as fh:
             st = os.fstat(fh.fileno())
             return fh.read(), [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino]
@@ -150,14 +157,18 @@ def _layout(opts: CompileOptions) -> Layout:
     return Layout(resolve_cache_dir(opts.install.cache_dir))
 
 
-def _interpreter(opts: CompileOptions) -> tuple[str, dict[str, Any]] | None:
+def _interpreter(opts: CompileOptions) -> list[Any] | None:
     """The target interpreter and its stamp, found as the full compile finds it."""
+    from ..errors import CachedbError
     from ..target.cache import stamp_executable
     from ._target import target_python
 
-    exe = target_python(opts)
+    try:
+        exe = target_python(opts)
+    except CachedbError:
+        return None  # the full compile says why
     stamp = stamp_executable(exe)
-    return None if stamp is None else (exe, json.loads(json.dumps(stamp)))
+    return None if stamp is None else [exe, json.loads(json.dumps(stamp))]
 
 
 def replay(opts: CompileOptions, reporter: Reporter) -> int | None:
@@ -174,7 +185,7 @@ def replay(opts: CompileOptions, reporter: Reporter) -> int | None:
         memo = read_memo(_memo_file(layout, found.digest))
         if memo is None or memo.get("format") != FORMAT or memo.get("key") != found.digest:
             return None
-        if list(_interpreter(opts) or ()) != [memo.get("exe"), memo.get("stamp")]:
+        if found.interpreter != [memo.get("exe"), memo.get("stamp")]:
             return None
         if not _pages_unchanged(memo.get("pages"), time.time()):
             return None
@@ -223,8 +234,9 @@ def remember(
         if pages is None or not _inputs_unchanged(found):
             return
         interpreter = _interpreter(opts)
-        if interpreter is None:
-            return
+        if interpreter != found.interpreter:
+            return  # changed while the compile ran: which one did it ask?
+        assert interpreter is not None
         layout = _layout(opts)
         memo = {
             "format": FORMAT,
