@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -299,3 +300,44 @@ def test_another_index_named_by_the_variable_is_not_taken_for_the_remembered_one
     finally:
         for server in servers:
             server.close()
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["upgrade", "upgrade-package", "refresh", "find-links", "include", "variable", "pylock"],
+)
+def test_what_a_memo_cannot_prove_is_never_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    monkeypatch.setattr(_memo, "SETTLED", 0)
+    monkeypatch.chdir(tmp_path)
+    server = IndexServer()
+    server.cache_control = "max-age=600"
+    try:
+        world = World(random.Random(5), tmp_path, server)
+        world.inputs = ["alpha"]
+        world.write_inputs()
+        opts = world.options_now()
+        install = opts.install
+        if case == "upgrade":
+            opts = opts._replace(install=replace(install, upgrade=True))
+        elif case == "upgrade-package":
+            opts = opts._replace(upgrade_packages=["alpha"])
+        elif case == "refresh":
+            opts = opts._replace(install=replace(install, refresh=True))
+        elif case == "find-links":
+            (tmp_path / "links").mkdir()
+            opts = opts._replace(install=replace(install, find_links=[str(tmp_path / "links")]))
+        elif case == "include":
+            Path("more.in").write_text("beta\n")
+            Path("requirements.in").write_text("alpha\n-r more.in\n")
+        elif case == "variable":
+            monkeypatch.setenv("WHICH", "alpha")
+            Path("requirements.in").write_text("${WHICH}\n")
+        elif case == "pylock":
+            opts = opts._replace(output="pylock.toml", format=None)
+        for _ in range(3):
+            assert not _run(lock.run_compile, opts).startswith("error")
+        assert list((tmp_path / "cache").glob("interpreters-v0/*/compile-*")) == []
+    finally:
+        server.close()
