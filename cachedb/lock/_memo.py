@@ -72,6 +72,7 @@ def may_remember(opts: CompileOptions) -> bool:
         or opts.format == "pylock.toml"
         or (opts.output is not None and _pylock_name(opts.output))
         or "-" in (*opts.sources, *opts.overrides, *install.constraint_files)
+        or any(_pylock_name(source) for source in opts.sources)
     )
 
 
