@@ -2,22 +2,24 @@
 answered without importing the resolver, ``packaging`` or the index client.
 
 A warm compile's output is a function of: the options (all of ``CompileOptions``,
-the command line written into the header among them) and the working directory;
-the bytes of the input files and of the existing output file (its pins are
-preferences); the target interpreter (its path and stamp, as the interpreter cache
-keys its answer); the index pages it read from the page cache, each only while
-fresh by its ``max-age`` (the rule under which ``index/_pages`` reads it without a
-request); and metadata files, immutable by their hash. A memo keeps a digest of the
-first two exactly; the interpreter; and each page file's header line (URL,
-validators, fetch time) and size, with the page's freshness. Any difference, or a
-page past its lifetime, and the full compile runs.
+the command line written into the header among them, and ``CACHEDB_INDEX_URL``)
+and the working directory; the bytes of the input files and of the existing output
+file (its pins are preferences); the target interpreter (its path, stamp and the
+answer the interpreter cache holds for it, which the full compile then uses); the
+index pages it read from the page cache, each only while fresh by its ``max-age``
+(the rule under which ``index/_pages`` reads it without a request); and metadata
+files, immutable by their hash. A memo keeps a digest of the first two exactly; the
+interpreter's three; and each page file's header line (URL, validators, fetch
+time) and size, with the page's freshness. Any difference, or a page past its
+lifetime, and the full compile runs.
 
 Nothing is remembered when the answer rested on anything else or cannot be proven
 unchanged: a request to the network (a page revalidated, metadata or a file
 fetched), a metadata not from an index's file or the same cached wheel (an sdist
 built, a direct reference), find-links or an index on disk, an upgrade, refresh,
 offline or no-build run, input files holding options (``-r``, ``-c``...) or ``$``,
-standard input, an input file changed within ``SETTLED`` of the run, or a pylock.
+standard input, an input file changed within ``SETTLED`` of the run, a pylock, or
+an interpreter the interpreter cache has no current answer for.
 ``tests/test_compile_memo.py`` compares remembered and full compiles.
 """
 
@@ -49,7 +51,7 @@ class Key(NamedTuple):
     digest: str
     inputs: dict[str, list[int] | None]  # each input file's status when read
     output: bytes | None  # the existing output file, the very bytes its pins are read from
-    interpreter: list[Any]  # the target's path and stamp
+    interpreter: list[Any]  # the target's path, stamp and the interpreter cache's answer
     started: int  # ns
 
 
@@ -159,17 +161,24 @@ def _layout(opts: CompileOptions) -> Layout:
 
 
 def _interpreter(opts: CompileOptions) -> list[Any] | None:
-    """The target interpreter and its stamp, found as the full compile finds it."""
+    """The target interpreter (found as the full compile finds it), its stamp and the
+    answer the interpreter cache holds for it, still valid; None if it holds none (a
+    shim, a changed venv...): then the full compile asks the interpreter itself."""
     from ..errors import CachedbError
-    from ..target.cache import stamp_executable
+    from ..target import cache
     from ._target import target_python
 
     try:
         exe = target_python(opts)
     except CachedbError:
         return None  # the full compile says why
-    stamp = stamp_executable(exe)
-    return None if stamp is None else [exe, json.loads(json.dumps(stamp))]
+    stamp = cache.stamp_executable(exe)
+    if stamp is None:
+        return None
+    answer = cache.load(_layout(opts).interpreters, exe, stamp)
+    if answer is None:
+        return None
+    return [exe, json.loads(json.dumps(stamp)), json.loads(answer.to_json())]
 
 
 def replay(opts: CompileOptions, reporter: Reporter) -> int | None:
@@ -186,7 +195,7 @@ def replay(opts: CompileOptions, reporter: Reporter) -> int | None:
         memo = read_memo(_memo_file(layout, found.digest))
         if memo is None or memo.get("format") != FORMAT or memo.get("key") != found.digest:
             return None
-        if found.interpreter != [memo.get("exe"), memo.get("stamp")]:
+        if found.interpreter != memo.get("interpreter"):
             return None
         if not _pages_unchanged(memo.get("pages"), time.time()):
             return None
@@ -242,8 +251,7 @@ def remember(
         memo = {
             "format": FORMAT,
             "key": found.digest,
-            "exe": interpreter[0],
-            "stamp": interpreter[1],
+            "interpreter": interpreter,
             "pages": pages,
             "text": text,
             "packages": packages,
