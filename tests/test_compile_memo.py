@@ -341,3 +341,30 @@ def test_what_a_memo_cannot_prove_is_never_remembered(
         assert list((tmp_path / "cache").glob("interpreters-v0/*/compile-*")) == []
     finally:
         server.close()
+
+
+def test_a_compile_that_prepared_an_sdists_metadata_is_not_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build's answer rests on its backend and build environment: not kept."""
+    from buildtools import backend_wheel, make_sdist, write_project
+
+    monkeypatch.setattr(_memo, "SETTLED", 0)
+    monkeypatch.chdir(tmp_path)
+    server = IndexServer()
+    server.cache_control = "max-age=600"
+    try:
+        server.add(backend_wheel("flit_core", tmp_path / "backends"))
+        project = write_project(tmp_path / "src", "sdonly", "1.0", backend="flit_core")
+        server.add(make_sdist(project, tmp_path / "dist", "sdonly", "1.0"))
+        Path("requirements.in").write_text("sdonly\n")
+        opts = CompileOptions(
+            install=InstallOptions(index_url=server.url, cache_dir=tmp_path / "cache"),
+            sources=["requirements.in"],
+            output="requirements.txt",
+        )
+        for _ in range(3):
+            assert "sdonly==1.0" in _run(lock.run_compile, opts)
+        assert list((tmp_path / "cache").glob("interpreters-v0/*/compile-*")) == []
+    finally:
+        server.close()
