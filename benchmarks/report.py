@@ -164,6 +164,8 @@ def targets_table(results: Results) -> list[str]:
         ("cachedb --help", "help_seconds", "`cachedb --help`"),
         ("cachedb install, nothing to do", "nothing_seconds",
          "`cachedb install` of one installed package (nothing to do)"),
+        ("cachedb install, nothing to do, not remembered", "nothing_seconds",
+         "the same, its memo deleted first (the full check)"),
         ("cachedb venv", "venv_seconds", "`cachedb venv`, a cached interpreter"),
         ("cachedb gc", "gc_seconds", "gc, nothing to collect, 10,000 archives"),
         ("cachedb sql <sha256 lookup>", "sql_seconds", "indexed audit query, 1,000,000 file rows"),
@@ -176,6 +178,8 @@ def targets_table(results: Results) -> list[str]:
     for ours, theirs, key, what in (
         ("cachedb compile", "uv pip compile", "compile_vs_uv",
          "`cachedb compile` ÷ `uv pip compile`"),
+        ("cachedb compile, not remembered", "uv pip compile", "compile_vs_uv",
+         "the same, its memo deleted first (the full compile), ÷ uv"),
         ("cachedb install, sdist only, cold", "uv install, sdist only, cold", "sdist_vs_uv",
          "cold install of a pure-Python sdist-only package ÷ uv"),
     ):  # fmt: skip

@@ -403,6 +403,7 @@ def bench_compile(
     work.mkdir()
     source = work / "requirements.in"
     source.write_text("".join(f"{name}\n" for name in sorted(pinned())))
+    time.sleep(2.5)  # an input file written this instant is not one cachedb remembers
     tools: dict[str, list[str]] = {
         "cachedb compile": [str(bin_dir / "cachedb"), "compile", "-q", str(source), "-i", url,
                             "--cache-dir", str(work / "cachedb-cache")],
@@ -417,19 +418,25 @@ def bench_compile(
     for label, argv in tools.items():
         output = ["-o", str(work / f"{label.split()[0]}.txt")]
         measure.run([*argv, *output], env=env, log=log, cwd=work)  # fills the tool's cache
-        samples = []
-        for _ in range(repeats):
-            measure.wait_until_quiet(patience=patience)
-            samples.append(measure.run([*argv, *output], env=env, log=log, cwd=work))
-        summary = measure.summarize(samples)
-        out[label] = {
-            "argv": [Path(argv[0]).name, *argv[1:]],
-            "summary": summary.to_json(),
-            "samples": [s.to_json() for s in samples],
-        }
-        print(f"  {label:34} {summary.wall * 1000:7.0f} ms (median of {repeats})", flush=True)
+        # A second unmeasured run sees the output the first wrote (its pins are
+        # preferences), as every later run does; cachedb remembers its answer there.
+        measure.run([*argv, *output], env=env, log=log, cwd=work)
+        out[label] = _timed(label, [[*argv, *output]] * repeats, env, log, patience, work)
+        if label == "cachedb compile":
+            # The same request with its memo removed first: the full compile, which is
+            # what a run after any change to inputs, pages or target costs.
+            fresh = _forgetting(work / "cachedb-cache", "compile-", [*argv, *output])
+            name = "cachedb compile, not remembered"
+            out[name] = _timed(name, [fresh] * repeats, env, log, patience, work)
     scratch.done(work)
     return out
+
+
+def _forgetting(cache: Path, prefix: str, argv: list[str]) -> list[str]:
+    """``argv`` run after deleting cachedb's remembered answers (``<prefix>*.json``) in
+    ``cache``, by a shell (a millisecond of its own start-up is counted)."""
+    script = 'rm -f "$0"/interpreters-v0/*/' + prefix + '*.json && exec "$@"'
+    return ["/bin/sh", "-c", script, str(cache), *argv]
 
 
 def _timed(
@@ -481,9 +488,16 @@ def bench_nothing_to_do(
         measure.run(tools.install_argv(tool, bin_dir, target, cache, source, REQUIREMENTS),
                     env=env, log=log, cwd=scratch.root)  # fmt: skip
         argv = tools.install_argv(tool, bin_dir, target, cache, source, one)
+        # A user's check comes later than 2 s after the install: cachedb remembers a
+        # nothing-to-do answer only on an environment that has settled that long.
+        time.sleep(2.5)
         measure.run(argv, env=env, log=log, cwd=scratch.root)  # page cache and pyc warm
         label = f"{tool} install, nothing to do"
         out[label] = _timed(label, [argv] * repeats, env, log, patience, scratch.root)
+        if tool == "cachedb":
+            fresh = _forgetting(cache, "noop-", argv)
+            name = "cachedb install, nothing to do, not remembered"
+            out[name] = _timed(name, [fresh] * repeats, env, log, patience, scratch.root)
     return out
 
 
