@@ -23,9 +23,13 @@ Status = list[int]
 def status(path: str) -> Status | None:
     """``path``'s status as a memo keeps it; None if it does not exist or cannot be read."""
     try:
-        st = os.stat(path)
+        return status_of(os.stat(path))
     except OSError:
         return None
+
+
+def status_of(st: os.stat_result) -> Status:
+    """What a memo keeps of a ``stat`` result (one format, so that statuses compare)."""
     return [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino]
 
 
@@ -62,4 +66,13 @@ def write_memo(path: Path, memo: dict[str, Any]) -> None:
         tmp.unlink(missing_ok=True)
 
 
-__all__ = ["SETTLED", "Status", "plain_text", "read_memo", "settled", "status", "write_memo"]
+__all__ = [
+    "SETTLED",
+    "Status",
+    "plain_text",
+    "read_memo",
+    "settled",
+    "status",
+    "status_of",
+    "write_memo",
+]

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .._memo import plain_text, read_memo, settled, status, write_memo
+from .._memo import plain_text, read_memo, settled, status, status_of, write_memo
 
 if TYPE_CHECKING:
     from ..index import IndexClient
@@ -143,8 +143,7 @@ def read_regular(name: str, *, strict: bool = True) -> tuple[bytes | None, list[
                 raise _NotRegular(name)
             return None, None
         with open(name, "rb") as fh:
-            st = os.fstat(fh.fileno())
-            return fh.read(), [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino]
+            return fh.read(), status_of(os.fstat(fh.fileno()))
     except OSError:
         return None, None
 
