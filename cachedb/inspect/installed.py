@@ -134,7 +134,6 @@ def read_environment(
 
 def load_environment(python: str | None, venv: str | None, cache_dir: Path | None) -> Environment:
     """The environment ``--python`` / ``--venv`` / ``VIRTUAL_ENV`` / ``./.venv`` names."""
-    from .._config import resolve_cache_dir
     from ..errors import UsageError
     from ..store.layout import Layout
     from ..target import find_target, query_interpreter
@@ -142,5 +141,5 @@ def load_environment(python: str | None, venv: str | None, cache_dir: Path | Non
     if venv is not None and not Path(venv).exists():
         raise UsageError(f"virtual environment {venv} does not exist")
     exe = find_target(python=python, venv=venv)
-    interp = query_interpreter(exe, Layout(resolve_cache_dir(cache_dir)).interpreters)
+    interp = query_interpreter(exe, Layout.of(cache_dir).interpreters)
     return read_environment(interp.scheme, interp.markers, interp.tags)

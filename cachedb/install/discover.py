@@ -63,9 +63,8 @@ def _templates(opts: InstallOptions) -> Path | None:
     """Where venv templates are kept, if this install may create a venv."""
     if opts.venv is None:
         return None
-    from .._config import resolve_cache_dir
     from ..store.layout import Layout
 
-    layout = Layout(resolve_cache_dir(opts.cache_dir))
+    layout = Layout.of(opts.cache_dir)
     # Not the first thing to write into a cache directory: open_cache makes it properly.
     return layout.interpreters if layout.root.is_dir() else None

@@ -116,24 +116,18 @@ def _plain(request: Request) -> bool:
     )
 
 
-def _layout(opts: InstallOptions) -> Layout:
-    from .._config import resolve_cache_dir
-    from ..store.layout import Layout
-
-    return Layout(resolve_cache_dir(opts.cache_dir))
-
-
 def _cached_interpreter(
     opts: InstallOptions,
 ) -> tuple[str, dict[str, Any], Interpreter, Layout] | None:
     """The target (its path, stamp and answer as the cache holds it, still valid), else
     None: asking the interpreter is the pipeline's job."""
     from ..errors import CachedbError
+    from ..store.layout import Layout
     from ..target import cache
     from ..target.discover import find_target
 
     try:
-        layout = _layout(opts)
+        layout = Layout.of(opts.cache_dir)
         if not layout.root.is_dir() or not os.access(layout.root, os.W_OK):
             return None  # the pipeline makes the cache, or says it cannot write it
         layout.check()

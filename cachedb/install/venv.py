@@ -87,7 +87,6 @@ def _empty(path: Path) -> None:
 
 
 def run_venv(opts: VenvOptions, reporter: Reporter) -> int:
-    from .._config import resolve_cache_dir
     from ..store.layout import Layout
     from ..target.discover import resolve_python
     from ..target.venv import create_venv
@@ -96,7 +95,7 @@ def run_venv(opts: VenvOptions, reporter: Reporter) -> int:
     path = Path(os.path.abspath(os.path.expanduser(opts.path)))
     base = None if opts.python is None else str(resolve_python(opts.python))
     prompt = os.path.basename(os.getcwd()) if opts.prompt == "." else opts.prompt
-    layout = Layout(resolve_cache_dir(opts.cache_dir))
+    layout = Layout.of(opts.cache_dir)
     try:
         layout.create()
         templates: Path | None = layout.interpreters

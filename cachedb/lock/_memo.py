@@ -153,10 +153,9 @@ def _memo_file(layout: Layout, digest: str) -> Path:
 
 
 def _layout(opts: CompileOptions) -> Layout:
-    from .._config import resolve_cache_dir
     from ..store.layout import Layout
 
-    return Layout(resolve_cache_dir(opts.install.cache_dir))
+    return Layout.of(opts.install.cache_dir)
 
 
 def _interpreter(opts: CompileOptions) -> list[Any] | None:

@@ -101,6 +101,14 @@ class Layout:
         # Per host: hosts sharing the cache may have different interpreters at one path.
         self.interpreters = root / INTERPRETERS_BUCKET / _host_key()
 
+    @classmethod
+    def of(cls, cache_dir: str | os.PathLike[str] | None) -> Layout:
+        """The layout of the cache directory a command names (``--cache-dir``), else
+        ``CACHEDB_CACHE_DIR``'s, else the default one."""
+        from .._config import resolve_cache_dir
+
+        return cls(resolve_cache_dir(cache_dir))
+
     def archive_dir(self, archive_id: str) -> Path:
         return self.archives / checked_archive_id(archive_id)
 
