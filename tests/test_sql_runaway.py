@@ -39,13 +39,13 @@ def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_") or k in keep}
 
 
-def _spawn(cache_dir: Path, *args: str) -> subprocess.Popen[str]:
+def _spawn(cache_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "cachedb", "sql", "--cache-dir", str(cache_dir), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=_env(),
+        env=_env() if env is None else env,
         start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches
     )
 
@@ -252,3 +252,31 @@ def test_postgresql_rows_come_through_a_server_side_cursor(backend: str) -> None
         assert list(db.query(ENDLESS, limit=5).rows) == [(1,), (2,), (3,), (4,), (5,)]
         # The session is usable after a stream left unfinished.
         assert list(db.query("SELECT 1 AS one").rows) == [(1,)]
+
+
+@pytest.mark.backends("sqlite")
+def test_ctrl_c_before_the_query_starts_still_says_interrupted(
+    cache_dir: Path, tmp_path: Path
+) -> None:
+    """A Ctrl-C between opening the database and running the query stops the query with
+    the same one line (it used to end the process silently, before the handler was set)."""
+    pauses = tmp_path / "pauses"
+    pauses.mkdir()
+    env = {**_env(), "CACHEDB_PAUSE_AT": "sql-opened", "CACHEDB_PAUSE_DIR": str(pauses)}
+    proc = _spawn(cache_dir, RUNAWAY, env=env)
+    try:
+        for _ in range(1200):
+            if (pauses / "sql-opened.reached").exists() or proc.poll() is not None:
+                break
+            select.select([], [], [], 0.05)
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        os.killpg(proc.pid, signal.SIGINT)
+        (pauses / "sql-opened.go").touch()
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert err.splitlines() == ["error: interrupted"], err
+    assert out == ""

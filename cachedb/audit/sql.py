@@ -211,6 +211,20 @@ class ReadOnlyDatabase:
         self._previous_handler: Any = None
         # No -wal or -shm: no connection is open and nothing waits to be checkpointed.
         self._quiet = not any(p.exists() for p in _sidecars(path))
+        # Ctrl-C is ours from before the database opens: one pressed before the query
+        # starts stops it as the progress handler's first question (not a silent exit).
+        if threading.current_thread() is threading.main_thread():
+            self._previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
+        try:
+            self._conn = self._open(path)
+        except BaseException:
+            self._restore_handler()
+            raise
+        from .._pause import point
+
+        point("sql-opened")
+
+    def _open(self, path: Path) -> sqlite3.Connection:
         uri = path.as_uri() + "?mode=ro"
         if self._quiet and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
             # A cache we may not write: nobody changes it under us, and SQLite need not
@@ -228,7 +242,7 @@ class ReadOnlyDatabase:
         conn.set_authorizer(self._authorizer)
         conn.set_progress_handler(self._should_stop, _PROGRESS_STEPS)
         functions.register(conn)
-        self._conn = conn
+        return conn
 
     def close(self) -> None:
         self._conn.close()
@@ -254,19 +268,22 @@ class ReadOnlyDatabase:
             pass  # a reader of a cache it cannot write: the files stay, as SQLite wants
 
     def __enter__(self) -> ReadOnlyDatabase:
-        if threading.current_thread() is threading.main_thread():
-            self._previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._restore_handler()
+        self.close()
+
+    def _restore_handler(self) -> None:
         if self._previous_handler is not None:
             signal.signal(signal.SIGINT, self._previous_handler)
             self._previous_handler = None
-        self.close()
 
     def _on_sigint(self, _signum: int, _frame: FrameType | None) -> None:
         self._interrupted = True
-        self._conn.interrupt()
+        conn = getattr(self, "_conn", None)  # None while the database is being opened
+        if conn is not None:
+            conn.interrupt()
 
     def _should_stop(self) -> int:
         if self._interrupted:
