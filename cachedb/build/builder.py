@@ -54,6 +54,7 @@ class _Work:
     tree: Path  # the project directory the hooks run in
     env: Path | None = None
     backend: Backend | None = None
+    ready: bool = False  # its backend's build requirements are installed
 
 
 class Builder:
@@ -86,10 +87,13 @@ class Builder:
     # -- housekeeping ------------------------------------------------------------------
 
     def close(self) -> None:
+        for work in self._works.values():
+            if work.backend is not None:
+                work.backend.close()
+        self._works.clear()
         if self._root is not None:
             shutil.rmtree(self._root, ignore_errors=True)
             self._root = None
-        self._works.clear()
         leases, self.leases = self.leases, []
         self._cache.release(leases)
 
@@ -351,23 +355,28 @@ class Builder:
         if work is None:
             work = self._new_work(source.name, source.key)
             work.tree = self._tree(source, work.directory)
-        if work.backend is not None:
+        if work.ready:
             return work
+        if work.backend is not None:
+            work.backend.close()  # an earlier attempt failed half-way: start over
         from .pep517 import Backend
 
         ancestors = build_env.building()
         what = source.shown
         env_dir = work.directory / "env"
         python = build_env.create_env(env_dir, self._python)
-        backend = Backend(work.tree, python, what)
+        backend = Backend(work.tree, python, what, scratch=work.directory / "hooks")
+        work.backend = backend  # closed by close() from here on
         chain = [*ancestors, source.key]
         build_env.install_requirements(
             env_dir, backend.requires, self._installer, chain=chain, what=what
         )
         wanted = backend.requires_for("editable" if source.editable else "wheel")
         extra = [r for r in wanted if r not in backend.requires]
-        build_env.install_requirements(env_dir, extra, self._installer, chain=chain, what=what)
-        work.env, work.backend = env_dir, backend
+        if extra:
+            build_env.install_requirements(env_dir, extra, self._installer, chain=chain, what=what)
+            backend.restart()  # its import saw the environment without them
+        work.env, work.ready = env_dir, True
         return work
 
     def _tree(self, source: BuildSource, directory: Path) -> Path:
