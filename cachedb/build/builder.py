@@ -25,7 +25,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from ..errors import BuildError, UsageError
 from ..store import BUILT_WHEELS_BUCKET, pointer_key
 from . import env as build_env
-from .built import BuiltWheel
+from .built import BuiltWheel, metadata_of
 from .policy import BuildPolicy
 from .sources import (
     EDITABLE,
@@ -393,10 +393,3 @@ class Builder:
         parsed = parse_git_url(source.url)
         checkout(parsed, source.revision, directory / "src")
         return self._subdirectory(directory / "src", parsed.subdirectory, source.url)
-
-
-def metadata_of(archive: Path) -> bytes:
-    for entry in archive.iterdir():
-        if entry.name.endswith(".dist-info"):
-            return (entry / "METADATA").read_bytes()
-    raise BuildError(f"no .dist-info in {archive}")
