@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import os
 import sys
+from types import CodeType
 
 
-def _preload(script: str, output: str) -> bool:
-    """Import the backend as the hook script would; False where a fork would differ."""
+def _preload(script: str, output: str) -> CodeType | None:
+    """Import the backend as the hook script would; returns the script's code, or None
+    where a fork would differ from a fresh process."""
     if os.environ.get("_PYPROJECT_HOOKS_BACKEND_PATH_JSON"):
-        return False
+        return None
     sink = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(sink, 1)
     os.dup2(sink, 2)
@@ -42,33 +44,35 @@ def _preload(script: str, output: str) -> bool:
     namespace: dict[str, object] = {"__name__": "_pyproject_hooks_preload", "__file__": script}
     try:
         with open(script, "rb") as fh:
-            code = compile(fh.read(), script, "exec")
+            # Compiled once for every hook; not with this module's __future__ flags.
+            code = compile(fh.read(), script, "exec", dont_inherit=True)
         exec(code, namespace)
         with warnings.catch_warnings(record=True) as caught:
             namespace["_build_backend"]()  # type: ignore[operator]
     except BaseException:  # noqa: BLE001 - the fresh subprocess reports it
-        return False
+        return None
     sys.stdout.flush()
     sys.stderr.flush()
     threading = sys.modules.get("threading")
     if threading is not None and threading.active_count() > 1:
-        return False
-    return not caught and os.path.getsize(output) == 0
+        return None
+    return code if not caught and os.path.getsize(output) == 0 else None
 
 
 def _real(path: str) -> str:
     return os.path.normcase(os.path.realpath(path))
 
 
-def _serve(script: str, output: str) -> tuple[str, str, str]:
-    """Answer requests until input ends; returns (in a forked child) the hook to run."""
+def _serve(script: str, output: str) -> tuple[CodeType, str, str]:
+    """Answer requests until input ends; returns (in a forked child) the script's code
+    and the hook to run."""
     requests = os.fdopen(os.dup(0), "rb")
     answers = os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
-    ready = _preload(script, output)
-    os.write(answers, b"ready\n" if ready else b"plain\n")
-    if not ready:
+    code = _preload(script, output)
+    os.write(answers, b"ready\n" if code is not None else b"plain\n")
+    if code is None:
         os._exit(0)
     for line in requests:
         hook, control_dir, out = line.rstrip(b"\n").decode("utf-8", "surrogateescape").split("\0")
@@ -81,16 +85,28 @@ def _serve(script: str, output: str) -> tuple[str, str, str]:
             os.dup2(sink, 2)
             os.close(sink)
             os.close(null)
-            return script, hook, control_dir
+            return code, hook, control_dir
         _, status = os.waitpid(pid, 0)
-        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
-        os.write(answers, f"{code}\n".encode())
+        exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
+        os.write(answers, f"{exit_code}\n".encode())
     os._exit(0)
 
 
-if __name__ == "__main__":
-    _script, _hook, _control_dir = _serve(sys.argv[1], sys.argv[2])
-    import runpy
+def _run_as_main(code: CodeType, argv: list[str]) -> None:
+    """Run the hook script as ``python SCRIPT HOOK CONTROL_DIR`` would: a new ``__main__``."""
+    import builtins
+    import types
 
-    sys.argv[:] = [_script, _hook, _control_dir]
-    runpy.run_path(_script, run_name="__main__")
+    main = types.ModuleType("__main__")
+    main.__file__ = argv[0]
+    main.__cached__ = None  # type: ignore[attr-defined]
+    main.__builtins__ = builtins  # type: ignore[attr-defined]
+    sys.modules["__main__"] = main
+    sys.argv[:] = argv
+    exec(code, main.__dict__)
+
+
+if __name__ == "__main__":
+    _script = sys.argv[1]
+    _code, _hook, _control_dir = _serve(_script, sys.argv[2])
+    _run_as_main(_code, [_script, _hook, _control_dir])
