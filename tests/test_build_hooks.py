@@ -224,3 +224,26 @@ def test_the_server_ends_with_its_backend(env_python: Path, tmp_path: Path) -> N
     backend.close()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_after_a_restart_the_next_hook_imports_the_backend_in_a_new_process(
+    env_python: Path, tmp_path: Path
+) -> None:
+    # What the builder does once it installed what get_requires_for_build_wheel added.
+    (site_packages(env_python) / "stateful_backend.py").write_text(STATEFUL.format(prelude=""))
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        PYPROJECT.format(module="stateful_backend", backend_path="")
+    )
+    backend = Backend(project, env_python, "the project", scratch=tmp_path / "hooks")
+    try:
+        backend.requires_for("wheel")
+        first = backend._server._proc.pid  # type: ignore[union-attr]  # noqa: SLF001
+        backend.restart()
+        wheel = backend.build("wheel", tmp_path / "dist")
+        second = backend._server._proc.pid  # type: ignore[union-attr]  # noqa: SLF001
+    finally:
+        backend.close()
+    assert first != second and backend.forked == 2
+    assert b"calls=['build']" in wheel.read_bytes()
