@@ -8,12 +8,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 import sys
 import venv
 from pathlib import Path
 
 import pytest
 from buildtools import write_project
+from test_target_pythons import find_python
 
 from cachedb.build.pep517 import Backend
 from cachedb.errors import BuildError
@@ -134,9 +136,15 @@ def test_forked_hooks_build_the_same_wheel_as_fresh_processes(backend: str, tmp_
     assert (plain[4], forked[4]) == (0, 2)
 
 
+@pytest.mark.parametrize("minor", ["3.8", "3.13", None])
 def test_each_forked_hook_starts_from_the_state_after_the_import(
-    env_python: Path, tmp_path: Path
+    minor: str | None, env_python: Path, tmp_path: Path
 ) -> None:
+    # The server runs in the build environment's interpreter: the target's, 3.8 and up.
+    if minor is not None:
+        env = tmp_path / f"env-{minor}"
+        subprocess.run([find_python(minor), "-m", "venv", "--without-pip", env], check=True)
+        env_python = env / "bin" / "python"
     (site_packages(env_python) / "stateful_backend.py").write_text(STATEFUL.format(prelude=""))
     project = tmp_path / "project"
     project.mkdir()

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 _SERVER = str(Path(__file__).with_name("_hook_server.py"))
+FORKS = hasattr(os, "fork")  # elsewhere every hook runs in a fresh process
 
 
 def run_plain(cmd: Sequence[str], cwd: str | None, env: dict[str, str]) -> tuple[int, bytes]:

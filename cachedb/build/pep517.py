@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..errors import BuildError
-from .hooks import HookServer, hook_env, run_plain
+from .hooks import FORKS, HookServer, hook_env, run_plain
 
 Distribution = Literal["wheel", "editable"]
 SHOWN_LINES = 400
@@ -79,7 +79,7 @@ class Backend:
         env = hook_env(dict(extra_environ or {}), _DROPPED_ENV)
         if self._server is not None and self._server.moved(cmd, cwd, env):
             self.restart()
-        if self._server is None and self._scratch is not None:
+        if self._server is None and self._scratch is not None and FORKS:
             self._server = HookServer(cmd, cwd, env, self._scratch / f"server-{self._servers}")
             self._servers += 1
         ran = None
