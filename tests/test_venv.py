@@ -280,3 +280,24 @@ def test_a_template_whose_origin_is_not_in_its_files_is_made_again(tmp_path: Pat
     (made / "template.rec").write_bytes("\0".join(fields).encode())
     assert venv_template.copy_template(templates, base, target, None)
     assert tree(target) == expected
+
+
+@pytest.mark.parametrize("folder", ["interpreters-v0", "tmp"])
+def test_a_cache_with_a_linked_folder_is_refused_and_nothing_written_through_it(
+    tmp_path: Path, folder: str
+) -> None:
+    """As every command that opens the cache: a planted link is refused, never followed
+    (the template would be made in the link's target)."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (cache / folder).symlink_to(outside)
+    env = tmp_path / "env"
+    out = cachedb("venv", env, "--cache-dir", cache)
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
+    assert out.returncode != 0 and len(errors) == 1, out.stderr
+    assert "symbolic link" in errors[0] and f"{folder}/" in errors[0]
+    assert "Traceback" not in out.stderr
+    assert list(outside.iterdir()) == []
+    assert not env.exists()
