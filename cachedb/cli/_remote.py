@@ -174,8 +174,6 @@ def pull_command(
     verbose: VerboseOption = 0,
 ) -> None:
     """Fetch a requirements set into the local cache (remote first), installing nothing."""
-    from dataclasses import replace
-
     from ..errors import UsageError
     from ..install.report import Reporter
     from ..remote._url import RemoteUrl
@@ -184,25 +182,24 @@ def pull_command(
     if not remote:
         raise UsageError("no remote: give --remote s3://bucket/prefix or set CACHEDB_REMOTE")
     RemoteUrl.parse(remote)  # a bad URL is refused before anything is resolved
-    opts = replace(
-        install_options(
-            index_url=index_url,
-            extra_index_url=extra_index_url,
-            find_links=find_links,
-            no_index=no_index,
-            offline=False,
-            cert=cert,
-            native_tls=native_tls,
-            keyring_provider=keyring_provider,
-            cache_dir=cache_dir,
-            db_url=db_url,
-        ),
-        requirements=list(packages or []),
-        requirement_files=list(requirement or []),
-        constraint_files=list(constraint or []),
-        python=python,
-        remote=remote,
+    opts = install_options(
+        index_url=index_url,
+        extra_index_url=extra_index_url,
+        find_links=find_links,
+        no_index=no_index,
+        offline=False,
+        cert=cert,
+        native_tls=native_tls,
+        keyring_provider=keyring_provider,
+        cache_dir=cache_dir,
+        db_url=db_url,
     )
+    # Set, not replaced: the same whether InstallOptions is a dataclass or not.
+    opts.requirements = list(packages or [])
+    opts.requirement_files = list(requirement or [])
+    opts.constraint_files = list(constraint or [])
+    opts.python = python
+    opts.remote = remote
     raise typer.Exit(_pull(opts, Reporter(verbose - quiet)))
 
 

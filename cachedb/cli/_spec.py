@@ -12,7 +12,7 @@ SOURCES: dict[str, int] = (
  '_inspect.py': 4225073534,
  '_install.py': 615201236,
  '_lock.py': 1107940145,
- '_remote.py': 1773258077,
+ '_remote.py': 1590520453,
  '_settings.py': 3698630917,
  '_venv.py': 716456152}
 )
