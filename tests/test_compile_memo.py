@@ -11,8 +11,8 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from indexserver import IndexServer
@@ -73,12 +73,13 @@ class World:
         path = self.root / "requirements.in"
         path.write_text("".join(f"{name}\n" for name in self.inputs))
 
-    def options_now(self, *, refresh: bool = False) -> CompileOptions:
+    def options_now(self, **install_options: Any) -> CompileOptions:
+        """The compile's options now; ``install_options``: more of its InstallOptions."""
         install = InstallOptions(
             index_url=self.server.url,
             cache_dir=self.root / "cache",
             python=self.python,
-            refresh=refresh,
+            **install_options,
         )
         return CompileOptions(
             install=install,
@@ -303,16 +304,15 @@ def test_what_a_memo_cannot_prove_is_never_remembered(
     world.inputs = ["alpha"]
     world.write_inputs()
     opts = world.options_now()
-    install = opts.install
     if case == "upgrade":
-        opts = opts._replace(install=replace(install, upgrade=True))
+        opts = world.options_now(upgrade=True)
     elif case == "upgrade-package":
         opts = opts._replace(upgrade_packages=["alpha"])
     elif case == "refresh":
-        opts = opts._replace(install=replace(install, refresh=True))
+        opts = world.options_now(refresh=True)
     elif case == "find-links":
         (tmp_path / "links").mkdir()
-        opts = opts._replace(install=replace(install, find_links=[str(tmp_path / "links")]))
+        opts = world.options_now(find_links=[str(tmp_path / "links")])
     elif case == "include":
         Path("more.in").write_text("beta\n")
         Path("requirements.in").write_text("alpha\n-r more.in\n")
