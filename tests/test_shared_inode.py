@@ -6,28 +6,16 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from indexserver import IndexServer
+from installtools import cachedb
 from wheelbuilder import make_wheel
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX venv layout")
 
 CLEAN = 'VERSION = "1.0"\n'
-
-
-def _cli(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_")}
-    return subprocess.run(
-        [sys.executable, "-m", "cachedb", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env={**base, **(env or {})},
-        timeout=180,
-    )
 
 
 def _module(venv: Path) -> Path:
@@ -60,7 +48,7 @@ def _tampered_world(
     cache = tmp_path / "cache"
     venvs = [tmp_path / "venv1", tmp_path / "venv2"]
     for venv, host in zip(venvs, hosts, strict=True):
-        proc = _cli(
+        proc = cachedb(
             "install", "--cache-dir", cache, "--index-url", server.url,
             "--venv", venv, "--link-mode", "hardlink", "good",
             env={"CACHEDB_HOST_ID": host},
@@ -77,7 +65,7 @@ def test_repair_relinks_every_environment_holding_a_tampered_archive(
     tmp_path: Path, index_server: IndexServer
 ) -> None:
     cache, venvs = _tampered_world(tmp_path, index_server)
-    proc = _cli(
+    proc = cachedb(
         "verify", "--cache-dir", cache, "--check-contents", "--repair", "--json",
         env={"CACHEDB_INDEX_URL": index_server.url, "CACHEDB_HOST_ID": "host-a"},
     )  # fmt: skip
@@ -96,7 +84,7 @@ def test_repair_relinks_every_environment_holding_a_tampered_archive(
         archived = cache / "archive-v0" / archive_id / "good" / "__init__.py"
         assert archived.read_text() == CLEAN
         assert os.path.samefile(archived, _module(venv))
-    proc = _cli("verify", "--cache-dir", cache, "--check-contents")
+    proc = cachedb("verify", "--cache-dir", cache, "--check-contents")
     assert proc.returncode == 0, proc.stdout
 
 
@@ -105,7 +93,7 @@ def test_repair_that_cannot_relink_says_so_and_the_database_claims_nothing(
 ) -> None:
     cache, venvs = _tampered_world(tmp_path, index_server)
     index_server.faults["good"] = "404"
-    proc = _cli(
+    proc = cachedb(
         "verify", "--cache-dir", cache, "--check-contents", "--repair", "--json",
         env={"CACHEDB_INDEX_URL": index_server.url, "CACHEDB_HOST_ID": "host-a"},
     )  # fmt: skip
@@ -125,7 +113,7 @@ def test_repair_never_relinks_another_hosts_environment(
     """The path of another machine's environment names nothing on this one: the repair
     writes nothing there, and says where the reinstall must run instead."""
     cache, (ours, theirs) = _tampered_world(tmp_path, index_server, ("host-a", "host-b"))
-    proc = _cli(
+    proc = cachedb(
         "verify", "--cache-dir", cache, "--check-contents", "--repair", "--json",
         env={"CACHEDB_INDEX_URL": index_server.url, "CACHEDB_HOST_ID": "host-a"},
     )  # fmt: skip
