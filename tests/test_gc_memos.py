@@ -1,6 +1,6 @@
-"""gc removes stale memos (gc/memos.py): remembered nothing-to-do installs and compiles
-whose interpreter is gone, that are damaged, or that no run has used for long; never
-a memo still in use, another host's, or anything through a link."""
+"""gc removes stale memos (gc/memos.py): remembered nothing-to-do installs, compiles and
+interpreter answers whose interpreter is gone, that are damaged, or that no run has used
+for long; never a memo still in use, another host's, or anything through a link."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from cachedb.install.report import Reporter
 from cachedb.install.request import collect_request
 from cachedb.lock import CompileOptions
 from cachedb.store.layout import Layout
+from cachedb.target.cache import cache_file
 
 DAY = 86400.0
 
@@ -68,15 +69,19 @@ def test_a_memo_of_a_gone_interpreter_is_removed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cache, venv, memo = _noop_memo(tmp_path, monkeypatch)
+    # The interpreter's own answer to the probe, remembered for its path.
+    answer = cache_file(Layout(cache).interpreters, str(venv / "bin" / "python"))
+    assert answer.exists()
     assert _gc(cache)["memos"] == []  # its venv is there and it is new: in use
     assert memo.exists()
     shutil.rmtree(venv)
-    assert _gc(cache, "--dry-run")["memos"] == [_rel(cache, memo)]
-    assert memo.exists()  # a dry run changes nothing
+    stale = sorted([_rel(cache, answer), _rel(cache, memo)])
+    assert _gc(cache, "--dry-run")["memos"] == stale
+    assert memo.exists() and answer.exists()  # a dry run changes nothing
     done = cachedb("gc", "--cache-dir", cache)
     assert done.returncode == 0, done.stderr
-    assert ", 1 stale memo in " in done.stdout
-    assert not memo.exists()
+    assert ", 2 stale memos in " in done.stdout
+    assert not memo.exists() and not answer.exists()
     assert _gc(cache)["memos"] == []
 
 
@@ -176,7 +181,8 @@ def test_a_compile_memo_of_a_gone_interpreter_is_removed(
         with contextlib.redirect_stdout(io.StringIO()):
             lock.run_compile(opts, Reporter(-1))
     (memo,) = Layout(cache).interpreters.glob("compile-*.json")
+    answer = cache_file(Layout(cache).interpreters, str(venv / "bin" / "python"))
     assert _gc(cache)["memos"] == []
     shutil.rmtree(venv)
-    assert _gc(cache)["memos"] == [_rel(cache, memo)]
-    assert not memo.exists()
+    assert _gc(cache)["memos"] == sorted([_rel(cache, answer), _rel(cache, memo)])
+    assert not memo.exists() and not answer.exists()

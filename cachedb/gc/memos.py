@@ -1,9 +1,11 @@
 """Stale memos: remembered answers in ``interpreters-v0/<host>/`` that gc removes.
 
-Two commands remember answers there: a nothing-to-do install (``noop-*.json``) and
-a compile (``compile-*.json``). A new request (another working directory, another
-``PATH``, other files) makes a new memo, so without pruning they pile up. A memo
-is stale, and gc removes it, when no run can use it again or none has for long:
+Three kinds of answer are remembered there: a nothing-to-do install
+(``noop-*.json``), a compile (``compile-*.json``) and an interpreter's answer to
+the probe (``<32 hex digits>.json``, one per executable path, so one per venv ever
+installed into). A new request (another working directory, another ``PATH``,
+another venv) makes a new file, so without pruning they pile up. Such a memo is
+stale, and gc removes it, when no run can use it again or none has for long:
 
 - its interpreter is gone (the executable it names no longer exists);
 - it is not a memo at all (not a JSON object: a damaged file);
@@ -17,22 +19,25 @@ A temporary file a killed writer left (``.noop-*.tmp``) goes once older than the
 grace period. Only this host's directory is looked at: another host's
 interpreters are not on this disk. gc reads a memo without moving its access time
 (``O_NOATIME`` where the kernel allows it) and never through a link; what is not a
-regular file it leaves alone. Removing a memo costs at most one full run.
+regular file it leaves alone. Removing a memo costs at most one full run (or one
+start of the interpreter). Venv templates (``venv-*``) are left as they are.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import time
 from pathlib import Path
 
 from ..store.layout import Layout
 
-# The names install/noop_memo.py and lock/_memo.py give their memos (tests/test_gc_memos.py
-# checks that gc finds the ones they write).
+# The names install/noop_memo.py and lock/_memo.py give their memos, and target/cache.py
+# its answers (tests/test_gc_memos.py checks that gc finds the ones they write).
 PREFIXES = ("noop-", "compile-")
+_ANSWER = re.compile(r"[0-9a-f]{32}\.json")
 MAX_AGE = 30 * 86400.0
 _OPEN = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 _NOATIME = getattr(os, "O_NOATIME", 0)
@@ -54,7 +59,7 @@ def find_stale(layout: Layout, *, grace: float, max_age: float | None) -> list[P
     for entry in entries:
         name = entry.name
         leftover = name.startswith(".") and name.endswith(".tmp")
-        if not (name.startswith(PREFIXES) or (leftover and name[1:].startswith(PREFIXES))):
+        if not _ours(name[1:] if leftover else name, leftover=leftover):
             continue
         try:
             st = entry.stat(follow_symlinks=False)
@@ -69,6 +74,15 @@ def find_stale(layout: Layout, *, grace: float, max_age: float | None) -> list[P
         if stale:
             out.append(Path(entry.path))
     return out
+
+
+def _ours(name: str, *, leftover: bool) -> bool:
+    """Whether ``name`` is a memo's (``leftover``: it starts with the name of the memo it
+    was to replace)."""
+    if name.startswith(PREFIXES):
+        return True
+    found = _ANSWER.match(name)
+    return found is not None and (leftover or found.end() == len(name))
 
 
 def _useless(path: str) -> bool:
@@ -101,14 +115,16 @@ def _read(path: str) -> bytes | None:
 
 def _executable(memo: dict[str, object]) -> str | None:
     """The interpreter a memo was answered for: a noop memo's ``exe``, a compile memo's
-    ``interpreter[0]``."""
+    ``interpreter[0]``, an interpreter answer's ``stamp.executable``."""
     exe = memo.get("exe")
     if isinstance(exe, str):
         return exe
     interpreter = memo.get("interpreter")
     if isinstance(interpreter, list) and interpreter and isinstance(interpreter[0], str):
         return interpreter[0]
-    return None
+    stamp = memo.get("stamp")
+    exe = stamp.get("executable") if isinstance(stamp, dict) else None
+    return exe if isinstance(exe, str) else None
 
 
 def remove(path: Path) -> bool:
