@@ -97,7 +97,8 @@ def _useless(path: str) -> bool:
     if not isinstance(memo, dict):
         return True
     exe = _executable(memo)
-    return exe is not None and not os.path.exists(exe)
+    # A relative path would be judged from gc's working directory: then nothing is known.
+    return exe is not None and os.path.isabs(exe) and not os.path.exists(exe)
 
 
 def _read(path: str) -> bytes | None:
