@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from indexserver import IndexServer
@@ -61,16 +62,22 @@ def _tampered_world(
     return cache, venvs
 
 
+def _repair(cache: Path, server: IndexServer, *, exit_code: int) -> list[dict[str, Any]]:
+    """``verify --check-contents --repair`` on host-a; the problems it reports."""
+    proc = cachedb(
+        "verify", "--cache-dir", cache, "--check-contents", "--repair", "--json",
+        env={"CACHEDB_INDEX_URL": server.url, "CACHEDB_HOST_ID": "host-a"},
+    )  # fmt: skip
+    assert proc.returncode == exit_code, proc.stdout + proc.stderr
+    problems: list[dict[str, Any]] = json.loads(proc.stdout)["problems"]
+    return problems
+
+
 def test_repair_relinks_every_environment_holding_a_tampered_archive(
     tmp_path: Path, index_server: IndexServer
 ) -> None:
     cache, venvs = _tampered_world(tmp_path, index_server)
-    proc = cachedb(
-        "verify", "--cache-dir", cache, "--check-contents", "--repair", "--json",
-        env={"CACHEDB_INDEX_URL": index_server.url, "CACHEDB_HOST_ID": "host-a"},
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    (problem,) = json.loads(proc.stdout)["problems"]
+    (problem,) = _repair(cache, index_server, exit_code=0)
     assert problem["kind"] == "archive-tampered"
     assert sorted(e["path"] for e in problem["environments"]) == sorted(
         str(v.resolve()) for v in venvs
@@ -93,12 +100,7 @@ def test_repair_that_cannot_relink_says_so_and_the_database_claims_nothing(
 ) -> None:
     cache, venvs = _tampered_world(tmp_path, index_server)
     index_server.faults["good"] = "404"
-    proc = cachedb(
-        "verify", "--cache-dir", cache, "--check-contents", "--repair", "--json",
-        env={"CACHEDB_INDEX_URL": index_server.url, "CACHEDB_HOST_ID": "host-a"},
-    )  # fmt: skip
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    (problem,) = json.loads(proc.stdout)["problems"]
+    (problem,) = _repair(cache, index_server, exit_code=1)
     assert sorted(e["path"] for e in problem["environments"]) == sorted(
         str(v.resolve()) for v in venvs
     )
@@ -113,12 +115,7 @@ def test_repair_never_relinks_another_hosts_environment(
     """The path of another machine's environment names nothing on this one: the repair
     writes nothing there, and says where the reinstall must run instead."""
     cache, (ours, theirs) = _tampered_world(tmp_path, index_server, ("host-a", "host-b"))
-    proc = cachedb(
-        "verify", "--cache-dir", cache, "--check-contents", "--repair", "--json",
-        env={"CACHEDB_INDEX_URL": index_server.url, "CACHEDB_HOST_ID": "host-a"},
-    )  # fmt: skip
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    (problem,) = json.loads(proc.stdout)["problems"]
+    (problem,) = _repair(cache, index_server, exit_code=1)
     by_path = {e["path"]: e for e in problem["environments"]}
     assert by_path[str(ours.resolve())]["relinked"]
     other = by_path[str(theirs.resolve())]
