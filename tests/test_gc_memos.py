@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from indexserver import IndexServer
-from installtools import cachedb, make_venv
+from installtools import cachedb, installed_world, make_venv
 from wheelbuilder import make_wheel
 
 import cachedb.lock as lock
@@ -39,15 +39,7 @@ def _gc(cache: Path, *args: str) -> dict[str, object]:
 
 def _noop_memo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path, Path]:
     """A venv holding app (and lib), and the memo a nothing-to-do install wrote for it."""
-    wheels, cache, venv = tmp_path / "wheels", tmp_path / "cache", tmp_path / "venv"
-    make_wheel(wheels, "app", "1.0", requires=["lib"])
-    make_wheel(wheels, "lib", "1.0")
-    make_venv(venv)
-    done = cachedb(
-        "install", "-q", "--python", venv, "--cache-dir", cache,
-        "--no-index", "--find-links", wheels, "app",
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    venv, cache, wheels = installed_world(tmp_path)
     monkeypatch.setattr(_memo, "SETTLED", 0)  # the venv was written just now
     opts = InstallOptions(
         requirements=["app"],
