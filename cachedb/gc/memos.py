@@ -129,9 +129,10 @@ def _executable(memo: dict[str, object]) -> str | None:
 
 
 def remove(path: Path) -> bool:
-    """Remove one stale memo found by ``find_stale``; False if it was already gone."""
+    """Remove one stale memo found by ``find_stale``; False if it was already gone or
+    cannot be removed (a memo left in place costs nothing but its bytes)."""
     try:
         os.unlink(path)
-    except FileNotFoundError:
+    except OSError:
         return False
     return True
