@@ -236,6 +236,7 @@ class Builder:
             assert work.backend is not None
             prepared = work.backend.prepare_metadata(work.directory / "metadata")
             if prepared is not None:
+                work.backend.close()  # its last hook in this run: a run may build many
                 return (prepared / "METADATA").read_bytes()
         return metadata_of(self.build(source).path)
 
@@ -318,6 +319,7 @@ class Builder:
         assert work.backend is not None
         distribution: Distribution = "editable" if source.editable else "wheel"
         wheel = work.backend.build(distribution, work.directory / "dist")
+        work.backend.close()  # its last hook: no idle hook server per source built
         try:
             wheel_name, version, _, _ = parse_wheel_filename(wheel.name)
         except InvalidWheelFilename as exc:
