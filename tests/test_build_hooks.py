@@ -255,3 +255,19 @@ def test_after_a_restart_the_next_hook_imports_the_backend_in_a_new_process(
         backend.close()
     assert first != second and backend.forked == 2
     assert b"calls=['build']" in wheel.read_bytes()
+
+
+def test_a_cache_path_with_a_newline_runs_the_hooks_fresh(env_python: Path, tmp_path: Path) -> None:
+    (site_packages(env_python) / "stateful_backend.py").write_text(STATEFUL.format(prelude=""))
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        PYPROJECT.format(module="stateful_backend", backend_path="")
+    )
+    backend = Backend(project, env_python, "the project", scratch=tmp_path / "odd\ncache")
+    try:
+        wheel = backend.build("wheel", tmp_path / "dist")
+    finally:
+        backend.close()
+    assert backend.forked == 0
+    assert b"calls=['build']" in wheel.read_bytes()

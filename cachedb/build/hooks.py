@@ -73,7 +73,10 @@ class HookServer:
         assert self._proc is not None and self._proc.stdin is not None
         self._calls += 1
         out = self._scratch / f"hook-{self._calls}.out"
-        request = "\0".join([cmd[2], cmd[3], str(out)]) + "\n"
+        fields = [cmd[2], cmd[3], str(out)]
+        if any("\0" in f or "\n" in f for f in fields):
+            return None  # not sayable in a request line (a cache path with a newline)
+        request = "\0".join(fields) + "\n"
         try:
             self._proc.stdin.write(request.encode("utf-8", "surrogateescape"))
             self._proc.stdin.flush()
