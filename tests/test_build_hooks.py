@@ -11,12 +11,14 @@ import shutil
 import subprocess
 import sys
 import venv
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from buildtools import write_project
 from test_target_pythons import find_python
 
+from cachedb.build.hooks import HookServer
 from cachedb.build.pep517 import Backend
 from cachedb.errors import BuildError
 
@@ -271,3 +273,38 @@ def test_a_cache_path_with_a_newline_runs_the_hooks_fresh(env_python: Path, tmp_
         backend.close()
     assert backend.forked == 0
     assert b"calls=['build']" in wheel.read_bytes()
+
+
+def test_an_install_with_forked_hooks_is_the_install_with_fresh_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from buildtools import backend_wheel, make_sdist
+    from installtools import tree
+
+    from cachedb.build import pep517
+    from cachedb.cli import main
+
+    links = tmp_path / "links"
+    backend_wheel("flit_core", links)
+    project = write_project(tmp_path / "project", "forked-demo", backend="flit")
+    make_sdist(project, links, "forked-demo", "1.0")
+    forked: list[int] = []
+
+    class Counting(HookServer):  # the real server, counting the hooks it ran
+        def run(self, cmd: Sequence[str]) -> tuple[int, bytes] | None:
+            ran = super().run(cmd)
+            forked.extend([1] if ran is not None else [])
+            return ran
+
+    monkeypatch.setattr(pep517, "HookServer", Counting)
+    trees = []
+    for forks in (False, True):
+        monkeypatch.setattr(pep517, "FORKS", forks)
+        venv.EnvBuilder(with_pip=False, symlinks=True).create(tmp_path / f"venv-{forks}")
+        argv = ["install", "-q", "--cache-dir", str(tmp_path / f"cache-{forks}"), "--no-index"]
+        argv += ["--find-links", str(links), "--venv", str(tmp_path / f"venv-{forks}")]
+        assert main([*argv, "forked-demo==1.0"]) == 0
+        trees.append(tree(site_packages(tmp_path / f"venv-{forks}" / "bin" / "python")))
+    assert trees[0] == trees[1]
+    assert any("forked_demo/__init__.py" in path for path in trees[0])
+    assert len(forked) == 2  # requirements and wheel, in the second install only
