@@ -309,3 +309,25 @@ def test_who_downloads_from_an_index_on_this_machine(
                 assert got is None
         finally:
             unpacks.discard()
+
+
+def test_an_install_from_an_https_index_with_the_ca_given(tmp_path: Path) -> None:
+    """Several wheels from an https index on this machine, its CA given by --cert: the
+    unpacking workers download them, trusting what the run trusts."""
+    from installtools import cachedb, run_in
+
+    server, pem = _https_index(tmp_path)
+    try:
+        for wheel in _wheels(tmp_path / "wheels", 3):
+            server.add(wheel)
+        venv = tmp_path / "venv"
+        out = cachedb(
+            "install", "--cache-dir", tmp_path / "cache", "-i", server.url, "--venv", venv,
+            "--no-config", "--cert", pem, "pkg0", "pkg1", "pkg2",
+            env={"SSL_CERT_FILE": "", "HTTPS_PROXY": "", "https_proxy": ""},
+        )  # fmt: skip
+    finally:
+        server.close()
+    assert out.returncode == 0, out.stderr
+    shown = run_in(venv, "import pkg0, pkg1, pkg2; print(pkg0.N, pkg1.N, pkg2.N)")
+    assert shown.stdout.split() == ["0", "1", "2"]
