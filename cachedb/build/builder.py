@@ -16,7 +16,6 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,15 +45,15 @@ if TYPE_CHECKING:
     from .pep517 import Backend, Distribution
 
 
-@dataclass
 class _Work:
     """What one source's builds in this run share."""
 
-    directory: Path  # under tmp/, removed by close()
-    tree: Path  # the project directory the hooks run in
-    env: Path | None = None
-    backend: Backend | None = None
-    ready: bool = False  # its backend's build requirements are installed
+    def __init__(self, directory: Path, tree: Path) -> None:
+        self.directory = directory  # under tmp/, removed by close()
+        self.tree = tree  # the project directory the hooks run in
+        self.env: Path | None = None
+        self.backend: Backend | None = None
+        self.ready = False  # its backend's build requirements are installed
 
 
 class Builder:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from packaging.utils import parse_wheel_filename
 
@@ -12,8 +12,7 @@ from ..wheel.dist_info import dist_info_metadata
 from .sources import BuildSource
 
 
-@dataclass(frozen=True)
-class BuiltWheel:
+class BuiltWheel(NamedTuple):
     """A wheel built from a source, unpacked in the cache and leased for this run."""
 
     source: BuildSource

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from ..errors import BuildError, UsageError
@@ -21,8 +21,7 @@ _SCHEMES = ("git+https", "git+http", "git+ssh", "git+file", "git+git")
 _TIMEOUT = 600
 
 
-@dataclass(frozen=True)
-class GitUrl:
+class GitUrl(NamedTuple):
     repository: str  # what git clones: the URL without "git+", "@rev" and fragment
     revision: str | None  # the "@rev" part
     subdirectory: str | None

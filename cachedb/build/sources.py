@@ -23,8 +23,8 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 SDIST = "sdist"
@@ -42,8 +42,7 @@ _SKIP_AT_ROOT = frozenset({"build", "dist", ".tox", ".nox"})
 METADATA_FILES = ("pyproject.toml", "setup.cfg", "setup.py")
 
 
-@dataclass(frozen=True)
-class BuildSource:
+class BuildSource(NamedTuple):
     """A source located and identified: where it is, its cache key and its current revision."""
 
     name: str  # canonical project name
