@@ -25,7 +25,7 @@ from cachedb.errors import InvalidWheel, NetworkError, UsageError
 from cachedb.fetch._hashes import Hasher, usable
 from cachedb.fetch._network import NetworkSettings
 from cachedb.fetch._urls import borrow_credentials, local_path
-from cachedb.index._concurrency import concurrency_for
+from cachedb.index._concurrency import concurrency_for, page_concurrency_for
 from cachedb.index._findlinks import for_project, list_directory, local_location
 from cachedb.index._httpcache import PageCache
 from cachedb.index._link import Link
@@ -79,9 +79,13 @@ class IndexClient:
         self.refresh = refresh
         self.refresh_packages = frozenset(canonicalize_name(n) for n in refresh_packages)
         self.timeout = timeout
+        locations = [*self.index_urls, *self.find_links]
+        self.page_concurrency = page_concurrency_for(locations, concurrency)
+        """Page requests at once (``read_pages``, a pinned set's prefetch)."""
         if concurrency is None:
-            concurrency = concurrency_for([*self.index_urls, *self.find_links])
+            concurrency = concurrency_for(locations)
         self.concurrency = max(1, concurrency)
+        """Downloads at once."""
         self._cache = PageCache(cache_dir, deferred=defer_cache_writes)
         self.network = network if network is not None else NetworkSettings()
         self._http: HttpSession | None = None
@@ -108,7 +112,10 @@ class IndexClient:
                 from cachedb.fetch._session import HttpSession
 
                 self._http = HttpSession(
-                    timeout=self.timeout, concurrency=self.concurrency, settings=self.network
+                    timeout=self.timeout,
+                    concurrency=self.concurrency,
+                    settings=self.network,
+                    connections=self.concurrency + self.page_concurrency,
                 )
             return self._http
 
@@ -227,7 +234,7 @@ class IndexClient:
 
         from cachedb._threads import on_threads
 
-        on_threads(one, todo, self.concurrency, "page")
+        on_threads(one, todo, self.page_concurrency, "page")
 
     def _find_links_listing(self, location: str) -> list[Link] | None:
         """All distribution files at a find-links location; None when offline and not cached."""

@@ -14,6 +14,10 @@ REMOTE_CONCURRENCY = 8
 # turns at the interpreter lock (measured: 8 cost 50 ms more than 2 on a cold
 # install of 46 wheels from 127.0.0.1).
 LOOPBACK_CONCURRENCY = 2
+# Page requests at once per download thread, to an index across a network. A page is
+# a few KiB: its time is the index's latency, so a pinned set's pages (and the
+# downloads each one starts) are asked for in one or two round trips, not six.
+PAGES_PER_DOWNLOAD = 4
 
 
 def concurrency_for(locations: Sequence[str]) -> int:
@@ -21,6 +25,15 @@ def concurrency_for(locations: Sequence[str]) -> int:
     if locations and all(_on_this_machine(location) for location in locations):
         return LOOPBACK_CONCURRENCY
     return REMOTE_CONCURRENCY
+
+
+def page_concurrency_for(locations: Sequence[str], concurrency: int | None) -> int:
+    """Page requests at once: ``PAGES_PER_DOWNLOAD`` times the default concurrency to an
+    index across a network; ``concurrency`` itself where it is given or all is local."""
+    if concurrency is not None:
+        return max(1, concurrency)
+    base = concurrency_for(locations)
+    return base if base == LOOPBACK_CONCURRENCY else base * PAGES_PER_DOWNLOAD
 
 
 def _on_this_machine(location: str) -> bool:
