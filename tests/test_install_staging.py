@@ -219,6 +219,21 @@ def test_fetcher_downloads_each_file_once_and_unpacks_it(
     assert list((tmp_path / "cache" / "tmp").iterdir()) == []
 
 
+def test_fetcher_reads_as_many_pages_at_once_as_its_index_allows(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    """A pinned set's pages are latency, not bytes: the prefetch asks for as many at once
+    as the index client's ``page_concurrency`` (more than its downloads at once)."""
+    with IndexClient(index_urls=[index_server.url], cache_dir=None, concurrency=2) as client:
+        client.page_concurrency = 6
+        fetcher = _fetcher(tmp_path, client)
+        together = threading.Barrier(6, timeout=10)  # broken unless all six run at once
+        try:
+            fetcher.each(lambda _: together.wait(), range(6))
+        finally:
+            fetcher.close()
+
+
 def test_fetcher_starts_the_largest_waiting_download_first(tmp_path: Path) -> None:
     """While every download thread is busy, the downloads asked for wait; the largest
     (by the size its index declares) goes first, those with no size declared last."""
