@@ -27,13 +27,15 @@ def concurrency_for(locations: Sequence[str]) -> int:
     return REMOTE_CONCURRENCY
 
 
-def page_concurrency_for(locations: Sequence[str], concurrency: int | None) -> int:
-    """Page requests at once: ``PAGES_PER_DOWNLOAD`` times the default concurrency to an
-    index across a network; ``concurrency`` itself where it is given or all is local."""
+def requests_at_once(locations: Sequence[str], concurrency: int | None) -> tuple[int, int]:
+    """(downloads, page requests) at once: ``concurrency`` for both where it is given;
+    else ``concurrency_for`` downloads, and ``PAGES_PER_DOWNLOAD`` times as many page
+    requests to an index across a network (as many on this machine)."""
     if concurrency is not None:
-        return max(1, concurrency)
-    base = concurrency_for(locations)
-    return base if base == LOOPBACK_CONCURRENCY else base * PAGES_PER_DOWNLOAD
+        return max(1, concurrency), max(1, concurrency)
+    downloads = concurrency_for(locations)
+    local = downloads == LOOPBACK_CONCURRENCY
+    return downloads, downloads if local else downloads * PAGES_PER_DOWNLOAD
 
 
 def _on_this_machine(location: str) -> bool:
