@@ -308,3 +308,30 @@ def test_an_install_with_forked_hooks_is_the_install_with_fresh_ones(
     assert trees[0] == trees[1]
     assert any("forked_demo/__init__.py" in path for path in trees[0])
     assert len(forked) == 2  # requirements and wheel, in the second install only
+
+
+def test_the_hook_script_is_run_as_python_compiles_it_and_no_bytecode_is_written(
+    tmp_path: Path,
+) -> None:
+    import py_compile
+
+    from cachedb.build._hook_server import script_code
+
+    script = tmp_path / "script.py"
+    script.write_text("from __future__ import annotations\n\ndef f(a: int) -> int:\n    return a\n")
+    fresh = compile(script.read_bytes(), str(script), "exec", dont_inherit=True)
+    code = script_code(str(script))  # no bytecode cache: compiled
+    assert code == fresh and code.co_filename == str(script)
+    assert not (tmp_path / "__pycache__").exists()
+    py_compile.compile(str(script), doraise=True)  # as an installer compiles it
+    cached = script_code(str(script))
+    assert cached == fresh and cached.co_filename == str(script)
+    # The cache is read as an import reads it: here one that says "never check the source".
+    script.write_text("X = 1\n")
+    py_compile.compile(
+        str(script), doraise=True, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+    )
+    script.write_text("X = 2\n")
+    namespace: dict[str, object] = {}
+    exec(script_code(str(script)), namespace)
+    assert namespace["X"] == 1

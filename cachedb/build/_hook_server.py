@@ -43,9 +43,7 @@ def _preload(script: str, output: str) -> CodeType | None:
 
     namespace: dict[str, object] = {"__name__": "_pyproject_hooks_preload", "__file__": script}
     try:
-        with open(script, "rb") as fh:
-            # Compiled once for every hook; not with this module's __future__ flags.
-            code = compile(fh.read(), script, "exec", dont_inherit=True)
+        code = script_code(script)
         exec(code, namespace)
         with warnings.catch_warnings(record=True) as caught:
             namespace["_build_backend"]()  # type: ignore[operator]
@@ -57,6 +55,23 @@ def _preload(script: str, output: str) -> CodeType | None:
     if threading is not None and threading.active_count() > 1:
         return None
     return code if not caught and os.path.getsize(output) == 0 else None
+
+
+def script_code(script: str) -> CodeType:
+    """The code of ``script`` for every hook: what ``python SCRIPT`` compiles (not with this
+    module's __future__ flags), read from the bytecode cache beside it where that holds the
+    current source's code for this interpreter, as an import would; never written there."""
+    from importlib.machinery import SourceFileLoader
+
+    name = "_pyproject_hooks_preload"
+    dont_write, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        code = SourceFileLoader(name, script).get_code(name)
+    finally:
+        sys.dont_write_bytecode = dont_write
+    if code is None:
+        raise ImportError(f"no code in {script}")
+    return code
 
 
 def _real(path: str) -> str:
