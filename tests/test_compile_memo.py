@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -320,14 +319,14 @@ def test_what_a_memo_cannot_prove_is_never_remembered(
         opts = world.options_now()
         install = opts.install
         if case == "upgrade":
-            opts = opts._replace(install=replace(install, upgrade=True))
+            opts = opts._replace(install=install.replace(upgrade=True))
         elif case == "upgrade-package":
             opts = opts._replace(upgrade_packages=["alpha"])
         elif case == "refresh":
-            opts = opts._replace(install=replace(install, refresh=True))
+            opts = opts._replace(install=install.replace(refresh=True))
         elif case == "find-links":
             (tmp_path / "links").mkdir()
-            opts = opts._replace(install=replace(install, find_links=[str(tmp_path / "links")]))
+            opts = opts._replace(install=install.replace(find_links=[str(tmp_path / "links")]))
         elif case == "include":
             Path("more.in").write_text("beta\n")
             Path("requirements.in").write_text("alpha\n-r more.in\n")

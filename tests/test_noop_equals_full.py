@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import random
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -99,14 +98,14 @@ def _options(
         no_index=True,
         find_links=[str(wheels)],
     )
-    return replace(opts, **more)  # type: ignore[arg-type]
+    return opts.replace(**more)
 
 
 def _full(opts: InstallOptions) -> str | None:
     """What the full pipeline says of ``opts`` as a dry run (None: it failed)."""
     out = io.StringIO()
     try:
-        run_install(replace(opts, dry_run=True), Reporter(0, stream=out))
+        run_install(opts.replace(dry_run=True), Reporter(0, stream=out))
     except CachedbError:
         return None
     return out.getvalue()
@@ -191,7 +190,7 @@ def test_what_the_shortcut_cannot_prove_switches_it_off(
     assert nothing_to_do(plain, collect_request(plain)) == 2
     if switch.get("venv"):
         switch = {**switch, "venv": str(tmp_path / "missing-venv")}
-    opts = replace(plain, **switch)  # type: ignore[arg-type]
+    opts = plain.replace(**switch)
     assert nothing_to_do(opts, collect_request(opts)) is None
 
 

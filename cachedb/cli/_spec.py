@@ -11,8 +11,8 @@ SOURCES: dict[str, int] = (
  '_gc.py': 2835245245,
  '_inspect.py': 4225073534,
  '_install.py': 615201236,
- '_lock.py': 1107940145,
- '_remote.py': 1564551459,
+ '_lock.py': 969617235,
+ '_remote.py': 3622255132,
  '_settings.py': 3698630917,
  '_venv.py': 716456152}
 )
