@@ -313,3 +313,21 @@ def test_files_holding_options_and_fresh_environments_are_not_remembered(
     monkeypatch.setattr(_memo, "SETTLED", 0)
     assert nothing_to_do(opts, collect_request(opts)) == 2
     assert remembered(opts) is None  # -r: another file's text would decide
+
+
+@pytest.mark.parametrize("separator", ["\x0b", "\x1c", "\x85", "\u2028"])
+def test_an_option_after_any_line_break_is_not_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, separator: str
+) -> None:
+    """The file parser splits lines at every break str.splitlines knows (a vertical tab,
+    a file separator, ...): an ``-r`` there includes another file whose text the memo
+    does not keep."""
+    venv, cache, wheels = _installed_world(tmp_path)
+    inner = tmp_path / "inner.txt"
+    inner.write_text("app\n")
+    outer = tmp_path / "outer.txt"
+    outer.write_text(f"lib{separator}-r {inner}\n", encoding="utf-8")
+    opts = _options(venv, cache, wheels, [], requirement_files=[str(outer)])
+    monkeypatch.setattr(_memo, "SETTLED", 0)
+    assert nothing_to_do(opts, collect_request(opts)) == 2
+    assert remembered(opts) is None
