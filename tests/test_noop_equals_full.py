@@ -24,7 +24,7 @@ from wheelbuilder import make_wheel
 
 from cachedb import _memo
 from cachedb.errors import CachedbError
-from cachedb.install.noop import nothing_to_do, remembered
+from cachedb.install.noop import nothing_to_do, plainly_nothing_to_do, remembered
 from cachedb.install.options import InstallOptions
 from cachedb.install.pipeline import run_install
 from cachedb.install.report import Reporter
@@ -70,7 +70,13 @@ def _universe(rng: random.Random, wheels: Path) -> None:
 
 
 def _environment(
-    rng: random.Random, root: Path, wheels: Path, cache: Path, *, consistent: bool
+    rng: random.Random,
+    root: Path,
+    wheels: Path,
+    cache: Path,
+    *,
+    consistent: bool,
+    versions: list[str] = VERSIONS,
 ) -> Path:
     """A venv holding a random part of the universe: resolved together (``consistent``),
     or each project at a random version whatever the others require."""
@@ -79,7 +85,7 @@ def _environment(
     if consistent:
         chosen = [n for n in PROJECTS if rng.random() < 0.6] or PROJECTS[:1]
     else:
-        chosen = ["--no-deps", *(f"{n}=={rng.choice(VERSIONS)}" for n in PROJECTS)]
+        chosen = ["--no-deps", *(f"{n}=={rng.choice(versions)}" for n in PROJECTS)]
     done = cachedb(
         "install", "-q", "--python", venv, "--cache-dir", cache,
         "--no-index", "--find-links", wheels, *chosen,
@@ -331,3 +337,89 @@ def test_an_option_after_any_line_break_is_not_remembered(
     monkeypatch.setattr(_memo, "SETTLED", 0)
     assert nothing_to_do(opts, collect_request(opts)) == 2
     assert remembered(opts) is None
+
+
+PLAIN_VERSIONS = ["1.0", "1.5", "2", "2.0.1"]
+PLAIN_OPS = ["==", "!=", "<", "<=", ">", ">="]
+
+
+def _plain_requirement(rng: random.Random, names: list[str], *, dep: bool = False) -> str:
+    """Mostly what requirements/_plain.py reads, now and then what only packaging reads."""
+    name = rng.choice(names)
+    if rng.random() < 0.2:
+        name = name.upper().replace("-", ".")
+    specs = [
+        f"{rng.choice(PLAIN_OPS)}{rng.choice([*PLAIN_VERSIONS, '1', '2.0', '1.5.0'])}"
+        for _ in range(rng.choice([0, 1, 1, 2]))
+    ]
+    text = name + " " * rng.randint(0, 1) + ", ".join(specs)
+    roll = rng.random()
+    if roll < 0.05:
+        text += "[x]" if not specs else "; python_version >= '3'"
+    elif roll < 0.1:
+        text = f"{name}~=1.0"
+    elif dep and roll < 0.35:
+        text += "; extra == 'x'"
+    return text
+
+
+def _plain_request_options(
+    rng: random.Random, tmp_path: Path, venv: Path, cache: Path, wheels: Path
+) -> InstallOptions:
+    reqs = [_plain_requirement(rng, PROJECTS) for _ in range(rng.randint(1, 3))]
+    more: dict[str, object] = {"no_deps": rng.random() < 0.15}
+    if rng.random() < 0.5:
+        lines = ["# pinned", "", *(f"{r}  # why" if rng.random() < 0.3 else r for r in reqs)]
+        if len(lines) > 3 and rng.random() < 0.3:
+            lines[-1] = "\\\n".join(lines[-1].partition(",")[::2])  # a continuation
+        path = tmp_path / f"r-{rng.randrange(10**6)}.txt"
+        bom = "\ufeff" if rng.random() < 0.2 else ""
+        path.write_text(bom + "\n".join(lines) + "\n", encoding="utf-8")
+        more["requirement_files"] = [str(path)]
+        reqs = []
+    return _options(venv, cache, wheels, reqs, **more)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [7, 8])
+def test_the_plain_reading_answers_as_packagings(
+    tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """plainly_nothing_to_do (no packaging) answers as nothing_to_do and the full
+    pipeline do, or leaves the request to them (None), on random plain worlds."""
+    monkeypatch.setattr(_memo, "SETTLED", 0)
+    rng = random.Random(seed)
+    wheels, cache = tmp_path / "wheels", tmp_path / "cache"
+    for i, name in enumerate(PROJECTS):
+        later = PROJECTS[i + 1 :]
+        for version in PLAIN_VERSIONS:
+            requires = [
+                _plain_requirement(rng, later, dep=True) for _ in range(rng.randint(0, 2)) if later
+            ]
+            make_wheel(wheels, name, version, requires=requires, extras=["x"])
+    answered = refused = 0
+    for consistent in (True, False, True):
+        venv = _environment(
+            rng, tmp_path, wheels, cache, consistent=consistent, versions=PLAIN_VERSIONS
+        )
+        before = tree(venv)
+        for _ in range(30):
+            opts = _plain_request_options(rng, tmp_path, venv, cache, wheels)
+            plain = plainly_nothing_to_do(opts)
+            try:
+                fast = nothing_to_do(opts, collect_request(opts))
+            except CachedbError as exc:
+                assert plain is None, f"{opts}: plain {plain}, pipeline refuses: {exc}"
+                continue
+            what = repr(opts.requirements or Path(opts.requirement_files[0]).read_text())
+            if plain is None:
+                refused += fast is not None
+                continue
+            answered += 1
+            assert plain == fast, f"{what}: plain {plain}, packaging {fast}"
+            full = _full(opts)
+            assert full is not None and f"Resolved {plain} package" in full, what
+            assert "Would make no changes" in full, what
+        assert tree(venv) == before
+    assert answered >= 10  # the draw exercised the plain reading
+    assert refused >= 1  # and what only packaging reads was left to it

@@ -21,9 +21,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .options import InstallOptions
+from .options import LINK_MODES, InstallOptions
 
 if TYPE_CHECKING:
+    from ..requirements._plain import PlainRequirement, Release
     from ..store.layout import Layout
     from ..target import Interpreter
     from .request import Request
@@ -43,6 +44,125 @@ def remembered(opts: InstallOptions) -> int | None:
 
     exe, stamp, interp, layout = found
     return _locked(interp, layout, lambda: recall(opts, layout.interpreters, exe, stamp))
+
+
+def plainly_nothing_to_do(opts: InstallOptions) -> int | None:
+    """``nothing_to_do``'s answer, read without packaging where every requirement and
+    every Requires-Dist it reaches is plain (``requirements._plain``); None where not
+    (then ``nothing_to_do`` reads the request with packaging and answers)."""
+    if not _may_answer(opts) or opts.constraint_files:
+        return None
+    if opts.link_mode is not None and opts.link_mode not in LINK_MODES:
+        return None  # collect_request says why
+    wanted = _plain_request(opts)
+    if not wanted:
+        return None
+    found = _cached_interpreter(opts)
+    if found is None:
+        return None
+    from .noop_memo import remember
+
+    exe, stamp, interp, layout = found
+
+    def answer() -> int | None:
+        closure = _plain_closure(opts, wanted, interp)
+        if closure is None:
+            return None
+        remember(opts, layout.interpreters, exe, stamp, interp, closure, len(closure))
+        return len(closure)
+
+    return _locked(interp, layout, answer)
+
+
+def _plain_request(opts: InstallOptions) -> list[PlainRequirement] | None:
+    """The requirements (arguments, then files), if each one is plain and names no
+    extra nor a file; None otherwise."""
+    from ..requirements._plain import names_a_file, parse_plain
+
+    texts = [text.strip() for text in opts.requirements]
+    for name in opts.requirement_files:
+        lines = _plain_file_lines(name)
+        if lines is None:
+            return None
+        texts += lines
+    out = []
+    for text in texts:
+        req = parse_plain(text)
+        if req is None or req.extra is not None or names_a_file(req.name):
+            return None
+        out.append(req)
+    return out
+
+
+def _plain_file_lines(name: str) -> list[str] | None:
+    """The requirement lines of a regular requirements file holding no option, no
+    variable, no include; None for anything else (a pipe is never read here)."""
+    import stat
+
+    from ..requirements._lines import COMMENT, FIRST_OPTION, MAX_FILE, logical_lines
+
+    if name == "-" or name.endswith(".toml"):
+        return None  # standard input; a pylock.toml
+    path = os.path.abspath(name)
+    try:
+        # Never opened unless regular: a named pipe would block, or lose what it holds.
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE + 1)
+        text = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+    except (OSError, ValueError):
+        return None
+    if len(data) > MAX_FILE:
+        return None
+    lines = []
+    for _, raw in logical_lines(text):
+        line = COMMENT.sub("", raw).strip()
+        if "$" in line or FIRST_OPTION.search(line):
+            return None
+        if line:
+            lines.append(line)
+    return lines
+
+
+def _plain_closure(
+    opts: InstallOptions, wanted: list[PlainRequirement], interp: Interpreter
+) -> list[Path] | None:
+    """``_closure`` for plain requirements: None where anything is not plain too."""
+    from .._headers import header_values
+    from ..link.uninstall import installed_distributions
+    from ..requirements._plain import contains, parse_plain, plain_release
+    from ..wheel.dist_info import dist_info_metadata
+
+    installed = installed_distributions(interp.scheme)
+    queue = list(wanted)
+    versions: dict[str, Release] = {}
+    while queue:
+        want = queue.pop()
+        have = installed.get(want.name)
+        if have is None:
+            return None
+        version = versions.get(want.name)
+        first = version is None
+        if version is None:
+            version = plain_release(have[0])
+            if version is None:
+                return None
+            versions[want.name] = version
+        if not contains(want.specs, version):
+            return None
+        if not first or opts.no_deps:
+            continue
+        metadata = dist_info_metadata(have[1])
+        if metadata is None:
+            return None
+        for value in header_values(metadata, "Requires-Dist"):
+            dep = parse_plain(value)
+            if dep is None:
+                return None
+            if dep.extra is None:  # an extra's dependencies: none was asked for
+                queue.append(dep)
+    return [installed[name][1] for name in versions]
 
 
 def nothing_to_do(opts: InstallOptions, request: Request) -> int | None:
@@ -180,4 +300,4 @@ def _closure(opts: InstallOptions, request: Request, interp: Interpreter) -> lis
     return [installed[name][1] for name in versions]
 
 
-__all__ = ["nothing_to_do", "remembered"]
+__all__ = ["nothing_to_do", "plainly_nothing_to_do", "remembered"]

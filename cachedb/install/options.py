@@ -22,6 +22,7 @@ MAX_DOWNLOAD_SIZE_ENV = "CACHEDB_MAX_DOWNLOAD_SIZE"
 INDEX_STRATEGY_ENV = "CACHEDB_INDEX_STRATEGY"
 # As cachedb.index's (not imported here: a warm install never loads the index client).
 INDEX_STRATEGIES = ("first-index", "unsafe-first-match", "unsafe-best-match")
+LINK_MODES = ("clone", "hardlink", "copy", "symlink")  # what --link-mode accepts
 
 
 def http_timeout() -> float:

@@ -38,10 +38,12 @@ if TYPE_CHECKING:
 
 def run_install(opts: InstallOptions, reporter: Reporter) -> int:
     """Install ``opts``; return the process exit code (0), raising CachedbError on failure."""
-    from .noop import nothing_to_do, remembered
+    from .noop import nothing_to_do, plainly_nothing_to_do, remembered
 
     started = time.perf_counter()
     kept = remembered(opts)
+    if kept is None:
+        kept = plainly_nothing_to_do(opts)
     if kept is None:
         from .request import collect_request
 
