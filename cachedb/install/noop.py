@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from .request import Request
 
 _BASE = ""  # stands for "the base dependencies" among a project's extras
+# What installed_distributions finds: canonical name -> (version, dist-info directory).
+Installed = dict[str, tuple[str, Path]]
 
 
 def remembered(opts: InstallOptions) -> int | None:
@@ -60,15 +62,17 @@ def plainly_nothing_to_do(opts: InstallOptions) -> int | None:
     found = _cached_interpreter(opts)
     if found is None:
         return None
+    from ..link.uninstall import installed_distributions
     from .noop_memo import remember
 
     exe, stamp, interp, layout = found
 
     def answer() -> int | None:
-        closure = _plain_closure(opts, wanted, interp)
+        installed = installed_distributions(interp.scheme)
+        closure = _plain_closure(opts, wanted, installed)
         if closure is None:
             return None
-        remember(opts, layout.interpreters, exe, stamp, interp, closure, len(closure))
+        remember(opts, layout.interpreters, exe, stamp, interp, closure, len(installed))
         return len(closure)
 
     return _locked(interp, layout, answer)
@@ -126,15 +130,13 @@ def _plain_file_lines(name: str) -> list[str] | None:
 
 
 def _plain_closure(
-    opts: InstallOptions, wanted: list[PlainRequirement], interp: Interpreter
+    opts: InstallOptions, wanted: list[PlainRequirement], installed: Installed
 ) -> list[Path] | None:
     """``_closure`` for plain requirements: None where anything is not plain too."""
     from .._headers import header_values
-    from ..link.uninstall import installed_distributions
     from ..requirements._plain import contains, parse_plain, plain_release
     from ..wheel.dist_info import dist_info_metadata
 
-    installed = installed_distributions(interp.scheme)
     queue = list(wanted)
     versions: dict[str, Release] = {}
     while queue:
@@ -173,15 +175,17 @@ def nothing_to_do(opts: InstallOptions, request: Request) -> int | None:
     found = _cached_interpreter(opts)
     if found is None:
         return None
+    from ..link.uninstall import installed_distributions
     from .noop_memo import remember
 
     exe, stamp, interp, layout = found
 
     def answer() -> int | None:
-        closure = _closure(opts, request, interp)
+        installed = installed_distributions(interp.scheme)
+        closure = _closure(opts, request, interp, installed)
         if closure is None:
             return None
-        remember(opts, layout.interpreters, exe, stamp, interp, closure, len(closure))
+        remember(opts, layout.interpreters, exe, stamp, interp, closure, len(installed))
         return len(closure)
 
     return _locked(interp, layout, answer)
@@ -261,16 +265,16 @@ def _cached_interpreter(
     return None if interp is None else (exe, stamp, interp, layout)
 
 
-def _closure(opts: InstallOptions, request: Request, interp: Interpreter) -> list[Path] | None:
+def _closure(
+    opts: InstallOptions, request: Request, interp: Interpreter, installed: Installed
+) -> list[Path] | None:
     """The dist-info directories of what the request resolves to, if all installed."""
     from packaging.version import Version
 
-    from ..link.uninstall import installed_distributions
     from ..resolve._select import dependencies_for, merge
     from .metadata import dist_info_metadata, requires_dist
 
     markers = interp.markers
-    installed = installed_distributions(interp.scheme)
     limits = merge([r.requirement for r in request.reqs.constraints], markers)
     queue = list(merge([r.requirement for r in request.reqs.requirements], markers).values())
     versions: dict[str, Version] = {}

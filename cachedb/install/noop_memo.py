@@ -111,11 +111,11 @@ def remember(
     stamp: dict[str, Any],
     interp: Interpreter,
     dist_infos: list[Path],
-    count: int,
+    installed: int,
 ) -> None:
     """Keep the answer, if every status it rests on has settled; failures cost only speed."""
     key = _key(opts)
-    if key is None or not _unambiguous(lib_dirs(interp), len(dist_infos)):
+    if key is None or not _unambiguous(lib_dirs(interp), installed):
         return
     now = time.time_ns()
     statuses: dict[str, list[int] | None] = {}
@@ -123,15 +123,14 @@ def remember(
         found = statuses[path] = status(path)
         if not settled(found, now):
             return
-    memo = {"key": key, "exe": exe, "stamp": stamp, "statuses": statuses, "count": count}
+    memo = {"key": key, "exe": exe, "stamp": stamp, "statuses": statuses, "count": len(dist_infos)}
     write_memo(_memo_file(directory, key), memo)
 
 
-def _unambiguous(dirs: list[str], closure: int) -> bool:
-    """Whether every dist-info directory has a RECORD and a name of its own: then a
-    change to one outside the closure cannot change which one answers for a name."""
-    from ..link.uninstall import installed_distributions
-
+def _unambiguous(dirs: list[str], installed: int) -> bool:
+    """Whether every dist-info directory has a RECORD and a name of its own (there are as
+    many as the ``installed`` distributions read under the same lock): then a change to
+    one outside the closure cannot change which one answers for a name."""
     seen = 0
     for lib in dirs:
         try:
@@ -139,8 +138,7 @@ def _unambiguous(dirs: list[str], closure: int) -> bool:
                 seen += sum(1 for e in entries if e.name.endswith(".dist-info") and e.is_dir())
         except OSError:
             continue
-    found = installed_distributions({"purelib": dirs[0], "platlib": dirs[-1]}) if dirs else {}
-    return seen == len(found) and closure <= len(found)
+    return seen == installed
 
 
 __all__ = ["lib_dirs", "recall", "remember"]

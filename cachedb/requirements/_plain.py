@@ -14,22 +14,10 @@ packaging's on random input.
 from __future__ import annotations
 
 import operator
-import re
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
 
 from .._names import canonical_name
 
-_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
-_RELEASE = r"[0-9]+(?:\.[0-9]+)*"
-_COMPARISON = rf"(==|!=|<=|>=|<|>)[ \t]*({_RELEASE})"
-_LINE = re.compile(
-    rf"[ \t]*(?P<name>{_NAME})[ \t]*"
-    rf"(?P<specs>{_COMPARISON}(?:[ \t]*,[ \t]*{_COMPARISON})*)?[ \t]*"
-    rf"(?:;[ \t]*extra[ \t]*==[ \t]*(?:\"(?P<dq>{_NAME})\"|'(?P<sq>{_NAME})')[ \t]*)?"
-)
-_SPEC = re.compile(_COMPARISON)
-_RELEASE_ONLY = re.compile(_RELEASE)
 _OPERATORS: dict[str, Callable[[tuple[int, ...], tuple[int, ...]], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
@@ -38,38 +26,97 @@ _OPERATORS: dict[str, Callable[[tuple[int, ...], tuple[int, ...]], bool]] = {
     "<": operator.lt,
     ">": operator.gt,
 }
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+_DIGITS = frozenset("0123456789")
+_BLANK = " \t"  # the only white space PEP 508 has
 # What a requirement that names a file ends with: parse_requirement reads it as a path.
 FILE_SUFFIXES = (".whl", ".tar.gz", ".zip")
 _CANONICAL_SUFFIXES = tuple(suffix.replace(".", "-") for suffix in FILE_SUFFIXES)
 
+# Read by hand, not by a regular expression: compiling one costs more than a
+# nothing-to-do install spends reading all its requirements.
+
 Release = tuple[int, ...]
 
 
-class PlainRequirement(NamedTuple):
-    name: str  # canonical
-    specs: tuple[tuple[str, Release], ...]  # (operator, release) pairs, all must hold
-    extra: str | None  # the extra of the marker ``extra == "x"``; None: no marker
+class PlainRequirement:
+    """A plain requirement: its canonical name, its comparisons (all must hold) and the
+    extra of its marker ``extra == "x"`` (None: no marker)."""
+
+    __slots__ = ("extra", "name", "specs")
+
+    def __init__(
+        self, name: str, specs: tuple[tuple[str, Release], ...], extra: str | None
+    ) -> None:
+        self.name = name
+        self.specs = specs
+        self.extra = extra
 
 
 def parse_plain(text: str) -> PlainRequirement | None:
     """``text`` as a plain requirement; None where packaging must read it."""
-    match = _LINE.fullmatch(text)
-    if match is None:
+    head, semicolon, marker = text.partition(";")
+    extra = None
+    if semicolon:
+        extra = _extra_marker(marker)
+        if extra is None:
+            return None
+    cut = len(head)
+    for i, char in enumerate(head):
+        if char in "=!<>":
+            cut = i
+            break
+    name = head[:cut].strip(_BLANK)
+    if not _is_name(name):
         return None
-    specs = tuple((op, release) for op, version in _SPEC.findall(match["specs"] or "")
-                  for release in [_release(version)])  # fmt: skip
-    return PlainRequirement(canonical_name(match["name"]), specs, match["dq"] or match["sq"])
+    specs = []
+    if cut < len(head):
+        for part in head[cut:].split(","):
+            spec = _comparison(part.strip(_BLANK))
+            if spec is None:
+                return None
+            specs.append(spec)
+    return PlainRequirement(canonical_name(name), tuple(specs), extra)
+
+
+def _is_name(name: str) -> bool:
+    return (
+        name != ""
+        and name[0] not in "._-"
+        and name[-1] not in "._-"
+        and _NAME_CHARS.issuperset(name)
+    )
+
+
+def _comparison(text: str) -> tuple[str, Release] | None:
+    op = text[:2] if text[:2] in _OPERATORS else text[:1]
+    if op not in _OPERATORS:
+        return None
+    release = plain_release(text[len(op) :].lstrip(_BLANK))
+    return None if release is None else (op, release)
+
+
+def _extra_marker(marker: str) -> str | None:
+    """The name in ``extra == "name"`` (either quotes, blanks around); None otherwise."""
+    rest = marker.strip(_BLANK)
+    if not rest.startswith("extra"):
+        return None
+    rest = rest[len("extra") :].lstrip(_BLANK)
+    if not rest.startswith("=="):
+        return None
+    quoted = rest[2:].lstrip(_BLANK)
+    if len(quoted) < 3 or quoted[0] not in "'\"" or quoted[-1] != quoted[0]:
+        return None
+    name = quoted[1:-1]
+    return name if _is_name(name) else None
 
 
 def plain_release(version: str) -> Release | None:
     """A version of digits and dots as the numbers PEP 440 compares; None for any other."""
-    if _RELEASE_ONLY.fullmatch(version) is None:
+    parts = version.split(".")
+    if not all(part and _DIGITS.issuperset(part) for part in parts):
         return None
-    return _release(version)
-
-
-def _release(version: str) -> Release:
-    numbers = [int(part) for part in version.split(".")]
+    numbers = [int(part) for part in parts]
     while len(numbers) > 1 and numbers[-1] == 0:
         numbers.pop()
     return tuple(numbers)
