@@ -71,7 +71,7 @@ def plainly_nothing_to_do(opts: InstallOptions) -> int | None:
 
     def answer() -> int | None:
         installed = installed_distributions(interp.scheme)
-        closure = _plain_closure(opts, wanted, installed)
+        closure = _plain_closure(opts, wanted, installed, interp.markers)
         if closure is None:
             return None
         remember(opts, layout.interpreters, exe, stamp, interp, closure, len(installed))
@@ -81,8 +81,8 @@ def plainly_nothing_to_do(opts: InstallOptions) -> int | None:
 
 
 def _plain_request(opts: InstallOptions) -> list[PlainRequirement] | None:
-    """The requirements (arguments, then files), if each one is plain and names no
-    extra nor a file; None otherwise."""
+    """The requirements (arguments, then files), if each one is plain, without a
+    marker, and names no file; None otherwise."""
     from ..requirements._plain import names_a_file, parse_plain
 
     texts = [text.strip() for text in opts.requirements]
@@ -94,7 +94,7 @@ def _plain_request(opts: InstallOptions) -> list[PlainRequirement] | None:
     out = []
     for text in texts:
         req = parse_plain(text)
-        if req is None or req.extra is not None or names_a_file(req.name):
+        if req is None or req.marker is not None or names_a_file(req.name):
             return None
         out.append(req)
     return out
@@ -132,11 +132,15 @@ def _plain_file_lines(name: str) -> list[str] | None:
 
 
 def _plain_closure(
-    opts: InstallOptions, wanted: list[PlainRequirement], installed: Installed
+    opts: InstallOptions,
+    wanted: list[PlainRequirement],
+    installed: Installed,
+    markers: dict[str, str],
 ) -> list[Path] | None:
     """``_closure`` for plain requirements: None where anything is not plain too."""
     from .._headers import header_values
     from ..requirements._plain import contains, parse_plain, plain_release
+    from ..requirements._plain_markers import evaluate
     from ..wheel.dist_info import dist_info_metadata
 
     queue = list(wanted)
@@ -164,7 +168,10 @@ def _plain_closure(
             dep = parse_plain(value)
             if dep is None:
                 return None
-            if dep.extra is None:  # an extra's dependencies: none was asked for
+            applies = True if dep.marker is None else evaluate(dep.marker, markers)
+            if applies is None:
+                return None
+            if applies:
                 queue.append(dep)
     return [installed[name][1] for name in versions]
 

@@ -3,7 +3,7 @@
 A nothing-to-do install of ``name==1.2`` costs more to import packaging for than to
 answer. This reads the plainest requirements itself: a name, optionally a list of
 comparisons (``==``, ``!=``, ``<=``, ``>=``, ``<``, ``>``) with plain release versions
-(digits and dots), optionally the one marker ``extra == "name"``; everything else
+(digits and dots), optionally a plain marker (``_plain_markers``); everything else
 (extras, wildcards, pre-releases, local versions, ``~=``, ``===``, URLs, other
 markers) is None, left to packaging. Between plain release versions PEP 440's
 comparisons are those of their numbers, trailing zeros aside, which is all
@@ -18,7 +18,11 @@ from collections.abc import Callable, Sequence
 
 from .._names import canonical_name
 
-_OPERATORS: dict[str, Callable[[tuple[int, ...], tuple[int, ...]], bool]] = {
+TYPE_CHECKING = False  # typing's, without importing typing (about 12M instructions)
+if TYPE_CHECKING:
+    from ._plain_markers import Marker
+
+OPERATORS: dict[str, Callable[[tuple[int, ...], tuple[int, ...]], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
     "<=": operator.le,
@@ -40,26 +44,28 @@ Release = tuple[int, ...]
 
 
 class PlainRequirement:
-    """A plain requirement: its canonical name, its comparisons (all must hold) and the
-    extra of its marker ``extra == "x"`` (None: no marker)."""
+    """A plain requirement: its canonical name, its comparisons (all must hold) and its
+    marker (``_plain_markers``; None: none)."""
 
-    __slots__ = ("extra", "name", "specs")
+    __slots__ = ("marker", "name", "specs")
 
     def __init__(
-        self, name: str, specs: tuple[tuple[str, Release], ...], extra: str | None
+        self, name: str, specs: tuple[tuple[str, Release], ...], marker: Marker | None
     ) -> None:
         self.name = name
         self.specs = specs
-        self.extra = extra
+        self.marker = marker
 
 
 def parse_plain(text: str) -> PlainRequirement | None:
     """``text`` as a plain requirement; None where packaging must read it."""
-    head, semicolon, marker = text.partition(";")
-    extra = None
+    head, semicolon, marker_text = text.partition(";")
+    marker = None
     if semicolon:
-        extra = _extra_marker(marker)
-        if extra is None:
+        from ._plain_markers import parse_marker
+
+        marker = parse_marker(marker_text)
+        if marker is None:
             return None
     cut = len(head)
     for i, char in enumerate(head):
@@ -67,7 +73,7 @@ def parse_plain(text: str) -> PlainRequirement | None:
             cut = i
             break
     name = head[:cut].strip(_BLANK)
-    if not _is_name(name):
+    if not is_name(name):
         return None
     specs = []
     if cut < len(head):
@@ -76,10 +82,12 @@ def parse_plain(text: str) -> PlainRequirement | None:
             if spec is None:
                 return None
             specs.append(spec)
-    return PlainRequirement(canonical_name(name), tuple(specs), extra)
+    return PlainRequirement(canonical_name(name), tuple(specs), marker)
 
 
-def _is_name(name: str) -> bool:
+def is_name(name: str) -> bool:
+    """Whether ``name`` is a valid project (or extra) name, ASCII letters and digits
+    first and last, ``.``, ``_``, ``-`` between."""
     return (
         name != ""
         and name[0] not in "._-"
@@ -89,26 +97,11 @@ def _is_name(name: str) -> bool:
 
 
 def _comparison(text: str) -> tuple[str, Release] | None:
-    op = text[:2] if text[:2] in _OPERATORS else text[:1]
-    if op not in _OPERATORS:
+    op = text[:2] if text[:2] in OPERATORS else text[:1]
+    if op not in OPERATORS:
         return None
     release = plain_release(text[len(op) :].lstrip(_BLANK))
     return None if release is None else (op, release)
-
-
-def _extra_marker(marker: str) -> str | None:
-    """The name in ``extra == "name"`` (either quotes, blanks around); None otherwise."""
-    rest = marker.strip(_BLANK)
-    if not rest.startswith("extra"):
-        return None
-    rest = rest[len("extra") :].lstrip(_BLANK)
-    if not rest.startswith("=="):
-        return None
-    quoted = rest[2:].lstrip(_BLANK)
-    if len(quoted) < 3 or quoted[0] not in "'\"" or quoted[-1] != quoted[0]:
-        return None
-    name = quoted[1:-1]
-    return name if _is_name(name) else None
 
 
 def plain_release(version: str) -> Release | None:
@@ -124,7 +117,7 @@ def plain_release(version: str) -> Release | None:
 
 def contains(specs: Sequence[tuple[str, Release]], version: Release) -> bool:
     """Whether every comparison holds for a plain release ``version``."""
-    return all(_OPERATORS[op](version, release) for op, release in specs)
+    return all(OPERATORS[op](version, release) for op, release in specs)
 
 
 def names_a_file(name: str) -> bool:
@@ -135,9 +128,11 @@ def names_a_file(name: str) -> bool:
 
 __all__ = [
     "FILE_SUFFIXES",
+    "OPERATORS",
     "PlainRequirement",
     "Release",
     "contains",
+    "is_name",
     "names_a_file",
     "parse_plain",
     "plain_release",
