@@ -12,11 +12,11 @@ SOURCES: dict[str, int] = (
  '_app.py': 2149056547,
  '_audit.py': 2813397263,
  '_cache.py': 2003418412,
- '_gc.py': 2835245245,
+ '_gc.py': 3196026460,
  '_inspect.py': 4225073534,
  '_install.py': 615201236,
  '_lock.py': 969617235,
- '_remote.py': 3622255132,
+ '_remote.py': 1324771906,
  '_settings.py': 3698630917,
  '_venv.py': 716456152}
 )

@@ -122,7 +122,7 @@ class InstallOptions:
 
     A plain class, not a dataclass: every install builds one, and ``dataclasses`` (with
     the ``inspect`` it loads) costs more than a remembered nothing-to-do install does
-    itself. ``replace`` is ``dataclasses.replace``; equality and ``repr`` compare and
+    itself. ``replace`` does what ``dataclasses.replace`` does; equality and ``repr`` compare and
     show the fields, as a dataclass's would.
     """
 
