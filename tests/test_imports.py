@@ -316,6 +316,7 @@ def test_a_remembered_nothing_to_do_parses_nothing(tmp_path: Path) -> None:
         "inspect",
         # Nothing on this path imports typing at run time (cachedb/_record.py).
         "typing",
+        "math",  # an extension module (install/options.py reads a timeout without it)
     }
     assert _hits(loaded, HEAVY | WARM_UNUSED | NOOP_UNUSED | unwanted | {"typer"}) == []
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from .._settings import value
 from ..errors import UsageError
 
@@ -31,6 +29,8 @@ def http_timeout() -> float:
     raw = (value("http-timeout") or "").strip()
     if not raw:
         return DEFAULT_HTTP_TIMEOUT
+    import math  # an extension module: loaded only when the variable is set
+
     try:
         seconds = float(raw)
     except ValueError:
