@@ -31,17 +31,36 @@ if TYPE_CHECKING:
     from ..target import Interpreter
     from .request import Request
 
+    # The target's executable, its stamp and answer as the interpreter cache holds them.
+    Found = tuple[str, dict[str, Any], Interpreter, Layout]
+
 _BASE = ""  # stands for "the base dependencies" among a project's extras
 # What installed_distributions finds: canonical name -> (version, dist-info directory).
 Installed = dict[str, tuple[str, Path]]
 
 
-def remembered(opts: InstallOptions) -> int | None:
+class Known:
+    """The target as the interpreter cache knows it (``_cached_interpreter``), looked up
+    at most once for the shortcuts of one run."""
+
+    def __init__(self, opts: InstallOptions) -> None:
+        self.opts = opts
+        self._asked = False
+        self._found: Found | None = None
+
+    def found(self) -> Found | None:
+        if not self._asked:
+            self._found = _cached_interpreter(self.opts)
+            self._asked = True
+        return self._found
+
+
+def remembered(opts: InstallOptions, known: Known | None = None) -> int | None:
     """``nothing_to_do``'s earlier answer to the same request, if nothing it read has
     changed since (``noop_memo``); None otherwise."""
     if not _may_answer(opts):
         return None
-    found = _cached_interpreter(opts)
+    found = (known or Known(opts)).found()
     if found is None:
         return None
     from .noop_memo import recall
@@ -50,7 +69,7 @@ def remembered(opts: InstallOptions) -> int | None:
     return _locked(interp, layout, lambda: recall(opts, layout.interpreters, exe, stamp))
 
 
-def plainly_nothing_to_do(opts: InstallOptions) -> int | None:
+def plainly_nothing_to_do(opts: InstallOptions, known: Known | None = None) -> int | None:
     """``nothing_to_do``'s answer, read without packaging where every requirement and
     every Requires-Dist it reaches is plain (``requirements._plain``); None where not
     (then ``nothing_to_do`` reads the request with packaging and answers)."""
@@ -61,7 +80,7 @@ def plainly_nothing_to_do(opts: InstallOptions) -> int | None:
     wanted = _plain_request(opts)
     if not wanted:
         return None
-    found = _cached_interpreter(opts)
+    found = (known or Known(opts)).found()
     if found is None:
         return None
     from ..link.uninstall import installed_distributions
@@ -176,12 +195,12 @@ def _plain_closure(
     return [installed[name][1] for name in versions]
 
 
-def nothing_to_do(opts: InstallOptions, request: Request) -> int | None:
+def nothing_to_do(opts: InstallOptions, request: Request, known: Known | None = None) -> int | None:
     """The number of distributions the request resolves to, when the environment already
     holds them all as the full pipeline would keep them; None when not proven."""
     if not _may_answer(opts) or not _plain(request):
         return None
-    found = _cached_interpreter(opts)
+    found = (known or Known(opts)).found()
     if found is None:
         return None
     from ..link.uninstall import installed_distributions
@@ -251,7 +270,7 @@ def _plain(request: Request) -> bool:
 
 def _cached_interpreter(
     opts: InstallOptions,
-) -> tuple[str, dict[str, Any], Interpreter, Layout] | None:
+) -> Found | None:
     """The target (its path, stamp and answer as the cache holds it, still valid), else
     None: asking the interpreter is the pipeline's job."""
     from ..errors import CachedbError
@@ -313,4 +332,4 @@ def _closure(
     return [installed[name][1] for name in versions]
 
 
-__all__ = ["nothing_to_do", "plainly_nothing_to_do", "remembered"]
+__all__ = ["Known", "nothing_to_do", "plainly_nothing_to_do", "remembered"]

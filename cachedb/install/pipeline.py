@@ -38,17 +38,18 @@ if TYPE_CHECKING:
 
 def run_install(opts: InstallOptions, reporter: Reporter) -> int:
     """Install ``opts``; return the process exit code (0), raising CachedbError on failure."""
-    from .noop import nothing_to_do, plainly_nothing_to_do, remembered
+    from .noop import Known, nothing_to_do, plainly_nothing_to_do, remembered
 
     started = time.perf_counter()
-    kept = remembered(opts)
+    known = Known(opts)
+    kept = remembered(opts, known)
     if kept is None:
-        kept = plainly_nothing_to_do(opts)
+        kept = plainly_nothing_to_do(opts, known)
     if kept is None:
         from .request import collect_request
 
         request = collect_request(opts)
-        kept = nothing_to_do(opts, request)
+        kept = nothing_to_do(opts, request, known)
         if kept is None:
             return _run(opts, reporter, request, started)
     # What the pipeline says when resolving finds everything installed.
