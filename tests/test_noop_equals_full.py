@@ -15,6 +15,7 @@ each option the shortcut cannot prove must switch it off.
 from __future__ import annotations
 
 import io
+import os
 import random
 from pathlib import Path
 
@@ -424,3 +425,19 @@ def test_the_plain_reading_answers_as_packagings(
         assert tree(venv) == before
     assert answered >= 5  # the draw exercised the plain reading
     assert refused >= 1  # and what only packaging reads was left to it
+
+
+def test_a_requirements_pipe_is_read_once_by_the_install(tmp_path: Path) -> None:
+    """``-r <(echo app)``: the shortcuts never read a pipe (what they read, the install
+    would not find again), so the request is the pipe's text, as with uv or pip."""
+    venv, cache, wheels = _installed_world(tmp_path)
+    read, write = os.pipe()
+    try:
+        os.write(write, b"app\n")
+        os.close(write)
+        opts = _options(venv, cache, wheels, [], requirement_files=[f"/dev/fd/{read}"])
+        out = io.StringIO()
+        assert run_install(opts, Reporter(0, stream=out)) == 0
+        assert out.getvalue().startswith("Resolved 2 packages in ")
+    finally:
+        os.close(read)

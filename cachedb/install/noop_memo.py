@@ -41,11 +41,17 @@ _PREFIX = "noop-"
 
 def _key(opts: InstallOptions) -> dict[str, Any] | None:
     """What the answer depends on besides the environment; None if not rememberable."""
+    import stat
+
     from .. import __version__
 
     files: dict[str, str] = {}
     for name in (*opts.requirement_files, *opts.constraint_files):
         try:
+            # Only a regular file: what is read from a pipe (-r <(...)) or a device the
+            # install would not find there again.
+            if name == "-" or not stat.S_ISREG(os.stat(name).st_mode):
+                return None
             with open(name, "rb") as fh:
                 text = fh.read().decode("utf-8", "surrogateescape")
         except OSError:
