@@ -11,7 +11,12 @@ import os
 import tomllib
 import warnings
 from collections.abc import Iterable, Mapping
-from typing import NamedTuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from .._record import NamedTuple
 
 # No pyproject.toml or no [build-system]: setuptools' legacy backend (PEP 517 / 518).
 DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NamedTuple
 
 from packaging.utils import parse_wheel_filename
 
 from ..errors import BuildError
 from ..wheel.dist_info import dist_info_metadata
 from .sources import BuildSource
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from .._record import NamedTuple
 
 
 class BuiltWheel(NamedTuple):

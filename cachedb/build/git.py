@@ -11,10 +11,15 @@ import os
 import re
 import subprocess
 from pathlib import Path
-from typing import NamedTuple
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from ..errors import BuildError, UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from .._record import NamedTuple
 
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 _SCHEMES = ("git+https", "git+http", "git+ssh", "git+file", "git+git")

@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
 
 from packaging.utils import canonicalize_name
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from .._record import NamedTuple
 
 ALL = ":all:"
 NONE = ":none:"

@@ -24,8 +24,13 @@ import hashlib
 import os
 import stat
 from pathlib import Path
-from typing import NamedTuple
 from urllib.parse import urlsplit
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from .._record import NamedTuple
 
 SDIST = "sdist"
 PATH = "path"
