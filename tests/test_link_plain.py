@@ -27,6 +27,7 @@ from wheelbuilder import make_wheel
 from cachedb.errors import InstallError
 from cachedb.link import install_archive, read_archive
 from cachedb.link import plain as plain_module
+from cachedb.link.place import _parent
 from cachedb.store.unpack import unpack_wheel
 
 PYTHON = "/opt/python/bin/python3"
@@ -204,3 +205,8 @@ def test_rows_that_csv_reads_differently_take_the_row_by_row_path(tmp_path: Path
     crlf = read_archive(_archive(tmp_path / "crlf", {**base, "quoted": "crlf"}))
     plain = read_archive(_archive(tmp_path / "none", {**base, "quoted": "none"}))
     assert plain_module.plain_rows(crlf) == plain_module.plain_rows(plain) is not None
+
+
+@given(st.text(alphabet="/a.", max_size=12))
+def test_a_directory_s_parent_is_dirname_s_answer(path: str) -> None:
+    assert _parent(path) == os.path.dirname(path)

@@ -47,7 +47,7 @@ class Journal:
         for directory in dirs:
             while directory not in wanted:
                 wanted.add(directory)
-                parent = os.path.dirname(directory)
+                parent = _parent(directory)
                 if parent == directory:
                     break
                 directory = parent
@@ -150,6 +150,16 @@ class Journal:
         self._placed_under.clear()
         self._backups.clear()
         self._dirs.clear()
+
+
+def _parent(path: str) -> str:
+    """``os.path.dirname(path)``, by one cut at the last separator where that is its answer
+    (a head that is neither empty nor ends in a separator): a warm install asks thousands."""
+    if os.altsep is None:
+        head = path.rpartition(os.sep)[0]
+        if head and head[-1] != os.sep:
+            return head
+    return os.path.dirname(path)
 
 
 def _rename_over(src: str, dst: str) -> None:
