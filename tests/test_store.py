@@ -572,3 +572,18 @@ def test_record_install_replaces_removes_and_bumps_in_one_run(tmp_path: Path) ->
     used = dict(conn.execute("SELECT id, last_used_at FROM archives").fetchall())
     assert used[ids["dd"]] >= used[ids["aa"]]  # bumped by the second run
     conn.close()
+
+
+def test_releasing_leases_drops_exactly_those(tmp_path: Path) -> None:
+    from cachedb.store.leases import holding
+
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0")
+    with open_cache(tmp_path / "cache") as cache:
+        entry = cache.put(WHEELS_BUCKET, key_for(wheel), wheel)
+        with holding(cache, [entry.archive_id] * 3) as outer:
+            with holding(cache, [entry.archive_id] * 2) as inner:
+                assert len({*outer, *inner}) == 5
+            conn = connect(tmp_path / "cache")
+            # Leaving the inner block released its two leases and none of the outer three.
+            assert sorted(r[0] for r in conn.execute("SELECT id FROM leases")) == sorted(outer)
+    assert connect(tmp_path / "cache").execute("SELECT count(*) FROM leases").fetchone() == (0,)

@@ -183,8 +183,12 @@ def beat(run: Executor, ttl: float) -> int:
 
 
 def release_leases(run: Executor, lease_ids: Sequence[int]) -> None:
-    for lease_id in lease_ids:
-        run("DELETE FROM leases WHERE id = :id", {"id": lease_id})
+    # One statement per chunk, not per lease: a warm install releases one per wheel.
+    ids = list(lease_ids)
+    for start in range(0, len(ids), _LEASES_CHUNK):
+        chunk = ids[start : start + _LEASES_CHUNK]
+        params = {f"i{n}": lease_id for n, lease_id in enumerate(chunk)}
+        run(f"DELETE FROM leases WHERE id IN ({', '.join(':' + k for k in params)})", params)
 
 
 # Environment ``:p`` of this host (``:m``, its machine id); a row recorded before hosts
