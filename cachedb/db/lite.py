@@ -15,9 +15,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ..errors import DatabaseError
+from .urls import POSTGRESQL, backend
+
+if TYPE_CHECKING:
+    from .pg import PgDatabase
 
 T = TypeVar("T")
 Params = Mapping[str, Any] | Sequence[Any]
@@ -84,6 +88,18 @@ def sqlite_path(url: str) -> str | None:
         return None
     path = url[len(prefix) :]
     return None if path in ("", ":memory:") else path
+
+
+def plain_database(url: str) -> LiteDatabase | PgDatabase | None:
+    """The database without SQLAlchemy: sqlite3 for a SQLite file, psycopg for PostgreSQL."""
+    path = sqlite_path(url)
+    if path is not None:
+        return LiteDatabase(path)
+    if backend(url) == POSTGRESQL:
+        from .pg import PgDatabase
+
+        return PgDatabase(url)
+    return None
 
 
 class LiteDatabase:
