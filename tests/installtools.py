@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from cachestate import listing
+from wheelbuilder import make_wheel
 
 VENV_BIN = "Scripts" if sys.platform == "win32" else "bin"
 
@@ -37,6 +38,22 @@ def cachedb(
 def make_venv(path: Path) -> Path:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
     return path / VENV_BIN / "python"
+
+
+def installed_world(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A venv holding ``app`` and the ``lib`` it requires, installed from find-links with a
+    cache: ``(venv, cache, wheels)``."""
+    wheels, cache = tmp_path / "wheels", tmp_path / "cache"
+    make_wheel(wheels, "app", "1.0", requires=["lib>=1"])
+    make_wheel(wheels, "lib", "1.0")
+    venv = tmp_path / "v"
+    make_venv(venv)
+    done = cachedb(
+        "install", "-q", "--python", venv, "--cache-dir", cache,
+        "--no-index", "--find-links", wheels, "app",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return venv, cache, wheels
 
 
 def run_in(venv: Path, code: str) -> subprocess.CompletedProcess[str]:

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,19 @@ def uv_install(venv: Path, cache: Path, *args: str | Path) -> subprocess.Complet
         capture_output=True, text=True, timeout=120,
         env={k: v for k, v in os.environ.items() if not k.startswith(("UV_", "CACHEDB_"))},
     )  # fmt: skip
+
+
+def installs(
+    tmp_path: Path, *source: str | Path, pin: str = "demo==1.0"
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``install(venv, *flags)``: ``cachedb install`` of ``pin`` from ``source`` into
+    ``tmp_path / venv``; every run shares the one cache, ``tmp_path / "cache"``."""
+
+    def install(venv: str, *flags: str) -> subprocess.CompletedProcess[str]:
+        cache = ["--cache-dir", tmp_path / "cache"]
+        return cachedb("install", "--venv", tmp_path / venv, *flags, *cache, *source, pin)
+
+    return install
 
 
 def who(text: str) -> dict[str, str]:
@@ -91,11 +105,10 @@ def test_the_same_file_from_the_same_source_is_a_hit(
     """What stays offered is reused: the warm install downloads nothing."""
     w = tmp_path / "w"
     index_server.add(make_wheel(w, "demo", "1.0", files=who("B")))
-    cache = tmp_path / "cache"
-    args = ["--cache-dir", cache, "-i", index_server.url, "demo==1.0"]
-    assert cachedb("install", "--venv", tmp_path / "v1", *args).returncode == 0
+    install = installs(tmp_path, "-i", index_server.url)
+    assert install("v1").returncode == 0
     index_server.requests.clear()
-    warm = cachedb("install", "--venv", tmp_path / "v2", *args)
+    warm = install("v2")
     assert warm.returncode == 0, warm.stderr
     assert origin(tmp_path / "v2", "demo") == "B"
     assert not [r for r in index_server.requests if r.startswith("/files/")]
@@ -107,14 +120,13 @@ def test_the_same_file_from_the_same_source_is_a_hit(
 def test_better_tagged_wheel_added_to_find_links_wins(tmp_path: Path) -> None:
     links = tmp_path / "links"
     make_wheel(links, "demo", "2.0", files=who("pure"))
-    cache = tmp_path / "cache"
-    args = ["--cache-dir", cache, "--no-index", "-f", links, "demo==2.0"]
-    first = cachedb("install", "--venv", tmp_path / "v1", *args)
+    install = installs(tmp_path, "--no-index", "-f", links, pin="demo==2.0")
+    first = install("v1")
     assert first.returncode == 0, first.stderr
     assert origin(tmp_path / "v1", "demo") == "pure"
 
     make_wheel(links, "demo", "2.0", files=who("tagged"), tag=CP_TAG)
-    warm = cachedb("install", "--venv", tmp_path / "v2", *args)
+    warm = install("v2")
     assert warm.returncode == 0, warm.stderr
     assert origin(tmp_path / "v2", "demo") == "tagged"
 
@@ -129,11 +141,10 @@ def test_better_tagged_wheel_added_to_an_index_wins(
 ) -> None:
     w = tmp_path / "w"
     index_server.add(make_wheel(w, "demo", "2.0", files=who("pure")))
-    cache = tmp_path / "cache"
-    args = ["--cache-dir", cache, "-i", index_server.url, "demo==2.0"]
-    assert cachedb("install", "--venv", tmp_path / "v1", *args).returncode == 0
+    install = installs(tmp_path, "-i", index_server.url, pin="demo==2.0")
+    assert install("v1").returncode == 0
     index_server.add(make_wheel(w, "demo", "2.0", files=who("tagged"), tag=CP_TAG))
-    warm = cachedb("install", "--venv", tmp_path / "v2", *args)
+    warm = install("v2")
     assert warm.returncode == 0, warm.stderr
     assert origin(tmp_path / "v2", "demo") == "tagged"
 
@@ -207,11 +218,10 @@ def test_data_requires_python_of_the_index_applies_to_a_cached_wheel(
     w = tmp_path / "w"
     wheel = make_wheel(w, "demo", "1.0", files=who("x"))
     index_server.add(wheel)
-    cache = tmp_path / "cache"
-    args = ["--cache-dir", cache, "-i", index_server.url, "demo==1.0"]
-    assert cachedb("install", "--venv", tmp_path / "v1", *args).returncode == 0
+    install = installs(tmp_path, "-i", index_server.url)
+    assert install("v1").returncode == 0
     index_server.add(wheel, requires_python=">=3.99")
-    out = cachedb("install", "--venv", tmp_path / "v2", *args)
+    out = install("v2")
     assert out.returncode == 1, out.stderr
     assert not (tmp_path / "v2").exists() or not dists(tmp_path / "v2")
 
@@ -235,16 +245,15 @@ def _rebuild_in_place(links: Path, text: str, like: Path) -> Path:
 def test_refresh_replaces_a_wheel_rebuilt_in_place(tmp_path: Path) -> None:
     links = tmp_path / "links"
     wheel = make_wheel(links, "demo", "1.0", files=who("old"))
-    cache = tmp_path / "cache"
-    args = ["--cache-dir", cache, "--no-index", "-f", links, "demo==1.0"]
-    assert cachedb("install", "--venv", tmp_path / "v1", *args).returncode == 0
+    install = installs(tmp_path, "--no-index", "-f", links)
+    assert install("v1").returncode == 0
     _rebuild_in_place(links, "new", wheel)
 
-    refreshed = cachedb("install", "--venv", tmp_path / "v2", "--refresh", *args)
+    refreshed = install("v2", "--refresh")
     assert refreshed.returncode == 0, refreshed.stderr
     assert origin(tmp_path / "v2", "demo") == "new"
     # What the refresh learnt stays: the next plain run answers the same.
-    again = cachedb("install", "--venv", tmp_path / "v3", *args)
+    again = install("v3")
     assert again.returncode == 0, again.stderr
     assert origin(tmp_path / "v3", "demo") == "new"
 
@@ -265,11 +274,10 @@ def test_refresh_replaces_a_wheel_rebuilt_in_place(tmp_path: Path) -> None:
 def test_refresh_package_replaces_only_that_package(tmp_path: Path) -> None:
     links = tmp_path / "links"
     wheel = make_wheel(links, "demo", "1.0", files=who("old"))
-    cache = tmp_path / "cache"
-    args = ["--cache-dir", cache, "--no-index", "-f", links, "demo==1.0"]
-    assert cachedb("install", "--venv", tmp_path / "v1", *args).returncode == 0
+    install = installs(tmp_path, "--no-index", "-f", links)
+    assert install("v1").returncode == 0
     _rebuild_in_place(links, "new", wheel)
-    out = cachedb("install", "--venv", tmp_path / "v2", "--refresh-package", "demo", *args)
+    out = install("v2", "--refresh-package", "demo")
     assert out.returncode == 0, out.stderr
     assert origin(tmp_path / "v2", "demo") == "new"
 
@@ -277,13 +285,12 @@ def test_refresh_package_replaces_only_that_package(tmp_path: Path) -> None:
 def test_a_wheel_rewritten_with_a_new_mtime_is_seen_without_refresh(tmp_path: Path) -> None:
     links = tmp_path / "links"
     wheel = make_wheel(links, "demo", "1.0", files=who("old"))
-    cache = tmp_path / "cache"
-    args = ["--cache-dir", cache, "--no-index", "-f", links, "demo==1.0"]
-    assert cachedb("install", "--venv", tmp_path / "v1", *args).returncode == 0
+    install = installs(tmp_path, "--no-index", "-f", links)
+    assert install("v1").returncode == 0
     make_wheel(links, "demo", "1.0", files=who("new"))
     stat = wheel.stat()
     os.utime(wheel, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-    out = cachedb("install", "--venv", tmp_path / "v2", *args)
+    out = install("v2")
     assert out.returncode == 0, out.stderr
     assert origin(tmp_path / "v2", "demo") == "new"
 
@@ -322,16 +329,15 @@ def test_fresh_pages_answer_without_a_request_and_equal_the_revalidated_answer(
     index_server.add(make_wheel(w, "dep", "1.0"))
     index_server.add(make_wheel(w, "dep", "2.0"))
     index_server.cache_control = "max-age=600"
-    cache = tmp_path / "cache"
-    args = ["--cache-dir", cache, "-i", index_server.url, "demo==1.0"]
-    assert cachedb("install", "--venv", tmp_path / "cold", *args).returncode == 0
+    install = installs(tmp_path, "-i", index_server.url)
+    assert install("cold").returncode == 0
 
     index_server.requests.clear()
-    fresh = cachedb("install", "--venv", tmp_path / "fresh", *args)
+    fresh = install("fresh")
     assert fresh.returncode == 0, fresh.stderr
     assert index_server.requests == []
 
-    slow = cachedb("install", "--venv", tmp_path / "slow", "--refresh", *args)
+    slow = install("slow", "--refresh")
     assert slow.returncode == 0, slow.stderr
     assert index_server.conditional_requests  # the slow path asked the index
     assert dists(tmp_path / "fresh") == dists(tmp_path / "slow") == dists(tmp_path / "cold")
@@ -343,11 +349,10 @@ def test_stale_pages_are_revalidated_before_a_cached_wheel_is_reused(
 ) -> None:
     w = tmp_path / "w"
     index_server.add(make_wheel(w, "demo", "1.0", files=who("x")))
-    cache = tmp_path / "cache"
-    args = ["--cache-dir", cache, "-i", index_server.url, "demo==1.0"]
-    assert cachedb("install", "--venv", tmp_path / "v1", *args).returncode == 0
+    install = installs(tmp_path, "-i", index_server.url)
+    assert install("v1").returncode == 0
     index_server.requests.clear()
-    assert cachedb("install", "--venv", tmp_path / "v2", *args).returncode == 0
+    assert install("v2").returncode == 0
     assert index_server.conditional_requests == ["/simple/demo/"]
     assert index_server.requests == ["/simple/demo/"]
 
@@ -357,11 +362,10 @@ def test_offline_says_the_cache_was_the_only_source(
 ) -> None:
     w = tmp_path / "w"
     index_server.add(make_wheel(w, "demo", "1.0", files=who("x")))
-    cache = tmp_path / "cache"
-    args = ["--cache-dir", cache, "-i", index_server.url, "demo==1.0"]
-    assert cachedb("install", "--venv", tmp_path / "v1", *args).returncode == 0
+    install = installs(tmp_path, "-i", index_server.url)
+    assert install("v1").returncode == 0
     index_server.requests.clear()
-    out = cachedb("install", "--venv", tmp_path / "v2", "--offline", *args)
+    out = install("v2", "--offline")
     assert out.returncode == 0, out.stderr
     assert "--offline" in out.stderr and "cache" in out.stderr
     assert index_server.requests == []

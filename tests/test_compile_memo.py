@@ -11,8 +11,8 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from indexserver import IndexServer
@@ -73,12 +73,13 @@ class World:
         path = self.root / "requirements.in"
         path.write_text("".join(f"{name}\n" for name in self.inputs))
 
-    def options_now(self, *, refresh: bool = False) -> CompileOptions:
+    def options_now(self, **install_options: Any) -> CompileOptions:
+        """The compile's options now; ``install_options``: more of its InstallOptions."""
         install = InstallOptions(
             index_url=self.server.url,
             cache_dir=self.root / "cache",
             python=self.python,
-            refresh=refresh,
+            **install_options,
         )
         return CompileOptions(
             install=install,
@@ -108,6 +109,19 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
     yield offset
 
 
+@pytest.fixture
+def server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, index_server: IndexServer
+) -> IndexServer:
+    """An index whose pages stay fresh for ten minutes, with the test's directory as the
+    working directory; memos are written at once (every file here is written just before
+    use, so none would have settled)."""
+    monkeypatch.setattr(_memo, "SETTLED", 0)
+    monkeypatch.chdir(tmp_path)
+    index_server.cache_control = "max-age=600"
+    return index_server
+
+
 def _compare(world: World, monkeypatch: pytest.MonkeyPatch, hits: list[bool]) -> None:
     """The compile (memo allowed) and, from the same output file, one without the memo."""
     out = Path("requirements.txt")
@@ -126,11 +140,13 @@ def _compare(world: World, monkeypatch: pytest.MonkeyPatch, hits: list[bool]) ->
 
 @pytest.mark.parametrize("seed", range(12))
 def test_a_remembered_compile_writes_what_a_full_one_writes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: list[float], seed: int
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    server: IndexServer,
+    clock: list[float],
+    seed: int,
 ) -> None:
     rng = random.Random(seed)
-    monkeypatch.setattr(_memo, "SETTLED", 0)  # every file here is written just before use
-    monkeypatch.chdir(tmp_path)
     hits: list[bool] = []
     real_replay = compile_memo.replay
 
@@ -140,42 +156,37 @@ def test_a_remembered_compile_writes_what_a_full_one_writes(
         return done
 
     monkeypatch.setattr(compile_memo, "replay", replay)
-    server = IndexServer()
-    server.cache_control = "max-age=600"
-    try:
-        world = World(rng, tmp_path, server)
-        world.write_inputs()
-        venv = make_venv(tmp_path / "venv") if seed % 2 else None
-        for change in [*rng.sample(CHANGES, len(CHANGES)), "none"]:
-            if change == "publish":  # pages still fresh: the new release stays unseen
-                world.publish_new(["2.5", "3.0", "3.1"])
-            elif change == "expire":  # a release, then every page outlives its max-age
-                world.publish_new(["5.0"], world.inputs)
-                clock[0] += 700
-            elif change == "refetch":  # another run revalidates every page it reads
-                world.publish_new(["4.0", "4.1"])
-                scratch = world.options_now(refresh=True)._replace(output="other.txt")
-                _run(_compile.run_compile, scratch)
-            elif change == "input":
-                world.inputs = sorted(rng.sample(PROJECTS, rng.randint(1, 3)))
-                world.write_inputs()
-            elif change == "output":
-                _edit_output(rng, world)
-            elif change == "option":
-                key = rng.choice(["generate_hashes", "annotate"])
-                world.options[key] = not world.options[key]
-            elif change == "python":  # another --python, or another Python at its path
-                if world.python is not None:
-                    _another_python(tmp_path / "venv", world)
-                world.python = None if venv is None else str(venv)
-                world.options["python_version"] = None
-            for _ in range(3):
-                _compare(world, monkeypatch, hits)
-            if not _failed(world):
-                # Unchanged twice over: the third compile is answered from the memo.
-                assert hits[-1], change
-    finally:
-        server.close()
+    world = World(rng, tmp_path, server)
+    world.write_inputs()
+    venv = make_venv(tmp_path / "venv") if seed % 2 else None
+    for change in [*rng.sample(CHANGES, len(CHANGES)), "none"]:
+        if change == "publish":  # pages still fresh: the new release stays unseen
+            world.publish_new(["2.5", "3.0", "3.1"])
+        elif change == "expire":  # a release, then every page outlives its max-age
+            world.publish_new(["5.0"], world.inputs)
+            clock[0] += 700
+        elif change == "refetch":  # another run revalidates every page it reads
+            world.publish_new(["4.0", "4.1"])
+            scratch = world.options_now(refresh=True)._replace(output="other.txt")
+            _run(_compile.run_compile, scratch)
+        elif change == "input":
+            world.inputs = sorted(rng.sample(PROJECTS, rng.randint(1, 3)))
+            world.write_inputs()
+        elif change == "output":
+            _edit_output(rng, world)
+        elif change == "option":
+            key = rng.choice(["generate_hashes", "annotate"])
+            world.options[key] = not world.options[key]
+        elif change == "python":  # another --python, or another Python at its path
+            if world.python is not None:
+                _another_python(tmp_path / "venv", world)
+            world.python = None if venv is None else str(venv)
+            world.options["python_version"] = None
+        for _ in range(3):
+            _compare(world, monkeypatch, hits)
+        if not _failed(world):
+            # Unchanged twice over: the third compile is answered from the memo.
+            assert hits[-1], change
     assert sum(hits) >= 2
 
 
@@ -215,91 +226,71 @@ def _edit_output(rng: random.Random, world: World) -> None:
 
 
 def test_a_page_another_run_fetched_again_is_not_taken_for_the_remembered_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, server: IndexServer
 ) -> None:
     """Fresh pages, but rewritten by another run (``--refresh``) after a release: the memo
     checks each page file it rests on, not only the clock."""
-    monkeypatch.setattr(_memo, "SETTLED", 0)
-    monkeypatch.chdir(tmp_path)
-    server = IndexServer()
-    server.cache_control = "max-age=600"
-    try:
-        world = World(random.Random(7), tmp_path, server)
-        world.inputs = ["alpha"]
-        world.options["resolution"] = "highest"
-        world.write_inputs()
-        opts = world.options_now()
-        for _ in range(3):
-            _run(lock.run_compile, opts)
-        Path("requirements.txt").unlink()  # no preference
-        for _ in range(3):
-            _run(lock.run_compile, opts)
-        world.publish("alpha", "9.0")
-        scratch = world.options_now(refresh=True)._replace(output="other.txt")
-        assert "alpha==9.0" in _run(_compile.run_compile, scratch)
-        Path("requirements.txt").unlink()
-        assert "alpha==9.0" in _run(lock.run_compile, opts)
-    finally:
-        server.close()
+    world = World(random.Random(7), tmp_path, server)
+    world.inputs = ["alpha"]
+    world.options["resolution"] = "highest"
+    world.write_inputs()
+    opts = world.options_now()
+    for _ in range(3):
+        _run(lock.run_compile, opts)
+    Path("requirements.txt").unlink()  # no preference
+    for _ in range(3):
+        _run(lock.run_compile, opts)
+    world.publish("alpha", "9.0")
+    scratch = world.options_now(refresh=True)._replace(output="other.txt")
+    assert "alpha==9.0" in _run(_compile.run_compile, scratch)
+    Path("requirements.txt").unlink()
+    assert "alpha==9.0" in _run(lock.run_compile, opts)
 
 
 def test_another_python_at_the_same_path_is_not_taken_for_the_remembered_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: IndexServer
 ) -> None:
     """``--python`` names the same path, but the interpreter there is another one."""
-    monkeypatch.setattr(_memo, "SETTLED", 0)
-    monkeypatch.chdir(tmp_path)
-    server = IndexServer()
-    server.cache_control = "max-age=600"
-    try:
-        world = World(random.Random(3), tmp_path, server)
-        server.add(make_wheel(tmp_path / "wheels", "zeta", "1.0"))
-        server.add(
-            make_wheel(tmp_path / "wheels", "app", "1.0", requires=["zeta; python_version>='3.12'"])
-        )
-        world.inputs = ["app"]
-        world.options.update(python_version=None, resolution="highest")
-        world.output = None
-        world.write_inputs()
-        venv = make_venv(tmp_path / "venv")
-        world.python = str(venv)
-        _another_python(tmp_path / "venv", world)  # a known version: 3.11 or 3.12
-        before = [_run(lock.run_compile, world.options_now()) for _ in range(3)]
-        _another_python(tmp_path / "venv", world)
-        after = _run(lock.run_compile, world.options_now())
-        with monkeypatch.context() as patch:
-            patch.setattr(compile_memo, "may_remember", lambda opts: False)
-            assert after == _run(_compile.run_compile, world.options_now())
-        assert ("zeta==" in before[-1]) != ("zeta==" in after)
-    finally:
-        server.close()
+    world = World(random.Random(3), tmp_path, server)
+    server.add(make_wheel(tmp_path / "wheels", "zeta", "1.0"))
+    server.add(
+        make_wheel(tmp_path / "wheels", "app", "1.0", requires=["zeta; python_version>='3.12'"])
+    )
+    world.inputs = ["app"]
+    world.options.update(python_version=None, resolution="highest")
+    world.output = None
+    world.write_inputs()
+    venv = make_venv(tmp_path / "venv")
+    world.python = str(venv)
+    _another_python(tmp_path / "venv", world)  # a known version: 3.11 or 3.12
+    before = [_run(lock.run_compile, world.options_now()) for _ in range(3)]
+    _another_python(tmp_path / "venv", world)
+    after = _run(lock.run_compile, world.options_now())
+    with monkeypatch.context() as patch:
+        patch.setattr(compile_memo, "may_remember", lambda opts: False)
+        assert after == _run(_compile.run_compile, world.options_now())
+    assert ("zeta==" in before[-1]) != ("zeta==" in after)
 
 
 def test_another_index_named_by_the_variable_is_not_taken_for_the_remembered_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: IndexServer
 ) -> None:
     """No ``--index-url``: the index is ``CACHEDB_INDEX_URL``'s, and part of the request."""
-    monkeypatch.setattr(_memo, "SETTLED", 0)
-    monkeypatch.chdir(tmp_path)
-    servers = [IndexServer(), IndexServer()]
-    try:
-        for server, version in zip(servers, ["1.0", "7.0"], strict=True):
-            server.cache_control = "max-age=600"
-            server.add(make_wheel(tmp_path / f"wheels-{version}", "alpha", version))
+    with IndexServer() as other:
+        other.cache_control = server.cache_control
+        for index, version in ((server, "1.0"), (other, "7.0")):
+            index.add(make_wheel(tmp_path / f"wheels-{version}", "alpha", version))
         Path("requirements.in").write_text("alpha\n")
         opts = CompileOptions(
             install=InstallOptions(cache_dir=tmp_path / "cache"),
             sources=["requirements.in"],
         )
-        monkeypatch.setenv("CACHEDB_INDEX_URL", servers[0].url)
+        monkeypatch.setenv("CACHEDB_INDEX_URL", server.url)
         before = [_run(lock.run_compile, opts) for _ in range(3)]
-        monkeypatch.setenv("CACHEDB_INDEX_URL", servers[1].url)
+        monkeypatch.setenv("CACHEDB_INDEX_URL", other.url)
         after = _run(lock.run_compile, opts)
-        assert "alpha==1.0" in before[-1]
-        assert "alpha==7.0" in after
-    finally:
-        for server in servers:
-            server.close()
+    assert "alpha==1.0" in before[-1]
+    assert "alpha==7.0" in after
 
 
 @pytest.mark.parametrize(
@@ -307,64 +298,49 @@ def test_another_index_named_by_the_variable_is_not_taken_for_the_remembered_one
     ["upgrade", "upgrade-package", "refresh", "find-links", "include", "variable", "pylock"],
 )
 def test_what_a_memo_cannot_prove_is_never_remembered(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: IndexServer, case: str
 ) -> None:
-    monkeypatch.setattr(_memo, "SETTLED", 0)
-    monkeypatch.chdir(tmp_path)
-    server = IndexServer()
-    server.cache_control = "max-age=600"
-    try:
-        world = World(random.Random(5), tmp_path, server)
-        world.inputs = ["alpha"]
-        world.write_inputs()
-        opts = world.options_now()
-        install = opts.install
-        if case == "upgrade":
-            opts = opts._replace(install=replace(install, upgrade=True))
-        elif case == "upgrade-package":
-            opts = opts._replace(upgrade_packages=["alpha"])
-        elif case == "refresh":
-            opts = opts._replace(install=replace(install, refresh=True))
-        elif case == "find-links":
-            (tmp_path / "links").mkdir()
-            opts = opts._replace(install=replace(install, find_links=[str(tmp_path / "links")]))
-        elif case == "include":
-            Path("more.in").write_text("beta\n")
-            Path("requirements.in").write_text("alpha\n-r more.in\n")
-        elif case == "variable":
-            monkeypatch.setenv("WHICH", "alpha")
-            Path("requirements.in").write_text("${WHICH}\n")
-        elif case == "pylock":
-            opts = opts._replace(output="pylock.toml", format=None)
-        for _ in range(3):
-            assert not _run(lock.run_compile, opts).startswith("error")
-        assert list((tmp_path / "cache").glob("interpreters-v0/*/compile-*")) == []
-    finally:
-        server.close()
+    world = World(random.Random(5), tmp_path, server)
+    world.inputs = ["alpha"]
+    world.write_inputs()
+    opts = world.options_now()
+    if case == "upgrade":
+        opts = world.options_now(upgrade=True)
+    elif case == "upgrade-package":
+        opts = opts._replace(upgrade_packages=["alpha"])
+    elif case == "refresh":
+        opts = world.options_now(refresh=True)
+    elif case == "find-links":
+        (tmp_path / "links").mkdir()
+        opts = world.options_now(find_links=[str(tmp_path / "links")])
+    elif case == "include":
+        Path("more.in").write_text("beta\n")
+        Path("requirements.in").write_text("alpha\n-r more.in\n")
+    elif case == "variable":
+        monkeypatch.setenv("WHICH", "alpha")
+        Path("requirements.in").write_text("${WHICH}\n")
+    elif case == "pylock":
+        opts = opts._replace(output="pylock.toml", format=None)
+    for _ in range(3):
+        assert not _run(lock.run_compile, opts).startswith("error")
+    assert list((tmp_path / "cache").glob("interpreters-v0/*/compile-*")) == []
 
 
 def test_a_compile_that_prepared_an_sdists_metadata_is_not_remembered(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, server: IndexServer
 ) -> None:
     """A build's answer rests on its backend and build environment: not kept."""
     from buildtools import backend_wheel, make_sdist, write_project
 
-    monkeypatch.setattr(_memo, "SETTLED", 0)
-    monkeypatch.chdir(tmp_path)
-    server = IndexServer()
-    server.cache_control = "max-age=600"
-    try:
-        server.add(backend_wheel("flit_core", tmp_path / "backends"))
-        project = write_project(tmp_path / "src", "sdonly", "1.0", backend="flit_core")
-        server.add(make_sdist(project, tmp_path / "dist", "sdonly", "1.0"))
-        Path("requirements.in").write_text("sdonly\n")
-        opts = CompileOptions(
-            install=InstallOptions(index_url=server.url, cache_dir=tmp_path / "cache"),
-            sources=["requirements.in"],
-            output="requirements.txt",
-        )
-        for _ in range(3):
-            assert "sdonly==1.0" in _run(lock.run_compile, opts)
-        assert list((tmp_path / "cache").glob("interpreters-v0/*/compile-*")) == []
-    finally:
-        server.close()
+    server.add(backend_wheel("flit_core", tmp_path / "backends"))
+    project = write_project(tmp_path / "src", "sdonly", "1.0", backend="flit_core")
+    server.add(make_sdist(project, tmp_path / "dist", "sdonly", "1.0"))
+    Path("requirements.in").write_text("sdonly\n")
+    opts = CompileOptions(
+        install=InstallOptions(index_url=server.url, cache_dir=tmp_path / "cache"),
+        sources=["requirements.in"],
+        output="requirements.txt",
+    )
+    for _ in range(3):
+        assert "sdonly==1.0" in _run(lock.run_compile, opts)
+    assert list((tmp_path / "cache").glob("interpreters-v0/*/compile-*")) == []

@@ -5,28 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from indexserver import IndexServer
+from installtools import cachedb, run_in
 from wheelbuilder import make_wheel
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX venv layout")
 
 TOKEN = "s3cr3tT0ken"
-
-
-def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_")}
-    return subprocess.run(
-        [sys.executable, "-m", "cachedb", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=180,
-    )
 
 
 def _files_holding(root: Path, secret: str) -> list[str]:
@@ -45,18 +33,19 @@ def test_wheel_url_with_a_query_string_installs_and_the_token_is_kept_nowhere(
     base = index_server.url.rsplit("/simple", 1)[0]
     url = f"{base}/files/demo-1.0-py3-none-any.whl?token={TOKEN}&x=1"
     cache, venv = tmp_path / "cache", tmp_path / "venv"
-    proc = _cli("install", "--cache-dir", cache, "--venv", venv, f"demo @ {url}" if named else url)
+    proc = cachedb(
+        "install", "--cache-dir", cache, "--venv", venv, f"demo @ {url}" if named else url
+    )
     assert proc.returncode == 0, proc.stderr
     assert "+ demo==1.0" in proc.stderr
     assert any(TOKEN in r for r in index_server.requests)  # the server got it
-    ran = subprocess.run([venv / "bin" / "python", "-c", "import demo; print(demo.VERSION)"],
-                         capture_output=True, text=True)  # fmt: skip
+    ran = run_in(venv, "import demo; print(demo.VERSION)")
     assert ran.stdout.strip() == "1.0", ran.stderr
     assert TOKEN not in proc.stdout + proc.stderr
     assert _files_holding(cache, TOKEN) == []
     assert _files_holding(venv, TOKEN) == []
     # Installed again from the cache: the same, still nowhere.
-    again = _cli("install", "--cache-dir", cache, "--venv", tmp_path / "venv2", url)
+    again = cachedb("install", "--cache-dir", cache, "--venv", tmp_path / "venv2", url)
     assert again.returncode == 0, again.stderr
     assert _files_holding(cache, TOKEN) == []
 
@@ -66,7 +55,7 @@ def test_failing_token_url_is_one_line_without_the_token(
 ) -> None:
     base = index_server.url.rsplit("/simple", 1)[0]
     url = f"{base}/files/demo-1.0-py3-none-any.whl?token={TOKEN}"
-    proc = _cli("install", "--cache-dir", tmp_path / "cache", "--venv", tmp_path / "venv", url)
+    proc = cachedb("install", "--cache-dir", tmp_path / "cache", "--venv", tmp_path / "venv", url)
     assert proc.returncode == 1, proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and "Traceback" not in proc.stderr, proc.stderr
@@ -86,7 +75,7 @@ def test_compile_locks_a_wheel_url_with_a_query_string_as_install_reads_it(
     (tmp_path / "requirements.in").write_text(f"demo @ {url}\n")
     lock = tmp_path / "pylock.toml"
     cache = tmp_path / "cache"
-    proc = _cli(
+    proc = cachedb(
         "compile", "--cache-dir", cache, "--no-index", "-o", lock, tmp_path / "requirements.in"
     )
     assert proc.returncode == 0, proc.stderr
@@ -110,7 +99,7 @@ def test_compile_writes_no_credentials_of_a_url_into_the_lock(
     (tmp_path / "requirements.in").write_text(f"demo @ {url}\n")
     for name in ("requirements.txt", "pylock.toml"):
         lock = tmp_path / name
-        proc = _cli(
+        proc = cachedb(
             "compile", "--cache-dir", tmp_path / "cache", "--no-index", "--generate-hashes",
             "-o", lock, tmp_path / "requirements.in",
         )  # fmt: skip

@@ -5,13 +5,12 @@ says so in the event log; nothing claims the environment holds it."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from cachestate import connect
 from indexserver import IndexServer
+from installtools import cachedb, make_venv
 from wheelbuilder import make_wheel
 
 # On SQLite and on PostgreSQL (the commands get the database ``backend`` names).
@@ -19,18 +18,6 @@ pytestmark = [
     pytest.mark.skipif(os.name == "nt", reason="POSIX venv layout"),
     pytest.mark.usefixtures("backend"),
 ]
-
-
-def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    keep = ("CACHEDB_DB_URL",)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_") or k in keep}
-    return subprocess.run(
-        [sys.executable, "-m", "cachedb", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=180,
-    )
 
 
 def _rows(cache: Path, sql: str) -> list[tuple[object, ...]]:
@@ -57,14 +44,14 @@ def test_failure_at_link_time_keeps_what_was_stored_and_nothing_else(
     files = {"demo/__init__.py": "V = 1\n", "demo/zzz.py": "Z = 1\n"}
     index_server.add(make_wheel(tmp_path / "wheels", "demo", "1.0", files=files))
     cache, venv = tmp_path / "cache", tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    make_venv(venv)
     (site,) = venv.glob("lib/python*/site-packages")
     (site / "demo" / "zzz.py").mkdir(parents=True)  # a directory where a file must go
     (site / "demo" / "zzz.py" / "keep").write_text("mine")
     before = _tree(venv)
     command = ["install", "--cache-dir", cache, "--index-url", index_server.url, "--venv", venv]
 
-    proc = _cli(*command, "--link-mode", "copy", "demo")
+    proc = cachedb(*command, "--link-mode", "copy", "demo")
 
     assert proc.returncode == 1, proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
@@ -80,13 +67,13 @@ def test_failure_at_link_time_keeps_what_was_stored_and_nothing_else(
     # The event log says the link failed after the store, and what was kept.
     kept = _rows(cache, "SELECT new_archive FROM events WHERE kind = 'install.failed'")
     assert kept == [(archive_id,)]
-    verify = _cli("verify", "--cache-dir", cache, "--check-contents")
+    verify = cachedb("verify", "--cache-dir", cache, "--check-contents")
     assert verify.returncode == 0, verify.stdout
     # Once the obstacle is gone, the next install links what was kept: no download.
     (site / "demo" / "zzz.py" / "keep").unlink()
     (site / "demo" / "zzz.py").rmdir()
     index_server.requests.clear()
-    proc = _cli(*command, "--link-mode", "copy", "--offline", "demo")
+    proc = cachedb(*command, "--link-mode", "copy", "--offline", "demo")
     assert proc.returncode == 0, proc.stderr
     assert not [r for r in index_server.requests if r.startswith("/files/")]
     assert (site / "demo" / "zzz.py").read_text() == "Z = 1\n"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from cachestate import snapshot
+from installtools import cachedb
 from sqlalchemy import text
 from wheelbuilder import dist_info_name, make_wheel
 
@@ -101,9 +102,7 @@ def dirs(cache: Cache) -> set[str]:
 
 
 def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "cachedb", *args], capture_output=True, text=True, timeout=120
-    )
+    proc = cachedb(*args)
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc

@@ -367,28 +367,10 @@ def test_credentials_never_reach_output_database_or_cache(tmp_path: Path) -> Non
         server.add(make_wheel(tmp_path / "w", "lib", "1.0"))
         url = server.url.replace("http://", f"http://alice:{secret}@")
         cache_dir = tmp_path / "cache"
-        out = cachedb(
-            "install",
-            "--cache-dir",
-            cache_dir,
-            "--index-url",
-            url,
-            "--venv",
-            tmp_path / "v",
-            "lib",
-            "-v",
-        )
+        args = ["install", "--cache-dir", cache_dir, "--index-url", url, "--venv", tmp_path / "v"]
+        out = cachedb(*args, "lib", "-v")
         assert out.returncode == 0, out.stderr
-        bad = cachedb(
-            "install",
-            "--cache-dir",
-            cache_dir,
-            "--index-url",
-            url,
-            "--venv",
-            tmp_path / "v",
-            "nothing-here",
-        )
+        bad = cachedb(*args, "nothing-here")
         assert bad.returncode != 0
     for text in (out.stdout, out.stderr, bad.stdout, bad.stderr):
         assert secret not in text

@@ -153,17 +153,9 @@ def test_nothing_to_do_is_what_the_full_pipeline_resolves(
 
 
 def _installed_world(tmp_path: Path) -> tuple[Path, Path, Path]:
-    wheels, cache = tmp_path / "wheels", tmp_path / "cache"
-    make_wheel(wheels, "app", "1.0", requires=["lib>=1"])
-    make_wheel(wheels, "lib", "1.0")
-    venv = tmp_path / "v"
-    make_venv(venv)
-    done = cachedb(
-        "install", "-q", "--python", venv, "--cache-dir", cache,
-        "--no-index", "--find-links", wheels, "app",
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return venv, cache, wheels
+    from installtools import installed_world
+
+    return installed_world(tmp_path)
 
 
 SWITCHES: list[dict[str, object]] = [

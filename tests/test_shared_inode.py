@@ -6,28 +6,17 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from indexserver import IndexServer
+from installtools import cachedb
 from wheelbuilder import make_wheel
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX venv layout")
 
 CLEAN = 'VERSION = "1.0"\n'
-
-
-def _cli(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_")}
-    return subprocess.run(
-        [sys.executable, "-m", "cachedb", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env={**base, **(env or {})},
-        timeout=180,
-    )
 
 
 def _module(venv: Path) -> Path:
@@ -60,7 +49,7 @@ def _tampered_world(
     cache = tmp_path / "cache"
     venvs = [tmp_path / "venv1", tmp_path / "venv2"]
     for venv, host in zip(venvs, hosts, strict=True):
-        proc = _cli(
+        proc = cachedb(
             "install", "--cache-dir", cache, "--index-url", server.url,
             "--venv", venv, "--link-mode", "hardlink", "good",
             env={"CACHEDB_HOST_ID": host},
@@ -73,16 +62,22 @@ def _tampered_world(
     return cache, venvs
 
 
+def _repair(cache: Path, server: IndexServer, *, exit_code: int) -> list[dict[str, Any]]:
+    """``verify --check-contents --repair`` on host-a; the problems it reports."""
+    proc = cachedb(
+        "verify", "--cache-dir", cache, "--check-contents", "--repair", "--json",
+        env={"CACHEDB_INDEX_URL": server.url, "CACHEDB_HOST_ID": "host-a"},
+    )  # fmt: skip
+    assert proc.returncode == exit_code, proc.stdout + proc.stderr
+    problems: list[dict[str, Any]] = json.loads(proc.stdout)["problems"]
+    return problems
+
+
 def test_repair_relinks_every_environment_holding_a_tampered_archive(
     tmp_path: Path, index_server: IndexServer
 ) -> None:
     cache, venvs = _tampered_world(tmp_path, index_server)
-    proc = _cli(
-        "verify", "--cache-dir", cache, "--check-contents", "--repair", "--json",
-        env={"CACHEDB_INDEX_URL": index_server.url, "CACHEDB_HOST_ID": "host-a"},
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    (problem,) = json.loads(proc.stdout)["problems"]
+    (problem,) = _repair(cache, index_server, exit_code=0)
     assert problem["kind"] == "archive-tampered"
     assert sorted(e["path"] for e in problem["environments"]) == sorted(
         str(v.resolve()) for v in venvs
@@ -96,7 +91,7 @@ def test_repair_relinks_every_environment_holding_a_tampered_archive(
         archived = cache / "archive-v0" / archive_id / "good" / "__init__.py"
         assert archived.read_text() == CLEAN
         assert os.path.samefile(archived, _module(venv))
-    proc = _cli("verify", "--cache-dir", cache, "--check-contents")
+    proc = cachedb("verify", "--cache-dir", cache, "--check-contents")
     assert proc.returncode == 0, proc.stdout
 
 
@@ -105,12 +100,7 @@ def test_repair_that_cannot_relink_says_so_and_the_database_claims_nothing(
 ) -> None:
     cache, venvs = _tampered_world(tmp_path, index_server)
     index_server.faults["good"] = "404"
-    proc = _cli(
-        "verify", "--cache-dir", cache, "--check-contents", "--repair", "--json",
-        env={"CACHEDB_INDEX_URL": index_server.url, "CACHEDB_HOST_ID": "host-a"},
-    )  # fmt: skip
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    (problem,) = json.loads(proc.stdout)["problems"]
+    (problem,) = _repair(cache, index_server, exit_code=1)
     assert sorted(e["path"] for e in problem["environments"]) == sorted(
         str(v.resolve()) for v in venvs
     )
@@ -125,12 +115,7 @@ def test_repair_never_relinks_another_hosts_environment(
     """The path of another machine's environment names nothing on this one: the repair
     writes nothing there, and says where the reinstall must run instead."""
     cache, (ours, theirs) = _tampered_world(tmp_path, index_server, ("host-a", "host-b"))
-    proc = _cli(
-        "verify", "--cache-dir", cache, "--check-contents", "--repair", "--json",
-        env={"CACHEDB_INDEX_URL": index_server.url, "CACHEDB_HOST_ID": "host-a"},
-    )  # fmt: skip
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    (problem,) = json.loads(proc.stdout)["problems"]
+    (problem,) = _repair(cache, index_server, exit_code=1)
     by_path = {e["path"]: e for e in problem["environments"]}
     assert by_path[str(ours.resolve())]["relinked"]
     other = by_path[str(theirs.resolve())]

@@ -4,6 +4,7 @@ table-valued pragmas read, and a read-only run leaves no ``-wal``/``-shm`` files
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -11,6 +12,7 @@ import signal
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -92,10 +94,27 @@ def _query_runs(proc: subprocess.Popen[str], cache_dir: Path, backend: str | Non
     return _has_database_open(proc.pid, cache_dir / "cachedb.sqlite3")
 
 
+@contextlib.contextmanager
+def _reaped(proc: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
+    """``proc``, its process group killed if it still runs when the block ends."""
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _assert_interrupted(proc: subprocess.Popen[str], out: str, err: str) -> None:
+    """Ended by Ctrl-C as a shell expects: 130, one line saying so, nothing printed."""
+    assert proc.returncode == 130, err
+    assert err.splitlines() == ["error: interrupted"], err
+    assert out == ""
+
+
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to see the query run")
 def test_ctrl_c_stops_a_runaway_query(cache_dir: Path, backend: str | None) -> None:
-    proc = _spawn(cache_dir, RUNAWAY)
-    try:
+    with _reaped(_spawn(cache_dir, RUNAWAY)) as proc:
         # The query runs once the process holds the database open (bounded wait).
         for _ in range(1200):
             if _query_runs(proc, cache_dir, backend):
@@ -107,13 +126,7 @@ def test_ctrl_c_stops_a_runaway_query(cache_dir: Path, backend: str | None) -> N
             pytest.fail("the query never started")
         os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    assert proc.returncode == 130, err
-    assert err.splitlines() == ["error: interrupted"], err
-    assert out == ""
+    _assert_interrupted(proc, out, err)
     if backend is not None:  # the server stopped it too
         for _ in range(200):
             if not _pg_running(backend):
@@ -140,15 +153,11 @@ def test_bad_timeout_is_a_usage_error(cache_dir: Path, value: str) -> None:
 @pytest.mark.parametrize("fmt", ["tsv", "csv", "jsonl", "json"])
 def test_rows_are_streamed_not_gathered(cache_dir: Path, fmt: str) -> None:
     # An endless result: only a command that streams can print its first rows.
-    proc = _spawn(cache_dir, "--format", fmt, ENDLESS)
-    try:
+    with _reaped(_spawn(cache_dir, "--format", fmt, ENDLESS)) as proc:
         assert proc.stdout is not None
         ready, _, _ = select.select([proc.stdout], [], [], 60)
         assert ready, "no row came out"
         first = [proc.stdout.readline() for _ in range(3)]
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
     expected = {
         "tsv": ["i\n", "1\n", "2\n"],
         "csv": ["i\n", "1\n", "2\n"],
@@ -263,8 +272,7 @@ def test_ctrl_c_before_the_query_starts_still_says_interrupted(
     pauses = tmp_path / "pauses"
     pauses.mkdir()
     env = {**_env(), "CACHEDB_PAUSE_AT": "sql-opened", "CACHEDB_PAUSE_DIR": str(pauses)}
-    proc = _spawn(cache_dir, RUNAWAY, env=env)
-    try:
+    with _reaped(_spawn(cache_dir, RUNAWAY, env=env)) as proc:
         for _ in range(1200):
             if (pauses / "sql-opened.reached").exists() or proc.poll() is not None:
                 break
@@ -273,10 +281,4 @@ def test_ctrl_c_before_the_query_starts_still_says_interrupted(
         os.killpg(proc.pid, signal.SIGINT)
         (pauses / "sql-opened.go").touch()
         out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    assert proc.returncode == 130, err
-    assert err.splitlines() == ["error: interrupted"], err
-    assert out == ""
+    _assert_interrupted(proc, out, err)

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from installtools import make_venv
 from packaging.markers import default_environment
 
 from cachedb.errors import UsageError
@@ -24,11 +25,6 @@ from cachedb.target import (
 posix_only = pytest.mark.skipif(os.name == "nt", reason="uses a /bin/sh wrapper")
 BIN = "Scripts" if os.name == "nt" else "bin"
 PYTHON = "python.exe" if os.name == "nt" else "python"
-
-
-def make_venv(path: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
-    return path / BIN / PYTHON
 
 
 def logged_venv(venv: Path, log: Path) -> Path:

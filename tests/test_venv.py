@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from indexserver import IndexServer
@@ -207,7 +208,20 @@ def record_fields(made: Path) -> list[str]:
     return (made / "template.rec").read_bytes().decode().split("\0")
 
 
-def test_a_damaged_or_stale_template_is_never_copied(tmp_path: Path) -> None:
+def write_record(made: Path, fields: list[str]) -> None:
+    (made / "template.rec").write_bytes("\0".join(fields).encode())
+
+
+class Made(NamedTuple):
+    base: str
+    templates: Path
+    target: Path
+    expected: dict[str, str]  # what the stdlib makes at target
+    made: Path  # the template's directory
+
+
+def made_template(tmp_path: Path) -> Made:
+    """A template of pyenv's 3.11, made by copying it to ``target`` once (removed again)."""
     base = pyenv_python("3.11")
     templates = tmp_path / "cache" / "interpreters-v0"
     target = tmp_path / "env"
@@ -215,6 +229,11 @@ def test_a_damaged_or_stale_template_is_never_copied(tmp_path: Path) -> None:
     assert venv_template.copy_template(templates, base, target, None)
     shutil.rmtree(target)
     (made,) = templates.glob("venv-tree-*")
+    return Made(base, templates, target, expected, made)
+
+
+def test_a_damaged_or_stale_template_is_never_copied(tmp_path: Path) -> None:
+    base, templates, target, expected, made = made_template(tmp_path)
     # Damaged: a file of the template is gone. The venv is not made from it, and it is
     # made again for the next one.
     next(made.rglob("activate.fish")).unlink()
@@ -226,7 +245,7 @@ def test_a_damaged_or_stale_template_is_never_copied(tmp_path: Path) -> None:
     # Stale: the record no longer matches the interpreter; it is made again.
     fields = record_fields(made)
     fields[3] = "0"  # the base executable's mtime
-    (made / "template.rec").write_bytes("\0".join(fields).encode())
+    write_record(made, fields)
     assert venv_template.copy_template(templates, base, target, None)
     assert tree(target) == expected
 
@@ -266,17 +285,32 @@ def test_cachedb_venv_equals_python_m_venv_file_for_file(
 def test_a_template_whose_origin_is_not_in_its_files_is_made_again(tmp_path: Path) -> None:
     """An older cachedb recorded the origin with a ``..`` the stdlib had taken out of the
     files: such a template would leave its own path in the venv's scripts."""
-    base = pyenv_python("3.11")
-    templates = tmp_path / "cache" / "interpreters-v0"
-    target = tmp_path / "env"
-    expected = stdlib_tree(base, target, None)
-    assert venv_template.copy_template(templates, base, target, None)
-    shutil.rmtree(target)
-    made = next(templates.glob("venv-tree-*"))
+    base, templates, target, expected, made = made_template(tmp_path)
     fields = record_fields(made)
     at = 2 + int(fields[1])  # after the magic, the stamp's length and the stamp
     origin = Path(fields[at])
     fields[at] = str(origin.parent / ".." / origin.parent.name / origin.name)
-    (made / "template.rec").write_bytes("\0".join(fields).encode())
+    write_record(made, fields)
     assert venv_template.copy_template(templates, base, target, None)
     assert tree(target) == expected
+
+
+@pytest.mark.parametrize("folder", ["interpreters-v0", "tmp"])
+def test_a_cache_with_a_linked_folder_is_refused_and_nothing_written_through_it(
+    tmp_path: Path, folder: str
+) -> None:
+    """As every command that opens the cache: a planted link is refused, never followed
+    (the template would be made in the link's target)."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (cache / folder).symlink_to(outside)
+    env = tmp_path / "env"
+    out = cachedb("venv", env, "--cache-dir", cache)
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
+    assert out.returncode != 0 and len(errors) == 1, out.stderr
+    assert "symbolic link" in errors[0] and f"{folder}/" in errors[0]
+    assert "Traceback" not in out.stderr
+    assert list(outside.iterdir()) == []
+    assert not env.exists()

@@ -36,7 +36,9 @@ def gc_command(
     max_age: Annotated[
         str | None,
         typer.Option(
-            "--max-age", help="Evict entries unused for this long (e.g. 30d).", show_default=False
+            "--max-age",
+            help="Evict entries (and memos, else after 30d) unused for this long (e.g. 30d).",
+            show_default=False,
         ),
     ] = None,
     max_size: Annotated[

@@ -64,19 +64,13 @@ def _age(seconds: float) -> str:
 
 def _index(opts: "InstallOptions") -> "IndexClient | None":
     """The sources ``opts`` names, read as install reads them (nothing written to the cache)."""
-    from ..index import IndexClient
-    from ..install.options import DEFAULT_INDEX_URL
+    from ..install.locations import index_client, sources
+    from ..requirements import RequirementSet
 
-    indexes = [] if opts.no_index else [opts.index_url or DEFAULT_INDEX_URL, *opts.extra_index_urls]
-    if not indexes and not opts.find_links:
+    where = sources(opts, RequirementSet())
+    if not where.index_urls and not where.find_links:
         return None
-    return IndexClient(
-        index_urls=indexes,
-        find_links=opts.find_links,
-        cache_dir=None,
-        timeout=opts.timeout,
-        network=opts.network(),
-    )
+    return index_client(opts, where, None)
 
 
 @remote_app.command("push")
@@ -104,19 +98,22 @@ def push_command(
     db_url: DbUrlOption = None,
 ) -> None:
     """Push the cached wheels the remote lacks (read again from the indexes, by sha256)."""
-    from ..install.options import InstallOptions
     from ..remote._push import push
     from ..remote._usage import server_now
     from ..store import open_cache
+    from ._actions import install_options
 
-    sources = InstallOptions(
+    sources = install_options(
         index_url=index_url,
-        extra_index_urls=list(extra_index_url or []),
-        find_links=list(find_links or []),
+        extra_index_url=extra_index_url,
+        find_links=find_links,
         no_index=no_index,
+        offline=False,
         cert=cert,
         native_tls=native_tls,
         keyring_provider=keyring_provider,
+        cache_dir=cache_dir,
+        db_url=db_url,
     )
 
     with _open_remote(remote) as shared:
@@ -178,29 +175,31 @@ def pull_command(
 ) -> None:
     """Fetch a requirements set into the local cache (remote first), installing nothing."""
     from ..errors import UsageError
-    from ..install.options import InstallOptions
     from ..install.report import Reporter
     from ..remote._url import RemoteUrl
+    from ._actions import install_options
 
     if not remote:
         raise UsageError("no remote: give --remote s3://bucket/prefix or set CACHEDB_REMOTE")
     RemoteUrl.parse(remote)  # a bad URL is refused before anything is resolved
-    opts = InstallOptions(
-        requirements=list(packages or []),
-        requirement_files=list(requirement or []),
-        constraint_files=list(constraint or []),
-        python=python,
+    opts = install_options(
         index_url=index_url,
-        extra_index_urls=list(extra_index_url or []),
-        find_links=list(find_links or []),
+        extra_index_url=extra_index_url,
+        find_links=find_links,
         no_index=no_index,
+        offline=False,
         cert=cert,
         native_tls=native_tls,
         keyring_provider=keyring_provider,
         cache_dir=cache_dir,
         db_url=db_url,
-        remote=remote,
     )
+    # Set, not replaced: the same whether InstallOptions is a dataclass or not.
+    opts.requirements = list(packages or [])
+    opts.requirement_files = list(requirement or [])
+    opts.constraint_files = list(constraint or [])
+    opts.python = python
+    opts.remote = remote
     raise typer.Exit(_pull(opts, Reporter(verbose - quiet)))
 
 

@@ -8,11 +8,11 @@ SOURCES: dict[str, int] = (
  '_app.py': 2149056547,
  '_audit.py': 2813397263,
  '_cache.py': 2003418412,
- '_gc.py': 2835245245,
+ '_gc.py': 3196026460,
  '_inspect.py': 4225073534,
  '_install.py': 615201236,
  '_lock.py': 1107940145,
- '_remote.py': 1564551459,
+ '_remote.py': 1590520453,
  '_settings.py': 3698630917,
  '_venv.py': 716456152}
 )

@@ -27,6 +27,7 @@ class Report:
     pointers: int = 0
     orphans: list[str] = field(default_factory=list)  # relative to the cache root
     orphan_links: list[str] = field(default_factory=list)  # bucket/key
+    memos: list[str] = field(default_factory=list)  # stale memos, relative to the cache root
     finished: int = 0  # archives a previous, interrupted run had marked deleted
     seconds: float = 0.0
 
@@ -45,6 +46,8 @@ class Report:
             _count(len(self.stale_environments), "stale environment"),
             _count(len(self.orphans), "orphan directory", "orphan directories"),
         ]
+        if self.memos:
+            parts.append(_count(len(self.memos), "stale memo"))
         return f"{', '.join(parts)} in {self.seconds:.1f}s"
 
     def lines(self) -> list[str]:
@@ -57,6 +60,7 @@ class Report:
         out += [f"would mark stale: {p}" for p in self.stale_environments]
         out += [f"would remove orphan: {p}" for p in self.orphans]
         out += [f"would remove orphan link: {p}" for p in self.orphan_links]
+        out += [f"would remove stale memo: {p}" for p in self.memos]
         return out
 
     def to_json(self) -> str:
@@ -72,6 +76,7 @@ class Report:
             "pointers_dropped": self.pointers,
             "orphans": self.orphans,
             "orphan_links": self.orphan_links,
+            "memos": self.memos,
             "finished": self.finished,
             "seconds": round(self.seconds, 3),
         }

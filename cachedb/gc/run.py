@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 from ..store import Cache
-from . import held, policy, roots, sweep
+from . import held, memos, policy, roots, sweep
 from .policy import Options
 from .report import ArchiveLine, Report
 
@@ -36,6 +37,7 @@ def _run(cache: Cache, options: Options, *, dry_run: bool) -> Report:
         orphans = sweep.find_orphans(cache, options.grace, listing, known, dry_run=True)
         report.orphans = [_rel(cache, p) for p in orphans]
         report.orphan_links = [f"{b}/{k}" for b, k in sweep.find_orphan_links(cache, options.grace)]
+        report.memos = [_rel(cache, p) for p in _stale_memos(cache, options)]
         return report
     if gone:
         report.stale_environments = sorted(roots.mark_gone(cache, gone))
@@ -64,7 +66,16 @@ def _run(cache: Cache, options: Options, *, dry_run: bool) -> Report:
     for bucket, key in sweep.find_orphan_links(cache, options.grace):
         if sweep.remove_orphan_link(cache, bucket, key):
             report.orphan_links.append(f"{bucket}/{key}")
+    for path in _stale_memos(cache, options):
+        if memos.remove(path):
+            report.memos.append(_rel(cache, path))
     return report
+
+
+def _stale_memos(cache: Cache, options: Options) -> list[Path]:
+    if options.clean is not None:
+        return []  # clean removes entries of distributions; memos are gc's
+    return memos.find_stale(cache.layout, grace=options.grace, max_age=options.max_age)
 
 
 def _line(candidate: policy.Candidate) -> ArchiveLine:

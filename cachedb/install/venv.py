@@ -96,6 +96,7 @@ def run_venv(opts: VenvOptions, reporter: Reporter) -> int:
     base = None if opts.python is None else str(resolve_python(opts.python))
     prompt = os.path.basename(os.getcwd()) if opts.prompt == "." else opts.prompt
     layout = Layout.of(opts.cache_dir)
+    layout.check()  # a planted link at interpreters-v0/ would have the template made through it
     try:
         layout.create()
         templates: Path | None = layout.interpreters
