@@ -122,6 +122,9 @@ class LiteDatabase:
             self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._conn.execute("PRAGMA synchronous = NORMAL")
+            # Statement journals and sorts past their memory share would otherwise spill
+            # to a file in /var/tmp: nothing outside the cache is written.
+            self._conn.execute("PRAGMA temp_store = MEMORY")
         except sqlite3.Error as exc:
             raise DatabaseError(f"cannot open the metadata database {path!r}: {exc}") from exc
         self._run = _Runner(self._conn)
