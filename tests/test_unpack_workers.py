@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 import pytest
 from wheelbuilder import make_wheel
 
-from cachedb.errors import HashMismatch, InstallError, InvalidWheel
+from cachedb.errors import HashMismatch, InstallError, InvalidWheel, NetworkError
+from cachedb.fetch import NetworkSettings
 from cachedb.index import IndexClient
 from cachedb.install import unpack_workers
 from cachedb.install.unpack_workers import ForkedUnpacks
@@ -219,3 +220,114 @@ def test_workers_fetch_then_unpack_and_report_a_bad_download(
     finally:
         assert workers.abandon() == []
     assert _reaped(workers._pids)
+
+
+def _https_index(tmp_path: Path) -> tuple[IndexServer, Path]:
+    """An index on 127.0.0.1 over https, signed by a CA of the test's (its PEM returned)."""
+    import ssl
+
+    from indexserver import IndexServer
+
+    trustme = pytest.importorskip("trustme")
+    authority = trustme.CA()
+    pem = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(pem))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+    return IndexServer(tls=context), pem
+
+
+def test_workers_fetch_with_the_network_settings_given(tmp_path: Path) -> None:
+    (wheel,) = _wheels(tmp_path / "wheels", 1)
+    server, pem = _https_index(tmp_path)
+    try:
+        server.add(wheel)
+        settings = NetworkSettings(cert=str(pem))
+        with IndexClient(index_urls=[server.url], cache_dir=None, network=settings) as index:
+            (link,) = index.project_links("pkg0")
+        for given, fails in ((settings, False), (None, True)):
+            dest = tmp_path / f"downloads-{fails}"
+            workers = ForkedUnpacks(tmp_path / "tmp")
+            try:
+                queued = workers.fetch(link.url, dest, link.filename, link.hashes, 5.0, None, given)
+                assert queued == dest / link.filename
+                if fails:  # the worker's client trusts only what this run trusts
+                    with pytest.raises(NetworkError, match="CERTIFICATE_VERIFY_FAILED"):
+                        workers.fetched(queued)
+                    continue
+                assert workers.fetched(queued).sha256 == sha256_file(wheel)
+                tree = workers.take(queued)
+                assert tree is not None
+                assert (tree.directory / "pkg0/__init__.py").read_text() == "N = 0\n"
+            finally:
+                workers.abandon()
+            assert _reaped(workers._pids)
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize(
+    ("settings", "in_workers"),
+    [
+        (NetworkSettings(), True),
+        # SSL_CERT_FILE or --cert (set on many machines, and in the benchmark's
+        # environment): the workers' clients use it too, so they still download.
+        (NetworkSettings(cert="/nonexistent/ca.pem"), True),
+        (NetworkSettings(native_tls=True), True),
+        # A keyring is asked by this process's client alone.
+        (NetworkSettings(keyring_provider="subprocess"), False),
+    ],
+)
+def test_who_downloads_from_an_index_on_this_machine(
+    tmp_path: Path,
+    index_server: IndexServer,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: NetworkSettings,
+    in_workers: bool,
+) -> None:
+    from cachedb.install import fetching
+    from cachedb.store import open_cache
+
+    # The server's threads run in this process: fork anyway (the workers never touch them).
+    monkeypatch.setattr(fetching, "can_fork", lambda: True)
+    (wheel,) = _wheels(tmp_path / "wheels", 1)
+    index_server.add(wheel)
+    with (
+        IndexClient(index_urls=[index_server.url], cache_dir=None, network=settings) as index,
+        open_cache(tmp_path / "cache") as cache,
+    ):
+        (link,) = index.project_links("pkg0")
+        unpacks = fetching.Unpacks(cache, 2)
+        try:
+            got = unpacks.fetch(index, link, tmp_path / "downloads")
+            if in_workers:
+                assert got is not None and got.sha256 == sha256_file(wheel)
+                assert index.request_count == 1  # the page: the file was the worker's
+                tree = unpacks.take(got.path)
+                assert tree is not None and tree.archive_id == got.sha256
+            else:
+                assert got is None
+        finally:
+            unpacks.discard()
+
+
+def test_an_install_from_an_https_index_with_the_ca_given(tmp_path: Path) -> None:
+    """Several wheels from an https index on this machine, its CA given by --cert: the
+    unpacking workers download them, trusting what the run trusts."""
+    from installtools import cachedb, run_in
+
+    server, pem = _https_index(tmp_path)
+    try:
+        for wheel in _wheels(tmp_path / "wheels", 3):
+            server.add(wheel)
+        venv = tmp_path / "venv"
+        out = cachedb(
+            "install", "--cache-dir", tmp_path / "cache", "-i", server.url, "--venv", venv,
+            "--no-config", "--cert", pem, "pkg0", "pkg1", "pkg2",
+            env={"SSL_CERT_FILE": "", "HTTPS_PROXY": "", "https_proxy": ""},
+        )  # fmt: skip
+    finally:
+        server.close()
+    assert out.returncode == 0, out.stderr
+    shown = run_in(venv, "import pkg0, pkg1, pkg2; print(pkg0.N, pkg1.N, pkg2.N)")
+    assert shown.stdout.split() == ["0", "1", "2"]

@@ -79,10 +79,13 @@ class Unpacks:
         forked = self._forked
         if forked is None or index.offline or index.concurrency > forked.workers:
             return None
-        if not index.network.plain:
-            return None  # the workers' own clients know no certificates or keyring
+        network = index.network
+        if network.keyring_provider != "disabled":
+            return None  # credentials asked for once, by this process's client
         limits = index.limits(link)
-        wheel = forked.fetch(link.url, dest_dir, link.filename, link.hashes, index.timeout, limits)
+        wheel = forked.fetch(
+            link.url, dest_dir, link.filename, link.hashes, index.timeout, limits, network
+        )
         return None if wheel is None else forked.fetched(wheel)
 
     def take(self, wheel: Path) -> UnpackedWheel | None:

@@ -5,8 +5,10 @@ competes for the GIL with the downloads and with itself (tens of thousands of
 lock handoffs, measured); two forked workers each get a core of their own.
 
 A job can also fetch the wheel first (``fetch``), over an HTTP client of the
-worker's own: the download then costs this process nothing, where it would
-otherwise take the GIL from the threads reading index pages.
+worker's own, made with this run's network settings (``--cert``,
+``SSL_CERT_FILE``, ``--native-tls``): the download then costs this process
+nothing, where it would otherwise take the GIL from the threads reading index
+pages.
 
 Jobs reach the workers through one pipe of fixed-size records: a write of at
 most PIPE_BUF bytes is atomic, so each record is read whole, by exactly one
@@ -30,7 +32,7 @@ from typing import TYPE_CHECKING, NoReturn
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from ..fetch import HttpSession, Limits
+    from ..fetch import HttpSession, Limits, NetworkSettings
 
 from .._fdio import write_all
 from ..errors import InstallError
@@ -81,14 +83,16 @@ def _threads_for(jobs: int) -> int:
     return 1 if waiting[0] else 2
 
 
-def _fetch(job: tuple[str, str, str, dict[str, str], float, Limits]) -> Downloaded:
+def _fetch(
+    job: tuple[str, str, str, dict[str, str], float, Limits, NetworkSettings | None],
+) -> Downloaded:
     """Download a wheel as the parent would (``fetch.download``), on a client of our own."""
     global _session
     from ..fetch import HttpSession, download
 
-    url, dest_dir, filename, hashes, timeout, limits = job
+    url, dest_dir, filename, hashes, timeout, limits, settings = job
     if _session is None:
-        _session = HttpSession(timeout=timeout, concurrency=1)
+        _session = HttpSession(timeout=timeout, concurrency=1, settings=settings)
     return download(_session, url, Path(dest_dir), filename, hashes=hashes, limits=limits)
 
 
@@ -177,10 +181,13 @@ class ForkedUnpacks:
         hashes: Mapping[str, str],
         timeout: float,
         limits: Limits | None = None,
+        settings: NetworkSettings | None = None,
     ) -> Path | None:
-        """Queue downloading ``url`` to ``dest_dir/filename`` (as ``fetch.download`` does),
-        then unpacking it, both in a worker; the wheel's future path, or None if the job
-        is too long for a record (the caller downloads it).
+        """Queue downloading ``url`` to ``dest_dir/filename`` (as ``fetch.download`` does,
+        over a client made with ``settings``), then unpacking it, both in a worker; the
+        wheel's future path, or None if the job is too long for a record (the caller
+        downloads it). A worker makes its client on its first fetch job: every job of
+        one ``ForkedUnpacks`` must bring the same ``settings``.
 
         ``fetched`` waits for the download, ``take`` for the tree.
         """
@@ -189,7 +196,7 @@ class ForkedUnpacks:
             from ..fetch import Limits
 
             limits = Limits()
-        job = (url, str(dest_dir), filename, dict(hashes), timeout, limits)
+        job = (url, str(dest_dir), filename, dict(hashes), timeout, limits, settings)
         return wheel if self._queue(str(wheel), "", job) else None
 
     def fetched(self, wheel: Path) -> Downloaded:
