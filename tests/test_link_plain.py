@@ -210,3 +210,39 @@ def test_rows_that_csv_reads_differently_take_the_row_by_row_path(tmp_path: Path
 @given(st.text(alphabet="/a.", max_size=12))
 def test_a_directory_s_parent_is_dirname_s_answer(path: str) -> None:
     assert _parent(path) == os.path.dirname(path)
+
+
+@pytest.mark.parametrize("linked_first", [True, False])
+def test_an_interrupt_while_linking_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linked_first: bool
+) -> None:
+    files = {f"pkg/m{i}.py": f"X = {i}\n" for i in range(6)}
+    shape = {"files": files, "executable": [], "entry_points": None, "quoted": "none"}
+    archive = _archive(tmp_path, shape)
+    calls = []
+    real_link = os.link
+
+    def link(*args: Any, **kwargs: Any) -> None:
+        # Interrupted at the fourth file: after linking it (Python sees the signal once the
+        # call returns) or before.
+        calls.append(args)
+        if len(calls) == 4 and not linked_first:
+            raise KeyboardInterrupt
+        real_link(*args, **kwargs)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+
+    fake_os = type("FakeOs", (), {})()
+    fake_os.__dict__.update({k: getattr(os, k) for k in dir(os) if not k.startswith("__")})
+    fake_os.link = link  # type: ignore[attr-defined]
+    monkeypatch.setattr(plain_module, "os", fake_os)
+    prefix = tmp_path / "env"
+    with pytest.raises(KeyboardInterrupt):
+        install_archive(
+            read_archive(archive),
+            scheme=_scheme(prefix),
+            python_executable=PYTHON,
+            link_mode="hardlink",
+        )
+    assert len(calls) == 4
+    assert [p for p in prefix.rglob("*") if not p.is_dir()] == []

@@ -113,6 +113,10 @@ def link_plain(journal: Journal, source: str, target: str, paths: list[str]) -> 
                     failed = start + len(rest) - length_hint(pending) - 1
                     journal.placed_under(dst_prefix, paths[start:failed])
                     if not isinstance(exc, OSError):
+                        # An interrupt raised after the last link of the run (Python sees
+                        # signals between calls) leaves that file linked: undo it too.
+                        if failed >= start and _linked(src_prefix, dst_prefix, paths[failed]):
+                            journal.placed_under(dst_prefix, [paths[failed]])
                         raise
                     path = paths[failed]
                     link_each(journal, [(dst_prefix + path, src_prefix + path)], "hardlink")
@@ -124,6 +128,13 @@ def link_plain(journal: Journal, source: str, target: str, paths: list[str]) -> 
             os.close(dst_fd)
     finally:
         os.close(src_fd)
+
+
+def _linked(src_prefix: str, dst_prefix: str, path: str) -> bool:
+    try:
+        return os.path.samestat(os.stat(src_prefix + path), os.lstat(dst_prefix + path))
+    except OSError:
+        return False
 
 
 def link_each(journal: Journal, items: Iterable[tuple[str, str]], link_mode: str) -> None:
