@@ -21,11 +21,12 @@ This module is on the warm path: it imports nothing beyond the standard library.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from pathlib import Path
 from typing import NamedTuple
+
+from ._digest import sha256_hex
 
 DIST_SUFFIXES = (".whl", ".tar.gz", ".zip")
 
@@ -77,6 +78,8 @@ def is_hit(
 
 def file_sha256(path: str) -> str:
     with open(path, "rb") as fh:
+        import hashlib  # OpenSSL: only when a local file is hashed, never on a warm run
+
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
@@ -95,7 +98,7 @@ class LocalHashes:
         self._dirty: set[str] = set()
 
     def _file(self, folder: str) -> Path:
-        return self.directory / (hashlib.sha256(folder.encode()).hexdigest()[:32] + ".json")
+        return self.directory / (sha256_hex(folder.encode())[:32] + ".json")
 
     def _entries(self, folder: str) -> dict[str, list[object]]:
         known = self._known.get(folder)

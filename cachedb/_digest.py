@@ -1,4 +1,4 @@
-"""sha256 of the short strings that name cache folders, without importing ``hashlib``.
+"""sha256 of short strings (cache folder names, files an installer writes), without ``hashlib``.
 
 ``hashlib`` loads OpenSSL and sets up every algorithm when imported: more than a warm
 ``cachedb venv`` spends copying its template. CPython's own sha256 module (``_sha2``,
@@ -27,6 +27,11 @@ def _constructor() -> Any:
 
 
 _SHA256 = _constructor()
+
+
+def sha256_digest(data: bytes) -> bytes:
+    """The sha256 of ``data`` (what ``hashlib.sha256(data).digest()`` is)."""
+    return bytes(_SHA256(data).digest())
 
 
 def sha256_hex(data: bytes) -> str:

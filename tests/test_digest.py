@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import random
 
-from cachedb._digest import sha256_hex
+from cachedb._digest import sha256_digest, sha256_hex
 
 
 def test_the_digest_is_hashlibs() -> None:
@@ -14,3 +14,4 @@ def test_the_digest_is_hashlibs() -> None:
     samples += [rng.randbytes(rng.randrange(0, 300)) for _ in range(200)]
     for data in samples:
         assert sha256_hex(data) == hashlib.sha256(data).hexdigest()
+        assert sha256_digest(data) == hashlib.sha256(data).digest()

@@ -26,6 +26,7 @@ from cachedb.cli import _COMMANDS, load_app
 HEAVY = {"sqlalchemy", "alembic", "httpx", "httpcore", "rich", "resolvelib", "build"}
 # Parts of cachedb (and what they load) that only other paths need.
 WARM_UNUSED = {
+    "_hashlib",  # OpenSSL: installed files' digests come from CPython's own sha256
     "cachedb.audit",
     "cachedb.build.builder",
     "cachedb.build.sources",

@@ -572,3 +572,46 @@ def test_record_install_replaces_removes_and_bumps_in_one_run(tmp_path: Path) ->
     used = dict(conn.execute("SELECT id, last_used_at FROM archives").fetchall())
     assert used[ids["dd"]] >= used[ids["aa"]]  # bumped by the second run
     conn.close()
+
+
+def test_releasing_leases_drops_exactly_those(tmp_path: Path) -> None:
+    from cachedb.store.leases import holding
+
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0")
+    with open_cache(tmp_path / "cache") as cache:
+        entry = cache.put(WHEELS_BUCKET, key_for(wheel), wheel)
+        with holding(cache, [entry.archive_id] * 3) as outer:
+            with holding(cache, [entry.archive_id] * 2) as inner:
+                assert len({*outer, *inner}) == 5
+            conn = connect(tmp_path / "cache")
+            # Leaving the inner block released its two leases and none of the outer three.
+            assert sorted(r[0] for r in conn.execute("SELECT id FROM leases")) == sorted(outer)
+    assert connect(tmp_path / "cache").execute("SELECT count(*) FROM leases").fetchone() == (0,)
+
+
+def test_cached_pins_answer_as_cached_wheels_asked_pin_by_pin(tmp_path: Path) -> None:
+    from packaging.utils import parse_wheel_filename
+
+    other = source_key("https://elsewhere.example/simple/")
+    wheels = [
+        make_wheel(tmp_path / "w", "aa", "1.0"),
+        make_wheel(tmp_path / "w", "aa", "2.0"),
+        make_wheel(tmp_path / "w", "aa", "2.0", tag="py311-none-any"),
+        make_wheel(tmp_path / "w", "b-b", "1.0"),
+        make_wheel(tmp_path / "w2", "b-b", "2.0"),
+    ]
+    with open_cache(tmp_path / "cache") as cache:
+        entries = [cache.put(WHEELS_BUCKET, key_for(w), w) for w in wheels]
+        # The same file from a second source: a second pointer to one archive.
+        name = parse_wheel_filename(wheels[0].name)[0]
+        cache.put(WHEELS_BUCKET, pointer_key(other, name, wheels[0].name[:-4]), wheels[0])
+    conn = connect(tmp_path / "cache")
+    with conn:  # an archive gc marked deleted is no entry
+        conn.execute("UPDATE archives SET deleted_at = 1 WHERE id = ?", (entries[4].archive_id,))
+    pins = [("aa", "1.0"), ("aa", "2.0"), ("aa", "3.0"), ("b-b", "1.0"), ("b-b", "2.0")]
+    pins += [("cc", "1.0"), ("aa", "1.0")]
+    with open_cache(tmp_path / "cache") as cache:
+        batch = cache.cached_pins(pins)
+        one_by_one = {pin: cache.cached_wheels(*pin) for pin in pins}
+    assert batch == one_by_one
+    assert [len(batch[p]) for p in pins[:6]] == [2, 2, 0, 1, 0, 0]

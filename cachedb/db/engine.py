@@ -45,6 +45,7 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA temp_store = MEMORY")  # no temporary file outside the cache
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -15,9 +15,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ..errors import DatabaseError
+from .urls import POSTGRESQL, backend
+
+if TYPE_CHECKING:
+    from .pg import PgDatabase
 
 T = TypeVar("T")
 Params = Mapping[str, Any] | Sequence[Any]
@@ -86,6 +90,18 @@ def sqlite_path(url: str) -> str | None:
     return None if path in ("", ":memory:") else path
 
 
+def plain_database(url: str) -> LiteDatabase | PgDatabase | None:
+    """The database without SQLAlchemy: sqlite3 for a SQLite file, psycopg for PostgreSQL."""
+    path = sqlite_path(url)
+    if path is not None:
+        return LiteDatabase(path)
+    if backend(url) == POSTGRESQL:
+        from .pg import PgDatabase
+
+        return PgDatabase(url)
+    return None
+
+
 class LiteDatabase:
     """One sqlite3 connection with cachedb's pragmas; reads and IMMEDIATE writes with retry.
 
@@ -106,6 +122,9 @@ class LiteDatabase:
             self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._conn.execute("PRAGMA synchronous = NORMAL")
+            # Statement journals and sorts past their memory share would otherwise spill
+            # to a file in /var/tmp: nothing outside the cache is written.
+            self._conn.execute("PRAGMA temp_store = MEMORY")
         except sqlite3.Error as exc:
             raise DatabaseError(f"cannot open the metadata database {path!r}: {exc}") from exc
         self._run = _Runner(self._conn)

@@ -53,6 +53,14 @@ class CacheHits:
             out.setdefault(wheel.version, []).append(wheel)
         return out
 
+    def stored_pins(self, pins: Iterable[tuple[str, Version]]) -> set[tuple[str, Version]]:
+        """The pins the cache holds any wheel of: ``stored_pin`` of each, in one query."""
+        wanted = {(name, str(pin)): (name, pin) for name, pin in pins}
+        missing = [key for key in wanted if key not in self._stored_pins]
+        if missing:
+            self._stored_pins.update(self._cache.cached_pins(missing))
+        return {pin for key, pin in wanted.items() if self._stored_pins[key]}
+
     def stored_pin(self, name: str, pin: Version) -> list[CachedWheel]:
         key = (name, str(pin))
         if key not in self._stored_pins:

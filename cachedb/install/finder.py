@@ -167,6 +167,10 @@ class CandidateFinder:
         """Whether the cache holds any wheel of ``name==version`` (from any source)."""
         return bool(self._hits.stored_pin(canonicalize_name(name), version))
 
+    def may_have_pins(self, pins: Iterable[tuple[str, Version]]) -> set[tuple[str, Version]]:
+        """The (canonical name, version) pins ``may_have`` answers yes for: one query."""
+        return self._hits.stored_pins(pins)
+
     def read_pages(self, names: Iterable[str]) -> None:
         """Read the index pages of ``names`` at once, where pins need them."""
         if self._offline or self._local_dirs is not None:

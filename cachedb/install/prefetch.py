@@ -51,7 +51,7 @@ def uncached_pins(
             continue
         if req.marker is None or req.marker.evaluate(environment):
             pins.append((canonicalize_name(req.name), pin))
-    maybe = {(n, v) for n, v in pins if finder.may_have(n, v)}
+    maybe = finder.may_have_pins(pins)
     finder.read_pages(n for n, v in pins if (n, v) in maybe)
     return [(n, v) for n, v in pins if (n, v) not in maybe or not _has_cached(finder, n, v)]
 
@@ -97,13 +97,15 @@ def prefetch(
 def will_download(reqs: RequirementSet, cache: Cache) -> bool:
     """Whether some requirement is likely to need the index: one the cache has no wheel
     of that exact version for (whatever the target), or one not pinned exactly."""
+    pins: list[tuple[str, str]] = []
     for r in reqs.requirements:
         if r.url is not None:
             continue
         pin = exact_pin(r.requirement.specifier)
-        if pin is None or not cache.cached_wheels(canonicalize_name(r.name), str(pin)):
+        if pin is None:
             return True
-    return False
+        pins.append((canonicalize_name(r.name), str(pin)))
+    return not all(cache.cached_pins(pins).values())
 
 
 def start_fetching(

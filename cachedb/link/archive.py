@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import NamedTuple
 
 from packaging.utils import canonicalize_name
 
@@ -19,14 +18,41 @@ from ..wheel.records import RecordEntry
 from .records import parse_installed_record
 
 
-class Archive(NamedTuple):
-    root: Path
-    dist_info: str  # "<name>-<version>.dist-info", as in the wheel
-    name: str  # canonical
-    version: str
-    root_is_purelib: bool
-    # RECORD's rows without the RECORD and its signatures.
-    files: list[RecordEntry]
+class Archive:
+    """An archive directory as the linker sees it. Its RECORD's rows are parsed on first
+    use: a wheel whose rows are linked as they stand (``link.plain``) never needs them."""
+
+    __slots__ = ("root", "dist_info", "name", "version", "root_is_purelib", "record", "_files")
+
+    def __init__(
+        self,
+        root: Path,
+        dist_info: str,  # "<name>-<version>.dist-info", as in the wheel
+        name: str,  # canonical
+        version: str,
+        root_is_purelib: bool,
+        record: str,  # RECORD's text, as the wheel wrote it
+    ) -> None:
+        self.root = root
+        self.dist_info = dist_info
+        self.name = name
+        self.version = version
+        self.root_is_purelib = root_is_purelib
+        self.record = record
+        self._files: list[RecordEntry] | None = None
+
+    @property
+    def files(self) -> list[RecordEntry]:
+        """RECORD's rows without the RECORD and its signatures."""
+        if self._files is None:
+            record_prefix = f"{self.dist_info}/RECORD"
+            self._files = [
+                row
+                for row in parse_installed_record(self.record, self.root / record_prefix)
+                # The RECORD (and any signature over it) describes the wheel, not the install.
+                if not row[0].startswith(record_prefix) or row[0].count("/") != 1
+            ]
+        return self._files
 
     @property
     def data_dir(self) -> str:
@@ -68,18 +94,11 @@ def read_archive(root: Path) -> Archive:
     except (OSError, UnicodeDecodeError) as exc:
         raise InstallError(f"archive {root} is unreadable: {exc}") from exc
     purelib = (header_values(wheel_data, "Root-Is-Purelib") or [""])[0]
-    record_prefix = f"{dist_info}/RECORD"
-    files = [
-        row
-        for row in parse_installed_record(record_text, root / record_prefix)
-        # The RECORD (and any signature over it) describes the wheel, not the install.
-        if not row[0].startswith(record_prefix) or row[0].count("/") != 1
-    ]
     return Archive(
         root=root,
         dist_info=dist_info,
         name=canonicalize_name(raw_name),
         version=version,
         root_is_purelib=str(purelib).strip().lower() == "true",
-        files=files,
+        record=record_text,
     )

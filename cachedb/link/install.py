@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
-from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -26,12 +25,10 @@ from ..errors import InstallError, UsageError
 from ..wheel.entry_points import SCHEME_KEYS, check_data_file, parse_entry_points
 from ..wheel.records import format_record, record_hash
 from .archive import Archive, read_archive
-from .modes import LINK_MODES, file_creator
+from .modes import LINK_MODES
 from .place import Journal
+from .plain import GENERATED, link_each, link_plain, plain_rows
 from .scripts import generate_launcher, rewrite_shebang
-
-# Installer-owned dist-info files: written fresh, never taken from the wheel.
-_GENERATED = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
 
 
 class InstalledDist(NamedTuple):
@@ -128,7 +125,7 @@ def _plan(
             continue
         src = root + path
         if path.startswith(dist_info_prefix):
-            if path[len(dist_info_prefix) :] not in _GENERATED:
+            if path[len(dist_info_prefix) :] not in GENERATED:
                 link(lib_prefix + path, src, row)
             continue
         key, _, rest = path[len(data_prefix) :].partition("/")
@@ -150,14 +147,24 @@ def _plan(
             plan.add(_Fresh(dst, rewritten, executable=True))
             continue
         link(dst, src, (_record_path(dst, lib_dir, lib_prefix), row[1], row[2]))
+    _add_launchers(plan, archive, dirs, python_executable, python_version)
+    return plan, lib_dir
 
+
+def _add_launchers(
+    plan: _Plan,
+    archive: Archive,
+    dirs: Mapping[str, str],
+    python_executable: str,
+    python_version: tuple[int, int],
+) -> None:
     entry_points = archive.read_dist_info_file("entry_points.txt")
     if entry_points:
-        for script in parse_entry_points(entry_points.decode("utf-8", "replace"), label):
+        text = entry_points.decode("utf-8", "replace")
+        for script in parse_entry_points(text, plan.label):
             name, data = generate_launcher(script, python_executable, python_version)
             # Like pip, the entry point wins over a same-named file from .data/scripts.
             plan.add(_Fresh(os.path.join(dirs["scripts"], name), data, True), replace=True)
-    return plan, lib_dir
 
 
 def _write_fresh(data: bytes, executable: bool) -> Callable[[str], None]:
@@ -174,20 +181,6 @@ def _write_fresh(data: bytes, executable: bool) -> Callable[[str], None]:
         os.close(fd)
 
     return create
-
-
-def _link_all(journal: Journal, items: Iterable[tuple[str, str]], link_mode: str) -> None:
-    # One thread on purpose: link() is a few microseconds in the kernel, and handing
-    # the GIL between threads around such short calls measured 2-3x slower than a loop.
-    create = file_creator(link_mode)
-    placed = journal.placed
-    for dst, src in items:
-        try:
-            create(src, dst)
-        except FileExistsError:
-            journal.replace(dst, partial(create, src))
-        else:
-            placed.append(dst)
 
 
 def parent_dirs(paths: Iterable[str]) -> set[str]:
@@ -236,7 +229,16 @@ def install_archive(
     else:
         archive = read_archive(Path(archive_dir).absolute())
     dirs = _scheme_dirs(scheme)
-    plan, lib_dir = _plan(archive, dirs, python_executable, python_version)
+    lib_dir = dirs["purelib" if archive.root_is_purelib else "platlib"]
+    lib_prefix = lib_dir.rstrip(os.sep) + os.sep
+    # A launcher could only meet a linked file with the scripts inside the library.
+    inside = (dirs["scripts"] + os.sep).startswith(lib_prefix)
+    plain = None if inside else plain_rows(archive)
+    if plain is None:
+        plan, _ = _plan(archive, dirs, python_executable, python_version)
+    else:
+        plan = _Plan(f"{archive.name} {archive.version}")
+        _add_launchers(plan, archive, dirs, python_executable, python_version)
     label = plan.label
 
     dist_info_dir = os.path.join(lib_dir, archive.dist_info)
@@ -250,23 +252,36 @@ def install_archive(
     record_file = os.path.join(dist_info_dir, "RECORD")
 
     fresh = plan.fresh.values()
-    destinations = plan.destinations()
+    if plain is None:
+        destinations = plan.destinations()
+    else:
+        destinations = [*map(lib_prefix.__add__, plain.paths), *plan.fresh]
     journal = Journal()
     try:
         journal.make_dirs({dist_info_dir, *parent_dirs(destinations)})
-        _link_all(journal, ((dst, src) for dst, (src, _) in plan.linked.items()), link_mode)
+        if plain is None:
+            link_each(journal, ((dst, src) for dst, (src, _) in plan.linked.items()), link_mode)
+        elif link_mode == "hardlink" and os.link in os.supports_dir_fd:
+            link_plain(journal, str(archive.root), lib_dir, plain.paths)
+        else:
+            root = str(archive.root) + os.sep
+            linked = destinations[: len(plain.paths)]
+            link_each(journal, zip(linked, [root + p for p in plain.paths], strict=True), link_mode)
         for item in fresh:
             journal.place(item.dst, _write_fresh(item.data, item.executable))
 
-        lib_prefix = lib_dir.rstrip(os.sep) + os.sep
         rows = [row for _, row in plan.linked.values()]
         rows += [
             (_record_path(i.dst, lib_dir, lib_prefix), record_hash(i.data), str(len(i.data)))
             for i in fresh
         ]
         rows.append((_record_path(record_file, lib_dir, lib_prefix), "", ""))
+        record = format_record(rows)
+        if plain is not None:
+            # The archive's own rows come first, as the row-by-row path lists them.
+            record = plain.rows.encode() + record
         # RECORD goes last: a dist-info with a RECORD is a complete install.
-        journal.place(record_file, _write_fresh(format_record(rows), executable=False))
+        journal.place(record_file, _write_fresh(record, executable=False))
     except OSError as exc:
         journal.rollback()
         where = f": {exc.filename}" if exc.filename else ""

@@ -27,6 +27,9 @@ class Journal:
         self._token = f".cachedb-{os.getpid()}-{os.urandom(4).hex()}"
         self._counter = 0
         self.placed: list[str] = []
+        # Files placed by relative path under a directory (prefix ending in a separator,
+        # paths): joined only if a rollback needs them.
+        self._placed_under: list[tuple[str, list[str]]] = []
         self._backups: list[tuple[str, str]] = []  # (destination, saved old file)
         self._dirs: list[str] = []
 
@@ -44,7 +47,7 @@ class Journal:
         for directory in dirs:
             while directory not in wanted:
                 wanted.add(directory)
-                parent = os.path.dirname(directory)
+                parent = _parent(directory)
                 if parent == directory:
                     break
                 directory = parent
@@ -95,6 +98,12 @@ class Journal:
         else:
             self.placed.append(dst)  # list.append is atomic; workers share the journal
 
+    def placed_under(self, prefix: str, paths: list[str]) -> None:
+        """Record that ``prefix + path`` was created for every path in ``paths``."""
+        if paths:
+            with self._lock:
+                self._placed_under.append((prefix, paths))
+
     def replace(self, dst: str, create: Callable[[str], None]) -> None:
         """Replace the existing ``dst`` with ``create(path)``, keeping the old file until commit."""
         tmp = self._temp_name(dst)
@@ -131,12 +140,26 @@ class Journal:
         for path in self.placed:
             if path not in restored:
                 _unlink_quietly(path)
+        for prefix, paths in self._placed_under:
+            for path in paths:
+                _unlink_quietly(prefix + path)
         for directory in reversed(self._dirs):
             with contextlib.suppress(OSError):
                 os.rmdir(directory)
         self.placed.clear()
+        self._placed_under.clear()
         self._backups.clear()
         self._dirs.clear()
+
+
+def _parent(path: str) -> str:
+    """``os.path.dirname(path)``, by one cut at the last separator where that is its answer
+    (a head that is neither empty nor ends in a separator): a warm install asks thousands."""
+    if os.altsep is None:
+        head = path.rpartition(os.sep)[0]
+        if head and head[-1] != os.sep:
+            return head
+    return os.path.dirname(path)
 
 
 def _rename_over(src: str, dst: str) -> None:

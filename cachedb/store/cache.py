@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from .. import _pause
 from .._config import resolve_cache_dir, resolve_db_url
 from .._flock import file_lock
-from ..db.lite import Executor, LiteDatabase, sqlite_path
-from ..db.urls import POSTGRESQL, backend
+from ..db.lite import Executor, plain_database
 from ..errors import CacheError, UsageError
 from . import catalog, pointers
 from .catalog import InstallRecord
@@ -29,7 +28,6 @@ from .rootid import check_root_id
 
 if TYPE_CHECKING:
     from ..db.engine import Database
-    from ..db.pg import PgDatabase
     from .heartbeat import Heartbeat
     from .unpack import UnpackedWheel
 
@@ -75,7 +73,7 @@ class Cache:
         self.db_url = db_url
         self._pointer_kind = pointer_kind
         self._db: Database | None = None
-        self._plain = _plain_database(db_url)
+        self._plain = plain_database(db_url)
         self._heartbeat: Heartbeat | None = None
 
     @property
@@ -122,7 +120,7 @@ class Cache:
         url = self.db_url
 
         def connect() -> Connection:
-            plain = _plain_database(url)
+            plain = plain_database(url)
             if plain is not None:
                 return plain.write, plain.close
             from ..db.engine import Database
@@ -335,24 +333,25 @@ class Cache:
 
     def cached_wheels(self, name: str, version: str | None = None) -> list[CachedWheel]:
         """Live pointer entries for distribution ``name`` (canonical), optionally one version."""
-        rows = self.read_sql(lambda run: catalog.cached_wheels(run, name, version))
+        return self._wheels(self.read_sql(lambda run: catalog.cached_wheels(run, name, version)))
+
+    def cached_pins(
+        self, pins: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[CachedWheel]]:
+        """``cached_wheels(name, version)`` of every (name, version) in ``pins``: one query."""
+        out: dict[tuple[str, str], list[CachedWheel]] = {pin: [] for pin in pins}
+        names = sorted({name for name, _ in out})
+        rows = self.read_sql(lambda run: catalog.cached_wheels_of(run, names)) if names else []
+        for wheel in self._wheels(rows):
+            out.get((wheel.name, wheel.version), []).append(wheel)
+        return out
+
+    def _wheels(self, rows: list[tuple[Any, ...]]) -> list[CachedWheel]:
         return [
             CachedWheel(bucket, key, aid, filename, dname, dversion, tags, self.root / relpath)
             for bucket, key, aid, filename, dname, dversion, tags, relpath in rows
             if self.layout.is_archive_relpath(aid, relpath)
         ]
-
-
-def _plain_database(url: str) -> LiteDatabase | PgDatabase | None:
-    """The database without SQLAlchemy: sqlite3 for a SQLite file, psycopg for PostgreSQL."""
-    path = sqlite_path(url)
-    if path is not None:
-        return LiteDatabase(path)
-    if backend(url) == POSTGRESQL:
-        from ..db.pg import PgDatabase
-
-        return PgDatabase(url)
-    return None
 
 
 def _check_bucket(bucket: str) -> None:

@@ -38,18 +38,31 @@ class InstallRecord(NamedTuple):
     link_mode: str
 
 
+_CACHED_WHEELS = (
+    "SELECT p.bucket, p.key, a.id, a.filename, a.name, a.version, a.tags, a.relpath"
+    " FROM pointers p JOIN archives a ON a.id = p.archive_id WHERE a.deleted_at IS NULL"
+)
+
+
 def cached_wheels(run: Executor, name: str, version: str | None) -> list[tuple[Any, ...]]:
-    """(bucket, key, archive id, filename, name, version, tags, relpath) of live entries."""
-    sql = (
-        "SELECT p.bucket, p.key, a.id, a.filename, a.name, a.version, a.tags, a.relpath"
-        " FROM pointers p JOIN archives a ON a.id = p.archive_id"
-        " WHERE a.name = :name AND a.deleted_at IS NULL"
-    )
+    """(bucket, key, archive id, filename, name, version, tags, relpath) of live entries,
+    by (bucket, key)."""
+    sql = _CACHED_WHEELS + " AND a.name = :name"
     params: dict[str, Any] = {"name": name}
     if version is not None:
         sql += " AND a.version = :version"
         params["version"] = version
-    return run(sql, params)
+    return run(sql + " ORDER BY p.bucket, p.key", params)
+
+
+def cached_wheels_of(run: Executor, names: Sequence[str]) -> list[tuple[Any, ...]]:
+    """``cached_wheels`` of every name in ``names`` (all versions), one statement a chunk."""
+    rows: list[tuple[Any, ...]] = []
+    for start in range(0, len(names), _LEASES_CHUNK):
+        params = {f"n{i}": name for i, name in enumerate(names[start : start + _LEASES_CHUNK])}
+        marks = ", ".join(":" + k for k in params)
+        rows += run(f"{_CACHED_WHEELS} AND a.name IN ({marks}) ORDER BY p.bucket, p.key", params)
+    return rows
 
 
 def pointer_rows(
@@ -183,8 +196,12 @@ def beat(run: Executor, ttl: float) -> int:
 
 
 def release_leases(run: Executor, lease_ids: Sequence[int]) -> None:
-    for lease_id in lease_ids:
-        run("DELETE FROM leases WHERE id = :id", {"id": lease_id})
+    # One statement per chunk, not per lease: a warm install releases one per wheel.
+    ids = list(lease_ids)
+    for start in range(0, len(ids), _LEASES_CHUNK):
+        chunk = ids[start : start + _LEASES_CHUNK]
+        params = {f"i{n}": lease_id for n, lease_id in enumerate(chunk)}
+        run(f"DELETE FROM leases WHERE id IN ({', '.join(':' + k for k in params)})", params)
 
 
 # Environment ``:p`` of this host (``:m``, its machine id); a row recorded before hosts

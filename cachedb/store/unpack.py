@@ -102,10 +102,16 @@ def unpack_wheel(
                 archive_id = hashlib.sha256(data.data).hexdigest()
             else:
                 archive_id = sha256_file(wheel)
-        import tempfile
-
-        staging = Path(tempfile.mkdtemp(prefix=f"unpack-{archive_id[:16]}-", dir=staging_parent))
-        os.chmod(staging, 0o755)  # mkdtemp's 0700 would hide the archive from other users
+        # Named before it is made: a Ctrl-C landing just after the mkdir still finds
+        # ``staging`` set, so the handlers below remove it (with mkdtemp's return value
+        # it could land in between and leave an empty directory under tmp/).
+        staging = staging_parent / f"unpack-{archive_id[:16]}-{os.urandom(6).hex()}"
+        try:
+            os.mkdir(staging, 0o700)
+        except FileExistsError:
+            staging = None  # another's (48 random bits alike): never ours to remove
+            raise
+        os.chmod(staging, 0o755)  # not the umask's: other users read the archive
         make_directories(str(staging), directories)
         writer = Writer(reader, str(staging), record, record_name)
         entries = write_members(writer, files, threads)

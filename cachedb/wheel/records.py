@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import binascii
 import csv
-import hashlib
 import io
 from collections.abc import Container, Iterable, Mapping
 from typing import NamedTuple
 
+from .._digest import sha256_digest
 from ..errors import InvalidWheel
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
@@ -41,6 +41,8 @@ class Hash(NamedTuple):
 
     @classmethod
     def of(cls, data: bytes, name: str = "sha256") -> Hash:
+        import hashlib  # OpenSSL: not for the warm path, whose digests are record_hash's
+
         return cls(name, urlsafe_b64(hashlib.new(name, data).digest()))
 
     def matches(self, digest: bytes) -> bool:
@@ -69,7 +71,7 @@ class RecordEntry(NamedTuple):
 
 def record_hash(data: bytes) -> str:
     """The RECORD digest of ``data``: ``sha256=<urlsafe base64, no padding>``."""
-    return "sha256=" + urlsafe_b64(hashlib.sha256(data).digest())
+    return "sha256=" + urlsafe_b64(sha256_digest(data))
 
 
 class MalformedRecord(ValueError):
