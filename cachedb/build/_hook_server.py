@@ -1,7 +1,8 @@
 """Runs one source's hooks, each in a process forked from one that imported the backend.
 
 Run by a build environment's interpreter (any Python from 3.8, so stdlib only and no
-cachedb import) as ``python _hook_server.py IN_PROCESS PRELOAD_OUTPUT``, with the
+cachedb import) as ``python _hook_server.py IN_PROCESS PRELOAD_OUTPUT`` would run it
+(hooks.py starts it by ``python -c`` with its code from the bytecode cache), with the
 working directory and environment every hook of the source runs with. IN_PROCESS is
 pyproject-hooks' hook script; a hook run here is that script run as ``__main__``, as
 ``python IN_PROCESS HOOK CONTROL_DIR`` would run it, in a child forked after the

@@ -19,6 +19,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 _SERVER = str(Path(__file__).with_name("_hook_server.py"))
+# ``python _hook_server.py ARGS`` but for its code, read from its bytecode cache where
+# that is current for the interpreter (a script's never is: it is compiled every time).
+_START = """\
+import os, sys
+from importlib.machinery import SourceFileLoader
+del sys.argv[0]
+sys.path[0] = os.path.dirname(os.path.realpath(sys.argv[0]))
+_w, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+_code = SourceFileLoader("__main__", sys.argv[0]).get_code("__main__")
+sys.dont_write_bytecode = _w
+__file__ = sys.argv[0]
+del os, SourceFileLoader, _w
+exec(_code)
+"""
 FORKS = hasattr(os, "fork")  # elsewhere every hook runs in a fresh process
 
 
@@ -48,7 +62,7 @@ class HookServer:
         self._calls = 0
         scratch.mkdir(parents=True, exist_ok=True)
         self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-            [cmd[0], _SERVER, cmd[1], str(scratch / "preload.out")],
+            [cmd[0], "-c", _START, _SERVER, cmd[1], str(scratch / "preload.out")],
             cwd=cwd,
             env=env,
             stdin=subprocess.PIPE,
