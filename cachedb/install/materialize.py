@@ -181,6 +181,10 @@ def materialize(
             trees[item.path] = tree = fetcher.unpacks.take(item.path)
             if item.served is not None:
                 _check_served(item, tree)
+            if tree is not None and finder.remote is None:
+                # Storing reads only the tree now (the remote tier pushes the file later):
+                # its download's blocks are freed while later wheels still unpack.
+                _free_download(item, fetcher)
         for stored in _store(fetched, trees, cache, fetcher, finder, leases):
             ready[stored.pin.name] = stored
             if progress is not None:
@@ -329,14 +333,20 @@ def _store(
         finder.remote.push_wheels((i.sha256, i.path) for i in fetched if i.direct_url is None)
     out = []
     for item, entry in zip(fetched, entries, strict=True):
-        if fetcher is not None and item.path.parent == fetcher.staging:
-            # Freeing a big file's blocks takes a while: here, not on the way to linking.
-            with contextlib.suppress(OSError):
-                item.path.unlink()
+        if fetcher is not None:
+            _free_download(item, fetcher)
         if entry.lease_id is not None:
             leases.append(entry.lease_id)
         out.append(Ready(item.pin, entry.archive_id, entry.path, item.direct_url, fetched=True))
     return out
+
+
+def _free_download(item: _Fetched, fetcher: Fetcher) -> None:
+    """Remove a wheel this run downloaded into its staging directory (never a wheel named by
+    path), once nothing reads it: freeing a big file's blocks takes a while."""
+    if item.path.parent == fetcher.staging:
+        with contextlib.suppress(OSError):  # gone already: freed when its tree was taken
+            item.path.unlink()
 
 
 def note_kept(cache: Cache, prefix: str, archive_ids: list[str]) -> None:
