@@ -25,7 +25,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from ..errors import BuildError, UsageError
 from ..store import BUILT_WHEELS_BUCKET, pointer_key
 from . import env as build_env
-from .built import BuiltWheel
+from .built import BuiltWheel, metadata_of
 from .policy import BuildPolicy
 from .sources import (
     EDITABLE,
@@ -54,6 +54,7 @@ class _Work:
     tree: Path  # the project directory the hooks run in
     env: Path | None = None
     backend: Backend | None = None
+    ready: bool = False  # its backend's build requirements are installed
 
 
 class Builder:
@@ -86,10 +87,13 @@ class Builder:
     # -- housekeeping ------------------------------------------------------------------
 
     def close(self) -> None:
+        for work in self._works.values():
+            if work.backend is not None:
+                work.backend.close()
+        self._works.clear()
         if self._root is not None:
             shutil.rmtree(self._root, ignore_errors=True)
             self._root = None
-        self._works.clear()
         leases, self.leases = self.leases, []
         self._cache.release(leases)
 
@@ -232,6 +236,7 @@ class Builder:
             assert work.backend is not None
             prepared = work.backend.prepare_metadata(work.directory / "metadata")
             if prepared is not None:
+                work.backend.close()  # its last hook in this run: a run may build many
                 return (prepared / "METADATA").read_bytes()
         return metadata_of(self.build(source).path)
 
@@ -314,6 +319,7 @@ class Builder:
         assert work.backend is not None
         distribution: Distribution = "editable" if source.editable else "wheel"
         wheel = work.backend.build(distribution, work.directory / "dist")
+        work.backend.close()  # its last hook: no idle hook server per source built
         try:
             wheel_name, version, _, _ = parse_wheel_filename(wheel.name)
         except InvalidWheelFilename as exc:
@@ -351,23 +357,28 @@ class Builder:
         if work is None:
             work = self._new_work(source.name, source.key)
             work.tree = self._tree(source, work.directory)
-        if work.backend is not None:
+        if work.ready:
             return work
+        if work.backend is not None:
+            work.backend.close()  # an earlier attempt failed half-way: start over
         from .pep517 import Backend
 
         ancestors = build_env.building()
         what = source.shown
         env_dir = work.directory / "env"
         python = build_env.create_env(env_dir, self._python)
-        backend = Backend(work.tree, python, what)
+        backend = Backend(work.tree, python, what, scratch=work.directory / "hooks")
+        work.backend = backend  # closed by close() from here on
         chain = [*ancestors, source.key]
         build_env.install_requirements(
             env_dir, backend.requires, self._installer, chain=chain, what=what
         )
         wanted = backend.requires_for("editable" if source.editable else "wheel")
         extra = [r for r in wanted if r not in backend.requires]
-        build_env.install_requirements(env_dir, extra, self._installer, chain=chain, what=what)
-        work.env, work.backend = env_dir, backend
+        if extra:
+            build_env.install_requirements(env_dir, extra, self._installer, chain=chain, what=what)
+            backend.restart()  # its import saw the environment without them
+        work.env, work.ready = env_dir, True
         return work
 
     def _tree(self, source: BuildSource, directory: Path) -> Path:
@@ -384,10 +395,3 @@ class Builder:
         parsed = parse_git_url(source.url)
         checkout(parsed, source.revision, directory / "src")
         return self._subdirectory(directory / "src", parsed.subdirectory, source.url)
-
-
-def metadata_of(archive: Path) -> bytes:
-    for entry in archive.iterdir():
-        if entry.name.endswith(".dist-info"):
-            return (entry / "METADATA").read_bytes()
-    raise BuildError(f"no .dist-info in {archive}")

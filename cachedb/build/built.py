@@ -7,6 +7,8 @@ from pathlib import Path
 
 from packaging.utils import parse_wheel_filename
 
+from ..errors import BuildError
+from ..wheel.dist_info import dist_info_metadata
 from .sources import BuildSource
 
 
@@ -23,3 +25,11 @@ class BuiltWheel:
     @property
     def version(self) -> str:
         return str(parse_wheel_filename(self.filename)[1])
+
+
+def metadata_of(archive: Path) -> bytes:
+    """The METADATA of a built wheel's archive directory."""
+    found = dist_info_metadata(archive)
+    if found is None:
+        raise BuildError(f"no .dist-info in {archive}")
+    return found

@@ -8,7 +8,6 @@ the warm install path.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..errors import BuildError
+from .hooks import FORKS, HookServer, hook_env, run_plain
 
 Distribution = Literal["wheel", "editable"]
 SHOWN_LINES = 400
@@ -50,11 +50,19 @@ def _last_error(lines: Sequence[str]) -> str | None:
 class Backend:
     """The hooks of the project in ``source_dir``, run by ``python`` (a build environment's)."""
 
-    def __init__(self, source_dir: Path, python: Path, what: str) -> None:
+    def __init__(
+        self, source_dir: Path, python: Path, what: str, scratch: Path | None = None
+    ) -> None:
         from build import BuildException, ProjectBuilder
 
         self.what = what
         self.output: list[str] = []
+        # With ``scratch`` (a directory of our own), hooks run forked from one process
+        # that imported the backend (build/hooks.py); without, each in a fresh one.
+        self._scratch = scratch
+        self._server: HookServer | None = None
+        self._servers = 0
+        self.forked = 0  # hooks run forked from a server (the rest each in a fresh process)
         try:
             self._builder = ProjectBuilder(
                 source_dir, python_executable=str(python), runner=self._run
@@ -68,22 +76,30 @@ class Backend:
         cwd: str | None = None,
         extra_environ: Mapping[str, str] | None = None,
     ) -> None:
-        env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
-        env.update(extra_environ or {})
-        env["PYTHONNOUSERSITE"] = "1"
-        proc = subprocess.run(
-            list(cmd),
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            check=False,
-        )
-        text = proc.stdout.decode("utf-8", "replace")
-        self.output.extend(text.splitlines())
-        if proc.returncode != 0:
-            raise subprocess.CalledProcessError(proc.returncode, list(cmd), proc.stdout)
+        env = hook_env(dict(extra_environ or {}), _DROPPED_ENV)
+        if self._server is not None and self._server.moved(cmd, cwd, env):
+            self.restart()
+        if self._server is None and self._scratch is not None and FORKS:
+            self._server = HookServer(cmd, cwd, env, self._scratch / f"server-{self._servers}")
+            self._servers += 1
+        ran = None
+        if self._server is not None and self._server.serves(cmd, cwd, env):
+            ran = self._server.run(cmd)
+            self.forked += ran is not None
+        code, output = ran or run_plain(cmd, cwd, env)
+        self.output.extend(output.decode("utf-8", "replace").splitlines())
+        if code != 0:
+            raise subprocess.CalledProcessError(code, list(cmd), output)
+
+    def restart(self) -> None:
+        """The next hook starts from a fresh process (say, after its environment changed)."""
+        if self._server is not None and not self._server.declined:
+            self.close()
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
 
     @contextmanager
     def _hook(self, hook: str) -> Iterator[None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from urllib.parse import urlsplit, urlunsplit
 
 from cachedb._redact import REDACTED, redact_url
@@ -40,6 +41,10 @@ def local_path(url: str) -> str | None:
     parts = urlsplit(url)
     if parts.scheme != "file":
         return None
+    if os.name == "posix" and "%" not in parts.path and not parts.path.startswith("//"):
+        # What url2pathname returns for such a path on every Python; importing it costs
+        # urllib.request, http.client and ssl (~40M instructions).
+        return parts.path
     from urllib.request import url2pathname
 
     return url2pathname(parts.path)

@@ -195,7 +195,7 @@ class Building:
     def metadata(self, link: Link) -> bytes:
         shared = self._shared(link)
         if shared is not None:
-            from ..build.builder import metadata_of
+            from ..build.built import metadata_of
 
             return metadata_of(shared.path)
         return self.builder.metadata(self.sdist(link))

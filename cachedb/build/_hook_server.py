@@ -1,0 +1,112 @@
+"""Runs one source's hooks, each in a process forked from one that imported the backend.
+
+Run by a build environment's interpreter (any Python from 3.8, so stdlib only and no
+cachedb import) as ``python _hook_server.py IN_PROCESS PRELOAD_OUTPUT``, with the
+working directory and environment every hook of the source runs with. IN_PROCESS is
+pyproject-hooks' hook script; a hook run here is that script run as ``__main__``, as
+``python IN_PROCESS HOOK CONTROL_DIR`` would run it, in a child forked after the
+backend's import: what every hook subprocess would do first is done once.
+
+The import is done the script's own way (its ``_build_backend``, its ``sys.path``),
+and only where a fresh process would be indistinguishable from the fork: no in-tree
+backend path (the script would add a second path finder), and nothing printed,
+warned or started in a thread by the import. Otherwise the first line says so and
+the caller runs every hook in a fresh subprocess instead.
+
+Protocol: lines on fd 0 (``HOOK\\0CONTROL_DIR\\0OUTPUT``) and fd 1 (first ``ready``
+or ``plain``, then the exit status of each hook, whose stdout and stderr went to
+OUTPUT). End of input ends the server.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from types import CodeType
+
+
+def _preload(script: str, output: str) -> CodeType | None:
+    """Import the backend as the hook script would; returns the script's code, or None
+    where a fork would differ from a fresh process."""
+    if os.environ.get("_PYPROJECT_HOOKS_BACKEND_PATH_JSON"):
+        return None
+    sink = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(sink, 1)
+    os.dup2(sink, 2)
+    os.close(sink)
+    # The path a fresh ``python IN_PROCESS`` has once the script has removed its own
+    # directory: without that directory, and without this one.
+    dirs = {_real(os.path.dirname(script)), _real(os.path.dirname(os.path.abspath(__file__)))}
+    sys.path[:] = [p for p in sys.path if _real(p) not in dirs]
+    sys.argv[:] = [script]
+    import warnings
+
+    namespace: dict[str, object] = {"__name__": "_pyproject_hooks_preload", "__file__": script}
+    try:
+        with open(script, "rb") as fh:
+            # Compiled once for every hook; not with this module's __future__ flags.
+            code = compile(fh.read(), script, "exec", dont_inherit=True)
+        exec(code, namespace)
+        with warnings.catch_warnings(record=True) as caught:
+            namespace["_build_backend"]()  # type: ignore[operator]
+    except BaseException:  # noqa: BLE001 - the fresh subprocess reports it
+        return None
+    sys.stdout.flush()
+    sys.stderr.flush()
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        return None
+    return code if not caught and os.path.getsize(output) == 0 else None
+
+
+def _real(path: str) -> str:
+    return os.path.normcase(os.path.realpath(path))
+
+
+def _serve(script: str, output: str) -> tuple[CodeType, str, str]:
+    """Answer requests until input ends; returns (in a forked child) the script's code
+    and the hook to run."""
+    requests = os.fdopen(os.dup(0), "rb")
+    answers = os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    code = _preload(script, output)
+    os.write(answers, b"ready\n" if code is not None else b"plain\n")
+    if code is None:
+        os._exit(0)
+    for line in requests:
+        hook, control_dir, out = line.rstrip(b"\n").decode("utf-8", "surrogateescape").split("\0")
+        pid = os.fork()
+        if pid == 0:
+            requests.close()
+            os.close(answers)
+            sink = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.dup2(sink, 1)
+            os.dup2(sink, 2)
+            os.close(sink)
+            os.close(null)
+            return code, hook, control_dir
+        _, status = os.waitpid(pid, 0)
+        exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
+        os.write(answers, f"{exit_code}\n".encode())
+    os._exit(0)
+
+
+def _run_as_main(code: CodeType, argv: list[str]) -> None:
+    """Run the hook script as ``python SCRIPT HOOK CONTROL_DIR`` would: a new ``__main__``."""
+    import builtins
+    import types
+
+    main = types.ModuleType("__main__")
+    main.__file__ = argv[0]
+    main.__cached__ = None  # type: ignore[attr-defined]
+    main.__builtins__ = builtins  # type: ignore[attr-defined]
+    sys.modules["__main__"] = main
+    sys.argv[:] = argv
+    exec(code, main.__dict__)
+
+
+if __name__ == "__main__":
+    _script = sys.argv[1]
+    _code, _hook, _control_dir = _serve(_script, sys.argv[2])
+    _run_as_main(_code, [_script, _hook, _control_dir])

@@ -1,0 +1,310 @@
+"""Hooks forked from one process that imported the backend (cachedb/build/hooks.py) build
+what a fresh process per hook builds: the same requirements, wheel bytes and output, with
+each hook's changes to process state (environment, module globals, cwd, atexit) unseen
+by the next — and the server declines where a fork could differ from a fresh process."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import venv
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from buildtools import write_project
+from test_target_pythons import find_python
+
+from cachedb.build.hooks import HookServer
+from cachedb.build.pep517 import Backend
+from cachedb.errors import BuildError
+
+# A backend that changes every kind of process state in its first hook and writes what
+# its second hook sees into the wheel; its import registers an atexit handler.
+STATEFUL = """\
+import atexit, base64, hashlib, os, sys, zipfile
+{prelude}
+CALLS = []
+
+
+def _bye():
+    with open(os.environ["HOOK_LOG"], "a") as fh:
+        fh.write("exit %s\\n" % (CALLS,))
+
+
+atexit.register(_bye)
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    CALLS.append("requires")
+    os.environ["STATEFUL_SEEN"] = "1"
+    sys.path.append("/nowhere")
+    os.chdir("/")
+    print("requires said this")
+    print("and this on stderr", file=sys.stderr)
+    return ["something-extra>=1; python_version < '3'"]
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    CALLS.append("build")
+    main = sys.modules["__main__"]
+    seen = "calls=%s env=%s path=%s cwd=%s argv=%s main=%s/%s/%s/%s" % (
+        CALLS, os.environ.get("STATEFUL_SEEN"), "/nowhere" in sys.path,
+        os.path.basename(os.getcwd()), len(sys.argv), main.__name__,
+        os.path.basename(main.__file__), main.__package__, main.__spec__,
+    )
+    print("building", seen)
+    files = {{
+        "stateful/__init__.py": seen.encode(),
+        "stateful-1.0.dist-info/METADATA":
+            b"Metadata-Version: 2.1\\nName: stateful\\nVersion: 1.0\\n",
+        "stateful-1.0.dist-info/WHEEL":
+            b"Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
+    }}
+    rows = []
+    for name, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        rows.append("%s,sha256=%s,%d" % (name, digest, len(data)))
+    rows.append("stateful-1.0.dist-info/RECORD,,")
+    files["stateful-1.0.dist-info/RECORD"] = ("\\n".join(rows) + "\\n").encode()
+    name = "stateful-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as zf:
+        for member, data in files.items():
+            zf.writestr(zipfile.ZipInfo(member, (2020, 1, 1, 0, 0, 0)), data)
+    return name
+"""
+
+PYPROJECT = """\
+[build-system]
+requires = []
+build-backend = "{module}"
+{backend_path}
+[project]
+name = "stateful"
+version = "1.0"
+"""
+
+
+def build_twice(project: Path, python: Path, tmp: Path) -> list[tuple[object, ...]]:
+    """(requirements, wheel name and bytes, output, hooks forked) without and with a server."""
+    results: list[tuple[object, ...]] = []
+    for forking in (False, True):
+        tree = tmp / ("forked" if forking else "plain") / "tree"
+        shutil.copytree(project, tree, symlinks=True)
+        out = tmp / f"dist-{forking}"
+        backend = Backend(
+            tree, python, "the project", scratch=tmp / f"hooks-{forking}" if forking else None
+        )
+        try:
+            requires = backend.requires_for("wheel")
+            wheel = backend.build("wheel", out)
+        finally:
+            backend.close()
+        # The same but for where it ran: the tree, the wheel's directory, a random name in it.
+        output = [
+            re.sub(r"\.tmp-\w+", ".tmp-X", line.replace(str(tree), "TREE").replace(str(out), "OUT"))
+            for line in backend.output
+        ]
+        results.append((requires, wheel.name, wheel.read_bytes(), output, backend.forked))
+    return results
+
+
+@pytest.fixture
+def env_python(tmp_path: Path) -> Path:
+    """A bare venv whose site-packages the tests put build backends into."""
+    venv.EnvBuilder(with_pip=False, symlinks=True).create(tmp_path / "env")
+    return tmp_path / "env" / "bin" / "python"
+
+
+def site_packages(python: Path) -> Path:
+    return next((python.parent.parent / "lib").glob("python*/site-packages"))
+
+
+@pytest.fixture(autouse=True)
+def reproducible(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1577836800")
+    monkeypatch.setenv("HOOK_LOG", str(tmp_path / "hook.log"))
+
+
+@pytest.mark.parametrize("backend", ["flit", "setuptools"])
+def test_forked_hooks_build_the_same_wheel_as_fresh_processes(backend: str, tmp_path: Path) -> None:
+    # This test's own interpreter has both backends installed.
+    project = write_project(tmp_path / "project", "forked-demo", backend=backend)
+    plain, forked = build_twice(project, Path(sys.executable), tmp_path)
+    assert plain[:4] == forked[:4]
+    assert (plain[4], forked[4]) == (0, 2)
+
+
+@pytest.mark.parametrize("minor", ["3.8", "3.13", None])
+def test_each_forked_hook_starts_from_the_state_after_the_import(
+    minor: str | None, env_python: Path, tmp_path: Path
+) -> None:
+    # The server runs in the build environment's interpreter: the target's, 3.8 and up.
+    if minor is not None:
+        env = tmp_path / f"env-{minor}"
+        subprocess.run([find_python(minor), "-m", "venv", "--without-pip", env], check=True)
+        env_python = env / "bin" / "python"
+    (site_packages(env_python) / "stateful_backend.py").write_text(STATEFUL.format(prelude=""))
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        PYPROJECT.format(module="stateful_backend", backend_path="")
+    )
+    plain, forked = build_twice(project, env_python, tmp_path)
+    assert plain[:4] == forked[:4]
+    assert forked[4] == 2
+    # The build hook saw none of what the requirements hook changed, in both ways.
+    assert b"calls=['build'] env=None path=False cwd=tree argv=3" in forked[2]  # type: ignore[operator]
+    assert "requires said this" in forked[3] and "and this on stderr" in forked[3]  # type: ignore[operator]
+    # Every hook process ran the import's exit handler once, with its own state.
+    log = (tmp_path / "hook.log").read_text().splitlines()
+    assert log == ["exit ['requires']", "exit ['build']"] * 2
+
+
+@pytest.mark.parametrize("where", ["prints", "warns", "in-tree"])
+def test_a_backend_whose_import_a_fork_could_not_repeat_runs_every_hook_fresh(
+    where: str, env_python: Path, tmp_path: Path
+) -> None:
+    prelude = {
+        "prints": "print('importing the backend')",
+        "warns": "import warnings; warnings.warn('old backend')",
+        "in-tree": "",
+    }[where]
+    project = tmp_path / "project"
+    project.mkdir()
+    in_tree = where == "in-tree"
+    home = project / "backend" if in_tree else site_packages(env_python)
+    home.mkdir(exist_ok=True)
+    (home / "stateful_backend.py").write_text(STATEFUL.format(prelude=prelude))
+    path = 'backend-path = ["backend"]' if in_tree else ""
+    (project / "pyproject.toml").write_text(
+        PYPROJECT.format(module="stateful_backend", backend_path=path)
+    )
+    plain, forked = build_twice(project, env_python, tmp_path)
+    assert plain[:4] == forked[:4]
+    assert forked[4] == 0
+    if where == "prints":
+        assert plain[3].count("importing the backend") == 2  # type: ignore[union-attr]
+
+
+def test_a_failing_forked_hook_reports_what_a_fresh_one_does(
+    env_python: Path, tmp_path: Path
+) -> None:
+    broken = (
+        STATEFUL.format(prelude="")
+        + "\n\ndef build_wheel(*args, **kwargs):\n    raise RuntimeError('no luck')\n"
+    )
+    (site_packages(env_python) / "stateful_backend.py").write_text(broken)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        PYPROJECT.format(module="stateful_backend", backend_path="")
+    )
+    messages = []
+    for forking in (False, True):
+        backend = Backend(
+            project, env_python, "the project", scratch=tmp_path / "hooks" if forking else None
+        )
+        try:
+            with pytest.raises(BuildError) as caught:
+                backend.build("wheel", tmp_path / f"dist-{forking}")
+        finally:
+            backend.close()
+        messages.append(str(caught.value).splitlines()[0])
+        assert backend.forked == forking
+    assert messages[0] == messages[1]
+    assert "no luck" in messages[0]
+
+
+def test_the_server_ends_with_its_backend(env_python: Path, tmp_path: Path) -> None:
+    (site_packages(env_python) / "stateful_backend.py").write_text(STATEFUL.format(prelude=""))
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        PYPROJECT.format(module="stateful_backend", backend_path="")
+    )
+    backend = Backend(project, env_python, "the project", scratch=tmp_path / "hooks")
+    backend.requires_for("wheel")
+    server = backend._server  # noqa: SLF001 - the process this test checks is gone
+    assert server is not None and server._proc is not None  # noqa: SLF001
+    pid = server._proc.pid  # noqa: SLF001
+    backend.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_after_a_restart_the_next_hook_imports_the_backend_in_a_new_process(
+    env_python: Path, tmp_path: Path
+) -> None:
+    # What the builder does once it installed what get_requires_for_build_wheel added.
+    (site_packages(env_python) / "stateful_backend.py").write_text(STATEFUL.format(prelude=""))
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        PYPROJECT.format(module="stateful_backend", backend_path="")
+    )
+    backend = Backend(project, env_python, "the project", scratch=tmp_path / "hooks")
+    try:
+        backend.requires_for("wheel")
+        first = backend._server._proc.pid  # type: ignore[union-attr]  # noqa: SLF001
+        backend.restart()
+        wheel = backend.build("wheel", tmp_path / "dist")
+        second = backend._server._proc.pid  # type: ignore[union-attr]  # noqa: SLF001
+    finally:
+        backend.close()
+    assert first != second and backend.forked == 2
+    assert b"calls=['build']" in wheel.read_bytes()
+
+
+def test_a_cache_path_with_a_newline_runs_the_hooks_fresh(env_python: Path, tmp_path: Path) -> None:
+    (site_packages(env_python) / "stateful_backend.py").write_text(STATEFUL.format(prelude=""))
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        PYPROJECT.format(module="stateful_backend", backend_path="")
+    )
+    backend = Backend(project, env_python, "the project", scratch=tmp_path / "odd\ncache")
+    try:
+        wheel = backend.build("wheel", tmp_path / "dist")
+    finally:
+        backend.close()
+    assert backend.forked == 0
+    assert b"calls=['build']" in wheel.read_bytes()
+
+
+def test_an_install_with_forked_hooks_is_the_install_with_fresh_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from buildtools import backend_wheel, make_sdist
+    from installtools import tree
+
+    from cachedb.build import pep517
+    from cachedb.cli import main
+
+    links = tmp_path / "links"
+    backend_wheel("flit_core", links)
+    project = write_project(tmp_path / "project", "forked-demo", backend="flit")
+    make_sdist(project, links, "forked-demo", "1.0")
+    forked: list[int] = []
+
+    class Counting(HookServer):  # the real server, counting the hooks it ran
+        def run(self, cmd: Sequence[str]) -> tuple[int, bytes] | None:
+            ran = super().run(cmd)
+            forked.extend([1] if ran is not None else [])
+            return ran
+
+    monkeypatch.setattr(pep517, "HookServer", Counting)
+    trees = []
+    for forks in (False, True):
+        monkeypatch.setattr(pep517, "FORKS", forks)
+        venv.EnvBuilder(with_pip=False, symlinks=True).create(tmp_path / f"venv-{forks}")
+        argv = ["install", "-q", "--cache-dir", str(tmp_path / f"cache-{forks}"), "--no-index"]
+        argv += ["--find-links", str(links), "--venv", str(tmp_path / f"venv-{forks}")]
+        assert main([*argv, "forked-demo==1.0"]) == 0
+        trees.append(tree(site_packages(tmp_path / f"venv-{forks}" / "bin" / "python")))
+    assert trees[0] == trees[1]
+    assert any("forked_demo/__init__.py" in path for path in trees[0])
+    assert len(forked) == 2  # requirements and wheel, in the second install only
