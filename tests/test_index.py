@@ -14,7 +14,11 @@ from wheelbuilder import make_wheel, metadata_text
 
 from cachedb.errors import HashMismatch, InvalidWheel, NetworkError, UsageError
 from cachedb.index import IndexClient, Link, parse_html_page
-from cachedb.index._concurrency import LOOPBACK_CONCURRENCY, REMOTE_CONCURRENCY
+from cachedb.index._concurrency import (
+    LOOPBACK_CONCURRENCY,
+    PAGES_PER_DOWNLOAD,
+    REMOTE_CONCURRENCY,
+)
 
 if TYPE_CHECKING:
     from indexserver import IndexServer
@@ -334,7 +338,11 @@ def test_requests_at_once_depend_on_where_the_index_is(locations: list[str], exp
     paths = [u for u in locations if "://" not in u]
     client = IndexClient(index_urls=urls, find_links=paths, cache_dir=None)
     assert client.concurrency == expected
-    assert IndexClient(index_urls=urls, cache_dir=None, concurrency=5).concurrency == 5
+    # Pages are small: across a network their latency is hidden by asking for more at once.
+    pages = expected * (PAGES_PER_DOWNLOAD if expected == REMOTE_CONCURRENCY else 1)
+    assert client.page_concurrency == pages
+    given = IndexClient(index_urls=urls, cache_dir=None, concurrency=5)
+    assert (given.concurrency, given.page_concurrency) == (5, 5)  # as the user said
 
 
 def _zipfile_metadata(wheel: Path) -> list[bytes]:

@@ -11,12 +11,13 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from cachestate import snapshot
-from indexserver import IndexServer
+from indexserver import Handler, IndexServer
 from installtools import cachedb, make_venv, run_in, tree
 from wheelbuilder import make_wheel
 
@@ -216,6 +217,57 @@ def test_fetcher_downloads_each_file_once_and_unpacks_it(
         assert taken is not None
         shutil.rmtree(taken.directory)  # taken trees are the caller's
     assert list((tmp_path / "cache" / "tmp").iterdir()) == []
+
+
+def test_fetcher_reads_as_many_pages_at_once_as_its_index_allows(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    """A pinned set's pages are latency, not bytes: the prefetch asks for as many at once
+    as the index client's ``page_concurrency`` (more than its downloads at once)."""
+    with IndexClient(index_urls=[index_server.url], cache_dir=None, concurrency=2) as client:
+        client.page_concurrency = 6
+        fetcher = _fetcher(tmp_path, client)
+        together = threading.Barrier(6, timeout=10)  # broken unless all six run at once
+        try:
+            fetcher.each(lambda _: together.wait(), range(6))
+        finally:
+            fetcher.close()
+
+
+def test_fetcher_starts_the_largest_waiting_download_first(tmp_path: Path) -> None:
+    """While every download thread is busy, the downloads asked for wait; the largest
+    (by the size its index declares) goes first, those with no size declared last."""
+    gate = threading.Event()
+
+    class Gated(Handler):  # holds the first download until every other one is asked for
+        def _file(self, filename: str) -> None:
+            if filename.startswith("first-"):
+                gate.wait(30)
+            super()._file(filename)
+
+    sizes = {"small": 1, "large": 200, "medium": 50, "unsized": 400, "tiny": 0}
+    with IndexServer(handler=Gated) as server:
+        server.add(make_wheel(tmp_path / "src", "first", "1.0"))
+        for name, kib in sizes.items():
+            files = {f"{name}/data.bin": os.urandom(kib * 1024)}
+            wheel = make_wheel(tmp_path / "src", name, "1.0", files=files)
+            server.add(wheel, size=None if name == "unsized" else -1)
+        with IndexClient(index_urls=[server.url], cache_dir=None, concurrency=1) as client:
+            fetcher = _fetcher(tmp_path, client)
+            try:
+                links = {n: client.project_links(n)[0] for n in ["first", *sizes]}
+                fetcher.start("first", links["first"])
+                while not any("first-" in path for path in server.requests):
+                    time.sleep(0.01)  # the one download thread is now busy
+                for name in sizes:  # asked for in this order
+                    fetcher.start(name, links[name])
+                gate.set()
+                fetcher.results(list(links.items()))
+            finally:
+                gate.set()
+                fetcher.close()
+        files = [p.rsplit("/", 1)[1].split("-")[0] for p in server.requests if "/files/" in p]
+    assert files == ["first", "large", "medium", "small", "tiny", "unsized"]
 
 
 def test_fetcher_leaves_a_wheel_whose_hash_is_refused_unpacked_by_nobody(

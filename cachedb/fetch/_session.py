@@ -72,10 +72,10 @@ class Reply:
 
 
 class HttpSession:
-    """A lazily created ``httpx.Client`` with a connection pool sized for ``concurrency``.
+    """A lazily created ``httpx.Client`` with a connection pool of ``connections``.
 
-    ``concurrency`` is the number of threads of one pool using it; two such pools
-    may use it at once.
+    ``connections``: how many threads may use it at once (default: two pools of
+    ``concurrency`` threads each).
     """
 
     def __init__(
@@ -84,9 +84,11 @@ class HttpSession:
         timeout: float = 30.0,
         concurrency: int = 8,
         settings: NetworkSettings | None = None,
+        connections: int | None = None,
     ) -> None:
         self.timeout = timeout
         self.concurrency = max(1, concurrency)
+        self.connections = max(1, connections or 2 * self.concurrency)
         self.settings = settings if settings is not None else NetworkSettings()
         self._client: httpx.Client | None = None
         self._credentials: Credentials | None = None
@@ -114,11 +116,11 @@ class HttpSession:
                 from cachedb.fetch._auth import Credentials
                 from cachedb.fetch._transport import SchemeTransport
 
-                # Pages and downloads run on two pools of ``concurrency`` threads at
-                # once. A connection per thread, so no request ever waits in httpcore's
-                # pool: a queued request's connection can be closed under it by
-                # another thread (encode/httpcore#1110; seen here as EBADF mid-download).
-                connections = 2 * self.concurrency
+                # A connection per thread that may use this client, so no request ever
+                # waits in httpcore's pool: a queued request's connection can be closed
+                # under it by another thread (encode/httpcore#1110; seen here as EBADF
+                # mid-download).
+                connections = self.connections
                 self._client = httpx.Client(
                     timeout=httpx.Timeout(self.timeout),
                     follow_redirects=True,

@@ -25,7 +25,7 @@ from cachedb.errors import InvalidWheel, NetworkError, UsageError
 from cachedb.fetch._hashes import Hasher, usable
 from cachedb.fetch._network import NetworkSettings
 from cachedb.fetch._urls import borrow_credentials, local_path
-from cachedb.index._concurrency import concurrency_for
+from cachedb.index._concurrency import requests_at_once
 from cachedb.index._findlinks import for_project, list_directory, local_location
 from cachedb.index._httpcache import PageCache
 from cachedb.index._link import Link
@@ -79,9 +79,9 @@ class IndexClient:
         self.refresh = refresh
         self.refresh_packages = frozenset(canonicalize_name(n) for n in refresh_packages)
         self.timeout = timeout
-        if concurrency is None:
-            concurrency = concurrency_for([*self.index_urls, *self.find_links])
-        self.concurrency = max(1, concurrency)
+        self.concurrency, self.page_concurrency = requests_at_once(
+            [*self.index_urls, *self.find_links], concurrency
+        )
         self._cache = PageCache(cache_dir, deferred=defer_cache_writes)
         self.network = network if network is not None else NetworkSettings()
         self._http: HttpSession | None = None
@@ -107,8 +107,9 @@ class IndexClient:
             if self._http is None:
                 from cachedb.fetch._session import HttpSession
 
+                threads = self.concurrency + self.page_concurrency  # a connection each
                 self._http = HttpSession(
-                    timeout=self.timeout, concurrency=self.concurrency, settings=self.network
+                    timeout=self.timeout, connections=threads, settings=self.network
                 )
             return self._http
 
@@ -227,7 +228,7 @@ class IndexClient:
 
         from cachedb._threads import on_threads
 
-        on_threads(one, todo, self.concurrency, "page")
+        on_threads(one, todo, self.page_concurrency, "page")
 
     def _find_links_listing(self, location: str) -> list[Link] | None:
         """All distribution files at a find-links location; None when offline and not cached."""
@@ -393,8 +394,7 @@ class IndexClient:
 
 
 def _wheel_metadata(path: Path, filename: str) -> bytes:
-    # Deferred: the wheel reader loads the email parser, which metadata already cached
-    # (PEP 658 files) never needs.
+    # Deferred: the wheel reader loads the email parser (cached PEP 658 files never do).
     from cachedb.index._metadata import wheel_metadata
 
     return wheel_metadata(path, filename)

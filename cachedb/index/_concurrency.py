@@ -14,6 +14,10 @@ REMOTE_CONCURRENCY = 8
 # turns at the interpreter lock (measured: 8 cost 50 ms more than 2 on a cold
 # install of 46 wheels from 127.0.0.1).
 LOOPBACK_CONCURRENCY = 2
+# Page requests at once per download thread, to an index across a network. A page is
+# a few KiB: its time is the index's latency, so a pinned set's pages (and the
+# downloads each one starts) are asked for in one or two round trips, not six.
+PAGES_PER_DOWNLOAD = 4
 
 
 def concurrency_for(locations: Sequence[str]) -> int:
@@ -21,6 +25,17 @@ def concurrency_for(locations: Sequence[str]) -> int:
     if locations and all(_on_this_machine(location) for location in locations):
         return LOOPBACK_CONCURRENCY
     return REMOTE_CONCURRENCY
+
+
+def requests_at_once(locations: Sequence[str], concurrency: int | None) -> tuple[int, int]:
+    """(downloads, page requests) at once: ``concurrency`` for both where it is given;
+    else ``concurrency_for`` downloads, and ``PAGES_PER_DOWNLOAD`` times as many page
+    requests to an index across a network (as many on this machine)."""
+    if concurrency is not None:
+        return max(1, concurrency), max(1, concurrency)
+    downloads = concurrency_for(locations)
+    local = downloads == LOOPBACK_CONCURRENCY
+    return downloads, downloads if local else downloads * PAGES_PER_DOWNLOAD
 
 
 def _on_this_machine(location: str) -> bool:

@@ -10,6 +10,8 @@ materialize stores them, and ``close`` removes whatever is left.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import os
 import shutil
 import threading
@@ -105,6 +107,10 @@ class Unpacks:
 class Fetcher:
     """Downloads into one staging directory, each unpacked once verified.
 
+    Waiting downloads start largest first (by the size the index declares; those
+    without one after, in the order asked): the wheels that take longest start
+    earliest, so they are not the ones still arriving, then unpacking, at the end.
+
     Create it before any other thread runs (the unpacking workers are forked
     here); ``wheels`` is about how many it will fetch.
     """
@@ -128,6 +134,9 @@ class Fetcher:
         # By URL and filename: one URL listed under two names is two downloads, each
         # checked (by unpacking) against the name it was listed under.
         self._downloads: dict[tuple[str, str], Future[Downloaded]] = {}
+        # Not started yet: (minus the declared size, order asked, name, link).
+        self._waiting: list[tuple[int, int, str, Link]] = []
+        self._asked = itertools.count()
 
     @property
     def _concurrency(self) -> int:
@@ -145,19 +154,36 @@ class Fetcher:
         return self._pool.submit(fn, *args)
 
     def each(self, fn: Callable[[T], object], items: Sequence[T]) -> None:
-        """``fn(item)`` for every item, concurrently; returns when all are done.
+        """``fn(item)`` for every item, as many at once as pages are read; returns
+        when all are done.
 
         For work that starts downloads: those go on after this returns, on threads
         of their own so that they start at once. Errors are ``fn``'s to handle.
         """
-        on_threads(fn, items, self._concurrency, "page")
+        pages = self._index.page_concurrency if self._index is not None else 1
+        on_threads(fn, items, pages, "page")
 
     def start(self, name: str, link: Link) -> None:
         """Begin downloading ``link`` (a wheel of ``name``), unless it already is."""
         with self._lock:
             key = (link.url, link.filename)
             if key not in self._downloads:
-                self._downloads[key] = self._submit(self._download, name, link)
+                # The thread that runs this takes the largest download waiting by then.
+                self._submit(self._next)
+                size = link.size if link.size is not None and link.size > 0 else 0
+                heapq.heappush(self._waiting, (-size, next(self._asked), name, link))
+                self._downloads[key] = Future()
+
+    def _next(self) -> None:
+        with self._lock:
+            _, _, name, link = heapq.heappop(self._waiting)
+            future = self._downloads[(link.url, link.filename)]
+        if not future.set_running_or_notify_cancel():
+            return  # cancelled by results() or close()
+        try:
+            future.set_result(self._download(name, link))
+        except BaseException as exc:  # noqa: BLE001 - raised to whoever waits for it
+            future.set_exception(exc)
 
     def _download(self, name: str, link: Link) -> Downloaded:
         if self._index is None:
@@ -221,5 +247,7 @@ class Fetcher:
             self._closed = True
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        for future in self._downloads.values():
+            future.cancel()  # those whose turn never came (no thread waits for them)
         self.unpacks.discard()
         shutil.rmtree(self.staging, ignore_errors=True)
