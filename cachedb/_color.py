@@ -9,11 +9,13 @@ no terminal is; an explicit ``always`` or ``never`` wins over both, as uv does.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, TextIO
 
 from cachedb.errors import UsageError
 
+TYPE_CHECKING = False  # typing's, without importing typing (about 12M instructions)
 if TYPE_CHECKING:
+    from typing import TextIO
+
     from rich.console import Console
 
 MODES = ("auto", "always", "never")

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from importlib import import_module
-from typing import Any
+
+TYPE_CHECKING = False  # typing's, without importing typing (about 12M instructions)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def lazy_names(

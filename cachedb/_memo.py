@@ -12,12 +12,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # typing's, without importing typing (about 12M instructions)
+if TYPE_CHECKING:
+    from typing import Any
 
 SETTLED = 2_000_000_000  # ns: statuses younger than this when recorded are not trusted
 
 Status = list[int]
+
+# Where the requirements-file parser (requirements/_lines.py) sees an option start: "-"
+# first on a line (after any break str.splitlines knows: \v, \x1c, \u2028...) or after
+# whitespace.
+_OPTION = re.compile(r"(?:^|\s)-")
 
 
 def status(path: str) -> Status | None:
@@ -41,9 +50,7 @@ def settled(found: Status | None, before_ns: int) -> bool:
 def plain_text(text: str) -> bool:
     """Whether a requirements file's ``text`` names requirements alone: no option (``-r``,
     ``-c``, ``-e``, ``--index-url``... may bring in more) and no ``$`` (variables)."""
-    if "$" in text or text.startswith("-"):
-        return False
-    return not any(f"{ws}-" in text for ws in (" ", "\t", "\n", "\r", "\f"))
+    return "$" not in text and _OPTION.search(text) is None
 
 
 def read_memo(path: Path) -> dict[str, Any] | None:

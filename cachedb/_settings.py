@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, NamedTuple
 
+TYPE_CHECKING = False  # typing's, without importing typing (about 12M instructions)
 if TYPE_CHECKING:
-    from typing import Literal
+    from typing import Literal, NamedTuple
 
     Kind = Literal["str", "path", "bool", "int", "float", "list"]
+else:
+    from ._record import NamedTuple
 
 # Named tuples, not dataclasses: every command reads this table before it starts, and
 # dataclasses (with the inspect module it loads) costs more than the rest of ``--help``.

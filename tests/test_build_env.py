@@ -8,7 +8,6 @@ from its command line.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 from pathlib import Path
@@ -111,8 +110,7 @@ def test_the_nested_install_is_the_one_the_child_command_made(
     monkeypatch.setenv("CACHEDB_HTTP_TIMEOUT", "7")
     monkeypatch.setenv("CACHEDB_NO_WAIT", "1")
     monkeypatch.delenv("CACHEDB_OFFLINE", raising=False)  # the child's environment had none
-    parent = dataclasses.replace(
-        InstallOptions(),
+    parent = InstallOptions().replace(
         db_url="sqlite:///" + str(tmp_path / "db.sqlite3"),
         index_strategy="unsafe-best-match",
         cert=str(tmp_path / "ca.pem"),

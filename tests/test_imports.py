@@ -311,6 +311,44 @@ def test_a_remembered_nothing_to_do_parses_nothing(tmp_path: Path) -> None:
         "cachedb.requirements._line",
         "cachedb.resolve",
         "cachedb.link",
+        # InstallOptions is a plain class: dataclasses loads inspect, ast, dis, tokenize.
+        "dataclasses",
+        "inspect",
+        # Nothing on this path imports typing at run time (cachedb/_record.py).
+        "typing",
+        "math",  # an extension module (install/options.py reads a timeout without it)
+    }
+    assert _hits(loaded, HEAVY | WARM_UNUSED | NOOP_UNUSED | unwanted | {"typer"}) == []
+
+
+def test_a_plain_nothing_to_do_loads_no_packaging(tmp_path: Path) -> None:
+    """Not remembered (the environment has just changed), but every requirement on the
+    way is plain (requirements/_plain.py): no packaging, dataclasses or RECORD reader."""
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, "app", "1.0", requires=["lib>=1,!=1.5", "other; extra == 'x'"])
+    make_wheel(wheels, "lib", "1.0")
+    venv = make_venv(tmp_path / "v")
+    flags = ["--cache-dir", tmp_path / "cache", "--no-index", "--find-links", wheels]
+    assert cachedb("install", "--python", venv, *flags, "app").returncode == 0
+    reqs = tmp_path / "reqs.txt"
+    reqs.write_text("# what the app needs\napp==1.0  # pinned\n")
+
+    loaded = _loaded_by("install", "-q", "--python", venv, *flags, "-r", reqs)
+
+    unwanted = {
+        "packaging.requirements",
+        "packaging.markers",
+        "packaging.specifiers",
+        "packaging.utils",
+        "packaging.version",
+        "cachedb.requirements._line",
+        "cachedb.requirements._file",
+        "cachedb.resolve",
+        "cachedb.link.records",
+        "dataclasses",
+        "shutil",
+        "hashlib",
+        "typing",
     }
     assert _hits(loaded, HEAVY | WARM_UNUSED | NOOP_UNUSED | unwanted | {"typer"}) == []
 

@@ -15,8 +15,8 @@ each option the shortcut cannot prove must switch it off.
 from __future__ import annotations
 
 import io
+import os
 import random
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,7 @@ from wheelbuilder import make_wheel
 
 from cachedb import _memo
 from cachedb.errors import CachedbError
-from cachedb.install.noop import nothing_to_do, remembered
+from cachedb.install.noop import nothing_to_do, plainly_nothing_to_do, remembered
 from cachedb.install.options import InstallOptions
 from cachedb.install.pipeline import run_install
 from cachedb.install.report import Reporter
@@ -71,7 +71,13 @@ def _universe(rng: random.Random, wheels: Path) -> None:
 
 
 def _environment(
-    rng: random.Random, root: Path, wheels: Path, cache: Path, *, consistent: bool
+    rng: random.Random,
+    root: Path,
+    wheels: Path,
+    cache: Path,
+    *,
+    consistent: bool,
+    versions: list[str] = VERSIONS,
 ) -> Path:
     """A venv holding a random part of the universe: resolved together (``consistent``),
     or each project at a random version whatever the others require."""
@@ -80,7 +86,7 @@ def _environment(
     if consistent:
         chosen = [n for n in PROJECTS if rng.random() < 0.6] or PROJECTS[:1]
     else:
-        chosen = ["--no-deps", *(f"{n}=={rng.choice(VERSIONS)}" for n in PROJECTS)]
+        chosen = ["--no-deps", *(f"{n}=={rng.choice(versions)}" for n in PROJECTS)]
     done = cachedb(
         "install", "-q", "--python", venv, "--cache-dir", cache,
         "--no-index", "--find-links", wheels, *chosen,
@@ -99,14 +105,14 @@ def _options(
         no_index=True,
         find_links=[str(wheels)],
     )
-    return replace(opts, **more)  # type: ignore[arg-type]
+    return opts.replace(**more)
 
 
 def _full(opts: InstallOptions) -> str | None:
     """What the full pipeline says of ``opts`` as a dry run (None: it failed)."""
     out = io.StringIO()
     try:
-        run_install(replace(opts, dry_run=True), Reporter(0, stream=out))
+        run_install(opts.replace(dry_run=True), Reporter(0, stream=out))
     except CachedbError:
         return None
     return out.getvalue()
@@ -183,7 +189,7 @@ def test_what_the_shortcut_cannot_prove_switches_it_off(
     assert nothing_to_do(plain, collect_request(plain)) == 2
     if switch.get("venv"):
         switch = {**switch, "venv": str(tmp_path / "missing-venv")}
-    opts = replace(plain, **switch)  # type: ignore[arg-type]
+    opts = plain.replace(**switch)
     assert nothing_to_do(opts, collect_request(opts)) is None
 
 
@@ -306,3 +312,132 @@ def test_files_holding_options_and_fresh_environments_are_not_remembered(
     monkeypatch.setattr(_memo, "SETTLED", 0)
     assert nothing_to_do(opts, collect_request(opts)) == 2
     assert remembered(opts) is None  # -r: another file's text would decide
+
+
+@pytest.mark.parametrize("separator", ["\x0b", "\x1c", "\x85", "\u2028"])
+def test_an_option_after_any_line_break_is_not_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, separator: str
+) -> None:
+    """The file parser splits lines at every break str.splitlines knows (a vertical tab,
+    a file separator, ...): an ``-r`` there includes another file whose text the memo
+    does not keep."""
+    venv, cache, wheels = _installed_world(tmp_path)
+    inner = tmp_path / "inner.txt"
+    inner.write_text("app\n")
+    outer = tmp_path / "outer.txt"
+    outer.write_text(f"lib{separator}-r {inner}\n", encoding="utf-8")
+    opts = _options(venv, cache, wheels, [], requirement_files=[str(outer)])
+    monkeypatch.setattr(_memo, "SETTLED", 0)
+    assert nothing_to_do(opts, collect_request(opts)) == 2
+    assert remembered(opts) is None
+
+
+PLAIN_VERSIONS = ["1.0", "1.5", "2", "2.0.1"]
+PLAIN_OPS = ["==", "!=", "<", "<=", ">", ">="]
+
+
+def _plain_requirement(rng: random.Random, names: list[str], *, dep: bool = False) -> str:
+    """Mostly what requirements/_plain.py reads, now and then what only packaging reads."""
+    name = rng.choice(names)
+    if rng.random() < 0.2:
+        name = name.upper().replace("-", ".")
+    specs = [
+        f"{rng.choice(PLAIN_OPS)}{rng.choice([*PLAIN_VERSIONS, '1', '2.0', '1.5.0'])}"
+        for _ in range(rng.choice([0, 1, 1, 2]))
+    ]
+    text = name + " " * rng.randint(0, 1) + ", ".join(specs)
+    roll = rng.random()
+    if roll < 0.1:
+        text += "[x]" if not specs else "; python_version >= '3'"
+    elif roll < 0.2:
+        text = f"{name}~=1.0"
+    elif dep and roll < 0.6:
+        text += rng.choice(
+            [
+                "; extra == 'x'",
+                "; python_version >= '3'",
+                "; python_version < '3.8' or extra == 'x'",
+                "; sys_platform == 'linux' and python_full_version >= '3.8.1'",
+                "; os_name != 'posix'",
+                "; platform_release >= '1'",  # only packaging reads this one
+            ]
+        )
+    return text
+
+
+def _plain_request_options(
+    rng: random.Random, tmp_path: Path, venv: Path, cache: Path, wheels: Path
+) -> InstallOptions:
+    reqs = [_plain_requirement(rng, PROJECTS) for _ in range(rng.randint(1, 3))]
+    more: dict[str, object] = {"no_deps": rng.random() < 0.15}
+    if rng.random() < 0.5:
+        lines = ["# pinned", "", *(f"{r}  # why" if rng.random() < 0.3 else r for r in reqs)]
+        if len(lines) > 3 and rng.random() < 0.3:
+            lines[-1] = "\\\n".join(lines[-1].partition(",")[::2])  # a continuation
+        path = tmp_path / f"r-{rng.randrange(10**6)}.txt"
+        bom = "\ufeff" if rng.random() < 0.2 else ""
+        path.write_text(bom + "\n".join(lines) + "\n", encoding="utf-8")
+        more["requirement_files"] = [str(path)]
+        reqs = []
+    return _options(venv, cache, wheels, reqs, **more)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [8, 9, 10])
+def test_the_plain_reading_answers_as_packagings(
+    tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """plainly_nothing_to_do (no packaging) answers as nothing_to_do and the full
+    pipeline do, or leaves the request to them (None), on random plain worlds."""
+    monkeypatch.setattr(_memo, "SETTLED", 0)
+    rng = random.Random(seed)
+    wheels, cache = tmp_path / "wheels", tmp_path / "cache"
+    for i, name in enumerate(PROJECTS):
+        later = PROJECTS[i + 1 :]
+        for version in PLAIN_VERSIONS:
+            requires = [
+                _plain_requirement(rng, later, dep=True) for _ in range(rng.randint(0, 2)) if later
+            ]
+            make_wheel(wheels, name, version, requires=requires, extras=["x"])
+    answered = refused = 0
+    for consistent in (True, False, True):
+        venv = _environment(
+            rng, tmp_path, wheels, cache, consistent=consistent, versions=PLAIN_VERSIONS
+        )
+        before = tree(venv)
+        for _ in range(30):
+            opts = _plain_request_options(rng, tmp_path, venv, cache, wheels)
+            plain = plainly_nothing_to_do(opts)
+            try:
+                fast = nothing_to_do(opts, collect_request(opts))
+            except CachedbError as exc:
+                assert plain is None, f"{opts}: plain {plain}, pipeline refuses: {exc}"
+                continue
+            what = repr(opts.requirements or Path(opts.requirement_files[0]).read_text())
+            if plain is None:
+                refused += fast is not None
+                continue
+            answered += 1
+            assert plain == fast, f"{what}: plain {plain}, packaging {fast}"
+            full = _full(opts)
+            assert full is not None and f"Resolved {plain} package" in full, what
+            assert "Would make no changes" in full, what
+        assert tree(venv) == before
+    assert answered >= 5  # the draw exercised the plain reading
+    assert refused >= 1  # and what only packaging reads was left to it
+
+
+def test_a_requirements_pipe_is_read_once_by_the_install(tmp_path: Path) -> None:
+    """``-r <(echo app)``: the shortcuts never read a pipe (what they read, the install
+    would not find again), so the request is the pipe's text, as with uv or pip."""
+    venv, cache, wheels = _installed_world(tmp_path)
+    read, write = os.pipe()
+    try:
+        os.write(write, b"app\n")
+        os.close(write)
+        opts = _options(venv, cache, wheels, [], requirement_files=[f"/dev/fd/{read}"])
+        out = io.StringIO()
+        assert run_install(opts, Reporter(0, stream=out)) == 0
+        assert out.getvalue().startswith("Resolved 2 packages in ")
+    finally:
+        os.close(read)

@@ -7,8 +7,7 @@ function. Nothing here imports typer: the fast path runs these without it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # typing's, without importing typing (about 12M instructions)
 if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
@@ -32,7 +31,7 @@ def install_options(
     """The options of every command that reads the sources (``install``, ``sync``,
     ``compile``, ``venv``): indexes, find-links, network (certificates, credentials) and
     the cache, turned into ``InstallOptions`` one way; each command adds its own with
-    ``dataclasses.replace``."""
+    ``InstallOptions.replace``."""
     from ..install.options import InstallOptions
 
     return InstallOptions(
@@ -103,26 +102,23 @@ def install(
             "--user is not supported: cachedb installs into a virtual environment "
             "(use --venv or --python), a --target directory or a --prefix"
         )
-    from dataclasses import replace
-
     from ..install.options import index_strategy as strategy
     from ..install.options import max_download_size as download_cap
     from ..install.pipeline import run_install
     from ..install.report import Reporter
 
-    opts = replace(
-        install_options(
-            index_url=index_url,
-            extra_index_url=extra_index_url,
-            find_links=find_links,
-            no_index=no_index,
-            offline=offline,
-            cert=cert,
-            native_tls=native_tls,
-            keyring_provider=keyring_provider,
-            cache_dir=cache_dir,
-            db_url=db_url,
-        ),
+    opts = install_options(
+        index_url=index_url,
+        extra_index_url=extra_index_url,
+        find_links=find_links,
+        no_index=no_index,
+        offline=offline,
+        cert=cert,
+        native_tls=native_tls,
+        keyring_provider=keyring_provider,
+        cache_dir=cache_dir,
+        db_url=db_url,
+    ).replace(
         requirements=list(packages or []),
         editables=list(editable or []),
         requirement_files=list(requirement or []),
@@ -186,21 +182,18 @@ def venv(
     seeding = None
     if seed:
         # Only an install reads the sources: without --seed their options go unused.
-        from dataclasses import replace
-
-        seeding = replace(
-            install_options(
-                index_url=index_url,
-                extra_index_url=extra_index_url,
-                find_links=find_links,
-                no_index=no_index,
-                offline=offline,
-                cert=cert,
-                native_tls=native_tls,
-                keyring_provider=keyring_provider,
-                cache_dir=cache_dir,
-                db_url=db_url,
-            ),
+        seeding = install_options(
+            index_url=index_url,
+            extra_index_url=extra_index_url,
+            find_links=find_links,
+            no_index=no_index,
+            offline=offline,
+            cert=cert,
+            native_tls=native_tls,
+            keyring_provider=keyring_provider,
+            cache_dir=cache_dir,
+            db_url=db_url,
+        ).replace(
             link_mode=link_mode,
         )
     opts = VenvOptions(
@@ -260,26 +253,23 @@ def compile(  # noqa: A001 - the command's name
     verbose: int,
 ) -> int:
     """``cachedb compile`` (``exclude_newer`` already read by ``moment``): the exit code."""
-    from dataclasses import replace
-
     from ..db import events
     from ..install.report import Reporter
     from ..lock import CompileOptions, run_compile
 
     opts = CompileOptions(
-        install=replace(
-            install_options(
-                index_url=index_url,
-                extra_index_url=extra_index_url,
-                find_links=find_links,
-                no_index=no_index,
-                offline=offline,
-                cert=cert,
-                native_tls=native_tls,
-                keyring_provider=keyring_provider,
-                cache_dir=cache_dir,
-                db_url=db_url,
-            ),
+        install=install_options(
+            index_url=index_url,
+            extra_index_url=extra_index_url,
+            find_links=find_links,
+            no_index=no_index,
+            offline=offline,
+            cert=cert,
+            native_tls=native_tls,
+            keyring_provider=keyring_provider,
+            cache_dir=cache_dir,
+            db_url=db_url,
+        ).replace(
             constraint_files=list(constraint or []),
             python=python,
             refresh=refresh,

@@ -18,7 +18,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+
+TYPE_CHECKING = False  # typing's, without importing typing (about 12M instructions)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Where click's BoolParamType reads a variable's text (case and spaces aside).
 _BOOL = {

@@ -184,25 +184,22 @@ def sync_command(
     verbose: VerboseOption = 0,
 ) -> None:
     """Make an environment match a lock file exactly: install, reinstall and remove."""
-    from dataclasses import replace
-
     from ..install.pipeline import run_install
     from ..install.report import Reporter
     from ._actions import install_options
 
-    opts = replace(
-        install_options(
-            index_url=index_url,
-            extra_index_url=extra_index_url,
-            find_links=find_links,
-            no_index=no_index,
-            offline=offline,
-            cert=cert,
-            native_tls=native_tls,
-            keyring_provider=keyring_provider,
-            cache_dir=cache_dir,
-            db_url=db_url,
-        ),
+    opts = install_options(
+        index_url=index_url,
+        extra_index_url=extra_index_url,
+        find_links=find_links,
+        no_index=no_index,
+        offline=offline,
+        cert=cert,
+        native_tls=native_tls,
+        keyring_provider=keyring_provider,
+        cache_dir=cache_dir,
+        db_url=db_url,
+    ).replace(
         requirement_files=files,
         python=python,
         venv=venv,

@@ -213,7 +213,6 @@ def _pull(opts: "InstallOptions", reporter: "Reporter") -> int:
     """
     import os
     import shutil
-    from dataclasses import replace
 
     from .._config import resolve_cache_dir
     from ..install.pipeline import run_install
@@ -224,7 +223,7 @@ def _pull(opts: "InstallOptions", reporter: "Reporter") -> int:
     # The install's own lines would speak of installing; its warnings still show.
     quiet = Reporter(min(reporter.verbosity, 0) - 1, reporter.stream)
     try:
-        code = run_install(replace(opts, target=str(scratch), link_mode=None), quiet)
+        code = run_install(opts.replace(target=str(scratch), link_mode=None), quiet)
         # name==version of each distribution the scratch install holds.
         pulled = sorted(
             "==".join(entry.name[: -len(".dist-info")].rsplit("-", 1))

@@ -19,24 +19,48 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from .options import InstallOptions
+from .options import LINK_MODES, InstallOptions
 
+TYPE_CHECKING = False  # typing's, without importing typing (about 12M instructions)
 if TYPE_CHECKING:
+    from typing import Any
+
+    from ..requirements._plain import PlainRequirement, Release
     from ..store.layout import Layout
     from ..target import Interpreter
     from .request import Request
 
+    # The target's executable, its stamp and answer as the interpreter cache holds them.
+    Found = tuple[str, dict[str, Any], Interpreter, Layout]
+
 _BASE = ""  # stands for "the base dependencies" among a project's extras
+# What installed_distributions finds: canonical name -> (version, dist-info directory).
+Installed = dict[str, tuple[str, Path]]
 
 
-def remembered(opts: InstallOptions) -> int | None:
+class Known:
+    """The target as the interpreter cache knows it (``_cached_interpreter``), looked up
+    at most once for the shortcuts of one run."""
+
+    def __init__(self, opts: InstallOptions) -> None:
+        self.opts = opts
+        self._asked = False
+        self._found: Found | None = None
+
+    def found(self) -> Found | None:
+        if not self._asked:
+            self._found = _cached_interpreter(self.opts)
+            self._asked = True
+        return self._found
+
+
+def remembered(opts: InstallOptions, known: Known | None = None) -> int | None:
     """``nothing_to_do``'s earlier answer to the same request, if nothing it read has
     changed since (``noop_memo``); None otherwise."""
     if not _may_answer(opts):
         return None
-    found = _cached_interpreter(opts)
+    found = (known or Known(opts)).found()
     if found is None:
         return None
     from .noop_memo import recall
@@ -45,23 +69,151 @@ def remembered(opts: InstallOptions) -> int | None:
     return _locked(interp, layout, lambda: recall(opts, layout.interpreters, exe, stamp))
 
 
-def nothing_to_do(opts: InstallOptions, request: Request) -> int | None:
-    """The number of distributions the request resolves to, when the environment already
-    holds them all as the full pipeline would keep them; None when not proven."""
-    if not _may_answer(opts) or not _plain(request):
+def plainly_nothing_to_do(opts: InstallOptions, known: Known | None = None) -> int | None:
+    """``nothing_to_do``'s answer, read without packaging where every requirement and
+    every Requires-Dist it reaches is plain (``requirements._plain``); None where not
+    (then ``nothing_to_do`` reads the request with packaging and answers)."""
+    if not _may_answer(opts) or opts.constraint_files:
         return None
-    found = _cached_interpreter(opts)
+    if opts.link_mode is not None and opts.link_mode not in LINK_MODES:
+        return None  # collect_request says why
+    wanted = _plain_request(opts)
+    if not wanted:
+        return None
+    found = (known or Known(opts)).found()
     if found is None:
         return None
+    from ..link.uninstall import installed_distributions
     from .noop_memo import remember
 
     exe, stamp, interp, layout = found
 
     def answer() -> int | None:
-        closure = _closure(opts, request, interp)
+        installed = installed_distributions(interp.scheme)
+        closure = _plain_closure(opts, wanted, installed, interp.markers)
         if closure is None:
             return None
-        remember(opts, layout.interpreters, exe, stamp, interp, closure, len(closure))
+        remember(opts, layout.interpreters, exe, stamp, interp, closure, len(installed))
+        return len(closure)
+
+    return _locked(interp, layout, answer)
+
+
+def _plain_request(opts: InstallOptions) -> list[PlainRequirement] | None:
+    """The requirements (arguments, then files), if each one is plain, without a
+    marker, and names no file; None otherwise."""
+    from ..requirements._plain import names_a_file, parse_plain
+
+    texts = [text.strip() for text in opts.requirements]
+    for name in opts.requirement_files:
+        lines = _plain_file_lines(name)
+        if lines is None:
+            return None
+        texts += lines
+    out = []
+    for text in texts:
+        req = parse_plain(text)
+        if req is None or req.marker is not None or names_a_file(req.name):
+            return None
+        out.append(req)
+    return out
+
+
+def _plain_file_lines(name: str) -> list[str] | None:
+    """The requirement lines of a regular requirements file holding no option, no
+    variable, no include; None for anything else (a pipe is never read here)."""
+    import stat
+
+    from ..requirements._lines import COMMENT, FIRST_OPTION, MAX_FILE, logical_lines
+
+    if name == "-" or name.endswith(".toml"):
+        return None  # standard input; a pylock.toml
+    path = os.path.abspath(name)
+    try:
+        # Never opened unless regular: a named pipe would block, or lose what it holds.
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE + 1)
+        text = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+    except (OSError, ValueError):
+        return None
+    if len(data) > MAX_FILE:
+        return None
+    lines = []
+    for _, raw in logical_lines(text):
+        line = COMMENT.sub("", raw).strip()
+        if "$" in line or FIRST_OPTION.search(line):
+            return None
+        if line:
+            lines.append(line)
+    return lines
+
+
+def _plain_closure(
+    opts: InstallOptions,
+    wanted: list[PlainRequirement],
+    installed: Installed,
+    markers: dict[str, str],
+) -> list[Path] | None:
+    """``_closure`` for plain requirements: None where anything is not plain too."""
+    from .._headers import header_values
+    from ..requirements._plain import contains, parse_plain, plain_release
+    from ..requirements._plain_markers import evaluate
+    from ..wheel.dist_info import dist_info_metadata
+
+    queue = list(wanted)
+    versions: dict[str, Release] = {}
+    while queue:
+        want = queue.pop()
+        have = installed.get(want.name)
+        if have is None:
+            return None
+        version = versions.get(want.name)
+        first = version is None
+        if version is None:
+            version = plain_release(have[0])
+            if version is None:
+                return None
+            versions[want.name] = version
+        if not contains(want.specs, version):
+            return None
+        if not first or opts.no_deps:
+            continue
+        metadata = dist_info_metadata(have[1])
+        if metadata is None:
+            return None
+        for value in header_values(metadata, "Requires-Dist"):
+            dep = parse_plain(value)
+            if dep is None:
+                return None
+            applies = True if dep.marker is None else evaluate(dep.marker, markers)
+            if applies is None:
+                return None
+            if applies:
+                queue.append(dep)
+    return [installed[name][1] for name in versions]
+
+
+def nothing_to_do(opts: InstallOptions, request: Request, known: Known | None = None) -> int | None:
+    """The number of distributions the request resolves to, when the environment already
+    holds them all as the full pipeline would keep them; None when not proven."""
+    if not _may_answer(opts) or not _plain(request):
+        return None
+    found = (known or Known(opts)).found()
+    if found is None:
+        return None
+    from ..link.uninstall import installed_distributions
+    from .noop_memo import remember
+
+    exe, stamp, interp, layout = found
+
+    def answer() -> int | None:
+        installed = installed_distributions(interp.scheme)
+        closure = _closure(opts, request, interp, installed)
+        if closure is None:
+            return None
+        remember(opts, layout.interpreters, exe, stamp, interp, closure, len(installed))
         return len(closure)
 
     return _locked(interp, layout, answer)
@@ -118,7 +270,7 @@ def _plain(request: Request) -> bool:
 
 def _cached_interpreter(
     opts: InstallOptions,
-) -> tuple[str, dict[str, Any], Interpreter, Layout] | None:
+) -> Found | None:
     """The target (its path, stamp and answer as the cache holds it, still valid), else
     None: asking the interpreter is the pipeline's job."""
     from ..errors import CachedbError
@@ -141,16 +293,16 @@ def _cached_interpreter(
     return None if interp is None else (exe, stamp, interp, layout)
 
 
-def _closure(opts: InstallOptions, request: Request, interp: Interpreter) -> list[Path] | None:
+def _closure(
+    opts: InstallOptions, request: Request, interp: Interpreter, installed: Installed
+) -> list[Path] | None:
     """The dist-info directories of what the request resolves to, if all installed."""
     from packaging.version import Version
 
-    from ..link.uninstall import installed_distributions
     from ..resolve._select import dependencies_for, merge
     from .metadata import dist_info_metadata, requires_dist
 
     markers = interp.markers
-    installed = installed_distributions(interp.scheme)
     limits = merge([r.requirement for r in request.reqs.constraints], markers)
     queue = list(merge([r.requirement for r in request.reqs.requirements], markers).values())
     versions: dict[str, Version] = {}
@@ -180,4 +332,4 @@ def _closure(opts: InstallOptions, request: Request, interp: Interpreter) -> lis
     return [installed[name][1] for name in versions]
 
 
-__all__ = ["nothing_to_do", "remembered"]
+__all__ = ["Known", "nothing_to_do", "plainly_nothing_to_do", "remembered"]

@@ -25,11 +25,13 @@ import time
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from .._memo import plain_text, read_memo, settled, status, write_memo
 
+TYPE_CHECKING = False  # typing's, without importing typing (about 12M instructions)
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..target import Interpreter
     from .options import InstallOptions
 
@@ -39,11 +41,17 @@ _PREFIX = "noop-"
 
 def _key(opts: InstallOptions) -> dict[str, Any] | None:
     """What the answer depends on besides the environment; None if not rememberable."""
+    import stat
+
     from .. import __version__
 
     files: dict[str, str] = {}
     for name in (*opts.requirement_files, *opts.constraint_files):
         try:
+            # Only a regular file: what is read from a pipe (-r <(...)) or a device the
+            # install would not find there again.
+            if name == "-" or not stat.S_ISREG(os.stat(name).st_mode):
+                return None
             with open(name, "rb") as fh:
                 text = fh.read().decode("utf-8", "surrogateescape")
         except OSError:
@@ -111,11 +119,11 @@ def remember(
     stamp: dict[str, Any],
     interp: Interpreter,
     dist_infos: list[Path],
-    count: int,
+    installed: int,
 ) -> None:
     """Keep the answer, if every status it rests on has settled; failures cost only speed."""
     key = _key(opts)
-    if key is None or not _unambiguous(lib_dirs(interp), len(dist_infos)):
+    if key is None or not _unambiguous(lib_dirs(interp), installed):
         return
     now = time.time_ns()
     statuses: dict[str, list[int] | None] = {}
@@ -123,15 +131,14 @@ def remember(
         found = statuses[path] = status(path)
         if not settled(found, now):
             return
-    memo = {"key": key, "exe": exe, "stamp": stamp, "statuses": statuses, "count": count}
+    memo = {"key": key, "exe": exe, "stamp": stamp, "statuses": statuses, "count": len(dist_infos)}
     write_memo(_memo_file(directory, key), memo)
 
 
-def _unambiguous(dirs: list[str], closure: int) -> bool:
-    """Whether every dist-info directory has a RECORD and a name of its own: then a
-    change to one outside the closure cannot change which one answers for a name."""
-    from ..link.uninstall import installed_distributions
-
+def _unambiguous(dirs: list[str], installed: int) -> bool:
+    """Whether every dist-info directory has a RECORD and a name of its own (there are as
+    many as the ``installed`` distributions read under the same lock): then a change to
+    one outside the closure cannot change which one answers for a name."""
     seen = 0
     for lib in dirs:
         try:
@@ -139,8 +146,7 @@ def _unambiguous(dirs: list[str], closure: int) -> bool:
                 seen += sum(1 for e in entries if e.name.endswith(".dist-info") and e.is_dir())
         except OSError:
             continue
-    found = installed_distributions({"purelib": dirs[0], "platlib": dirs[-1]}) if dirs else {}
-    return seen == len(found) and closure <= len(found)
+    return seen == installed
 
 
 __all__ = ["lib_dirs", "recall", "remember"]

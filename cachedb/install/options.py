@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
-
 from .._settings import value
 from ..errors import UsageError
 
+TYPE_CHECKING = False  # typing's, without importing typing (about 12M instructions)
 if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
     from ..fetch import NetworkSettings
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
@@ -22,6 +21,7 @@ MAX_DOWNLOAD_SIZE_ENV = "CACHEDB_MAX_DOWNLOAD_SIZE"
 INDEX_STRATEGY_ENV = "CACHEDB_INDEX_STRATEGY"
 # As cachedb.index's (not imported here: a warm install never loads the index client).
 INDEX_STRATEGIES = ("first-index", "unsafe-first-match", "unsafe-best-match")
+LINK_MODES = ("clone", "hardlink", "copy", "symlink")  # what --link-mode accepts
 
 
 def http_timeout() -> float:
@@ -29,6 +29,8 @@ def http_timeout() -> float:
     raw = (value("http-timeout") or "").strip()
     if not raw:
         return DEFAULT_HTTP_TIMEOUT
+    import math  # an extension module: loaded only when the variable is set
+
     try:
         seconds = float(raw)
     except ValueError:
@@ -99,47 +101,150 @@ def index_strategy(option: str | None = None) -> str:
     return raw
 
 
-@dataclass
+class _Unset:
+    """The default of a field whose own default is read from a setting, where None is a
+    value of its own (``max_download_size=None``: no cap)."""
+
+
+_UNSET = _Unset()
+# The setting readers, under names the constructor's keywords do not shadow.
+_max_download_size = max_download_size
+_remote_push = remote_push
+_index_strategy = index_strategy
+
+
+def _list(items: list[str] | None) -> list[str]:
+    return [] if items is None else items
+
+
 class InstallOptions:
-    requirements: list[str] = field(default_factory=list)
-    editables: list[str] = field(default_factory=list)  # -e: project directories (PEP 660)
-    requirement_files: list[str] = field(default_factory=list)
-    constraint_files: list[str] = field(default_factory=list)
-    python: str | None = None
-    venv: str | None = None
-    seed: bool = False
-    index_url: str | None = None
-    extra_index_urls: list[str] = field(default_factory=list)
-    find_links: list[str] = field(default_factory=list)
-    no_index: bool = False
-    offline: bool = False
-    refresh: bool = False
-    upgrade: bool = False
-    no_deps: bool = False
-    require_hashes: bool = False
-    pre: bool = False
-    link_mode: str | None = None
-    cache_dir: Path | None = None
-    db_url: str | None = None
-    timeout: float = field(default_factory=http_timeout)
-    concurrency: int | None = field(default_factory=concurrent_downloads)
-    max_download_size: int | None = field(default_factory=max_download_size)
-    index_strategy: str = field(default_factory=index_strategy)
-    no_build: bool = False  # never build from source; cached builds are still used
-    no_binary: list[str] = field(default_factory=list)  # names, ":all:", ":none:" (as pip)
-    only_binary: list[str] = field(default_factory=list)
-    refresh_packages: list[str] = field(default_factory=list)  # rebuild these from source
-    # Link these again even when the environment has the version asked for (uv's
-    # --reinstall-package); canonical names.
-    reinstall_packages: list[str] = field(default_factory=list)
-    cert: str | None = None  # CA certificates to trust (PEM), instead of the bundled ones
-    native_tls: bool = False  # trust the system's store (truststore)
-    keyring_provider: str = "disabled"  # or "subprocess": the keyring command, after a 401
-    # The remote tier's URL (s3://bucket/prefix?endpoint=...); what is pushed to it (None:
-    # built wheels only; True: downloaded ones too; False: nothing). Commands without the
-    # flags (sync, venv --seed) still follow CACHEDB_REMOTE and the configuration files.
-    remote: str | None = field(default_factory=lambda: value("remote"))
-    remote_push: bool | None = field(default_factory=lambda: remote_push())
+    """What ``cachedb install`` was asked to do: every field a keyword of the constructor.
+
+    A plain class, not a dataclass: every install builds one, and ``dataclasses`` (with
+    the ``inspect`` it loads) costs more than a remembered nothing-to-do install does
+    itself. ``replace`` does what ``dataclasses.replace`` does; equality and ``repr`` compare and
+    show the fields, as a dataclass's would.
+    """
+
+    def __init__(
+        self,
+        *,
+        requirements: list[str] | None = None,
+        editables: list[str] | None = None,  # -e: project directories (PEP 660)
+        requirement_files: list[str] | None = None,
+        constraint_files: list[str] | None = None,
+        python: str | None = None,
+        venv: str | None = None,
+        seed: bool = False,
+        index_url: str | None = None,
+        extra_index_urls: list[str] | None = None,
+        find_links: list[str] | None = None,
+        no_index: bool = False,
+        offline: bool = False,
+        refresh: bool = False,
+        upgrade: bool = False,
+        no_deps: bool = False,
+        require_hashes: bool = False,
+        pre: bool = False,
+        link_mode: str | None = None,
+        cache_dir: Path | None = None,
+        db_url: str | None = None,
+        timeout: float | None = None,  # None: CACHEDB_HTTP_TIMEOUT or its default
+        concurrency: int | None | _Unset = _UNSET,
+        max_download_size: int | None | _Unset = _UNSET,
+        index_strategy: str | None = None,  # None: CACHEDB_INDEX_STRATEGY or first-index
+        no_build: bool = False,
+        no_binary: list[str] | None = None,
+        only_binary: list[str] | None = None,
+        refresh_packages: list[str] | None = None,
+        reinstall_packages: list[str] | None = None,
+        cert: str | None = None,
+        native_tls: bool = False,
+        keyring_provider: str = "disabled",
+        remote: str | None | _Unset = _UNSET,
+        remote_push: bool | None | _Unset = _UNSET,
+        wait: bool = True,
+        dry_run: bool = False,
+        report: str | None = None,
+        compile_bytecode: bool = False,
+        reinstall: bool = False,
+        exact: bool = False,
+        target: str | None = None,
+        prefix: str | None = None,
+    ) -> None:
+        self.requirements = _list(requirements)
+        self.editables = _list(editables)
+        self.requirement_files = _list(requirement_files)
+        self.constraint_files = _list(constraint_files)
+        self.python = python
+        self.venv = venv
+        self.seed = seed
+        self.index_url = index_url
+        self.extra_index_urls = _list(extra_index_urls)
+        self.find_links = _list(find_links)
+        self.no_index = no_index
+        self.offline = offline
+        self.refresh = refresh
+        self.upgrade = upgrade
+        self.no_deps = no_deps
+        self.require_hashes = require_hashes
+        self.pre = pre
+        self.link_mode = link_mode
+        self.cache_dir = cache_dir
+        self.db_url = db_url
+        self.timeout = http_timeout() if timeout is None else timeout
+        self.concurrency = (
+            concurrent_downloads() if isinstance(concurrency, _Unset) else concurrency
+        )
+        self.max_download_size = (
+            _max_download_size() if isinstance(max_download_size, _Unset) else max_download_size
+        )
+        self.index_strategy = _index_strategy() if index_strategy is None else index_strategy
+        self.no_build = no_build  # never build from source; cached builds are still used
+        self.no_binary = _list(no_binary)  # names, ":all:", ":none:" (as pip)
+        self.only_binary = _list(only_binary)
+        self.refresh_packages = _list(refresh_packages)  # rebuild these from source
+        # Link these again even when the environment has the version asked for (uv's
+        # --reinstall-package); canonical names.
+        self.reinstall_packages = _list(reinstall_packages)
+        self.cert = cert  # CA certificates to trust (PEM), instead of the bundled ones
+        self.native_tls = native_tls  # trust the system's store (truststore)
+        self.keyring_provider = (
+            keyring_provider  # or "subprocess": the keyring command, after a 401
+        )
+        # The remote tier's URL (s3://bucket/prefix?endpoint=...); what is pushed to it (None:
+        # built wheels only; True: downloaded ones too; False: nothing). Commands without the
+        # flags (sync, venv --seed) still follow CACHEDB_REMOTE and the configuration files.
+        self.remote = value("remote") if isinstance(remote, _Unset) else remote
+        self.remote_push = _remote_push() if isinstance(remote_push, _Unset) else remote_push
+        self.wait = wait  # for another writer of the environment; False: fail at once (--no-wait)
+        self.dry_run = (
+            dry_run  # resolve and say what would change; write nothing to the environment
+        )
+        self.report = report  # pip's installation report (JSON) to this file; "-": stdout
+        self.compile_bytecode = compile_bytecode  # compile the environment's .py files once linked
+        self.reinstall = reinstall  # relink every resolved package, installed or not
+        self.exact = exact  # uninstall what the requirements do not resolve to (sync, --exact)
+        self.target = target  # pip's --target: a flat directory of packages
+        self.prefix = prefix  # pip's --prefix: an installation prefix (lib/pythonX.Y/...)
+
+    def replace(self, **changes: Any) -> InstallOptions:
+        """A copy with ``changes`` (field names as keywords), as ``dataclasses.replace``."""
+        unknown = set(changes) - set(vars(self))
+        if unknown:
+            raise TypeError(f"InstallOptions has no field {sorted(unknown)[0]!r}")
+        return InstallOptions(**{**vars(self), **changes})
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, InstallOptions):
+            return NotImplemented
+        return vars(self) == vars(other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass without frozen=True
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={value!r}" for name, value in vars(self).items())
+        return f"InstallOptions({fields})"
 
     def network(self) -> NetworkSettings:
         """Certificates and credentials for the index client; a bad provider is refused."""
@@ -160,12 +265,3 @@ class InstallOptions:
         if self.native_tls:
             args.append("--native-tls")
         return [*args, "--keyring-provider", self.keyring_provider]
-
-    wait: bool = True  # for another writer of the environment; False: fail at once (--no-wait)
-    dry_run: bool = False  # resolve and say what would change; write nothing to the environment
-    report: str | None = None  # pip's installation report (JSON) to this file; "-": stdout
-    compile_bytecode: bool = False  # compile the environment's .py files once linked
-    reinstall: bool = False  # relink every resolved package, installed or not
-    exact: bool = False  # uninstall what the requirements do not resolve to (sync, --exact)
-    target: str | None = None  # pip's --target: a flat directory of packages
-    prefix: str | None = None  # pip's --prefix: an installation prefix (lib/pythonX.Y/...)

@@ -9,13 +9,11 @@ from urllib.parse import unquote, urlsplit
 
 from ..errors import UsageError
 from .locations import Sources, sources
-from .options import InstallOptions
+from .options import LINK_MODES, InstallOptions
 from .sources import Direct
 
 if TYPE_CHECKING:
     from ..requirements import InputRequirement, RequirementSet
-
-LINK_MODES = ("clone", "hardlink", "copy", "symlink")
 
 
 class References(NamedTuple):

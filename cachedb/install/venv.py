@@ -108,13 +108,11 @@ def run_venv(opts: VenvOptions, reporter: Reporter) -> int:
     try:
         python = create_venv(path, python=base, prompt=prompt, templates=templates)
         if opts.seed is not None:
-            from dataclasses import replace
-
             from .pipeline import run_install
 
             seeds = seed_packages(venv_version(path))
             run_install(
-                replace(opts.seed, requirements=seeds, python=str(python), venv=None), reporter
+                opts.seed.replace(requirements=seeds, python=str(python), venv=None), reporter
             )
     except BaseException:
         # Whatever was made is taken away again; an emptied old venv stays empty.

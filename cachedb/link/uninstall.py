@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from packaging.utils import canonicalize_name
-
+from .._names import canonical_name
 from ..errors import InstallError
-from .records import read_record
 
 
 def _lib_dirs(scheme: Mapping[str, str]) -> list[str]:
@@ -58,7 +55,7 @@ def installed_distributions(scheme: Mapping[str, str]) -> dict[str, tuple[str, P
                 continue
             parsed = _name_version(entry.path)
             if parsed is not None:
-                found.setdefault(canonicalize_name(parsed[0]), (parsed[1], Path(entry.path)))
+                found.setdefault(canonical_name(parsed[0]), (parsed[1], Path(entry.path)))
     return found
 
 
@@ -93,13 +90,15 @@ def uninstall(name: str, scheme: Mapping[str, str], prefix: Path) -> list[Path]:
     before anything is removed: one that resolves outside ``prefix`` refuses the
     whole uninstall.
     """
-    dist = installed_distributions(scheme).get(canonicalize_name(name))
+    dist = installed_distributions(scheme).get(canonical_name(name))
     if dist is None:
         return []
     version, dist_info = dist
-    label = f"{canonicalize_name(name)} {version}"
+    label = f"{canonical_name(name)} {version}"
     lib_dir = str(dist_info.parent)
     real_prefix = os.path.realpath(prefix)
+    from .records import read_record  # not on a nothing-to-do install's path
+
     rows = read_record(dist_info / "RECORD")
 
     files: list[str] = []
@@ -128,6 +127,8 @@ def uninstall(name: str, scheme: Mapping[str, str], prefix: Path) -> list[Path]:
         removed.append(Path(path))
     if dist_info.is_dir():
         # Anything left in the dist-info was added after install; it is the dist's alone.
+        import shutil
+
         shutil.rmtree(dist_info, ignore_errors=True)
         removed.append(dist_info)
 

@@ -5,25 +5,21 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from cachedb.errors import UsageError
 
 from ._hashes import parse_hash_option
 from ._line import URL_SCHEME, absolute_path, parse_requirement
+from ._lines import COMMENT, MAX_FILE, logical_lines, split_options
 from ._model import InputRequirement, RequirementSet
 
-# pip's rules: "#" starts a comment at line start or after whitespace, so the
-# "#sha256=" fragment of a URL survives; only the exact ${NAME} form is expanded.
-_COMMENT = re.compile(r"(^|\s+)#.*$")
+# Only the exact ${NAME} form is expanded.
 _ENV_VAR = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)\}")
-_FIRST_OPTION = re.compile(r"(?:^|\s)(-\S*)")
 
 # ``-r -``: standard input, as in uv.
 STDIN = Path("-")
-# A pipe or a device may never end (``-r /dev/zero``): what is read is bounded.
-MAX_FILE = 64 * 1024 * 1024
 
 _SHORT = {
     "-r": "--requirement",
@@ -85,19 +81,19 @@ class _Parser:
         base = path.parent if regular else Path.cwd()
         self._stack.append(key)
         try:
-            for number, line in _logical_lines(text):
+            for number, line in logical_lines(text):
                 self._parse_line(path, base, number, line, constraint)
         finally:
             self._stack.pop()
 
     def _parse_line(self, path: Path, base: Path, number: int, raw: str, constraint: bool) -> None:
-        line = _COMMENT.sub("", raw).strip()
+        line = COMMENT.sub("", raw).strip()
         if not line:
             return
         line = _ENV_VAR.sub(lambda m: self.environ.get(m["name"], m[0]), line)
         where = f"{path}:{number}"
         comes_from = f"{'-c' if constraint else '-r'} {path} (line {number})"
-        requirement_text, options_text = _split_options(line)
+        requirement_text, options_text = split_options(line)
         try:
             options = _parse_options(options_text)
             if requirement_text:
@@ -209,36 +205,6 @@ def _decode(data: bytes, path: Path, prefix: str) -> str:
         raise UsageError(
             f"{prefix}requirements file {path} is not UTF-8 text (byte {exc.start})"
         ) from exc
-
-
-def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
-    """Join backslash continuations; yield each logical line with its first line number."""
-    pending: list[str] = []
-    start = 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        is_comment = _COMMENT.match(line) is not None
-        if line.endswith("\\") and not is_comment:
-            if not pending:
-                start = number
-            pending.append(line[:-1])
-            continue
-        if not pending:
-            yield number, line
-            continue
-        # A comment line ends a continuation; the space keeps it a comment once joined.
-        pending.append(" " + line if is_comment else line)
-        yield start, "".join(pending)
-        pending = []
-    if pending:
-        yield start, "".join(pending)
-
-
-def _split_options(line: str) -> tuple[str, str]:
-    """Split ``req --hash=...`` at the first word starting with "-", as pip does."""
-    match = _FIRST_OPTION.search(line)
-    if match is None:
-        return line, ""
-    return line[: match.start(1)].strip(), line[match.start(1) :]
 
 
 def _parse_options(text: str) -> list[tuple[str, str]]:

@@ -1,0 +1,228 @@
+"""The plain requirement reader (requirements/_plain.py) and canonical_name (_names.py)
+read what packaging reads, on random input.
+
+Wherever the plain reader answers, packaging must parse the same text to the same
+canonical name, no URL, no extras, a marker that holds exactly for the extra the
+plain reader found, and specifiers that admit exactly the versions the plain
+comparisons admit; where it answers None, packaging reads the text instead, so only
+its answers are compared. Plain release versions must order as packaging orders them.
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from packaging.markers import Marker
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from cachedb._names import canonical_name
+from cachedb.requirements._plain import contains, names_a_file, parse_plain, plain_release
+from cachedb.requirements._plain_markers import evaluate, parse_marker
+
+FUZZ = settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Mostly well-formed pieces (so that most texts are plain), some of anything.
+WS = st.sampled_from(["", "", "", " ", " ", "\t", "  ", "\n", "\u00a0"])
+NAMES = st.one_of(
+    st.from_regex(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,4}[A-Za-z0-9])?", fullmatch=True),
+    st.from_regex(r"[a-z][a-z_]{0,3}", fullmatch=True),
+    st.text(alphabet="aZz09._-[]", min_size=0, max_size=7),
+)
+OPERATORS = st.sampled_from(["==", "!=", "<=", ">=", "<", ">"] * 3 + ["~=", "===", "=", "<>", ""])
+VERSIONS = st.one_of(
+    st.from_regex(r"[0-9]{1,2}(\.[0-9]{1,2}){0,3}", fullmatch=True),
+    st.from_regex(r"[0-2](\.[0-2]){0,2}", fullmatch=True),
+    st.from_regex(r"[0-2](\.[0-2]){0,2}", fullmatch=True),
+    st.text(alphabet="0129.*abrcpostdev+v!", min_size=0, max_size=8),
+)
+VARIABLES = st.sampled_from(
+    ["python_version", "python_full_version", "sys_platform", "os_name", "platform_system"]
+    + ["platform_machine", "implementation_name", "platform_python_implementation", "extra"]
+    + ["platform_release", "python_versionx"]
+)
+MARKER_OPS = st.sampled_from(["==", "!=", "<", "<=", ">", ">=", "==", "!=", "~=", "in", "==="])
+MARKER_VALUES = st.one_of(
+    st.sampled_from(["3.8", "3.9", "3.10", "3.11", "3.12", "3.11.7", "3", "4", "3.*", "3.9rc1"]),
+    st.sampled_from(["linux", "win32", "darwin", "posix", "nt", "Linux", "Windows", "x86_64"]),
+    st.sampled_from(["cpython", "CPython", "PyPy", "v1", "a", "A.b", "", "x y"]),
+)
+
+
+@st.composite
+def markers(draw: st.DrawFn) -> str:
+    clauses = []
+    for _ in range(draw(st.integers(1, 3))):
+        q = draw(st.sampled_from(['"', "'"]))
+        clause = (
+            f"{draw(VARIABLES)}{draw(WS)}{draw(MARKER_OPS)}{draw(WS)}{q}{draw(MARKER_VALUES)}{q}"
+        )
+        clauses.append(f"({clause})" if draw(st.integers(0, 9)) == 0 else clause)
+    text = clauses[0]
+    for clause in clauses[1:]:
+        text += draw(st.sampled_from([" and ", " or ", " and ", " or ", "and ", " or\t"])) + clause
+    return draw(st.sampled_from([";", "; ", " ; ", ";\t"])) + text
+
+
+@st.composite
+def plain_markers(draw: st.DrawFn) -> str:
+    """Markers mostly of the kind the plain reader takes."""
+    clauses = []
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.integers(0, 2))
+        if kind == 0:
+            variable = draw(st.sampled_from(["python_version", "python_full_version"]))
+            op = draw(st.sampled_from(["==", "!=", "<", "<=", ">", ">="]))
+            value = draw(st.sampled_from(["3", "3.8", "3.9", "3.10", "3.11", "3.11.7", "3.13.0"]))
+        elif kind == 1:
+            variable = draw(st.sampled_from(["sys_platform", "os_name", "platform_system"]))
+            op = draw(st.sampled_from(["==", "!="]))
+            value = draw(st.sampled_from(["linux", "win32", "darwin", "nt", "posix", "Windows"]))
+        else:
+            variable, op, value = "extra", "==", draw(st.sampled_from(["x", "Test.Y"]))
+        q = draw(st.sampled_from(['"', "'"]))
+        clauses.append(f"{variable}{draw(WS)}{op}{draw(WS)}{q}{value}{q}")
+    text = clauses[0]
+    for clause in clauses[1:]:
+        text += draw(st.sampled_from([" and ", " or "])) + clause
+    return "; " + text
+
+
+MARKERS = st.one_of(st.just(""), st.just(""), markers(), plain_markers(), plain_markers())
+ENVIRONMENTS = st.fixed_dictionaries(
+    {
+        "python_version": st.sampled_from(["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]),
+        "python_full_version": st.sampled_from(
+            ["3.8.10", "3.11.7", "3.11.0", "3.13.0+", "3.14.0rc1"]
+        ),
+        "sys_platform": st.sampled_from(["linux", "win32", "darwin"]),
+        "os_name": st.sampled_from(["posix", "nt"]),
+        "platform_system": st.sampled_from(["Linux", "Windows", "Darwin"]),
+        "platform_machine": st.sampled_from(["x86_64", "arm64"]),
+        "implementation_name": st.sampled_from(["cpython", "pypy"]),
+        "platform_python_implementation": st.sampled_from(["CPython", "PyPy"]),
+        "platform_release": st.sampled_from(["6.1.0", "5.10"]),
+    }
+)
+
+
+@st.composite
+def requirement_texts(draw: st.DrawFn) -> str:
+    text = draw(WS) + draw(NAMES) + draw(WS)
+    for i in range(draw(st.integers(0, 3))):
+        text += ("," if i else "") + draw(WS) + draw(OPERATORS) + draw(WS) + draw(VERSIONS)
+        text += draw(WS)
+    return text + draw(MARKERS) + draw(WS)
+
+
+PLAIN_VERSIONS = st.from_regex(r"[0-9]{1,3}(\.[0-9]{1,2}){0,4}", fullmatch=True)
+
+
+@FUZZ
+@given(
+    requirement_texts(),
+    st.lists(PLAIN_VERSIONS, min_size=1, max_size=8),
+    st.lists(ENVIRONMENTS, min_size=1, max_size=4),
+)
+def test_a_plain_requirement_is_what_packaging_reads(
+    text: str, versions: list[str], environments: list[dict[str, str]]
+) -> None:
+    plain = parse_plain(text)
+    if plain is None:
+        return
+    try:
+        req = Requirement(text)
+    except InvalidRequirement as exc:
+        raise AssertionError(f"{text!r}: plain, but packaging refuses it: {exc}") from exc
+    assert plain.name == canonicalize_name(req.name), text
+    assert req.url is None and req.extras == set(), text
+    if req.name.lower().endswith((".whl", ".tar.gz", ".zip")):  # a path to parse_requirement
+        assert names_a_file(plain.name), text
+    assert (plain.marker is None) == (req.marker is None), text
+    for environment in environments:
+        if plain.marker is not None and req.marker is not None:
+            mine = evaluate(plain.marker, environment)
+            if mine is not None:  # None: a target value it does not read (3.13.0+)
+                assert mine == req.marker.evaluate({**environment, "extra": ""}), (
+                    text,
+                    environment,
+                )
+    for version in versions:
+        release = plain_release(version)
+        assert release is not None, version
+        expected = req.specifier.contains(Version(version), prereleases=True)
+        assert contains(plain.specs, release) == expected, (text, version)
+
+
+@FUZZ
+@given(st.one_of(plain_markers(), markers()), st.lists(ENVIRONMENTS, min_size=1, max_size=6))
+def test_a_plain_marker_holds_where_packagings_holds(
+    text: str, environments: list[dict[str, str]]
+) -> None:
+    marker_text = text.partition(";")[2]
+    plain = parse_marker(marker_text)
+    if plain is None:
+        return
+    marker = Marker(marker_text)  # packaging reads whatever the plain reader reads
+    for environment in environments:
+        mine = evaluate(plain, environment)
+        assert mine in (None, marker.evaluate({**environment, "extra": ""})), (text, environment)
+        if plain_release(environment["python_full_version"]) is not None:
+            assert mine is not None, (text, environment)  # every value given is plain
+
+
+@FUZZ
+@given(VERSIONS, VERSIONS)
+def test_plain_releases_order_as_packaging_orders_versions(one: str, other: str) -> None:
+    a, b = plain_release(one), plain_release(other)
+    for text, release in ((one, a), (other, b)):
+        if release is not None:
+            version = Version(text)
+            assert not (version.is_prerelease or version.is_postrelease or version.local), text
+            assert version.epoch == 0, text
+    if a is None or b is None:
+        return
+    assert (a == b) == (Version(one) == Version(other)), (one, other)
+    assert (a < b) == (Version(one) < Version(other)), (one, other)
+
+
+@FUZZ
+@given(st.text(max_size=12) | st.text(alphabet="aA._-Zİß", max_size=12))
+def test_canonical_name_is_packagings(name: str) -> None:
+    assert canonical_name(name) == canonicalize_name(name)
+
+
+def test_what_packaging_must_read_is_left_to_it() -> None:
+    """Each of these is a requirement the plain reader does not answer for."""
+    for text in [
+        "a[x]",
+        "a==1.*",
+        "a==1.0a1",
+        "a==1.0+local",
+        "a~=1.0",
+        "a===1.0",
+        "a>=1; python_version >= '3.*'",
+        "a; (python_version >= '3')",
+        "a; python_version ~= '3.1'",
+        "a; sys_platform == 'v1'",
+        "a; extra != 'x'",
+        "a; platform_release >= '5'",
+        "a @ https://example.invalid/a-1.0-py3-none-any.whl",
+        "a (>=1)",
+        "a==1!2",
+        "./a",
+        "",
+    ]:
+        assert parse_plain(text) is None, text
+    assert parse_plain("a.b_c==1.0, !=1.5,<2") is not None
+    both = parse_plain("a>=1; extra == 'X.y' or python_version < '3.9' and os_name == 'nt'")
+    assert both is not None and both.marker is not None
+    env = {"python_version": "3.8", "os_name": "nt"}
+    assert evaluate(both.marker, env) is True
+    assert evaluate(both.marker, {**env, "os_name": "posix"}) is False
+    assert evaluate(both.marker, {"os_name": "nt"}) is None  # a value the target lacks
+
+
+def test_versions_outside_the_plain_set_are_none() -> None:
+    for text in ["1.0a1", "1.0.post1", "1.0.dev0", "1.0+x", "v1.0", "1!1.0", " 1.0", "1.", ""]:
+        assert plain_release(text) is None, text

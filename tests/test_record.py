@@ -1,0 +1,78 @@
+"""cachedb._record.NamedTuple makes what typing.NamedTuple makes of the same class body."""
+
+from __future__ import annotations
+
+import pickle
+import typing
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from cachedb import _record
+from cachedb._settings import SETTINGS, Configuration, Setting, Source
+from cachedb.target.interpreter import Interpreter
+
+
+def _define(base: Any) -> Any:
+    class Point(base):
+        """A point."""
+
+        x: int
+        y: str = "b"
+        z: tuple[int, ...] = ()
+
+        @property
+        def doubled(self) -> int:
+            return self.x * 2
+
+        def shown(self) -> str:
+            return f"{self.x}/{self.y}"
+
+        @classmethod
+        def origin(cls) -> Any:
+            return cls(0)
+
+    return Point
+
+
+def test_the_same_class_body_makes_the_same_named_tuple() -> None:
+    ours, theirs = _define(_record.NamedTuple), _define(typing.NamedTuple)
+    assert ours._fields == theirs._fields == ("x", "y", "z")
+    assert ours._field_defaults == theirs._field_defaults
+    assert ours.__doc__ == theirs.__doc__
+    assert ours.__qualname__ == theirs.__qualname__
+    assert ours.__module__ == theirs.__module__ == __name__
+    assert list(ours.__annotations__) == list(theirs.__annotations__)  # (typing: ForwardRefs)
+    for args, kwargs in [((1,), {}), ((1, "a"), {"z": (2,)}), ((), {"x": 3, "y": "c"})]:
+        a, b = ours(*args, **kwargs), theirs(*args, **kwargs)
+        assert a == b and tuple(a) == tuple(b) and hash(a) == hash(b)
+        assert repr(a) == repr(b)
+        assert a._asdict() == b._asdict()
+        assert a._replace(y="q") == b._replace(y="q")
+        assert (a.doubled, a.shown()) == (b.doubled, b.shown())
+        assert isinstance(a, tuple)
+    assert ours.origin() == theirs.origin() == (0, "b", ())
+    with pytest.raises(TypeError):
+        ours(1, 2, 3, 4)
+    with pytest.raises(TypeError):
+        ours()
+    assert pickle.loads(pickle.dumps(Setting("x", "str"))) == Setting("x", "str")
+
+
+@pytest.mark.parametrize("base", [_record.NamedTuple, typing.NamedTuple])
+def test_a_field_without_default_after_one_with_is_refused(base: Any) -> None:
+    with pytest.raises(TypeError):
+
+        class Bad(base):
+            a: int = 1
+            b: int
+
+
+def test_the_settings_and_interpreter_records_keep_their_shape() -> None:
+    assert Setting._fields == ("name", "kind", "aliases", "flag")
+    assert SETTINGS["cert"].envs == ["CACHEDB_CERT", "SSL_CERT_FILE"]
+    values: Mapping[str, object] = {"a": 1}
+    config = Configuration((Source("p", "", values),))
+    assert config.lookup("a") == (1, Source("p", "", values))
+    assert Interpreter._fields[0] == "executable"
