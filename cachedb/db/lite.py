@@ -125,6 +125,10 @@ class LiteDatabase:
             # Statement journals and sorts past their memory share would otherwise spill
             # to a file in /var/tmp: nothing outside the cache is written.
             self._conn.execute("PRAGMA temp_store = MEMORY")
+            # A cold install stores ~1100 pages in one transaction: with the default 2 MiB
+            # cache, dirty pages spill to the WAL mid-transaction and are written again. The
+            # cache grows only as pages are used.
+            self._conn.execute("PRAGMA cache_size = -8192")
         except sqlite3.Error as exc:
             raise DatabaseError(f"cannot open the metadata database {path!r}: {exc}") from exc
         self._run = _Runner(self._conn)

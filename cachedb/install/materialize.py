@@ -181,6 +181,8 @@ def materialize(
             trees[item.path] = tree = fetcher.unpacks.take(item.path)
             if item.served is not None:
                 _check_served(item, tree)
+            if _freed_when_taken(tree, finder):
+                _free_download(item, fetcher)
         for stored in _store(fetched, trees, cache, fetcher, finder, leases):
             ready[stored.pin.name] = stored
             if progress is not None:
@@ -328,15 +330,28 @@ def _store(
     if finder.remote is not None:  # downloads from the sources, not wheels named by path
         finder.remote.push_wheels((i.sha256, i.path) for i in fetched if i.direct_url is None)
     out = []
-    for item, entry in zip(fetched, entries, strict=True):
-        if fetcher is not None and item.path.parent == fetcher.staging:
-            # Freeing a big file's blocks takes a while: here, not on the way to linking.
-            with contextlib.suppress(OSError):
-                item.path.unlink()
+    for item, put, entry in zip(fetched, given, entries, strict=True):
+        if fetcher is not None and not _freed_when_taken(put.unpacked, finder):
+            _free_download(item, fetcher)
         if entry.lease_id is not None:
             leases.append(entry.lease_id)
         out.append(Ready(item.pin, entry.archive_id, entry.path, item.direct_url, fetched=True))
     return out
+
+
+def _freed_when_taken(tree: UnpackedWheel | None, finder: CandidateFinder) -> bool:
+    """Whether a download is freed as soon as its tree is taken, while later wheels still
+    unpack: storing reads only the tree then (without one it unpacks the file, and the
+    remote tier pushes the file after storing)."""
+    return tree is not None and finder.remote is None
+
+
+def _free_download(item: _Fetched, fetcher: Fetcher) -> None:
+    """Remove a wheel this run downloaded into its staging directory (never a wheel named by
+    path): freeing a big file's blocks takes a while, so not on the way to linking."""
+    if item.path.parent == fetcher.staging:
+        with contextlib.suppress(OSError):
+            item.path.unlink()
 
 
 def note_kept(cache: Cache, prefix: str, archive_ids: list[str]) -> None:
