@@ -33,8 +33,6 @@ def _write(zf: zipfile.ZipFile, files: dict[str, bytes], method: Callable[[int],
         info.external_attr = ((0o755 if n % 3 == 0 else 0o644) | 0o100000) << 16
         if n % 4 == 1:
             info.extra = b"\xca\xfe\x02\x00ab"  # an unknown extra field, kept as is
-        if n % 4 == 2:
-            info.comment = b"a member's comment"
         zf.writestr(info, data, compress_type=method(n))
         rows.append(_row(name, data))
     rows.append(f"{DIST}/RECORD,,")
@@ -122,8 +120,7 @@ def _members(path: Path) -> list[tuple[object, ...]]:
     with zipfile.ZipFile(path) as zf:
         assert zf.testzip() is None
         return [
-            (i.filename, zf.read(i), i.date_time, i.external_attr, i.create_system)
-            + (i.extra, i.comment)
+            (i.filename, zf.read(i), i.date_time, i.external_attr, i.create_system, i.extra)
             for i in zf.infolist()
         ]
 

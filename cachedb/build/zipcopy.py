@@ -4,7 +4,7 @@ Stamping a built wheel (build/provenance.py) changes two members; recompressing 
 the others cost more than the rest of storing it. Only plain archives are copied this
 way: members stored or deflated, no encryption, no ZIP64 (``copy_members`` returns
 False for anything else and writes nothing, and the caller rewrites the wheel with
-``zipfile``). Member names, times, attributes, extra fields and comments are kept; a data
+``zipfile``). Member names, times, attributes and extra fields are kept; a data
 descriptor is dropped (the sizes are in the local header).
 """
 
@@ -81,7 +81,7 @@ class _Writer:
                 ddate,
                 *sizes,
                 len(extra),
-                len(info.comment),
+                0,
                 0,
                 info.internal_attr,
                 info.external_attr,
@@ -89,7 +89,6 @@ class _Writer:
             )  # fmt: skip
             + name
             + extra
-            + info.comment
         )
         for part in (header, name, extra, data):
             self._out.write(part)
