@@ -17,7 +17,6 @@ import zlib
 from pathlib import Path
 
 from ..errors import BuildError
-from .zipcopy import copy_members
 
 PROVENANCE_FILE = "cachedb-source.json"
 
@@ -38,42 +37,30 @@ def stamp(wheel: Path, dest_dir: Path, *, kind: str, revision: str) -> Path:
     dest_dir.mkdir(parents=True, exist_ok=True)
     out = dest_dir / wheel.name
     try:
-        with open(wheel, "rb") as raw, zipfile.ZipFile(raw) as src:
-            dist_info = _dist_info(src.namelist(), wheel)
+        with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+            names = src.namelist()
+            dist_info = _dist_info(names, wheel)
             member = f"{dist_info}/{PROVENANCE_FILE}"
             record = f"{dist_info}/RECORD"
+            for info in src.infolist():
+                if info.filename in (record, member):
+                    continue
+                dst.writestr(info, src.read(info), compress_type=zipfile.ZIP_DEFLATED)
+            extra = zipfile.ZipInfo(member, date_time=(1980, 1, 1, 0, 0, 0))
+            extra.external_attr = (0o644 | 0o100000) << 16
+            dst.writestr(extra, data, compress_type=zipfile.ZIP_DEFLATED)
             rows = [
                 line
                 for line in src.read(record).decode("utf-8").splitlines()
                 if line and not line.startswith(f"{member},")
             ]
             rows.append(f"{member},sha256={digest},{len(data)}")
-            extra = zipfile.ZipInfo(member, date_time=(1980, 1, 1, 0, 0, 0))
-            extra.external_attr = (0o644 | 0o100000) << 16
-            added = [(extra, data), (src.getinfo(record), ("\n".join(rows) + "\n").encode())]
-            with open(out, "wb") as dst:
-                copied = copy_members(src, raw, dst, (record, member), added)
-            if not copied:
-                _rewrite(src, out, (record, member), added)
+            record_info = src.getinfo(record)
+            dst.writestr(record_info, ("\n".join(rows) + "\n").encode(), zipfile.ZIP_DEFLATED)
     except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, OSError) as exc:
         out.unlink(missing_ok=True)
         raise BuildError(f"the backend built an unreadable wheel {wheel.name}: {exc}") from None
     return out
-
-
-def _rewrite(
-    src: zipfile.ZipFile,
-    out: Path,
-    skipped: tuple[str, ...],
-    added: list[tuple[zipfile.ZipInfo, bytes]],
-) -> None:
-    """``copy_members`` for a wheel it does not copy as stored: every member re-deflated."""
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            if info.filename not in skipped:
-                dst.writestr(info, src.read(info), compress_type=zipfile.ZIP_DEFLATED)
-        for info, content in added:
-            dst.writestr(info, content, compress_type=zipfile.ZIP_DEFLATED)
 
 
 def wheel_revision(wheel: Path) -> tuple[str, str] | None:
