@@ -1,14 +1,13 @@
-"""The PEP 517 / 660 hooks of one source tree, through ``pyproject-hooks``.
+"""The PEP 517 / 660 hooks of one source tree, through ``build`` and ``pyproject-hooks``.
 
 Every hook runs in a subprocess of the build environment's interpreter; its
 output is captured, and shown (with the backend's error first) only when the
-hook fails. ``pyproject_hooks`` is imported here only, never on the warm install
-path; the ``[build-system]`` table is read by build/buildsystem.py.
+hook fails. ``build`` and ``pyproject_hooks`` are imported here only, never on
+the warm install path.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -17,7 +16,6 @@ from pathlib import Path
 from typing import Literal
 
 from ..errors import BuildError
-from .buildsystem import InvalidBuildSystem, read_build_system
 from .hooks import FORKS, HookServer, hook_env, run_plain
 
 Distribution = Literal["wheel", "editable"]
@@ -49,17 +47,13 @@ def _last_error(lines: Sequence[str]) -> str | None:
     return None
 
 
-class _NoHook(Exception):
-    """An optional hook the backend does not have."""
-
-
 class Backend:
     """The hooks of the project in ``source_dir``, run by ``python`` (a build environment's)."""
 
     def __init__(
         self, source_dir: Path, python: Path, what: str, scratch: Path | None = None
     ) -> None:
-        from pyproject_hooks import BuildBackendHookCaller
+        from build import BuildException, ProjectBuilder
 
         self.what = what
         self.output: list[str] = []
@@ -70,16 +64,11 @@ class Backend:
         self._servers = 0
         self.forked = 0  # hooks run forked from a server (the rest each in a fresh process)
         try:
-            self._system = read_build_system(str(source_dir))
-        except InvalidBuildSystem as exc:
+            self._builder = ProjectBuilder(
+                source_dir, python_executable=str(python), runner=self._run
+            )
+        except BuildException as exc:
             raise BuildError(f"cannot build {what}: {exc}") from None
-        self._hooks = BuildBackendHookCaller(
-            os.path.abspath(source_dir),
-            self._system.backend,
-            backend_path=self._system.backend_path,
-            python_executable=str(python),
-            runner=self._run,
-        )
 
     def _run(
         self,
@@ -113,7 +102,8 @@ class Backend:
             self._server = None
 
     @contextmanager
-    def _hook(self, hook: str, *, optional: bool = False) -> Iterator[None]:
+    def _hook(self, hook: str) -> Iterator[None]:
+        from build import BuildBackendException, BuildException
         from pyproject_hooks import BackendUnavailable, HookMissing
 
         try:
@@ -125,72 +115,42 @@ class Backend:
                 finally:
                     for warning in caught:
                         self.output.extend(str(warning.message).splitlines())
-        except HookMissing:
-            if optional:
-                raise _NoHook from None
-            raise BuildError(
-                f"the build backend of {self.what} has no {hook} hook"
-                + (" (PEP 660 editable installs)" if "editable" in hook else "")
-            ) from None
-        except BackendUnavailable as exc:
-            self.output.extend(exc.traceback.splitlines())
-            reason = f"cannot import the build backend {exc.backend_name!r}"
-            raise BuildError(
-                f"failed to build {self.what} ({hook}): {reason}" + format_output(self.output)
-            ) from None
-        except Exception as exc:  # what the backend's process or pyproject-hooks raised
-            reason = _last_error(self.output) or (
-                f"Backend subprocess exited when trying to invoke {hook}"
-                if isinstance(exc, subprocess.CalledProcessError)
-                else f"Backend operation failed: {exc!r}"
-            )
+        except BuildBackendException as exc:
+            inner = exc.exception
+            if isinstance(inner, HookMissing):
+                raise BuildError(
+                    f"the build backend of {self.what} has no {hook} hook"
+                    + (" (PEP 660 editable installs)" if "editable" in hook else "")
+                ) from None
+            if isinstance(inner, BackendUnavailable):
+                reason = f"cannot import the build backend {inner.backend_name!r}"
+                self.output.extend(inner.traceback.splitlines())
+            else:
+                reason = _last_error(self.output) or str(exc)
             raise BuildError(
                 f"failed to build {self.what} ({hook}): {reason}" + format_output(self.output)
             ) from None
-
-    def _out(self, out: Path) -> str:
-        try:
-            os.makedirs(out, exist_ok=True)
-        except FileExistsError:
-            raise BuildError(
-                f"failed to build {self.what}: Build path '{os.path.abspath(out)}'"
-                " exists and is not a directory"
-            ) from None
-        except (NotADirectoryError, FileNotFoundError):
-            raise BuildError(
-                f"failed to build {self.what}: Build path '{os.path.abspath(out)}'"
-                " does not exist and cannot be a directory"
-            ) from None
-        return os.path.abspath(out)
+        except BuildException as exc:
+            raise BuildError(f"failed to build {self.what}: {exc}") from None
 
     @property
     def requires(self) -> list[str]:
         """``[build-system] requires`` (setuptools' default when pyproject.toml has none)."""
-        return sorted(set(self._system.requires))
+        return sorted(self._builder.build_system_requires)
 
     def requires_for(self, distribution: Distribution) -> list[str]:
         """What ``get_requires_for_build_<distribution>`` adds."""
         with self._hook(f"get_requires_for_build_{distribution}"):
-            if distribution == "editable":
-                return sorted(set(self._hooks.get_requires_for_build_editable()))
-            return sorted(set(self._hooks.get_requires_for_build_wheel()))
+            return sorted(self._builder.get_requires_for_build(distribution))
 
     def prepare_metadata(self, out: Path) -> Path | None:
         """The ``.dist-info`` ``prepare_metadata_for_build_wheel`` made; None without that hook."""
-        where = self._out(out)
-        try:
-            with self._hook("prepare_metadata_for_build_wheel", optional=True):
-                name = self._hooks.prepare_metadata_for_build_wheel(where, _allow_fallback=False)
-        except _NoHook:
-            return None
-        return Path(where, name)
+        with self._hook("prepare_metadata_for_build_wheel"):
+            found = self._builder.prepare("wheel", out)
+        return None if found is None else Path(found)
 
     def build(self, distribution: Distribution, out: Path) -> Path:
         """Run ``build_wheel`` or ``build_editable``; return the wheel's path."""
-        where = self._out(out)
         with self._hook(f"build_{distribution}"):
-            if distribution == "editable":
-                name = self._hooks.build_editable(where)
-            else:
-                name = self._hooks.build_wheel(where)
-        return Path(where, name)
+            built = self._builder.build(distribution, out)
+        return Path(built)
