@@ -196,3 +196,14 @@ def test_https_certificates_are_verified(
     finally:
         trusting.close()
     assert got.sha256 == _sha(wheel)
+
+
+def test_the_known_algorithms_are_the_ones_every_python_has() -> None:
+    """The digests an index may promise that we check: hashlib's guaranteed ones, less the
+    shakes (their length is not part of the name); written out so a page read loads no
+    OpenSSL."""
+    import hashlib
+
+    from cachedb.fetch._hashes import _KNOWN
+
+    assert hashlib.algorithms_guaranteed - {"shake_128", "shake_256"} == _KNOWN

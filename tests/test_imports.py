@@ -242,6 +242,7 @@ def test_an_installed_pin_from_an_index_loads_no_http_client(
 # parser), HTML pages (the index serves JSON), downloads (no wheel named by URL, every
 # file hashed by the index), writing the page cache (tempfile).
 COMPILE_UNUSED = {
+    "_hashlib",  # OpenSSL: page-cache names and PEP 658 checks use CPython's sha256
     "bz2",
     "cachedb._threads",
     "cachedb.fetch._download",

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 
 from cachedb.errors import HashMismatch
 
 # Only algorithms every Python has count; an index may list others (e.g. blake2b variants
 # we cannot name reliably) and those are ignored rather than trusted.
-_KNOWN = frozenset(hashlib.algorithms_guaranteed) - {"shake_128", "shake_256"}
+# hashlib.algorithms_guaranteed less the shakes (tests/test_fetch.py compares): importing
+# hashlib to ask would load OpenSSL on every run that reads an index page.
+_KNOWN = frozenset(
+    {"blake2b", "blake2s", "md5", "sha1", "sha224", "sha256", "sha384", "sha512"}
+    | {"sha3_224", "sha3_256", "sha3_384", "sha3_512"}
+)
 
 
 def usable(hashes: Mapping[str, str] | None) -> dict[str, str]:
@@ -21,6 +25,8 @@ class Hasher:
     """sha256 always (the cache keys on it), plus whatever the promises need."""
 
     def __init__(self, algorithms: Iterable[str] = ()) -> None:
+        import hashlib
+
         self._hashes = {name: hashlib.new(name) for name in {"sha256", *algorithms}}
         self.size = 0
 

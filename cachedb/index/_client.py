@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import threading
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName, canonicalize_name
 
+from cachedb._digest import sha256_hex
 from cachedb._redact import redact_url
 from cachedb.errors import InvalidWheel, NetworkError, UsageError
 from cachedb.fetch._hashes import Hasher, usable
@@ -310,7 +310,7 @@ class IndexClient:
         blob = f"{promised['sha256']}.metadata" if "sha256" in promised else None
         if blob is not None:
             data = self._cache.get_blob(blob)
-            if data is not None and hashlib.sha256(data).hexdigest() == promised["sha256"]:
+            if data is not None and sha256_hex(data) == promised["sha256"]:
                 return data
         from cachedb.fetch._download import check_local_file, refuse_local
 

@@ -7,7 +7,6 @@ the body. Credentials never reach the disk: keys and stored URLs are stripped.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -16,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
+from cachedb._digest import sha256_hex
 from cachedb.fetch._urls import strip_credentials
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ class PageCache:
         if self.directory is None:
             return None
         # The Accept header is part of the key: the same URL can answer JSON or HTML.
-        key = hashlib.sha256(f"{strip_credentials(url)}\n{accept}".encode()).hexdigest()
+        key = sha256_hex(f"{strip_credentials(url)}\n{accept}".encode())
         return self.directory / "pages" / key[:2] / key
 
     def get(self, url: str, accept: str) -> CachedPage | None:
