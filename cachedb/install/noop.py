@@ -80,23 +80,11 @@ def plainly_nothing_to_do(opts: InstallOptions, known: Known | None = None) -> i
     wanted = _plain_request(opts)
     if not wanted:
         return None
-    found = (known or Known(opts)).found()
-    if found is None:
-        return None
-    from ..link.uninstall import installed_distributions
-    from .noop_memo import remember
-
-    exe, stamp, interp, layout = found
-
-    def answer() -> int | None:
-        installed = installed_distributions(interp.scheme)
-        closure = _plain_closure(opts, wanted, installed, interp.markers)
-        if closure is None:
-            return None
-        remember(opts, layout.interpreters, exe, stamp, interp, closure, len(installed))
-        return len(closure)
-
-    return _locked(interp, layout, answer)
+    return _answer(
+        opts,
+        known,
+        lambda installed, interp: _plain_closure(opts, wanted, installed, interp.markers),
+    )
 
 
 def _plain_request(opts: InstallOptions) -> list[PlainRequirement] | None:
@@ -200,6 +188,18 @@ def nothing_to_do(opts: InstallOptions, request: Request, known: Known | None = 
     holds them all as the full pipeline would keep them; None when not proven."""
     if not _may_answer(opts) or not _plain(request):
         return None
+    return _answer(
+        opts, known, lambda installed, interp: _closure(opts, request, interp, installed)
+    )
+
+
+def _answer(
+    opts: InstallOptions,
+    known: Known | None,
+    closure_of: Callable[[Installed, Interpreter], list[Path] | None],
+) -> int | None:
+    """How many distributions ``closure_of`` finds installed for the request (None: not
+    proven), read under the environment's lock and remembered for the next run."""
     found = (known or Known(opts)).found()
     if found is None:
         return None
@@ -210,7 +210,7 @@ def nothing_to_do(opts: InstallOptions, request: Request, known: Known | None = 
 
     def answer() -> int | None:
         installed = installed_distributions(interp.scheme)
-        closure = _closure(opts, request, interp, installed)
+        closure = closure_of(installed, interp)
         if closure is None:
             return None
         remember(opts, layout.interpreters, exe, stamp, interp, closure, len(installed))
