@@ -21,8 +21,3 @@ class NetworkSettings:
     """Trust the operating system's store (via truststore) instead of the bundled one."""
     keyring_provider: str = "disabled"
     """``subprocess``: after a 401, ask the ``keyring`` command on PATH for credentials."""
-
-    @property
-    def plain(self) -> bool:
-        """Nothing set: what a client made anywhere (a forked worker's) would use too."""
-        return self == NetworkSettings()
