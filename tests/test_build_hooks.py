@@ -119,6 +119,19 @@ def env_python(tmp_path: Path) -> Path:
     return tmp_path / "env" / "bin" / "python"
 
 
+def stateful_project(python: Path, tmp: Path, backend: str | None = None) -> Path:
+    """A project built by ``stateful_backend`` (``STATEFUL`` unless ``backend`` is given),
+    installed into the build environment of ``python``."""
+    text = STATEFUL.format(prelude="") if backend is None else backend
+    (site_packages(python) / "stateful_backend.py").write_text(text)
+    project = tmp / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        PYPROJECT.format(module="stateful_backend", backend_path="")
+    )
+    return project
+
+
 def site_packages(python: Path) -> Path:
     return next((python.parent.parent / "lib").glob("python*/site-packages"))
 
@@ -147,12 +160,7 @@ def test_each_forked_hook_starts_from_the_state_after_the_import(
         env = tmp_path / f"env-{minor}"
         subprocess.run([find_python(minor), "-m", "venv", "--without-pip", env], check=True)
         env_python = env / "bin" / "python"
-    (site_packages(env_python) / "stateful_backend.py").write_text(STATEFUL.format(prelude=""))
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "pyproject.toml").write_text(
-        PYPROJECT.format(module="stateful_backend", backend_path="")
-    )
+    project = stateful_project(env_python, tmp_path)
     plain, forked = build_twice(project, env_python, tmp_path)
     assert plain[:4] == forked[:4]
     assert forked[4] == 2
@@ -197,12 +205,7 @@ def test_a_failing_forked_hook_reports_what_a_fresh_one_does(
         STATEFUL.format(prelude="")
         + "\n\ndef build_wheel(*args, **kwargs):\n    raise RuntimeError('no luck')\n"
     )
-    (site_packages(env_python) / "stateful_backend.py").write_text(broken)
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "pyproject.toml").write_text(
-        PYPROJECT.format(module="stateful_backend", backend_path="")
-    )
+    project = stateful_project(env_python, tmp_path, broken)
     messages = []
     for forking in (False, True):
         backend = Backend(
@@ -220,12 +223,7 @@ def test_a_failing_forked_hook_reports_what_a_fresh_one_does(
 
 
 def test_the_server_ends_with_its_backend(env_python: Path, tmp_path: Path) -> None:
-    (site_packages(env_python) / "stateful_backend.py").write_text(STATEFUL.format(prelude=""))
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "pyproject.toml").write_text(
-        PYPROJECT.format(module="stateful_backend", backend_path="")
-    )
+    project = stateful_project(env_python, tmp_path)
     backend = Backend(project, env_python, "the project", scratch=tmp_path / "hooks")
     backend.requires_for("wheel")
     server = backend._server  # noqa: SLF001 - the process this test checks is gone
@@ -240,12 +238,7 @@ def test_after_a_restart_the_next_hook_imports_the_backend_in_a_new_process(
     env_python: Path, tmp_path: Path
 ) -> None:
     # What the builder does once it installed what get_requires_for_build_wheel added.
-    (site_packages(env_python) / "stateful_backend.py").write_text(STATEFUL.format(prelude=""))
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "pyproject.toml").write_text(
-        PYPROJECT.format(module="stateful_backend", backend_path="")
-    )
+    project = stateful_project(env_python, tmp_path)
     backend = Backend(project, env_python, "the project", scratch=tmp_path / "hooks")
     try:
         backend.requires_for("wheel")
@@ -260,12 +253,7 @@ def test_after_a_restart_the_next_hook_imports_the_backend_in_a_new_process(
 
 
 def test_a_cache_path_with_a_newline_runs_the_hooks_fresh(env_python: Path, tmp_path: Path) -> None:
-    (site_packages(env_python) / "stateful_backend.py").write_text(STATEFUL.format(prelude=""))
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "pyproject.toml").write_text(
-        PYPROJECT.format(module="stateful_backend", backend_path="")
-    )
+    project = stateful_project(env_python, tmp_path)
     backend = Backend(project, env_python, "the project", scratch=tmp_path / "odd\ncache")
     try:
         wheel = backend.build("wheel", tmp_path / "dist")
