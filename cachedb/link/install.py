@@ -104,12 +104,12 @@ class _Plan:
 def _plan(
     archive: Archive,
     dirs: Mapping[str, str],
+    lib_dir: str,
     python_executable: str,
     python_version: tuple[int, int],
-) -> tuple[_Plan, str]:
+) -> _Plan:
     label = f"{archive.name} {archive.version}"
     plan = _Plan(label)
-    lib_dir = dirs["purelib" if archive.root_is_purelib else "platlib"]
     root = str(archive.root) + os.sep
     lib_prefix = lib_dir.rstrip(os.sep) + os.sep
     data_prefix = archive.data_dir + "/"
@@ -148,7 +148,7 @@ def _plan(
             continue
         link(dst, src, (_record_path(dst, lib_dir, lib_prefix), row[1], row[2]))
     _add_launchers(plan, archive, dirs, python_executable, python_version)
-    return plan, lib_dir
+    return plan
 
 
 def _add_launchers(
@@ -235,7 +235,7 @@ def install_archive(
     inside = (dirs["scripts"] + os.sep).startswith(lib_prefix)
     plain = None if inside else plain_rows(archive)
     if plain is None:
-        plan, _ = _plan(archive, dirs, python_executable, python_version)
+        plan = _plan(archive, dirs, lib_dir, python_executable, python_version)
     else:
         plan = _Plan(f"{archive.name} {archive.version}")
         _add_launchers(plan, archive, dirs, python_executable, python_version)
