@@ -58,9 +58,7 @@ def cached_wheels(run: Executor, name: str, version: str | None) -> list[tuple[A
 def cached_wheels_of(run: Executor, names: Sequence[str]) -> list[tuple[Any, ...]]:
     """``cached_wheels`` of every name in ``names`` (all versions), one statement a chunk."""
     rows: list[tuple[Any, ...]] = []
-    for start in range(0, len(names), _LEASES_CHUNK):
-        params = {f"n{i}": name for i, name in enumerate(names[start : start + _LEASES_CHUNK])}
-        marks = ", ".join(":" + k for k in params)
+    for marks, params in _chunks(names, "n"):
         rows += run(f"{_CACHED_WHEELS} AND a.name IN ({marks}) ORDER BY p.bucket, p.key", params)
     return rows
 
@@ -197,11 +195,8 @@ def beat(run: Executor, ttl: float) -> int:
 
 def release_leases(run: Executor, lease_ids: Sequence[int]) -> None:
     # One statement per chunk, not per lease: a warm install releases one per wheel.
-    ids = list(lease_ids)
-    for start in range(0, len(ids), _LEASES_CHUNK):
-        chunk = ids[start : start + _LEASES_CHUNK]
-        params = {f"i{n}": lease_id for n, lease_id in enumerate(chunk)}
-        run(f"DELETE FROM leases WHERE id IN ({', '.join(':' + k for k in params)})", params)
+    for marks, params in _chunks(lease_ids, "i"):
+        run(f"DELETE FROM leases WHERE id IN ({marks})", params)
 
 
 # Environment ``:p`` of this host (``:m``, its machine id); a row recorded before hosts
