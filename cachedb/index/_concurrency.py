@@ -20,22 +20,16 @@ LOOPBACK_CONCURRENCY = 2
 PAGES_PER_DOWNLOAD = 4
 
 
-def concurrency_for(locations: Sequence[str]) -> int:
-    """``LOOPBACK_CONCURRENCY`` when every index and find-links location is on this machine."""
-    if locations and all(_on_this_machine(location) for location in locations):
-        return LOOPBACK_CONCURRENCY
-    return REMOTE_CONCURRENCY
-
-
 def requests_at_once(locations: Sequence[str], concurrency: int | None) -> tuple[int, int]:
     """(downloads, page requests) at once: ``concurrency`` for both where it is given;
-    else ``concurrency_for`` downloads, and ``PAGES_PER_DOWNLOAD`` times as many page
-    requests to an index across a network (as many on this machine)."""
+    else ``LOOPBACK_CONCURRENCY`` for both when every index and find-links location is on
+    this machine, and ``REMOTE_CONCURRENCY`` downloads with ``PAGES_PER_DOWNLOAD`` times
+    as many page requests when any is across a network."""
     if concurrency is not None:
         return max(1, concurrency), max(1, concurrency)
-    downloads = concurrency_for(locations)
-    local = downloads == LOOPBACK_CONCURRENCY
-    return downloads, downloads if local else downloads * PAGES_PER_DOWNLOAD
+    if locations and all(_on_this_machine(location) for location in locations):
+        return LOOPBACK_CONCURRENCY, LOOPBACK_CONCURRENCY
+    return REMOTE_CONCURRENCY, REMOTE_CONCURRENCY * PAGES_PER_DOWNLOAD
 
 
 def _on_this_machine(location: str) -> bool:
