@@ -53,6 +53,27 @@ def plain_text(text: str) -> bool:
     return "$" not in text and _OPTION.search(text) is None
 
 
+class NotRegular(Exception):
+    """A pipe, device or directory: reading it could take what the full run reads, or
+    block."""
+
+
+def read_regular(name: str, *, strict: bool = True) -> tuple[bytes | None, list[int] | None]:
+    """A regular file's bytes and status (from the one open file); None, None if absent
+    (or, unless ``strict``, not a regular file)."""
+    import stat
+
+    try:
+        if not stat.S_ISREG(os.stat(name).st_mode):
+            if strict:
+                raise NotRegular(name)
+            return None, None
+        with open(name, "rb") as fh:
+            return fh.read(), status_of(os.fstat(fh.fileno()))
+    except OSError:
+        return None, None
+
+
 def read_memo(path: Path) -> dict[str, Any] | None:
     """The memo at ``path``; None if absent, unreadable or not a JSON object."""
     try:
@@ -75,9 +96,11 @@ def write_memo(path: Path, memo: dict[str, Any]) -> None:
 
 __all__ = [
     "SETTLED",
+    "NotRegular",
     "Status",
     "plain_text",
     "read_memo",
+    "read_regular",
     "settled",
     "status",
     "status_of",

@@ -110,23 +110,18 @@ def _plain_request(opts: InstallOptions) -> list[PlainRequirement] | None:
 def _plain_file_lines(name: str) -> list[str] | None:
     """The requirement lines of a regular requirements file holding no option, no
     variable, no include; None for anything else (a pipe is never read here)."""
-    import stat
-
+    from .._memo import read_regular
     from ..requirements._lines import COMMENT, FIRST_OPTION, MAX_FILE, logical_lines
 
     if name == "-" or name.endswith(".toml"):
         return None  # standard input; a pylock.toml
-    path = os.path.abspath(name)
-    try:
-        # Never opened unless regular: a named pipe would block, or lose what it holds.
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            return None
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_FILE + 1)
-        text = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
-    except (OSError, ValueError):
+    # Never opened unless regular: a named pipe would block, or lose what it holds.
+    data = read_regular(os.path.abspath(name), strict=False)[0]
+    if data is None or len(data) > MAX_FILE:
         return None
-    if len(data) > MAX_FILE:
+    try:
+        text = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+    except ValueError:
         return None
     lines = []
     for _, raw in logical_lines(text):

@@ -26,7 +26,7 @@ import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
-from .._memo import plain_text, read_memo, settled, status, write_memo
+from .._memo import plain_text, read_memo, read_regular, settled, status, write_memo
 
 TYPE_CHECKING = False  # typing's, without importing typing (about 12M instructions)
 if TYPE_CHECKING:
@@ -41,21 +41,16 @@ _PREFIX = "noop-"
 
 def _key(opts: InstallOptions) -> dict[str, Any] | None:
     """What the answer depends on besides the environment; None if not rememberable."""
-    import stat
-
     from .. import __version__
 
     files: dict[str, str] = {}
     for name in (*opts.requirement_files, *opts.constraint_files):
-        try:
-            # Only a regular file: what is read from a pipe (-r <(...)) or a device the
-            # install would not find there again.
-            if name == "-" or not stat.S_ISREG(os.stat(name).st_mode):
-                return None
-            with open(name, "rb") as fh:
-                text = fh.read().decode("utf-8", "surrogateescape")
-        except OSError:
+        # Only a regular file: what is read from standard input, a pipe (-r <(...)) or a
+        # device the install would not find there again.
+        data = None if name == "-" else read_regular(name, strict=False)[0]
+        if data is None:
             return None
+        text = data.decode("utf-8", "surrogateescape")
         if not plain_text(text):
             return None
         files[name] = text

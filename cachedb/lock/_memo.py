@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .._memo import plain_text, read_memo, settled, status, status_of, write_memo
+from .._memo import NotRegular, plain_text, read_memo, read_regular, settled, status, write_memo
 
 if TYPE_CHECKING:
     from ..index import IndexClient
@@ -110,7 +110,7 @@ def key(opts: CompileOptions) -> Key | None:
         output = None
         if opts.output is not None and opts.output != "-":
             output = read_regular(opts.output)[0]
-    except _NotRegular:
+    except NotRegular:
         return None
     interpreter = _interpreter(opts)
     if interpreter is None:
@@ -126,26 +126,6 @@ def key(opts: CompileOptions) -> Key | None:
     }
     digest = sha256_hex(json.dumps(request, sort_keys=True).encode("utf-8", "surrogateescape"))
     return Key(digest, statuses, output, interpreter, started)
-
-
-class _NotRegular(Exception):
-    """A pipe, device or directory: reading it could take what the full compile reads."""
-
-
-def read_regular(name: str, *, strict: bool = True) -> tuple[bytes | None, list[int] | None]:
-    """A regular file's bytes and status (from the one open file); None, None if absent
-    (or, unless ``strict``, not a regular file)."""
-    import stat
-
-    try:
-        if not stat.S_ISREG(os.stat(name).st_mode):
-            if strict:
-                raise _NotRegular(name)
-            return None, None
-        with open(name, "rb") as fh:
-            return fh.read(), status_of(os.fstat(fh.fileno()))
-    except OSError:
-        return None, None
 
 
 def _memo_file(layout: Layout, digest: str) -> Path:
