@@ -99,6 +99,16 @@ def _stream(
         )
 
 
+def _both(
+    write: Callable[[bytes], object], tee: Callable[[bytes], object]
+) -> Callable[[bytes], None]:
+    def both(chunk: bytes) -> None:
+        write(chunk)
+        tee(chunk)
+
+    return both
+
+
 def _cannot_save(filename: str, dest_dir: Path, exc: OSError) -> CacheError:
     return CacheError(f"cannot save {filename} in {str(dest_dir)!r}: {exc.strerror or exc}")
 
@@ -112,6 +122,7 @@ def download(
     hashes: Mapping[str, str] | None = None,
     expected: Mapping[str, str] | None = None,
     limits: Limits | None = None,
+    tee: Callable[[bytes], object] | None = None,
 ) -> Downloaded:
     """Fetch ``url`` (http(s) or file) into ``dest_dir/filename``.
 
@@ -119,7 +130,8 @@ def download(
     must hold. The bytes go to a temporary name in ``dest_dir`` and are renamed
     only once verified, so a failed or mismatching download leaves nothing behind.
     Reading stops as soon as the bytes exceed ``limits`` (the size the index
-    declares, else the cap).
+    declares, else the cap). ``tee`` is given each piece too, as it is written
+    (a wheel is unpacked while it downloads: ``store/stream.py``).
     """
     limits = limits or Limits()
     refuse_local(url, limits)
@@ -139,7 +151,8 @@ def download(
         raise _cannot_save(filename, dest_dir, exc) from None
     try:
         with os.fdopen(fd, "wb") as out:
-            _stream(session, url, hasher, out.write, limits)
+            write = out.write if tee is None else _both(out.write, tee)
+            _stream(session, url, hasher, write, limits)
         hasher.check(filename, promised, wanted)
         target = dest_dir / filename
         os.replace(tmp_name, target)

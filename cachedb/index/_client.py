@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import threading
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -342,17 +342,17 @@ class IndexClient:
             self._cache.put_blob(blob, data)
         return data
 
-    def download(
-        self, link: Link, dest_dir: Path, *, expected: Mapping[str, str] | None = None
-    ) -> Downloaded:
-        """``link`` into ``dest_dir/<filename>``, verified against its hashes and ``expected``."""
+    def download(self, link: Link, dest_dir: Path, *, expected: Mapping[str, str] | None = None,
+                 tee: Callable[[bytes], object] | None = None) -> Downloaded:  # fmt: skip
+        """``link`` into ``dest_dir/<filename>``, verified against its hashes and ``expected``;
+        ``tee`` is given every piece as it is written."""
         from cachedb.fetch._download import download
 
         if self.offline and local_path(link.url) is None:
             raise NetworkError(f"{link.filename} must be downloaded but --offline is set")
         return download(
             self._session, link.url, dest_dir, link.filename,
-            hashes=link.hashes, expected=expected, limits=self.limits(link),
+            hashes=link.hashes, expected=expected, limits=self.limits(link), tee=tee,
         )  # fmt: skip
 
     def download_many(

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ..index import IndexClient, Link
     from ..remote.tier import RemoteTier
     from ..store import Cache
+    from ..store.stream import StreamUnpack
     from ..store.unpack import UnpackedWheel
     from .unpack_workers import ForkedUnpacks
 
@@ -53,6 +54,9 @@ class Unpacks:
         self._forked: ForkedUnpacks | None = None
         # One wheel at a time: unpack_wheel keeps both cores busy with a big one.
         self._jobs: Background[Path, UnpackedWheel] = Background(1, "unpack")
+        self._streams: dict[Path, StreamUnpack] = {}  # downloaded, not yet finished
+        self._streamed: dict[Path, UnpackedWheel] = {}  # unpacked while downloading
+        self._lock = threading.Lock()
         # One wheel gains nothing from a worker: unpack_wheel uses both cores itself.
         if wheels >= 2 and can_fork():
             from .unpack_workers import ForkedUnpacks
@@ -69,6 +73,47 @@ class Unpacks:
         from ..store.unpack import unpack_wheel
 
         self._jobs.submit(wheel, unpack_wheel, wheel, self._cache.layout.tmp, archive_id=sha256)
+
+    def download(self, index: IndexClient, link: Link, dest_dir: Path) -> Downloaded:
+        """``index.download(link, dest_dir)``, a big wheel unpacked as its bytes arrive
+        (``store/stream.py``); ``finish`` then keeps that tree or unpacks the file."""
+        from ..fetch import local_path
+        from ..store.stream import stream_into
+
+        stream = None if local_path(link.url) else stream_into(dest_dir, link.size)
+        if stream is None:
+            return index.download(link, dest_dir)
+        try:
+            got = index.download(link, dest_dir, tee=stream.feed)
+        except BaseException:
+            stream.discard()
+            raise
+        with self._lock:
+            self._streams[got.path] = stream
+        return got
+
+    def finish(self, wheel: Path, sha256: str) -> None:
+        """Have ``wheel`` (its sha256 verified and allowed) unpacked: its tree streamed
+        while it downloaded, where that is what unpacking the file would give."""
+        with self._lock:
+            stream = self._streams.pop(wheel, None)
+        if stream is not None:
+            if self._cache.archive_path(sha256).is_dir():
+                stream.discard()  # as start: most likely stored already
+                return
+            tree = stream.finish(wheel, sha256)
+            if tree is not None:
+                with self._lock:
+                    self._streamed[wheel] = tree
+                return
+        self.start(wheel, sha256)
+
+    def forget(self, wheel: Path) -> None:
+        """Remove what was streamed of ``wheel`` (one not to be unpacked)."""
+        with self._lock:
+            stream = self._streams.pop(wheel, None)
+        if stream is not None:
+            stream.discard()
 
     def fetch(self, index: IndexClient, link: Link, dest_dir: Path) -> Downloaded | None:
         """``index.download(link, dest_dir)`` done by an unpacking worker, which then
@@ -92,12 +137,21 @@ class Unpacks:
 
     def take(self, wheel: Path) -> UnpackedWheel | None:
         """The tree of ``wheel`` (waiting for it), or None if it was not unpacked here."""
+        with self._lock:
+            streamed = self._streamed.pop(wheel, None)
+        if streamed is not None:
+            return streamed
         if self._forked is not None:
             return self._forked.take(wheel)
         return self._jobs.take(wheel)
 
     def discard(self) -> None:
-        trees = self._jobs.abandon()
+        with self._lock:
+            streams, self._streams = list(self._streams.values()), {}
+            trees, self._streamed = list(self._streamed.values()), {}
+        for stream in streams:
+            stream.discard()
+        trees += self._jobs.abandon()
         if self._forked is not None:
             trees.extend(self._forked.abandon())
         for tree in trees:
@@ -195,10 +249,12 @@ class Fetcher:
             got = self.unpacks.fetch(self._index, link, self.staging)
             if got is not None:
                 return got  # and unpacked already, whatever the --hash values (checked later)
-            got = self._index.download(link, self.staging)
+            got = self.unpacks.download(self._index, link, self.staging)
         # A mismatch is reported by the caller, in order, once every download is done.
         if self._hash_allowed(name, got.sha256):
-            self.unpacks.start(got.path, got.sha256)
+            self.unpacks.finish(got.path, got.sha256)
+        else:
+            self.unpacks.forget(got.path)
         return got
 
     def _hash_allowed(self, name: str, sha256: str) -> bool:

@@ -58,7 +58,7 @@ class Writer:
             # under a umask that takes bits from it).
             fd = os.open(f"{self.root}/{name}", _CREATE, 0o755 if executable else 0o644)
             try:
-                if _UMASK_BITES():
+                if UMASK_BITES():
                     os.fchmod(fd, 0o755 if executable else 0o644)
                 write_all(fd, data)
             finally:
@@ -85,7 +85,7 @@ class Writer:
         fd = os.open(f"{self.root}/{name}", _CREATE, 0o755 if executable else 0o644)
         size = crc = 0
         try:
-            if _UMASK_BITES():
+            if UMASK_BITES():
                 os.fchmod(fd, 0o755 if executable else 0o644)
             for chunk in self.reader.chunks(info):
                 size += len(chunk)
@@ -121,12 +121,12 @@ def _umask_bites() -> bool:
     return bool(umask & 0o755)
 
 
-_UMASK_BITES = functools.cache(_umask_bites)
+UMASK_BITES = functools.cache(_umask_bites)
 
 
 def make_directories(root: str, directories: list[str]) -> None:
     """Every directory a file goes in, parents first, before any file is written."""
-    fix = _UMASK_BITES()
+    fix = UMASK_BITES()
     for directory in directories:
         try:
             os.mkdir(f"{root}/{directory}", 0o755)
