@@ -29,6 +29,7 @@ from wheelbuilder import UnseekableStream, make_wheel
 
 from cachedb.errors import InvalidWheel
 from cachedb.index import IndexClient
+from cachedb.install import fetching as fetching_module
 from cachedb.install.fetching import Fetcher
 from cachedb.install.unpack_workers import ForkedUnpacks
 from cachedb.store import open_cache
@@ -257,6 +258,7 @@ def test_the_fetcher_keeps_streamed_trees_only_where_they_equal_the_unpack(
     """Downloads on this process's threads (an index elsewhere: 8 at once) are streamed;
     each tree taken is the ordinary unpack's, a bad wheel fails as it would."""
     monkeypatch.setattr(stream_module, "STREAM_FROM", 1)  # these small wheels too
+    monkeypatch.setattr(fetching_module, "STREAMS_AT_ONCE", 8)  # all of them
     wheels = _world(tmp_path / "src")
     for wheel in wheels:
         index_server.add(wheel)

@@ -35,6 +35,11 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+# Downloads unpacked as they arrive, at most, on this process's download threads: each
+# is a core's work (inflating, hashing, writing) beside the downloading itself. Downloads
+# start largest first, so these are the biggest, the last to arrive.
+STREAMS_AT_ONCE = 2
+
 
 def allowed_sha256(hashes: frozenset[str]) -> set[str]:
     """The sha256 digests among a requirement's ``--hash`` values."""
@@ -54,8 +59,8 @@ class Unpacks:
         self._forked: ForkedUnpacks | None = None
         # One wheel at a time: unpack_wheel keeps both cores busy with a big one.
         self._jobs: Background[Path, UnpackedWheel] = Background(1, "unpack")
-        self._streams: dict[Path, StreamUnpack] = {}  # downloaded, not yet finished
         self._streamed: dict[Path, UnpackedWheel] = {}  # unpacked while downloading
+        self._streams = 0  # downloads being unpacked as they arrive, in this process
         self._lock = threading.Lock()
         # One wheel gains nothing from a worker: unpack_wheel uses both cores itself.
         if wheels >= 2 and can_fork():
@@ -74,29 +79,33 @@ class Unpacks:
 
         self._jobs.submit(wheel, unpack_wheel, wheel, self._cache.layout.tmp, archive_id=sha256)
 
-    def download(self, index: IndexClient, link: Link, dest_dir: Path) -> Downloaded:
+    def download(
+        self, index: IndexClient, link: Link, dest_dir: Path
+    ) -> tuple[Downloaded, StreamUnpack | None]:
         """``index.download(link, dest_dir)``, a big wheel unpacked as its bytes arrive
-        (``store/stream.py``); ``finish`` then keeps that tree or unpacks the file."""
+        (``store/stream.py``): ``finish`` then keeps that tree or unpacks the file."""
         from ..fetch import local_path
         from ..store.stream import stream_into
 
-        stream = None if local_path(link.url) else stream_into(dest_dir, link.size)
+        with self._lock:
+            stream = None
+            if self._streams < STREAMS_AT_ONCE and not local_path(link.url):
+                stream = stream_into(dest_dir, link.size)
+                self._streams += stream is not None
         if stream is None:
-            return index.download(link, dest_dir)
+            return index.download(link, dest_dir), None
         try:
-            got = index.download(link, dest_dir, tee=stream.feed)
+            return index.download(link, dest_dir, tee=stream.feed), stream
         except BaseException:
             stream.discard()
             raise
-        with self._lock:
-            self._streams[got.path] = stream
-        return got
+        finally:
+            with self._lock:
+                self._streams -= 1
 
-    def finish(self, wheel: Path, sha256: str) -> None:
-        """Have ``wheel`` (its sha256 verified and allowed) unpacked: its tree streamed
-        while it downloaded, where that is what unpacking the file would give."""
-        with self._lock:
-            stream = self._streams.pop(wheel, None)
+    def finish(self, wheel: Path, sha256: str, stream: StreamUnpack | None) -> None:
+        """Have ``wheel`` (its sha256 verified and allowed) unpacked: the tree ``stream``
+        wrote while it downloaded, where that is what unpacking the file would give."""
         if stream is not None:
             if self._cache.archive_path(sha256).is_dir():
                 stream.discard()  # as start: most likely stored already
@@ -107,13 +116,6 @@ class Unpacks:
                     self._streamed[wheel] = tree
                 return
         self.start(wheel, sha256)
-
-    def forget(self, wheel: Path) -> None:
-        """Remove what was streamed of ``wheel`` (one not to be unpacked)."""
-        with self._lock:
-            stream = self._streams.pop(wheel, None)
-        if stream is not None:
-            stream.discard()
 
     def fetch(self, index: IndexClient, link: Link, dest_dir: Path) -> Downloaded | None:
         """``index.download(link, dest_dir)`` done by an unpacking worker, which then
@@ -147,10 +149,7 @@ class Unpacks:
 
     def discard(self) -> None:
         with self._lock:
-            streams, self._streams = list(self._streams.values()), {}
             trees, self._streamed = list(self._streamed.values()), {}
-        for stream in streams:
-            stream.discard()
         trees += self._jobs.abandon()
         if self._forked is not None:
             trees.extend(self._forked.abandon())
@@ -245,16 +244,17 @@ class Fetcher:
         # The remote first: the blob of this very file (named by the link's sha256, and
         # verified against it), unpacked below as any download is.
         got = self._remote.fetch_wheel(link, self.staging) if self._remote else None
+        stream = None
         if got is None:
             got = self.unpacks.fetch(self._index, link, self.staging)
             if got is not None:
                 return got  # and unpacked already, whatever the --hash values (checked later)
-            got = self.unpacks.download(self._index, link, self.staging)
+            got, stream = self.unpacks.download(self._index, link, self.staging)
         # A mismatch is reported by the caller, in order, once every download is done.
         if self._hash_allowed(name, got.sha256):
-            self.unpacks.finish(got.path, got.sha256)
-        else:
-            self.unpacks.forget(got.path)
+            self.unpacks.finish(got.path, got.sha256, stream)
+        elif stream is not None:
+            stream.discard()
         return got
 
     def _hash_allowed(self, name: str, sha256: str) -> bool:

@@ -8,6 +8,8 @@ through ``records`` and nothing else of this package).
 - ``zipdir``: the zip's central directory, parsed once (``read_directory``), and
   its byte layout checked (``read_layout``); ``WheelBytes``, ``Member``
 - ``inflate``: a member's bytes, never more than it declares (``MemberReader``)
+- ``localheaders``: the members read from their local headers as the bytes arrive
+  (``LocalHeaders``), stopping at any doubt (``Unsure``)
 - ``members``: which members a wheel may have (names, types, sizes; the limits)
 - ``metadata``: the ``.dist-info`` directory, WHEEL and METADATA checked against
   the filename; ``wheel_metadata``, the METADATA of a wheel file
