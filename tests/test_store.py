@@ -613,5 +613,10 @@ def test_cached_pins_answer_as_cached_wheels_asked_pin_by_pin(tmp_path: Path) ->
     with open_cache(tmp_path / "cache") as cache:
         batch = cache.cached_pins(pins)
         one_by_one = {pin: cache.cached_wheels(*pin) for pin in pins}
+        names = ["aa", "b-b", "cc"]
+        by_names = cache.cached_wheels_of(names)
+        name_by_name = {name: cache.cached_wheels(name) for name in names}
     assert batch == one_by_one
+    assert by_names == name_by_name
+    assert [len(by_names[n]) for n in names] == [4, 1, 0]
     assert [len(batch[p]) for p in pins[:6]] == [2, 2, 0, 1, 0, 0]
