@@ -338,20 +338,9 @@ class Cache:
     def cached_wheels_of(self, names: Iterable[str]) -> dict[str, list[CachedWheel]]:
         """``cached_wheels(name)`` of every (canonical) name in ``names``: one query."""
         out: dict[str, list[CachedWheel]] = {name: [] for name in names}
-        wanted = sorted(out)
-        rows = self.read_sql(lambda run: catalog.cached_wheels_of(run, wanted)) if wanted else []
+        rows = self.read_sql(lambda run: catalog.cached_wheels_of(run, sorted(out))) if out else []
         for wheel in self._wheels(rows):
             out[wheel.name].append(wheel)
-        return out
-
-    def cached_pins(
-        self, pins: Iterable[tuple[str, str]]
-    ) -> dict[tuple[str, str], list[CachedWheel]]:
-        """``cached_wheels(name, version)`` of every (name, version) in ``pins``: one query."""
-        out: dict[tuple[str, str], list[CachedWheel]] = {pin: [] for pin in pins}
-        for wheels in self.cached_wheels_of({name for name, _ in out}).values():
-            for wheel in wheels:
-                out.get((wheel.name, wheel.version), []).append(wheel)
         return out
 
     def _wheels(self, rows: list[tuple[Any, ...]]) -> list[CachedWheel]:
