@@ -46,6 +46,7 @@ WARM_UNUSED = {
     "cachedb.wheel.inflate",
     "cachedb.wheel.metadata",
     "cachedb.wheel.zipdir",
+    "pickle",  # install/forked: only a failed linking process sends back a pickle
     "tempfile",
     "tomllib",
 }
