@@ -106,8 +106,9 @@ class LocalHashes:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        # Before this run lists or reads any local file: what is settled before it was
-        # not changed while the run read it.
+        # Made before this run reads any local file (the finder makes it, downloads and
+        # copies start after): a status settled before this was not changed while the
+        # run read the file.
         self._started = time.time_ns()
         self._known: dict[str, dict[str, list[object]]] = {}
         self._dirty: set[str] = set()
