@@ -4,7 +4,6 @@ find-links directory, and offline every usable cached wheel)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -151,21 +150,14 @@ class CacheHits:
         )
 
     def local_sha256(self, name: str, link: Link) -> str | None:
-        """The sha256 of a local file offered without one (remembered by its stat)."""
+        """The sha256 of a local file offered without one (remembered by its status)."""
         from ..fetch import local_path
 
         path = local_path(link.url)
         if path is None or self._local_hashes is None:
             return None
-        size, mtime_ns = link.size, link.mtime_ns
-        if size is None or mtime_ns is None:
-            try:
-                st = os.stat(path)
-            except OSError:
-                return None
-            size, mtime_ns = st.st_size, st.st_mtime_ns
         try:
-            return self._local_hashes.sha256(path, size, mtime_ns, refresh=self._refreshes(name))
+            return self._local_hashes.sha256(path, refresh=self._refreshes(name))
         except OSError:
             return None
 
@@ -197,9 +189,7 @@ class CacheHits:
         ]
         if not same_name:
             return None
-        sha = self._local_hashes.sha256(
-            file.path, file.size, file.mtime_ns, refresh=self._refreshes(name)
-        )
+        sha = self._local_hashes.sha256(file.path, refresh=self._refreshes(name))
         source = source_key(str(directory))
         for wheel in same_name:
             if is_hit(wheel.filename, wheel.archive_id, wheel.key,
