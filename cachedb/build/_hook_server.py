@@ -14,9 +14,17 @@ backend path (the script would add a second path finder), and nothing printed,
 warned or started in a thread by the import. Otherwise the first line says so and
 the caller runs every hook in a fresh subprocess instead.
 
-Protocol: lines on fd 0 (``HOOK\\0CONTROL_DIR\\0OUTPUT``) and fd 1 (first ``ready``
-or ``plain``, then the exit status of each hook, whose stdout and stderr went to
-OUTPUT). End of input ends the server.
+The server may be started before its build environment is complete (while the backend's
+requirements install): it waits for ``go`` before importing anything, and goes on only
+where its start read what a start now would: no ``.pth`` file or customize module in the
+environment's own site directories (the install may have added one after the start read
+them), and the same ones elsewhere. Otherwise it says ``stale`` and ends, and the caller
+starts a new one.
+
+Protocol: lines on fd 0 (first ``go``, or ``late`` for a server started early, then
+``HOOK\\0CONTROL_DIR\\0OUTPUT``) and fd 1 (first ``ready``, ``plain`` or ``stale``, then the
+exit status of each hook, whose stdout and stderr went to OUTPUT). End of input ends the
+server.
 """
 
 from __future__ import annotations
@@ -75,6 +83,42 @@ def script_code(script: str) -> CodeType:
     return code
 
 
+def _site_directories() -> list[str]:
+    """Where a start looks for ``.pth`` files and customize modules: the path, and the site
+    directories (that one created later would be on a fresh start's path)."""
+    import site
+
+    found = list(sys.path)
+    for directory in site.getsitepackages():
+        if directory not in found:
+            found.append(directory)
+    return found
+
+
+def _site_state(directories: list[str]) -> list[list[str] | None]:
+    """The ``.pth`` files and site/user customize modules in each of ``directories``."""
+    state: list[list[str] | None] = []
+    for directory in directories:
+        try:
+            names = os.listdir(directory or ".")
+        except OSError:
+            state.append(None)
+            continue
+        state.append(
+            sorted(
+                n
+                for n in names
+                if n.endswith(".pth") or n.partition(".")[0] in ("sitecustomize", "usercustomize")
+            )
+        )
+    return state
+
+
+def _inside(path: str, prefix: str) -> bool:
+    path, prefix = _real(path), _real(prefix)
+    return path == prefix or path.startswith(prefix.rstrip(os.sep) + os.sep)
+
+
 def _real(path: str) -> str:
     return os.path.normcase(os.path.realpath(path))
 
@@ -86,6 +130,22 @@ def _serve(script: str, output: str) -> tuple[CodeType, str, str]:
     answers = os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
+    directories = _site_directories()
+    started = _site_state(directories)
+    go = requests.readline()
+    if go == b"late\n":  # started before the environment was complete
+        now = _site_state(directories)
+        ours = [now[i] for i, d in enumerate(directories) if _inside(d, sys.prefix)]
+        if now != started or any(ours):
+            # Such a file in the environment's own directories may have come after the
+            # start read them (a fresh start would read it); elsewhere, any change says so.
+            os.write(answers, b"stale\n")
+            os._exit(0)
+        import importlib
+
+        importlib.invalidate_caches()  # the import system lists directories anew, as a start
+    elif go != b"go\n":
+        os._exit(0)
     code = _preload(script, output)
     os.write(answers, b"ready\n" if code is not None else b"plain\n")
     if code is None:

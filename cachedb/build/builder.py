@@ -368,6 +368,8 @@ class Builder:
         python = build_env.create_env(env_dir, self._python)
         backend = Backend(work.tree, python, what, scratch=work.directory / "hooks")
         work.backend = backend  # closed by close() from here on
+        if backend.requires:
+            backend.prestart()  # its interpreter starts while they install
         chain = [*ancestors, source.key]
         build_env.install_requirements(
             env_dir, backend.requires, self._installer, chain=chain, what=what

@@ -52,10 +52,20 @@ def run_plain(cmd: Sequence[str], cwd: str | None, env: dict[str, str]) -> tuple
 
 class HookServer:
     """One source's hook server, started on the first hook (``cmd`` is pyproject-hooks'
-    ``[python, IN_PROCESS, HOOK, CONTROL_DIR]``); ``scratch`` holds the hooks' output."""
+    ``[python, IN_PROCESS, HOOK, CONTROL_DIR]``); ``scratch`` holds the hooks' output.
+
+    A ``held`` server is started earlier, while its build environment is still being
+    installed: its interpreter starts meanwhile, and it imports the backend on ``release``.
+    """
 
     def __init__(
-        self, cmd: Sequence[str], cwd: str | None, env: dict[str, str], scratch: Path
+        self,
+        cmd: Sequence[str],
+        cwd: str | None,
+        env: dict[str, str],
+        scratch: Path,
+        *,
+        held: bool = False,
     ) -> None:
         self._key = (cmd[0], cmd[1], cwd, env)
         self._scratch = scratch
@@ -69,9 +79,30 @@ class HookServer:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
-        self.declined = self._answer() != b"ready"
+        self.declined = False
+        self.held = held
+        if not held:
+            self.release()
+
+    def release(self) -> bool:
+        """Let the server import the backend. False where it must not serve: its start saw
+        other ``.pth`` files or customize modules than a start now would (it has ended)."""
+        assert self._proc is not None and self._proc.stdin is not None
+        go = b"late\n" if self.held else b"go\n"
+        self.held = False
+        try:
+            self._proc.stdin.write(go)
+            self._proc.stdin.flush()
+        except OSError:
+            pass  # it has ended: its answer is empty
+        answer = self._answer()
+        if answer == b"stale":
+            self.close()
+            return False
+        self.declined = answer != b"ready"
         if self.declined:
             self.close()
+        return True
 
     def moved(self, cmd: Sequence[str], cwd: str | None, env: dict[str, str]) -> bool:
         """Whether the hook ``cmd`` runs elsewhere than the server does (a new one could

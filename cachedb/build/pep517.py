@@ -8,6 +8,7 @@ the warm install path.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -77,6 +78,11 @@ class Backend:
         extra_environ: Mapping[str, str] | None = None,
     ) -> None:
         env = hook_env(dict(extra_environ or {}), _DROPPED_ENV)
+        held = self._server
+        if held is not None and held.held and not (held.serves(cmd, cwd, env) and held.release()):
+            # Started for another hook command, or before its environment got a .pth file.
+            held.close()
+            self._server = None
         if self._server is not None and self._server.moved(cmd, cwd, env):
             self.restart()
         if self._server is None and self._scratch is not None and FORKS:
@@ -90,6 +96,30 @@ class Backend:
         self.output.extend(output.decode("utf-8", "replace").splitlines())
         if code != 0:
             raise subprocess.CalledProcessError(code, list(cmd), output)
+
+    def prestart(self) -> None:
+        """Start the hook server for the first hook now, while the build environment's
+        requirements install: the interpreter's start is then no longer on the way. The
+        first hook uses it only if it is that hook's server exactly (``_run``)."""
+        if self._scratch is None or not FORKS or self._server is not None:
+            return
+        try:
+            # The command pyproject-hooks runs every hook with, but for the hook's own
+            # arguments; a guess at worst: a server for another command is closed unused.
+            from pyproject_hooks._in_process import _in_proc_script_path
+
+            caller = self._builder._hook
+            extra = {"_PYPROJECT_HOOKS_BUILD_BACKEND": caller.build_backend}
+            if caller.backend_path:
+                return  # the server declines an in-tree backend anyway
+            with _in_proc_script_path() as script:  # type: ignore[no-untyped-call]
+                cmd = [caller.python_executable, os.path.abspath(str(script))]
+        except (ImportError, AttributeError):
+            return
+        env = hook_env(extra, _DROPPED_ENV)
+        scratch = self._scratch / f"server-{self._servers}"
+        self._server = HookServer(cmd, caller.source_dir, env, scratch, held=True)
+        self._servers += 1
 
     def restart(self) -> None:
         """The next hook starts from a fresh process (say, after its environment changed)."""
