@@ -199,9 +199,10 @@ def test_a_backend_whose_import_a_fork_could_not_repeat_runs_every_hook_fresh(
         assert plain[3].count("importing the backend") == 2  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("minor", [None, "3.8"])
 @pytest.mark.parametrize("added", ["module", "pth", "sitecustomize"])
 def test_a_server_started_while_its_environment_installs_serves_only_as_a_fresh_start_would(
-    added: str, tmp_path: Path
+    added: str, minor: str | None, tmp_path: Path
 ) -> None:
     # What the builder does: the server starts (held), then the build requirements install.
     # The backend is importable only through what the install adds: the module itself, or
@@ -214,7 +215,11 @@ def test_a_server_started_while_its_environment_installs_serves_only_as_a_fresh_
     results = []
     for forking in (False, True):
         root = tmp_path / f"round-{forking}"
-        venv.EnvBuilder(with_pip=False, symlinks=True).create(root / "env")
+        if minor is None:
+            venv.EnvBuilder(with_pip=False, symlinks=True).create(root / "env")
+        else:
+            venv_of = [find_python(minor), "-m", "venv", "--without-pip", root / "env"]
+            subprocess.run(venv_of, check=True)
         python = root / "env" / "bin" / "python"
         site = site_packages(python)
         elsewhere = root / "elsewhere"
