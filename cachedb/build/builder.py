@@ -41,6 +41,8 @@ from .sources import (
 )
 
 if TYPE_CHECKING:
+    import subprocess
+
     from ..remote.tier import RemoteTier
     from ..store import Cache, CachedWheel
     from .pep517 import Backend, Distribution
@@ -308,12 +310,12 @@ class Builder:
         assert work.backend is not None
         distribution: Distribution = "editable" if source.editable else "wheel"
         wheel = work.backend.build(distribution, work.directory / "dist")
-        work.backend.close()  # its last hook: no idle hook server per source built
-        # Its tree, environment and hook output are spent: removed while the wheel is stamped
-        # and stored (system calls, slow on some filesystems). Built again, it starts over.
+        server = work.backend.close(wait=False)  # its last hook: no idle hook server
+        # Its tree, environment and hook output are spent: removed (and the server's exit
+        # awaited) while the wheel is stamped and stored. Built again, it starts over.
         del self._works[source.key]
         spent: Background[str, None] = Background(1, "build-spent")
-        spent.submit("spent", _remove_spent, work.directory)
+        spent.submit("spent", _remove_spent, work.directory, server)
         try:
             version = checked_version(source, wheel.name, self.rank(wheel.name))
             out = work.directory / "stamped"
@@ -386,7 +388,9 @@ class Builder:
         return project_directory(directory / "src", parsed.subdirectory, source.url)
 
 
-def _remove_spent(directory: Path) -> None:
+def _remove_spent(directory: Path, server: subprocess.Popen[bytes] | None) -> None:
     """What a source's build leaves in its workspace that storing the wheel does not read."""
+    if server is not None:
+        server.wait()
     for name in ("src", "env", "hooks", "metadata"):
         shutil.rmtree(directory / name, ignore_errors=True)

@@ -142,15 +142,20 @@ class HookServer:
         assert self._proc is not None and self._proc.stdout is not None
         return self._proc.stdout.readline().rstrip(b"\n")
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = True) -> subprocess.Popen[bytes] | None:
+        """End the server; with ``wait=False`` its process is returned for the caller to reap
+        (the server is done once its input ends: only the exit is left)."""
         proc, self._proc = self._proc, None
         if proc is None:
-            return
+            return None
         assert proc.stdin is not None and proc.stdout is not None
         with contextlib.suppress(OSError):
             proc.stdin.close()  # the server ends at the end of its input
         proc.stdout.close()
+        if not wait:
+            return proc
         proc.wait()
+        return None
 
 
 def hook_env(extra: dict[str, str] | None, dropped: Sequence[str]) -> dict[str, str]:

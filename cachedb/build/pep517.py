@@ -126,10 +126,10 @@ class Backend:
         if self._server is not None and not self._server.declined:
             self.close()
 
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            self._server = None
+    def close(self, *, wait: bool = True) -> subprocess.Popen[bytes] | None:
+        """End the hook server, if any (``wait=False``: see ``HookServer.close``)."""
+        server, self._server = self._server, None
+        return None if server is None else server.close(wait=wait)
 
     @contextmanager
     def _hook(self, hook: str) -> Iterator[None]:
