@@ -72,7 +72,8 @@ class HookServer:
         self._calls = 0
         scratch.mkdir(parents=True, exist_ok=True)
         self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-            [cmd[0], "-c", _START, _SERVER, cmd[1], str(scratch / "preload.out")],
+            [cmd[0], "-c", _START, _SERVER, cmd[1], str(scratch / "preload.out")]
+            + (["held"] if held else []),
             cwd=cwd,
             env=env,
             stdin=subprocess.PIPE,
@@ -88,13 +89,13 @@ class HookServer:
         """Let the server import the backend. False where it must not serve: its start saw
         other ``.pth`` files or customize modules than a start now would (it has ended)."""
         assert self._proc is not None and self._proc.stdin is not None
-        go = b"late\n" if self.held else b"go\n"
-        self.held = False
-        try:
-            self._proc.stdin.write(go)
-            self._proc.stdin.flush()
-        except OSError:
-            pass  # it has ended: its answer is empty
+        if self.held:
+            self.held = False
+            try:
+                self._proc.stdin.write(b"go\n")
+                self._proc.stdin.flush()
+            except OSError:
+                pass  # it has ended: its answer is empty
         answer = self._answer()
         if answer == b"stale":
             self.close()
