@@ -356,7 +356,9 @@ class Builder:
         what = source.shown
         env_dir = work.directory / "env"
         python = build_env.create_env(env_dir, self._python)
-        backend = Backend(work.tree, python, what, scratch=work.directory / "hooks")
+        tmp = work.directory / "tmp"  # removed with the workspace, at close
+        tmp.mkdir(exist_ok=True)
+        backend = Backend(work.tree, python, what, scratch=work.directory / "hooks", tmp=tmp)
         work.backend = backend  # closed by close() from here on
         if backend.requires:
             backend.prestart()  # its interpreter starts while they install

@@ -48,11 +48,32 @@ def _last_error(lines: Sequence[str]) -> str | None:
     return None
 
 
+@contextmanager
+def _temporary_files(tmp: Path | None) -> Iterator[None]:
+    """The stdlib's temporary files made in ``tmp`` meanwhile (pyproject-hooks makes each
+    hook's control directory with ``tempfile``, in the system's temporary directory)."""
+    if tmp is None:
+        yield
+        return
+    import tempfile
+
+    before, tempfile.tempdir = tempfile.tempdir, str(tmp)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = before
+
+
 class Backend:
     """The hooks of the project in ``source_dir``, run by ``python`` (a build environment's)."""
 
     def __init__(
-        self, source_dir: Path, python: Path, what: str, scratch: Path | None = None
+        self,
+        source_dir: Path,
+        python: Path,
+        what: str,
+        scratch: Path | None = None,
+        tmp: Path | None = None,
     ) -> None:
         from build import BuildException, ProjectBuilder
 
@@ -61,6 +82,9 @@ class Backend:
         # With ``scratch`` (a directory of our own), hooks run forked from one process
         # that imported the backend (build/hooks.py); without, each in a fresh one.
         self._scratch = scratch
+        # With ``tmp`` (a directory of our own), the hooks' temporary files are made there:
+        # pyproject-hooks' control directories here, the backend's through TMPDIR.
+        self._tmp = tmp
         self._server: HookServer | None = None
         self._servers = 0
         self.forked = 0  # hooks run forked from a server (the rest each in a fresh process)
@@ -77,7 +101,7 @@ class Backend:
         cwd: str | None = None,
         extra_environ: Mapping[str, str] | None = None,
     ) -> None:
-        env = hook_env(dict(extra_environ or {}), _DROPPED_ENV)
+        env = self._env(extra_environ)
         held = self._server
         if held is not None and held.held and not (held.serves(cmd, cwd, env) and held.release()):
             # Started for another hook command, or before its environment got a .pth file.
@@ -116,10 +140,17 @@ class Backend:
                 cmd = [caller.python_executable, os.path.abspath(str(script))]
         except (ImportError, AttributeError):
             return
-        env = hook_env(extra, _DROPPED_ENV)
+        env = self._env(extra)
         scratch = self._scratch / f"server-{self._servers}"
         self._server = HookServer(cmd, caller.source_dir, env, scratch, held=True)
         self._servers += 1
+
+    def _env(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+        """The environment of a hook that pyproject-hooks runs with ``extra``."""
+        extra = dict(extra or {})
+        if self._tmp is not None:
+            extra.update(dict.fromkeys(("TMPDIR", "TEMP", "TMP"), str(self._tmp)))
+        return hook_env(extra, _DROPPED_ENV)
 
     def restart(self) -> None:
         """The next hook starts from a fresh process (say, after its environment changed)."""
@@ -138,7 +169,7 @@ class Backend:
 
         try:
             # pyproject-hooks re-raises the backend's warnings here: they are build output.
-            with warnings.catch_warnings(record=True) as caught:
+            with warnings.catch_warnings(record=True) as caught, _temporary_files(self._tmp):
                 warnings.simplefilter("always")
                 try:
                     yield
