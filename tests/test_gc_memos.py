@@ -149,7 +149,10 @@ def test_gc_never_follows_a_link_in_place_of_the_hosts_directory(tmp_path: Path)
     here = Layout(cache).interpreters
     here.parent.mkdir(parents=True, exist_ok=True)
     here.symlink_to(elsewhere)
-    assert _gc(cache)["memos"] == []
+    # Refused as a linked top-level folder is (docs/guarantees.md, "linked folders").
+    done = cachedb("gc", "--cache-dir", cache)
+    assert done.returncode != 0 and "is a symbolic link" in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
     assert victim.read_text() == "{not json"
 
 

@@ -13,6 +13,7 @@ from indexserver import IndexServer
 from installtools import cachedb, tree
 from wheelbuilder import make_wheel
 
+from cachedb.store.layout import Layout
 from cachedb.target import venv_template
 from cachedb.target.pythons import find_python, parse_request
 from cachedb.target.venv import run_stdlib_venv
@@ -295,7 +296,7 @@ def test_a_template_whose_origin_is_not_in_its_files_is_made_again(tmp_path: Pat
     assert tree(target) == expected
 
 
-@pytest.mark.parametrize("folder", ["interpreters-v0", "tmp"])
+@pytest.mark.parametrize("folder", ["interpreters-v0", "tmp", "interpreters-v0/<host>"])
 def test_a_cache_with_a_linked_folder_is_refused_and_nothing_written_through_it(
     tmp_path: Path, folder: str
 ) -> None:
@@ -305,6 +306,9 @@ def test_a_cache_with_a_linked_folder_is_refused_and_nothing_written_through_it(
     cache.mkdir()
     outside = tmp_path / "outside"
     outside.mkdir()
+    if folder.endswith("/<host>"):  # this host's folder, where templates are made
+        folder = Layout(cache).interpreters.relative_to(cache).as_posix()
+        (cache / folder).parent.mkdir()
     (cache / folder).symlink_to(outside)
     env = tmp_path / "env"
     out = cachedb("venv", env, "--cache-dir", cache)

@@ -20,7 +20,7 @@ grace period. Only this host's directory is looked at: another host's
 interpreters are not on this disk. gc reads a memo without moving its access time
 (``O_NOATIME`` where the kernel allows it) and never through a link; what is not a
 regular file it leaves alone. Removing a memo costs at most one full run (or one
-start of the interpreter). Venv templates (``venv-*``) are left as they are.
+start of the interpreter). Venv templates are gc/templates.py's.
 """
 
 from __future__ import annotations

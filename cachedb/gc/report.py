@@ -28,6 +28,7 @@ class Report:
     orphans: list[str] = field(default_factory=list)  # relative to the cache root
     orphan_links: list[str] = field(default_factory=list)  # bucket/key
     memos: list[str] = field(default_factory=list)  # stale memos, relative to the cache root
+    templates: list[str] = field(default_factory=list)  # stale venv templates, the same
     finished: int = 0  # archives a previous, interrupted run had marked deleted
     seconds: float = 0.0
 
@@ -48,6 +49,8 @@ class Report:
         ]
         if self.memos:
             parts.append(_count(len(self.memos), "stale memo"))
+        if self.templates:
+            parts.append(_count(len(self.templates), "stale venv template"))
         return f"{', '.join(parts)} in {self.seconds:.1f}s"
 
     def lines(self) -> list[str]:
@@ -61,6 +64,7 @@ class Report:
         out += [f"would remove orphan: {p}" for p in self.orphans]
         out += [f"would remove orphan link: {p}" for p in self.orphan_links]
         out += [f"would remove stale memo: {p}" for p in self.memos]
+        out += [f"would remove stale venv template: {p}" for p in self.templates]
         return out
 
     def to_json(self) -> str:
@@ -77,6 +81,7 @@ class Report:
             "orphans": self.orphans,
             "orphan_links": self.orphan_links,
             "memos": self.memos,
+            "templates": self.templates,
             "finished": self.finished,
             "seconds": round(self.seconds, 3),
         }

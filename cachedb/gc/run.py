@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from ..store import Cache
-from . import held, memos, policy, roots, sweep
+from . import held, memos, policy, roots, sweep, templates
 from .policy import Options
 from .report import ArchiveLine, Report
 
@@ -38,6 +38,7 @@ def _run(cache: Cache, options: Options, *, dry_run: bool) -> Report:
         report.orphans = [_rel(cache, p) for p in orphans]
         report.orphan_links = [f"{b}/{k}" for b, k in sweep.find_orphan_links(cache, options.grace)]
         report.memos = [_rel(cache, p) for p in _stale_memos(cache, options)]
+        report.templates = [_rel(cache, p) for p in _stale_templates(cache, options)]
         return report
     if gone:
         report.stale_environments = sorted(roots.mark_gone(cache, gone))
@@ -69,6 +70,9 @@ def _run(cache: Cache, options: Options, *, dry_run: bool) -> Report:
     for path in _stale_memos(cache, options):
         if memos.remove(path):
             report.memos.append(_rel(cache, path))
+    for path in _stale_templates(cache, options):
+        if templates.remove(cache.layout, path):
+            report.templates.append(_rel(cache, path))
     return report
 
 
@@ -76,6 +80,12 @@ def _stale_memos(cache: Cache, options: Options) -> list[Path]:
     if options.clean is not None:
         return []  # clean removes entries of distributions; memos are gc's
     return memos.find_stale(cache.layout, grace=options.grace, max_age=options.max_age)
+
+
+def _stale_templates(cache: Cache, options: Options) -> list[Path]:
+    if options.clean is not None:
+        return []  # as memos: venv templates are gc's
+    return templates.find_stale(cache.layout, grace=options.grace)
 
 
 def _line(candidate: policy.Candidate) -> ArchiveLine:

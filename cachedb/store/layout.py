@@ -143,12 +143,15 @@ class Layout:
             tag.write_text(CACHEDIR_TAG)
 
     def check(self) -> None:
-        """Refuse a cache whose top-level folders are not real directories.
+        """Refuse a cache whose top-level folders (and this host's folder in
+        ``interpreters-v0/``) are not real directories.
 
         A planted link there (``tmp/`` or ``archive-v0/`` leading elsewhere) would
-        make gc empty, and installs write into, a directory outside the cache.
+        make gc empty, and installs write into, a directory outside the cache; the
+        host's folder is where venv templates and memos are written.
         """
-        for name in TOP_LEVEL_DIRS:
+        host = self.interpreters.relative_to(self.root).as_posix()
+        for name in (*TOP_LEVEL_DIRS, host):
             try:
                 mode = os.lstat(self.root / name).st_mode
             except FileNotFoundError:

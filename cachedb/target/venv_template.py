@@ -107,9 +107,31 @@ def _stamp(base: str) -> list[str] | None:
     ]
 
 
+# A template's directory name, and the names a maker killed midway leaves behind (its
+# work tree, or a stale template it moved aside): gc/templates.py finds them by these.
+TEMPLATE_NAME = re.compile(r"venv-tree-[0-9a-f]{32}-(?:plain|prompt)")
+LEFTOVER_NAME = re.compile(
+    r"\.venv-tree-[0-9a-f]{32}-(?:plain|prompt)\.[0-9]+(?:\.[0-9a-f]{8}\.tmp|\.old)"
+)
+
+
 def _template_dir(templates: str, base: str, prompted: bool) -> str:
     digest = sha256_hex(base.encode("utf-8", "surrogateescape"))[:32]
     return os.path.join(templates, f"venv-tree-{digest}-{'prompt' if prompted else 'plain'}")
+
+
+def template_base(directory: str) -> str | None:
+    """The base interpreter the template in ``directory`` was made from; None if it holds
+    no record of this format (its record is never read through a link)."""
+    try:
+        fd = os.open(os.path.join(directory, _RECORD), _READ | getattr(os, "O_NOFOLLOW", 0))
+        try:
+            record = _decode(_read_fd(fd, os.fstat(fd).st_size))
+        finally:
+            os.close(fd)
+    except OSError:
+        return None
+    return record[0][0] if record is not None and record[0] else None
 
 
 def _load(directory: str, stamp: list[str]) -> _Record | None:
