@@ -24,9 +24,16 @@ import contextlib
 import json
 import os
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 from ._digest import sha256_hex
+
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    # Not typing's NamedTuple: that one compiles each field's annotation (~0.2M instructions).
+    from ._record import NamedTuple
+
 
 DIST_SUFFIXES = (".whl", ".tar.gz", ".zip")
 
