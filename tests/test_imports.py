@@ -147,6 +147,30 @@ def test_a_warm_install_loads_only_what_it_uses(tmp_path: Path) -> None:
     assert _hits(locked, {"typer", "sqlalchemy", "alembic"}) == []
 
 
+def test_a_warm_install_from_an_index_loads_only_what_it_uses(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    """Pages fresh by their max-age, every pin cached: no request, no HTTP client, none
+    of what only downloading or unpacking needs, no named tuple of typing's."""
+    index_server.cache_control = "max-age=600"
+    wheels = tmp_path / "wheels"
+    index_server.add(make_wheel(wheels, "app", "1.0", requires=["lib==1.0"]))
+    index_server.add(make_wheel(wheels, "lib", "1.0"))
+    pins = tmp_path / "requirements.txt"
+    pins.write_text("app==1.0\nlib==1.0\n")
+    flags = ["--cache-dir", tmp_path / "cache", "--index-url", index_server.url, "-r", pins]
+    assert cachedb("install", "--python", make_venv(tmp_path / "cold"), *flags).returncode == 0
+    asked = len(index_server.requests)
+
+    loaded = _loaded_by("install", "-q", "--python", make_venv(tmp_path / "warm"), *flags)
+
+    assert len(index_server.requests) == asked
+    assert run_in(tmp_path / "warm", "import app, lib").returncode == 0
+    index_parts = {"cachedb.index", "cachedb.fetch"}
+    assert _hits(loaded, HEAVY | (WARM_UNUSED - index_parts) | {"httpcore", "typer"}) == []
+    assert _typing_named_tuples(loaded) == []
+
+
 @pytest.mark.parametrize("args", [["--help"], ["install", "--help"], ["dir"]])
 def test_help_and_dir_load_neither_packaging_nor_the_database(
     args: list[str], tmp_path: Path
