@@ -5,10 +5,10 @@ find-links location) still offers, and only if it is that very file:
 
 - the same filename (so the same name, version and tags), and
 - the same file identity: the sha256 the source states for it; for a local file
-  (a find-links directory), the sha256 of its bytes, remembered by path, size
-  and modification time so that an unchanged file is never read again; for a
-  remote file whose source states no hash, the same source (the index URL or
-  find-links location in the pointer key).
+  (a find-links directory), the sha256 of its bytes, remembered by path and
+  status (mtime, ctime, size, inode, device) so that an unchanged file is never
+  read again (``LocalHashes``); for a remote file whose source states no hash,
+  the same source (the index URL or find-links location in the pointer key).
 
 An archive is named by its wheel's sha256, so a file with a known sha256 is the
 same archive whichever source offers it. The target interpreter's identity
@@ -23,10 +23,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._digest import sha256_hex
+from ._memo import settled, status_of
 
 if TYPE_CHECKING:
     from typing import NamedTuple
@@ -83,6 +85,11 @@ def is_hit(
     return pointer_source(cached_key) == source
 
 
+def identity(st: os.stat_result) -> list[int]:
+    """What identifies a local file's content unchanged: ``_memo``'s status and the device."""
+    return [*status_of(st), st.st_dev]
+
+
 def file_sha256(path: str) -> str:
     with open(path, "rb") as fh:
         import hashlib  # OpenSSL: only when a local file is hashed, never on a warm run
@@ -91,16 +98,25 @@ def file_sha256(path: str) -> str:
 
 
 class LocalHashes:
-    """The sha256 of local files, remembered by (path, size, mtime) in the cache.
+    """The sha256 of local files, remembered by path and ``stat`` identity in the cache.
 
-    One JSON file per directory under ``directory``. Only a cache of a
-    computation: a lost or damaged file costs reading the wheels again. New
-    answers are written by ``flush`` (on success), so a failed run leaves the
-    cache as it found it.
+    A remembered digest answers only while the file's status is the one it was
+    recorded with: mtime, ctime, size, inode and device (a rewrite keeps size and may
+    put the mtime back, as ``cp -p`` does, but moves the ctime, which no user can set).
+    Only statuses settled before this run began are recorded (``_memo.settled``: git's
+    racy-index rule), so that a change within one timestamp tick of the last, which
+    would leave the status as it was, cannot be missed. One JSON file per directory
+    under ``directory``. Only a cache of a computation: a lost or damaged file costs
+    reading the wheels again. New answers are written by ``flush`` (on success), so a
+    failed run leaves the cache as it found it.
     """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        # Made before this run reads any local file (the finder makes it, downloads and
+        # copies start after): a status settled before this was not changed while the
+        # run read the file.
+        self._started = time.time_ns()
         self._known: dict[str, dict[str, list[object]]] = {}
         self._dirty: set[str] = set()
 
@@ -118,29 +134,40 @@ class LocalHashes:
             self._known[folder] = known
         return known
 
-    def sha256(self, path: str, size: int, mtime_ns: int, *, refresh: bool = False) -> str:
-        """The sha256 of the file at ``path``, read again unless remembered for this size and
-        mtime (``refresh``: read again anyway)."""
+    def sha256(self, path: str, *, refresh: bool = False) -> str:
+        """The sha256 of the file at ``path``, read again unless remembered for its current
+        status (``refresh``: read again anyway). OSError if it cannot be read."""
+        status = identity(os.stat(path))
         folder, filename = os.path.split(path)
-        entries = self._entries(folder)
-        entry = entries.get(filename)
+        entry = self._entries(folder).get(filename)
         if (
             not refresh
             and isinstance(entry, list)
-            and len(entry) == 3
-            and entry[:2] == [size, mtime_ns]
-            and isinstance(entry[2], str)
+            and entry[:-1] == status
+            and isinstance(entry[-1], str)
         ):
-            return entry[2]
+            return entry[-1]
+        # The status taken before reading: a change while reading moves it, so the next
+        # run sees another status and reads the file again.
         digest = file_sha256(path)
-        # The stat taken before reading: if the file changed meanwhile, the next run
-        # sees another stat and reads it again.
-        self.remember(path, size, mtime_ns, digest)
+        self._record(path, status, digest)
         return digest
 
-    def remember(self, path: str, size: int, mtime_ns: int, sha256: str) -> None:
+    def remember(self, path: str, sha256: str) -> None:
+        """``sha256`` is the digest of the bytes this run read from ``path`` (a copy made
+        of it): kept if the file's status now was settled before the run began, so that
+        those bytes are the ones this status describes."""
+        try:
+            status = identity(os.stat(path))
+        except OSError:
+            return
+        self._record(path, status, sha256)
+
+    def _record(self, path: str, status: list[int], sha256: str) -> None:
+        if not settled(status, self._started):
+            return
         folder, filename = os.path.split(path)
-        self._entries(folder)[filename] = [size, mtime_ns, sha256]
+        self._entries(folder)[filename] = [*status, sha256]
         self._dirty.add(folder)
 
     def flush(self) -> None:

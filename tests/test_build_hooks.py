@@ -13,6 +13,7 @@ import sys
 import venv
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from buildtools import write_project
@@ -198,6 +199,79 @@ def test_a_backend_whose_import_a_fork_could_not_repeat_runs_every_hook_fresh(
         assert plain[3].count("importing the backend") == 2  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("minor", [None, "3.8"])
+@pytest.mark.parametrize("added", ["module", "pth", "sitecustomize"])
+def test_a_server_started_while_its_environment_installs_serves_only_as_a_fresh_start_would(
+    added: str, minor: str | None, tmp_path: Path
+) -> None:
+    # What the builder does: the server starts (held), then the build requirements install.
+    # The backend is importable only through what the install adds: the module itself, or
+    # a directory that a .pth file or sitecustomize puts on the path, which a start reads.
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        PYPROJECT.format(module="stateful_backend", backend_path="")
+    )
+    results = []
+    for forking in (False, True):
+        root = tmp_path / f"round-{forking}"
+        if minor is None:
+            venv.EnvBuilder(with_pip=False, symlinks=True).create(root / "env")
+        else:
+            venv_of = [find_python(minor), "-m", "venv", "--without-pip", root / "env"]
+            subprocess.run(venv_of, check=True)
+        python = root / "env" / "bin" / "python"
+        site = site_packages(python)
+        elsewhere = root / "elsewhere"
+        elsewhere.mkdir()
+        tree = root / "tree"
+        shutil.copytree(project, tree)
+        backend = Backend(tree, python, "the project", scratch=root / "hooks" if forking else None)
+        started: list[HookServer] = []
+        try:
+            backend.prestart()
+            if backend._server is not None:  # noqa: SLF001 - the server it started, held
+                started.append(backend._server)  # noqa: SLF001
+            home = site if added == "module" else elsewhere
+            (home / "stateful_backend.py").write_text(STATEFUL.format(prelude=""))
+            if added == "pth":
+                (site / "elsewhere.pth").write_text(f"{elsewhere}\n")
+            elif added == "sitecustomize":
+                (site / "sitecustomize.py").write_text(
+                    f"import sys\nsys.path.append({str(elsewhere)!r})\n"
+                )
+            requires = backend.requires_for("wheel")
+            wheel = backend.build("wheel", root / "dist")
+        finally:
+            backend.close()
+        output = [line.replace(str(tree), "TREE") for line in backend.output]
+        results.append((requires, wheel.name, wheel.read_bytes(), output))
+        if forking:
+            assert len(started) == 1 and backend.forked == 2
+            # The held server served unless the start it made reads differently now.
+            assert backend._servers == (1 if added == "module" else 2)  # noqa: SLF001
+    assert results[0] == results[1]
+
+
+def test_a_held_server_for_another_command_is_closed_unused(
+    env_python: Path, tmp_path: Path
+) -> None:
+    project = stateful_project(env_python, tmp_path)
+    backend = Backend(project, env_python, "the project", scratch=tmp_path / "hooks")
+    try:
+        backend.prestart()
+        held = backend._server  # noqa: SLF001
+        assert held is not None and held.held and held._proc is not None  # noqa: SLF001
+        pid = held._proc.pid  # noqa: SLF001
+        held._key = ("another", *held._key[1:])  # noqa: SLF001 - as if the guess were wrong
+        wheel = backend.build("wheel", tmp_path / "dist")
+    finally:
+        backend.close()
+    assert backend.forked == 1 and b"calls=['build']" in wheel.read_bytes()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
 def test_a_failing_forked_hook_reports_what_a_fresh_one_does(
     env_python: Path, tmp_path: Path
 ) -> None:
@@ -263,8 +337,9 @@ def test_a_cache_path_with_a_newline_runs_the_hooks_fresh(env_python: Path, tmp_
     assert b"calls=['build']" in wheel.read_bytes()
 
 
+@pytest.mark.parametrize("backend", ["flit", "setuptools"])
 def test_an_install_with_forked_hooks_is_the_install_with_fresh_ones(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from buildtools import backend_wheel, make_sdist
     from installtools import tree
@@ -273,12 +348,17 @@ def test_an_install_with_forked_hooks_is_the_install_with_fresh_ones(
     from cachedb.cli import main
 
     links = tmp_path / "links"
-    backend_wheel("flit_core", links)
-    project = write_project(tmp_path / "project", "forked-demo", backend="flit")
+    backend_wheel("flit_core" if backend == "flit" else "setuptools", links)
+    project = write_project(tmp_path / "project", "forked-demo", backend=backend)
     make_sdist(project, links, "forked-demo", "1.0")
     forked: list[int] = []
+    servers: list[bool] = []
 
-    class Counting(HookServer):  # the real server, counting the hooks it ran
+    class Counting(HookServer):  # the real server, counting the servers and the hooks it ran
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            servers.append(bool(kwargs.get("held")))
+            super().__init__(*args, **kwargs)
+
         def run(self, cmd: Sequence[str]) -> tuple[int, bytes] | None:
             ran = super().run(cmd)
             forked.extend([1] if ran is not None else [])
@@ -296,6 +376,9 @@ def test_an_install_with_forked_hooks_is_the_install_with_fresh_ones(
     assert trees[0] == trees[1]
     assert any("forked_demo/__init__.py" in path for path in trees[0])
     assert len(forked) == 2  # requirements and wheel, in the second install only
+    # One server, started while the backend installed into the build environment; but
+    # setuptools brings a .pth file, which the start of that server could not have read.
+    assert servers == ([True] if backend == "flit" else [True, False])
 
 
 def test_the_hook_script_is_run_as_python_compiles_it_and_no_bytecode_is_written(

@@ -7,10 +7,13 @@ between runs and compare the warm install with a cold one, and with pip or uv.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import random
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -416,6 +419,43 @@ def test_find_links_shortcut_answers_as_the_index_client_and_a_cold_cache(
     assert answers[0] == answers[1] == answers[2], answers
 
 
+def test_a_find_links_wheel_rewritten_with_its_size_and_mtime_is_read_again(
+    tmp_path: Path,
+) -> None:
+    """A wheel rewritten in place by another build of the same size, its mtime put back (as
+    ``cp -p``, ``rsync -t`` or a build stamping a fixed time leave it), is another file: a
+    warm install reads it again and installs what a cold install and pip install."""
+    links = tmp_path / "links"
+    wheel = make_wheel(links, "demo", "1.0", files=who("first"))
+    other = make_wheel(tmp_path / "other", "demo", "1.0", files=who("other")).read_bytes()
+    assert len(other) == wheel.stat().st_size and other != wheel.read_bytes()
+    # Older than the racy window, as a wheel built a while ago is (a younger status is never
+    # remembered: test_local_hashes_of_files_changed_during_the_run_are_not_remembered).
+    time.sleep(2.2)
+    source = ["--no-index", "-f", str(links)]
+    install = installs(tmp_path, *source)
+    filled = install("fill")
+    assert filled.returncode == 0, filled.stderr
+    assert origin(tmp_path / "fill", "demo") == "first"
+
+    st = wheel.stat()
+    with open(wheel, "r+b") as fh:  # the same inode, the same size
+        fh.write(other)
+    os.utime(wheel, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (wheel.stat().st_size, wheel.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+
+    warm = install("warm")
+    assert warm.returncode == 0, warm.stderr
+    cold = cachedb("install", "--cache-dir", tmp_path / "empty", "--venv", tmp_path / "cold",
+                   *source, "demo==1.0")  # fmt: skip
+    assert cold.returncode == 0, cold.stderr
+    make_venv(tmp_path / "pip")
+    by_pip = pip(tmp_path / "pip", "install", "--no-cache-dir", *source, "demo==1.0")
+    assert by_pip.returncode == 0, by_pip.stderr
+    answers = [origin(tmp_path / venv, "demo") for venv in ("warm", "cold", "pip")]
+    assert answers == ["other"] * 3
+
+
 def test_extras_of_a_pinned_yanked_release_resolve_as_the_fast_path_does(
     tmp_path: Path, index_server: IndexServer
 ) -> None:
@@ -443,32 +483,143 @@ def test_extras_of_a_pinned_yanked_release_resolve_as_the_fast_path_does(
 
 # -- the remembered sha256 of local files ------------------------------------------------------
 
+# A status must be older than this when a run starts to be remembered (the tests' racy window;
+# cachedb's own is 2 s): each test waits that long after changing a file it wants remembered.
+WINDOW = 50_000_000
 
-def test_local_hashes_are_remembered_by_stat_and_kept_only_on_flush(tmp_path: Path) -> None:
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The local files ``LocalHashes`` read whole, in order; a short racy window."""
+    from cachedb import _cachekey, _memo
+
+    monkeypatch.setattr(_memo, "SETTLED", WINDOW)
+    seen: list[str] = []
+    real = _cachekey.file_sha256
+
+    def counted(path: str) -> str:
+        seen.append(path)
+        return real(path)
+
+    monkeypatch.setattr(_cachekey, "file_sha256", counted)
+    return seen
+
+
+def _settle() -> None:
+    time.sleep(WINDOW / 1e9 + 0.02)
+
+
+def test_local_hashes_are_remembered_by_status_and_kept_only_on_flush(
+    tmp_path: Path, reads: list[str]
+) -> None:
     from cachedb._cachekey import LocalHashes, file_sha256
 
     wheel = tmp_path / "links" / "demo-1.0-py3-none-any.whl"
     wheel.parent.mkdir()
     wheel.write_bytes(b"first")
-    st = wheel.stat()
+    _settle()
     memo = tmp_path / "cache" / "local-files"
-    first = LocalHashes(memo).sha256(str(wheel), st.st_size, st.st_mtime_ns)
+    first = LocalHashes(memo).sha256(str(wheel))
     assert first == file_sha256(str(wheel)) and not memo.exists()  # not flushed: not kept
 
     hashes = LocalHashes(memo)
-    hashes.sha256(str(wheel), st.st_size, st.st_mtime_ns)
+    hashes.sha256(str(wheel))
     hashes.flush()
-    wheel.write_bytes(b"other")  # same size; the same mtime put back
+    reads.clear()
+    assert LocalHashes(memo).sha256(str(wheel)) == first and reads == []  # remembered
+    assert LocalHashes(memo).sha256(str(wheel), refresh=True) == first and len(reads) == 1
+
+    st = wheel.stat()
+    wheel.write_bytes(b"other")  # same size, same inode; the same mtime put back
     os.utime(wheel, ns=(st.st_atime_ns, st.st_mtime_ns))
-    again = LocalHashes(memo)
-    assert again.sha256(str(wheel), st.st_size, st.st_mtime_ns) == first  # believed by stat
-    assert again.sha256(str(wheel), st.st_size, st.st_mtime_ns, refresh=True) == file_sha256(
-        str(wheel)
-    )
-    assert again.sha256(str(wheel), st.st_size, st.st_mtime_ns + 1) == file_sha256(str(wheel))
+    assert LocalHashes(memo).sha256(str(wheel)) == file_sha256(str(wheel)) != first
 
 
-def test_local_hashes_are_not_written_through_a_planted_link(tmp_path: Path) -> None:
+def test_local_hashes_of_files_changed_during_the_run_are_not_remembered(
+    tmp_path: Path, reads: list[str]
+) -> None:
+    """A status younger than the racy window when the run began could hide a change made
+    within the same timestamp tick: such a file is hashed, but read again next time."""
+    from cachedb._cachekey import LocalHashes
+
+    wheel = tmp_path / "demo-1.0-py3-none-any.whl"
+    memo = tmp_path / "cache" / "local-files"
+    hashes = LocalHashes(memo)  # the run starts, then the file is written
+    wheel.write_bytes(b"fresh")
+    _settle()
+    hashes.sha256(str(wheel))
+    hashes.remember(str(wheel), "0" * 64)  # a copy read by this run: not kept either
+    hashes.flush()
+    assert len(reads) == 1
+    later = LocalHashes(memo)  # settled before this run began: remembered from now on
+    later.sha256(str(wheel))
+    later.flush()
+    LocalHashes(memo).sha256(str(wheel))
+    assert len(reads) == 2
+
+
+def _same_size_change(rng: random.Random, wheel: Path, spare: Path) -> str:
+    """Change ``wheel`` in one of the ways that keep its size (or not), or leave it."""
+    st = wheel.stat()
+    data = bytes(rng.randrange(256) for _ in range(st.st_size))
+    how = rng.choice(["none", "in-place", "renamed-over", "copied-with-mtime", "touched",
+                      "chmod", "relinked", "resized"])  # fmt: skip
+    if how == "in-place":
+        with open(wheel, "r+b") as fh:
+            fh.write(data)
+    elif how == "renamed-over":
+        spare.write_bytes(data)
+        os.replace(spare, wheel)
+    elif how == "copied-with-mtime":
+        spare.write_bytes(data)
+        os.utime(spare, ns=(st.st_atime_ns, st.st_mtime_ns))
+        shutil.copy2(spare, wheel)
+        spare.unlink()
+    elif how == "touched":
+        os.utime(wheel)
+    elif how == "chmod":
+        os.chmod(wheel, 0o600 if st.st_mode & 0o044 else 0o644)
+    elif how == "relinked":
+        spare.write_bytes(data)
+        os.link(spare, wheel.with_suffix(".tmp"))
+        os.replace(wheel.with_suffix(".tmp"), wheel)
+        spare.unlink()
+    elif how == "resized":
+        wheel.write_bytes(data + b"x")
+    if how in ("in-place", "renamed-over", "relinked", "resized"):
+        os.utime(wheel, ns=(st.st_atime_ns, st.st_mtime_ns))  # the mtime put back
+    return how
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_remembered_local_hash_is_the_hash_of_the_bytes(
+    tmp_path: Path, reads: list[str], seed: int
+) -> None:
+    """Differential: run after run, whatever happened to the file in between, the memo's
+    answer is the sha256 of the file's bytes now; and a file left alone is not read again."""
+    from cachedb._cachekey import LocalHashes
+
+    rng = random.Random(seed)
+    wheel = tmp_path / "links" / "demo-1.0-py3-none-any.whl"
+    wheel.parent.mkdir()
+    wheel.write_bytes(b"0123456789abcdef")
+    memo = tmp_path / "cache" / "local-files"
+    changes = []
+    for _ in range(14):
+        _settle()
+        reads.clear()
+        hashes = LocalHashes(memo)
+        got = hashes.sha256(str(wheel))
+        assert got == hashlib.sha256(wheel.read_bytes()).hexdigest(), changes
+        if changes and changes[-1] == "none":
+            assert reads == [], changes  # unchanged and settled: answered from the memo
+        hashes.flush()
+        changes.append(_same_size_change(rng, wheel, tmp_path / "links" / "spare"))
+
+
+def test_local_hashes_are_not_written_through_a_planted_link(
+    tmp_path: Path, reads: list[str]
+) -> None:
     from cachedb._cachekey import LocalHashes
 
     outside = tmp_path / "outside"
@@ -477,8 +628,9 @@ def test_local_hashes_are_not_written_through_a_planted_link(tmp_path: Path) -> 
     (tmp_path / "cache" / "local-files").symlink_to(outside)
     wheel = tmp_path / "demo-1.0-py3-none-any.whl"
     wheel.write_bytes(b"x")
-    st = wheel.stat()
+    _settle()
     hashes = LocalHashes(tmp_path / "cache" / "local-files")
-    hashes.sha256(str(wheel), st.st_size, st.st_mtime_ns)
+    hashes.sha256(str(wheel))
     hashes.flush()
     assert list(outside.iterdir()) == []
+    assert reads == [str(wheel)]

@@ -207,3 +207,21 @@ def test_the_known_algorithms_are_the_ones_every_python_has() -> None:
     from cachedb.fetch._hashes import _KNOWN
 
     assert hashlib.algorithms_guaranteed - {"shake_128", "shake_256"} == _KNOWN
+
+
+def test_connect_loads_what_a_download_needs_before_the_workers_fork() -> None:
+    """The unpacking workers fork after the session connects and download on their
+    own: whatever a download imports on first use must be loaded by then, or each
+    worker imports it again."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from cachedb.fetch import HttpSession\n"
+        "HttpSession().connect()\n"
+        "wanted = ('cachedb.fetch._download', 'cachedb.fetch._limits', 'netrc', 'encodings.idna')\n"
+        "print(sorted(m for m in wanted if m not in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

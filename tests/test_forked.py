@@ -16,24 +16,28 @@ from cachedb.install.forked import on_two_processes
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 
 
-def _touch(directory: Path, fail_on: int | None = None) -> Callable[[int], tuple[int, int]]:
-    def work(item: int) -> tuple[int, int]:
+def _touch(directory: Path, fail_on: int | None = None) -> Callable[[int], None]:
+    def work(item: int) -> None:
         if item == fail_on:
             raise InstallError(f"cannot install item {item}")
         (directory / str(item)).write_text(str(os.getpid()))
         time.sleep(0.01)  # long enough that both processes take a share
-        return item, os.getpid()
 
     return work
 
 
-def test_results_come_back_in_order_from_both_processes(tmp_path: Path) -> None:
+def _doers(directory: Path) -> dict[int, int]:
+    """Which process did each item (the pid its file holds)."""
+    return {int(p.name): int(p.read_text()) for p in directory.iterdir()}
+
+
+def test_every_item_is_done_once_by_one_of_both_processes(tmp_path: Path) -> None:
     items = list(range(30))
-    results = on_two_processes(_touch(tmp_path), items, weights=[1] * 30, name="test")
-    assert [item for item, _ in results] == items
-    pids = {pid for _, pid in results}
+    assert on_two_processes(_touch(tmp_path), items, weights=[1] * 30, name="test") is None
+    doers = _doers(tmp_path)
+    assert sorted(doers) == items
+    pids = set(doers.values())
     assert os.getpid() in pids and len(pids) == 2
-    assert sorted(int(p.name) for p in tmp_path.iterdir()) == items
 
 
 def test_a_failure_in_either_process_is_raised_after_both_stop(tmp_path: Path) -> None:
@@ -51,9 +55,22 @@ def test_with_other_threads_alive_it_does_not_fork(tmp_path: Path) -> None:
     other = threading.Thread(target=stop.wait)
     other.start()
     try:
-        results = on_two_processes(_touch(tmp_path), list(range(6)), name="test")
+        on_two_processes(_touch(tmp_path), list(range(6)), name="test")
     finally:
         stop.set()
         other.join()
-    assert {pid for _, pid in results} == {os.getpid()}
-    assert len(list(tmp_path.iterdir())) == 6
+    assert _doers(tmp_path) == dict.fromkeys(range(6), os.getpid())
+
+
+def test_a_failure_in_the_child_comes_back_as_its_exception(tmp_path: Path) -> None:
+    parent = os.getpid()
+
+    def work(item: int) -> None:
+        time.sleep(0.01)  # both processes take a share
+        if os.getpid() != parent:
+            raise InstallError(f"the child failed on item {item}")
+        (tmp_path / str(item)).touch()
+
+    with pytest.raises(InstallError, match="the child failed on item"):
+        on_two_processes(work, list(range(30)), name="test")
+    assert 0 < len(list(tmp_path.iterdir())) < 30  # the parent did its share

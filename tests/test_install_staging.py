@@ -270,6 +270,29 @@ def test_fetcher_starts_the_largest_waiting_download_first(tmp_path: Path) -> No
     assert files == ["first", "large", "medium", "small", "tiny", "unsized"]
 
 
+def test_downloads_asked_for_while_pages_are_read_start_largest_first(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    """The prefetch asks for each download as its page arrives, smallest page first
+    here; none starts before every page is read, so the largest goes first even while
+    a download thread is free (the index's page order is no size order)."""
+    sizes = {"small": 1, "tiny": 0, "large": 300, "medium": 60}
+    for name, kib in sizes.items():
+        files = {f"{name}/data.bin": os.urandom(kib * 1024)}
+        index_server.add(make_wheel(tmp_path / "src", name, "1.0", files=files))
+    with IndexClient(index_urls=[index_server.url], cache_dir=None, concurrency=1) as client:
+        client.page_concurrency = 1  # pages in the order asked
+        fetcher = _fetcher(tmp_path, client)
+        try:
+            fetcher.each(lambda n: fetcher.start(n, client.project_links(n)[0]), list(sizes))
+            links = [(n, client.project_links(n)[0]) for n in sizes]
+            fetcher.results(links)
+        finally:
+            fetcher.close()
+    files = [p.rsplit("/", 1)[1].split("-")[0] for p in index_server.requests if "/files/" in p]
+    assert files == ["large", "medium", "small", "tiny"]
+
+
 def test_fetcher_leaves_a_wheel_whose_hash_is_refused_unpacked_by_nobody(
     index_server: IndexServer, tmp_path: Path
 ) -> None:

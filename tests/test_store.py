@@ -589,7 +589,7 @@ def test_releasing_leases_drops_exactly_those(tmp_path: Path) -> None:
     assert connect(tmp_path / "cache").execute("SELECT count(*) FROM leases").fetchone() == (0,)
 
 
-def test_cached_pins_answer_as_cached_wheels_asked_pin_by_pin(tmp_path: Path) -> None:
+def test_cached_wheels_of_answers_as_cached_wheels_asked_name_by_name(tmp_path: Path) -> None:
     from packaging.utils import parse_wheel_filename
 
     other = source_key("https://elsewhere.example/simple/")
@@ -611,7 +611,12 @@ def test_cached_pins_answer_as_cached_wheels_asked_pin_by_pin(tmp_path: Path) ->
     pins = [("aa", "1.0"), ("aa", "2.0"), ("aa", "3.0"), ("b-b", "1.0"), ("b-b", "2.0")]
     pins += [("cc", "1.0"), ("aa", "1.0")]
     with open_cache(tmp_path / "cache") as cache:
-        batch = cache.cached_pins(pins)
+        names = ["aa", "b-b", "cc"]
+        batch = cache.cached_wheels_of(names)
+        name_by_name = {name: cache.cached_wheels(name) for name in names}
         one_by_one = {pin: cache.cached_wheels(*pin) for pin in pins}
-    assert batch == one_by_one
-    assert [len(batch[p]) for p in pins[:6]] == [2, 2, 0, 1, 0, 0]
+    assert batch == name_by_name
+    assert [len(batch[n]) for n in names] == [4, 1, 0]
+    # A pin's wheels are the name's of that version, in the same order.
+    assert {(n, v): [w for w in batch[n] if w.version == v] for n, v in pins} == one_by_one
+    assert [len(one_by_one[p]) for p in pins[:6]] == [2, 2, 0, 1, 0, 0]

@@ -1,7 +1,7 @@
 """Runs one source's hooks, each in a process forked from one that imported the backend.
 
 Run by a build environment's interpreter (any Python from 3.8, so stdlib only and no
-cachedb import) as ``python _hook_server.py IN_PROCESS PRELOAD_OUTPUT`` would run it
+cachedb import) as ``python _hook_server.py IN_PROCESS PRELOAD_OUTPUT [held]`` would run it
 (hooks.py starts it by ``python -c`` with its code from the bytecode cache), with the
 working directory and environment every hook of the source runs with. IN_PROCESS is
 pyproject-hooks' hook script; a hook run here is that script run as ``__main__``, as
@@ -14,9 +14,16 @@ backend path (the script would add a second path finder), and nothing printed,
 warned or started in a thread by the import. Otherwise the first line says so and
 the caller runs every hook in a fresh subprocess instead.
 
-Protocol: lines on fd 0 (``HOOK\\0CONTROL_DIR\\0OUTPUT``) and fd 1 (first ``ready``
-or ``plain``, then the exit status of each hook, whose stdout and stderr went to
-OUTPUT). End of input ends the server.
+A ``held`` server is started before its build environment is complete (while the
+backend's requirements install): it waits for ``go`` before importing anything, and
+goes on only where its start read what a start now would: no ``.pth`` file or customize
+module in the environment's own site directories (the install may have added one after
+the start read them), and the same ones elsewhere. Otherwise it says ``stale`` and ends,
+and the caller starts a new one.
+
+Protocol: lines on fd 0 (``go`` first if held, then ``HOOK\\0CONTROL_DIR\\0OUTPUT``) and
+fd 1 (first ``ready``, ``plain`` or, if held, ``stale``, then the exit status of each hook,
+whose stdout and stderr went to OUTPUT). End of input ends the server.
 """
 
 from __future__ import annotations
@@ -75,17 +82,68 @@ def script_code(script: str) -> CodeType:
     return code
 
 
+def _site_directories() -> list[str]:
+    """Where a start looks for ``.pth`` files and customize modules: the path, and the site
+    directories (that one created later would be on a fresh start's path)."""
+    import site
+
+    found = list(sys.path)
+    for directory in site.getsitepackages():
+        if directory not in found:
+            found.append(directory)
+    return found
+
+
+def _site_state(directories: list[str]) -> list[list[str] | None]:
+    """The ``.pth`` files and site/user customize modules in each of ``directories``."""
+    state: list[list[str] | None] = []
+    for directory in directories:
+        try:
+            names = os.listdir(directory or ".")
+        except OSError:
+            state.append(None)
+            continue
+        state.append(
+            sorted(
+                n
+                for n in names
+                if n.endswith(".pth") or n.partition(".")[0] in ("sitecustomize", "usercustomize")
+            )
+        )
+    return state
+
+
+def _inside(path: str, prefix: str) -> bool:
+    path, prefix = _real(path), _real(prefix)
+    return path == prefix or path.startswith(prefix.rstrip(os.sep) + os.sep)
+
+
 def _real(path: str) -> str:
     return os.path.normcase(os.path.realpath(path))
 
 
-def _serve(script: str, output: str) -> tuple[CodeType, str, str]:
+def _serve(script: str, output: str, held: bool) -> tuple[CodeType, str, str]:
     """Answer requests until input ends; returns (in a forked child) the script's code
     and the hook to run."""
     requests = os.fdopen(os.dup(0), "rb")
     answers = os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
+    if held:  # started before its environment was complete
+        directories = _site_directories()
+        started = _site_state(directories)
+        if requests.readline() != b"go\n":
+            os._exit(0)
+        now = _site_state(directories)
+        ours = [now[i] for i, d in enumerate(directories) if _inside(d, sys.prefix)]
+        if now != started or any(ours):
+            # Such a file in the environment's own directories may have come after the
+            # start read them (a fresh start would read it); elsewhere, any change says so.
+            os.write(answers, b"stale\n")
+            os._exit(0)
+        import importlib
+
+        importlib.invalidate_caches()  # the import system lists directories anew, as a start
     code = _preload(script, output)
     os.write(answers, b"ready\n" if code is not None else b"plain\n")
     if code is None:
@@ -124,5 +182,5 @@ def _run_as_main(code: CodeType, argv: list[str]) -> None:
 
 if __name__ == "__main__":
     _script = sys.argv[1]
-    _code, _hook, _control_dir = _serve(_script, sys.argv[2])
+    _code, _hook, _control_dir = _serve(_script, sys.argv[2], sys.argv[3:] == ["held"])
     _run_as_main(_code, [_script, _hook, _control_dir])

@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
+from .._threads import Background
 from ..errors import BuildError, UsageError
 from ..store import BUILT_WHEELS_BUCKET, pointer_key
 from . import env as build_env
-from .built import BuiltWheel, metadata_of
+from .built import BuiltWheel, checked_version, metadata_of
 from .policy import BuildPolicy
 from .sources import (
     EDITABLE,
@@ -40,6 +41,8 @@ from .sources import (
 )
 
 if TYPE_CHECKING:
+    import subprocess
+
     from ..remote.tier import RemoteTier
     from ..store import Cache, CachedWheel
     from .pep517 import Backend, Distribution
@@ -162,7 +165,7 @@ class Builder:
 
     def _locate_git(self, name: str, url: str) -> BuildSource:
         from ..fetch._urls import strip_credentials
-        from .git import checkout, parse_git_url, resolve_commit
+        from .git import checkout, parse_git_url, project_directory, resolve_commit
 
         parsed = parse_git_url(url)
         location = f"{strip_credentials(parsed.repository)}@{parsed.revision or ''}"
@@ -172,19 +175,8 @@ class Builder:
             # A short commit id: only the repository itself can expand it.
             work = self._new_work(name, key)
             commit = checkout(parsed, None, work.directory / "src")
-            work.tree = self._subdirectory(work.directory / "src", parsed.subdirectory, url)
+            work.tree = project_directory(work.directory / "src", parsed.subdirectory, url)
         return BuildSource(name, GIT, key, commit, url, None, parsed.revision, parsed.subdirectory)
-
-    @staticmethod
-    def _subdirectory(root: Path, subdirectory: str | None, url: str) -> Path:
-        if subdirectory is None:
-            return root
-        tree = root / subdirectory
-        if not tree.is_dir():
-            from ..fetch._urls import strip_credentials
-
-            raise BuildError(f"{strip_credentials(url)} has no directory {subdirectory!r}")
-        return tree
 
     # -- the cache ---------------------------------------------------------------------
 
@@ -318,22 +310,20 @@ class Builder:
         assert work.backend is not None
         distribution: Distribution = "editable" if source.editable else "wheel"
         wheel = work.backend.build(distribution, work.directory / "dist")
-        work.backend.close()  # its last hook: no idle hook server per source built
+        server = work.backend.close(wait=False)  # its last hook: no idle hook server
+        # Its tree, environment and hook output are spent: removed (and the server's exit
+        # awaited) while the wheel is stamped and stored. Built again, it starts over.
+        del self._works[source.key]
+        spent: Background[str, None] = Background(1, "build-spent")
+        spent.submit("spent", _remove_spent, work.directory, server)
         try:
-            wheel_name, version, _, _ = parse_wheel_filename(wheel.name)
-        except InvalidWheelFilename as exc:
-            raise BuildError(f"the backend of {source.shown} built {wheel.name}: {exc}") from None
-        if wheel_name != source.name:
-            raise BuildError(f"{source.shown} built a wheel of {wheel_name}, not of {source.name}")
-        if self.rank(wheel.name) is None:
-            raise BuildError(f"{source.shown} built {wheel.name}, which this target cannot use")
-        stamped = stamp(
-            wheel, work.directory / "stamped", kind=source.kind, revision=source.revision
-        )
-        stem = stamped.name[: -len(".whl")]
-        entry = self._cache.put(
-            BUILT_WHEELS_BUCKET, pointer_key(source.key, source.name, stem), stamped, lease=True
-        )
+            version = checked_version(source, wheel.name, self.rank(wheel.name))
+            out = work.directory / "stamped"
+            stamped = stamp(wheel, out, kind=source.kind, revision=source.revision)
+            key = pointer_key(source.key, source.name, stamped.name[: -len(".whl")])
+            entry = self._cache.put(BUILT_WHEELS_BUCKET, key, stamped, lease=True)
+        finally:
+            spent.abandon()
         if entry.lease_id is not None:
             self.leases.append(entry.lease_id)
         identity = source.remote_identity
@@ -366,8 +356,12 @@ class Builder:
         what = source.shown
         env_dir = work.directory / "env"
         python = build_env.create_env(env_dir, self._python)
-        backend = Backend(work.tree, python, what, scratch=work.directory / "hooks")
+        tmp = work.directory / "tmp"  # removed with the workspace, at close
+        tmp.mkdir(exist_ok=True)
+        backend = Backend(work.tree, python, what, scratch=work.directory / "hooks", tmp=tmp)
         work.backend = backend  # closed by close() from here on
+        if backend.requires:
+            backend.prestart()  # its interpreter starts while they install
         chain = [*ancestors, source.key]
         build_env.install_requirements(
             env_dir, backend.requires, self._installer, chain=chain, what=what
@@ -389,8 +383,16 @@ class Builder:
 
             assert source.path is not None
             return extract_sdist(source.path, directory / "src")
-        from .git import checkout, parse_git_url
+        from .git import checkout, parse_git_url, project_directory
 
         parsed = parse_git_url(source.url)
         checkout(parsed, source.revision, directory / "src")
-        return self._subdirectory(directory / "src", parsed.subdirectory, source.url)
+        return project_directory(directory / "src", parsed.subdirectory, source.url)
+
+
+def _remove_spent(directory: Path, server: subprocess.Popen[bytes] | None) -> None:
+    """What a source's build leaves in its workspace that storing the wheel does not read."""
+    if server is not None:
+        server.wait()
+    for name in ("src", "env", "hooks", "metadata"):
+        shutil.rmtree(directory / name, ignore_errors=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from packaging.utils import parse_wheel_filename
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from ..errors import BuildError
 from ..wheel.dist_info import dist_info_metadata
@@ -37,3 +37,17 @@ def metadata_of(archive: Path) -> bytes:
     if found is None:
         raise BuildError(f"no .dist-info in {archive}")
     return found
+
+
+def checked_version(source: BuildSource, filename: str, rank: int | None) -> str:
+    """The version of the wheel ``filename`` a backend built from ``source``: one of that
+    project, which the target can use (``rank``: its best tag's position, None if none)."""
+    try:
+        name, version, _, _ = parse_wheel_filename(filename)
+    except InvalidWheelFilename as exc:
+        raise BuildError(f"the backend of {source.shown} built {filename}: {exc}") from None
+    if name != source.name:
+        raise BuildError(f"{source.shown} built a wheel of {name}, not of {source.name}")
+    if rank is None:
+        raise BuildError(f"{source.shown} built {filename}, which this target cannot use")
+    return str(version)

@@ -143,3 +143,15 @@ def checkout(url: GitUrl, commit: str | None, dest: Path) -> str:
         if proc.returncode != 0:
             raise _failure("fetch the submodules of", proc, url)
     return resolved
+
+
+def project_directory(root: Path, subdirectory: str | None, url: str) -> Path:
+    """The project in a checkout at ``root``: its ``#subdirectory=`` if the URL names one."""
+    if subdirectory is None:
+        return root
+    tree = root / subdirectory
+    if not tree.is_dir():
+        from ..fetch._urls import strip_credentials
+
+        raise BuildError(f"{strip_credentials(url)} has no directory {subdirectory!r}")
+    return tree

@@ -52,26 +52,58 @@ def run_plain(cmd: Sequence[str], cwd: str | None, env: dict[str, str]) -> tuple
 
 class HookServer:
     """One source's hook server, started on the first hook (``cmd`` is pyproject-hooks'
-    ``[python, IN_PROCESS, HOOK, CONTROL_DIR]``); ``scratch`` holds the hooks' output."""
+    ``[python, IN_PROCESS, HOOK, CONTROL_DIR]``); ``scratch`` holds the hooks' output.
+
+    A ``held`` server is started earlier, while its build environment is still being
+    installed: its interpreter starts meanwhile, and it imports the backend on ``release``.
+    """
 
     def __init__(
-        self, cmd: Sequence[str], cwd: str | None, env: dict[str, str], scratch: Path
+        self,
+        cmd: Sequence[str],
+        cwd: str | None,
+        env: dict[str, str],
+        scratch: Path,
+        *,
+        held: bool = False,
     ) -> None:
         self._key = (cmd[0], cmd[1], cwd, env)
         self._scratch = scratch
         self._calls = 0
         scratch.mkdir(parents=True, exist_ok=True)
         self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-            [cmd[0], "-c", _START, _SERVER, cmd[1], str(scratch / "preload.out")],
+            [cmd[0], "-c", _START, _SERVER, cmd[1], str(scratch / "preload.out")]
+            + (["held"] if held else []),
             cwd=cwd,
             env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
-        self.declined = self._answer() != b"ready"
+        self.declined = False
+        self.held = held
+        if not held:
+            self.release()
+
+    def release(self) -> bool:
+        """Let the server import the backend. False where it must not serve: its start saw
+        other ``.pth`` files or customize modules than a start now would (it has ended)."""
+        assert self._proc is not None and self._proc.stdin is not None
+        if self.held:
+            self.held = False
+            try:
+                self._proc.stdin.write(b"go\n")
+                self._proc.stdin.flush()
+            except OSError:
+                pass  # it has ended: its answer is empty
+        answer = self._answer()
+        if answer == b"stale":
+            self.close()
+            return False
+        self.declined = answer != b"ready"
         if self.declined:
             self.close()
+        return True
 
     def moved(self, cmd: Sequence[str], cwd: str | None, env: dict[str, str]) -> bool:
         """Whether the hook ``cmd`` runs elsewhere than the server does (a new one could
@@ -111,15 +143,20 @@ class HookServer:
         assert self._proc is not None and self._proc.stdout is not None
         return self._proc.stdout.readline().rstrip(b"\n")
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = True) -> subprocess.Popen[bytes] | None:
+        """End the server; with ``wait=False`` its process is returned for the caller to reap
+        (the server is done once its input ends: only the exit is left)."""
         proc, self._proc = self._proc, None
         if proc is None:
-            return
+            return None
         assert proc.stdin is not None and proc.stdout is not None
         with contextlib.suppress(OSError):
             proc.stdin.close()  # the server ends at the end of its input
         proc.stdout.close()
+        if not wait:
+            return proc
         proc.wait()
+        return None
 
 
 def hook_env(extra: dict[str, str] | None, dropped: Sequence[str]) -> dict[str, str]:

@@ -8,6 +8,7 @@ the warm install path.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -47,11 +48,32 @@ def _last_error(lines: Sequence[str]) -> str | None:
     return None
 
 
+@contextmanager
+def _temporary_files(tmp: Path | None) -> Iterator[None]:
+    """The stdlib's temporary files made in ``tmp`` meanwhile (pyproject-hooks makes each
+    hook's control directory with ``tempfile``, in the system's temporary directory)."""
+    if tmp is None:
+        yield
+        return
+    import tempfile
+
+    before, tempfile.tempdir = tempfile.tempdir, str(tmp)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = before
+
+
 class Backend:
     """The hooks of the project in ``source_dir``, run by ``python`` (a build environment's)."""
 
     def __init__(
-        self, source_dir: Path, python: Path, what: str, scratch: Path | None = None
+        self,
+        source_dir: Path,
+        python: Path,
+        what: str,
+        scratch: Path | None = None,
+        tmp: Path | None = None,
     ) -> None:
         from build import BuildException, ProjectBuilder
 
@@ -60,6 +82,9 @@ class Backend:
         # With ``scratch`` (a directory of our own), hooks run forked from one process
         # that imported the backend (build/hooks.py); without, each in a fresh one.
         self._scratch = scratch
+        # With ``tmp`` (a directory of our own), the hooks' temporary files are made there:
+        # pyproject-hooks' control directories here, the backend's through TMPDIR.
+        self._tmp = tmp
         self._server: HookServer | None = None
         self._servers = 0
         self.forked = 0  # hooks run forked from a server (the rest each in a fresh process)
@@ -76,7 +101,12 @@ class Backend:
         cwd: str | None = None,
         extra_environ: Mapping[str, str] | None = None,
     ) -> None:
-        env = hook_env(dict(extra_environ or {}), _DROPPED_ENV)
+        env = self._env(extra_environ)
+        held = self._server
+        if held is not None and held.held and not (held.serves(cmd, cwd, env) and held.release()):
+            # Started for another hook command, or before its environment got a .pth file.
+            held.close()
+            self._server = None
         if self._server is not None and self._server.moved(cmd, cwd, env):
             self.restart()
         if self._server is None and self._scratch is not None and FORKS:
@@ -91,15 +121,46 @@ class Backend:
         if code != 0:
             raise subprocess.CalledProcessError(code, list(cmd), output)
 
+    def prestart(self) -> None:
+        """Start the hook server for the first hook now, while the build environment's
+        requirements install: the interpreter's start is then no longer on the way. The
+        first hook uses it only if it is that hook's server exactly (``_run``)."""
+        if self._scratch is None or not FORKS or self._server is not None:
+            return
+        try:
+            # The command pyproject-hooks runs every hook with, but for the hook's own
+            # arguments; a guess at worst: a server for another command is closed unused.
+            from pyproject_hooks._in_process import _in_proc_script_path
+
+            caller = self._builder._hook
+            extra = {"_PYPROJECT_HOOKS_BUILD_BACKEND": caller.build_backend}
+            if caller.backend_path:
+                return  # the server declines an in-tree backend anyway
+            with _in_proc_script_path() as script:  # type: ignore[no-untyped-call]
+                cmd = [caller.python_executable, os.path.abspath(str(script))]
+        except (ImportError, AttributeError):
+            return
+        env = self._env(extra)
+        scratch = self._scratch / f"server-{self._servers}"
+        self._server = HookServer(cmd, caller.source_dir, env, scratch, held=True)
+        self._servers += 1
+
+    def _env(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+        """The environment of a hook that pyproject-hooks runs with ``extra``."""
+        extra = dict(extra or {})
+        if self._tmp is not None:
+            extra.update(dict.fromkeys(("TMPDIR", "TEMP", "TMP"), str(self._tmp)))
+        return hook_env(extra, _DROPPED_ENV)
+
     def restart(self) -> None:
         """The next hook starts from a fresh process (say, after its environment changed)."""
         if self._server is not None and not self._server.declined:
             self.close()
 
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            self._server = None
+    def close(self, *, wait: bool = True) -> subprocess.Popen[bytes] | None:
+        """End the hook server, if any (``wait=False``: see ``HookServer.close``)."""
+        server, self._server = self._server, None
+        return None if server is None else server.close(wait=wait)
 
     @contextmanager
     def _hook(self, hook: str) -> Iterator[None]:
@@ -108,7 +169,7 @@ class Backend:
 
         try:
             # pyproject-hooks re-raises the backend's warnings here: they are build output.
-            with warnings.catch_warnings(record=True) as caught:
+            with warnings.catch_warnings(record=True) as caught, _temporary_files(self._tmp):
                 warnings.simplefilter("always")
                 try:
                     yield

@@ -112,6 +112,8 @@ class Fetcher:
     Waiting downloads start largest first (by the size the index declares; those
     without one after, in the order asked): the wheels that take longest start
     earliest, so they are not the ones still arriving, then unpacking, at the end.
+    Those asked for during ``each`` wait for it to end (or for someone to wait for a
+    download), so that the largest of them all goes first, not the first page's.
 
     Create it before any other thread runs (the unpacking workers are forked
     here); ``wheels`` is about how many it will fetch.
@@ -139,6 +141,9 @@ class Fetcher:
         # Not started yet: (minus the declared size, order asked, name, link).
         self._waiting: list[tuple[int, int, str, Link]] = []
         self._asked = itertools.count()
+        # Cleared while ``each`` reads pages: the downloads they ask for wait, all of them.
+        self._go = threading.Event()
+        self._go.set()
 
     @property
     def _concurrency(self) -> int:
@@ -161,11 +166,15 @@ class Fetcher:
         """``fn(item)`` for every item, as many at once as pages are read; returns
         when all are done.
 
-        For work that starts downloads: those go on after this returns, on threads
-        of their own so that they start at once. Errors are ``fn``'s to handle.
+        For work that starts downloads: those start when this returns, largest first,
+        and go on on threads of their own. Errors are ``fn``'s to handle.
         """
         pages = self._index.page_concurrency if self._index is not None else 1
-        on_threads(fn, items, pages, "page")
+        self._go.clear()
+        try:
+            on_threads(fn, items, pages, "page")
+        finally:
+            self._go.set()
 
     def start(self, name: str, link: Link) -> None:
         """Begin downloading ``link`` (a wheel of ``name``), unless it already is."""
@@ -181,6 +190,7 @@ class Fetcher:
                 self._downloads[key] = Future()
 
     def _next(self) -> None:
+        self._go.wait()
         with self._lock:
             _, _, name, link = heapq.heappop(self._waiting)
             future = self._downloads[(link.url, link.filename)]
@@ -222,6 +232,7 @@ class Fetcher:
             future = self._downloads.get((link.url, link.filename))
         if future is None:
             return None
+        self._go.set()  # waited for: nothing is held back any more
         try:
             got = future.result()
         except Exception:  # noqa: BLE001 - reported, in order, by results()
@@ -238,6 +249,7 @@ class Fetcher:
             self.start(name, link)
         with self._lock:
             futures = [self._downloads[(link.url, link.filename)] for _, link in wanted]
+        self._go.set()
         try:
             return [f.result() for f in futures]
         except BaseException:
@@ -253,6 +265,7 @@ class Fetcher:
         with self._lock:
             pool, self._pool = self._pool, None
             self._closed = True
+        self._go.set()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
         for future in self._downloads.values():

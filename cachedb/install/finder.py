@@ -128,7 +128,7 @@ class CandidateFinder:
 
         path = local_path(link.url)
         if path is not None:
-            self._local_hashes.remember(path, link.size, link.mtime_ns, sha256)
+            self._local_hashes.remember(path, sha256)
 
     def close(self) -> None:
         self.building.close()

@@ -11,7 +11,6 @@ closed on the parent's behalf.
 from __future__ import annotations
 
 import os
-import pickle
 import struct
 import threading
 from collections.abc import Callable, Sequence
@@ -25,8 +24,12 @@ from ..store.heartbeat import THREAD_NAME as HEARTBEAT_THREAD
 # pipe buffer: 4 KiB (4 bytes an item) fits every platform's.
 _MAX_ITEMS = 1024
 
+# What a child that finished its share sends; a failure sends its exception, pickled (a
+# pickle starts with its protocol byte, never with this). Only failures need pickle: a
+# warm install does not import it (about 6M instructions).
+_DONE = b"done"
+
 T = TypeVar("T")
-R = TypeVar("R")
 
 
 def can_fork() -> bool:
@@ -45,11 +48,9 @@ def _claim(fd: int) -> int | None:
     return struct.unpack("<I", data)[0] if len(data) == 4 else None
 
 
-def _work(fn: Callable[[T], R], items: Sequence[T], queue: int) -> list[tuple[int, R]]:
-    done: list[tuple[int, R]] = []
+def _work(fn: Callable[[T], object], items: Sequence[T], queue: int) -> None:
     while (i := _claim(queue)) is not None:
-        done.append((i, fn(items[i])))
-    return done
+        fn(items[i])
 
 
 def _read_all(fd: int) -> bytes:
@@ -59,15 +60,17 @@ def _read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def _child(fn: Callable[[T], R], items: Sequence[T], queue: int, fd: int) -> None:
-    # Results only matter when both halves succeed, so a failure sends none.
+def _child(fn: Callable[[T], object], items: Sequence[T], queue: int, fd: int) -> None:
     try:
-        payload = pickle.dumps((_work(fn, items, queue), None))
+        _work(fn, items, queue)
+        payload = _DONE
     except BaseException as exc:  # noqa: BLE001 - every failure is reported to the parent
+        import pickle
+
         try:
-            payload = pickle.dumps(([], exc))
+            payload = pickle.dumps(exc)
         except Exception:  # noqa: BLE001 - an exception that cannot be pickled
-            payload = pickle.dumps(([], InstallError(str(exc) or type(exc).__name__)))
+            payload = pickle.dumps(InstallError(str(exc) or type(exc).__name__))
     try:
         write_all(fd, payload)
     finally:
@@ -75,21 +78,26 @@ def _child(fn: Callable[[T], R], items: Sequence[T], queue: int, fd: int) -> Non
 
 
 def on_two_processes(
-    fn: Callable[[T], R], items: Sequence[T], weights: Sequence[int] | None = None, name: str = ""
-) -> list[R]:
-    """``[fn(item) for item in items]``, shared between this process and a forked child.
+    fn: Callable[[T], object],
+    items: Sequence[T],
+    weights: Sequence[int] | None = None,
+    name: str = "",
+) -> None:
+    """``fn(item)`` for every item, shared between this process and a forked child.
 
     Both take the next item from a queue (heaviest first, by ``weights``), so
-    neither waits long for the other. ``fn`` must only change the filesystem,
-    and its results and exceptions must be picklable. Each process stops at its
-    own first exception; the parent's, else the child's, is raised once both
-    have stopped, so nothing is still being written when the caller sees it.
-    Where forking is unsafe (other threads, no fork), two threads (``name``) do it.
+    neither waits long for the other. ``fn`` must only change the filesystem
+    (what it returns is dropped: the child's results never come back), and its
+    exceptions must be picklable. Each process stops at its own first exception;
+    the parent's, else the child's, is raised once both have stopped, so nothing
+    is still being written when the caller sees it. Where forking is unsafe
+    (other threads, no fork), two threads (``name``) do it.
     """
     if len(items) < 2 or len(items) > _MAX_ITEMS or not can_fork():
         from .._threads import on_two_threads
 
-        return on_two_threads(fn, items, name, weights)
+        on_two_threads(fn, items, name, weights)
+        return
     order = range(len(items))
     if weights is not None:
         order = sorted(order, key=lambda i: -weights[i])  # type: ignore[assignment]
@@ -102,10 +110,9 @@ def on_two_processes(
         os.close(read_fd)
         _child(fn, items, queue, write_fd)
     os.close(write_fd)
-    results: dict[int, R] = {}
     error: BaseException | None = None
     try:
-        results.update(_work(fn, items, queue))
+        _work(fn, items, queue)
     except BaseException as exc:
         error = exc
     try:
@@ -114,13 +121,14 @@ def on_two_processes(
         os.close(read_fd)
         os.close(queue)
         os.waitpid(pid, 0)
+    child_error: BaseException | None = None
     if not payload:
-        child_error: BaseException | None = InstallError("the linking process died")
-    else:
-        done, child_error = pickle.loads(payload)
-        results.update(done)
+        child_error = InstallError("the linking process died")
+    elif payload != _DONE:
+        import pickle
+
+        child_error = pickle.loads(payload)
     if error is not None:
         raise error
     if child_error is not None:
         raise child_error
-    return [results[i] for i in range(len(items))]

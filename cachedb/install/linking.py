@@ -68,7 +68,7 @@ def link_all(
     major, minor = interp.markers["python_version"].split(".")[:2]
     target_version = (int(major), int(minor))
 
-    def link(item: Ready) -> InstallRecord:
+    def link(item: Ready) -> None:
         # Read here, by the process that links it: reading every RECORD first, in this
         # process alone, kept the other one waiting.
         install_archive(
@@ -81,7 +81,6 @@ def link_all(
             direct_url=item.direct_url,
         )
         reporter.advance(item.pin.name)
-        return InstallRecord(item.archive_id, item.pin.name, str(item.pin.version), mode)
 
     # Heaviest first (the catalog knows each archive's number of files), so that neither
     # linking process is left alone with a large archive at the end.
@@ -90,6 +89,9 @@ def link_all(
         # Both linking processes read entry points: import their parser once, before the fork.
         import configparser  # noqa: F401
     weights = [counts.get(item.archive_id, 0) for item in ready]
-    records = on_two_processes(link, ready, weights, "link")
+    on_two_processes(link, ready, weights, "link")
     reporter.stop()
-    return Linked(list(records), removed, started)
+    records = [
+        InstallRecord(item.archive_id, item.pin.name, str(item.pin.version), mode) for item in ready
+    ]
+    return Linked(records, removed, started)

@@ -105,7 +105,8 @@ def will_download(reqs: RequirementSet, cache: Cache) -> bool:
         if pin is None:
             return True
         pins.append((canonicalize_name(r.name), str(pin)))
-    return not all(cache.cached_pins(pins).values())
+    found = cache.cached_wheels_of({name for name, _ in pins})
+    return not all(any(w.version == v for w in found[n]) for n, v in pins)
 
 
 def start_fetching(

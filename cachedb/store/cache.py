@@ -340,15 +340,12 @@ class Cache:
         """Live pointer entries for distribution ``name`` (canonical), optionally one version."""
         return self._wheels(self.read_sql(lambda run: catalog.cached_wheels(run, name, version)))
 
-    def cached_pins(
-        self, pins: Iterable[tuple[str, str]]
-    ) -> dict[tuple[str, str], list[CachedWheel]]:
-        """``cached_wheels(name, version)`` of every (name, version) in ``pins``: one query."""
-        out: dict[tuple[str, str], list[CachedWheel]] = {pin: [] for pin in pins}
-        names = sorted({name for name, _ in out})
-        rows = self.read_sql(lambda run: catalog.cached_wheels_of(run, names)) if names else []
+    def cached_wheels_of(self, names: Iterable[str]) -> dict[str, list[CachedWheel]]:
+        """``cached_wheels(name)`` of every (canonical) name in ``names``: one query."""
+        out: dict[str, list[CachedWheel]] = {name: [] for name in names}
+        rows = self.read_sql(lambda run: catalog.cached_wheels_of(run, sorted(out))) if out else []
         for wheel in self._wheels(rows):
-            out.get((wheel.name, wheel.version), []).append(wheel)
+            out[wheel.name].append(wheel)
         return out
 
     def _wheels(self, rows: list[tuple[Any, ...]]) -> list[CachedWheel]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._process import boot_id, host_id, process_start_time, this_host
 from ..db.dialect import db_now, for_share, for_update, lock_names, now_sql
-from ..db.events import record_sql
+from ..db.events import Event, record_many, record_sql
 from ..db.lite import Executor
 from ..errors import UsageError
 
@@ -290,8 +290,10 @@ def record_install(
     for marks, params in _chunks([row[0] for _, row in gone], "i"):
         params["now"] = now
         run(f"UPDATE installs SET removed_at = :now WHERE id IN ({marks})", params)
-    for name, (_, archive_id) in gone:
-        record_sql(run, "install.remove", f"{prefix}:{name}", old_archive=archive_id)
+    events: list[Event] = [
+        ("install.remove", f"{prefix}:{name}", archive_id, None, None)
+        for name, (_, archive_id) in gone
+    ]
     for start in range(0, len(installed), _KEYS_CHUNK):
         rows = installed[start : start + _KEYS_CHUNK]
         values: dict[str, Any] = {"e": env_id, "now": now}
@@ -307,11 +309,8 @@ def record_install(
     for marks, params in _chunks(sorted({r.archive_id for r in installed}), "a"):
         params["now"] = now
         run(f"UPDATE archives SET last_used_at = :now WHERE id IN ({marks})", params)
-    for rec in installed:
-        record_sql(
-            run,
-            "install.insert",
-            f"{prefix}:{rec.name}",
-            new_archive=rec.archive_id,
-            detail=rec.link_mode,
-        )
+    events += [
+        ("install.insert", f"{prefix}:{rec.name}", None, rec.archive_id, rec.link_mode)
+        for rec in installed
+    ]
+    record_many(run, events)

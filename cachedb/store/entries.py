@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..db.dialect import for_update, lock_names
-from ..db.events import record_sql
+from ..db.events import Event, record_many, record_sql
 from ..db.lite import Executor, insert_rows
 from ..errors import CacheError
 from . import archive as archives
@@ -141,24 +141,26 @@ def _register_and_point(
         )
     }
     inserted = []
+    events: list[Event] = []
     for _, w in ready:
         if w.archive_id in filenames:  # the archive's event before its first pointer's
-            record_sql(
-                run, registered[w.archive_id], filenames.pop(w.archive_id), new_archive=w.archive_id
+            events.append(
+                (registered[w.archive_id], filenames.pop(w.archive_id), None, w.archive_id, None)
             )
         subject = f"{w.bucket}/{w.key}"
         old = current.get((w.bucket, w.key))
         if old is None:
             inserted.append((w.bucket, w.key, w.archive_id, kind, now, now))
-            record_sql(run, "pointer.insert", subject, new_archive=w.archive_id)
+            events.append(("pointer.insert", subject, None, w.archive_id, None))
         elif old != (w.archive_id, kind):
             run(
                 "UPDATE pointers SET archive_id = :a, kind = :kind, updated_at = :now"
                 " WHERE bucket = :b AND key = :k",
                 {"a": w.archive_id, "kind": kind, "now": now, "b": w.bucket, "k": w.key},
             )
-            record_sql(run, "pointer.swap", subject, old_archive=old[0], new_archive=w.archive_id)
+            events.append(("pointer.swap", subject, old[0], w.archive_id, None))
     insert_rows(run, "pointers", _POINTER_COLUMNS, inserted)
+    record_many(run, events)
     leased = [i for i, w in ready if w.lease]
     lease_ids = catalog.acquire_leases(run, [w.archive_id for _, w in ready if w.lease])
     leases: dict[int, int | None] = {i: None for i, _ in ready}
