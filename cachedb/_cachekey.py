@@ -25,10 +25,17 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 from ._digest import sha256_hex
 from ._memo import settled, status_of
+
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    # Not typing's NamedTuple: that one compiles each field's annotation (~0.2M instructions).
+    from ._record import NamedTuple
+
 
 DIST_SUFFIXES = (".whl", ".tar.gz", ".zip")
 

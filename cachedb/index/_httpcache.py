@@ -13,10 +13,17 @@ import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 from cachedb._digest import sha256_hex
 from cachedb.fetch._urls import strip_credentials
+
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    # Not typing's NamedTuple: that one compiles each field's annotation (~0.2M instructions).
+    from .._record import NamedTuple
+
 
 log = logging.getLogger(__name__)
 

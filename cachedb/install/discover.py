@@ -3,15 +3,19 @@ for), and once it has answered, the scheme it installs into."""
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from .options import InstallOptions
 
 if TYPE_CHECKING:
+    from typing import NamedTuple
+
     from ..target import Interpreter, Query
+else:
+    # Not typing's NamedTuple: that one compiles each field's annotation (~0.2M instructions).
+    from .._record import NamedTuple
 
 
 class Target(NamedTuple):
@@ -46,6 +50,8 @@ def discover_target(opts: InstallOptions) -> Target:
 def forget_target(opts: InstallOptions, target: Target) -> None:
     """After a failure: remove the venv this run created."""
     if target.fresh and opts.venv is not None and not opts.dry_run:
+        import shutil
+
         shutil.rmtree(opts.venv, ignore_errors=True)
 
 

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
 from .options import InstallOptions
 
 if TYPE_CHECKING:
+    from typing import NamedTuple
+
     from ..resolve import Resolution
     from ..store import Cache
     from ..target import Interpreter
+else:
+    # Not typing's NamedTuple: that one compiles each field's annotation (~0.2M instructions).
+    from .._record import NamedTuple
 
 
 class Environment(NamedTuple):

@@ -13,10 +13,8 @@ import contextlib
 import heapq
 import itertools
 import os
-import shutil
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -25,6 +23,8 @@ from ..errors import InstallError
 from .forked import can_fork
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     from ..fetch import Downloaded
     from ..index import IndexClient, Link
     from ..remote.tier import RemoteTier
@@ -153,6 +153,8 @@ class Unpacks:
         trees += self._jobs.abandon()
         if self._forked is not None:
             trees.extend(self._forked.abandon())
+        import shutil
+
         for tree in trees:
             shutil.rmtree(tree.directory, ignore_errors=True)
 
@@ -205,6 +207,8 @@ class Fetcher:
         if self._closed:
             raise RuntimeError("this Fetcher is closed")
         if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
             self.staging.mkdir(parents=True, exist_ok=True)
             self._pool = ThreadPoolExecutor(
                 max_workers=self._concurrency, thread_name_prefix="cachedb-dl"
@@ -234,6 +238,8 @@ class Fetcher:
                 self._submit(self._next)
                 size = link.size if link.size is not None and link.size > 0 else 0
                 heapq.heappush(self._waiting, (-size, next(self._asked), name, link))
+                from concurrent.futures import Future
+
                 self._downloads[key] = Future()
 
     def _next(self) -> None:
@@ -305,6 +311,8 @@ class Fetcher:
         except BaseException:
             for f in futures:
                 f.cancel()
+            from concurrent.futures import wait
+
             wait(futures)
             raise
 
@@ -319,4 +327,6 @@ class Fetcher:
         for future in self._downloads.values():
             future.cancel()  # those whose turn never came (no thread waits for them)
         self.unpacks.discard()
+        import shutil
+
         shutil.rmtree(self.staging, ignore_errors=True)

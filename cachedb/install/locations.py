@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from .options import DEFAULT_INDEX_URL, INDEX_URL_ENV, InstallOptions
 
 if TYPE_CHECKING:
+    from typing import NamedTuple
+
     from ..index import IndexClient
     from ..requirements import RequirementSet
+else:
+    # Not typing's NamedTuple: that one compiles each field's annotation (~0.2M instructions).
+    from .._record import NamedTuple
 
 
 class Sources(NamedTuple):

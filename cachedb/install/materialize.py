@@ -11,11 +11,10 @@ fails first.
 from __future__ import annotations
 
 import contextlib
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from ..errors import CachedbError, HashMismatch, InstallError
 from ..resolve import Pin
@@ -24,12 +23,17 @@ from .fetching import Fetcher, allowed_sha256
 from .sources import Built, Cached, Direct, Indexed, Sdist
 
 if TYPE_CHECKING:
+    from typing import NamedTuple
+
     from ..db.lite import Executor
     from ..index import IndexClient, Link
     from ..store import Cache
     from ..store.unpack import UnpackedWheel
     from .finder import CandidateFinder
     from .report import Reporter
+else:
+    # Not typing's NamedTuple: that one compiles each field's annotation (~0.2M instructions).
+    from .._record import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,8 @@ def materialize(
     finally:
         for tree in trees.values():
             if tree is not None:
+                import shutil
+
                 shutil.rmtree(tree.directory, ignore_errors=True)
         # Linking forks only when no other thread runs: the fetcher's go now.
         if fetcher is not None:

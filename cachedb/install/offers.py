@@ -4,7 +4,7 @@ earlier index's, an unyanked one, the best-tagged one) and the one sdist, as can
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
@@ -16,7 +16,12 @@ from ..resolve import CandidateInfo
 from .sources import Indexed, Sdist
 
 if TYPE_CHECKING:
+    from typing import NamedTuple
+
     from ..index import Link
+else:
+    # Not typing's NamedTuple: that one compiles each field's annotation (~0.2M instructions).
+    from .._record import NamedTuple
 
 
 class Offers(NamedTuple):

@@ -4,7 +4,7 @@ files), and what of them the environment lacks."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from packaging.version import Version
 
@@ -19,9 +19,14 @@ from .request import Request
 from .sources import Built, Cached, Direct, Indexed, Installed, Sdist
 
 if TYPE_CHECKING:
+    from typing import NamedTuple
+
     from ..requirements import RequirementSet
     from ..target import Interpreter
     from .finder import CandidateFinder
+else:
+    # Not typing's NamedTuple: that one compiles each field's annotation (~0.2M instructions).
+    from .._record import NamedTuple
 
 
 class Plan(NamedTuple):

@@ -16,7 +16,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
@@ -29,6 +29,12 @@ from .modes import LINK_MODES
 from .place import Journal
 from .plain import GENERATED, link_each, link_plain, plain_rows
 from .scripts import generate_launcher, rewrite_shebang
+
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    # Not typing's NamedTuple: that one compiles each field's annotation (~0.2M instructions).
+    from .._record import NamedTuple
 
 
 class InstalledDist(NamedTuple):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import shutil
 import stat
 import sys
 from collections.abc import Callable
@@ -50,6 +49,8 @@ def create_symlink(src: str, dst: str) -> None:
 
 def create_copy(src: str, dst: str) -> None:
     os.close(os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    import shutil  # copies are rare: hard links and clones need none of it
+
     try:
         shutil.copyfile(src, dst)
         shutil.copymode(src, dst)

@@ -19,11 +19,18 @@ from collections import deque
 from collections.abc import Iterable
 from functools import partial
 from operator import length_hint
-from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 from .archive import Archive
 from .modes import file_creator
 from .place import Journal
+
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    # Not typing's NamedTuple: that one compiles each field's annotation (~0.2M instructions).
+    from .._record import NamedTuple
+
 
 # Installer-owned dist-info files: written fresh, never taken from the wheel.
 GENERATED = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})

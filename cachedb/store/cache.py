@@ -14,7 +14,7 @@ import stat
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import _pause
 from .._config import resolve_cache_dir, resolve_db_url
@@ -27,9 +27,14 @@ from .layout import POINTER_BUCKETS, Layout, is_pointer
 from .rootid import check_root_id
 
 if TYPE_CHECKING:
+    from typing import NamedTuple
+
     from ..db.engine import Database
     from .heartbeat import Heartbeat
     from .unpack import UnpackedWheel
+else:
+    # Not typing's NamedTuple: that one compiles each field's annotation (~0.2M instructions).
+    from .._record import NamedTuple
 
 T = TypeVar("T")
 

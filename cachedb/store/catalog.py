@@ -12,13 +12,20 @@ import math
 import os
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from .._process import boot_id, host_id, process_start_time, this_host
 from ..db.dialect import db_now, for_share, for_update, lock_names, now_sql
 from ..db.events import Event, record_many, record_sql
 from ..db.lite import Executor
 from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    # Not typing's NamedTuple: that one compiles each field's annotation (~0.2M instructions).
+    from .._record import NamedTuple
+
 
 # Seconds a lease lives past its holder's last heartbeat (``CACHEDB_LEASE_TTL``). The
 # holder beats every quarter of it (``store.heartbeat``), so only a dead or cut-off host
