@@ -89,11 +89,19 @@ def test_pep658_metadata_is_fetched_and_verified(
             c.fetch_metadata(tampered)
 
 
-def test_metadata_falls_back_to_wheel(served: IndexServer, wheels: dict[str, Path]) -> None:
-    with client(served, None) as c:
+def test_metadata_falls_back_to_wheel(
+    served: IndexServer, wheels: dict[str, Path], tmp_path: Path
+) -> None:
+    scratch = tmp_path / "tmp"  # the cache's tmp/: the wheel is downloaded there, then gone
+    with client(served, None, scratch=scratch) as c:
         one = next(x for x in c.project_links("alpha") if x.filename == wheels["alpha1"].name)
         assert b"Requires-Dist: beta>=1" in c.fetch_metadata(one)
         assert served.requests[-1] == f"/files/{one.filename}"
+    assert list(scratch.iterdir()) == []
+    with client(served, None) as c:  # no cache to download into: said, nothing written
+        one = next(x for x in c.project_links("alpha") if x.filename == wheels["alpha1"].name)
+        with pytest.raises(UsageError, match="without a cache"):
+            c.fetch_metadata(one)
 
 
 def test_metadata_cached_for_offline_use(served: IndexServer, tmp_path: Path) -> None:

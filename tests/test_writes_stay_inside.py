@@ -131,3 +131,37 @@ def test_a_big_write_keeps_sqlite_temporary_files_out_of_tmp(tmp_path: Path) -> 
     written = _written_paths(log.read_text(), str(db_dir))
     assert str(db_dir / "cache.sqlite3") in written
     assert [p for p in written if not p.startswith(str(db_dir) + os.sep)] == []
+
+
+def test_reading_a_wheels_metadata_without_a_metadata_file_writes_only_in_the_cache(
+    tmp_path: Path,
+) -> None:
+    # An index without PEP 658 files: compile downloads each wheel to read its METADATA.
+    from indexserver import IndexServer
+
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, "app", "1.0", requires=["lib>=1"])
+    make_wheel(wheels, "lib", "1.0")
+    work = tmp_path / "cwd"
+    work.mkdir()
+    (work / "requirements.in").write_text("app\n")
+    cache = tmp_path / "cache"
+    cachedb = str(Path(sys.executable).parent / "cachedb")
+    log = tmp_path / "strace.log"
+    with IndexServer() as index:
+        for wheel in sorted(wheels.iterdir()):
+            index.add(wheel, metadata=False)
+        done = subprocess.run(
+            ["strace", "-f", "-y", "-qq", "-o", str(log), "--", cachedb, "compile", "-q"]
+            + ["-i", index.url, "--cache-dir", str(cache), "requirements.in"],
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+            cwd=work,
+            capture_output=True,
+            text=True,
+        )
+    assert done.returncode == 0, done.stderr
+    assert "lib==1.0" in done.stdout
+    written = _written_paths(log.read_text(), str(work))
+    inside = (str(cache), os.devnull)  # the interpreter probe's stdin is /dev/null
+    outside = [p for p in written if not any(p == d or p.startswith(d + os.sep) for d in inside)]
+    assert outside == []

@@ -70,8 +70,10 @@ class IndexClient:
         network: NetworkSettings | None = None,
         max_download_size: int | None = None,
         strategy: str = DEFAULT_STRATEGY,
+        scratch: Path | None = None,
     ) -> None:
         self.strategy = strategy
+        self.scratch = scratch  # the cache's tmp/ (index/_metadata.downloaded_metadata)
         self._max_download_size = max_download_size
         self.index_urls = [url.rstrip("/") for url in index_urls]
         self.find_links = list(find_links)
@@ -298,11 +300,9 @@ class IndexClient:
         path = self._local_file(link, link.url)
         if path is not None and not link.hashes:
             return _wheel_metadata(Path(path), link.filename)
-        import tempfile
+        from cachedb.index._metadata import downloaded_metadata as read
 
-        with tempfile.TemporaryDirectory(prefix="cachedb-meta-") as tmp:
-            got = self.download(link, Path(tmp))
-            return _wheel_metadata(got.path, link.filename)
+        return read(lambda tmp: self.download(link, tmp).path, link.filename, self.scratch)
 
     def _pep658_metadata(self, link: Link) -> bytes | None:
         """The verified ``.metadata`` file, or None when the server does not have it after all."""

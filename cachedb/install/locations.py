@@ -60,12 +60,14 @@ def index_client(
     cache_dir: Path | None,
     *,
     kind: type[IndexClient] | None = None,
+    scratch: Path | None = None,
 ) -> IndexClient:
     """The index client of a run: its sources, network settings, limits and strategy.
 
     Pages are kept only on success (``commit``): a failed run leaves the cache as it
     was. ``kind``: a subclass that filters what the index offers (``compile
-    --exclude-newer``).
+    --exclude-newer``). ``scratch``: the cache's ``tmp/``, where a wheel is downloaded
+    only to read its metadata.
     """
     if kind is None:
         from ..index import IndexClient
@@ -84,4 +86,5 @@ def index_client(
         strategy=opts.index_strategy,
         defer_cache_writes=True,
         network=opts.network(),
+        scratch=scratch,
     )

@@ -168,7 +168,7 @@ def _index(opts: InstallOptions, request: Request, cache: Cache) -> IndexClient 
         return None
     from .locations import index_client
 
-    return index_client(opts, request.sources, cache.layout.simple)
+    return index_client(opts, request.sources, cache.layout.simple, scratch=cache.layout.tmp)
 
 
 def _finder(

@@ -301,7 +301,9 @@ def _index(opts: CompileOptions, cache: Cache, where: Sources) -> IndexClient | 
 
             return [lk for lk in super().project_links(name) if uploaded_before(lk, cutoff)]
 
-    return index_client(opts.install, where, cache.layout.simple, kind=Client)
+    return index_client(
+        opts.install, where, cache.layout.simple, kind=Client, scratch=cache.layout.tmp
+    )
 
 
 def _render(lock: Lock, fmt: str, opts: CompileOptions) -> str:
