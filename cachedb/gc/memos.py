@@ -43,20 +43,24 @@ _OPEN = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 _NOATIME = getattr(os, "O_NOATIME", 0)
 
 
+def host_entries(layout: Layout) -> list[os.DirEntry[str]]:
+    """What this host's interpreter directory holds, by name; nothing where that
+    directory is missing, or is a link or a file (never followed)."""
+    try:
+        if not stat.S_ISDIR(os.lstat(layout.interpreters).st_mode):
+            return []
+        with os.scandir(layout.interpreters) as it:
+            return sorted(it, key=lambda e: e.name)
+    except OSError:
+        return []
+
+
 def find_stale(layout: Layout, *, grace: float, max_age: float | None) -> list[Path]:
     """The stale memos (and memo leftovers) of this host's interpreter directory (reads only)."""
     now = time.time()
     unused_before = now - (MAX_AGE if max_age is None else max_age)
     out: list[Path] = []
-    try:
-        host_dir = os.lstat(layout.interpreters)
-        if not stat.S_ISDIR(host_dir.st_mode):
-            return []  # a link or a file where the directory belongs: never followed
-        with os.scandir(layout.interpreters) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except OSError:
-        return []
-    for entry in entries:
+    for entry in host_entries(layout):
         name = entry.name
         leftover = name.startswith(".") and name.endswith(".tmp")
         if not _ours(name[1:] if leftover else name, leftover=leftover):

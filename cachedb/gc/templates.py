@@ -24,21 +24,14 @@ from pathlib import Path
 
 from ..store.layout import Layout
 from ..target.venv_template import LEFTOVER_NAME, TEMPLATE_NAME, template_base
+from .memos import host_entries
 
 
 def find_stale(layout: Layout, *, grace: float) -> list[Path]:
     """The stale templates (and template leftovers) of this host's directory (reads only)."""
     now = time.time()
     out: list[Path] = []
-    try:
-        host_dir = os.lstat(layout.interpreters)
-        if not stat.S_ISDIR(host_dir.st_mode):
-            return []  # a link or a file where the directory belongs: never followed
-        with os.scandir(layout.interpreters) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except OSError:
-        return []
-    for entry in entries:
+    for entry in host_entries(layout):
         leftover = LEFTOVER_NAME.fullmatch(entry.name) is not None
         if not leftover and TEMPLATE_NAME.fullmatch(entry.name) is None:
             continue
