@@ -57,18 +57,21 @@ def load_app(args: Sequence[str] = ()) -> typer.Typer:
     return app
 
 
-def _tune_collector() -> None:
+def _tune_collector(command: str | None) -> None:
     """Keep the cyclic garbage collector off the hot paths of a short-lived command.
 
     A cold install makes tens of thousands of small objects (a file entry per
     file), which with the default thresholds set off full collections that walk every
     object alive: about 20 ms while storing alone. What is loaded by now is
     frozen too, so a walk neither visits it nor, in a forked worker, copies it.
+    Switched off, it would leave an install's peak memory 1-3 MiB higher.
     """
     import gc
 
     gc.freeze()
-    gc.set_threshold(20_000, 20, 20)
+    # An install's first young generation is every object it makes before linking: with
+    # 100,000 its walks run a few times instead of ~20 (~7M instructions fewer).
+    gc.set_threshold(100_000 if command == "install" else 20_000, 20, 20)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,10 +117,10 @@ def _run(argv: list[str] | None) -> int:
     args = sys.argv[1:] if argv is None else argv
     # Event rows record the command line, never the credentials in its URLs.
     events.set_command(" ".join(["cachedb", *(redact_url(a) for a in args)]))
-    if argv is None:  # a process of its own, not a caller's (tests call main many times)
-        _tune_collector()
     try:
         args, defaults = _configure(args)
+        if argv is None:  # a process of its own, not a caller's (tests call main many times)
+            _tune_collector(args[0] if args else None)
         from ._fast import run as run_fast
 
         code = run_fast(args, defaults)

@@ -8,7 +8,7 @@ if TYPE_CHECKING:
 
 # fmt: off
 SOURCES: dict[str, int] = (
-{'__init__.py': 2315271848,
+{'__init__.py': 2850063778,
  '_app.py': 2149056547,
  '_audit.py': 2813397263,
  '_cache.py': 2003418412,
