@@ -363,3 +363,22 @@ def test_a_conflict_names_the_chain_that_led_to_it() -> None:
         "  b 1.0 depends on c<2",
         "  c 1.0 depends on d<1",
     ]
+
+
+def test_candidate_equality_leaves_out_where_it_comes_from() -> None:
+    # The resolver keeps candidates in sets and dicts: two finders' answers for the same
+    # version are one candidate whatever file or index position they carry.
+    spec = SpecifierSet(">=3.8")
+    a = CandidateInfo("a", Version("1.0"), spec, False, "file-a", preference=0)
+    b = CandidateInfo("a", Version("1.0"), SpecifierSet(">=3.8"), False, "file-b", preference=3)
+    assert a == b and hash(a) == hash(b) and len({a, b}) == 1
+    assert a != a.replace(installed=True)
+    assert a != a.replace(yanked=True)
+    assert a != a.replace(version=Version("1.1"))
+    assert a.replace(installed=True).installed and a.replace(installed=True).source == "file-a"
+    assert a != ("a", Version("1.0"), spec, False, False)
+    with pytest.raises(AttributeError):
+        a.installed = True  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        a.replace(colour="red")
+    assert repr(a).startswith("CandidateInfo(name='a', version=<Version('1.0')>")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,8 +35,7 @@ else:
     from .._record import NamedTuple
 
 
-@dataclass(frozen=True)
-class Ready:
+class Ready(NamedTuple):
     """A pin whose wheel is unpacked in the cache and may be linked."""
 
     pin: Pin

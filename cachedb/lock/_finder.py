@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
@@ -40,9 +39,7 @@ class LockFinder:
     def candidates(self, name: str, specifier: SpecifierSet) -> Iterable[CandidateInfo]:
         # "Installed" is how the resolver's ordering spells "keep this unless it must change".
         return [
-            dataclasses.replace(info, installed=True)
-            if self._preferred.get(name) == info.version
-            else info
+            info.replace(installed=True) if self._preferred.get(name) == info.version else info
             for info in self.inner.candidates(name, specifier)
         ]
 

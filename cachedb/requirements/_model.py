@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from packaging.requirements import Requirement
@@ -32,18 +31,43 @@ class InputRequirement(NamedTuple):
         return canonicalize_name(self.requirement.name)
 
 
-@dataclass
 class RequirementSet:
-    """Requirements, constraints and index options gathered from all inputs."""
+    """Requirements, constraints and index options gathered from all inputs.
 
-    requirements: list[InputRequirement] = field(default_factory=list)
-    constraints: list[InputRequirement] = field(default_factory=list)
-    index_url: str | None = None
-    extra_index_urls: list[str] = field(default_factory=list)
-    find_links: list[str] = field(default_factory=list)
-    no_index: bool = False
-    require_hashes: bool = False
-    pre: bool = False
+    A plain class, not a dataclass: defining a dataclass costs every install ~4.6M
+    instructions (it compiles its methods). Equality and ``repr`` are a dataclass's.
+    """
+
+    def __init__(
+        self,
+        requirements: list[InputRequirement] | None = None,
+        constraints: list[InputRequirement] | None = None,
+        index_url: str | None = None,
+        extra_index_urls: list[str] | None = None,
+        find_links: list[str] | None = None,
+        no_index: bool = False,
+        require_hashes: bool = False,
+        pre: bool = False,
+    ) -> None:
+        self.requirements = [] if requirements is None else requirements
+        self.constraints = [] if constraints is None else constraints
+        self.index_url = index_url
+        self.extra_index_urls = [] if extra_index_urls is None else extra_index_urls
+        self.find_links = [] if find_links is None else find_links
+        self.no_index = no_index
+        self.require_hashes = require_hashes
+        self.pre = pre
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RequirementSet):
+            return NotImplemented
+        return vars(self) == vars(other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass without frozen=True
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={value!r}" for name, value in vars(self).items())
+        return f"RequirementSet({fields})"
 
     def merge(self, other: RequirementSet) -> None:
         """Add ``other`` to this set; a later ``index_url`` wins, as in pip."""

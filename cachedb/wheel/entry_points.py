@@ -11,10 +11,15 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..errors import InstallError, InvalidWheel
+
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    # Not typing's NamedTuple nor a dataclass: both compile code on every install.
+    from .._record import NamedTuple
 
 # The schemes a ``<name>.data/<key>/`` directory may name (the wheel spec's).
 SCHEME_KEYS = ("purelib", "platlib", "scripts", "headers", "data")
@@ -30,8 +35,9 @@ _DOTTED = re.compile(r"[^\W\d]\w*(\.[^\W\d]\w*)*")
 _ENTRY_POINT = re.compile(r"\s*(?P<module>[^:\s\[]+)\s*:\s*(?P<attr>[^\s\[]+)\s*(\[[^\]]*\])?\s*")
 
 
-@dataclass(frozen=True)
-class EntryPointScript:
+class EntryPointScript(NamedTuple):
+    """A console or GUI script an entry point declares."""
+
     name: str
     module: str
     attr: str
