@@ -18,7 +18,14 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from cachedb._names import canonical_name
-from cachedb.requirements._plain import contains, names_a_file, parse_plain, plain_release
+from cachedb.install.metadata import for_other_extras, requires_dist
+from cachedb.requirements._plain import (
+    contains,
+    is_name,
+    names_a_file,
+    parse_plain,
+    plain_release,
+)
 from cachedb.requirements._plain_markers import evaluate, parse_marker
 
 FUZZ = settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -226,3 +233,126 @@ def test_what_packaging_must_read_is_left_to_it() -> None:
 def test_versions_outside_the_plain_set_are_none() -> None:
     for text in ["1.0a1", "1.0.post1", "1.0.dev0", "1.0+x", "v1.0", "1!1.0", " 1.0", "1.", ""]:
         assert plain_release(text) is None, text
+
+
+# -- leaving out the Requires-Dist lines of extras nobody asked for (install/metadata.py) --
+
+EXTRA_NAMES = st.sampled_from(
+    ["x", "X", "test", "Test.Y", "test_y", "test--y", "docs", "b-c", "B_C"]
+)
+
+
+@st.composite
+def extra_clauses(draw: st.DrawFn) -> str:
+    q = draw(st.sampled_from(['"', "'"]))
+    blank = st.sampled_from(["", " ", " ", "\t"]) if draw(st.integers(0, 3)) else WS
+    kind = draw(st.integers(0, 11))
+    if kind < 6:
+        clause = f"extra{draw(blank)}=={draw(blank)}{q}{draw(EXTRA_NAMES)}{q}"
+    elif kind == 6:
+        clause = f"{q}{draw(EXTRA_NAMES)}{q} == extra"
+    elif kind == 7:
+        op = draw(st.sampled_from(["!=", "in", "===", "<"]))
+        clause = f"extra {op} {q}{draw(EXTRA_NAMES)}{q}"
+    elif kind < 10:
+        variable = draw(st.sampled_from(["python_version", "sys_platform", "os_name"]))
+        op = draw(st.sampled_from(["==", "!=", "<", ">="]))
+        value = draw(st.sampled_from(["3.8", "3.11", "3.13", "linux", "win32", "nt"]))
+        clause = f"{variable}{draw(blank)}{op}{draw(blank)}{q}{value}{q}"
+    else:
+        clause = draw(plain_markers()).removeprefix("; ")
+    return f"({clause})" if draw(st.integers(0, 11)) == 0 else clause
+
+
+@st.composite
+def neat_extra_lines(draw: st.DrawFn) -> str:
+    """Lines of the form most METADATA files have: the plain readers take most of them."""
+    head = draw(NAMES.filter(is_name))
+    if draw(st.booleans()):
+        head += draw(st.sampled_from(["==", ">=", "<", "!=", "~=", " >= "])) + draw(VERSIONS)
+    groups = []
+    for _ in range(draw(st.integers(1, 2))):
+        clauses = []
+        for _ in range(draw(st.integers(1, 3))):
+            if draw(st.integers(0, 3)):
+                clauses.append(f"extra == {draw(EXTRA_NAMES)!r}")
+            else:
+                value = draw(st.sampled_from(["3.8", "3.11", "3.13"]))
+                clauses.append(f'python_version {draw(st.sampled_from(["<", ">="]))} "{value}"')
+        groups.append(" and ".join(clauses))
+    return f"{head}{draw(st.sampled_from([';', '; ', ' ; ']))}{' or '.join(groups)}"
+
+
+@st.composite
+def extra_lines(draw: st.DrawFn) -> str:
+    """Requires-Dist lines, most of them gated by extras, some not plain at all."""
+    if draw(st.booleans()):
+        return draw(neat_extra_lines())
+    if draw(st.integers(0, 2)) == 0:  # anything
+        head = draw(WS) + draw(NAMES) + draw(st.sampled_from(["", "[a]", "[a,b] ", " [x]"]))
+        for i in range(draw(st.integers(0, 2))):
+            head += ("," if i else "") + draw(WS) + draw(OPERATORS) + draw(WS) + draw(VERSIONS)
+    else:  # mostly what the plain reader takes
+        head = draw(st.sampled_from(["", " "])) + draw(NAMES.filter(is_name))
+        for i in range(draw(st.integers(0, 2))):
+            op = draw(st.sampled_from(["==", "!=", "<=", ">=", "<", ">", "~="]))
+            head += ("," if i else "") + draw(st.sampled_from(["", " "])) + op + draw(VERSIONS)
+    if draw(st.integers(0, 9)) == 0:
+        head += draw(st.sampled_from([" @ https://h/p-1.whl", " @ https://h/a;b.whl ", "@ x"]))
+    clauses = [draw(extra_clauses()) for _ in range(draw(st.integers(1, 3)))]
+    marker = clauses[0]
+    for clause in clauses[1:]:
+        marker += draw(st.sampled_from([" and ", " or ", " and ", "and "])) + clause
+    if draw(st.integers(0, 11)) == 0:
+        marker = f"({marker})"
+    end = draw(st.sampled_from(["", "", " ", "\t"])) if draw(st.booleans()) else draw(WS)
+    return head + draw(st.sampled_from([";", "; ", " ; ", ";\t", " "])) + marker + end
+
+
+@FUZZ
+@given(
+    extra_lines(),
+    st.frozensets(EXTRA_NAMES.map(canonicalize_name), max_size=3),
+    st.lists(ENVIRONMENTS, min_size=1, max_size=4),
+)
+def test_a_line_left_out_holds_for_no_extra_asked(
+    line: str, asked: frozenset[str], environments: list[dict[str, str]]
+) -> None:
+    """Whatever ``for_other_extras`` leaves out, packaging parses (so no invalid line is
+    hidden) and its marker holds neither for the base dependencies nor for any extra
+    asked, on any target: the resolver would have dropped it anyway."""
+    if not for_other_extras(line, asked):
+        return
+    try:
+        req = Requirement(line)
+    except InvalidRequirement as exc:
+        raise AssertionError(f"{line!r}: left out, but packaging refuses it: {exc}") from exc
+    assert req.marker is not None, line
+    for environment in environments:
+        for extra in ["", *asked]:
+            assert not req.marker.evaluate({**environment, "extra": extra}), (line, extra)
+
+
+def test_only_the_lines_of_extras_not_asked_are_left_out() -> None:
+    metadata = "\n".join(
+        [
+            "Metadata-Version: 2.1",
+            "Name: p",
+            "Version: 1.0",
+            "Requires-Dist: idna>=2.8",
+            "Requires-Dist: pytest>=7; extra == 'test'",
+            'Requires-Dist: Sphinx ; extra == "Docs_Extra" and python_version >= "3.8"',
+            'Requires-Dist: coverage[toml]>=5 ; extra == "test"',  # extras: parsed, kept
+            'Requires-Dist: trio ; python_version < "3.8" or extra == "trio"',
+            "",
+        ]
+    ).encode()
+    everything = [str(r) for r in requires_dist(metadata, "p")]
+    assert len(everything) == 5
+    kept = [str(r) for r in requires_dist(metadata, "p", frozenset())]
+    assert kept == [everything[0], everything[3], everything[4]]
+    kept = [str(r) for r in requires_dist(metadata, "p", frozenset({"docs-extra"}))]
+    assert kept == [everything[0], everything[2], everything[3], everything[4]]
+    assert requires_dist(metadata, "p", frozenset({"test", "docs-extra"})) == [
+        Requirement(t) for t in everything
+    ]

@@ -12,6 +12,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from cachedb.errors import NetworkError, ResolutionImpossible
+from cachedb.install.metadata import for_other_extras
 from cachedb.resolve import (
     CandidateInfo,
     Resolution,
@@ -79,9 +80,14 @@ class MemoryFinder:
                 )
         return out
 
-    def dependencies(self, candidate: CandidateInfo) -> list[Requirement]:
+    def dependencies(
+        self, candidate: CandidateInfo, extras: frozenset[str] | None = None
+    ) -> list[Requirement]:
         self.dep_calls.append((candidate.name, str(candidate.version)))
-        return [Requirement(r) for r in self.projects[candidate.name][str(candidate.version)]]
+        lines = self.projects[candidate.name][str(candidate.version)]
+        if extras is not None:  # as cachedb's finder leaves them out
+            lines = [line for line in lines if not for_other_extras(line, extras)]
+        return [Requirement(r) for r in lines]
 
 
 def reqs(*texts: str) -> list[Requirement]:
@@ -270,7 +276,9 @@ def test_missing_project_messages() -> None:
 
 def test_finder_errors_propagate_unchanged() -> None:
     class Broken(MemoryFinder):
-        def dependencies(self, candidate: CandidateInfo) -> list[Requirement]:
+        def dependencies(
+            self, candidate: CandidateInfo, extras: frozenset[str] | None = None
+        ) -> list[Requirement]:
             raise NetworkError("index unreachable")
 
     with pytest.raises(NetworkError, match="index unreachable"):
@@ -382,3 +390,25 @@ def test_candidate_equality_leaves_out_where_it_comes_from() -> None:
     with pytest.raises(TypeError):
         a.replace(colour="red")
     assert repr(a).startswith("CandidateInfo(name='a', version=<Version('1.0')>")
+
+
+def test_resolve_pinned_reads_an_extra_asked_late_as_the_full_resolver_does() -> None:
+    # lib is reached first without extras (its feat- and other- lines left unread), then
+    # as lib[feat] through mid: the pinned resolver must read lib again for feat.
+    projects: dict[str, dict[str, list[str]]] = {
+        "app": {"1.0": ["lib==1.0", "mid==1.0"]},
+        "mid": {"1.0": ["lib[Feat]==1.0"]},
+        "lib": {
+            "1.0": ['x==1.0; extra == "feat"', "y==1.0 ; extra == 'other'", "z==1.0"],
+        },
+        "x": {"1.0": []},
+        "y": {"1.0": []},
+        "z": {"1.0": []},
+    }
+    finder = MemoryFinder(projects)
+    result = resolve_pinned(reqs("app==1.0"), finder, markers=MARKERS)
+    assert result is not None
+    assert versions(result) == {n: "1.0" for n in ("app", "mid", "lib", "x", "z")}
+    assert result.pins["lib"].extras == {"feat"}
+    assert finder.dep_calls.count(("lib", "1.0")) == 2  # read again for the late extra
+    assert run(MemoryFinder(projects), "app==1.0") == versions(result)

@@ -69,6 +69,7 @@ class CandidateFinder:
         self._offline = offline
         self._python_version = python_version
         self._metadata: dict[tuple[str, str, str], list[Requirement]] = {}
+        self._read_for_extras: set[tuple[str, str, str]] = set()  # metadata read, not kept
         self._pinned: dict[tuple[str, str], list[CandidateInfo]] = {}
         self._local_dirs = local_dirs
         self._local_hashes = local_hashes
@@ -113,7 +114,7 @@ class CandidateFinder:
     @property
     def metadata_kinds(self) -> set[str]:
         """The kinds of source (``Indexed``, ``Cached``, ``Sdist``...) metadata was read from."""
-        return {kind for _, _, kind in self._metadata}
+        return {kind for _, _, kind in [*self._metadata, *self._read_for_extras]}
 
     def refreshes(self, name: str) -> bool:
         """Whether ``name``'s pages and local files are checked again (``--refresh``,
@@ -299,16 +300,23 @@ class CandidateFinder:
         got = self.remote_direct.get(source.url)
         return None if got is None else got.path
 
-    def dependencies(self, candidate: CandidateInfo) -> list[Requirement]:
+    def dependencies(
+        self, candidate: CandidateInfo, extras: frozenset[str] | None = None
+    ) -> list[Requirement]:
         source: Source = candidate.source  # type: ignore[assignment]
         key = (candidate.name, str(candidate.version), type(source).__name__)
         if key in self._metadata:
             return self._metadata[key]
+        if key in self._read_for_extras:
+            extras = None  # asked again, for another extra: parse every line, once
         data = self._core_metadata(candidate)
         if not isinstance(source, Installed):
             self._check_python(candidate, data)
-        deps = metadata.requires_dist(data, f"{candidate.name} {candidate.version}")
-        self._metadata[key] = deps
+        deps = metadata.requires_dist(data, f"{candidate.name} {candidate.version}", extras)
+        if extras is None:
+            self._metadata[key] = deps
+        else:
+            self._read_for_extras.add(key)
         return deps
 
     def metadata(self, candidate: CandidateInfo) -> bytes:

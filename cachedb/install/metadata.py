@@ -13,14 +13,43 @@ from ..errors import InvalidWheel
 from ..wheel import dist_info as wheel_dist_info
 
 
-def requires_dist(metadata: bytes, what: str) -> list[Requirement]:
+def requires_dist(
+    metadata: bytes, what: str, extras: frozenset[str] | None = None
+) -> list[Requirement]:
+    """The Requires-Dist lines of ``metadata``; with ``extras`` (canonical names), without
+    those that can hold only for other extras (``for_other_extras``)."""
     out = []
     for value in header_values(metadata, "Requires-Dist"):
+        if extras is not None and for_other_extras(value, extras):
+            continue
         try:
             out.append(Requirement(str(value)))
         except InvalidRequirement as exc:
             raise InvalidWheel(f"{what} has an invalid Requires-Dist {value!r}: {exc}") from exc
     return out
+
+
+def for_other_extras(line: str, extras: frozenset[str]) -> bool:
+    """Whether the Requires-Dist ``line`` holds only for extras outside ``extras`` (never
+    for the base dependencies), read without packaging.
+
+    Most lines of a project's METADATA are of extras nobody asked for (``pytest ;
+    extra == "test"``), and packaging takes ~0.17M instructions to parse each. Only a
+    line whose both halves the plain readers take is answered (then packaging would
+    parse it too: leaving it out hides no invalid line); the rest are parsed.
+    tests/test_plain_requirements.py compares the answer with packaging's markers.
+    """
+    head, semicolon, marker_text = line.partition(";")
+    if not semicolon or "@" in head:
+        return False  # no marker, or a URL (which may hold a ";" itself)
+    from ..requirements._plain import parse_plain
+    from ..requirements._plain_markers import only_for_extras, parse_marker
+
+    marker = parse_marker(marker_text)
+    if marker is None:
+        return False
+    only = only_for_extras(marker)
+    return only is not None and only.isdisjoint(extras) and parse_plain(head) is not None
 
 
 def dist_info_metadata(directory: Path) -> bytes:

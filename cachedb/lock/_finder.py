@@ -43,8 +43,10 @@ class LockFinder:
             for info in self.inner.candidates(name, specifier)
         ]
 
-    def dependencies(self, candidate: CandidateInfo) -> list[Requirement]:
-        deps = self.inner.dependencies(candidate)
+    def dependencies(
+        self, candidate: CandidateInfo, extras: frozenset[str] | None = None
+    ) -> list[Requirement]:
+        deps = self.inner.dependencies(candidate, extras)
         if not self._overrides:
             return deps
         return [self._overrides.get(canonicalize_name(d.name), d) for d in deps]

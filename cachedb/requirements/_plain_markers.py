@@ -14,6 +14,7 @@ the two on random markers and targets.
 
 from __future__ import annotations
 
+from .._names import canonical_name
 from ._plain import OPERATORS, is_name, plain_release
 
 TYPE_CHECKING = False  # typing's, without importing typing (about 12M instructions)
@@ -116,4 +117,22 @@ def evaluate(marker: Marker, environment: Mapping[str, str]) -> bool | None:
     return False
 
 
-__all__ = ["evaluate", "parse_marker"]
+def only_for_extras(marker: Marker) -> frozenset[str] | None:
+    """The extras (canonical names) ``marker`` can hold for, where it holds for none
+    without an extra asked; None where it may hold with no extra.
+
+    Only the ``extra`` clauses are read: a group (clauses joined by ``and``) holds
+    for at most the one extra all its ``extra ==`` clauses name, and for none without
+    one. PEP 685 compares extra names canonicalised, as packaging does.
+    """
+    extras: set[str] = set()
+    for group in marker:
+        named = {canonical_name(value) for variable, _, value in group if variable == "extra"}
+        if not named:
+            return None
+        if len(named) == 1:
+            extras |= named
+    return frozenset(extras)
+
+
+__all__ = ["evaluate", "only_for_extras", "parse_marker"]

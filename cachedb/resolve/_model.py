@@ -99,8 +99,14 @@ class Finder(Protocol):
         """
         ...
 
-    def dependencies(self, candidate: CandidateInfo) -> list[Requirement]:
-        """Requires-Dist of ``candidate``, markers included (the resolver evaluates them)."""
+    def dependencies(
+        self, candidate: CandidateInfo, extras: frozenset[str] | None = None
+    ) -> list[Requirement]:
+        """Requires-Dist of ``candidate``, markers included (the resolver evaluates them).
+
+        With ``extras`` (canonical names), lines that can hold only for other extras
+        may be left out: those the base dependencies and ``extras`` need are all there.
+        """
         ...
 
 

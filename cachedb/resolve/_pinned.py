@@ -38,7 +38,9 @@ def resolve_pinned(
     edges: dict[str, set[str]] = {}
     queue: deque[tuple[Wanted, str | None]] = deque((w, None) for w in wanted.values())
     deferred: list[tuple[Wanted, str | None]] = []
-    metadata: dict[str, list[Requirement]] = {}
+    # Each name's Requires-Dist, read for the extras asked of it so far (lines only other
+    # extras need are left unparsed: read again if one of those is asked later).
+    metadata: dict[str, tuple[frozenset[str], list[Requirement]]] = {}
 
     while queue or deferred:
         if not queue:
@@ -74,9 +76,11 @@ def resolve_pinned(
         seen.update(fresh)
         if no_deps or not fresh:
             continue
-        if want.name not in metadata:
-            metadata[want.name] = finder.dependencies(info)
-        deps = metadata[want.name]
+        asked = frozenset(seen - {_BASE})
+        read = metadata.get(want.name)
+        if read is None or not asked <= read[0]:
+            read = metadata[want.name] = (asked, finder.dependencies(info, asked))
+        deps = read[1]
         for extra in sorted(fresh):
             extras = frozenset() if extra == _BASE else frozenset({extra})
             queue.extend((dep, want.name) for dep in dependencies_for(deps, extras, markers))
