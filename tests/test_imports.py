@@ -48,6 +48,7 @@ WARM_UNUSED = {
     "cachedb.wheel.metadata",
     "cachedb.wheel.zipdir",
     "concurrent.futures",  # thread pools: downloads and unpacking only
+    "configparser",  # entry points: only an unusual entry_points.txt (wheel/entry_points.py)
     "shutil",  # (with bz2 and lzma) removing trees and copying files: failures and copies only
     "pickle",  # install/forked: only a failed linking process sends back a pickle
     "tempfile",

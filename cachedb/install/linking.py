@@ -85,9 +85,6 @@ def link_all(
     # Heaviest first (the catalog knows each archive's number of files), so that neither
     # linking process is left alone with a large archive at the end.
     counts = cache.file_counts([item.archive_id for item in ready]) if len(ready) > 1 else {}
-    if len(ready) > 1:
-        # Both linking processes read entry points: import their parser once, before the fork.
-        import configparser  # noqa: F401
     weights = [counts.get(item.archive_id, 0) for item in ready]
     on_two_processes(link, ready, weights, "link")
     reporter.stop()
