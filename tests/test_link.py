@@ -488,3 +488,20 @@ def test_parent_dirs_is_dirname_of_each() -> None:
     ]
     for paths in cases:
         assert parent_dirs(paths) == {os.path.dirname(p) for p in paths}, paths
+
+
+def test_directories_made_for_an_install_are_undone_by_a_rollback(tmp_path: Path) -> None:
+    # Whether the directory all of them share exists (site-packages) or not (a new
+    # --target), every missing one is made, and a rollback removes exactly those.
+    from cachedb.link.place import Journal
+
+    existing = tmp_path / "site-packages"
+    (existing / "old").mkdir(parents=True)
+    for root in (existing, tmp_path / "new" / "target"):
+        wanted = [str(root / "pkg" / "sub"), str(root / "pkg.dist-info"), str(root / "old")]
+        journal = Journal()
+        journal.make_dirs(wanted)
+        assert all(os.path.isdir(d) for d in wanted)
+        journal.rollback()
+        assert not (root / "pkg").exists() and not (root / "pkg.dist-info").exists()
+    assert (existing / "old").is_dir() and not (tmp_path / "new").exists()

@@ -42,10 +42,22 @@ class Journal:
         inode and a block and releases the GIL for all of it, so two threads make
         them about twice as fast, and a large archive (thousands of locale
         directories) no longer leaves the other linking process idle at the end.
+        The directory all of them are inside (site-packages, usually) is tried first:
+        once it is there, its ancestors up to ``/`` need no ``mkdir`` each.
         """
+        dirs = list(dirs)
+        try:
+            base = os.path.commonpath(dirs) if dirs else None
+        except ValueError:  # relative and absolute paths mixed
+            base = None
+        present: set[str] = set()
+        if base is not None and self._make_dir(base, missing_parent_ok=True):
+            while base not in present:
+                present.add(base)
+                base = _parent(base)
         wanted: set[str] = set()
         for directory in dirs:
-            while directory not in wanted:
+            while directory not in wanted and directory not in present:
                 wanted.add(directory)
                 parent = _parent(directory)
                 if parent == directory:
@@ -65,22 +77,27 @@ class Journal:
 
                 on_two_threads(self._make_dir, level, "mkdir")
 
-    def _make_dir(self, path: str) -> None:
+    def _make_dir(self, path: str, *, missing_parent_ok: bool = False) -> bool:
+        """Make ``path`` unless it is there; False (``missing_parent_ok``) if its parent is
+        missing."""
         try:
             os.mkdir(path)
         except FileExistsError:
-            return  # already there (or made by a parallel install)
+            return True  # already there (or made by a parallel install)
         except FileNotFoundError:
             if os.path.isdir(path):
-                return
+                return True
+            if missing_parent_ok:
+                return False
             raise
         except PermissionError:
             # Above the environment (e.g. "/"), mkdir may be refused where the
             # directory certainly exists.
             if os.path.isdir(path):
-                return
+                return True
             raise
         self._dirs.append(path)  # list.append is atomic; two threads may make a level
+        return True
 
     def _temp_name(self, dst: str) -> str:
         with self._lock:
