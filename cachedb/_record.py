@@ -3,9 +3,10 @@
 ``typing`` costs about 12M instructions to import, more than a remembered
 nothing-to-do install spends on its own work, and the modules every command loads
 need nothing else from it. A class written ``class X(NamedTuple): a: int; b: str =
-""`` becomes here what ``typing.NamedTuple`` makes of it: a ``collections.namedtuple``
-with those fields and defaults, carrying the class's docstring, methods and
-properties. Type checkers read ``typing.NamedTuple`` instead::
+""`` becomes here what ``typing.NamedTuple`` makes of it: what ``collections.namedtuple``
+makes with those fields and defaults (``named_tuple``, which compiles no code per
+class), carrying the class's docstring, methods and properties. Type checkers read
+``typing.NamedTuple`` instead::
 
     TYPE_CHECKING = False
     if TYPE_CHECKING:
@@ -18,10 +19,95 @@ tests/test_record.py compares the two.
 
 from __future__ import annotations
 
-from collections import namedtuple
+TYPE_CHECKING = False  # typing's, without importing typing
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from types import CodeType, FunctionType
+
+try:
+    from _collections import _tuplegetter  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - CPython has it; others get a plain property
+    from operator import itemgetter
+
+    def _tuplegetter(index: int, doc: str) -> property:
+        return property(itemgetter(index), doc=doc)
+
 
 # What the class body holds that is not a field nor something to copy onto the tuple class.
 _SPECIAL = frozenset({"__module__", "__qualname__", "__annotations__", "__orig_bases__"})
+# ``__new__``'s code for each number of fields. ``collections.namedtuple`` compiles it
+# from source for every class (~0.25M instructions each, ~50 classes on a warm install);
+# here it is compiled once per number of fields and renamed for each class.
+_NEW_CODE: dict[int, CodeType] = {}
+_FUNCTION: type[FunctionType] = type(lambda: None)  # type: ignore[assignment]  # not importing types
+
+
+def _new_function(
+    fields: tuple[str, ...], defaults: tuple[object, ...], doc: str
+) -> Callable[..., object]:
+    code = _NEW_CODE.get(len(fields))
+    if code is None:
+        args = ", ".join(f"_{i}" for i in range(len(fields)))
+        items = args + ("," if len(fields) == 1 else "")
+        source = f"lambda _cls{', ' if args else ''}{args}: _tuple_new(_cls, ({items}))"
+        code = _NEW_CODE[len(fields)] = compile(source, "<named tuple>", "eval").co_consts[0]
+    function = _FUNCTION(code.replace(co_varnames=("_cls", *fields)), {"_tuple_new": tuple.__new__})
+    function.__name__ = "__new__"
+    function.__doc__ = doc
+    function.__defaults__ = defaults or None
+    return function
+
+
+def named_tuple(
+    name: str, fields: tuple[str, ...], defaults: Iterable[object], module: str
+) -> type:
+    """What ``collections.namedtuple(name, fields, defaults=..., module=module)`` makes."""
+    bad = any(not field.isidentifier() or field.startswith("_") for field in fields)
+    if bad or len(set(fields)) < len(fields):
+        raise ValueError(f"invalid field names for {name}: {fields!r}")
+    defaults = tuple(defaults)
+    count = len(fields)
+    shown = "(" + ", ".join(f"{field}=%r" for field in fields) + ")"
+    arguments = ", ".join(fields) + ("," if count == 1 else "")
+
+    def _make(cls: type, iterable: Iterable[object]) -> tuple[object, ...]:
+        made: tuple[object, ...] = tuple.__new__(cls, iterable)
+        if len(made) != count:
+            raise TypeError(f"Expected {count} arguments, got {len(made)}")
+        return made
+
+    def _replace(self: tuple[object, ...], /, **changes: object) -> tuple[object, ...]:
+        made = self._make(map(changes.pop, fields, self))  # type: ignore[attr-defined]
+        if changes:
+            raise ValueError(f"Got unexpected field names: {list(changes)!r}")
+        return made  # type: ignore[no-any-return]
+
+    def __repr__(self: tuple[object, ...]) -> str:
+        return self.__class__.__name__ + shown % self
+
+    def _asdict(self: tuple[object, ...]) -> dict[str, object]:
+        return dict(zip(fields, self, strict=True))
+
+    def __getnewargs__(self: tuple[object, ...]) -> tuple[object, ...]:
+        return tuple(self)
+
+    namespace: dict[str, object] = {
+        "__doc__": f"{name}({arguments})",
+        "__slots__": (),
+        "_fields": fields,
+        "_field_defaults": dict(zip(fields[count - len(defaults) :], defaults, strict=True)),
+        "__new__": _new_function(fields, defaults, f"Create new instance of {name}({arguments})"),
+        "_make": classmethod(_make),
+        "_replace": _replace,
+        "__repr__": __repr__,
+        "_asdict": _asdict,
+        "__getnewargs__": __getnewargs__,
+        "__match_args__": fields,
+        "__module__": module,
+    }
+    for index, field in enumerate(fields):
+        namespace[field] = _tuplegetter(index, f"Alias for field number {index}")
+    return type(name, (tuple,), namespace)
 
 
 class _Maker(type):
@@ -38,7 +124,7 @@ class _Maker(type):
             elif defaults:
                 raise TypeError(f"field {field} without a default follows one with a default")
         module = namespace.get("__module__")
-        made = namedtuple(name, fields, defaults=defaults, module=str(module))  # type: ignore[misc]
+        made = named_tuple(name, tuple(fields), defaults, str(module))
         made.__annotations__ = dict(annotations)
         for key, value in namespace.items():
             if key not in _SPECIAL and key not in fields:
@@ -51,4 +137,4 @@ class NamedTuple(metaclass=_Maker):
     """Subclass it as ``typing.NamedTuple``: the subclass is a named tuple class."""
 
 
-__all__ = ["NamedTuple"]
+__all__ = ["NamedTuple", "named_tuple"]

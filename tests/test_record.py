@@ -76,3 +76,35 @@ def test_the_settings_and_interpreter_records_keep_their_shape() -> None:
     config = Configuration((Source("p", "", values),))
     assert config.lookup("a") == (1, Source("p", "", values))
     assert Interpreter._fields[0] == "executable"
+
+
+@pytest.mark.parametrize("fields", [(), ("a",), ("x", "y", "z"), tuple(f"f{i}" for i in range(12))])
+def test_named_tuple_makes_what_collections_namedtuple_makes(fields: tuple[str, ...]) -> None:
+    import collections
+    import copy
+    import inspect
+
+    defaults = list(range(len(fields) // 2))
+    ours = _record.named_tuple("T", fields, defaults, __name__)
+    theirs = collections.namedtuple("T", fields, defaults=defaults, module=__name__)  # type: ignore[misc]
+    for attr in ("_fields", "_field_defaults", "__match_args__", "__doc__", "__module__"):
+        assert getattr(ours, attr) == getattr(theirs, attr), attr
+    assert str(inspect.signature(ours)) == str(inspect.signature(theirs))
+    assert ours.__new__.__doc__ == theirs.__new__.__doc__
+    args = tuple(range(100, 100 + len(fields) - len(defaults)))
+    a, b = ours(*args), theirs(*args)
+    assert a == b and repr(a) == repr(b) and a._asdict() == b._asdict()
+    assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields]
+    assert ours._make(b) == a and type(ours._make(b)) is ours
+    assert copy.copy(a) == a and copy.deepcopy(a) == a
+    if fields:
+        assert a._replace(**{fields[0]: "new"}) == b._replace(**{fields[0]: "new"})
+        assert type(a._replace(**{fields[0]: "new"})) is ours
+        with pytest.raises(TypeError):
+            ours(*args, *range(len(fields) + 1))
+    with pytest.raises(TypeError):
+        ours._make([*args, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13])
+    with pytest.raises(ValueError):
+        a._replace(not_a_field=1)
+    with pytest.raises(ValueError):
+        _record.named_tuple("Bad", (*fields, "_private"), [], __name__)
