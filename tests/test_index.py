@@ -13,7 +13,7 @@ import pytest
 from wheelbuilder import make_wheel, metadata_text
 
 from cachedb.errors import HashMismatch, InvalidWheel, NetworkError, UsageError
-from cachedb.index import IndexClient, Link, parse_html_page
+from cachedb.index import IndexClient, parse_html_page
 from cachedb.index._concurrency import (
     LOOPBACK_CONCURRENCY,
     PAGES_PER_DOWNLOAD,
@@ -84,7 +84,7 @@ def test_pep658_metadata_is_fetched_and_verified(
         two = next(x for x in c.project_links("alpha") if x.filename == wheels["alpha2"].name)
         assert b"Requires-Python: >=3.8" in c.fetch_metadata(two)
         assert served.requests[-1] == f"/files/{two.filename}.metadata"
-        tampered = Link(**{**two.__dict__, "metadata_hashes": {"sha256": "0" * 64}})
+        tampered = two._replace(metadata_hashes={"sha256": "0" * 64})
         with pytest.raises(HashMismatch, match="0000"):
             c.fetch_metadata(tampered)
 

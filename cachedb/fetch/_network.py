@@ -8,13 +8,17 @@ and ``_transport``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    # Not a dataclass: defining one costs every index install ~3.5M instructions.
+    from cachedb._record import NamedTuple
 
 KEYRING_PROVIDERS = ("disabled", "subprocess")
 
 
-@dataclass(frozen=True)
-class NetworkSettings:
+class NetworkSettings(NamedTuple):
     cert: str | None = None
     """A PEM file of CA certificates to trust instead of the bundled ones (``--cert``)."""
     native_tls: bool = False

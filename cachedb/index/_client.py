@@ -11,7 +11,6 @@ reported by the resolver as "no such version", hiding the real cause).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -213,7 +212,7 @@ class IndexClient:
         out = []
         for link in links:
             url = borrow_credentials(link.url, page_url)
-            out.append(link if url == link.url else dataclasses.replace(link, url=url))
+            out.append(link if url == link.url else link._replace(url=url))
         return out
 
     def read_pages(self, names: Iterable[str]) -> None:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from cachedb._redact import redact_url
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    # Not a dataclass: defining one costs every index install ~3.5M instructions.
+    from cachedb._record import NamedTuple
 
-@dataclass(frozen=True)
-class Link:
+
+class Link(NamedTuple):
     url: str
     """Absolute URL of the file, without fragment. May carry credentials: show ``redacted_url``."""
     filename: str
