@@ -1,8 +1,12 @@
-"""A warm install writes nothing outside the cache and the target environment.
+"""Nothing outside the cache, the target environment and the paths a user named is ever
+written.
 
-Watched from outside with strace: every system call that creates, opens for
-writing, links, renames or removes a path, wherever the path is spelled
-(relative to a directory descriptor, to the working directory, or absolute).
+Watched from outside with strace (``writewatch``): every system call that creates, opens
+for writing, links, renames, removes or changes a path, wherever the path is spelled.
+Every command runs with ``HOME``, ``TMPDIR`` and the XDG directories pointed at empty
+directories of the test's own, which must stay empty. The state a command needs (a filled
+cache, an installed environment) is made beforehand, unwatched. Bytecode writing is left
+on, as for a user.
 """
 
 from __future__ import annotations
@@ -12,39 +16,21 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from installtools import make_venv
+from buildtools import backend_wheel, git, make_sdist, write_project
+from indexserver import IndexServer
+from installtools import cachedb, make_venv
 from wheelbuilder import make_wheel
+from writewatch import CACHEDB, HAVE_STRACE, outside, strace_run, watched_env, written_paths
 
-pytestmark = pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+import cachedb as cachedb_package
 
-_WRITING = ("O_WRONLY", "O_RDWR", "O_CREAT")
-# syscall(args) with -y: a descriptor argument is shown as N</its/path>.
-_CALL = re.compile(r"^\d+\s+(\w+)\((.*)\)\s+=\s+(-?\d+)")
-_ARG = re.compile(r'(-?\d+|AT_FDCWD)(?:<([^>]*)>)?, "([^"]*)"|"([^"]*)"')
-
-
-def _written_paths(log: str, cwd: str) -> list[str]:
-    paths = []
-    for line in log.splitlines():
-        match = _CALL.match(line)
-        if match is None or int(match[3]) < 0:
-            continue
-        call, args = match[1], match[2]
-        if call in ("openat", "open") and not any(flag in args for flag in _WRITING):
-            continue
-        if call not in (
-            "openat", "open", "creat", "mkdir", "mkdirat", "link", "linkat", "symlink",
-            "symlinkat", "rename", "renameat", "renameat2", "unlink", "unlinkat", "rmdir",
-        ):  # fmt: skip
-            continue
-        for fd, fd_path, rel, plain in _ARG.findall(args):
-            name = rel or plain
-            base = fd_path if fd and fd != "AT_FDCWD" else cwd
-            paths.append(os.path.normpath(os.path.join(base, name)))
-    return paths
+pytestmark = pytest.mark.skipif(not HAVE_STRACE, reason="needs strace")
 
 
 def test_a_warm_install_writes_only_in_the_cache_and_the_environment(tmp_path: Path) -> None:
@@ -95,11 +81,9 @@ def test_a_warm_install_writes_only_in_the_cache_and_the_environment(tmp_path: P
     )
     assert done.returncode == 0, done.stderr
     assert (warm_python.parent / "app").exists()
-    written = _written_paths(log.read_text(), str(work))
+    written = written_paths(log.read_text(), str(work))
     assert any(p.startswith(str(warm) + os.sep) for p in written)
-    inside = (str(cache), str(warm))
-    outside = [p for p in written if not any(p == d or p.startswith(d + os.sep) for d in inside)]
-    assert outside == []
+    assert outside(written, [cache, warm]) == set()
 
 
 def test_a_big_write_keeps_sqlite_temporary_files_out_of_tmp(tmp_path: Path) -> None:
@@ -128,7 +112,7 @@ def test_a_big_write_keeps_sqlite_temporary_files_out_of_tmp(tmp_path: Path) -> 
         text=True,
     )
     assert done.returncode == 0, done.stderr
-    written = _written_paths(log.read_text(), str(db_dir))
+    written = written_paths(log.read_text(), str(db_dir))
     assert str(db_dir / "cache.sqlite3") in written
     assert [p for p in written if not p.startswith(str(db_dir) + os.sep)] == []
 
@@ -161,7 +145,233 @@ def test_reading_a_wheels_metadata_without_a_metadata_file_writes_only_in_the_ca
         )
     assert done.returncode == 0, done.stderr
     assert "lib==1.0" in done.stdout
-    written = _written_paths(log.read_text(), str(work))
-    inside = (str(cache), os.devnull)  # the interpreter probe's stdin is /dev/null
-    outside = [p for p in written if not any(p == d or p.startswith(d + os.sep) for d in inside)]
-    assert outside == []
+    written = written_paths(log.read_text(), str(work))
+    assert outside(written, [cache]) == set()
+
+
+@dataclass(frozen=True)
+class World:
+    """What the commands install from: an index with PEP 658 metadata files, one without,
+    a find-links directory (wheels, an sdist and the flit_core it builds with), a project
+    directory and a git repository of one."""
+
+    index: str
+    bare_index: str
+    links: Path
+    project: Path
+    repo: Path
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    root = tmp_path_factory.mktemp("world")
+    links = root / "links"
+    wheels = [
+        make_wheel(
+            links,
+            "app",
+            "1.0",
+            files={"app/__init__.py": "def main():\n    pass\n", "app/sub/x.py": ""},
+            requires=["lib>=1"],
+            entry_points={"console_scripts": {"app": "app:main"}},
+        ),
+        make_wheel(links, "lib", "1.0"),
+    ]
+    backend_wheel("flit_core", links)
+    sdist_project = write_project(root / "sdist-src", "sdemo", backend="flit")
+    make_sdist(sdist_project, links, "sdemo", "1.0")
+    project = write_project(root / "project", "localdemo", backend="flit")
+    repo = write_project(root / "repo", "gitdemo", backend="flit")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "one")
+    with ExitStack() as stack:
+        index = stack.enter_context(IndexServer())
+        bare = stack.enter_context(IndexServer())
+        for wheel in wheels:
+            index.add(wheel)
+            bare.add(wheel, metadata=False)
+        yield World(index.url, bare.url, links, project, repo)
+
+
+@dataclass
+class Place:
+    """One test's own directories: the cache, the environment, the working directory."""
+
+    root: Path
+    cache: Path
+    venv: Path
+    work: Path
+
+    @property
+    def python(self) -> Path:
+        return self.venv / "bin" / "python"
+
+    def run(self, *args: str | Path) -> None:
+        """Run a command unwatched, to make the state the watched one starts from."""
+        done = cachedb(*args, env={"CACHEDB_CACHE_DIR": str(self.cache)}, cwd=self.work)
+        assert done.returncode == 0, done.stderr
+
+
+@dataclass(frozen=True)
+class Case:
+    """A command: ``prepare`` makes its state unwatched and returns its arguments and the
+    paths its user names (where it may write)."""
+
+    prepare: Callable[[World, Place], tuple[list[str], list[Path]]]
+    slow: bool = False
+
+
+def _index_install(w: World, p: Place) -> list[str]:
+    return ["install", "-q", "--python", str(p.python), "-i", w.index, "app"]
+
+
+def _links_install(w: World, p: Place) -> list[str]:
+    return ["install", "-q", "--python", str(p.python), "--no-index", "-f", str(w.links), "app"]
+
+
+def _warm(install: Callable[[World, Place], list[str]]) -> Callable[[World, Place], list[str]]:
+    def warm(w: World, p: Place) -> list[str]:
+        other = Place(p.root, p.cache, p.root / "other", p.work)
+        make_venv(other.venv)
+        other.run(*install(w, other))
+        return install(w, p)
+
+    return warm
+
+
+def _installed(w: World, p: Place) -> None:
+    p.run(*_links_install(w, p))
+
+
+def _named(
+    args: Callable[[World, Place], list[str]], before: Callable[[World, Place], None] | None = None
+) -> Callable[[World, Place], tuple[list[str], list[Path]]]:
+    def prepare(w: World, p: Place) -> tuple[list[str], list[Path]]:
+        if before is not None:
+            before(w, p)
+        return args(w, p), []
+
+    return prepare
+
+
+def _compile(w: World, p: Place) -> tuple[list[str], list[Path]]:
+    (p.work / "requirements.in").write_text("app\n")
+    out = p.work / "requirements.txt"
+    return ["compile", "-q", "-i", w.bare_index, "requirements.in", "-o", str(out)], [out]
+
+
+def _sync(w: World, p: Place) -> tuple[list[str], list[Path]]:
+    (p.work / "requirements.txt").write_text("app==1.0\nlib==1.0\n")
+    return ["sync", "-q", "--python", str(p.python), "-i", w.index, "requirements.txt"], []
+
+
+def _venv(w: World, p: Place) -> tuple[list[str], list[Path]]:
+    shutil.rmtree(p.venv)
+    return ["venv", "-q", str(p.venv)], []
+
+
+def _report(w: World, p: Place) -> tuple[list[str], list[Path]]:
+    report = p.work / "report.json"
+    return [*_links_install(w, p), "--report", str(report)], [report]
+
+
+def _target(w: World, p: Place) -> tuple[list[str], list[Path]]:
+    target = p.root / "target"
+    args = ["install", "-q", "--target", str(target), "--no-index", "-f", str(w.links), "app"]
+    return args, [target]
+
+
+def _filled(args: list[str]) -> Callable[[World, Place], tuple[list[str], list[Path]]]:
+    return _named(lambda w, p: args, _installed)
+
+
+def _in_env(*args: str) -> Callable[[World, Place], tuple[list[str], list[Path]]]:
+    return _named(lambda w, p: [args[0], "--python", str(p.python), *args[1:]], _installed)
+
+
+# Python writes the bytecode of cachedb's own modules (and its libraries') where they are
+# installed, as for any program: that is the tool's installation, not the user's files.
+_TOOL = (os.path.dirname(os.path.dirname(cachedb_package.__file__)), sys.prefix)
+# compileall -j starts a process pool: multiprocessing's POSIX semaphores appear under
+# /dev/shm and are unlinked the moment they are made. Not files anything is kept in.
+_SEMAPHORE = re.compile(r"^/dev/shm/sem\.[\w-]+$")
+
+
+def _exempt(path: str) -> bool:
+    in_tool = any(path.startswith(root + os.sep) for root in _TOOL)
+    return (in_tool and f"{os.sep}__pycache__{os.sep}" in path) or bool(_SEMAPHORE.match(path))
+
+
+CASES: dict[str, Case] = {
+    "install-cold-index": Case(_named(_index_install)),
+    "install-warm-index": Case(_named(_warm(_index_install))),
+    "install-cold-index-without-metadata": Case(
+        _named(lambda w, p: ["install", "-q", "--python", str(p.python), "-i", w.bare_index, "app"])
+    ),
+    "install-cold-find-links": Case(_named(_links_install)),
+    "install-warm-find-links": Case(_named(_warm(_links_install))),
+    "install-compile-bytecode": Case(
+        _named(lambda w, p: [*_links_install(w, p), "--compile-bytecode"])
+    ),
+    "install-report": Case(_report),
+    "install-sdist": Case(
+        _named(lambda w, p: [*_links_install(w, p)[:-1], "sdemo"]),
+        slow=True,
+    ),
+    "install-local-directory": Case(
+        _named(lambda w, p: [*_links_install(w, p)[:-1], str(w.project)]), slow=True
+    ),
+    "install-editable": Case(
+        _named(lambda w, p: [*_links_install(w, p)[:-1], "-e", str(w.project)]), slow=True
+    ),
+    "install-git": Case(
+        _named(lambda w, p: [*_links_install(w, p)[:-1], f"gitdemo @ git+{w.repo.as_uri()}"]),
+        slow=True,
+    ),
+    "uninstall": Case(_in_env("uninstall", "app")),
+    "sync": Case(_sync),
+    "venv": Case(_venv),
+    "list": Case(_in_env("list")),
+    "freeze": Case(_in_env("freeze")),
+    "show": Case(_in_env("show", "-f", "app")),
+    "tree": Case(_in_env("tree")),
+    "check": Case(_in_env("check")),
+    "config": Case(_filled(["config"])),
+    "dir": Case(_filled(["dir"])),
+    "info": Case(_filled(["info"])),
+    "ls": Case(_filled(["ls"])),
+    "sql": Case(_filled(["sql", "SELECT count(*) FROM archives"])),
+    "gc": Case(_filled(["gc"])),
+    "gc-max-size-0": Case(_filled(["gc", "--grace", "0s", "--max-size", "0"])),
+    "clean": Case(_filled(["clean"])),
+    "clean-one": Case(_filled(["clean", "lib"])),
+    "verify-repair": Case(_filled(["verify", "--check-contents", "--repair"])),
+}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=[pytest.mark.slow] if c.slow else []) for n, c in CASES.items()],
+)
+def test_a_command_writes_only_in_the_cache_the_environment_and_named_paths(
+    name: str, world: World, tmp_path: Path
+) -> None:
+    place = Place(tmp_path, tmp_path / "cache", tmp_path / "venv", tmp_path / "cwd")
+    place.work.mkdir()
+    make_venv(place.venv)
+    args, named = CASES[name].prepare(world, place)
+    watched = watched_env(tmp_path / "watched")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("CACHEDB_") and k not in ("VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE")
+    }
+    env.update(watched, CACHEDB_CACHE_DIR=str(place.cache))
+    log = tmp_path / "strace.log"
+    done = strace_run([CACHEDB, *args], log, env=env, cwd=place.work)
+    assert done.returncode == 0, done.stderr
+    written = written_paths(log.read_text(), str(place.work))
+    left = {p for p in outside(written, [place.cache, place.venv, *named]) if not _exempt(p)}
+    assert left == set()
+    assert {k: sorted(os.listdir(v)) for k, v in watched.items()} == {k: [] for k in watched}
