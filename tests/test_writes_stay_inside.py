@@ -276,10 +276,15 @@ def _report(w: World, p: Place) -> tuple[list[str], list[Path]]:
     return [*_links_install(w, p), "--report", str(report)], [report]
 
 
-def _target(w: World, p: Place) -> tuple[list[str], list[Path]]:
-    target = p.root / "target"
-    args = ["install", "-q", "--target", str(target), "--no-index", "-f", str(w.links), "app"]
-    return args, [target]
+def _into(option: str) -> Callable[[World, Place], tuple[list[str], list[Path]]]:
+    def prepare(w: World, p: Place) -> tuple[list[str], list[Path]]:
+        # A directory that does not exist yet, in a directory of the user's.
+        place = p.root / "place" / "target"
+        (p.root / "place").mkdir()
+        args = ["install", "-q", option, str(place), "--no-index", "-f", str(w.links), "app"]
+        return args, [place]
+
+    return prepare
 
 
 def _filled(args: list[str]) -> Callable[[World, Place], tuple[list[str], list[Path]]]:
@@ -315,6 +320,8 @@ CASES: dict[str, Case] = {
         _named(lambda w, p: [*_links_install(w, p), "--compile-bytecode"])
     ),
     "install-report": Case(_report),
+    "install-target": Case(_into("--target")),
+    "install-prefix": Case(_into("--prefix")),
     "install-sdist": Case(
         _named(lambda w, p: [*_links_install(w, p)[:-1], "sdemo"]),
         slow=True,

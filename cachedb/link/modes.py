@@ -136,12 +136,6 @@ def _unlink_quietly(path: str) -> None:
         os.unlink(path)
 
 
-def _existing(path: Path) -> Path:
-    while not path.is_dir() and path != path.parent:
-        path = path.parent
-    return path
-
-
 def _sample_file(root: Path) -> str | None:
     """Any regular file under ``root``, found without walking a large tree."""
     for dirpath, dirnames, filenames in os.walk(root):
@@ -186,13 +180,15 @@ def link_mode_works(mode: str, source_dir: Path, dest_dir: Path) -> bool:
     """Whether ``mode`` can link files from ``source_dir`` into ``dest_dir`` (probed once)."""
     if mode in ("copy", "symlink"):
         return True
-    dest = _existing(dest_dir)
     try:
-        key = (mode, os.stat(source_dir).st_dev, os.stat(dest).st_dev)
+        # Probed in the very directory the files go to (made now, as linking would): never
+        # in an ancestor, which may be outside the target (a new --target or --prefix).
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        key = (mode, os.stat(source_dir).st_dev, os.stat(dest_dir).st_dev)
     except OSError:
         return False
     if key not in _probed:
-        _probed[key] = _probe(mode, source_dir, dest)
+        _probed[key] = _probe(mode, source_dir, dest_dir)
     return _probed[key]
 
 
