@@ -1,8 +1,13 @@
-"""Writing to a file descriptor: every byte, however many ``os.write`` calls it takes."""
+"""Writing to a file descriptor: every byte, however many ``os.write`` calls it takes; and
+replacing a file at once through a new sibling."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+
+# A new file only: never an existing one, never through a link planted at its name.
+_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def write_all(fd: int, data: bytes | memoryview) -> None:
@@ -12,3 +17,23 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
         view = memoryview(data)
         while written < len(data):
             written += os.write(fd, view[written:])
+
+
+def replace_file(path: str | os.PathLike[str], data: bytes) -> None:
+    """Replace ``path`` with a file holding ``data``, at once: written to a sibling of a
+    name nobody can guess, made new (mode 0o666 less the umask), then renamed over it.
+    On failure the sibling is removed and the error raised."""
+    path = os.fspath(path)
+    head, name = os.path.split(path)
+    tmp = os.path.join(head, f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    fd = os.open(tmp, _NEW, 0o666)
+    try:
+        try:
+            write_all(fd, data)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

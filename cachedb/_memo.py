@@ -10,6 +10,7 @@ tick of the last would not show (git's racy-index rule), so a status younger tha
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -86,12 +87,10 @@ def read_memo(path: Path) -> dict[str, Any] | None:
 
 def write_memo(path: Path, memo: dict[str, Any]) -> None:
     """Replace the memo at ``path`` at once; failures cost only speed."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(memo, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, path)
-    except (OSError, ValueError):
-        tmp.unlink(missing_ok=True)
+    from ._fdio import replace_file
+
+    with contextlib.suppress(OSError, ValueError):
+        replace_file(path, json.dumps(memo, sort_keys=True).encode("utf-8"))
 
 
 __all__ = [

@@ -308,6 +308,11 @@ def _exempt(path: str) -> bool:
     return (in_tool and f"{os.sep}__pycache__{os.sep}" in path) or bool(_SEMAPHORE.match(path))
 
 
+def _replacing(path: str, named: Path) -> bool:
+    sibling = re.escape(str(named.parent / f".{named.name}.")) + r"\d+\.[0-9a-f]{8}\.tmp"
+    return re.fullmatch(sibling, path) is not None
+
+
 CASES: dict[str, Case] = {
     "install-cold-index": Case(_named(_index_install)),
     "install-warm-index": Case(_named(_warm(_index_install))),
@@ -338,6 +343,7 @@ CASES: dict[str, Case] = {
     ),
     "uninstall": Case(_in_env("uninstall", "app")),
     "sync": Case(_sync),
+    "compile": Case(_compile),
     "venv": Case(_venv),
     "list": Case(_in_env("list")),
     "freeze": Case(_in_env("freeze")),
@@ -380,5 +386,47 @@ def test_a_command_writes_only_in_the_cache_the_environment_and_named_paths(
     assert done.returncode == 0, done.stderr
     written = written_paths(log.read_text(), str(place.work))
     left = {p for p in outside(written, [place.cache, place.venv, *named]) if not _exempt(p)}
+    # A named file is replaced at once through a new sibling (cachedb._fdio.replace_file),
+    # which must be gone afterwards.
+    siblings = {p for p in left if any(_replacing(p, path) for path in named)}
+    assert not any(os.path.lexists(p) for p in siblings)
+    left -= siblings
     assert left == set()
     assert {k: sorted(os.listdir(v)) for k, v in watched.items()} == {k: [] for k in watched}
+
+
+def test_compile_never_writes_its_output_through_a_link_planted_beside_it(tmp_path: Path) -> None:
+    # The output file is replaced at once through a sibling: one of a name that could be
+    # guessed, opened as it was, wrote through a link planted at that name.
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from cachedb.lock._output import write_output
+
+    victim = tmp_path / "victim"
+    victim.write_text("keep\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    out = work / "requirements.txt"
+    for guess in (
+        f".requirements.txt.cachedb-{os.getpid()}",
+        f".requirements.txt.{os.getpid()}.tmp",
+    ):
+        (work / guess).symlink_to(victim)
+    write_output(cast(Any, SimpleNamespace(output=str(out))), "lib==1.0\n")
+    assert out.read_text() == "lib==1.0\n"
+    assert victim.read_text() == "keep\n"
+    assert sorted(p.name for p in work.iterdir() if not p.is_symlink()) == ["requirements.txt"]
+
+
+def test_a_memo_is_never_written_through_a_link_planted_beside_it(tmp_path: Path) -> None:
+    from cachedb._memo import read_memo, write_memo
+
+    victim = tmp_path / "victim"
+    victim.write_text("keep\n")
+    memos = tmp_path / "memos"
+    memos.mkdir()
+    (memos / f".m.json.{os.getpid()}.tmp").symlink_to(victim)
+    write_memo(memos / "m.json", {"a": 1})
+    assert read_memo(memos / "m.json") == {"a": 1}
+    assert victim.read_text() == "keep\n"
