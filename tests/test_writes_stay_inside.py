@@ -25,6 +25,7 @@ import pytest
 from buildtools import backend_wheel, git, make_sdist, write_project
 from indexserver import IndexServer
 from installtools import cachedb, make_venv
+from s3server import S3Bucket
 from wheelbuilder import make_wheel
 from writewatch import CACHEDB, HAVE_STRACE, outside, strace_run, watched_env, written_paths
 
@@ -305,7 +306,8 @@ _SEMAPHORE = re.compile(r"^/dev/shm/sem\.[\w-]+$")
 
 def _exempt(path: str) -> bool:
     in_tool = any(path.startswith(root + os.sep) for root in _TOOL)
-    return (in_tool and f"{os.sep}__pycache__{os.sep}" in path) or bool(_SEMAPHORE.match(path))
+    bytecode = f"{os.sep}__pycache__{os.sep}" in path or path.endswith(f"{os.sep}__pycache__")
+    return (in_tool and bytecode) or bool(_SEMAPHORE.match(path))
 
 
 def _replacing(path: str, named: Path) -> bool:
@@ -363,25 +365,23 @@ CASES: dict[str, Case] = {
 }
 
 
-@pytest.mark.parametrize(
-    "name",
-    [pytest.param(n, marks=[pytest.mark.slow] if c.slow else []) for n, c in CASES.items()],
-)
-def test_a_command_writes_only_in_the_cache_the_environment_and_named_paths(
-    name: str, world: World, tmp_path: Path
-) -> None:
+def _new_place(tmp_path: Path) -> Place:
     place = Place(tmp_path, tmp_path / "cache", tmp_path / "venv", tmp_path / "cwd")
-    place.work.mkdir()
+    place.work.mkdir(parents=True)
     make_venv(place.venv)
-    args, named = CASES[name].prepare(world, place)
-    watched = watched_env(tmp_path / "watched")
+    return place
+
+
+def _writes_only_inside(place: Place, args: list[str], named: list[Path]) -> None:
+    """Run ``cachedb *args`` watched; it must succeed and write nowhere else."""
+    watched = watched_env(place.root / "watched")
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith("CACHEDB_") and k not in ("VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE")
     }
     env.update(watched, CACHEDB_CACHE_DIR=str(place.cache))
-    log = tmp_path / "strace.log"
+    log = place.root / "strace.log"
     done = strace_run([CACHEDB, *args], log, env=env, cwd=place.work)
     assert done.returncode == 0, done.stderr
     written = written_paths(log.read_text(), str(place.work))
@@ -393,6 +393,44 @@ def test_a_command_writes_only_in_the_cache_the_environment_and_named_paths(
     left -= siblings
     assert left == set()
     assert {k: sorted(os.listdir(v)) for k, v in watched.items()} == {k: [] for k in watched}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=[pytest.mark.slow] if c.slow else []) for n, c in CASES.items()],
+)
+def test_a_command_writes_only_in_the_cache_the_environment_and_named_paths(
+    name: str, world: World, tmp_path: Path
+) -> None:
+    place = _new_place(tmp_path)
+    args, named = CASES[name].prepare(world, place)
+    _writes_only_inside(place, args, named)
+
+
+REMOTE_CASES = {
+    "push": ["remote", "push", "-i", "{index}"],
+    "pull": ["remote", "pull", "-i", "{index}", "--python", "{python}", "app"],
+    "ls": ["remote", "ls"],
+    "gc": ["remote", "gc", "--max-age", "0s", "--grace", "0s"],
+    "install-remote-push": ["install", "-q", "-i", "{index}", "--python", "{python}", "app"],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", REMOTE_CASES)
+def test_a_remote_command_writes_only_in_the_cache_and_the_environment(
+    name: str, world: World, tmp_path: Path, s3_bucket: S3Bucket
+) -> None:
+    # Pushing from a filled cache; the rest against a bucket holding what another host
+    # pushed (so pull, ls and gc have blobs).
+    host_a = _new_place(tmp_path / "a")
+    host_a.run(*_index_install(world, host_a))
+    if name != "push":
+        host_a.run("remote", "push", "--remote", s3_bucket.url, "-i", world.index)
+    place = host_a if name == "push" else _new_place(tmp_path / "b")
+    fields = {"index": world.index, "python": str(place.python)}
+    args = [arg.format(**fields) for arg in REMOTE_CASES[name]]
+    _writes_only_inside(place, [*args, "--remote", s3_bucket.url], [])
 
 
 def test_compile_never_writes_its_output_through_a_link_planted_beside_it(tmp_path: Path) -> None:
