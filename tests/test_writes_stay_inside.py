@@ -18,7 +18,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -159,6 +159,7 @@ class World:
     index: str
     bare_index: str
     links: Path
+    seeds: Path
     project: Path
     repo: Path
 
@@ -179,8 +180,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         make_wheel(links, "lib", "1.0"),
     ]
     backend_wheel("flit_core", links)
-    sdist_project = write_project(root / "sdist-src", "sdemo", backend="flit")
-    make_sdist(sdist_project, links, "sdemo", "1.0")
+    backend_wheel("setuptools", links)
+    for backend in ("flit", "setuptools"):
+        sdist_project = write_project(root / f"{backend}-src", f"sdemo-{backend}", backend=backend)
+        make_sdist(sdist_project, links, f"sdemo-{backend}", "1.0")
+    # Only the index has lib 2.0 (an upgrade); what `venv --seed` installs is elsewhere.
+    newer = make_wheel(root / "newer", "lib", "2.0")
+    seeds = root / "seeds"
+    for name in ("pip", "setuptools", "wheel"):
+        make_wheel(seeds, name, "99.0")
     project = write_project(root / "project", "localdemo", backend="flit")
     repo = write_project(root / "repo", "gitdemo", backend="flit")
     git(repo, "init", "-q", "-b", "main")
@@ -192,7 +200,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         for wheel in wheels:
             index.add(wheel)
             bare.add(wheel, metadata=False)
-        yield World(index.url, bare.url, links, project, repo)
+        index.add(newer)
+        yield World(index.url, bare.url, links, seeds, project, repo)
 
 
 @dataclass
@@ -203,6 +212,7 @@ class Place:
     cache: Path
     venv: Path
     work: Path
+    env: dict[str, str] = field(default_factory=dict)  # for the watched command
 
     @property
     def python(self) -> Path:
@@ -288,6 +298,25 @@ def _into(option: str) -> Callable[[World, Place], tuple[list[str], list[Path]]]
     return prepare
 
 
+def _new_venv(w: World, p: Place) -> tuple[list[str], list[Path]]:
+    shutil.rmtree(p.venv)
+    return ["install", "-q", "--venv", str(p.venv), "--no-index", "-f", str(w.links), "app"], []
+
+
+def _seeded_venv(w: World, p: Place) -> tuple[list[str], list[Path]]:
+    shutil.rmtree(p.venv)
+    return ["venv", "-q", "--seed", "--no-index", "-f", str(w.seeds), str(p.venv)], []
+
+
+def _tampered(w: World, p: Place) -> tuple[list[str], list[Path]]:
+    # A hardlinked file edited in the environment alters the archive: verify quarantines
+    # it and links the environment again to a clean copy.
+    p.run(*_index_install(w, p), "--link-mode", "hardlink")
+    (p.venv / "lib" / "python3.11" / "site-packages" / "app" / "sub" / "x.py").write_text("x\n")
+    p.env["CACHEDB_INDEX_URL"] = w.index  # where the clean copy comes from
+    return ["verify", "--check-contents", "--repair"], []
+
+
 def _filled(args: list[str]) -> Callable[[World, Place], tuple[list[str], list[Path]]]:
     return _named(lambda w, p: args, _installed)
 
@@ -327,11 +356,22 @@ CASES: dict[str, Case] = {
         _named(lambda w, p: [*_links_install(w, p), "--compile-bytecode"])
     ),
     "install-report": Case(_report),
+    "install-dry-run": Case(_named(lambda w, p: [*_index_install(w, p), "--dry-run"])),
+    "install-warm-offline": Case(_named(lambda w, p: [*_warm(_index_install)(w, p), "--offline"])),
+    "install-warm-refresh": Case(_named(lambda w, p: [*_warm(_index_install)(w, p), "--refresh"])),
+    "install-upgrade": Case(_named(lambda w, p: [*_index_install(w, p), "-U"], _installed)),
+    "install-symlink-mode": Case(
+        _named(lambda w, p: [*_links_install(w, p), "--link-mode", "symlink"])
+    ),
+    "install-copy-mode": Case(_named(lambda w, p: [*_links_install(w, p), "--link-mode", "copy"])),
+    "install-new-venv": Case(_new_venv),
     "install-target": Case(_into("--target")),
     "install-prefix": Case(_into("--prefix")),
-    "install-sdist": Case(
-        _named(lambda w, p: [*_links_install(w, p)[:-1], "sdemo"]),
-        slow=True,
+    "install-sdist-flit": Case(
+        _named(lambda w, p: [*_links_install(w, p)[:-1], "sdemo-flit"]), slow=True
+    ),
+    "install-sdist-setuptools": Case(
+        _named(lambda w, p: [*_links_install(w, p)[:-1], "sdemo-setuptools"]), slow=True
     ),
     "install-local-directory": Case(
         _named(lambda w, p: [*_links_install(w, p)[:-1], str(w.project)]), slow=True
@@ -347,6 +387,7 @@ CASES: dict[str, Case] = {
     "sync": Case(_sync),
     "compile": Case(_compile),
     "venv": Case(_venv),
+    "venv-seed": Case(_seeded_venv),
     "list": Case(_in_env("list")),
     "freeze": Case(_in_env("freeze")),
     "show": Case(_in_env("show", "-f", "app")),
@@ -362,6 +403,7 @@ CASES: dict[str, Case] = {
     "clean": Case(_filled(["clean"])),
     "clean-one": Case(_filled(["clean", "lib"])),
     "verify-repair": Case(_filled(["verify", "--check-contents", "--repair"])),
+    "verify-repair-tampered": Case(_tampered),
 }
 
 
@@ -380,7 +422,7 @@ def _writes_only_inside(place: Place, args: list[str], named: list[Path]) -> Non
         for k, v in os.environ.items()
         if not k.startswith("CACHEDB_") and k not in ("VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE")
     }
-    env.update(watched, CACHEDB_CACHE_DIR=str(place.cache))
+    env.update(watched, CACHEDB_CACHE_DIR=str(place.cache), **place.env)
     log = place.root / "strace.log"
     done = strace_run([CACHEDB, *args], log, env=env, cwd=place.work)
     assert done.returncode == 0, done.stderr
