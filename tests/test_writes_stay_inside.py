@@ -231,6 +231,7 @@ class Case:
 
     prepare: Callable[[World, Place], tuple[list[str], list[Path]]]
     slow: bool = False
+    fails: bool = False  # bad input: a one-line error, and still nothing written outside
 
 
 def _index_install(w: World, p: Place) -> list[str]:
@@ -317,6 +318,34 @@ def _tampered(w: World, p: Place) -> tuple[list[str], list[Path]]:
     return ["verify", "--check-contents", "--repair"], []
 
 
+def _failing_build(w: World, p: Place) -> tuple[list[str], list[Path]]:
+    project = write_project(p.root / "broken", "broken", backend="flit")
+    shutil.rmtree(project / "broken")  # flit_core: no module to build
+    return [*_links_install(w, p)[:-1], str(project)], []
+
+
+def _wrong_hash(w: World, p: Place) -> tuple[list[str], list[Path]]:
+    (p.work / "requirements.txt").write_text(f"lib==1.0 --hash=sha256:{'0' * 64}\n")
+    return [*_index_install(w, p)[:-1], "-r", "requirements.txt"], []
+
+
+def _hostile_record(w: World, p: Place) -> tuple[list[str], list[Path]]:
+    # A distribution installed by hand whose RECORD names files outside the environment,
+    # directly and through a link inside it.
+    victim = p.root / "victim"
+    victim.mkdir()
+    (victim / "f").write_text("keep\n")
+    site = p.venv / "lib" / "python3.11" / "site-packages"
+    (site / "evil").mkdir()
+    (site / "evil" / "linked").symlink_to(victim)
+    info = site / "evil-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n")
+    rows = ["evil/linked/f", "../../../../victim/f", str(victim / "f"), "evil-1.0.dist-info/RECORD"]
+    (info / "RECORD").write_text("".join(f"{row},,\n" for row in rows))
+    return ["uninstall", "--python", str(p.python), "evil"], []
+
+
 def _filled(args: list[str]) -> Callable[[World, Place], tuple[list[str], list[Path]]]:
     return _named(lambda w, p: args, _installed)
 
@@ -383,7 +412,13 @@ CASES: dict[str, Case] = {
         _named(lambda w, p: [*_links_install(w, p)[:-1], f"gitdemo @ git+{w.repo.as_uri()}"]),
         slow=True,
     ),
+    "install-failing-build": Case(_failing_build, slow=True, fails=True),
+    "install-wrong-hash": Case(_wrong_hash, fails=True),
+    "install-no-such-version": Case(
+        _named(lambda w, p: [*_index_install(w, p)[:-1], "app==9.9"]), fails=True
+    ),
     "uninstall": Case(_in_env("uninstall", "app")),
+    "uninstall-record-outside": Case(_hostile_record, fails=True),
     "sync": Case(_sync),
     "compile": Case(_compile),
     "venv": Case(_venv),
@@ -414,8 +449,11 @@ def _new_place(tmp_path: Path) -> Place:
     return place
 
 
-def _writes_only_inside(place: Place, args: list[str], named: list[Path]) -> None:
-    """Run ``cachedb *args`` watched; it must succeed and write nowhere else."""
+def _writes_only_inside(
+    place: Place, args: list[str], named: list[Path], *, fails: bool = False
+) -> None:
+    """Run ``cachedb *args`` watched; it must succeed (or fail with one line, if it
+    ``fails``) and write nowhere else."""
     watched = watched_env(place.root / "watched")
     env = {
         k: v
@@ -425,7 +463,13 @@ def _writes_only_inside(place: Place, args: list[str], named: list[Path]) -> Non
     env.update(watched, CACHEDB_CACHE_DIR=str(place.cache), **place.env)
     log = place.root / "strace.log"
     done = strace_run([CACHEDB, *args], log, env=env, cwd=place.work)
-    assert done.returncode == 0, done.stderr
+    if fails:
+        assert done.returncode != 0
+        assert [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+        # Ours: no traceback (a failed build quotes its backend's, indented).
+        assert not any(line.startswith("Traceback") for line in done.stderr.splitlines())
+    else:
+        assert done.returncode == 0, done.stderr
     written = written_paths(log.read_text(), str(place.work))
     left = {p for p in outside(written, [place.cache, place.venv, *named]) if not _exempt(p)}
     # A named file is replaced at once through a new sibling (cachedb._fdio.replace_file),
@@ -445,8 +489,9 @@ def test_a_command_writes_only_in_the_cache_the_environment_and_named_paths(
     name: str, world: World, tmp_path: Path
 ) -> None:
     place = _new_place(tmp_path)
-    args, named = CASES[name].prepare(world, place)
-    _writes_only_inside(place, args, named)
+    case = CASES[name]
+    args, named = case.prepare(world, place)
+    _writes_only_inside(place, args, named, fails=case.fails)
 
 
 REMOTE_CASES = {
