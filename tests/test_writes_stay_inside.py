@@ -555,3 +555,32 @@ def test_a_memo_is_never_written_through_a_link_planted_beside_it(tmp_path: Path
     write_memo(memos / "m.json", {"a": 1})
     assert read_memo(memos / "m.json") == {"a": 1}
     assert victim.read_text() == "keep\n"
+
+
+@pytest.mark.parametrize("planted", ["pages", "metadata", "pages/*"])
+def test_a_page_cache_folder_planted_as_a_link_is_never_followed(
+    planted: str, world: World, tmp_path: Path
+) -> None:
+    # The cached index pages and metadata files (of a dry run: no wheel is cached, so the
+    # install reads them) moved outside, and links to them left in their place: nothing
+    # is read from, or written to, the outside copy.
+    place = _new_place(tmp_path)
+    place.run(*_index_install(world, place), "--dry-run")
+    simple = place.cache / "simple-v0"
+    away = tmp_path / "away"
+    away.mkdir()
+    for folder in sorted(simple.glob(planted)):
+        moved = away / folder.relative_to(simple).as_posix().replace("/", "-")
+        folder.rename(moved)
+        folder.symlink_to(moved)
+    before = {p: p.read_bytes() for p in away.rglob("*") if p.is_file()}
+    assert before
+    log = tmp_path / "strace.log"
+    env = {**os.environ, "CACHEDB_CACHE_DIR": str(place.cache)}
+    done = strace_run(
+        [CACHEDB, *_index_install(world, place), "--refresh"], log, env=env, cwd=place.work
+    )
+    assert done.returncode == 0, done.stderr
+    assert (place.venv / "bin" / "app").exists()
+    assert str(away) not in log.read_text()  # -y shows where each descriptor leads
+    assert {p: p.read_bytes() for p in away.rglob("*") if p.is_file()} == before

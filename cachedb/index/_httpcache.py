@@ -91,10 +91,22 @@ class PageCache:
         self.deferred = deferred
         self._pending: dict[Path, bytes] = {}
 
+    def _linked(self, path: Path) -> bool:
+        """Whether a folder between the cache's directory and ``path`` is a symbolic link:
+        planted there, it would lead reads and writes out of the cache."""
+        folder = path.parent
+        while folder != self.directory:
+            if os.path.islink(folder):
+                return True
+            folder = folder.parent
+        return False
+
     def _write(self, path: Path, data: bytes) -> None:
         if self.deferred:
             self._pending[path] = data
             return
+        if self._linked(path):
+            raise OSError(f"a folder above {path} is a symbolic link")
         import tempfile  # only a run that fetched something writes
 
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -110,7 +122,12 @@ class PageCache:
 
     def _read(self, path: Path) -> bytes:
         pending = self._pending.get(path)
-        return pending if pending is not None else path.read_bytes()
+        if pending is not None:
+            return pending
+        if self._linked(path):
+            raise OSError(f"a folder above {path} is a symbolic link")
+        with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb") as fh:
+            return fh.read()
 
     def flush(self) -> None:
         """Write every deferred page and metadata file."""
