@@ -584,3 +584,32 @@ def test_a_page_cache_folder_planted_as_a_link_is_never_followed(
     assert (place.venv / "bin" / "app").exists()
     assert str(away) not in log.read_text()  # -y shows where each descriptor leads
     assert {p: p.read_bytes() for p in away.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.parametrize("planted", ["tree", "sentinel"])
+def test_a_venv_template_planted_as_a_link_is_never_copied(
+    planted: str, world: World, tmp_path: Path
+) -> None:
+    # The venv template of this host moved outside and a link to it left in its place
+    # (the template's folder, or the tree inside it that venvs are copied from): a new venv
+    # is not copied from outside the cache, and the outside copy is left as it was.
+    place = _new_place(tmp_path)
+    shutil.rmtree(place.venv)
+    place.run("venv", "-q", str(tmp_path / "first"))
+    (folder,) = place.cache.glob("interpreters-v0/*/venv-tree-*")
+    if planted == "sentinel":
+        (folder,) = (p for p in folder.iterdir() if p.is_dir())
+    away = tmp_path / "away"
+    folder.rename(away)
+    folder.symlink_to(away)
+    (marker,) = away.rglob("activate") if planted == "sentinel" else away.rglob("bin/activate")
+    marker.write_text(marker.read_text() + "# planted\n")
+    before = {p: p.read_bytes() for p in away.rglob("*") if p.is_file() and not p.is_symlink()}
+    log = tmp_path / "strace.log"
+    env = {**os.environ, "CACHEDB_CACHE_DIR": str(place.cache)}
+    done = strace_run([CACHEDB, "venv", "-q", str(place.venv)], log, env=env, cwd=place.work)
+    assert done.returncode == 0, done.stderr
+    assert "# planted" not in (place.venv / "bin" / "activate").read_text()
+    assert str(away) not in log.read_text()  # -y shows where each descriptor leads
+    after = {p: p.read_bytes() for p in away.rglob("*") if p.is_file() and not p.is_symlink()}
+    assert after == before
