@@ -76,9 +76,10 @@ def read_regular(name: str, *, strict: bool = True) -> tuple[bytes | None, list[
 
 
 def read_memo(path: Path) -> dict[str, Any] | None:
-    """The memo at ``path``; None if absent, unreadable or not a JSON object."""
+    """The memo at ``path``; None if absent, unreadable, not a JSON object, or a link (a
+    planted one would have answers read from outside the cache)."""
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb") as fh:
             memo = json.load(fh)
     except (OSError, ValueError):
         return None

@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -613,3 +614,40 @@ def test_a_venv_template_planted_as_a_link_is_never_copied(
     assert str(away) not in log.read_text()  # -y shows where each descriptor leads
     after = {p: p.read_bytes() for p in away.rglob("*") if p.is_file() and not p.is_symlink()}
     assert after == before
+
+
+def test_remembered_answers_planted_as_links_are_never_read(world: World, tmp_path: Path) -> None:
+    # What this host remembers (interpreter answers, venv records, nothing-to-do and
+    # compile memos) moved outside, links to it left in its place: no command reads them.
+    place = _new_place(tmp_path)
+    (place.work / "requirements.in").write_text("app\n")
+    compile_args = ["compile", "-q", "-i", world.index, "requirements.in"]
+    commands = [
+        _index_install(world, place),
+        compile_args,
+        ["install", "-q", "--venv", str(tmp_path / "new"), "-i", world.index, "app"],
+    ]
+    for args in commands[:2]:
+        place.run(*args)
+    time.sleep(2.2)  # statuses younger than two seconds are not remembered (_memo.SETTLED)
+    for args in commands[:2]:
+        place.run(*args)
+    place.run("venv", "-q", str(tmp_path / "first"))
+    away = tmp_path / "away"
+    away.mkdir()
+    host = next(place.cache.glob("interpreters-v0/*"))
+    planted = [p for p in host.rglob("*") if p.is_file() and not p.is_symlink()]
+    planted = [p for p in planted if "venv-tree-" not in str(p)]  # the templates: above
+    assert len(planted) >= 4
+    for i, memo in enumerate(planted):
+        moved = away / f"{i}-{memo.name}"
+        memo.rename(moved)
+        memo.symlink_to(moved)
+    before = {p: p.read_bytes() for p in away.iterdir()}
+    env = {**os.environ, "CACHEDB_CACHE_DIR": str(place.cache)}
+    for i, args in enumerate(commands):
+        log = tmp_path / f"strace-{i}.log"
+        done = strace_run([CACHEDB, *args], log, env=env, cwd=place.work)
+        assert done.returncode == 0, done.stderr
+        assert str(away) not in log.read_text(), args  # -y shows where each descriptor leads
+    assert {p: p.read_bytes() for p in away.iterdir()} == before
