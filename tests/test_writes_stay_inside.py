@@ -651,3 +651,24 @@ def test_remembered_answers_planted_as_links_are_never_read(world: World, tmp_pa
         assert done.returncode == 0, done.stderr
         assert str(away) not in log.read_text(), args  # -y shows where each descriptor leads
     assert {p: p.read_bytes() for p in away.iterdir()} == before
+
+
+@pytest.mark.parametrize(
+    "planted", ["cachedb.sqlite3", "cachedb.sqlite3-wal", "cachedb.sqlite3-journal", "cachedb-id"]
+)
+def test_a_cache_file_planted_as_a_link_is_refused(
+    planted: str, world: World, tmp_path: Path
+) -> None:
+    # The files a cache keeps at its root planted as links to a path outside that does not
+    # exist yet: SQLite (or the id's writer) would create it there.
+    place = _new_place(tmp_path)
+    place.cache.mkdir()
+    target = tmp_path / "outside" / planted
+    target.parent.mkdir()
+    (place.cache / planted).symlink_to(target)
+    for args in (["info"], ["gc"], _index_install(world, place)):
+        done = cachedb(*args, env={"CACHEDB_CACHE_DIR": str(place.cache)}, cwd=place.work)
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, done.stderr
+        assert f"{planted} is a symbolic link" in done.stderr
+        assert list(target.parent.iterdir()) == []
