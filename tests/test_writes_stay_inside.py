@@ -672,3 +672,33 @@ def test_a_cache_file_planted_as_a_link_is_refused(
         assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, done.stderr
         assert f"{planted} is a symbolic link" in done.stderr
         assert list(target.parent.iterdir()) == []
+
+
+@pytest.mark.parametrize("planted", ["local-files", "local-files/*"])
+def test_remembered_local_file_hashes_planted_as_links_are_never_read(
+    planted: str, world: World, tmp_path: Path
+) -> None:
+    # The sha256 remembered for find-links wheels (simple-v0/local-files/) moved outside,
+    # links to it left in its place: the next find-links install neither reads nor writes it.
+    place = _new_place(tmp_path)
+    other = Place(place.root, place.cache, place.root / "other", place.work)
+    make_venv(other.venv)
+    # A file's sha256 is remembered only once its status has settled (_memo.SETTLED).
+    newest = max(p.stat().st_mtime for p in world.links.iterdir())
+    time.sleep(max(0.0, newest + 2.2 - time.time()))
+    other.run(*_links_install(world, other))
+    simple = place.cache / "simple-v0"
+    assert list(simple.glob("local-files/*"))
+    away = tmp_path / "away"
+    away.mkdir()
+    for i, found in enumerate(sorted(simple.glob(planted))):
+        moved = away / f"{i}-{found.name}"
+        found.rename(moved)
+        found.symlink_to(moved)
+    before = {p: p.read_bytes() for p in away.rglob("*") if p.is_file()}
+    log = tmp_path / "strace.log"
+    env = {**os.environ, "CACHEDB_CACHE_DIR": str(place.cache)}
+    done = strace_run([CACHEDB, *_links_install(world, place)], log, env=env, cwd=place.work)
+    assert done.returncode == 0, done.stderr
+    assert str(away) not in log.read_text()  # -y shows where each descriptor leads
+    assert {p: p.read_bytes() for p in away.rglob("*") if p.is_file()} == before
