@@ -702,3 +702,37 @@ def test_remembered_local_file_hashes_planted_as_links_are_never_read(
     assert done.returncode == 0, done.stderr
     assert str(away) not in log.read_text()  # -y shows where each descriptor leads
     assert {p: p.read_bytes() for p in away.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.parametrize("mode", ["hardlink", "copy", "clone", "hardlink-row-by-row"])
+def test_an_archive_file_planted_as_a_link_is_never_followed(
+    mode: str, world: World, tmp_path: Path
+) -> None:
+    # A file of a stored archive replaced by a link to a file outside the cache (archives
+    # never hold links: wheels with link entries are refused): linking never opens the
+    # outside file, nor gives it a second name in the environment.
+    place = _new_place(tmp_path)
+    other = Place(place.root, place.cache, place.root / "other", place.work)
+    make_venv(other.venv)
+    other.run(*_links_install(world, other))
+    secret = tmp_path / "secret.py"
+    secret.write_text("SECRET = 1\n")
+    (planted,) = place.cache.glob("archive-v0/*/app/sub/x.py")
+    planted.unlink()
+    planted.symlink_to(secret)
+    if mode == "hardlink-row-by-row":
+        # A RECORD row csv reads differently takes the row-by-row path (link/plain.py).
+        (record,) = place.cache.glob("archive-v0/*/app-1.0.dist-info/RECORD")
+        record.write_text(record.read_text().replace("app/__init__.py", '"app/__init__.py"'))
+    log = tmp_path / "strace.log"
+    env = {**os.environ, "CACHEDB_CACHE_DIR": str(place.cache)}
+    link_mode = mode.split("-")[0]
+    args = [CACHEDB, *_links_install(world, place), "--link-mode", link_mode]
+    done = strace_run(args, log, env=env, cwd=place.work)
+    assert secret.stat().st_nlink == 1
+    assert str(secret) not in log.read_text()  # -y shows where each descriptor leads
+    installed = place.venv / "lib" / "python3.11" / "site-packages" / "app" / "sub" / "x.py"
+    if done.returncode == 0:
+        assert installed.is_symlink() or installed.read_text() != "SECRET = 1\n"
+    else:
+        assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, done.stderr
