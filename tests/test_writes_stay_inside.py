@@ -319,6 +319,13 @@ def _tampered(w: World, p: Place) -> tuple[list[str], list[Path]]:
     return ["verify", "--check-contents", "--repair"], []
 
 
+def _setuptools_tree(w: World, p: Place) -> tuple[list[str], list[Path]]:
+    # Built in place, as pip and uv build a directory: setuptools writes build/ and
+    # *.egg-info into the tree, which its user named.
+    project = write_project(p.root / "tree", "treedemo", backend="setuptools")
+    return [*_links_install(w, p)[:-1], str(project)], [project]
+
+
 def _failing_build(w: World, p: Place) -> tuple[list[str], list[Path]]:
     project = write_project(p.root / "broken", "broken", backend="flit")
     shutil.rmtree(project / "broken")  # flit_core: no module to build
@@ -406,6 +413,7 @@ CASES: dict[str, Case] = {
     "install-local-directory": Case(
         _named(lambda w, p: [*_links_install(w, p)[:-1], str(w.project)]), slow=True
     ),
+    "install-local-directory-setuptools": Case(_setuptools_tree, slow=True),
     "install-editable": Case(
         _named(lambda w, p: [*_links_install(w, p)[:-1], "-e", str(w.project)]), slow=True
     ),
