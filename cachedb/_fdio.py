@@ -1,13 +1,14 @@
-"""Writing to a file descriptor: every byte, however many ``os.write`` calls it takes; and
-replacing a file at once through a new sibling."""
+"""Writing to a file descriptor: every byte, however many ``os.write`` calls it takes;
+replacing a file at once through a new sibling; reading a file never through a link."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)  # not on Windows
 # A new file only: never an existing one, never through a link planted at its name.
-_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
 
 
 def write_all(fd: int, data: bytes | memoryview) -> None:
@@ -37,3 +38,10 @@ def replace_file(path: str | os.PathLike[str], data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def read_nofollow(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of the file at ``path``; OSError if ``path`` itself is a link (a cache
+    file planted as one would be read from outside the cache)."""
+    with open(os.open(path, os.O_RDONLY | _NOFOLLOW), "rb") as fh:
+        return fh.read()

@@ -16,6 +16,8 @@ import os
 import re
 from pathlib import Path
 
+from ._fdio import read_nofollow, replace_file
+
 TYPE_CHECKING = False  # typing's, without importing typing (about 12M instructions)
 if TYPE_CHECKING:
     from typing import Any
@@ -79,8 +81,7 @@ def read_memo(path: Path) -> dict[str, Any] | None:
     """The memo at ``path``; None if absent, unreadable, not a JSON object, or a link (a
     planted one would have answers read from outside the cache)."""
     try:
-        with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb") as fh:
-            memo = json.load(fh)
+        memo = json.loads(read_nofollow(path))
     except (OSError, ValueError):
         return None
     return memo if isinstance(memo, dict) else None
@@ -88,8 +89,6 @@ def read_memo(path: Path) -> dict[str, Any] | None:
 
 def write_memo(path: Path, memo: dict[str, Any]) -> None:
     """Replace the memo at ``path`` at once; failures cost only speed."""
-    from ._fdio import replace_file
-
     with contextlib.suppress(OSError, ValueError):
         replace_file(path, json.dumps(memo, sort_keys=True).encode("utf-8"))
 

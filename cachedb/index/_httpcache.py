@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cachedb._digest import sha256_hex
+from cachedb._fdio import read_nofollow
 from cachedb.fetch._urls import strip_credentials
 
 if TYPE_CHECKING:
@@ -126,8 +127,7 @@ class PageCache:
             return pending
         if self._linked(path):
             raise OSError(f"a folder above {path} is a symbolic link")
-        with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb") as fh:
-            return fh.read()
+        return read_nofollow(path)
 
     def flush(self) -> None:
         """Write every deferred page and metadata file."""
