@@ -506,6 +506,8 @@ def test_a_command_writes_only_in_the_cache_the_environment_and_named_paths(
 REMOTE_CASES = {
     "push": ["remote", "push", "-i", "{index}"],
     "pull": ["remote", "pull", "-i", "{index}", "--python", "{python}", "app"],
+    # From an index without PEP 658 files: each wheel is read for its metadata.
+    "pull-without-metadata": ["remote", "pull", "-i", "{bare}", "--python", "{python}", "app"],
     "ls": ["remote", "ls"],
     "gc": ["remote", "gc", "--max-age", "0s", "--grace", "0s"],
     "install-remote-push": ["install", "-q", "-i", "{index}", "--python", "{python}", "app"],
@@ -524,7 +526,7 @@ def test_a_remote_command_writes_only_in_the_cache_and_the_environment(
     if name != "push":
         host_a.run("remote", "push", "--remote", s3_bucket.url, "-i", world.index)
     place = host_a if name == "push" else _new_place(tmp_path / "b")
-    fields = {"index": world.index, "python": str(place.python)}
+    fields = {"index": world.index, "bare": world.bare_index, "python": str(place.python)}
     args = [arg.format(**fields) for arg in REMOTE_CASES[name]]
     _writes_only_inside(place, [*args, "--remote", s3_bucket.url], [])
 
