@@ -153,9 +153,10 @@ def test_reading_a_wheels_metadata_without_a_metadata_file_writes_only_in_the_ca
 
 @dataclass(frozen=True)
 class World:
-    """What the commands install from: an index with PEP 658 metadata files, one without,
-    a find-links directory (wheels, an sdist and the flit_core it builds with), a project
-    directory and a git repository of one."""
+    """What the commands install from: an index with PEP 658 metadata files (and a newer
+    lib, to upgrade to), one without, a find-links directory (wheels, sdists and the
+    flit_core and setuptools they build with), the wheels `venv --seed` installs, a
+    project directory and a git repository of one."""
 
     index: str
     bare_index: str
