@@ -355,6 +355,11 @@ def _hostile_record(w: World, p: Place) -> tuple[list[str], list[Path]]:
     return ["uninstall", "--python", str(p.python), "evil"], []
 
 
+def _wheel_of(w: World, name: str) -> Path:
+    (wheel,) = w.links.glob(f"{name}-*.whl")
+    return wheel
+
+
 def _filled(args: list[str]) -> Callable[[World, Place], tuple[list[str], list[Path]]]:
     return _named(lambda w, p: args, _installed)
 
@@ -417,6 +422,17 @@ CASES: dict[str, Case] = {
     "install-local-directory-setuptools": Case(_setuptools_tree, slow=True),
     "install-editable": Case(
         _named(lambda w, p: [*_links_install(w, p)[:-1], "-e", str(w.project)]), slow=True
+    ),
+    "install-wheel-file": Case(
+        _named(lambda w, p: [*_links_install(w, p)[:-1], str(_wheel_of(w, "app"))])
+    ),
+    "install-wheel-url": Case(
+        _named(
+            lambda w, p: [
+                *_links_install(w, p)[:-1],
+                f"app @ {w.index.rsplit('/simple', 1)[0]}/files/{_wheel_of(w, 'app').name}",
+            ]
+        )
     ),
     "install-git": Case(
         _named(lambda w, p: [*_links_install(w, p)[:-1], f"gitdemo @ git+{w.repo.as_uri()}"]),
