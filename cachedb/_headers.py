@@ -20,56 +20,47 @@ def simple_header_values(metadata: bytes, name: str) -> list[str] | None:
     an author's name, may be UTF-8). That is nearly every METADATA, and there
     this gives what the email parser gives at a tenth of its cost.
     """
-    headers = _split_headers(metadata)
-    if headers is None:
+    lines = _header_lines(metadata)
+    if lines is None:
         return None
-    return headers.get(name.lower(), [])
+    prefix = name.lower() + ":"
+    values = []
+    wanted = False  # whether the line before was one of ours
+    for line in lines:
+        if not line:
+            break  # the blank line that ends the headers (here only ever a leading one)
+        if line[0] in " \t":
+            if wanted:
+                return None  # one of ours is folded
+            continue
+        if not _HEADER.match(line):
+            return None
+        wanted = line[: len(prefix)].lower() == prefix
+        if wanted:
+            value = line[len(prefix) :].lstrip(" \t")
+            if not value.isascii():
+                return None  # the parser's decoding of it is its own business
+            values.append(value)
+    return values
 
 
-# The last block split: a reader asks one METADATA for several headers in a row
-# (Requires-Python, then Requires-Dist), and each split reads every header line.
-_last: tuple[bytes, dict[str, list[str] | None] | None] | None = None
+# The last header block split into lines: a reader asks one METADATA for several
+# headers in a row (the finder: Requires-Python, then Requires-Dist).
+_last: tuple[bytes, list[str] | None] | None = None
 
 
-def _split_headers(metadata: bytes) -> dict[str, list[str] | None] | None:
-    """Every header's values by lower-cased name (None: that header is not plain: folded
-    or not ASCII), or None if the block is not plain at all."""
+def _header_lines(metadata: bytes) -> list[str] | None:
+    """The lines of ``metadata``'s header block; None where they do not end in ``\n`` alone."""
     global _last
     last = _last
     if last is not None and last[0] is metadata:
         return last[1]
-    headers = _split(metadata)
-    _last = (metadata, headers)
-    return headers
-
-
-def _split(metadata: bytes) -> dict[str, list[str] | None] | None:
-    end = metadata.find(b"\n\n")
+    end = metadata.find(b"\n\n")  # the body (often most of the file) is not copied
     head = metadata if end < 0 else metadata[:end]
-    if b"\r" in head:
-        return None
-    headers: dict[str, list[str] | None] = {}
-    last: str | None = None  # the header of the line before
     # Latin-1 maps every byte to one character: the structure reads the same as bytes.
-    for line in head.decode("latin-1").split("\n"):
-        if not line:
-            break  # the blank line that ends the headers (here only ever a leading one)
-        if line[0] in " \t":
-            if last is not None:
-                headers[last] = None  # folded: the email parser's to read
-            continue
-        if not _HEADER.match(line):
-            return None
-        key, _, value = line.partition(":")
-        last = key.lower()
-        value = value.lstrip(" \t")
-        values = headers.setdefault(last, [])
-        if values is not None:
-            if value.isascii():
-                values.append(value)
-            else:
-                headers[last] = None  # the parser's decoding of it is its own business
-    return headers
+    lines = None if b"\r" in head else head.decode("latin-1").split("\n")
+    _last = (metadata, lines)
+    return lines
 
 
 def header_values(data: bytes, name: str) -> list[str]:

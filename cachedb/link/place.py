@@ -46,12 +46,11 @@ class Journal:
         once it is there, its ancestors up to ``/`` need no ``mkdir`` each.
         """
         dirs = list(dirs)
-        try:
-            base = os.path.commonpath(dirs) if dirs else None
-        except ValueError:  # relative and absolute paths mixed
-            base = None
+        # A directory every one is inside: the one above their common prefix (as text:
+        # comparing thousands of paths part by part would cost more than it saves).
+        base = os.path.dirname(os.path.commonprefix([min(dirs), max(dirs)])) if dirs else ""
         present: set[str] = set()
-        if base is not None and self._make_dir(base, missing_parent_ok=True):
+        if base and self._make_dir(base, missing_parent_ok=True):
             while base not in present:
                 present.add(base)
                 base = _parent(base)
