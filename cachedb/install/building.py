@@ -54,12 +54,17 @@ def likely_builds(request: Request, local_dirs: Sequence[Path] | None) -> bool:
 
 def load_builder() -> None:
     """Load the modules a build runs (the same ones building would load later): called
-    while the process has nothing else to do, waiting for the target interpreter."""
+    while the process has nothing else to do, waiting for the target interpreter. They
+    include what installing the build requirements (a resolver run) and storing the
+    built wheel need."""
     import build  # noqa: F401
     import pyproject_hooks._in_process  # noqa: F401
 
     from ..build import builder, pep517, provenance, sdist  # noqa: F401
     from ..fetch import _download  # noqa: F401
+    from ..resolve import _provider  # noqa: F401
+    from ..wheel import inflate  # noqa: F401
+    from . import linking, materialize  # noqa: F401
 
 
 def build_policy(opts: InstallOptions) -> BuildPolicy:
