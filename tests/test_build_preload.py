@@ -76,6 +76,7 @@ def test_a_run_is_expected_to_build_when_it_names_a_source_or_finds_only_its_sdi
     assert _likely(tmp_path, "SDOnly>=1", find_links=links)  # compared by canonical name
     assert not _likely(tmp_path, "wheeled==1.0", find_links=links)
     assert not _likely(tmp_path, "other==1.0", find_links=links)
+    assert not _likely(tmp_path, "sd==1.0", find_links=links)  # another project's prefix
     # A source named directly is built; a wheel named directly is not.
     assert _likely(tmp_path, f"sdonly @ {project.as_uri()}")
     wheel = next(links.glob("wheeled-*.whl"))
