@@ -52,10 +52,11 @@ def get_requires_for_build_wheel(config_settings=None):
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     CALLS.append("build")
     main = sys.modules["__main__"]
-    seen = "calls=%s env=%s path=%s cwd=%s argv=%s main=%s/%s/%s/%s" % (
+    seen = "calls=%s env=%s path=%s cwd=%s argv=%s main=%s/%s/%s/%s modules=%s" % (
         CALLS, os.environ.get("STATEFUL_SEEN"), "/nowhere" in sys.path,
         os.path.basename(os.getcwd()), len(sys.argv), main.__name__,
         os.path.basename(main.__file__), main.__package__, main.__spec__,
+        sorted(sys.modules),
     )
     print("building", seen)
     files = {{

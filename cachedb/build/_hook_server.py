@@ -28,8 +28,6 @@ fd 1 (first ``ready``, ``plain`` or, if held, ``stale``, then the exit status of
 whose stdout and stderr went to OUTPUT). End of input ends the server.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 from types import CodeType
@@ -39,7 +37,7 @@ if TYPE_CHECKING:
     _Prepared = tuple[CodeType, dict[str, object], list[str]]
 
 
-def _script_imports(script: str, output: str, *, hide: list[str]) -> _Prepared | None:
+def _script_imports(script: str, output: str, *, hide: "list[str]") -> "_Prepared | None":
     """Run the hook script as far as a hook subprocess would before importing the backend
     (its own imports); None where a fork would differ from a fresh process. The path
     entries ``hide`` are left out meanwhile: what they hold may still be changing."""
@@ -69,7 +67,7 @@ def _script_imports(script: str, output: str, *, hide: list[str]) -> _Prepared |
     return code, namespace, missing.names
 
 
-def _backend(prepared: _Prepared, output: str) -> CodeType | None:
+def _backend(prepared: "_Prepared", output: str) -> "CodeType | None":
     """Import the backend as the hook script would; returns the script's code, or None
     where a fork would differ from a fresh process."""
     import warnings
@@ -115,7 +113,7 @@ def script_code(script: str) -> CodeType:
     return code
 
 
-def _site_directories() -> list[str]:
+def _site_directories() -> "list[str]":
     """Where a start looks for ``.pth`` files and customize modules: the path, and the site
     directories (that one created later would be on a fresh start's path)."""
     import site
@@ -127,7 +125,7 @@ def _site_directories() -> list[str]:
     return found
 
 
-def _site_state(directories: list[str]) -> list[list[str] | None]:
+def _site_state(directories: "list[str]") -> "list[list[str] | None]":
     """The ``.pth`` files and site/user customize modules in each of ``directories``."""
     state: list[list[str] | None] = []
     for directory in directories:
@@ -147,6 +145,8 @@ def _site_state(directories: list[str]) -> list[list[str] | None]:
 
 
 def _findable(name: str) -> bool:
+    """Whether ``name`` could be imported now (only asked for names an import missed, so
+    a hook process loads ``importlib.util`` no more often than a fresh one would)."""
     import importlib.util
 
     try:
@@ -164,7 +164,7 @@ def _real(path: str) -> str:
     return os.path.normcase(os.path.realpath(path))
 
 
-def _serve(script: str, output: str, held: bool) -> tuple[CodeType, str, str]:
+def _serve(script: str, output: str, held: bool) -> "tuple[CodeType, str, str]":
     """Answer requests until input ends; returns (in a forked child) the script's code
     and the hook to run."""
     requests = os.fdopen(os.dup(0), "rb")
@@ -181,7 +181,7 @@ def _serve(script: str, output: str, held: bool) -> tuple[CodeType, str, str]:
         prepared = _script_imports(script, output, hide=installing)
         if requests.readline() != b"go\n":
             os._exit(0)
-        import importlib.util
+        import importlib
 
         importlib.invalidate_caches()  # the import system lists directories anew, as a start
         now = _site_state(directories)
@@ -217,7 +217,7 @@ def _serve(script: str, output: str, held: bool) -> tuple[CodeType, str, str]:
     os._exit(0)
 
 
-def _run_as_main(code: CodeType, argv: list[str]) -> None:
+def _run_as_main(code: CodeType, argv: "list[str]") -> None:
     """Run the hook script as ``python SCRIPT HOOK CONTROL_DIR`` would: a new ``__main__``."""
     import builtins
     import types
