@@ -54,3 +54,32 @@ def test_tools_and_the_results_directory_of_a_partial_run() -> None:
     assert run.parse_args([]).out == run.RESULTS
     with pytest.raises(SystemExit):
         run.parse_args(["--tools", "cachedb,poetry"])
+
+
+def test_the_index_logs_each_request_with_its_times_status_and_connection(
+    tmp_path: Path,
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    from indexserver import IndexServer
+    from wheelbuilder import make_wheel
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    make_wheel(wheels, "demo", "1.0")
+    log = tmp_path / "requests.jsonl"
+    with IndexServer(wheels, log=log) as server:
+        with urllib.request.urlopen(f"{server.url}/demo/") as reply:
+            reply.read()
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(f"{server.url}/absent/")
+        with urllib.request.urlopen(f"{server.root_url}/files/demo-1.0-py3-none-any.whl") as f:
+            f.read()
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(r["path"], r["status"]) for r in lines] == [
+        ("/simple/demo/", 200),
+        ("/simple/absent/", 404),
+        ("/files/demo-1.0-py3-none-any.whl", 200),
+    ]
+    assert all(0 < r["start"] <= r["end"] and r["port"] > 0 for r in lines)
