@@ -11,6 +11,7 @@ reported by the resolver as "no such version", hiding the real cause).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -23,8 +24,7 @@ from cachedb._redact import redact_url
 from cachedb.errors import InvalidWheel, NetworkError, UsageError
 from cachedb.fetch._hashes import Hasher, usable
 from cachedb.fetch._network import NetworkSettings
-from cachedb.fetch._urls import local_path
-from cachedb.index._ahead import PagesAhead
+from cachedb.fetch._urls import borrow_credentials, local_path
 from cachedb.index._concurrency import requests_at_once
 from cachedb.index._findlinks import (
     for_project,
@@ -33,7 +33,7 @@ from cachedb.index._findlinks import (
     local_location,
 )
 from cachedb.index._httpcache import PageCache
-from cachedb.index._link import Link, with_credentials
+from cachedb.index._link import Link
 from cachedb.index._pages import ACCEPT_HTML, ACCEPT_INDEX, Pages
 from cachedb.index._parse import parse_html_page, parse_page
 from cachedb.index._strategy import (
@@ -97,7 +97,6 @@ class IndexClient:
         self._find_links_files: dict[str, list[Link] | None] = {}
         # Each project's links, parsed once per client (the resolver and the lock both ask).
         self._links: dict[str, list[Link]] = {}
-        self._ahead = PagesAhead()
 
     @property
     def max_download_size(self) -> int:
@@ -146,13 +145,6 @@ class IndexClient:
         """The files offered for ``name`` by the indexes (as ``strategy`` says), then by
         each find-links location."""
         canonical = canonicalize_name(name)
-        self._ahead.settle()
-        failed = self._ahead.failure(canonical)
-        if failed is not None:
-            raise failed
-        return self._project_links(canonical)
-
-    def _project_links(self, canonical: NormalizedName) -> list[Link]:
         known = self._links.get(canonical)
         if known is None:
             known = self._read_project_links(canonical)
@@ -177,7 +169,7 @@ class IndexClient:
                 missing.append(index)
             elif page.status == 200:
                 found = parse_page(page.body, page.content_type, page.url, redact_url(index))
-                per_index.append(with_credentials(found, page_url))
+                per_index.append(self._with_credentials(found, page_url))
             if self.strategy == FIRST_INDEX and (page is None or page.status == 200):
                 # This index has the project (or cannot say, offline): later ones may not
                 # offer it instead.
@@ -199,11 +191,20 @@ class IndexClient:
             )
         return links
 
+    def _with_credentials(self, links: list[Link], page_url: str) -> list[Link]:
+        """Links on the page's own host get the credentials the page was fetched with."""
+        if "@" not in page_url:
+            return links
+        out = []
+        for link in links:
+            url = borrow_credentials(link.url, page_url)
+            out.append(link if url == link.url else dataclasses.replace(link, url=url))
+        return out
+
     def read_pages(self, names: Iterable[str]) -> None:
         """Read the pages of ``names`` at once (fresh ones from the cache, the rest
         revalidated); ``project_links`` then answers from memory. Failures are left
         for ``project_links`` to raise."""
-        self._ahead.settle()
         todo = list(dict.fromkeys(names))
         if len(todo) < 2 or self.offline:
             return
@@ -215,18 +216,6 @@ class IndexClient:
         from cachedb._threads import on_threads
 
         on_threads(one, todo, self.page_concurrency, "page")
-
-    def read_pages_soon(self, names: Iterable[str]) -> None:
-        """Start reading the pages of ``names`` (as ``read_pages``) in the background and
-        return at once. Whatever asks for pages (or closes) first waits for them; so
-        must whoever forks (``settle``): no other thread may run then."""
-        todo = [canonicalize_name(name) for name in dict.fromkeys(names)]
-        if len(todo) >= 2 and not self.offline:
-            self._ahead.start(self._project_links, todo, self.page_concurrency)  # type: ignore[arg-type]
-
-    def settle(self) -> None:
-        """Wait for the pages ``read_pages_soon`` started."""
-        self._ahead.settle()
 
     def _find_links_listing(self, location: str) -> list[Link] | None:
         """All distribution files at a find-links location; None when offline and not cached."""
@@ -251,7 +240,7 @@ class IndexClient:
                 files = []
             else:
                 found = parse_page(page.body, page.content_type, page.url, source)
-                files = with_credentials(found, location)
+                files = self._with_credentials(found, location)
         with self._lock:
             self._find_links_files[location] = files
         return files
@@ -374,7 +363,6 @@ class IndexClient:
         self._cache.flush()
 
     def close(self) -> None:
-        self._ahead.settle()
         if self._http is not None:
             self._http.close()
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from cachedb._redact import redact_url
-from cachedb.fetch._urls import borrow_credentials
 
 
 @dataclass(frozen=True)
@@ -46,14 +45,3 @@ class Link:
     def metadata_url(self) -> str:
         """Where PEP 658 puts the core metadata of this file."""
         return self.url + ".metadata"
-
-
-def with_credentials(links: list[Link], page_url: str) -> list[Link]:
-    """Links on the page's own host get the credentials the page was fetched with."""
-    if "@" not in page_url:
-        return links
-    out = []
-    for link in links:
-        url = borrow_credentials(link.url, page_url)
-        out.append(link if url == link.url else replace(link, url=url))
-    return out

@@ -182,8 +182,6 @@ class Fetcher:
     ) -> None:
         self.staging = cache.layout.tmp / f"download-{os.urandom(6).hex()}"
         self._remote = remote
-        if index is not None:
-            index.settle()  # pages read ahead: their threads end before the workers fork
         self.unpacks = Unpacks(cache, wheels)
         self._index = index
         self._hashes = hashes

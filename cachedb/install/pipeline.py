@@ -93,7 +93,7 @@ def _install_into(
     from ..target.lock import environment_lock
     from .discover import target_interpreter
     from .environment import read_environment
-    from .prefetch import download_direct, pages_for_any_target, start_fetching, will_download
+    from .prefetch import download_direct, start_fetching, will_download
     from .resolving import resolve_request
 
     # One writer at a time per environment: held from reading what is installed
@@ -110,7 +110,6 @@ def _install_into(
         try:
             if early is not None and will_download(request.reqs, cache):
                 early.connect()
-                early.read_pages_soon(pages_for_any_target(request))  # during the wait below
             interp = target_interpreter(query, opts)
             if not opts.dry_run:  # a dry run writes nothing, not even a lock file
                 prefix = Path(interp.prefix)

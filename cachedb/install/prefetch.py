@@ -109,20 +109,6 @@ def will_download(reqs: RequirementSet, cache: Cache) -> bool:
     return not all(any(w.version == v for w in found[n]) for n, v in pins)
 
 
-def pages_for_any_target(request: Request) -> list[str]:
-    """The projects whose index pages the install reads whatever the target is: those
-    pinned exactly, without a marker or a URL (the resolver asks the indexes about each).
-    They can be read before the target's interpreter answers."""
-    return [
-        r.name
-        for r in request.reqs.requirements
-        if r.url is None
-        and r.requirement.marker is None
-        and r.name not in request.direct
-        and exact_pin(r.requirement.specifier) is not None
-    ]
-
-
 def start_fetching(
     request: Request,
     finder: CandidateFinder,
