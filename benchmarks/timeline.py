@@ -34,6 +34,7 @@ WORK = HERE / "work"
 # Syscalls that mark the phases: processes, the first connection, durable writes (the
 # store's commit), links into the venv, the end. Filtered in the kernel (--seccomp-bpf).
 TRACED = "execve,connect,fdatasync,fsync,linkat,exit_group"
+BUCKET = 0.2  # seconds, for the throughput line
 _LINE = re.compile(r"^(\d+)\s+(\d+\.\d+)\s+(\w+)\((.*)$")
 
 
@@ -128,11 +129,35 @@ def report(tool: str, run: dict[str, Any], requests: list[dict[str, Any]]) -> li
         event(exits[-1][1], "last exit_group")
     event(run["ended"], "exit seen by the parent")
     lines.append(f"  connections: {len(ports)}; requests in flight at most: {busy}")
-    big = sorted(files, key=lambda r: r["end"] - r["start"], reverse=True)[:8]
+    sizes = {w.name: w.stat().st_size for w in (WORK / "wheels").glob("*.whl")}
+    wheels = [r for r in files if r["path"].rsplit("/", 1)[-1] in sizes]
+    if wheels:
+        rates = _throughput(wheels, sizes, t0)
+        lines.append(f"  wheel bytes served per {BUCKET * 1000:.0f} ms, in MiB/s: {rates}")
+    big = sorted(wheels, key=lambda r: sizes[r["path"].rsplit("/", 1)[-1]], reverse=True)[:6]
     for r in sorted(big, key=lambda r: r["start"]):
-        name = r["path"].rsplit("/", 1)[-1][:48]
-        lines.append(f"    {_ms(r['start'], t0)} - {_ms(r['end'], t0)} ms  {name}")
+        name = r["path"].rsplit("/", 1)[-1]
+        mib = sizes[name] / 1024**2
+        rate = mib / max(r["end"] - r["start"], 1e-6)
+        lines.append(
+            f"    {_ms(r['start'], t0)} - {_ms(r['end'], t0)} ms  {name[:40]} "
+            f"({mib:.1f} MiB at {rate:.1f} MiB/s)"
+        )
     return lines
+
+
+def _throughput(files: list[dict[str, Any]], sizes: dict[str, int], t0: float) -> str:
+    """Bytes served per bucket of time, each file's spread evenly over its request."""
+    buckets: dict[int, float] = {}
+    for r in files:
+        size = sizes[r["path"].rsplit("/", 1)[-1]]
+        span = max(r["end"] - r["start"], 1e-6)
+        for k in range(int((r["start"] - t0) / BUCKET), int((r["end"] - t0) / BUCKET) + 1):
+            low, high = max(r["start"], t0 + k * BUCKET), min(r["end"], t0 + (k + 1) * BUCKET)
+            if high > low:
+                buckets[k] = buckets.get(k, 0.0) + size * (high - low) / span
+    last = max(buckets, default=-1)
+    return " ".join(f"{buckets.get(k, 0.0) / 1024**2 / BUCKET:.0f}" for k in range(last + 1))
 
 
 def main() -> None:
