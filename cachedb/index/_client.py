@@ -358,11 +358,17 @@ class IndexClient:
 
         return on_threads(one, items, self.concurrency, "dl")
 
+    def stage_pages(self) -> None:
+        """Write what ``commit`` will keep, under ``scratch``, ahead of it (``PageCache.stage``)."""
+        if self.scratch is not None:
+            self._cache.stage(self.scratch)
+
     def commit(self) -> None:
         """Write the pages and metadata this client deferred (``defer_cache_writes``)."""
         self._cache.flush()
 
     def close(self) -> None:
+        self._cache.discard_staged()
         if self._http is not None:
             self._http.close()
 

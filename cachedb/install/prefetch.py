@@ -138,6 +138,10 @@ def start_fetching(
     except BaseException:
         fetcher.close()
         raise
+    if pinned:
+        # The pages are all read, and resolving waits for the downloads: the files the
+        # page cache keeps at the end are written now.
+        finder.index.stage_pages()
     return fetcher
 
 
