@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._digest import sha256_hex
-from ._memo import settled, status_of
+from ._memo import read_memo, settled, status_of
 
 if TYPE_CHECKING:
     from typing import NamedTuple
@@ -126,11 +126,10 @@ class LocalHashes:
     def _entries(self, folder: str) -> dict[str, list[object]]:
         known = self._known.get(folder)
         if known is None:
-            known = {}
-            with contextlib.suppress(OSError, ValueError):
-                loaded = json.loads(self._file(folder).read_bytes())
-                if isinstance(loaded, dict):
-                    known = loaded
+            # Never read through a link (the folder's or the file's): planted, it would
+            # have digests read from outside the cache.
+            loaded = None if os.path.islink(self.directory) else read_memo(self._file(folder))
+            known = loaded if loaded is not None else {}
             self._known[folder] = known
         return known
 

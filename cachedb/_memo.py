@@ -10,10 +10,13 @@ tick of the last would not show (git's racy-index rule), so a status younger tha
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 from pathlib import Path
+
+from ._fdio import read_nofollow, replace_file
 
 TYPE_CHECKING = False  # typing's, without importing typing (about 12M instructions)
 if TYPE_CHECKING:
@@ -75,10 +78,10 @@ def read_regular(name: str, *, strict: bool = True) -> tuple[bytes | None, list[
 
 
 def read_memo(path: Path) -> dict[str, Any] | None:
-    """The memo at ``path``; None if absent, unreadable or not a JSON object."""
+    """The memo at ``path``; None if absent, unreadable, not a JSON object, or a link (a
+    planted one would have answers read from outside the cache)."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            memo = json.load(fh)
+        memo = json.loads(read_nofollow(path))
     except (OSError, ValueError):
         return None
     return memo if isinstance(memo, dict) else None
@@ -86,12 +89,8 @@ def read_memo(path: Path) -> dict[str, Any] | None:
 
 def write_memo(path: Path, memo: dict[str, Any]) -> None:
     """Replace the memo at ``path`` at once; failures cost only speed."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(memo, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, path)
-    except (OSError, ValueError):
-        tmp.unlink(missing_ok=True)
+    with contextlib.suppress(OSError, ValueError):
+        replace_file(path, json.dumps(memo, sort_keys=True).encode("utf-8"))
 
 
 __all__ = [

@@ -8,7 +8,6 @@ Watched from outside with strace, as ``test_writes_stay_inside`` watches a warm 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -17,43 +16,9 @@ from pathlib import Path
 import pytest
 from buildtools import backend_wheel, make_sdist, write_project
 from installtools import make_venv
-from test_writes_stay_inside import _written_paths
+from writewatch import outside, written_paths
 
 pytestmark = pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
-
-# Opened read-write by subprocess for a child's DEVNULL: not a file anything is written to.
-_NOT_FILES = (os.devnull,)
-# A symlink's target is not written: only the link is (venvs and pointers are symlinks).
-_LINK_TARGET = re.compile(r'^(\d+\s+symlink(?:at)?\()"[^"]*", ')
-_FORK = re.compile(r"^(\d+)\s+(?:<\.\.\. )?(?:clone3?|fork|vfork)\b.*\)\s+=\s+(\d+)")
-_CHDIR = re.compile(r'^(\d+)\s+chdir\("([^"]*)"\)\s+=\s+0')
-
-
-def _written(log: str, cwd: str) -> list[str]:
-    """``_written_paths``, but each process's relative paths taken from its own working
-    directory: the hooks run in the source tree (a setuptools build writes ``build/``)."""
-    lines = log.splitlines()
-    forks: dict[str, tuple[str, int]] = {}  # child pid: (parent pid, line of the fork)
-    moves: dict[str, list[tuple[int, str]]] = {}  # pid: [(line, directory changed to)]
-    for i, line in enumerate(lines):
-        if (fork := _FORK.match(line)) is not None:
-            forks[fork[2]] = (fork[1], i)
-        elif (move := _CHDIR.match(line)) is not None:
-            moves.setdefault(move[1], []).append((i, move[2]))
-
-    def cwd_of(pid: str, before: int) -> str:
-        where = cwd_of(*forks[pid]) if pid in forks else cwd  # a child starts in its parent's
-        for i, directory in moves.get(pid, []):
-            if i < before:
-                where = os.path.join(where, directory)
-        return where
-
-    written = []
-    for i, line in enumerate(lines):
-        line = _LINK_TARGET.sub(r"\1", line)
-        pid = line.split(maxsplit=1)[0] if line else ""
-        written += _written_paths(line, cwd_of(pid, i) if pid.isdigit() else cwd)
-    return written
 
 
 @pytest.mark.parametrize("backend", ["flit", "setuptools"])
@@ -84,14 +49,8 @@ def test_a_cold_sdist_install_writes_only_in_the_cache_and_the_environment(
         text=True,
     )
     assert done.returncode == 0, done.stderr
-    written = _written(log.read_text(), str(work))
+    written = written_paths(log.read_text(), str(work))
     assert any(p.startswith(str(venv) + os.sep) for p in written)
-    inside = (str(cache), str(venv))
-    outside = {
-        p
-        for p in written
-        if p not in _NOT_FILES and not any(p == d or p.startswith(d + os.sep) for d in inside)
-    }
-    assert outside == set()
+    assert outside(written, [cache, venv]) == set()
     assert list(user_tmp.iterdir()) == []
     assert list((cache / "tmp").iterdir()) == []  # the build's workspace went with it

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cachedb._digest import sha256_hex
+from cachedb._fdio import read_nofollow
 from cachedb.fetch._urls import strip_credentials
 
 if TYPE_CHECKING:
@@ -95,10 +96,22 @@ class PageCache:
         self._staged: dict[Path, tuple[bytes, Path]] = {}
         self._stage_root: Path | None = None
 
+    def _linked(self, path: Path) -> bool:
+        """Whether a folder between the cache's directory and ``path`` is a symbolic link:
+        planted there, it would lead reads and writes out of the cache."""
+        folder = path.parent
+        while folder != self.directory:
+            if os.path.islink(folder):
+                return True
+            folder = folder.parent
+        return False
+
     def _write(self, path: Path, data: bytes) -> None:
         if self.deferred:
             self._pending[path] = data
             return
+        if self._linked(path):
+            raise OSError(f"a folder above {path} is a symbolic link")
         import tempfile  # only a run that fetched something writes
 
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,7 +127,11 @@ class PageCache:
 
     def _read(self, path: Path) -> bytes:
         pending = self._pending.get(path)
-        return pending if pending is not None else path.read_bytes()
+        if pending is not None:
+            return pending
+        if self._linked(path):
+            raise OSError(f"a folder above {path} is a symbolic link")
+        return read_nofollow(path)
 
     def stage(self, scratch: Path) -> None:
         """Write the deferred files now, as they are, under ``scratch`` (the cache's

@@ -39,8 +39,13 @@ _UNSUPPORTED = frozenset(
 CreateFile = Callable[[str, str], None]
 
 
+# Archives hold no links (wheels with link entries are refused): one there was planted, and
+# is linked or refused as itself, never followed out of the cache.
+_NOFOLLOW = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
 def create_hardlink(src: str, dst: str) -> None:
-    os.link(src, dst)
+    os.link(src, dst, follow_symlinks=False)
 
 
 def create_symlink(src: str, dst: str) -> None:
@@ -48,15 +53,22 @@ def create_symlink(src: str, dst: str) -> None:
 
 
 def create_copy(src: str, dst: str) -> None:
-    os.close(os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    import shutil  # copies are rare: hard links and clones need none of it
-
+    source = os.open(src, _NOFOLLOW)
     try:
-        shutil.copyfile(src, dst)
-        shutil.copymode(src, dst)
-    except BaseException:
-        _unlink_quietly(dst)
-        raise
+        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        import shutil  # copies are rare: hard links and clones need none of it
+
+        try:
+            with open(source, "rb", closefd=False) as fsrc, open(fd, "wb", closefd=False) as out:
+                shutil.copyfileobj(fsrc, out)
+            os.fchmod(fd, stat.S_IMODE(os.fstat(source).st_mode))
+        except BaseException:
+            os.close(fd)
+            _unlink_quietly(dst)
+            raise
+        os.close(fd)
+    finally:
+        os.close(source)
 
 
 def _clone_darwin(src: str, dst: str) -> None:
@@ -77,7 +89,7 @@ def create_clone(src: str, dst: str) -> None:
         return
     import fcntl
 
-    with open(src, "rb") as source:
+    with open(os.open(src, _NOFOLLOW), "rb") as source:
         fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             fcntl.ioctl(fd, _FICLONE, source.fileno())
@@ -109,7 +121,7 @@ def _hardlink_or_copy(src: str, dst: str) -> None:
     # _with_copy_fallback(create_hardlink) with one call less per file: a warm install
     # makes ten thousand of them.
     try:
-        os.link(src, dst)
+        os.link(src, dst, follow_symlinks=False)
     except FileExistsError:
         raise
     except OSError as exc:
@@ -134,12 +146,6 @@ def file_creator(mode: str) -> CreateFile:
 def _unlink_quietly(path: str) -> None:
     with contextlib.suppress(OSError):
         os.unlink(path)
-
-
-def _existing(path: Path) -> Path:
-    while not path.is_dir() and path != path.parent:
-        path = path.parent
-    return path
 
 
 def _sample_file(root: Path) -> str | None:
@@ -186,13 +192,15 @@ def link_mode_works(mode: str, source_dir: Path, dest_dir: Path) -> bool:
     """Whether ``mode`` can link files from ``source_dir`` into ``dest_dir`` (probed once)."""
     if mode in ("copy", "symlink"):
         return True
-    dest = _existing(dest_dir)
     try:
-        key = (mode, os.stat(source_dir).st_dev, os.stat(dest).st_dev)
+        # Probed in the very directory the files go to (made now, as linking would): never
+        # in an ancestor, which may be outside the target (a new --target or --prefix).
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        key = (mode, os.stat(source_dir).st_dev, os.stat(dest_dir).st_dev)
     except OSError:
         return False
     if key not in _probed:
-        _probed[key] = _probe(mode, source_dir, dest)
+        _probed[key] = _probe(mode, source_dir, dest_dir)
     return _probed[key]
 
 

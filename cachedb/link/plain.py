@@ -108,7 +108,9 @@ def link_plain(journal: Journal, source: str, target: str, paths: list[str]) -> 
     try:
         dst_fd = os.open(target, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            link = partial(os.link, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
+            # The link itself, never where it leads (as the row-by-row path's link()):
+            # archives hold no links, so one there was planted.
+            link = partial(os.link, src_dir_fd=src_fd, dst_dir_fd=dst_fd, follow_symlinks=False)
             start = 0
             while start < len(paths):
                 rest = paths[start:] if start else paths

@@ -7,6 +7,7 @@ import re
 import stat
 from pathlib import Path
 
+from .._config import DB_FILENAME
 from .._digest import sha256_hex
 from ..errors import CacheError
 
@@ -19,6 +20,13 @@ INTERPRETERS_BUCKET = "interpreters-v0"
 TMP_DIR = "tmp"
 LOCKS_DIR = "locks"
 QUARANTINE_DIR = "quarantine"
+ROOT_ID_FILE = "cachedb-id"
+# The files kept at the top: SQLite (and the id's writer) would create them where a link
+# planted in their place leads.
+TOP_LEVEL_FILES = (
+    *(DB_FILENAME + suffix for suffix in ("", "-wal", "-shm", "-journal")),
+    ROOT_ID_FILE,
+)
 # Every folder cachedb keeps at the top of a cache; each must be a real directory.
 TOP_LEVEL_DIRS = (
     ARCHIVE_BUCKET,
@@ -144,22 +152,24 @@ class Layout:
 
     def check(self) -> None:
         """Refuse a cache whose top-level folders (and this host's folder in
-        ``interpreters-v0/``) are not real directories.
+        ``interpreters-v0/``) are not real directories, or whose database or id file
+        is a link.
 
         A planted link there (``tmp/`` or ``archive-v0/`` leading elsewhere) would
         make gc empty, and installs write into, a directory outside the cache; the
         host's folder is where venv templates and memos are written.
         """
         host = self.interpreters.relative_to(self.root).as_posix()
-        for name in (*TOP_LEVEL_DIRS, host):
+        for name in (*TOP_LEVEL_DIRS, host, *TOP_LEVEL_FILES):
             try:
                 mode = os.lstat(self.root / name).st_mode
             except FileNotFoundError:
                 continue
-            if stat.S_ISDIR(mode):
+            folder = name not in TOP_LEVEL_FILES
+            if stat.S_ISDIR(mode) if folder else not stat.S_ISLNK(mode):
                 continue
             what = "a symbolic link" if stat.S_ISLNK(mode) else "not a directory"
             raise CacheError(
-                f"cannot use cache directory {str(self.root)!r}: {name}/ is {what};"
-                " remove it (cachedb never follows links out of its cache)"
+                f"cannot use cache directory {str(self.root)!r}: {name}{'/' if folder else ''}"
+                f" is {what}; remove it (cachedb never follows links out of its cache)"
             )

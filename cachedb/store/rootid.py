@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING
 from ..db.lite import Executor
 from ..db.urls import redacted
 from ..errors import CacheError
+from .layout import ROOT_ID_FILE
 
 if TYPE_CHECKING:
     from .cache import Cache
-
-ROOT_ID_FILE = "cachedb-id"
 
 
 def check_root_id(cache: Cache) -> None:

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from cachedb._digest import sha256_hex
+from cachedb._memo import read_memo
 from cachedb.target.interpreter import Interpreter
 
 TYPE_CHECKING = False  # typing's, without importing typing (about 12M instructions)
@@ -67,7 +68,7 @@ def full_stamp(executable_stamp: dict[str, Any], prefix: str) -> dict[str, Any]:
 def load(cache_dir: Path, executable: str, executable_stamp: dict[str, Any]) -> Interpreter | None:
     """The cached answer if it is still valid, else None (a missing or damaged file is a miss)."""
     try:
-        record = json.loads(cache_file(cache_dir, executable).read_text(encoding="utf-8"))
+        record: Any = read_memo(cache_file(cache_dir, executable))
         answer = Interpreter.from_dict(record["interpreter"])
         stored_stamp = record["stamp"]
         ran = record["ran"]["executable"]
@@ -167,7 +168,7 @@ def derive(
     if prefix is None:
         return None
     try:
-        record = json.loads(_template_file(cache_dir, executable_stamp).read_text("utf-8"))
+        record: Any = read_memo(_template_file(cache_dir, executable_stamp))
         if record["base"] != [executable_stamp["resolved"], executable_stamp["probe"]]:
             return None
         if os.path.relpath(executable, prefix) != record["executable_name"]:

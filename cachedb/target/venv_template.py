@@ -135,6 +135,9 @@ def template_base(directory: str) -> str | None:
 
 
 def _load(directory: str, stamp: list[str]) -> _Record | None:
+    # Planted as a link, the template (or its tree) would have venvs copied from outside.
+    if os.path.islink(directory) or os.path.islink(os.path.join(directory, _SENTINEL_DIR)):
+        return None
     try:
         record = _decode(_read(os.path.join(directory, _RECORD)))
     except OSError:
@@ -170,6 +173,8 @@ def _make(directory: str, base: str, prompted: bool, stamp: list[str]) -> _Recor
             old = os.path.join(os.path.dirname(directory), f".{name}.{os.getpid()}.old")
             with contextlib.suppress(OSError):
                 os.rename(directory, old)
+                if os.path.islink(old):
+                    os.unlink(old)  # the link itself, never where it leads
             shutil.rmtree(old, ignore_errors=True)
         # Failing: another process put its own (equal) template there first.
         with contextlib.suppress(OSError):
@@ -256,7 +261,7 @@ def _replace(text: str, replacements: list[tuple[str, str]]) -> str:
 
 
 def _read(path: str) -> bytes:
-    fd = os.open(path, _READ)
+    fd = os.open(path, _READ | getattr(os, "O_NOFOLLOW", 0))
     try:
         return _read_fd(fd, os.fstat(fd).st_size)
     finally:
@@ -297,7 +302,7 @@ def _copy_tree(source: str, target: str, replacements: list[tuple[str, str]]) ->
 
 
 def _copy_file(src: str, dst: str, replacements: list[tuple[str, str]]) -> None:
-    fd = os.open(src, _READ)
+    fd = os.open(src, _READ | getattr(os, "O_NOFOLLOW", 0))  # a link is copied as a link
     try:
         info = os.fstat(fd)
         data = _read_fd(fd, info.st_size)
