@@ -164,3 +164,27 @@ def test_timestamps_differ_only_in_the_header(tmp_path: Path) -> None:
     (path,) = [p for p in (tmp_path / "simple").rglob("*") if p.is_file()]
     assert path.read_bytes().split(b"\n", 1)[1] == b"body\nlines"
     assert os.path.getsize(path) > len(b"body\nlines")
+
+
+@pytest.mark.parametrize("planted", ["pages", "pages/*"])
+def test_staged_pages_never_move_through_a_folder_planted_as_a_link(
+    tmp_path: Path, planted: str
+) -> None:
+    directory, scratch, away = tmp_path / "simple", tmp_path / "tmp", tmp_path / "away"
+    scratch.mkdir()
+    away.mkdir()
+    _fill(PageCache(directory), 20)
+    for folder in sorted(directory.glob(planted)):
+        moved = away / folder.relative_to(directory).as_posix().replace("/", "-")
+        folder.rename(moved)
+        folder.symlink_to(moved)
+    before = _files(away)
+    cache = PageCache(directory, deferred=True)
+    _fill(cache, 20)
+    for n in range(20):  # newer pages of the same URLs: they would be written through the links
+        page = _page(n, b"newer")
+        cache.put(page.url, "application/json", page)
+    cache.stage(scratch)
+    cache.flush()
+    assert _files(away) == before
+    assert list(scratch.iterdir()) == []

@@ -191,6 +191,8 @@ class PageCache:
                     os.unlink(where)
         done: set[Path] = set()
         for directory, paths in by_directory.items():
+            if self._linked(paths[0]):
+                continue  # left to _write, which refuses it
             try:
                 if not directory.exists():
                     directory.parent.mkdir(parents=True, exist_ok=True)
