@@ -123,3 +123,26 @@ def test_repair_never_relinks_another_hosts_environment(
     assert _module(ours).read_text() == CLEAN
     assert _module(theirs).read_text().startswith('VERSION = "evil"')  # not written from here
     assert _active(cache, theirs) == []  # and the database no longer claims it is clean
+
+
+def test_repair_fetches_from_the_index_the_configuration_names(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    """The re-link takes its sources where ``install`` run in the same place would: here a
+    ``cachedb.toml`` names the index, and no variable does."""
+    cache, venvs = _tampered_world(tmp_path, index_server)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "cachedb.toml").write_text(f'index-url = "{index_server.url}"\n')
+    # Anything not on 127.0.0.1 goes to a closed port, so a wrong index fails here, offline.
+    offline = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
+    proc = cachedb(
+        "verify", "--cache-dir", cache, "--check-contents", "--repair", "--json",
+        env={"CACHEDB_HOST_ID": "host-a", "NO_PROXY": "127.0.0.1,localhost", **offline},
+        cwd=project,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (problem,) = json.loads(proc.stdout)["problems"]
+    assert all(e["relinked"] for e in problem["environments"]), problem
+    for venv in venvs:
+        assert _module(venv).read_text() == CLEAN

@@ -12,6 +12,8 @@ from packaging.utils import canonicalize_name
 from .report import Reporter
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..store import Cache
     from ..target import Interpreter
 
@@ -73,8 +75,27 @@ def reinstall(
         cache_dir=cache_dir,
         db_url=db_url,
         reinstall_packages=[name],
+        **_configured_sources(),
     )
     run_install(opts, Reporter(verbosity=-1))
+
+
+def _configured_sources() -> dict[str, Any]:
+    """The sources ``cachedb install`` would read here without flags: the settings'
+    variables and configuration files (the command that re-links has no source flags)."""
+    from .._settings import value
+    from .options import flag
+
+    return {
+        "index_url": value("index-url"),
+        "extra_index_urls": (value("extra-index-url") or "").split(),
+        "find_links": (value("find-links") or "").split(),
+        "no_index": bool(flag("no-index")),
+        "offline": bool(flag("offline")),
+        "cert": value("cert"),
+        "native_tls": bool(flag("native-tls")),
+        "keyring_provider": value("keyring-provider") or "disabled",
+    }
 
 
 def _uninstall_locked(
