@@ -25,6 +25,9 @@ What it saw: ``requests`` (paths, in order), ``authorizations``,
 
 A remote-like index (the benchmark): ``delay`` seconds pass before each
 response, and ``rate`` caps each response body at that many bytes a second.
+``log`` (a path) appends one JSON line per request: wall-clock start and end,
+path, status, the client's port (one per connection): the timeline of a run
+(benchmarks/timeline.py).
 """
 
 from __future__ import annotations
@@ -117,6 +120,7 @@ class IndexServer:
         delay: float = 0.0,
         rate: float | None = None,
         handler: type[Handler] | None = None,
+        log: Path | None = None,
     ) -> None:
         self.requests: list[str] = []
         self.authorizations: list[str | None] = []
@@ -139,6 +143,7 @@ class IndexServer:
         self.rate = rate
         """Bytes a second each response body is held to (a slow link), or None."""
         self._handler = handler or Handler
+        self._log = log.open("a", buffering=1) if log is not None else None
         self._files: dict[str, _File] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -294,6 +299,8 @@ class IndexServer:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
+        if self._log is not None:
+            self._log.close()
 
     def __enter__(self) -> IndexServer:
         return self
@@ -398,6 +405,11 @@ class Handler(BaseHTTPRequestHandler):
     # waits for the client's delayed ACK (40 ms a request on Linux).
     disable_nagle_algorithm = True
     send_body = True  # False while answering HEAD
+    status = 0  # of the response being sent (the request log's)
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.status = code
+        super().send_response(code, message)
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
@@ -409,6 +421,17 @@ class Handler(BaseHTTPRequestHandler):
         self._serve(send_body=True)
 
     def _serve(self, *, send_body: bool) -> None:
+        started = time.time()
+        try:
+            self._answer(send_body=send_body)
+        finally:
+            if self.index._log is not None:
+                line = {"start": started, "end": time.time(), "path": self.path,
+                        "status": self.status, "port": self.client_address[1]}  # fmt: skip
+                with self.index._lock:
+                    self.index._log.write(json.dumps(line) + "\n")
+
+    def _answer(self, *, send_body: bool) -> None:
         index = self.index
         conditional = bool(
             self.headers.get("If-None-Match") or self.headers.get("If-Modified-Since")

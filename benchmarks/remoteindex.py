@@ -67,7 +67,12 @@ class Pacer:
 
 
 def serve(
-    directory: Path, host: str, port: int, latency: float, rates: tuple[float, float]
+    directory: Path,
+    host: str,
+    port: int,
+    latency: float,
+    rates: tuple[float, float],
+    log: Path | None = None,
 ) -> None:
     """The benchmark's index (``indexserver.py``: its ``delay`` is the latency) with bodies
     paced per connection and over the link, and a request counter the benchmark reads."""
@@ -104,7 +109,9 @@ def serve(
                 self.pacer.wait(len(piece))
                 self.wfile.write(piece)
 
-    server = indexserver.IndexServer(directory, host=host, port=port, delay=latency, handler=Paced)
+    server = indexserver.IndexServer(
+        directory, host=host, port=port, delay=latency, handler=Paced, log=log
+    )
     print(f"serving {len(server.files)} files at {server.url}/", flush=True)
     with server, contextlib.suppress(KeyboardInterrupt):
         threading.Event().wait()
@@ -165,8 +172,11 @@ class RemoteIndex:
         connection_rate: float = CONNECTION_RATE,
         link_rate: float = LINK_RATE,
         port: int = 8080,
+        log: Path | None = None,
     ) -> None:
         self.directory = directory
+        self.log = log
+        """Where the server appends its request log (indexserver.py), or None."""
         self.latency = latency
         self.connection_rate = connection_rate
         self.link_rate = link_rate
@@ -195,7 +205,8 @@ class RemoteIndex:
                 ["ip", "netns", "exec", self.netns, sys.executable, str(Path(__file__)),
                  "serve", str(self.directory), "--host", self.address, "--port", str(self.port),
                  "--latency", str(self.latency), "--connection-rate", str(self.connection_rate),
-                 "--link-rate", str(self.link_rate)],
+                 "--link-rate", str(self.link_rate),
+                 *(["--log", str(self.log)] if self.log is not None else [])],
                 stdout=subprocess.PIPE,
                 text=True,
             )  # fmt: skip
@@ -246,10 +257,10 @@ def main() -> None:
     run.add_argument("--latency", type=float, default=LATENCY)
     run.add_argument("--connection-rate", type=float, default=CONNECTION_RATE)
     run.add_argument("--link-rate", type=float, default=LINK_RATE)
+    run.add_argument("--log", type=Path, default=None, help="append a request log here")
     args = parser.parse_args()
-    serve(
-        args.directory, args.host, args.port, args.latency, (args.connection_rate, args.link_rate)
-    )
+    rates = (args.connection_rate, args.link_rate)
+    serve(args.directory, args.host, args.port, args.latency, rates, args.log)
 
 
 if __name__ == "__main__":

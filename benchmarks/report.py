@@ -50,8 +50,10 @@ def install_table(results: Results) -> list[str]:
     for source, by_phase in results["install"].items():
         for phase in ("cold", "warm"):
             tools = by_phase[phase]
-            uv, pip = tools["uv"]["summary"], tools["pip"]["summary"]
-            for tool in ("cachedb", "uv", "pip"):
+            missing = {"wall": 0.0, "cpu": 0.0, "maxrss_mib": 0.0}  # a tool left out (--tools)
+            uv = tools["uv"]["summary"] if "uv" in tools else missing
+            pip = tools["pip"]["summary"] if "pip" in tools else missing
+            for tool in tools:
                 s = tools[tool]["summary"]
                 ratios = (
                     [
@@ -138,6 +140,8 @@ def targets_table(results: Results) -> list[str]:
             if source not in inst or (phase == "cold" and source == "find-links"):
                 continue
             r = inst[source][phase]
+            if "cachedb" not in r or "uv" not in r:
+                continue
             ratio, best = _versus(r["cachedb"]["summary"], r["uv"]["summary"])
             # Both must hold: load that slows one tool's runs more than the other's
             # can flatter the ratio of medians.
@@ -147,7 +151,7 @@ def targets_table(results: Results) -> list[str]:
                  max(ratio, best) <= TARGETS[key])
             )  # fmt: skip
     for source in ("remote", "index"):
-        if source in inst:
+        if source in inst and {"cachedb", "uv"} <= set(inst[source]["cold"]):
             cold = inst[source]["cold"]
             ours, uv = cold["cachedb"]["summary"]["maxrss_mib"], cold["uv"]["summary"]["maxrss_mib"]
             rows.append(
@@ -254,15 +258,17 @@ def markdown(results: Results) -> str:
         "",
         *targets_table(results),
         "",
-        "## Commands",
-        "",
-        "gc and sql run on a synthetic cache of "
-        f"{results['synthetic']['archives']:,} archives / {results['synthetic']['files']:,} "
-        "file rows (every archive pointed to: nothing to collect).",
-        "",
-        *commands_table(results),
-        "",
     ]
+    if results["commands"]:
+        parts += ["## Commands", ""]
+        if results.get("synthetic"):
+            syn = results["synthetic"]
+            parts += [
+                f"gc and sql run on a synthetic cache of {syn['archives']:,} archives / "
+                f"{syn['files']:,} file rows (every archive pointed to: nothing to collect).",
+                "",
+            ]
+        parts += [*commands_table(results), ""]
     scaling = scaling_table(results)
     if scaling:
         parts += [
@@ -282,9 +288,9 @@ def plot(results: Results, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    tools = ("cachedb", "uv", "pip")
-    colors = {"cachedb": "#1f77b4", "uv": "#9467bd", "pip": "#ff7f0e"}
     groups = [(s, p) for s in results["install"] for p in ("cold", "warm")]
+    tools = [t for t in ("cachedb", "uv", "pip") if t in results["install"][groups[0][0]]["cold"]]
+    colors = {"cachedb": "#1f77b4", "uv": "#9467bd", "pip": "#ff7f0e"}
     fig, axes = plt.subplots(2, 2, figsize=(12, 8.5))
     metrics = (
         ("wall", "wall time (s)"),
@@ -295,7 +301,7 @@ def plot(results: Results, path: Path) -> None:
         width = 0.8 / len(tools)
         for i, tool in enumerate(tools):
             values = [results["install"][s][p][tool]["summary"][key] for s, p in groups]
-            xs = [g + (i - 1) * width for g in range(len(groups))]
+            xs = [g + (i - (len(tools) - 1) / 2) * width for g in range(len(groups))]
             ax.bar(xs, values, width, label=tool, color=colors[tool])
         ax.set_xticks(range(len(groups)), [f"{s}\n{p}" for s, p in groups])
         ax.set_ylim(top=ax.get_ylim()[1] * 1.2)  # room for the legend above the bars

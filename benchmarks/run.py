@@ -46,6 +46,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument("--no-scaling", action="store_true", help="skip the files-scaling table")
     p.add_argument(
+        "--installs-only",
+        action="store_true",
+        help="only the install table for --sources (no compile, nothing-to-do, host B, commands,"
+        " venv, sdist or scaling sections); results go to work/installs-only unless --out",
+    )
+    p.add_argument(
+        "--tools",
+        default="cachedb,uv,pip",
+        help="comma-separated tools of the install table [cachedb,uv,pip]",
+    )
+    p.add_argument(
         "--patience",
         type=float,
         default=30.0,
@@ -59,8 +70,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument("--profile", action="store_true", help="only profile cachedb (see README)")
     p.add_argument("--lock", action="store_true", help="re-pin requirements.txt and stop")
-    p.add_argument("--out", type=Path, default=RESULTS, help="results directory")
-    return p.parse_args(argv)
+    p.add_argument("--out", type=Path, default=None, help=f"results directory [{RESULTS}]")
+    args = p.parse_args(argv)
+    names = args.tools.split(",")
+    unknown = sorted(set(names) - {"cachedb", "uv", "pip"})
+    if unknown or not names:
+        p.error(f"unknown tool(s) {', '.join(unknown)}: use cachedb, uv, pip")
+    args.tools = tuple(t for t in ("cachedb", "uv", "pip") if t in names)
+    if args.out is None:
+        # A partial run must not overwrite the full run's results/latest.md.
+        args.out = WORK / "installs-only" if args.installs_only else RESULTS
+    return args
 
 
 # -- the benchmark's own venv ------------------------------------------------------
@@ -241,8 +261,9 @@ def bench_installs(
     scratch: Scratch,
     env: dict[str, str],
     patience: float,
+    names: tuple[str, ...],
 ) -> tuple[dict[str, Any], dict[str, str], int]:
-    """Cold then warm install with every tool, ``repeats`` times, tools in rotating order."""
+    """Cold then warm install with each of ``names``, ``repeats`` times, in rotating order."""
     import measure
     import tools
 
@@ -253,10 +274,11 @@ def bench_installs(
     for source, counter in sources:
         phases: dict[str, dict[str, Any]] = {"cold": {}, "warm": {}}
         for by_tool in phases.values():
-            for tool in tools.TOOLS:
+            for tool in names:
                 by_tool[tool] = {"samples": [], "requests": [], "background": []}
         for rep in range(repeats):
-            order = tools.TOOLS[rep % 3 :] + tools.TOOLS[: rep % 3]  # no tool always runs first
+            turn = rep % len(names)
+            order = names[turn:] + names[:turn]  # no tool always runs first
             for tool in order:
                 cache = scratch.new(f"{source.kind}-{tool}-cache")
                 for phase in ("cold", "warm"):
@@ -658,42 +680,48 @@ def main(argv: list[str]) -> None:
                 sys.exit(f"unknown source {kind!r}: use remote, index or find-links")
         print(f"installing {len(wheels)} distributions, {repeats} runs each", flush=True)
         installs, modes, files = bench_installs(
-            sources, repeats, wheels, scratch, env, args.patience
+            sources, repeats, wheels, scratch, env, args.patience, args.tools
         )
-        # The users' path: the remote-like index where there is one.
-        url = remote.url if remote is not None else server.url
-        print("compile", flush=True)
-        compiles = bench_compile(bin_dir, url, scratch, env, few, args.patience)
-        print("nothing to do", flush=True)
-        nothing = bench_nothing_to_do(sources[0][0], scratch, env, few, args.patience)
-        print("remote", flush=True)
-        import remote_line  # cold install on host B from the remote vs from the index
+        compiles: dict[str, Any] = {}
+        nothing: dict[str, Any] = {}
+        if not args.installs_only:
+            # The users' path: the remote-like index where there is one.
+            url = remote.url if remote is not None else server.url
+            print("compile", flush=True)
+            compiles = bench_compile(bin_dir, url, scratch, env, few, args.patience)
+            print("nothing to do", flush=True)
+            nothing = bench_nothing_to_do(sources[0][0], scratch, env, few, args.patience)
+            print("remote", flush=True)
+            import remote_line  # cold install on host B from the remote vs from the index
 
-        compiles.update(
-            remote_line.bench_remote(
-                bin_dir,
-                server.url,
-                REQUIREMENTS,
-                scratch.new("remote"),
-                env,
-                few,
-                args.patience,
-            )  # fmt: skip
-        )
+            compiles.update(
+                remote_line.bench_remote(
+                    bin_dir,
+                    server.url,
+                    REQUIREMENTS,
+                    scratch.new("remote"),
+                    env,
+                    few,
+                    args.patience,
+                )  # fmt: skip
+            )
 
-    print("commands", flush=True)
-    commands, synthetic_info = bench_commands(scratch, env, few, args.patience)
-    print("venv", flush=True)
-    commands.update(bench_venvs(bin_dir, scratch, env, few, args.patience))
-    commands.update(compiles)
-    commands.update(nothing)
-    print("sdist only", flush=True)
-    commands.update(bench_sdist(scratch, env, few, args.patience))
+    commands: dict[str, Any] = {}
+    synthetic_info = None
     scaling = None
-    if not args.no_scaling:
-        sizes = [1000, 5000, 10000] if args.quick else [1000, 5000, 10000, 20000]
-        print(f"scaling: {sizes}", flush=True)
-        scaling = bench_scaling(sizes, 2 if args.quick else 5, scratch, env, args.patience)
+    if not args.installs_only:
+        print("commands", flush=True)
+        commands, synthetic_info = bench_commands(scratch, env, few, args.patience)
+        print("venv", flush=True)
+        commands.update(bench_venvs(bin_dir, scratch, env, few, args.patience))
+        commands.update(compiles)
+        commands.update(nothing)
+        print("sdist only", flush=True)
+        commands.update(bench_sdist(scratch, env, few, args.patience))
+        if not args.no_scaling:
+            sizes = [1000, 5000, 10000] if args.quick else [1000, 5000, 10000, 20000]
+            print(f"scaling: {sizes}", flush=True)
+            scaling = bench_scaling(sizes, 2 if args.quick else 5, scratch, env, args.patience)
 
     results: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -52,10 +52,11 @@ def get_requires_for_build_wheel(config_settings=None):
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     CALLS.append("build")
     main = sys.modules["__main__"]
-    seen = "calls=%s env=%s path=%s cwd=%s argv=%s main=%s/%s/%s/%s" % (
+    seen = "calls=%s env=%s path=%s cwd=%s argv=%s main=%s/%s/%s/%s modules=%s" % (
         CALLS, os.environ.get("STATEFUL_SEEN"), "/nowhere" in sys.path,
         os.path.basename(os.getcwd()), len(sys.argv), main.__name__,
         os.path.basename(main.__file__), main.__package__, main.__spec__,
+        sorted(sys.modules),
     )
     print("building", seen)
     files = {{
@@ -251,6 +252,60 @@ def test_a_server_started_while_its_environment_installs_serves_only_as_a_fresh_
             # The held server served unless the start it made reads differently now.
             assert backend._servers == (1 if added == "module" else 2)  # noqa: SLF001
     assert results[0] == results[1]
+
+
+# A module the hook script imports, which takes an optional module where one is found.
+OPTIONAL_IMPORT = """\
+try:
+    import optional_speedup
+except ImportError:
+    optional_speedup = None
+FOUND = "with" if optional_speedup else "without"
+"""
+HOOK_SCRIPT = """\
+import helper
+
+
+def _build_backend():
+    return None
+
+
+if __name__ == "__main__":
+    print(helper.FOUND)
+"""
+
+
+@pytest.mark.parametrize("added", ["never", "before the start", "while held"])
+def test_a_held_server_answers_as_a_fresh_start_whatever_the_install_adds_to_its_imports(
+    added: str, env_python: Path, tmp_path: Path
+) -> None:
+    # While held, a server runs the hook script's own imports, never from the environment
+    # being installed: a module found there only afterwards makes it stand aside.
+    script = tmp_path / "hook" / "script.py"
+    script.parent.mkdir()
+    script.write_text(HOOK_SCRIPT)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "helper.py").write_text(OPTIONAL_IMPORT)
+    cmd = [str(env_python), str(script), "hook", str(tmp_path / "control")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["PYTHONPATH"] = str(elsewhere)
+    optional = site_packages(env_python) / "optional_speedup.py"
+    if added == "before the start":
+        optional.write_text("")
+    server = HookServer(cmd, str(tmp_path), env, tmp_path / "scratch", held=True)
+    try:
+        if added == "while held":
+            optional.write_text("")
+        served = server.release() and server.serves(cmd, str(tmp_path), env)
+        ran = server.run(cmd) if served else None
+    finally:
+        server.close()
+    fresh = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, check=True)
+    assert fresh.stdout == (b"without\n" if added == "never" else b"with\n")
+    assert ran is None or ran == (0, fresh.stdout)
+    if added == "never":
+        assert ran is not None  # nothing changed: it served
 
 
 def test_a_held_server_for_another_command_is_closed_unused(

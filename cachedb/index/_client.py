@@ -25,7 +25,12 @@ from cachedb.fetch._hashes import Hasher, usable
 from cachedb.fetch._network import NetworkSettings
 from cachedb.fetch._urls import borrow_credentials, local_path
 from cachedb.index._concurrency import requests_at_once
-from cachedb.index._findlinks import for_project, list_directory, local_location
+from cachedb.index._findlinks import (
+    for_project,
+    list_directory,
+    local_index_links,
+    local_location,
+)
 from cachedb.index._httpcache import PageCache
 from cachedb.index._link import Link
 from cachedb.index._pages import ACCEPT_HTML, ACCEPT_INDEX, Pages
@@ -152,7 +157,7 @@ class IndexClient:
         for index in self.index_urls:
             directory = local_location(index)
             if directory is not None:
-                found = self._local_project_links(directory, index, canonical)
+                found = local_index_links(directory, index, canonical)
                 per_index.append(found)
                 if self.strategy == FIRST_INDEX and found:
                     break
@@ -184,26 +189,6 @@ class IndexClient:
                 f"(index: {redact_url(missing[0])})"
             )
         return links
-
-    def _local_project_links(self, root: Path, index: str, canonical: NormalizedName) -> list[Link]:
-        """A project's files in an index on disk (PEP 503 layout: ``<root>/<name>/index.html``).
-
-        Read like a local find-links location, never cached and also offline: a
-        page without ``index.html`` is its directory's distribution files.
-        """
-        directory = root / canonical
-        page = directory / "index.html"
-        source = redact_url(index)
-        try:
-            if page.is_file():
-                return parse_html_page(page.read_bytes(), page.as_uri(), source)
-            if directory.is_dir():
-                return for_project(list_directory(directory, source), canonical)
-        except OSError as exc:
-            raise UsageError(f"cannot read index {root}: {exc.strerror or exc}") from None
-        if not root.is_dir():
-            raise UsageError(f"index directory {root} does not exist")
-        return []
 
     def _with_credentials(self, links: list[Link], page_url: str) -> list[Link]:
         """Links on the page's own host get the credentials the page was fetched with."""
@@ -372,11 +357,17 @@ class IndexClient:
 
         return on_threads(one, items, self.concurrency, "dl")
 
+    def stage_pages(self) -> None:
+        """Write what ``commit`` will keep, under ``scratch``, ahead of it (``PageCache.stage``)."""
+        if self.scratch is not None:
+            self._cache.stage(self.scratch)
+
     def commit(self) -> None:
         """Write the pages and metadata this client deferred (``defer_cache_writes``)."""
         self._cache.flush()
 
     def close(self) -> None:
+        self._cache.discard_staged()
         if self._http is not None:
             self._http.close()
 

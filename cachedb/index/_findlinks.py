@@ -13,6 +13,8 @@ from packaging.utils import (
 )
 
 from cachedb._cachekey import scan_directory
+from cachedb._redact import redact_url
+from cachedb.errors import UsageError
 from cachedb.fetch._urls import local_path
 from cachedb.index._link import Link
 
@@ -57,3 +59,26 @@ def list_directory(directory: Path, source: str) -> list[Link]:
 
 def for_project(links: list[Link], name: NormalizedName) -> list[Link]:
     return [link for link in links if project_of(link.filename) == name]
+
+
+def local_index_links(root: Path, index: str, canonical: NormalizedName) -> list[Link]:
+    """A project's files in an index on disk (PEP 503 layout: ``<root>/<name>/index.html``).
+
+    Read like a local find-links location, never cached and also offline: a
+    page without ``index.html`` is its directory's distribution files.
+    """
+    from cachedb.index._parse import parse_html_page
+
+    directory = root / canonical
+    page = directory / "index.html"
+    source = redact_url(index)
+    try:
+        if page.is_file():
+            return parse_html_page(page.read_bytes(), page.as_uri(), source)
+        if directory.is_dir():
+            return for_project(list_directory(directory, source), canonical)
+    except OSError as exc:
+        raise UsageError(f"cannot read index {root}: {exc.strerror or exc}") from None
+    if not root.is_dir():
+        raise UsageError(f"index directory {root} does not exist")
+    return []

@@ -29,6 +29,7 @@ else:
 log = logging.getLogger(__name__)
 
 _FORMAT = 1
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 # NamedTuples, not dataclasses: a frozen dataclass costs ~1 ms to define on every run.
@@ -91,6 +92,9 @@ class PageCache:
         self.directory = directory
         self.deferred = deferred
         self._pending: dict[Path, bytes] = {}
+        # Deferred files written ahead under tmp/ (``stage``): path -> (its data, where).
+        self._staged: dict[Path, tuple[bytes, Path]] = {}
+        self._stage_root: Path | None = None
 
     def _linked(self, path: Path) -> bool:
         """Whether a folder between the cache's directory and ``path`` is a symbolic link:
@@ -129,18 +133,88 @@ class PageCache:
             raise OSError(f"a folder above {path} is a symbolic link")
         return read_nofollow(path)
 
+    def stage(self, scratch: Path) -> None:
+        """Write the deferred files now, as they are, under ``scratch`` (the cache's
+        ``tmp/``), laid out as in the cache: ``flush`` then only moves them into place
+        (a whole directory at once where the cache has none yet). Creating files and
+        directories is the filesystem's slow part; a run does it here while it waits
+        for its downloads, not at its end. Nothing in the cache changes before ``flush``."""
+        if self.directory is None or not self.deferred:
+            return
+        if self._stage_root is None:
+            self._stage_root = scratch / f"pages-{os.urandom(6).hex()}"
+        made: set[Path] = set()
+        for path, data in list(self._pending.items()):
+            if path in self._staged:
+                continue
+            where = self._stage_root / path.relative_to(self.directory)
+            try:
+                if where.parent not in made:
+                    where.parent.mkdir(parents=True, exist_ok=True)
+                    made.add(where.parent)
+                fd = os.open(where, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC, 0o600)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+            except OSError as exc:  # written by flush instead
+                log.debug("cannot stage %s: %s", path.name, exc)
+                continue
+            self._staged[path] = (data, where)
+
     def flush(self) -> None:
         """Write every deferred page and metadata file."""
         pending, self._pending = self._pending, {}
+        staged, self._staged = self._staged, {}
         deferred, self.deferred = self.deferred, False
         try:
+            done = self._move_staged(pending, staged)
             for path, data in pending.items():
+                if path in done:
+                    continue
                 try:
                     self._write(path, data)
                 except OSError as exc:
                     log.debug("cannot cache %s: %s", path.name, exc)
         finally:
             self.deferred = deferred
+            self.discard_staged()
+
+    def _move_staged(
+        self, pending: Mapping[Path, bytes], staged: Mapping[Path, tuple[bytes, Path]]
+    ) -> set[Path]:
+        """Move the staged files still current into the cache; the paths done."""
+        by_directory: dict[Path, list[Path]] = {}
+        for path, (data, where) in staged.items():
+            if pending.get(path) is data:
+                by_directory.setdefault(path.parent, []).append(path)
+            else:  # put again since: flush writes the newer data
+                with contextlib.suppress(OSError):
+                    os.unlink(where)
+        done: set[Path] = set()
+        for directory, paths in by_directory.items():
+            if self._linked(paths[0]):
+                continue  # left to _write, which refuses it
+            try:
+                if not directory.exists():
+                    directory.parent.mkdir(parents=True, exist_ok=True)
+                    with contextlib.suppress(OSError):  # made meanwhile: file by file
+                        os.rename(staged[paths[0]][1].parent, directory)
+                        done.update(paths)
+                        continue
+                for path in paths:
+                    os.replace(staged[path][1], path)
+                    done.add(path)
+            except OSError as exc:  # written by flush instead
+                log.debug("cannot move staged files into %s: %s", directory, exc)
+        return done
+
+    def discard_staged(self) -> None:
+        """Remove what ``stage`` wrote and ``flush`` did not move (a failed run's)."""
+        root, self._stage_root = self._stage_root, None
+        self._staged = {}
+        if root is not None:
+            import shutil
+
+            shutil.rmtree(root, ignore_errors=True)
 
     def path(self, url: str, accept: str) -> Path | None:
         """The file holding the page of ``url`` as ``accept`` asks for it."""

@@ -24,7 +24,56 @@ if TYPE_CHECKING:
     from ..remote.tier import RemoteTier
     from ..store import Cache
     from ..target import Interpreter
+    from .request import Request
     from .sources import Direct
+
+
+def likely_builds(request: Request, local_dirs: Sequence[Path] | None) -> bool:
+    """Whether this run will probably build from source: it names a source (not a wheel)
+    directly, or a find-links directory it reads alone offers a requested project as an
+    sdist. A guess that decides only when the build's modules load, never what is built."""
+    if any(not direct.is_wheel for direct in request.direct.values()):
+        return True
+    if not local_dirs:
+        return False
+    import os
+
+    from .._names import canonical_name
+    from ..build.sources import SDIST_SUFFIXES
+    from ..index._findlinks import project_of
+
+    wanted = {r.name for r in request.reqs.requirements}
+    # A file of a wanted project starts with its name, spelt some way: a cheap first sieve
+    # for a directory of thousands.
+    starts = tuple(f"{name}-" for name in wanted)
+    for directory in local_dirs:
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        if any(
+            n.endswith(SDIST_SUFFIXES)
+            and canonical_name(n).startswith(starts)
+            and project_of(n) in wanted
+            for n in names
+        ):
+            return True
+    return False
+
+
+def load_builder() -> None:
+    """Load the modules a build runs (the same ones building would load later): called
+    while the process has nothing else to do, waiting for the target interpreter. They
+    include what installing the build requirements (a resolver run) and storing the
+    built wheel need."""
+    import build  # noqa: F401
+    import pyproject_hooks._in_process  # noqa: F401
+
+    from ..build import builder, pep517, provenance, sdist  # noqa: F401
+    from ..fetch import _download  # noqa: F401
+    from ..resolve import _provider  # noqa: F401
+    from ..wheel import inflate  # noqa: F401
+    from . import linking, materialize  # noqa: F401
 
 
 def build_policy(opts: InstallOptions) -> BuildPolicy:

@@ -110,6 +110,11 @@ def _install_into(
         try:
             if early is not None and will_download(request.reqs, cache):
                 early.connect()
+            if not query.answered:
+                from .building import likely_builds, load_builder
+
+                if likely_builds(request, local_dirs):
+                    load_builder()  # while the interpreter answers
             interp = target_interpreter(query, opts)
             if not opts.dry_run:  # a dry run writes nothing, not even a lock file
                 prefix = Path(interp.prefix)

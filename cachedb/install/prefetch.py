@@ -135,6 +135,10 @@ def start_fetching(
         finder.downloaded = fetcher.downloaded
     try:
         prefetch(pins, finder, fetcher, metadata=not pinned)
+        if pinned:
+            # The pages are all read, and resolving waits for the downloads: the files
+            # the page cache keeps at the end are written now.
+            finder.index.stage_pages()
     except BaseException:
         fetcher.close()
         raise

@@ -48,6 +48,11 @@ class Query:
         if answer is None and not os.path.isdir(exe):
             self._proc = _spawn(exe)
 
+    @property
+    def answered(self) -> bool:
+        """Whether ``result`` returns without waiting for the interpreter."""
+        return self._answer is not None
+
     def result(self) -> Interpreter:
         """The answer, waiting for the interpreter if it is still working on it."""
         if self._answer is not None:

@@ -1,0 +1,85 @@
+"""The benchmark's report: a full run renders as committed, a partial one (--installs-only,
+--tools) renders what was measured and nothing else."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import report
+import run
+
+RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+
+
+def _full() -> dict[str, Any]:
+    results: dict[str, Any] = json.loads((RESULTS / "latest.json").read_text())
+    return results
+
+
+def test_a_full_run_renders_as_the_committed_report() -> None:
+    assert report.markdown(_full()) == (RESULTS / "latest.md").read_text()
+
+
+def test_an_installs_only_run_of_two_tools_reports_only_what_it_measured() -> None:
+    results = copy.deepcopy(_full())
+    results["install"] = {"remote": results["install"]["remote"]}
+    for by_tool in results["install"]["remote"].values():
+        del by_tool["pip"]
+    results.update(commands={}, synthetic=None, scaling=None)
+
+    text = report.markdown(results)
+
+    rows = [line for line in text.splitlines() if line.startswith("| remote |")]
+    assert [row.split(" | ")[1:3] for row in rows] == [
+        ["cold", "**cachedb**"],
+        ["cold", "uv"],
+        ["warm", "**cachedb**"],
+        ["warm", "uv"],
+    ]
+    cold = rows[0].split(" | ")
+    assert cold[7] == "1.14×" and cold[8] == "–"  # ÷ uv as in the full run; ÷ pip not measured
+    assert "cold install from the remote-like index, wall ÷ uv" in text
+    assert "local index" not in text
+    assert "## Commands" not in text and "files in wheel" not in text
+
+
+def test_tools_and_the_results_directory_of_a_partial_run() -> None:
+    args = run.parse_args(["--installs-only", "--tools", "uv,cachedb", "--sources", "remote"])
+    assert args.tools == ("cachedb", "uv")
+    assert args.out == run.WORK / "installs-only"  # the full run's results stay as they are
+    assert run.parse_args([]).out == run.RESULTS
+    with pytest.raises(SystemExit):
+        run.parse_args(["--tools", "cachedb,poetry"])
+
+
+def test_the_index_logs_each_request_with_its_times_status_and_connection(
+    tmp_path: Path,
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    from indexserver import IndexServer
+    from wheelbuilder import make_wheel
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    make_wheel(wheels, "demo", "1.0")
+    log = tmp_path / "requests.jsonl"
+    with IndexServer(wheels, log=log) as server:
+        with urllib.request.urlopen(f"{server.url}/demo/") as reply:
+            reply.read()
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(f"{server.url}/absent/")
+        with urllib.request.urlopen(f"{server.root_url}/files/demo-1.0-py3-none-any.whl") as f:
+            f.read()
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(r["path"], r["status"]) for r in lines] == [
+        ("/simple/demo/", 200),
+        ("/simple/absent/", 404),
+        ("/files/demo-1.0-py3-none-any.whl", 200),
+    ]
+    assert all(0 < r["start"] <= r["end"] and r["port"] > 0 for r in lines)
