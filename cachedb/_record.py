@@ -43,7 +43,7 @@ _FUNCTION: type[FunctionType] = type(lambda: None)  # type: ignore[assignment]  
 
 
 def _new_function(
-    fields: tuple[str, ...], defaults: tuple[object, ...], doc: str
+    name: str, fields: tuple[str, ...], defaults: tuple[object, ...], doc: str
 ) -> Callable[..., object]:
     code = _NEW_CODE.get(len(fields))
     if code is None:
@@ -51,7 +51,11 @@ def _new_function(
         items = args + ("," if len(fields) == 1 else "")
         source = f"lambda _cls{', ' if args else ''}{args}: _tuple_new(_cls, ({items}))"
         code = _NEW_CODE[len(fields)] = compile(source, "<named tuple>", "eval").co_consts[0]
-    function = _FUNCTION(code.replace(co_varnames=("_cls", *fields)), {"_tuple_new": tuple.__new__})
+    # Named as collections.namedtuple's is, so a wrong call's TypeError names the class.
+    code = code.replace(
+        co_varnames=("_cls", *fields), co_name="__new__", co_qualname=f"{name}.__new__"
+    )
+    function = _FUNCTION(code, {"_tuple_new": tuple.__new__})
     function.__name__ = "__new__"
     function.__doc__ = doc
     function.__defaults__ = defaults or None
@@ -96,7 +100,9 @@ def named_tuple(
         "__slots__": (),
         "_fields": fields,
         "_field_defaults": dict(zip(fields[count - len(defaults) :], defaults, strict=True)),
-        "__new__": _new_function(fields, defaults, f"Create new instance of {name}({arguments})"),
+        "__new__": _new_function(
+            name, fields, defaults, f"Create new instance of {name}({arguments})"
+        ),
         "_make": classmethod(_make),
         "_replace": _replace,
         "__repr__": __repr__,

@@ -102,6 +102,12 @@ def test_named_tuple_makes_what_collections_namedtuple_makes(fields: tuple[str, 
         assert type(a._replace(**{fields[0]: "new"})) is ours
         with pytest.raises(TypeError):
             ours(*args, *range(len(fields) + 1))
+        # A wrong call names the class, as collections.namedtuple's does.
+        with pytest.raises(TypeError) as mine:
+            ours()
+        with pytest.raises(TypeError) as wanted:
+            theirs()
+        assert str(mine.value) == str(wanted.value)
     with pytest.raises(TypeError):
         ours._make([*args, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13])
     with pytest.raises(ValueError):
