@@ -19,7 +19,7 @@ import os
 import re
 
 from cachedb._digest import sha256_hex
-from cachedb._fdio import write_all
+from cachedb._fdio import read_nofollow, write_all
 from cachedb.errors import UsageError
 from cachedb.target.venv import run_stdlib_venv
 
@@ -124,11 +124,7 @@ def template_base(directory: str) -> str | None:
     """The base interpreter the template in ``directory`` was made from; None if it holds
     no record of this format (its record is never read through a link)."""
     try:
-        fd = os.open(os.path.join(directory, _RECORD), _READ | getattr(os, "O_NOFOLLOW", 0))
-        try:
-            record = _decode(_read_fd(fd, os.fstat(fd).st_size))
-        finally:
-            os.close(fd)
+        record = _decode(read_nofollow(os.path.join(directory, _RECORD)))
     except OSError:
         return None
     return record[0][0] if record is not None and record[0] else None
@@ -139,7 +135,7 @@ def _load(directory: str, stamp: list[str]) -> _Record | None:
     if os.path.islink(directory) or os.path.islink(os.path.join(directory, _SENTINEL_DIR)):
         return None
     try:
-        record = _decode(_read(os.path.join(directory, _RECORD)))
+        record = _decode(read_nofollow(os.path.join(directory, _RECORD)))
     except OSError:
         return None
     if record is None or record[0] != stamp:
@@ -258,14 +254,6 @@ def _replace(text: str, replacements: list[tuple[str, str]]) -> str:
     for old, new in replacements:
         text = text.replace(old, new)
     return text
-
-
-def _read(path: str) -> bytes:
-    fd = os.open(path, _READ | getattr(os, "O_NOFOLLOW", 0))
-    try:
-        return _read_fd(fd, os.fstat(fd).st_size)
-    finally:
-        os.close(fd)
 
 
 def _read_fd(fd: int, size: int) -> bytes:
