@@ -35,6 +35,23 @@ def cachedb(
     )
 
 
+def modules_loaded(code: str, *args: str | Path, env: dict[str, str] | None = None) -> set[str]:
+    """The module names ``python -c CODE ARGS`` prints as a JSON list on its last line of
+    output, run without the developer's ``CACHEDB_*`` settings."""
+    import json
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_")} | (env or {})
+    out = subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    return set(json.loads(out.stdout.splitlines()[-1]))
+
+
 def make_venv(path: Path) -> Path:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
     return path / VENV_BIN / "python"

@@ -7,14 +7,10 @@ never load them for a run that builds nothing: a wheel-only install pays nothing
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from buildtools import backend_wheel, make_sdist, write_project
-from installtools import make_venv, run_in
+from installtools import make_venv, modules_loaded, run_in
 from wheelbuilder import make_wheel
 
 from cachedb.install.building import likely_builds
@@ -38,19 +34,6 @@ building.load_builder()
 print(json.dumps(sorted(set(sys.modules) - before)))
 """
 BUILDING = {"build", "pyproject_hooks", "cachedb.build.builder", "cachedb.build.pep517"}
-
-
-def _run(code: str, *args: str | Path) -> set[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_")}
-    out = subprocess.run(
-        [sys.executable, "-c", code, *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stderr
-    return set(json.loads(out.stdout.splitlines()[-1]))
 
 
 def _likely(tmp_path: Path, *requirements: str, find_links: Path | None = None) -> bool:
@@ -93,17 +76,17 @@ def test_what_is_loaded_early_is_what_a_build_loads(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     flags = ["--cache-dir", cache, "--no-index", "--find-links", links, "sdonly==1.0"]
     venv = make_venv(tmp_path / "v1")
-    first = _run(_LOADED_BY_CLI, "install", "-q", "--python", venv, *flags)
+    first = modules_loaded(_LOADED_BY_CLI, "install", "-q", "--python", venv, *flags)
     assert run_in(tmp_path / "v1", "import sdonly").returncode == 0
     assert first >= BUILDING
 
     # The same interpreter again: its answer is cached, nothing waits, nothing loads early.
-    rebuilt = _run(
+    rebuilt = modules_loaded(
         _LOADED_BY_CLI, "install", "-q", "--python", venv, "--reinstall", *flags,
         "--refresh-package", "sdonly",
     )  # fmt: skip
     assert rebuilt >= BUILDING  # it built again
-    early = _run(_LOADED_EARLY)
+    early = modules_loaded(_LOADED_EARLY)
     assert early >= BUILDING
     assert early - rebuilt == set()
 
@@ -114,7 +97,7 @@ def test_a_cold_install_of_wheels_loads_nothing_of_the_builder(tmp_path: Path) -
     project = write_project(tmp_path / "src", "sdonly", "1.0", backend="flit_core")
     make_sdist(project, links, "sdonly", "1.0")  # offered, but not asked for
     venv = make_venv(tmp_path / "v")
-    loaded = _run(
+    loaded = modules_loaded(
         _LOADED_BY_CLI, "install", "-q", "--python", venv, "--cache-dir", tmp_path / "cache",
         "--no-index", "--find-links", links, "wheeled==1.0",
     )  # fmt: skip

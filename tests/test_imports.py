@@ -6,10 +6,6 @@ quarter of its time importing), so the ones a path never calls stay unloaded.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import time
 from importlib import import_module
 from pathlib import Path
@@ -17,7 +13,7 @@ from typing import ForwardRef
 
 import pytest
 from indexserver import IndexServer
-from installtools import cachedb, make_venv, run_in
+from installtools import cachedb, make_venv, modules_loaded, run_in
 from wheelbuilder import make_wheel
 
 import cachedb.cli as cli
@@ -87,16 +83,7 @@ sys.exit(code)
 
 
 def _loaded_by(*args: str | Path, env: dict[str, str] | None = None) -> set[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CACHEDB_")} | (env or {})
-    out = subprocess.run(
-        [sys.executable, "-c", _PROBE, *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stderr
-    return set(json.loads(out.stdout.splitlines()[-1]))
+    return modules_loaded(_PROBE, *args, env=env)
 
 
 def _hits(loaded: set[str], unwanted: set[str]) -> list[str]:
