@@ -23,6 +23,7 @@ TYPE_CHECKING = False  # typing's, without importing typing
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from types import CodeType, FunctionType
+    from typing import Any, Self
 
 try:
     from _collections import _tuplegetter  # type: ignore[import-not-found]
@@ -143,4 +144,28 @@ class NamedTuple(metaclass=_Maker):
     """Subclass it as ``typing.NamedTuple``: the subclass is a named tuple class."""
 
 
-__all__ = ["NamedTuple", "named_tuple"]
+class Fields:
+    """A mutable record whose fields are its instance attributes (each a keyword of the
+    constructor): equality, ``repr`` and ``replace`` (``dataclasses.replace``) are a
+    dataclass's, without defining one (dataclasses compiles its methods on every run)."""
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass without frozen=True
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={value!r}" for name, value in vars(self).items())
+        return f"{type(self).__name__}({fields})"
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with ``changes`` (field names as keywords)."""
+        unknown = set(changes) - set(vars(self))
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no field {sorted(unknown)[0]!r}")
+        return type(self)(**{**vars(self), **changes})
+
+
+__all__ = ["Fields", "NamedTuple", "named_tuple"]

@@ -114,3 +114,31 @@ def test_named_tuple_makes_what_collections_namedtuple_makes(fields: tuple[str, 
         a._replace(not_a_field=1)
     with pytest.raises(ValueError):
         _record.named_tuple("Bad", (*fields, "_private"), [], __name__)
+
+
+def test_fields_compare_show_and_copy_as_a_dataclass_does() -> None:
+    import dataclasses
+
+    class Plain(_record.Fields):
+        def __init__(self, a: int, b: list[str] | None = None) -> None:
+            self.a = a
+            self.b = [] if b is None else b
+
+    @dataclasses.dataclass
+    class Plain2:  # the dataclass it stands for
+        a: int
+        b: list[str] = dataclasses.field(default_factory=list)
+
+    ours, theirs = Plain(1, ["x"]), Plain2(1, ["x"])
+    assert ours == Plain(1, ["x"]) and ours != Plain(2, ["x"]) and theirs == Plain2(1, ["x"])
+    assert (ours == theirs) is False and ours.__eq__(theirs) is NotImplemented
+    assert repr(ours) == "Plain(a=1, b=['x'])"
+    assert repr(ours).partition("(")[2] == repr(theirs).partition("(")[2]
+    assert Plain.__hash__ is None and Plain2.__hash__ is None
+    copy = ours.replace(a=3)
+    assert type(copy) is Plain and (copy.a, copy.b) == (3, ["x"]) and ours.a == 1
+    assert dataclasses.replace(theirs, a=3) == Plain2(3, ["x"])
+    with pytest.raises(TypeError, match="Plain has no field 'c'"):
+        ours.replace(c=1)
+    with pytest.raises(TypeError):
+        dataclasses.replace(theirs, c=1)  # type: ignore[call-arg]

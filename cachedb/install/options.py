@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from .._record import Fields
 from .._settings import value
 from ..errors import UsageError
 
 TYPE_CHECKING = False  # typing's, without importing typing (about 12M instructions)
 if TYPE_CHECKING:
     from pathlib import Path
-    from typing import Any
 
     from ..fetch import NetworkSettings
 
@@ -117,13 +117,12 @@ def _list(items: list[str] | None) -> list[str]:
     return [] if items is None else items
 
 
-class InstallOptions:
+class InstallOptions(Fields):
     """What ``cachedb install`` was asked to do: every field a keyword of the constructor.
 
-    A plain class, not a dataclass: every install builds one, and ``dataclasses`` (with
-    the ``inspect`` it loads) costs more than a remembered nothing-to-do install does
-    itself. ``replace`` does what ``dataclasses.replace`` does; equality and ``repr`` compare and
-    show the fields, as a dataclass's would.
+    Not a dataclass: every install builds one, and ``dataclasses`` (with the ``inspect``
+    it loads) costs more than a remembered nothing-to-do install does itself. ``replace``,
+    equality and ``repr`` are a dataclass's (``Fields``).
     """
 
     def __init__(
@@ -227,24 +226,6 @@ class InstallOptions:
         self.exact = exact  # uninstall what the requirements do not resolve to (sync, --exact)
         self.target = target  # pip's --target: a flat directory of packages
         self.prefix = prefix  # pip's --prefix: an installation prefix (lib/pythonX.Y/...)
-
-    def replace(self, **changes: Any) -> InstallOptions:
-        """A copy with ``changes`` (field names as keywords), as ``dataclasses.replace``."""
-        unknown = set(changes) - set(vars(self))
-        if unknown:
-            raise TypeError(f"InstallOptions has no field {sorted(unknown)[0]!r}")
-        return InstallOptions(**{**vars(self), **changes})
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, InstallOptions):
-            return NotImplemented
-        return vars(self) == vars(other)
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass without frozen=True
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={value!r}" for name, value in vars(self).items())
-        return f"InstallOptions({fields})"
 
     def network(self) -> NetworkSettings:
         """Certificates and credentials for the index client; a bad provider is refused."""

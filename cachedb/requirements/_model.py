@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from .._record import Fields
+
 if TYPE_CHECKING:
     from typing import NamedTuple
 else:
@@ -31,11 +33,11 @@ class InputRequirement(NamedTuple):
         return canonicalize_name(self.requirement.name)
 
 
-class RequirementSet:
+class RequirementSet(Fields):
     """Requirements, constraints and index options gathered from all inputs.
 
-    A plain class, not a dataclass: defining a dataclass costs every install ~4.6M
-    instructions (it compiles its methods). Equality and ``repr`` are a dataclass's.
+    Not a dataclass: defining one costs every install ~4.6M instructions (it compiles
+    its methods). Equality and ``repr`` are a dataclass's (``Fields``).
     """
 
     def __init__(
@@ -57,17 +59,6 @@ class RequirementSet:
         self.no_index = no_index
         self.require_hashes = require_hashes
         self.pre = pre
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, RequirementSet):
-            return NotImplemented
-        return vars(self) == vars(other)
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass without frozen=True
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={value!r}" for name, value in vars(self).items())
-        return f"RequirementSet({fields})"
 
     def merge(self, other: RequirementSet) -> None:
         """Add ``other`` to this set; a later ``index_url`` wins, as in pip."""
