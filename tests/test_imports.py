@@ -35,6 +35,8 @@ WARM_UNUSED = {
     "cachedb.fetch",
     "cachedb.gc",
     "cachedb.index",
+    "cachedb.install.fetching",  # downloads and unpacking (with heapq): nothing to fetch
+    "cachedb.install.install_report",  # --report only
     "cachedb.requirements._editable",
     "cachedb.resolve._explain",
     "cachedb.resolve._provider",
@@ -45,6 +47,7 @@ WARM_UNUSED = {
     "cachedb.wheel.zipdir",
     "concurrent.futures",  # thread pools: downloads and unpacking only
     "configparser",  # entry points: only an unusual entry_points.txt (wheel/entry_points.py)
+    "heapq",  # the download queue (install/fetching.py)
     "shutil",  # (with bz2 and lzma) removing trees and copying files: failures and copies only
     "pickle",  # install/forked: only a failed linking process sends back a pickle
     "tempfile",

@@ -20,7 +20,6 @@ from packaging.version import Version
 
 from .._names import canonical_name
 from ..resolve import exact_pin
-from .fetching import Fetcher
 from .options import InstallOptions
 from .request import Request
 from .sources import Direct, Indexed
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
     from ..requirements import RequirementSet
     from ..store import Cache
     from ..target import Interpreter
+    from .fetching import Fetcher
     from .finder import CandidateFinder
 
 
@@ -123,6 +123,8 @@ def start_fetching(
     pins = uncached_pins([r.requirement for r in reqs.requirements], finder, interp.markers)
     if len(pins) < 2 or finder.index is None:
         return None
+    from .fetching import Fetcher  # (heapq, threads): a warm install fetches nothing
+
     fetcher = Fetcher(cache, finder.index, request.hashes, len(pins), remote=finder.remote)
     # A set pinned throughout (a lock file) has no dependency left to discover, and
     # its install waits for every download anyway: each pin's metadata is read from
