@@ -56,10 +56,10 @@ WARM_UNUSED = {
 
 # packaging.utils imports packaging.tags (logging, platform, subprocess, sysconfig): the warm
 # path reads project names with cachedb._names and wheel and sdist filenames with
-# cachedb._filenames instead. Known exceptions, each removed by the change that makes its
-# module read requirements without packaging.requirements (branch plainreq): delete the
-# line when it lands, and put packaging.utils and packaging.tags into WARM_UNUSED once
-# the set is empty.
+# cachedb._filenames instead, and logs nothing (logging loads only to log). Known
+# exceptions, each removed by the change that makes its module read requirements without
+# packaging.requirements (branch plainreq): delete the line when it lands, and put
+# packaging.utils, packaging.tags and logging into WARM_UNUSED once the set is empty.
 PACKAGING_UTILS_IMPORTERS_LEFT = {
     "cachedb.install.metadata",
     "cachedb.requirements._line",
@@ -181,7 +181,7 @@ def test_a_warm_install_loads_only_what_it_uses(tmp_path: Path) -> None:
     assert run_in(tmp_path / "warm", "import app, lib").returncode == 0
     assert _hits(loaded, HEAVY | WARM_UNUSED | {"typer"}) == []
     assert _typing_named_tuples(loaded) == []
-    utils = {"packaging.utils", "packaging.tags"}
+    utils = {"packaging.utils", "packaging.tags", "logging"}
     importers = _importers(utils, "install", "-q", "--python", make_venv(tmp_path / "w2"), *flags)
     assert {found.split(">")[0] for found in importers} <= PACKAGING_UTILS_IMPORTERS_LEFT
     # Nothing to do: the same again into the environment that has it all.
@@ -214,7 +214,7 @@ def test_a_warm_install_from_an_index_loads_only_what_it_uses(
     index_parts = {"cachedb.index", "cachedb.fetch"}
     assert _hits(loaded, HEAVY | (WARM_UNUSED - index_parts) | {"httpcore", "typer"}) == []
     assert _typing_named_tuples(loaded) == []
-    utils = {"packaging.utils", "packaging.tags"}
+    utils = {"packaging.utils", "packaging.tags", "logging"}
     importers = _importers(utils, "install", "-q", "--python", make_venv(tmp_path / "w2"), *flags)
     assert {found.split(">")[0] for found in importers} <= PACKAGING_UTILS_IMPORTERS_LEFT
 
