@@ -30,6 +30,8 @@ from cachedb._filenames import (
     read_sdist_filename,
     read_wheel_filename,
 )
+from cachedb.errors import UsageError
+from cachedb.requirements import parse_wheel_name
 
 FUZZ = settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -103,6 +105,22 @@ def test_a_wheel_filename_reads_as_packaging_reads_it(filename: str) -> None:
     assert (tuple(read) if read is not None else str(expected)) == expected
     plain = _filenames._plain_wheel(filename)
     assert plain is None or tuple(plain) == expected
+
+
+@FUZZ
+@given(st.one_of(wheel_filenames(), st.text(max_size=30)))
+@example("app-1.0-1\n-py3-none-any.whl")
+def test_a_wheel_path_in_a_requirement_is_refused_with_packagings_reason(filename: str) -> None:
+    """What a user sees for ``./bad.whl`` on a requirement line: packaging's first line."""
+    try:
+        expected: tuple[object, ...] | str = _packaging_wheel(filename)
+    except InvalidWheelFilename as exc:
+        expected = f"invalid wheel filename {filename!r}: {str(exc).splitlines()[0]}"
+    try:
+        got: tuple[object, ...] | str = tuple(parse_wheel_name(filename))
+    except UsageError as exc:
+        got = str(exc)
+    assert got == expected
 
 
 def _packaging_sdist(filename: str) -> tuple[object, ...] | str:
