@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from cachedb._pep508 import Requirement
 from cachedb.resolve._model import CandidateInfo, exact_pin
 from cachedb.resolve._prereleases import selectable_versions
 
