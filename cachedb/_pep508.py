@@ -9,6 +9,8 @@ specifiers (in parentheses or not) that ``packaging.specifiers`` reads, optional
 plain marker (``_markers``); no URL. ``packaging.requirements`` (its parser, tokenizer,
 markers and ``packaging.tags`` through them) then loads only for the rest.
 tests/test_plain_pep508.py holds every plain reading equal to packaging's.
+(requirements/_plain.py is the nothing-to-do check's narrower reader: release numbers
+compared as tuples, so that it loads no part of packaging at all.)
 """
 
 from __future__ import annotations
