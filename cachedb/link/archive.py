@@ -12,12 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from stat import S_ISDIR
 
-<<<<<<< HEAD
-from packaging.utils import canonicalize_name
-
 from .._fdio import read_nofollow
-=======
->>>>>>> plainwheel
 from .._headers import header_values
 from .._names import canonical_name
 from ..errors import InstallError
