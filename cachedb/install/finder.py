@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
+
+from cachedb._pep508 import Requirement
 
 from .._cachekey import LocalHashes
 from .._filenames import parse_wheel_filename, read_wheel_filename

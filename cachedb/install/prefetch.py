@@ -25,7 +25,7 @@ from .request import Request
 from .sources import Direct, Indexed
 
 if TYPE_CHECKING:
-    from packaging.requirements import Requirement
+    from cachedb._pep508 import Requirement
 
     from ..requirements import RequirementSet
     from ..store import Cache
