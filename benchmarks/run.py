@@ -46,6 +46,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument("--no-scaling", action="store_true", help="skip the files-scaling table")
     p.add_argument(
+        "--scaling-only",
+        action="store_true",
+        help="only the files-scaling table (cachedb and uv); results go to work/scaling-only"
+        " unless --out",
+    )
+    p.add_argument(
         "--installs-only",
         action="store_true",
         help="only the install table for --sources (no compile, nothing-to-do, host B, commands,"
@@ -77,9 +83,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if unknown or not names:
         p.error(f"unknown tool(s) {', '.join(unknown)}: use cachedb, uv, pip")
     args.tools = tuple(t for t in ("cachedb", "uv", "pip") if t in names)
+    if args.installs_only and args.scaling_only:
+        p.error("--installs-only and --scaling-only exclude each other")
     if args.out is None:
         # A partial run must not overwrite the full run's results/latest.md.
-        args.out = WORK / "installs-only" if args.installs_only else RESULTS
+        partial = "installs-only" if args.installs_only else "scaling-only"
+        args.out = WORK / partial if args.installs_only or args.scaling_only else RESULTS
     return args
 
 
@@ -594,13 +603,21 @@ def bench_scaling(
         for tool in ("cachedb", "uv"):
             cache = scratch.new(f"scale-{n}-{tool}-cache")
             walls: dict[str, list[float]] = {"cold": [], "warm": []}
+            # CPU (user, system) and the CPUs' background load of each warm run, to tell a
+            # slower run from a busier machine.
+            warm_cpu: list[tuple[float, float]] = []
+            background: list[float] = []
             for phase in ["cold"] + ["warm"] * repeats:
                 target = scratch.new(f"scale-{n}-{tool}-venv")
                 tools.make_venv(target)
                 argv = tools.install_argv(tool, bin_dir, target, cache, source, req)
                 log = scratch.logs / f"scaling-{tool}.log"
-                measure.wait_until_quiet(patience=patience)
-                walls[phase].append(measure.run(argv, env=env, log=log, cwd=scratch.root).wall)
+                load = measure.wait_until_quiet(patience=patience)
+                sample = measure.run(argv, env=env, log=log, cwd=scratch.root)
+                walls[phase].append(sample.wall)
+                if phase == "warm":
+                    warm_cpu.append((round(sample.user, 4), round(sample.system, 4)))
+                    background.append(round(load, 3))
                 scratch.done(target)
             scratch.done(cache)
             warm = sorted(walls["warm"])[len(walls["warm"]) // 2]
@@ -608,6 +625,8 @@ def bench_scaling(
                 "cold": walls["cold"][0],
                 "warm": warm,
                 "warm_samples": walls["warm"],
+                "warm_cpu": warm_cpu,
+                "background": background,
             }
             print(f"  {n:6} files {tool:7}: cold {walls['cold'][0]:6.2f} s, warm {warm:6.2f} s")
         rows.append(row)
@@ -616,6 +635,41 @@ def bench_scaling(
         for tool in rows[0]["tools"]
     }
     return {"rows": rows, "fits": fits, "repeats": repeats}
+
+
+def scaling_only(
+    args: argparse.Namespace,
+    scratch: Scratch,
+    env: dict[str, str],
+    started: float,
+    load_start: list[float],
+) -> None:
+    """``--scaling-only``: the files-scaling table alone, reported in ``args.out``."""
+    import report
+    import tools
+
+    sizes = [1000, 5000, 10000] if args.quick else [1000, 5000, 10000, 20000]
+    repeats = args.repeats or (2 if args.quick else 5)
+    versions = tools.versions(BENCH_VENV / "bin", env)
+    print(f"tools: {versions}\nscaling: {sizes}", flush=True)
+    scaling = bench_scaling(sizes, repeats, scratch, env, args.patience)
+    results: dict[str, Any] = {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "revision": revision(),
+        "loadavg_start": load_start,
+        "loadavg_end": [round(x, 2) for x in os.getloadavg()],
+        "command": "python benchmarks/run.py " + " ".join(sys.argv[1:]),
+        "machine": machine(),
+        "versions": versions,
+        "cleanup": "deferred to the end" if scratch.defer else "after each run (low disk)",
+        "scaling": scaling,
+        "elapsed": time.perf_counter() - started,
+    }
+    report.write_scaling(results, args.out)
+    print(f"removing {scratch.root}", flush=True)
+    shutil.rmtree(scratch.root, ignore_errors=True)
+    print(f"\n{report.scaling_markdown(results)}")
+    print(f"wrote {args.out}/latest.md, latest.json")
 
 
 def main(argv: list[str]) -> None:
@@ -649,6 +703,9 @@ def main(argv: list[str]) -> None:
     shutil.rmtree(WORK / "run", ignore_errors=True)
     scratch = Scratch(WORK / "run")
     env = tools.clean_env(scratch.root)
+    if args.scaling_only:
+        scaling_only(args, scratch, env, started, load_start)
+        return
     wheels = fetch_wheels(WORK / "wheels")
     bin_dir = BENCH_VENV / "bin"
     versions = tools.versions(bin_dir, env)

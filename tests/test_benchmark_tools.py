@@ -90,3 +90,29 @@ def test_the_index_logs_each_request_with_its_times_status_and_connection(
         ("/files/demo-1.0-py3-none-any.whl", 200),
     ]
     assert all(0 < r["start"] <= r["end"] and r["port"] > 0 for r in lines)
+
+
+def test_a_scaling_only_run_reports_the_scaling_table_in_its_own_directory() -> None:
+    args = run.parse_args(["--scaling-only"])
+    assert args.out == run.WORK / "scaling-only"  # results/ keeps the full run's report
+    with pytest.raises(SystemExit):
+        run.parse_args(["--scaling-only", "--installs-only"])
+    full = _full()
+    results = {key: full[key] for key in ("date", "revision", "loadavg_start", "loadavg_end")}
+    results.update(
+        command="python benchmarks/run.py --scaling-only",
+        machine=full["machine"],
+        versions=full["versions"],
+        cleanup="deferred to the end",
+        scaling=full["scaling"],
+        elapsed=60.0,
+    )
+
+    text = report.scaling_markdown(results)
+
+    table = report.scaling_table(full)
+    assert "\n".join(table) in text  # the full run's table, as the full report shows it
+    assert "## Installing the pinned set" not in text and "## Commands" not in text
+    for row in full["scaling"]["rows"]:
+        walls = ", ".join(f"{w * 1000:.0f}" for w in row["tools"]["cachedb"]["warm_samples"])
+        assert f"| {row['files']:,} | cachedb | {walls} |" in text
