@@ -583,6 +583,39 @@ def fit(xs: list[float], ys: list[float]) -> dict[str, float]:
     return {"slope": slope, "intercept": intercept, "r2": 1 - ss_res / ss_tot if ss_tot else 1.0}
 
 
+def scaling_turns(
+    sizes: list[int], repeats: int, names: tuple[str, ...]
+) -> list[tuple[int, str, str]]:
+    """(files, phase, tool) of every run of the scaling table, in the order they run.
+
+    First every cold install (each fills the cache its warm runs use), then
+    ``repeats`` rounds of one warm install of every (size, tool): the sizes up in
+    one round and down in the next, the tools taking turns at going first. Whatever
+    state of the machine comes and goes (new inodes made dear by files deleted
+    shortly before, write-back, other processes' load) then falls on one run of
+    many points, which the median drops, and on both tools alike. Run as blocks
+    (all runs of one size, and of one tool within it, cachedb first), such a
+    state moved one tool's whole point and bent its line.
+    """
+    turns = []
+    for i, n in enumerate(sizes):
+        turn = i % len(names)
+        turns += [(n, "cold", tool) for tool in names[turn:] + names[:turn]]
+    for r in range(repeats):
+        for n in sizes if r % 2 == 0 else sizes[::-1]:
+            turn = (r + sizes.index(n)) % len(names)
+            turns += [(n, "warm", tool) for tool in names[turn:] + names[:turn]]
+    return turns
+
+
+# ext4 without a journal (the benchmark machine's root filesystem) skips, for every inode
+# it allocates, each free inode of the group deleted less than 60 s ago (its inode table
+# written back; 360 s while not) one by one: a cold install of the 5,000-file wheel right
+# after 5,000 deletes spent 2.7x its system time. The sections before this one delete
+# (the build environments of the sdist line); nothing is deleted during it.
+RECENTLY_DELETED = 61.0
+
+
 def bench_scaling(
     sizes: list[int], repeats: int, scratch: Scratch, env: dict[str, str], patience: float
 ) -> dict[str, Any]:
@@ -593,42 +626,54 @@ def bench_scaling(
 
     bin_dir = BENCH_VENV / "bin"
     wheel_dir = WORK / "scaling-wheels"
-    rows = []
+    names = ("cachedb", "uv")
+    reqs: dict[int, Path] = {}
+    sources: dict[int, Any] = {}
+    caches: dict[tuple[int, str], Path] = {}
     for n in sizes:
         wheel = synthetic.build_wheel(wheel_dir / str(n), n)
-        req = scratch.root / f"scale-{n}.txt"
-        req.write_text(f"{synthetic.scaling_name(n)}==1.0\n")
-        source = tools.Source("find-links", str(wheel.parent))
-        row: dict[str, Any] = {"files": n, "tools": {}}
-        for tool in ("cachedb", "uv"):
-            cache = scratch.new(f"scale-{n}-{tool}-cache")
-            walls: dict[str, list[float]] = {"cold": [], "warm": []}
-            # CPU (user, system) and the CPUs' background load of each warm run, to tell a
+        reqs[n] = scratch.root / f"scale-{n}.txt"
+        reqs[n].write_text(f"{synthetic.scaling_name(n)}==1.0\n")
+        sources[n] = tools.Source("find-links", str(wheel.parent))
+    # Files deleted before this section must no longer slow the inodes its runs make.
+    os.sync()
+    time.sleep(RECENTLY_DELETED)
+    runs: dict[tuple[int, str], dict[str, list[Any]]] = {
+        (n, tool): {"cold": [], "warm": [], "warm_cpu": [], "background": []}
+        for n in sizes
+        for tool in names
+    }
+    for n, phase, tool in scaling_turns(sizes, repeats, names):
+        cache = caches.setdefault((n, tool), scratch.new(f"scale-{n}-{tool}-cache"))
+        target = scratch.new(f"scale-{n}-{tool}-venv")
+        tools.make_venv(target)
+        argv = tools.install_argv(tool, bin_dir, target, cache, sources[n], reqs[n])
+        log = scratch.logs / f"scaling-{tool}.log"
+        load = measure.wait_until_quiet(patience=patience)
+        sample = measure.run(argv, env=env, log=log, cwd=scratch.root)
+        got = runs[n, tool]
+        got[phase].append(sample.wall)
+        if phase == "warm":
+            # CPU (user, system) and the background load of each warm run, to tell a
             # slower run from a busier machine.
-            warm_cpu: list[tuple[float, float]] = []
-            background: list[float] = []
-            for phase in ["cold"] + ["warm"] * repeats:
-                target = scratch.new(f"scale-{n}-{tool}-venv")
-                tools.make_venv(target)
-                argv = tools.install_argv(tool, bin_dir, target, cache, source, req)
-                log = scratch.logs / f"scaling-{tool}.log"
-                load = measure.wait_until_quiet(patience=patience)
-                sample = measure.run(argv, env=env, log=log, cwd=scratch.root)
-                walls[phase].append(sample.wall)
-                if phase == "warm":
-                    warm_cpu.append((round(sample.user, 4), round(sample.system, 4)))
-                    background.append(round(load, 3))
-                scratch.done(target)
-            scratch.done(cache)
-            warm = sorted(walls["warm"])[len(walls["warm"]) // 2]
+            got["warm_cpu"].append((round(sample.user, 4), round(sample.system, 4)))
+            got["background"].append(round(load, 3))
+        scratch.done(target)
+    rows = []
+    for n in sizes:
+        row: dict[str, Any] = {"files": n, "tools": {}}
+        for tool in names:
+            got = runs[n, tool]
+            scratch.done(caches[n, tool])
+            warm = sorted(got["warm"])[len(got["warm"]) // 2]
             row["tools"][tool] = {
-                "cold": walls["cold"][0],
+                "cold": got["cold"][0],
                 "warm": warm,
-                "warm_samples": walls["warm"],
-                "warm_cpu": warm_cpu,
-                "background": background,
+                "warm_samples": got["warm"],
+                "warm_cpu": got["warm_cpu"],
+                "background": got["background"],
             }
-            print(f"  {n:6} files {tool:7}: cold {walls['cold'][0]:6.2f} s, warm {warm:6.2f} s")
+            print(f"  {n:6} files {tool:7}: cold {got['cold'][0]:6.2f} s, warm {warm:6.2f} s")
         rows.append(row)
     fits = {
         tool: fit([r["files"] for r in rows], [r["tools"][tool]["warm"] for r in rows])
