@@ -653,6 +653,7 @@ def bench_scaling(
         sample = measure.run(argv, env=env, log=log, cwd=scratch.root)
         got = runs[n, tool]
         got[phase].append(sample.wall)
+        print(f"  {n:6} files {tool:7} {phase}: {sample.wall:6.2f} s", flush=True)
         if phase == "warm":
             # CPU (user, system) and the background load of each warm run, to tell a
             # slower run from a busier machine.
@@ -673,7 +674,6 @@ def bench_scaling(
                 "warm_cpu": got["warm_cpu"],
                 "background": got["background"],
             }
-            print(f"  {n:6} files {tool:7}: cold {got['cold'][0]:6.2f} s, warm {warm:6.2f} s")
         rows.append(row)
     fits = {
         tool: fit([r["files"] for r in rows], [r["tools"][tool]["warm"] for r in rows])
