@@ -101,13 +101,14 @@ def scaling_table(results: Results) -> list[str]:
             cells.append(f"{_fmt_s(t['cold'])} | {_fmt_s(t['warm'])} | {marginal}")
         lines.append(f"| {row['files']:,} | " + " | ".join(cells) + " |")
         previous = row
-    fits = []
-    for tool, fit in scaling["fits"].items():
-        fits.append(
+    for kind, key in (("wall", "fits"), ("CPU (user + system)", "cpu_fits")):
+        fits = [
             f"{tool}: warm ≈ {fit['intercept'] * 1000:.0f} ms + {fit['slope'] * 1e6:.1f} µs × files"
             f" (R² = {fit['r2']:.4f})"
-        )
-    lines += ["", "Least-squares fit of warm wall time: " + "; ".join(fits) + "."]
+            for tool, fit in scaling.get(key, {}).items()
+        ]
+        if fits:
+            lines += ["", f"Least-squares fit of warm {kind} time: " + "; ".join(fits) + "."]
     return lines
 
 

@@ -17,6 +17,7 @@ import platform
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -675,11 +676,14 @@ def bench_scaling(
                 "background": got["background"],
             }
         rows.append(row)
-    fits = {
-        tool: fit([r["files"] for r in rows], [r["tools"][tool]["warm"] for r in rows])
-        for tool in rows[0]["tools"]
+    files = [r["files"] for r in rows]
+    fits = {tool: fit(files, [r["tools"][tool]["warm"] for r in rows]) for tool in names}
+    # The same fit of CPU time (user + system): what each tool did, whatever else ran.
+    cpu_fits = {
+        tool: fit(files, [statistics.median(map(sum, r["tools"][tool]["warm_cpu"])) for r in rows])
+        for tool in names
     }
-    return {"rows": rows, "fits": fits, "repeats": repeats}
+    return {"rows": rows, "fits": fits, "cpu_fits": cpu_fits, "repeats": repeats}
 
 
 def scaling_only(

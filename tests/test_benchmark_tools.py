@@ -116,6 +116,14 @@ def test_a_scaling_only_run_reports_the_scaling_table_in_its_own_directory() -> 
     for row in full["scaling"]["rows"]:
         walls = ", ".join(f"{w * 1000:.0f}" for w in row["tools"]["cachedb"]["warm_samples"])
         assert f"| {row['files']:,} | cachedb | {walls} |" in text
+    assert "fit of warm CPU" not in text  # the full run's results have no CPU fit
+
+    results["scaling"] = dict(
+        full["scaling"], cpu_fits={"uv": {"slope": 7e-6, "intercept": 0.08, "r2": 0.9987}}
+    )
+    text = report.scaling_markdown(results)
+    assert "Least-squares fit of warm CPU (user + system) time: uv: warm ≈ 80 ms + 7.0 µs ×" in text
+    assert "(R² = 0.9987)" in text
 
 
 @pytest.mark.parametrize("sizes", [[1000, 5000, 10000], [1000, 5000, 10000, 20000]])
