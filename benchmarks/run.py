@@ -613,7 +613,7 @@ def scaling_turns(
 # it allocates, each free inode of the group deleted less than 60 s ago (its inode table
 # written back; 360 s while not) one by one: a cold install of the 5,000-file wheel right
 # after 5,000 deletes spent 2.7x its system time. The sections before this one delete
-# (the build environments of the sdist line); nothing is deleted during it.
+# (the build environments of the sdist line); its own runs delete a few temporary files each.
 RECENTLY_DELETED = 61.0
 
 
