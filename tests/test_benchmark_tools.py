@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +152,34 @@ def test_the_scaling_runs_interleave_sizes_and_tools(sizes: list[int]) -> None:
     for n in sizes:
         firsts = [next(t for m, _, t in runs if m == n) for runs in rounds]
         assert all(a != b for a, b in zip(firsts, firsts[1:], strict=False))
+
+
+@pytest.mark.skipif(shutil.which("perf") is None or os.geteuid() != 0, reason="needs perf, as root")
+def test_cpusplit_charges_each_process_its_own_user_and_kernel_time(tmp_path: Path) -> None:
+    import cpusplit
+
+    # The parent spins in user code; its forked child makes and removes directories.
+    script = (
+        "import os, time\n"
+        "if os.fork() == 0:\n"
+        "    end = time.process_time() + 0.4\n"
+        "    while time.process_time() < end:\n"
+        f"        os.mkdir({str(tmp_path / 'd')!r}); os.rmdir({str(tmp_path / 'd')!r})\n"
+        "    os._exit(0)\n"
+        "end = time.process_time() + 0.4\n"
+        "while time.process_time() < end:\n"
+        "    sum(range(1000))\n"
+        "os.wait()\n"
+    )
+    data = tmp_path / "perf.data"
+    argv = ["perf", "record", "-q", "-g", "-F", str(cpusplit.FREQ), "-e", "cpu-clock"]
+    subprocess.run([*argv, "-o", str(data), "--", sys.executable, "-c", script], check=True)
+    rows = {name: (user, kernel, entries) for name, user, kernel, entries in cpusplit.split(data)}
+    assert set(rows) == {"main", "child 1 (python3)"} or set(rows) == {"main", "child 1 (python)"}
+    main_user, main_kernel, main_entries = rows["main"]
+    child_user, child_kernel, entries = rows[next(n for n in rows if n != "main")]
+    # Each ran ~400 ms of CPU; the kernel time of the directories is the child's alone.
+    assert main_user > 200 and main_user > 2 * main_kernel and main_user > 2 * child_user
+    assert child_kernel > 200 and entries.most_common(1)[0][0] in ("mkdir", "rmdir")
+    assert entries["mkdir"] > 0 and entries["rmdir"] > 0
+    assert main_entries["mkdir"] + main_entries["rmdir"] == 0
