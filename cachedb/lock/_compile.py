@@ -12,9 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from .._names import canonical_name
 from ..errors import UsageError
 from ..install.report import Reporter, count, duration
 from ..requirements._collect import is_pylock
@@ -111,7 +111,7 @@ def _existing_pins(opts: CompileOptions, existing: bytes | None) -> dict[str, Ve
         found = collect([], [str(path)])
     else:
         found = parse_requirements_file(path, data=existing)
-    upgrade = {canonicalize_name(n) for n in opts.upgrade_packages}
+    upgrade = {canonical_name(n) for n in opts.upgrade_packages}
     pins: dict[str, Version] = {}
     for req in found.requirements:
         version = exact_pin(req.requirement.specifier)
