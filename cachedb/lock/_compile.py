@@ -165,15 +165,31 @@ def _lock(
 
             prefetched = download_direct(direct, inner, cache, opts.install)
         top = [overrides.get(r.name, r.requirement) for r in reqs.requirements]
-        resolution = resolve(
-            top,
-            finder,
-            markers=target.markers,
-            constraints=[r.requirement for r in reqs.constraints],
-            pre=opts.install.pre or reqs.pre,
-            resolution=opts.resolution,
-            prerelease=opts.prerelease,
-        )
+        constraints = [r.requirement for r in reqs.constraints]
+        pre = opts.install.pre or reqs.pre
+        resolution = None
+        if preferred and not direct and opts.resolution == "highest" and not opts.install.offline:
+            from ._preferred import resolve_preferred
+
+            resolution = resolve_preferred(
+                top,
+                finder,
+                markers=target.markers,
+                constraints=constraints,
+                preferred=preferred,
+                pre=pre,
+                prerelease=opts.prerelease,
+            )
+        if resolution is None:
+            resolution = resolve(
+                top,
+                finder,
+                markers=target.markers,
+                constraints=constraints,
+                pre=pre,
+                resolution=opts.resolution,
+                prerelease=opts.prerelease,
+            )
         parents = required_by(resolution, finder, target.markers)
         packages = []
         for name in sorted(resolution.pins):
