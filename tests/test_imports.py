@@ -323,6 +323,7 @@ def test_a_warm_compile_from_an_index_loads_only_what_it_uses(
     assert out.read_text() == cold
     # The output's pins still fit: kept without the resolver (lock/_preferred.py).
     assert _hits(loaded, COMPILE_UNUSED | {"resolvelib"}) == []
+    assert _typing_named_tuples(loaded) == []
 
 
 def test_a_remembered_nothing_to_do_parses_nothing(tmp_path: Path) -> None:

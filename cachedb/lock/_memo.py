@@ -29,16 +29,21 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from .._memo import NotRegular, plain_text, read_memo, read_regular, settled, status, write_memo
 
 if TYPE_CHECKING:
+    from typing import NamedTuple
+
     from ..index import IndexClient
     from ..install.finder import CandidateFinder
     from ..install.report import Reporter
     from ..store.layout import Layout
     from ._options import CompileOptions
+else:
+    # Not typing's NamedTuple: that one compiles each field's annotation (~0.2M instructions).
+    from .._record import NamedTuple
 
 FORMAT = 1
 _PREFIX = "compile-"
