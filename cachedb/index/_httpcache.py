@@ -100,6 +100,8 @@ class PageCache:
         # Deferred files written ahead under tmp/ (``stage``): path -> (its data, where).
         self._staged: dict[Path, tuple[bytes, Path]] = {}
         self._stage_root: Path | None = None
+        # Each page file read, as it was read: its header line and its size.
+        self.read_files: dict[Path, tuple[str, int]] = {}
 
     def _linked(self, path: Path) -> bool:
         """Whether a folder between the cache's directory and ``path`` is a symbolic link:
@@ -235,14 +237,18 @@ class PageCache:
             return None
         try:
             raw = self._read(path)
-            header, _, body = raw.partition(b"\n")
+            header, newline, body = raw.partition(b"\n")
             meta = json.loads(header)
             if meta.pop("format") != _FORMAT:
                 return None
-            return CachedPage(body=body, **meta)
+            page = CachedPage(body=body, **meta)
         except (OSError, ValueError, TypeError, KeyError):
             # A missing, foreign or damaged entry is a miss; it is overwritten next fetch.
             return None
+        if path not in self._pending:
+            line = (header + newline).decode("utf-8", "surrogateescape")
+            self.read_files[path] = (line, len(raw))
+        return page
 
     def put(self, url: str, accept: str, page: CachedPage) -> None:
         path = self.path(url, accept)
