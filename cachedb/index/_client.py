@@ -44,6 +44,8 @@ from cachedb.index._strategy import (
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from packaging.utils import NormalizedName
+
     from cachedb.fetch import Downloaded
     from cachedb.fetch._limits import Limits
     from cachedb.fetch._session import HttpSession
@@ -151,7 +153,7 @@ class IndexClient:
                 known = self._links.setdefault(canonical, known)
         return list(known)
 
-    def _read_project_links(self, canonical: str) -> list[Link]:
+    def _read_project_links(self, canonical: NormalizedName) -> list[Link]:
         per_index: list[list[Link]] = []
         missing: list[str] = []
         for index in self.index_urls:

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+
 from cachedb._cachekey import scan_directory
 from cachedb._redact import redact_url
 from cachedb.errors import UsageError
@@ -11,17 +19,8 @@ from cachedb.fetch._urls import local_path
 from cachedb.index._link import Link
 
 
-def project_of(filename: str) -> str | None:
+def project_of(filename: str) -> NormalizedName | None:
     """The canonical project name a distribution filename belongs to, if it is one."""
-    # Only find-links and builds read names this way: an index's compile never loads
-    # packaging.utils (and packaging.tags through it) for it.
-    from packaging.utils import (
-        InvalidSdistFilename,
-        InvalidWheelFilename,
-        parse_sdist_filename,
-        parse_wheel_filename,
-    )
-
     try:
         if filename.endswith(".whl"):
             return parse_wheel_filename(filename)[0]
@@ -58,11 +57,11 @@ def list_directory(directory: Path, source: str) -> list[Link]:
     ]
 
 
-def for_project(links: list[Link], name: str) -> list[Link]:
+def for_project(links: list[Link], name: NormalizedName) -> list[Link]:
     return [link for link in links if project_of(link.filename) == name]
 
 
-def local_index_links(root: Path, index: str, canonical: str) -> list[Link]:
+def local_index_links(root: Path, index: str, canonical: NormalizedName) -> list[Link]:
     """A project's files in an index on disk (PEP 503 layout: ``<root>/<name>/index.html``).
 
     Read like a local find-links location, never cached and also offline: a

@@ -26,8 +26,8 @@ else:
 
 
 def _debug(message: str, *args: object) -> None:
-    """This module's logger's ``debug``, with ``logging`` loaded only when a write fails:
-    a warm run reads pages and writes none."""
+    """Why a page was not cached, for whoever reads the debug log: logging (threads,
+    traceback) loads only then, not on every warm install from an index."""
     import logging
 
     logging.getLogger(__name__).debug(message, *args)

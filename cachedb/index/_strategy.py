@@ -18,6 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
 from packaging.version import Version
 
 from cachedb.index._link import Link
@@ -31,15 +37,6 @@ DEFAULT_STRATEGY = FIRST_INDEX
 
 def version_of(filename: str) -> Version | None:
     """The version a distribution filename names, or None if it is not one."""
-    # Only the unsafe strategies read versions from names: the default never loads
-    # packaging.utils (and packaging.tags through it).
-    from packaging.utils import (
-        InvalidSdistFilename,
-        InvalidWheelFilename,
-        parse_sdist_filename,
-        parse_wheel_filename,
-    )
-
     try:
         if filename.endswith(".whl"):
             return parse_wheel_filename(filename)[1]
