@@ -763,3 +763,55 @@ def test_an_archive_file_planted_as_a_link_is_never_followed(
         assert installed.is_symlink() or installed.read_text() != "SECRET = 1\n"
     else:
         assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, done.stderr
+
+
+@pytest.mark.parametrize("mode", ["hardlink", "copy", "clone", "hardlink-row-by-row"])
+@pytest.mark.parametrize("folder", ["app/sub", "app", "app-1.0.dist-info"])
+def test_an_archive_folder_planted_as_a_link_is_never_followed(
+    folder: str, mode: str, world: World, tmp_path: Path
+) -> None:
+    # A folder of a stored archive replaced by a link to a copy of it outside the cache:
+    # nothing below the link is read, linked or copied; the install stops with one line,
+    # and nothing of app is in the environment (a failed link is undone per distribution).
+    place = _new_place(tmp_path)
+    other = Place(place.root, place.cache, place.root / "other", place.work)
+    make_venv(other.venv)
+    other.run(*_links_install(world, other))
+    (archive,) = place.cache.glob("archive-v0/*/app-1.0.dist-info/..")
+    archive = archive.resolve()
+    if mode == "hardlink-row-by-row":
+        # A RECORD row csv reads differently takes the row-by-row path (link/plain.py).
+        record = archive / "app-1.0.dist-info" / "RECORD"
+        record.write_text(record.read_text().replace("app/__init__.py", '"app/__init__.py"'))
+    outside = tmp_path / "outside"
+    (archive / folder).rename(outside)
+    (archive / folder).symlink_to(outside)
+    before = {p: (p.stat().st_nlink, p.read_bytes()) for p in outside.rglob("*") if p.is_file()}
+    site = place.venv / "lib" / "python3.11" / "site-packages"
+    log = tmp_path / "strace.log"
+    env = {**os.environ, "CACHEDB_CACHE_DIR": str(place.cache)}
+    link_mode = mode.split("-")[0]
+    args = [CACHEDB, *_links_install(world, place), "--link-mode", link_mode]
+    done = strace_run(args, log, env=env, cwd=place.work)
+    assert str(outside) not in log.read_text()  # -y shows where each descriptor leads
+    assert {p: (p.stat().st_nlink, p.read_bytes()) for p in outside.rglob("*") if p.is_file()} == (
+        before
+    )
+    if done.returncode == 0:
+        # Taken as a miss: what was installed came from the wheel, not from outside.
+        assert (site / "app" / "sub" / "x.py").is_file()
+    else:
+        # (clone mode warns first that it falls back to hard links here)
+        errors = [line for line in done.stderr.splitlines() if not line.startswith("warning: ")]
+        assert len(errors) == 1 and errors[0].startswith("error: "), done.stderr
+        assert "tampered" in done.stderr or ".dist-info" in done.stderr, done.stderr
+        assert not (site / "app").exists() and not (site / "app-1.0.dist-info").exists()
+        # What the error says to do mends it, still without touching the outside (its
+        # exit is 1: the other environment cannot be re-linked, no sources are configured).
+        repaired = cachedb("verify", "--check-contents", "--repair", env=env, cwd=place.work)
+        assert "moved to quarantine" in repaired.stdout, repaired.stdout + repaired.stderr
+        place.run(*_links_install(world, place), "--link-mode", link_mode)
+        assert (site / "app" / "sub" / "x.py").is_file()
+        assert not (archive / folder).is_symlink()  # stored again from the wheel
+        after = {p: (p.stat().st_nlink, p.read_bytes()) for p in outside.rglob("*") if p.is_file()}
+        assert after == before

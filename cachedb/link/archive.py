@@ -8,10 +8,13 @@ or hashed again here.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
+from stat import S_ISDIR
 
 from packaging.utils import canonicalize_name
 
+from .._fdio import read_nofollow
 from .._headers import header_values
 from ..errors import InstallError
 from ..wheel.records import RecordEntry
@@ -60,7 +63,7 @@ class Archive:
 
     def read_dist_info_file(self, name: str) -> bytes | None:
         try:
-            return (self.root / self.dist_info / name).read_bytes()
+            return read_nofollow(self.root / self.dist_info / name)
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -72,10 +75,43 @@ class Archive:
         return names[0].strip() if names and names[0].strip() else self.name
 
 
+def check_folders(root: str, folders: Iterable[str]) -> None:
+    """Raise InstallError unless each of ``folders`` (relative to ``root``; "" is ``root``),
+    and every folder between it and ``root``, is a folder and not a link.
+
+    An archive holds no links (wheels with link entries are refused), so one there was
+    planted; linking through it would take files from wherever it leads.
+    """
+    sep = os.sep
+    wanted: set[str] = set()
+    for folder in folders:
+        while folder and folder not in wanted:
+            wanted.add(folder)
+            folder = folder.rpartition(sep)[0]
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        # Sorted, every folder comes after the folders above it: each lstat walks only
+        # through folders already shown to be folders.
+        for folder in sorted(wanted):
+            if not S_ISDIR(os.lstat(folder, dir_fd=fd).st_mode):
+                raise InstallError(
+                    f"archive {root} is tampered with: {folder} is not a folder"
+                    " (run `cachedb verify --check-contents --repair`)"
+                )
+    except OSError as exc:
+        raise InstallError(f"cannot read archive {root}: {exc.strerror}: {exc.filename}") from exc
+    finally:
+        os.close(fd)
+
+
 def _find_dist_info(root: Path) -> str:
     try:
         with os.scandir(root) as entries:
-            found = [e.name for e in entries if e.name.endswith(".dist-info") and e.is_dir()]
+            found = [
+                e.name
+                for e in entries
+                if e.name.endswith(".dist-info") and e.is_dir(follow_symlinks=False)
+            ]
     except OSError as exc:
         raise InstallError(f"cannot read archive {root}: {exc.strerror}") from exc
     if len(found) != 1:
@@ -89,8 +125,10 @@ def read_archive(root: Path) -> Archive:
     if not sep or not raw_name or not version:
         raise InstallError(f"archive {root} has a malformed dist-info name {dist_info!r}")
     try:
-        wheel_data = (root / dist_info / "WHEEL").read_bytes()
-        record_text = (root / dist_info / "RECORD").read_text(encoding="utf-8")
+        wheel_data = read_nofollow(root / dist_info / "WHEEL")
+        # As read_text() reads it: universal newlines.
+        record_text = read_nofollow(root / dist_info / "RECORD").decode()
+        record_text = record_text.replace("\r\n", "\n").replace("\r", "\n")
     except (OSError, UnicodeDecodeError) as exc:
         raise InstallError(f"archive {root} is unreadable: {exc}") from exc
     purelib = (header_values(wheel_data, "Root-Is-Purelib") or [""])[0]

@@ -24,7 +24,7 @@ from .._fdio import write_all
 from ..errors import InstallError, UsageError
 from ..wheel.entry_points import SCHEME_KEYS, check_data_file, parse_entry_points
 from ..wheel.records import format_record, record_hash
-from .archive import Archive, read_archive
+from .archive import Archive, check_folders, read_archive
 from .modes import LINK_MODES
 from .place import Journal
 from .plain import GENERATED, link_each, link_plain, plain_rows
@@ -241,6 +241,7 @@ def install_archive(
     inside = (dirs["scripts"] + os.sep).startswith(lib_prefix)
     plain = None if inside else plain_rows(archive)
     if plain is None:
+        check_folders(str(archive.root), parent_dirs(row[0] for row in archive.files))
         plan = _plan(archive, dirs, lib_dir, python_executable, python_version)
     else:
         plan = _Plan(f"{archive.name} {archive.version}")
@@ -264,7 +265,12 @@ def install_archive(
         destinations = [*map(lib_prefix.__add__, plain.paths), *plan.fresh]
     journal = Journal()
     try:
-        journal.make_dirs({dist_info_dir, *parent_dirs(destinations)})
+        made = parent_dirs(destinations)
+        if plain is not None:
+            # The archive's folders are the library's: checked from the set made anyway.
+            cut = len(lib_prefix)
+            check_folders(str(archive.root), [d[cut:] for d in made if d.startswith(lib_prefix)])
+        journal.make_dirs({dist_info_dir, *made})
         if plain is None:
             link_each(journal, ((dst, src) for dst, (src, _) in plan.linked.items()), link_mode)
         elif link_mode == "hardlink" and os.link in os.supports_dir_fd:
