@@ -229,7 +229,7 @@ class PageCache:
             return None
         # The Accept header is part of the key: the same URL can answer JSON or HTML.
         key = sha256_hex(f"{strip_credentials(url)}\n{accept}".encode())
-        return self.directory / "pages" / key[:2] / key
+        return self.directory.joinpath("pages", key[:2], key)
 
     def get(self, url: str, accept: str) -> CachedPage | None:
         path = self.path(url, accept)
@@ -269,7 +269,7 @@ class PageCache:
         if self.directory is None:
             return None
         try:
-            return self._read(self.directory / "metadata" / name)
+            return self._read(self.directory.joinpath("metadata", name))
         except OSError:
             return None
 
@@ -277,7 +277,7 @@ class PageCache:
         """Content-addressed files (verified ``.metadata``): immutable, so never revalidated."""
         if self.directory is None:
             return
-        path = self.directory / "metadata" / name
+        path = self.directory.joinpath("metadata", name)
         try:
             self._write(path, data)
         except OSError as exc:
