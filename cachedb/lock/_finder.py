@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
@@ -20,6 +20,9 @@ from ..index import Link
 from ..install.finder import CandidateFinder
 from ..resolve import CandidateInfo
 from ._files import upload_moment
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
 
 
 class LockFinder:
