@@ -81,7 +81,7 @@ class Pages:
             if page is None or path is None or path not in files:
                 return None
             out.append((path, page, *files[path]))
-        return out
+        return None if self.fetched else out
 
     def _fetch(self, url: str, accept: str, cached: CachedPage | None, refresh: bool) -> CachedPage:
         self.fetched = True
