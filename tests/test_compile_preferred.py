@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from indexserver import IndexServer
-from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 from wheelbuilder import make_wheel
 
+from cachedb._pep508 import Requirement, parse_pep508
 from cachedb.cli import main
 from cachedb.errors import ResolutionImpossible
 from cachedb.lock import _preferred
@@ -54,6 +54,9 @@ class Universe:
         self.yanked = set(yanked)
         self.requires_python = requires_python
 
+    def __repr__(self) -> str:
+        return f"Universe({self.projects!r}, {sorted(self.yanked)!r}, {self.requires_python!r})"
+
     def candidates(self, name: str, specifier: SpecifierSet) -> list[CandidateInfo]:
         out = []
         for version in self.projects.get(name, {}):
@@ -72,7 +75,7 @@ class Universe:
     def dependencies(
         self, candidate: CandidateInfo, extras: frozenset[str] | None = None
     ) -> list[Requirement]:
-        return [Requirement(r) for r in self.projects[candidate.name][str(candidate.version)]]
+        return [parse_pep508(r) for r in self.projects[candidate.name][str(candidate.version)]]
 
 
 def _finder(universe: Universe, preferred: Mapping[str, Version]) -> LockFinder:
@@ -123,10 +126,10 @@ def _resolve(
 ) -> Resolution | None:
     try:
         return resolve(
-            [Requirement(r) for r in top],
+            [parse_pep508(r) for r in top],
             _finder(universe, preferred),
             markers=MARKERS,
-            constraints=[Requirement(c) for c in constraints],
+            constraints=[parse_pep508(c) for c in constraints],
             pre=pre,
             prerelease=mode,
         )
@@ -142,7 +145,12 @@ def test_the_shortcut_answers_as_the_resolver_does(
     universe, top, constraints, pre, mode = drawn
     # Kept pins: the resolver's own answer (the common case: nothing changed), then some
     # of them dropped or moved to another version, and some names never resolved.
-    first = _resolve(universe, top, constraints, {}, pre, mode)
+    try:
+        first = _resolve(universe, top, constraints, {}, pre, mode)
+    except RecursionError:
+        # resolvelib's result graph walk recurses without end on some backtracked
+        # cycles (a defect of the full resolver, not of the shortcut): no kept pins then.
+        first = None
     preferred = {n: p.version for n, p in first.pins.items()} if first is not None else {}
     for name in data.draw(st.lists(st.sampled_from(NAMES), max_size=3, unique=True)):
         versions = list(universe.projects.get(name, {}))
@@ -153,10 +161,10 @@ def test_the_shortcut_answers_as_the_resolver_does(
             preferred[name] = Version(choice)
 
     fast = _preferred.resolve_preferred(
-        [Requirement(r) for r in top],
+        [parse_pep508(r) for r in top],
         _finder(universe, preferred),
         markers=MARKERS,
-        constraints=[Requirement(c) for c in constraints],
+        constraints=[parse_pep508(c) for c in constraints],
         preferred=preferred,
         pre=pre,
         prerelease=mode,
@@ -182,7 +190,7 @@ def test_the_shortcut_answers_when_the_kept_pins_fit() -> None:
     )
     preferred = {"a": Version("1.0"), "b": Version("1.0"), "d": Version("1.0")}
     fast = _preferred.resolve_preferred(
-        [Requirement("a")],
+        [parse_pep508("a")],
         _finder(universe, preferred),
         markers=MARKERS,
         constraints=[],

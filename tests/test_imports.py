@@ -35,6 +35,8 @@ WARM_UNUSED = {
     "cachedb.fetch",
     "cachedb.gc",
     "cachedb.index",
+    "cachedb.install.fetching",  # downloads and unpacking (with heapq): nothing to fetch
+    "cachedb.install.install_report",  # --report only
     "cachedb.requirements._editable",
     "cachedb.resolve._explain",
     "cachedb.resolve._provider",
@@ -45,6 +47,20 @@ WARM_UNUSED = {
     "cachedb.wheel.zipdir",
     "concurrent.futures",  # thread pools: downloads and unpacking only
     "configparser",  # entry points: only an unusual entry_points.txt (wheel/entry_points.py)
+    # PEP 508 parsing (and what it loads): only requirements that are not plain (_pep508.py)
+    "dataclasses",
+    "inspect",
+    "packaging._parser",
+    "packaging._tokenizer",
+    "packaging.markers",
+    "packaging.requirements",
+    # packaging.utils imports packaging.tags (logging, platform, subprocess, sysconfig): the
+    # warm path reads project names with cachedb._names and wheel and sdist filenames with
+    # cachedb._filenames instead, and logs nothing (logging loads only to log).
+    "packaging.utils",
+    "packaging.tags",
+    "logging",
+    "heapq",  # the download queue (install/fetching.py)
     "shutil",  # (with bz2 and lzma) removing trees and copying files: failures and copies only
     "pickle",  # install/forked: only a failed linking process sends back a pickle
     "tempfile",
@@ -112,13 +128,18 @@ def test_a_warm_install_loads_only_what_it_uses(tmp_path: Path) -> None:
         "app",
         "1.0",
         files={"app/__init__.py": "def main():\n    print('app')\n"},
-        requires=["lib==1.0", "extra-dep; extra == 'fancy'"],
+        # The forms METADATA files write, all read without packaging's parser.
+        requires=[
+            "lib (>=1.0,<2)",
+            "extra-dep[x]; extra == 'fancy'",
+            "old>=1.0rc1; (sys_platform == 'win32') and python_version < '3.8'",
+        ],
         extras=["fancy"],
         entry_points={"console_scripts": {"app": "app:main"}},
     )
-    make_wheel(wheels, "lib", "1.0")
+    make_wheel(wheels, "lib", "1.0.post0")
     pins = tmp_path / "requirements.txt"
-    pins.write_text("app==1.0\nlib==1.0\n")
+    pins.write_text("app==1.0\nlib==1.0.post0\n")
     flags = ["--cache-dir", tmp_path / "cache", "--no-index", "--find-links", wheels, "-r", pins]
     # Wheels built a while ago, as a find-links directory's are: a local file's sha256 is
     # remembered only once its status is older than the racy window (cachedb._memo.SETTLED).

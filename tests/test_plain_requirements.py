@@ -18,6 +18,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from cachedb._names import canonical_name
+from cachedb._pep508 import Requirement as PlainOrNot
 from cachedb.install.metadata import for_other_extras, requires_dist
 from cachedb.requirements._plain import (
     contains,
@@ -354,5 +355,5 @@ def test_only_the_lines_of_extras_not_asked_are_left_out() -> None:
     kept = [str(r) for r in requires_dist(metadata, "p", frozenset({"docs-extra"}))]
     assert kept == [everything[0], everything[2], everything[3], everything[4]]
     assert requires_dist(metadata, "p", frozenset({"test", "docs-extra"})) == [
-        Requirement(t) for t in everything
+        PlainOrNot.of(Requirement(t)) for t in everything
     ]

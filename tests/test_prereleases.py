@@ -18,12 +18,12 @@ from typing import NamedTuple
 import pytest
 from indexserver import IndexServer
 from installtools import VENV_BIN, cachedb, make_venv, pip
-from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 from test_resolve import MARKERS, MemoryFinder
 from wheelbuilder import make_wheel
 
+from cachedb._pep508 import parse_pep508
 from cachedb.errors import ResolutionImpossible
 from cachedb.resolve import CandidateInfo, resolve, resolve_pinned
 from cachedb.resolve._prereleases import names_prerelease, selectable_versions
@@ -77,7 +77,7 @@ CASES = {
 def _resolve(case: Case, how: str) -> dict[str, str] | None:
     installed = [(r.split("==")[0], r.split("==")[1]) for r in case.installed]
     finder = MemoryFinder(case.projects, installed=installed)
-    reqs = [Requirement(r) for r in case.request]
+    reqs = [parse_pep508(r) for r in case.request]
     try:
         if how == "pinned":
             fast = resolve_pinned(reqs, finder, markers=MARKERS)
@@ -134,7 +134,7 @@ def test_installed_packaging_is_in_the_tested_range() -> None:
 
     pyproject = Path(__file__).parent.parent / "pyproject.toml"
     deps = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
-    (declared,) = [Requirement(d) for d in deps if Requirement(d).name == "packaging"]
+    (declared,) = [parse_pep508(d) for d in deps if parse_pep508(d).name == "packaging"]
     assert declared.specifier.contains(version("packaging"))
     assert not declared.specifier.contains("25.0") and not declared.specifier.contains("27.0")
 

@@ -7,10 +7,10 @@ import sys
 from collections.abc import Iterable
 
 import pytest
-from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from cachedb._pep508 import Requirement, parse_pep508
 from cachedb.errors import NetworkError, ResolutionImpossible
 from cachedb.install.metadata import for_other_extras
 from cachedb.resolve import (
@@ -87,11 +87,11 @@ class MemoryFinder:
         lines = self.projects[candidate.name][str(candidate.version)]
         if extras is not None:  # as cachedb's finder leaves them out
             lines = [line for line in lines if not for_other_extras(line, extras)]
-        return [Requirement(r) for r in lines]
+        return [parse_pep508(r) for r in lines]
 
 
 def reqs(*texts: str) -> list[Requirement]:
-    return [Requirement(t) for t in texts]
+    return [parse_pep508(t) for t in texts]
 
 
 def versions(result: Resolution) -> dict[str, str]:

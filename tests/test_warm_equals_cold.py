@@ -39,9 +39,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from indexserver import IndexServer
 from installtools import VENV_BIN, cachedb, make_venv, pip
-from packaging.requirements import Requirement
 from wheelbuilder import make_wheel
 
+from cachedb._pep508 import parse_pep508
 from cachedb.errors import CachedbError
 from cachedb.install.finder import CandidateFinder
 from cachedb.install.options import InstallOptions
@@ -642,7 +642,7 @@ def fast_path_agrees_with_resolvelib(world: World, request: Request, cache: Path
             python_version=interp.version,
         )
         try:
-            reqs = [Requirement(r) for r in request.requirements]
+            reqs = [parse_pep508(r) for r in request.requirements]
             try:
                 fast = resolve_pinned(reqs, finder, markers=interp.markers)
             except CachedbError as exc:

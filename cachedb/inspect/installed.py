@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
+
+from cachedb._pep508 import Requirement
 
 from .._headers import header_values
 from ..install.metadata import requires_dist

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
+
+from cachedb._pep508 import Requirement
 
 from .installed import Environment
 

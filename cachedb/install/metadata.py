@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from .._headers import header_values
+from .._names import canonical_name
+from .._pep508 import InvalidRequirement, Requirement, parse_pep508
 from ..errors import InvalidWheel
 from ..wheel import dist_info as wheel_dist_info
 
@@ -23,7 +23,7 @@ def requires_dist(
         if extras is not None and for_other_extras(value, extras):
             continue
         try:
-            out.append(Requirement(str(value)))
+            out.append(parse_pep508(str(value)))
         except InvalidRequirement as exc:
             raise InvalidWheel(f"{what} has an invalid Requires-Dist {value!r}: {exc}") from exc
     return out
@@ -69,7 +69,7 @@ def _fields(metadata: bytes, what: str) -> dict[str, object]:
     except InvalidVersion:
         version = versions[0]
     return {
-        "Name": canonicalize_name(names[0]) if names else None,
+        "Name": canonical_name(names[0]) if names else None,
         "Version": version,
         "Requires-Dist": sorted(str(r) for r in requires_dist(metadata, what)),
     }

@@ -320,7 +320,9 @@ def _closure(
         seen.update(fresh)
         if opts.no_deps or not fresh:
             continue
-        deps = requires_dist(dist_info_metadata(have[1]), want.name)
+        # Only the lines the fresh extras (or the base) may need: the rest stay unparsed.
+        asked = frozenset(fresh - {_BASE})
+        deps = requires_dist(dist_info_metadata(have[1]), want.name, asked)
         for extra in sorted(fresh):
             extras = frozenset() if extra == _BASE else frozenset({extra})
             queue.extend(dependencies_for(deps, extras, markers))

@@ -22,7 +22,7 @@ from ..resolve import CandidateInfo
 from ._files import upload_moment
 
 if TYPE_CHECKING:
-    from packaging.requirements import Requirement
+    from .._pep508 import Requirement
 
 
 class LockFinder:

@@ -42,7 +42,7 @@ from ..resolve._select import (
 )
 
 if TYPE_CHECKING:
-    from packaging.requirements import Requirement
+    from .._pep508 import Requirement
 
 
 def resolve_preferred(

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from packaging.requirements import InvalidRequirement, Requirement
-
 from cachedb.errors import UsageError
 
+from .._pep508 import InvalidRequirement, parse_pep508
 from .._redact import redact_url
 from ._line import URL_SCHEME, absolute_path, invalid_requirement, split_extras
 from ._model import InputRequirement
@@ -38,7 +37,7 @@ def parse_editable(
         path = absolute_path(location, base_dir)
         name, url = _project_name(path), path.as_uri()
     try:
-        requirement = Requirement(f"{name}{extras} @ {url}")
+        requirement = parse_pep508(f"{name}{extras} @ {url}")
     except InvalidRequirement as exc:
         raise invalid_requirement(stripped, exc) from exc
     return InputRequirement(requirement, url, frozenset(), comes_from, editable=True)

@@ -7,11 +7,10 @@ import re
 from pathlib import Path
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import NormalizedName, canonicalize_name
-
 from cachedb.errors import UsageError
 
+from .._names import canonical_name
+from .._pep508 import InvalidRequirement, Requirement, parse_pep508
 from .._redact import redact_url
 from ._hashes import HEX_LENGTHS, normalise_hash
 from ._model import InputRequirement
@@ -41,7 +40,7 @@ def parse_requirement(
     if URL_SCHEME.match(stripped):
         return _from_url(stripped, comes_from)
     try:
-        req = Requirement(stripped)
+        req = parse_pep508(stripped)
     except InvalidRequirement as exc:
         if _looks_like_path(stripped, base_dir):
             return _from_path(stripped, comes_from, base_dir)
@@ -145,7 +144,7 @@ def _from_named_url(req: Requirement, text: str, comes_from: str) -> InputRequir
             "give a local wheel path on its own, without 'name @'"
         )
     url, hashes, wheel_name = check_direct_url(req.url)
-    if wheel_name is not None and canonicalize_name(req.name) != wheel_name:
+    if wheel_name is not None and canonical_name(req.name) != wheel_name:
         what = "wheel" if url.split("#", 1)[0].lower().endswith(".whl") else "file"
         raise UsageError(
             f"requirement {redact_url(text)!r} names {req.name!r} "
@@ -159,12 +158,12 @@ def _from_named_url(req: Requirement, text: str, comes_from: str) -> InputRequir
 def _build(name: str, extras: str, url: str, marker: str, text: str) -> Requirement:
     spec = f"{name}{extras} @ {url}" + (f" ; {marker}" if marker else "")
     try:
-        return Requirement(spec)
+        return parse_pep508(spec)
     except InvalidRequirement as exc:
         raise invalid_requirement(text, exc) from exc
 
 
-def _sdist_name(filename: str) -> NormalizedName:
+def _sdist_name(filename: str) -> str:
     from packaging.utils import InvalidSdistFilename, parse_sdist_filename
 
     try:
@@ -174,7 +173,7 @@ def _sdist_name(filename: str) -> NormalizedName:
         raise UsageError(f"invalid sdist filename {filename!r}: {reason}") from exc
 
 
-def check_direct_url(url: str) -> tuple[str, frozenset[str], NormalizedName | None]:
+def check_direct_url(url: str) -> tuple[str, frozenset[str], str | None]:
     """Validate a direct reference: return the URL to use, its hashes and its project name.
 
     Wheels and sdists are named by their filename, a local directory by its
@@ -196,7 +195,7 @@ def check_direct_url(url: str) -> tuple[str, frozenset[str], NormalizedName | No
         for item in parts.fragment.split("&") if parts.fragment else []:
             key, _, value = item.partition("=")
             if key == "egg" and value:
-                egg = canonicalize_name(value)
+                egg = canonical_name(value)
             elif key == "subdirectory" and value:
                 keep.append(item)
         # Not urlunsplit: it would turn "git+file:///x" into "git+file:/x".
@@ -227,7 +226,7 @@ def check_direct_url(url: str) -> tuple[str, frozenset[str], NormalizedName | No
     return check_wheel_url(url)
 
 
-def check_wheel_url(url: str) -> tuple[str, frozenset[str], NormalizedName]:
+def check_wheel_url(url: str) -> tuple[str, frozenset[str], str]:
     """Validate a direct wheel URL: return it without its fragment, its hashes, its name."""
     shown = redact_url(url)
     try:

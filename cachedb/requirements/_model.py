@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
-
+from .._names import canonical_name
 from .._record import Fields
 
 if TYPE_CHECKING:
     from typing import NamedTuple
+
+    from .._pep508 import Requirement
 else:
     # Not typing's NamedTuple: that one compiles each field's annotation (~0.2M instructions).
     from .._record import NamedTuple
@@ -30,7 +30,7 @@ class InputRequirement(NamedTuple):
 
     @property
     def name(self) -> str:
-        return canonicalize_name(self.requirement.name)
+        return canonical_name(self.requirement.name)
 
 
 class RequirementSet(Fields):

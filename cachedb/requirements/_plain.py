@@ -13,25 +13,15 @@ packaging's on random input.
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from .._names import canonical_name
+from .._plain_values import OPERATORS, Release, is_name, plain_release
 
 TYPE_CHECKING = False  # typing's, without importing typing (about 12M instructions)
 if TYPE_CHECKING:
     from ._plain_markers import Marker
 
-OPERATORS: dict[str, Callable[[tuple[int, ...], tuple[int, ...]], bool]] = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<=": operator.le,
-    ">=": operator.ge,
-    "<": operator.lt,
-    ">": operator.gt,
-}
-_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
-_DIGITS = frozenset("0123456789")
 _BLANK = " \t"  # the only white space PEP 508 has
 # What a requirement that names a file ends with: parse_requirement reads it as a path.
 FILE_SUFFIXES = (".whl", ".tar.gz", ".zip")
@@ -39,8 +29,6 @@ _CANONICAL_SUFFIXES = tuple(suffix.replace(".", "-") for suffix in FILE_SUFFIXES
 
 # Read by hand, not by a regular expression: compiling one costs more than a
 # nothing-to-do install spends reading all its requirements.
-
-Release = tuple[int, ...]
 
 
 class PlainRequirement:
@@ -85,34 +73,12 @@ def parse_plain(text: str) -> PlainRequirement | None:
     return PlainRequirement(canonical_name(name), tuple(specs), marker)
 
 
-def is_name(name: str) -> bool:
-    """Whether ``name`` is a valid project (or extra) name, ASCII letters and digits
-    first and last, ``.``, ``_``, ``-`` between."""
-    return (
-        name != ""
-        and name[0] not in "._-"
-        and name[-1] not in "._-"
-        and _NAME_CHARS.issuperset(name)
-    )
-
-
 def _comparison(text: str) -> tuple[str, Release] | None:
     op = text[:2] if text[:2] in OPERATORS else text[:1]
     if op not in OPERATORS:
         return None
     release = plain_release(text[len(op) :].lstrip(_BLANK))
     return None if release is None else (op, release)
-
-
-def plain_release(version: str) -> Release | None:
-    """A version of digits and dots as the numbers PEP 440 compares; None for any other."""
-    parts = version.split(".")
-    if not all(part and _DIGITS.issuperset(part) for part in parts):
-        return None
-    numbers = [int(part) for part in parts]
-    while len(numbers) > 1 and numbers[-1] == 0:
-        numbers.pop()
-    return tuple(numbers)
 
 
 def contains(specs: Sequence[tuple[str, Release]], version: Release) -> bool:

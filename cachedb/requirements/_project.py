@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from packaging.utils import NormalizedName, canonicalize_name
-
 from cachedb.errors import UsageError
+
+from .._names import canonical_name
 
 SDIST_SUFFIXES = (".tar.gz", ".zip")
 
@@ -15,7 +15,7 @@ def is_project_dir(directory: Path) -> bool:
     return (directory / "pyproject.toml").is_file() or (directory / "setup.py").is_file()
 
 
-def project_name(directory: Path) -> NormalizedName:
+def project_name(directory: Path) -> str:
     """``[project] name`` of pyproject.toml, else ``[metadata] name`` of setup.cfg."""
     # Loaded here: only path and directory requirements need them.
     import configparser
@@ -32,7 +32,7 @@ def project_name(directory: Path) -> NormalizedName:
     project = data.get("project")
     name = project.get("name") if isinstance(project, dict) else None
     if isinstance(name, str) and name:
-        return canonicalize_name(name)
+        return canonical_name(name)
     setup_cfg = directory / "setup.cfg"
     if setup_cfg.is_file():
         parser = configparser.ConfigParser(interpolation=None)
@@ -42,7 +42,7 @@ def project_name(directory: Path) -> NormalizedName:
             raise UsageError(f"cannot read {str(setup_cfg)!r}: {exc}") from exc
         cfg_name = parser.get("metadata", "name", fallback="").strip()
         if cfg_name:
-            return canonicalize_name(cfg_name)
+            return canonical_name(cfg_name)
     raise UsageError(
         f"cannot tell the project name of {str(directory)!r} from its pyproject.toml or setup.cfg; "
         f"write it as 'NAME @ {directory.as_uri()}'"

@@ -10,9 +10,9 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from packaging.requirements import Requirement
 from packaging.version import Version
 
+from cachedb._pep508 import Requirement
 from cachedb.resolve._model import CandidateInfo
 from cachedb.resolve._select import Wanted, dependencies_for, python_ok, selectable
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping, Sequence
 
-from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
+from cachedb._pep508 import Requirement
 from cachedb.resolve._model import CandidateInfo, Finder, Pin, Resolution, exact_pin
 from cachedb.resolve._order import ordered
 from cachedb.resolve._select import Wanted, dependencies_for, merge, python_version, selectable

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 from resolvelib import AbstractProvider
 
+from cachedb._pep508 import Requirement
 from cachedb.resolve._model import CandidateInfo, Finder, exact_pin
 from cachedb.resolve._select import Wanted, dependencies_for, python_version, selectable
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from packaging.requirements import Requirement
-
+from cachedb._pep508 import Requirement
 from cachedb.errors import ResolutionImpossible
 from cachedb.resolve._model import Finder, Pin, Resolution
 from cachedb.resolve._order import ordered

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from cachedb._names import canonical_name
+from cachedb._pep508 import Requirement
 from cachedb.resolve._model import CandidateInfo, exact_pin
 from cachedb.resolve._prereleases import selectable_versions
 
@@ -36,8 +36,8 @@ class Wanted(NamedTuple):
 
     @classmethod
     def of(cls, req: Requirement) -> Wanted:
-        extras = frozenset(canonicalize_name(e) for e in req.extras)
-        return cls(canonicalize_name(req.name), extras, req.specifier, display(req))
+        extras = frozenset(canonical_name(e) for e in req.extras)
+        return cls(canonical_name(req.name), extras, req.specifier, display(req))
 
 
 def display(req: Requirement) -> str:
