@@ -399,3 +399,23 @@ def test_metadata_of_a_wheel_with_a_vendored_or_nested_dist_info(tmp_path: Path)
     nested = make_wheel(tmp_path / "n", "deep", "1.0", dist_info="sub/deep-1.0.dist-info")
     with pytest.raises(InvalidWheel):
         wheel_metadata(nested)  # nothing at the top level to read
+
+
+def test_a_page_the_cache_cannot_keep_is_logged_and_the_run_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The page cache only saves requests: a page it cannot write is a debug line of
+    its logger, not an error (its ``logging`` loads only then)."""
+    import logging
+
+    from cachedb.index._httpcache import CachedPage, PageCache
+
+    blocked = tmp_path / "simple"
+    blocked.write_text("a file where the cache's folder should be")
+    page = CachedPage(
+        "https://example.invalid/simple/a/", 200, "text/html", None, None, 0.0, 60.0, b""
+    )
+    with caplog.at_level(logging.DEBUG, logger="cachedb.index._httpcache"):
+        PageCache(blocked).put(page.url, "text/html", page)
+    assert "cannot cache index page" in caplog.text
+    assert blocked.read_text() == "a file where the cache's folder should be"

@@ -132,8 +132,9 @@ class IndexClient:
 
     # -- pages -------------------------------------------------------------------------
 
-    def read_from_cache(self) -> list[tuple[Path, CachedPage]] | None:
-        """The pages read so far and their cache files, if no request was sent; else None."""
+    def read_from_cache(self) -> list[tuple[Path, CachedPage, str, int]] | None:
+        """The pages read so far, their cache files and each file's header line and size as
+        read, if no request was sent; else None."""
         return None if self.request_count else self._pages.read_from_cache()
 
     @property

@@ -100,6 +100,8 @@ class PageCache:
         # Deferred files written ahead under tmp/ (``stage``): path -> (its data, where).
         self._staged: dict[Path, tuple[bytes, Path]] = {}
         self._stage_root: Path | None = None
+        # Each page file read, as it was read: its header line and its size.
+        self.read_files: dict[Path, tuple[str, int]] = {}
 
     def _linked(self, path: Path) -> bool:
         """Whether a folder between the cache's directory and ``path`` is a symbolic link:
@@ -227,7 +229,7 @@ class PageCache:
             return None
         # The Accept header is part of the key: the same URL can answer JSON or HTML.
         key = sha256_hex(f"{strip_credentials(url)}\n{accept}".encode())
-        return self.directory / "pages" / key[:2] / key
+        return self.directory.joinpath("pages", key[:2], key)
 
     def get(self, url: str, accept: str) -> CachedPage | None:
         path = self.path(url, accept)
@@ -235,14 +237,18 @@ class PageCache:
             return None
         try:
             raw = self._read(path)
-            header, _, body = raw.partition(b"\n")
+            header, newline, body = raw.partition(b"\n")
             meta = json.loads(header)
             if meta.pop("format") != _FORMAT:
                 return None
-            return CachedPage(body=body, **meta)
+            page = CachedPage(body=body, **meta)
         except (OSError, ValueError, TypeError, KeyError):
             # A missing, foreign or damaged entry is a miss; it is overwritten next fetch.
             return None
+        if path not in self._pending:
+            line = (header + newline).decode("utf-8", "surrogateescape")
+            self.read_files[path] = (line, len(raw))
+        return page
 
     def put(self, url: str, accept: str, page: CachedPage) -> None:
         path = self.path(url, accept)
@@ -263,7 +269,7 @@ class PageCache:
         if self.directory is None:
             return None
         try:
-            return self._read(self.directory / "metadata" / name)
+            return self._read(self.directory.joinpath("metadata", name))
         except OSError:
             return None
 
@@ -271,7 +277,7 @@ class PageCache:
         """Content-addressed files (verified ``.metadata``): immutable, so never revalidated."""
         if self.directory is None:
             return
-        path = self.directory / "metadata" / name
+        path = self.directory.joinpath("metadata", name)
         try:
             self._write(path, data)
         except OSError as exc:

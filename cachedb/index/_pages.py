@@ -68,15 +68,19 @@ class Pages:
             self._memo[key] = page
         return page
 
-    def read_from_cache(self) -> list[tuple[Path, CachedPage]] | None:
-        """Every page read so far with the cache file it came from; None unless all of them
-        came from the cache (``lock/_memo`` rests on these files)."""
+    def read_from_cache(self) -> list[tuple[Path, CachedPage, str, int]] | None:
+        """Every page read so far with the cache file it came from, that file's header
+        line and size as read; None unless all of them came from the cache (``lock/_memo``
+        rests on these files)."""
+        if self.fetched:
+            return None
+        files = self._cache.read_files
         out = []
         for (url, accept), page in self._memo.items():
             path = self._cache.path(url, accept)
-            if self.fetched or page is None or path is None:
+            if page is None or path is None or path not in files:
                 return None
-            out.append((path, page))
+            out.append((path, page, *files[path]))
         return None if self.fetched else out
 
     def _fetch(self, url: str, accept: str, cached: CachedPage | None, refresh: bool) -> CachedPage:

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from .._names import canonical_name
 from ..errors import UsageError
 from ..install.report import Reporter, count, duration
 from ..requirements._collect import is_pylock
@@ -111,7 +111,7 @@ def _existing_pins(opts: CompileOptions, existing: bytes | None) -> dict[str, Ve
         found = collect([], [str(path)])
     else:
         found = parse_requirements_file(path, data=existing)
-    upgrade = {canonicalize_name(n) for n in opts.upgrade_packages}
+    upgrade = {canonical_name(n) for n in opts.upgrade_packages}
     pins: dict[str, Version] = {}
     for req in found.requirements:
         version = exact_pin(req.requirement.specifier)
@@ -165,15 +165,31 @@ def _lock(
 
             prefetched = download_direct(direct, inner, cache, opts.install)
         top = [overrides.get(r.name, r.requirement) for r in reqs.requirements]
-        resolution = resolve(
-            top,
-            finder,
-            markers=target.markers,
-            constraints=[r.requirement for r in reqs.constraints],
-            pre=opts.install.pre or reqs.pre,
-            resolution=opts.resolution,
-            prerelease=opts.prerelease,
-        )
+        constraints = [r.requirement for r in reqs.constraints]
+        pre = opts.install.pre or reqs.pre
+        resolution = None
+        if preferred and not direct and opts.resolution == "highest" and not opts.install.offline:
+            from ._preferred import resolve_preferred
+
+            resolution = resolve_preferred(
+                top,
+                finder,
+                markers=target.markers,
+                constraints=constraints,
+                preferred=preferred,
+                pre=pre,
+                prerelease=opts.prerelease,
+            )
+        if resolution is None:
+            resolution = resolve(
+                top,
+                finder,
+                markers=target.markers,
+                constraints=constraints,
+                pre=pre,
+                resolution=opts.resolution,
+                prerelease=opts.prerelease,
+            )
         parents = required_by(resolution, finder, target.markers)
         packages = []
         for name in sorted(resolution.pins):

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from cachedb._pep508 import Requirement
-
+from .._names import canonical_name
 from ..index import Link
 from ..install.finder import CandidateFinder
 from ..resolve import CandidateInfo
 from ._files import upload_moment
+
+if TYPE_CHECKING:
+    from .._pep508 import Requirement
 
 
 class LockFinder:
@@ -50,7 +52,7 @@ class LockFinder:
         deps = self.inner.dependencies(candidate, extras)
         if not self._overrides:
             return deps
-        return [self._overrides.get(canonicalize_name(d.name), d) for d in deps]
+        return [self._overrides.get(canonical_name(d.name), d) for d in deps]
 
 
 def uploaded_before(link: Link, cutoff: datetime | None) -> bool:

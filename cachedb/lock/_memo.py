@@ -29,16 +29,21 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from .._memo import NotRegular, plain_text, read_memo, read_regular, settled, status, write_memo
 
 if TYPE_CHECKING:
+    from typing import NamedTuple
+
     from ..index import IndexClient
     from ..install.finder import CandidateFinder
     from ..install.report import Reporter
     from ..store.layout import Layout
     from ._options import CompileOptions
+else:
+    # Not typing's NamedTuple: that one compiles each field's annotation (~0.2M instructions).
+    from .._record import NamedTuple
 
 FORMAT = 1
 _PREFIX = "compile-"
@@ -258,26 +263,13 @@ def rested_on(index: IndexClient | None, finder: CandidateFinder) -> list[list[A
     if read is None:
         return None
     pages: list[list[Any]] = []
-    for path, page in read:
+    for path, page, header, size in read:
         if page.max_age is None:
             return None
-        file = _page_file(str(path))
-        if file is None or file[1] != len(file[0].encode("utf-8", "surrogateescape")) + len(
-            page.body
-        ):
-            return None
-        if _header_page(file[0], page.body) != page:
-            return None  # rewritten since it was read
-        pages.append([str(path), file[0], file[1], page.fetched, page.max_age])
+        # What the answer rested on, as it was read: a file rewritten since then differs
+        # from it, and the memo is not replayed.
+        pages.append([str(path), header, size, page.fetched, page.max_age])
     return pages
-
-
-def _header_page(header: str, body: bytes) -> object:
-    from ..index._httpcache import CachedPage
-
-    meta = json.loads(header)
-    meta.pop("format", None)
-    return CachedPage(body=body, **meta)
 
 
 __all__ = ["Key", "key", "may_remember", "read_regular", "remember", "replay", "rested_on"]

@@ -10,13 +10,18 @@ platform, so a lock made on Linux for Windows hashes Windows wheels.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from ..errors import UsageError
 
 if TYPE_CHECKING:
+    from typing import NamedTuple
+
     from ..target import Interpreter
     from ._options import CompileOptions
+else:
+    # Not typing's NamedTuple: that one compiles each field's annotation (~0.2M instructions).
+    from .._record import NamedTuple
 
 # The glibc the ``linux`` platform is assumed to have: manylinux2014's (2.17), as uv assumes.
 _MANYLINUX_GLIBC = 17
