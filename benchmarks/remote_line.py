@@ -43,8 +43,14 @@ def bench_remote(
     env: dict[str, str],
     repeats: int,
     patience: float,
+    keep: bool = False,
 ) -> dict[str, Any]:
-    """Median summaries of both lines, keyed by their names; {} without ``weed``."""
+    """Median summaries of both lines, keyed by their names; {} without ``weed``.
+
+    ``keep``: leave each run's venv and cache in ``work`` for the caller to delete at the
+    end (``run.Scratch``), so that no measured run after this line allocates its inodes
+    among thousands just deleted (ext4's ``recently_deleted``).
+    """
     import measure
     import tools
 
@@ -71,8 +77,9 @@ def bench_remote(
             ]  # fmt: skip
             measure.wait_until_quiet(patience=patience)
             sample = measure.run(argv, env=env, log=logs / f"remote-{name}.log", cwd=work)
-            shutil.rmtree(venv, ignore_errors=True)
-            shutil.rmtree(cache, ignore_errors=True)
+            if not keep:
+                shutil.rmtree(venv, ignore_errors=True)
+                shutil.rmtree(cache, ignore_errors=True)
             return sample
 
         install("host-a", "--remote", remote, "--remote-push")

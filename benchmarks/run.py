@@ -703,6 +703,7 @@ def main(argv: list[str]) -> None:
                     env,
                     few,
                     args.patience,
+                    keep=scratch.defer,
                 )  # fmt: skip
             )
 
