@@ -17,6 +17,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from cachedb._markers import Marker as PlainMarker
 from cachedb._names import canonical_name
 from cachedb._pep508 import Requirement as PlainOrNot
 from cachedb.install.metadata import for_other_extras, requires_dist
@@ -27,7 +28,6 @@ from cachedb.requirements._plain import (
     parse_plain,
     plain_release,
 )
-from cachedb.requirements._plain_markers import evaluate, parse_marker
 
 FUZZ = settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # Mostly well-formed pieces (so that most texts are plain), some of anything.
@@ -149,7 +149,7 @@ def test_a_plain_requirement_is_what_packaging_reads(
     assert (plain.marker is None) == (req.marker is None), text
     for environment in environments:
         if plain.marker is not None and req.marker is not None:
-            mine = evaluate(plain.marker, environment)
+            mine = plain.marker.holds(environment)
             if mine is not None:  # None: a target value it does not read (3.13.0+)
                 assert mine == req.marker.evaluate({**environment, "extra": ""}), (
                     text,
@@ -168,12 +168,12 @@ def test_a_plain_marker_holds_where_packagings_holds(
     text: str, environments: list[dict[str, str]]
 ) -> None:
     marker_text = text.partition(";")[2]
-    plain = parse_marker(marker_text)
+    plain = PlainMarker.plain(marker_text)
     if plain is None:
         return
     marker = Marker(marker_text)  # packaging reads whatever the plain reader reads
     for environment in environments:
-        mine = evaluate(plain, environment)
+        mine = plain.holds(environment)
         assert mine in (None, marker.evaluate({**environment, "extra": ""})), (text, environment)
         if plain_release(environment["python_full_version"]) is not None:
             assert mine is not None, (text, environment)  # every value given is plain
@@ -210,10 +210,8 @@ def test_what_packaging_must_read_is_left_to_it() -> None:
         "a~=1.0",
         "a===1.0",
         "a>=1; python_version >= '3.*'",
-        "a; (python_version >= '3')",
         "a; python_version ~= '3.1'",
         "a; sys_platform == 'v1'",
-        "a; extra != 'x'",
         "a; platform_release >= '5'",
         "a @ https://example.invalid/a-1.0-py3-none-any.whl",
         "a (>=1)",
@@ -226,9 +224,9 @@ def test_what_packaging_must_read_is_left_to_it() -> None:
     both = parse_plain("a>=1; extra == 'X.y' or python_version < '3.9' and os_name == 'nt'")
     assert both is not None and both.marker is not None
     env = {"python_version": "3.8", "os_name": "nt"}
-    assert evaluate(both.marker, env) is True
-    assert evaluate(both.marker, {**env, "os_name": "posix"}) is False
-    assert evaluate(both.marker, {"os_name": "nt"}) is None  # a value the target lacks
+    assert both.marker.holds(env) is True
+    assert both.marker.holds({**env, "os_name": "posix"}) is False
+    assert both.marker.holds({"os_name": "nt"}) is None  # a value the target lacks
 
 
 def test_versions_outside_the_plain_set_are_none() -> None:

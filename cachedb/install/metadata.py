@@ -42,13 +42,13 @@ def for_other_extras(line: str, extras: frozenset[str]) -> bool:
     head, semicolon, marker_text = line.partition(";")
     if not semicolon or "@" in head:
         return False  # no marker, or a URL (which may hold a ";" itself)
+    from .._markers import Marker
     from ..requirements._plain import parse_plain
-    from ..requirements._plain_markers import only_for_extras, parse_marker
 
-    marker = parse_marker(marker_text)
+    marker = Marker.plain(marker_text)
     if marker is None:
         return False
-    only = only_for_extras(marker)
+    only = marker.only_for_extras()
     return only is not None and only.isdisjoint(extras) and parse_plain(head) is not None
 
 

@@ -142,7 +142,6 @@ def _plain_closure(
     """``_closure`` for plain requirements: None where anything is not plain too."""
     from .._headers import header_values
     from ..requirements._plain import contains, parse_plain, plain_release
-    from ..requirements._plain_markers import evaluate
     from ..wheel.dist_info import dist_info_metadata
 
     queue = list(wanted)
@@ -170,7 +169,7 @@ def _plain_closure(
             dep = parse_plain(value)
             if dep is None:
                 return None
-            applies = True if dep.marker is None else evaluate(dep.marker, markers)
+            applies = True if dep.marker is None else dep.marker.holds(markers)
             if applies is None:
                 return None
             if applies:

@@ -3,7 +3,7 @@
 A nothing-to-do install of ``name==1.2`` costs more to import packaging for than to
 answer. This reads the plainest requirements itself: a name, optionally a list of
 comparisons (``==``, ``!=``, ``<=``, ``>=``, ``<``, ``>``) with plain release versions
-(digits and dots), optionally a plain marker (``_plain_markers``); everything else
+(digits and dots), optionally a plain marker (``cachedb._markers``); everything else
 (extras, wildcards, pre-releases, local versions, ``~=``, ``===``, URLs, other
 markers) is None, left to packaging. Between plain release versions PEP 440's
 comparisons are those of their numbers, trailing zeros aside, which is all
@@ -20,7 +20,7 @@ from .._plain_values import OPERATORS, Release, is_name, plain_release
 
 TYPE_CHECKING = False  # typing's, without importing typing (about 12M instructions)
 if TYPE_CHECKING:
-    from ._plain_markers import Marker
+    from .._markers import Marker
 
 _BLANK = " \t"  # the only white space PEP 508 has
 # What a requirement that names a file ends with: parse_requirement reads it as a path.
@@ -33,7 +33,7 @@ _CANONICAL_SUFFIXES = tuple(suffix.replace(".", "-") for suffix in FILE_SUFFIXES
 
 class PlainRequirement:
     """A plain requirement: its canonical name, its comparisons (all must hold) and its
-    marker (``_plain_markers``; None: none)."""
+    marker (``cachedb._markers``; None: none)."""
 
     __slots__ = ("marker", "name", "specs")
 
@@ -50,9 +50,9 @@ def parse_plain(text: str) -> PlainRequirement | None:
     head, semicolon, marker_text = text.partition(";")
     marker = None
     if semicolon:
-        from ._plain_markers import parse_marker
+        from .._markers import Marker
 
-        marker = parse_marker(marker_text)
+        marker = Marker.plain(marker_text)
         if marker is None:
             return None
     cut = len(head)
