@@ -101,13 +101,14 @@ def scaling_table(results: Results) -> list[str]:
             cells.append(f"{_fmt_s(t['cold'])} | {_fmt_s(t['warm'])} | {marginal}")
         lines.append(f"| {row['files']:,} | " + " | ".join(cells) + " |")
         previous = row
-    fits = []
-    for tool, fit in scaling["fits"].items():
-        fits.append(
+    for kind, key in (("wall", "fits"), ("CPU (user + system)", "cpu_fits")):
+        fits = [
             f"{tool}: warm ≈ {fit['intercept'] * 1000:.0f} ms + {fit['slope'] * 1e6:.1f} µs × files"
             f" (R² = {fit['r2']:.4f})"
-        )
-    lines += ["", "Least-squares fit of warm wall time: " + "; ".join(fits) + "."]
+            for tool, fit in scaling.get(key, {}).items()
+        ]
+        if fits:
+            lines += ["", f"Least-squares fit of warm {kind} time: " + "; ".join(fits) + "."]
     return lines
 
 
@@ -280,6 +281,54 @@ def markdown(results: Results) -> str:
             "",
         ]
     return "\n".join(parts)
+
+
+def scaling_markdown(results: Results) -> str:
+    """The report of a ``--scaling-only`` run: the files-scaling table and its conditions."""
+    m = results["machine"]
+    v = results["versions"]
+    scaling = results["scaling"]
+    samples = []
+    for row in scaling["rows"]:
+        for tool, t in row["tools"].items():
+            walls = ", ".join(f"{w * 1000:.0f}" for w in t["warm_samples"])
+            cpu = ", ".join(f"{(u + s) * 1000:.0f}" for u, s in t.get("warm_cpu", []))
+            busy = ", ".join(f"{b:.0%}" for b in t.get("background", []))
+            samples.append(
+                f"| {row['files']:,} | {tool} | {walls} | {cpu or '–'} | {busy or '–'} |"
+            )
+    return "\n".join(
+        [
+            "# cachedb benchmark: warm install time against the number of files",
+            "",
+            f"- machine: {m['cpus']} CPUs, {m['cpu_model']}, Linux `{m['kernel']}`, "
+            f"{m['filesystem']} filesystem",
+            f"- tools: {v['cachedb']} (checkout `{results['revision']}`) · {v['uv']} · "
+            f"{v['python']}",
+            f"- other processes: load average (1, 5, 15 min) {results['loadavg_start']} at the"
+            f" start, {results['loadavg_end']} at the end",
+            f"- {scaling['repeats']} warm runs of each (tool, size); venvs and caches removed "
+            f"{results['cleanup']}",
+            f"- run: `{results['command']}` on {results['date']}, "
+            f"took {results['elapsed'] / 60:.1f} min",
+            "",
+            *scaling_table(results),
+            "",
+            "Each warm run: wall and CPU (user + system) in ms, and the share of the CPUs busy"
+            " with other work just before it.",
+            "",
+            "| files | tool | warm wall (ms) | warm CPU (ms) | CPUs busy before |",
+            "| ---: | --- | --- | --- | --- |",
+            *samples,
+            "",
+        ]
+    )
+
+
+def write_scaling(results: Results, directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    (directory / "latest.md").write_text(scaling_markdown(results))
 
 
 def plot(results: Results, path: Path) -> None:

@@ -17,6 +17,7 @@ import platform
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -45,6 +46,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="comma-separated: remote,index,find-links [all three; quick: remote]",
     )
     p.add_argument("--no-scaling", action="store_true", help="skip the files-scaling table")
+    p.add_argument(
+        "--scaling-only",
+        action="store_true",
+        help="only the files-scaling table (cachedb and uv); results go to work/scaling-only"
+        " unless --out",
+    )
     p.add_argument(
         "--installs-only",
         action="store_true",
@@ -77,9 +84,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if unknown or not names:
         p.error(f"unknown tool(s) {', '.join(unknown)}: use cachedb, uv, pip")
     args.tools = tuple(t for t in ("cachedb", "uv", "pip") if t in names)
+    if args.installs_only and args.scaling_only:
+        p.error("--installs-only and --scaling-only exclude each other")
     if args.out is None:
         # A partial run must not overwrite the full run's results/latest.md.
-        args.out = WORK / "installs-only" if args.installs_only else RESULTS
+        partial = "installs-only" if args.installs_only else "scaling-only"
+        args.out = WORK / partial if args.installs_only or args.scaling_only else RESULTS
     return args
 
 
@@ -574,6 +584,39 @@ def fit(xs: list[float], ys: list[float]) -> dict[str, float]:
     return {"slope": slope, "intercept": intercept, "r2": 1 - ss_res / ss_tot if ss_tot else 1.0}
 
 
+def scaling_turns(
+    sizes: list[int], repeats: int, names: tuple[str, ...]
+) -> list[tuple[int, str, str]]:
+    """(files, phase, tool) of every run of the scaling table, in the order they run.
+
+    First every cold install (each fills the cache its warm runs use), then
+    ``repeats`` rounds of one warm install of every (size, tool): the sizes up in
+    one round and down in the next, the tools taking turns at going first. Whatever
+    state of the machine comes and goes (new inodes made dear by files deleted
+    shortly before, write-back, other processes' load) then falls on one run of
+    many points, which the median drops, and on both tools alike. Run as blocks
+    (all runs of one size, and of one tool within it, cachedb first), such a
+    state moved one tool's whole point and bent its line.
+    """
+    turns = []
+    for i, n in enumerate(sizes):
+        turn = i % len(names)
+        turns += [(n, "cold", tool) for tool in names[turn:] + names[:turn]]
+    for r in range(repeats):
+        for n in sizes if r % 2 == 0 else sizes[::-1]:
+            turn = (r + sizes.index(n)) % len(names)
+            turns += [(n, "warm", tool) for tool in names[turn:] + names[:turn]]
+    return turns
+
+
+# ext4 without a journal (the benchmark machine's root filesystem) skips, for every inode
+# it allocates, each free inode of the group deleted less than 60 s ago (its inode table
+# written back; 360 s while not) one by one: a cold install of the 5,000-file wheel right
+# after 5,000 deletes spent 2.7x its system time. The sections before this one delete
+# (the build environments of the sdist line); its own runs delete a few temporary files each.
+RECENTLY_DELETED = 61.0
+
+
 def bench_scaling(
     sizes: list[int], repeats: int, scratch: Scratch, env: dict[str, str], patience: float
 ) -> dict[str, Any]:
@@ -584,38 +627,98 @@ def bench_scaling(
 
     bin_dir = BENCH_VENV / "bin"
     wheel_dir = WORK / "scaling-wheels"
-    rows = []
+    names = ("cachedb", "uv")
+    reqs: dict[int, Path] = {}
+    sources: dict[int, Any] = {}
+    caches: dict[tuple[int, str], Path] = {}
     for n in sizes:
         wheel = synthetic.build_wheel(wheel_dir / str(n), n)
-        req = scratch.root / f"scale-{n}.txt"
-        req.write_text(f"{synthetic.scaling_name(n)}==1.0\n")
-        source = tools.Source("find-links", str(wheel.parent))
-        row: dict[str, Any] = {"files": n, "tools": {}}
-        for tool in ("cachedb", "uv"):
-            cache = scratch.new(f"scale-{n}-{tool}-cache")
-            walls: dict[str, list[float]] = {"cold": [], "warm": []}
-            for phase in ["cold"] + ["warm"] * repeats:
-                target = scratch.new(f"scale-{n}-{tool}-venv")
-                tools.make_venv(target)
-                argv = tools.install_argv(tool, bin_dir, target, cache, source, req)
-                log = scratch.logs / f"scaling-{tool}.log"
-                measure.wait_until_quiet(patience=patience)
-                walls[phase].append(measure.run(argv, env=env, log=log, cwd=scratch.root).wall)
-                scratch.done(target)
-            scratch.done(cache)
-            warm = sorted(walls["warm"])[len(walls["warm"]) // 2]
-            row["tools"][tool] = {
-                "cold": walls["cold"][0],
-                "warm": warm,
-                "warm_samples": walls["warm"],
-            }
-            print(f"  {n:6} files {tool:7}: cold {walls['cold'][0]:6.2f} s, warm {warm:6.2f} s")
-        rows.append(row)
-    fits = {
-        tool: fit([r["files"] for r in rows], [r["tools"][tool]["warm"] for r in rows])
-        for tool in rows[0]["tools"]
+        reqs[n] = scratch.root / f"scale-{n}.txt"
+        reqs[n].write_text(f"{synthetic.scaling_name(n)}==1.0\n")
+        sources[n] = tools.Source("find-links", str(wheel.parent))
+    # Files deleted before this section must no longer slow the inodes its runs make.
+    os.sync()
+    time.sleep(RECENTLY_DELETED)
+    runs: dict[tuple[int, str], dict[str, list[Any]]] = {
+        (n, tool): {"cold": [], "warm": [], "warm_cpu": [], "background": []}
+        for n in sizes
+        for tool in names
     }
-    return {"rows": rows, "fits": fits, "repeats": repeats}
+    for n, phase, tool in scaling_turns(sizes, repeats, names):
+        cache = caches.setdefault((n, tool), scratch.new(f"scale-{n}-{tool}-cache"))
+        target = scratch.new(f"scale-{n}-{tool}-venv")
+        tools.make_venv(target)
+        argv = tools.install_argv(tool, bin_dir, target, cache, sources[n], reqs[n])
+        log = scratch.logs / f"scaling-{tool}.log"
+        load = measure.wait_until_quiet(patience=patience)
+        sample = measure.run(argv, env=env, log=log, cwd=scratch.root)
+        got = runs[n, tool]
+        got[phase].append(sample.wall)
+        print(f"  {n:6} files {tool:7} {phase}: {sample.wall:6.2f} s", flush=True)
+        if phase == "warm":
+            # CPU (user, system) and the background load of each warm run, to tell a
+            # slower run from a busier machine.
+            got["warm_cpu"].append((round(sample.user, 4), round(sample.system, 4)))
+            got["background"].append(round(load, 3))
+        scratch.done(target)
+    rows = []
+    for n in sizes:
+        row: dict[str, Any] = {"files": n, "tools": {}}
+        for tool in names:
+            got = runs[n, tool]
+            scratch.done(caches[n, tool])
+            warm = sorted(got["warm"])[len(got["warm"]) // 2]
+            row["tools"][tool] = {
+                "cold": got["cold"][0],
+                "warm": warm,
+                "warm_samples": got["warm"],
+                "warm_cpu": got["warm_cpu"],
+                "background": got["background"],
+            }
+        rows.append(row)
+    files = [r["files"] for r in rows]
+    fits = {tool: fit(files, [r["tools"][tool]["warm"] for r in rows]) for tool in names}
+    # The same fit of CPU time (user + system): what each tool did, whatever else ran.
+    cpu_fits = {
+        tool: fit(files, [statistics.median(map(sum, r["tools"][tool]["warm_cpu"])) for r in rows])
+        for tool in names
+    }
+    return {"rows": rows, "fits": fits, "cpu_fits": cpu_fits, "repeats": repeats}
+
+
+def scaling_only(
+    args: argparse.Namespace,
+    scratch: Scratch,
+    env: dict[str, str],
+    started: float,
+    load_start: list[float],
+) -> None:
+    """``--scaling-only``: the files-scaling table alone, reported in ``args.out``."""
+    import report
+    import tools
+
+    sizes = [1000, 5000, 10000] if args.quick else [1000, 5000, 10000, 20000]
+    repeats = args.repeats or (2 if args.quick else 5)
+    versions = tools.versions(BENCH_VENV / "bin", env)
+    print(f"tools: {versions}\nscaling: {sizes}", flush=True)
+    scaling = bench_scaling(sizes, repeats, scratch, env, args.patience)
+    results: dict[str, Any] = {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "revision": revision(),
+        "loadavg_start": load_start,
+        "loadavg_end": [round(x, 2) for x in os.getloadavg()],
+        "command": "python benchmarks/run.py " + " ".join(sys.argv[1:]),
+        "machine": machine(),
+        "versions": versions,
+        "cleanup": "deferred to the end" if scratch.defer else "after each run (low disk)",
+        "scaling": scaling,
+        "elapsed": time.perf_counter() - started,
+    }
+    report.write_scaling(results, args.out)
+    print(f"removing {scratch.root}", flush=True)
+    shutil.rmtree(scratch.root, ignore_errors=True)
+    print(f"\n{report.scaling_markdown(results)}")
+    print(f"wrote {args.out}/latest.md, latest.json")
 
 
 def main(argv: list[str]) -> None:
@@ -649,6 +752,9 @@ def main(argv: list[str]) -> None:
     shutil.rmtree(WORK / "run", ignore_errors=True)
     scratch = Scratch(WORK / "run")
     env = tools.clean_env(scratch.root)
+    if args.scaling_only:
+        scaling_only(args, scratch, env, started, load_start)
+        return
     wheels = fetch_wheels(WORK / "wheels")
     bin_dir = BENCH_VENV / "bin"
     versions = tools.versions(bin_dir, env)

@@ -8,13 +8,17 @@ compares the two on random text.
 
 from __future__ import annotations
 
+TYPE_CHECKING = False  # typing's, without importing typing
+if TYPE_CHECKING:
+    from packaging.utils import NormalizedName
 
-def canonical_name(name: str) -> str:
+
+def canonical_name(name: str) -> NormalizedName:
     """``name`` lower-cased, every run of ``-``, ``_`` and ``.`` one ``-``."""
     value = name.lower().replace("_", "-").replace(".", "-")
     while "--" in value:
         value = value.replace("--", "-")
-    return value
+    return value  # type: ignore[return-value]  # what NormalizedName stands for
 
 
 __all__ = ["canonical_name"]

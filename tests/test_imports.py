@@ -35,6 +35,8 @@ WARM_UNUSED = {
     "cachedb.fetch",
     "cachedb.gc",
     "cachedb.index",
+    "cachedb.install.fetching",  # downloads and unpacking (with heapq): nothing to fetch
+    "cachedb.install.install_report",  # --report only
     "cachedb.requirements._editable",
     "cachedb.resolve._explain",
     "cachedb.resolve._provider",
@@ -52,6 +54,13 @@ WARM_UNUSED = {
     "packaging._tokenizer",
     "packaging.markers",
     "packaging.requirements",
+    # packaging.utils imports packaging.tags (logging, platform, subprocess, sysconfig): the
+    # warm path reads project names with cachedb._names and wheel and sdist filenames with
+    # cachedb._filenames instead, and logs nothing (logging loads only to log).
+    "packaging.utils",
+    "packaging.tags",
+    "logging",
+    "heapq",  # the download queue (install/fetching.py)
     "shutil",  # (with bz2 and lzma) removing trees and copying files: failures and copies only
     "pickle",  # install/forked: only a failed linking process sends back a pickle
     "tempfile",

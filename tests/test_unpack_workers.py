@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import select
 import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -331,3 +333,18 @@ def test_an_install_from_an_https_index_with_the_ca_given(tmp_path: Path) -> Non
     assert out.returncode == 0, out.stderr
     shown = run_in(venv, "import pkg0, pkg1, pkg2; print(pkg0.N, pkg1.N, pkg2.N)")
     assert shown.stdout.split() == ["0", "1", "2"]
+
+
+def _glibc() -> bool:
+    try:
+        return (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
+    except (ValueError, OSError):
+        return False
+
+
+@pytest.mark.skipif(not _glibc(), reason="glibc's malloc only")
+def test_workers_keep_freed_memory_where_malloc_is_glibcs() -> None:
+    # Each worker calls it first: mallopt must accept both settings (it returns 0 otherwise).
+    code = "from cachedb.install.unpack_workers import keep_freed_memory as k; print(k())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"

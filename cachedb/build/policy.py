@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from packaging.utils import canonicalize_name
+from .._names import canonical_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ def parse_names(values: Iterable[str]) -> frozenset[str]:
             elif item == ALL:
                 names.add(ALL)
             else:
-                names.add(canonicalize_name(item))
+                names.add(canonical_name(item))
     return frozenset(names)
 
 

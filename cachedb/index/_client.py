@@ -16,9 +16,8 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.utils import NormalizedName, canonicalize_name
-
 from cachedb._digest import sha256_hex
+from cachedb._names import canonical_name
 from cachedb._redact import redact_url
 from cachedb.errors import InvalidWheel, NetworkError, UsageError
 from cachedb.fetch._hashes import Hasher, usable
@@ -44,6 +43,8 @@ from cachedb.index._strategy import (
 
 if TYPE_CHECKING:
     from types import TracebackType
+
+    from packaging.utils import NormalizedName
 
     from cachedb.fetch import Downloaded
     from cachedb.fetch._limits import Limits
@@ -83,7 +84,7 @@ class IndexClient:
         self.find_links = list(find_links)
         self.offline = offline
         self.refresh = refresh
-        self.refresh_packages = frozenset(canonicalize_name(n) for n in refresh_packages)
+        self.refresh_packages = frozenset(canonical_name(n) for n in refresh_packages)
         self.timeout = timeout
         self.concurrency, self.page_concurrency = requests_at_once(
             [*self.index_urls, *self.find_links], concurrency
@@ -143,7 +144,7 @@ class IndexClient:
     def project_links(self, name: str) -> list[Link]:
         """The files offered for ``name`` by the indexes (as ``strategy`` says), then by
         each find-links location."""
-        canonical = canonicalize_name(name)
+        canonical = canonical_name(name)
         known = self._links.get(canonical)
         if known is None:
             known = self._read_project_links(canonical)

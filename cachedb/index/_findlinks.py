@@ -4,30 +4,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    NormalizedName,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
-
 from cachedb._cachekey import scan_directory
+from cachedb._filenames import read_sdist_filename, read_wheel_filename
 from cachedb._redact import redact_url
 from cachedb.errors import UsageError
 from cachedb.fetch._urls import local_path
 from cachedb.index._link import Link
 
+TYPE_CHECKING = False  # typing's, without importing typing
+if TYPE_CHECKING:
+    from packaging.utils import NormalizedName
+
 
 def project_of(filename: str) -> NormalizedName | None:
     """The canonical project name a distribution filename belongs to, if it is one."""
-    try:
-        if filename.endswith(".whl"):
-            return parse_wheel_filename(filename)[0]
-        if filename.endswith((".tar.gz", ".zip")):
-            return parse_sdist_filename(filename)[0]
-    except (InvalidWheelFilename, InvalidSdistFilename):
-        return None
+    if filename.endswith(".whl"):
+        wheel = read_wheel_filename(filename)
+        return wheel.name if wheel is not None else None
+    if filename.endswith((".tar.gz", ".zip")):
+        sdist = read_sdist_filename(filename)
+        return sdist[0] if sdist is not None else None
     return None
 
 

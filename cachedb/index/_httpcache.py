@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import time
 from collections.abc import Mapping
@@ -26,7 +25,13 @@ else:
     from .._record import NamedTuple
 
 
-log = logging.getLogger(__name__)
+def _debug(message: str, *args: object) -> None:
+    """Why a page was not cached, for whoever reads the debug log: logging (threads,
+    traceback) loads only then, not on every warm install from an index."""
+    import logging
+
+    logging.getLogger(__name__).debug(message, *args)
+
 
 _FORMAT = 1
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -156,7 +161,7 @@ class PageCache:
                 with os.fdopen(fd, "wb") as f:
                     f.write(data)
             except OSError as exc:  # written by flush instead
-                log.debug("cannot stage %s: %s", path.name, exc)
+                _debug("cannot stage %s: %s", path.name, exc)
                 continue
             self._staged[path] = (data, where)
 
@@ -173,7 +178,7 @@ class PageCache:
                 try:
                     self._write(path, data)
                 except OSError as exc:
-                    log.debug("cannot cache %s: %s", path.name, exc)
+                    _debug("cannot cache %s: %s", path.name, exc)
         finally:
             self.deferred = deferred
             self.discard_staged()
@@ -204,7 +209,7 @@ class PageCache:
                     os.replace(staged[path][1], path)
                     done.add(path)
             except OSError as exc:  # written by flush instead
-                log.debug("cannot move staged files into %s: %s", directory, exc)
+                _debug("cannot move staged files into %s: %s", directory, exc)
         return done
 
     def discard_staged(self) -> None:
@@ -252,7 +257,7 @@ class PageCache:
             self._write(path, data)
         except OSError as exc:
             # The page cache only saves requests; a read-only cache must not fail the run.
-            log.debug("cannot cache index page: %s", exc)
+            _debug("cannot cache index page: %s", exc)
 
     def get_blob(self, name: str) -> bytes | None:
         if self.directory is None:
@@ -270,4 +275,4 @@ class PageCache:
         try:
             self._write(path, data)
         except OSError as exc:
-            log.debug("cannot cache metadata: %s", exc)
+            _debug("cannot cache metadata: %s", exc)

@@ -18,14 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
 from packaging.version import Version
 
+from cachedb._filenames import read_sdist_filename, read_wheel_filename
 from cachedb.index._link import Link
 
 FIRST_INDEX = "first-index"
@@ -37,12 +32,11 @@ DEFAULT_STRATEGY = FIRST_INDEX
 
 def version_of(filename: str) -> Version | None:
     """The version a distribution filename names, or None if it is not one."""
-    try:
-        if filename.endswith(".whl"):
-            return parse_wheel_filename(filename)[1]
-        return parse_sdist_filename(filename)[1]
-    except (InvalidWheelFilename, InvalidSdistFilename):
-        return None
+    if filename.endswith(".whl"):
+        wheel = read_wheel_filename(filename)
+        return wheel.version if wheel is not None else None
+    sdist = read_sdist_filename(filename)
+    return sdist[1] if sdist is not None else None
 
 
 def first_offer_of_each_version(per_index: Sequence[list[Link]]) -> list[Link]:

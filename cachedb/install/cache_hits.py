@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
 from .._cachekey import LocalFile, LocalHashes, is_hit, scan_directory
+from .._filenames import read_wheel_filename
 from ..build.policy import BuildPolicy
 from ..resolve import CandidateInfo
 from ..store import BUILT_WHEELS_BUCKET, source_key
@@ -212,10 +212,8 @@ class CacheHits:
                 for file in files:
                     if not file.filename.endswith(".whl"):
                         continue
-                    try:
-                        wheel_name, version, _, _ = parse_wheel_filename(file.filename)
-                    except InvalidWheelFilename:
-                        continue
-                    listings.setdefault(wheel_name, []).append((version, file, directory))
+                    wheel = read_wheel_filename(file.filename)
+                    if wheel is not None:
+                        listings.setdefault(wheel.name, []).append((wheel.version, file, directory))
             self._listings = listings
         return self._listings

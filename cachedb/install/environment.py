@@ -6,8 +6,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.utils import canonicalize_name
-
+from .._names import canonical_name
 from .options import InstallOptions
 
 if TYPE_CHECKING:
@@ -42,7 +41,7 @@ def read_environment(
     from ..link import installed_distributions
 
     installed = {} if fresh and opts.dry_run else installed_distributions(interp.scheme)
-    reinstall: set[str] = {canonicalize_name(n) for n in opts.reinstall_packages}
+    reinstall: set[str] = {canonical_name(n) for n in opts.reinstall_packages}
     if hashes and installed:
         # Another build of a version a lock pins is not what the lock asks for.
         recorded = cache.installed_archives(interp.prefix)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, TypeVar
 from .._threads import Background, on_threads
 from ..errors import InstallError
 from .forked import can_fork
+from .sources import allowed_sha256
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
@@ -39,11 +40,6 @@ T = TypeVar("T")
 # is a core's work (inflating, hashing, writing) beside the downloading itself. Downloads
 # start largest first, so these are the biggest, the last to arrive.
 STREAMS_AT_ONCE = 2
-
-
-def allowed_sha256(hashes: frozenset[str]) -> set[str]:
-    """The sha256 digests among a requirement's ``--hash`` values."""
-    return {h.split(":", 1)[1] for h in hashes if h.startswith("sha256:")}
 
 
 class Unpacks:

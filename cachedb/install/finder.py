@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from packaging.specifiers import SpecifierSet
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
 from cachedb._pep508 import Requirement
 
 from .._cachekey import LocalHashes
+from .._filenames import parse_wheel_filename, read_wheel_filename
 from .._headers import header_values
+from .._names import canonical_name
 from ..build.policy import BuildPolicy
 from ..errors import InstallError, NetworkError
 from ..resolve import CandidateInfo, exact_pin
@@ -141,11 +142,10 @@ class CandidateFinder:
 
     def rank(self, filename: str) -> int | None:
         """Position of the wheel's best tag in the target's tag list (lower wins), or None."""
-        try:
-            _, _, _, tags = parse_wheel_filename(filename)
-        except InvalidWheelFilename:
+        wheel = read_wheel_filename(filename)
+        if wheel is None:
             return None
-        ranks = [self._priority[str(t)] for t in tags if str(t) in self._priority]
+        ranks = [self._priority[t] for t in wheel.tags if t in self._priority]
         return min(ranks) if ranks else None
 
     def _installed_candidate(self, name: str) -> CandidateInfo | None:
@@ -160,14 +160,14 @@ class CandidateFinder:
     def has_cached(self, name: str, version: Version) -> bool:
         """Whether the pin ``name==version`` needs no download: the current sources offer a
         file the cache holds (or the environment has it)."""
-        for cand in self.candidates(canonicalize_name(name), SpecifierSet(f"=={version}")):
+        for cand in self.candidates(canonical_name(name), SpecifierSet(f"=={version}")):
             if cand.version == version:
                 return isinstance(cand.source, Cached | Installed)
         return False
 
     def may_have(self, name: str, version: Version) -> bool:
         """Whether the cache holds any wheel of ``name==version`` (from any source)."""
-        return bool(self._hits.stored_pin(canonicalize_name(name), version))
+        return bool(self._hits.stored_pin(canonical_name(name), version))
 
     def may_have_pins(self, pins: Iterable[tuple[str, Version]]) -> set[tuple[str, Version]]:
         """The (canonical name, version) pins ``may_have`` answers yes for: one query."""

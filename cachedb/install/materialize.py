@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING
 from ..errors import CachedbError, HashMismatch, InstallError
 from ..resolve import Pin
 from ..store import BUILT_WHEELS_BUCKET, WHEELS_BUCKET, PutItem, pointer_key, source_key
-from .fetching import Fetcher, allowed_sha256
-from .sources import Built, Cached, Direct, Indexed, Sdist
+from .sources import Built, Cached, Direct, Indexed, Sdist, allowed_sha256
 
 if TYPE_CHECKING:
     from typing import NamedTuple
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
     from ..index import IndexClient, Link
     from ..store import Cache
     from ..store.unpack import UnpackedWheel
+    from .fetching import Fetcher
     from .finder import CandidateFinder
     from .report import Reporter
 else:
@@ -157,6 +157,8 @@ def materialize(
     ready = work.ready
     if fetcher is None and (work.downloads or work.direct):
         count = len(work.downloads) + len(work.direct)
+        from .fetching import Fetcher  # (heapq, threads): a warm install fetches nothing
+
         fetcher = Fetcher(cache, finder.index, hashes, count, remote=finder.remote)
     if progress is not None:
         progress.start("Preparing", len(pins))

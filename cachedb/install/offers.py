@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
+from .._filenames import read_sdist_filename, read_wheel_filename
 from ..build.policy import BuildPolicy
 from ..errors import InstallError
 from ..resolve import CandidateInfo
@@ -80,11 +80,11 @@ def offers(
                 if sdist_version not in sdists or skey < sdists[sdist_version][0]:
                     sdists[sdist_version] = (skey, link)
             continue
-        try:
-            wheel_name, version = parse_wheel_filename(link.filename)[:2]
-        except InvalidWheelFilename:
+        wheel = read_wheel_filename(link.filename)
+        if wheel is None:
             continue
-        if wheel_name != name:
+        version = wheel.version
+        if wheel.name != name:
             continue  # a file of another project on this page: never a candidate (as pip)
         if not wheels_allowed:
             incompatible.append(link.filename)
@@ -142,10 +142,5 @@ def refuse(
 
 def _sdist_version(filename: str, name: str) -> Version | None:
     """The version of an sdist of ``name`` called ``filename``, or None if it is not one."""
-    from packaging.utils import InvalidSdistFilename, parse_sdist_filename
-
-    try:
-        sdist_name, version = parse_sdist_filename(filename)
-    except InvalidSdistFilename:
-        return None
-    return version if sdist_name == name else None
+    sdist = read_sdist_filename(filename)
+    return sdist[1] if sdist is not None and sdist[0] == name else None

@@ -253,12 +253,13 @@ def _carry_out(
 ) -> Linked | None:
     """Fetch and store, link and record what ``plan`` changes; None when nothing changes
     (a dry run says here what would). Leases taken are appended to ``held``."""
-    from .install_report import write_report
     from .linking import link_all
     from .materialize import materialize, note_kept
 
     if opts.dry_run or (not plan.todo and not plan.extraneous):
         if opts.report is not None:
+            from .install_report import write_report  # (json) for --report only
+
             write_report(opts.report, plan.todo, finder, interp, cache, None)
         finder.commit()
         if opts.dry_run:
@@ -286,6 +287,8 @@ def _carry_out(
         removed = [name for name, _ in linked.removed]
         cache.record_install(str(Path(interp.prefix)), interp.executable, linked.records, removed)
         if opts.report is not None:
+            from .install_report import write_report
+
             write_report(opts.report, plan.todo, finder, interp, cache, ready)
     except BaseException:
         if kept:

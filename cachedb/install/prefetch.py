@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from .._names import canonical_name
 from ..resolve import exact_pin
-from .fetching import Fetcher
 from .options import InstallOptions
 from .request import Request
 from .sources import Direct, Indexed
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
     from ..requirements import RequirementSet
     from ..store import Cache
     from ..target import Interpreter
+    from .fetching import Fetcher
     from .finder import CandidateFinder
 
 
@@ -50,7 +50,7 @@ def uncached_pins(
         if req.url is not None or pin is None:
             continue
         if req.marker is None or req.marker.evaluate(environment):
-            pins.append((canonicalize_name(req.name), pin))
+            pins.append((canonical_name(req.name), pin))
     maybe = finder.may_have_pins(pins)
     finder.read_pages(n for n, v in pins if (n, v) in maybe)
     return [(n, v) for n, v in pins if (n, v) not in maybe or not _has_cached(finder, n, v)]
@@ -104,7 +104,7 @@ def will_download(reqs: RequirementSet, cache: Cache) -> bool:
         pin = exact_pin(r.requirement.specifier)
         if pin is None:
             return True
-        pins.append((canonicalize_name(r.name), str(pin)))
+        pins.append((canonical_name(r.name), str(pin)))
     found = cache.cached_wheels_of({name for name, _ in pins})
     return not all(any(w.version == v for w in found[n]) for n, v in pins)
 
@@ -123,6 +123,8 @@ def start_fetching(
     pins = uncached_pins([r.requirement for r in reqs.requirements], finder, interp.markers)
     if len(pins) < 2 or finder.index is None:
         return None
+    from .fetching import Fetcher  # (heapq, threads): a warm install fetches nothing
+
     fetcher = Fetcher(cache, finder.index, request.hashes, len(pins), remote=finder.remote)
     # A set pinned throughout (a lock file) has no dependency left to discover, and
     # its install waits for every download anyway: each pin's metadata is read from

@@ -68,3 +68,8 @@ class Built(NamedTuple):
 
 
 Source = Installed | Cached | Indexed | Direct | Sdist | Built
+
+
+def allowed_sha256(hashes: frozenset[str]) -> set[str]:
+    """The sha256 digests among a requirement's ``--hash`` values."""
+    return {h.split(":", 1)[1] for h in hashes if h.startswith("sha256:")}

@@ -12,10 +12,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from stat import S_ISDIR
 
-from packaging.utils import canonicalize_name
-
 from .._fdio import read_nofollow
 from .._headers import header_values
+from .._names import canonical_name
 from ..errors import InstallError
 from ..wheel.records import RecordEntry
 from .records import parse_installed_record
@@ -135,7 +134,7 @@ def read_archive(root: Path) -> Archive:
     return Archive(
         root=root,
         dist_info=dist_info,
-        name=canonicalize_name(raw_name),
+        name=canonical_name(raw_name),
         version=version,
         root_is_purelib=str(purelib).strip().lower() == "true",
         record=record_text,

@@ -18,9 +18,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.utils import canonicalize_name
-
 from .._fdio import write_all
+from .._names import canonical_name
 from ..errors import InstallError, UsageError
 from ..wheel.entry_points import SCHEME_KEYS, check_data_file, parse_entry_points
 from ..wheel.records import format_record, record_hash
@@ -73,7 +72,7 @@ def _scheme_dirs(scheme: Mapping[str, str]) -> dict[str, str]:
 def _headers_dir(scheme_headers: str, archive: Archive) -> str:
     # pip installs headers to <include>/<project name>; accept a scheme that
     # already names the project (as pip's own scheme does) without doubling it.
-    if canonicalize_name(os.path.basename(scheme_headers)) == archive.name:
+    if canonical_name(os.path.basename(scheme_headers)) == archive.name:
         return scheme_headers
     return os.path.join(scheme_headers, archive.project_name())
 

@@ -1,18 +1,14 @@
-"""Wheel filenames, parsed by packaging, with user-facing errors."""
+"""Wheel filenames, read by ``cachedb._filenames`` (packaging's answers), with
+user-facing errors."""
 
 from __future__ import annotations
 
-from packaging.tags import Tag
-from packaging.utils import BuildTag, NormalizedName, parse_wheel_filename
-from packaging.version import Version
-
+from cachedb._filenames import WheelName, parse_wheel_filename
 from cachedb.errors import UsageError
 
 
-def parse_wheel_name(
-    filename: str,
-) -> tuple[NormalizedName, Version, BuildTag, frozenset[Tag]]:
-    """``packaging.utils.parse_wheel_filename`` raising UsageError for bad names."""
+def parse_wheel_name(filename: str) -> WheelName:
+    """``parse_wheel_filename`` raising UsageError for bad names."""
     try:
         return parse_wheel_filename(filename)
     except ValueError as exc:
