@@ -73,11 +73,22 @@ class Marker:
     def evaluate(self, environment: Mapping[str, str] | None = None) -> bool:
         """Whether the marker holds in ``environment`` (the target's values; ``extra``
         the extra asked, none if missing), as packaging's ``Marker.evaluate``."""
-        if self._tree is not None and environment is not None:
-            answer = _evaluate(self._tree, environment)
+        if environment is not None:
+            answer = self.holds(environment)
             if answer is not None:
                 return answer
         return self._as_packaging().evaluate(environment)
+
+    def holds(self, environment: Mapping[str, str]) -> bool | None:
+        """``evaluate``'s answer, read without packaging; None where only packaging
+        answers (a marker packaging read, a target's value that is not plain)."""
+        return None if self._tree is None else _evaluate(self._tree, environment)
+
+    def only_for_extras(self) -> frozenset[str] | None:
+        """The extras (canonical names) the marker can hold for, where it holds for
+        none without an extra asked; None where it may hold with no extra (or only
+        packaging knows)."""
+        return None if self._tree is None else _only_for_extras(self._tree)
 
     def _as_packaging(self) -> PackagingMarker:
         if self._packaging is None:
@@ -194,6 +205,28 @@ def _evaluate(tree: Tree, environment: Mapping[str, str]) -> bool | None:
                 return None
             groups[-1].append(holds)
     return any(all(group) for group in groups)
+
+
+def _only_for_extras(tree: Tree) -> frozenset[str] | None:
+    """Atoms joined by "and" hold only for an extra every ``extra ==`` among them (or
+    in a group among them) names; groups joined by "or" for any of theirs."""
+    extras: set[str] = set()
+    named: frozenset[str] | None = None  # of the "and" run being read; None: no limit
+    for item in [*tree, "or"]:
+        if item == "or":
+            if named is None:
+                return None
+            extras |= named
+            named = None
+        elif not isinstance(item, str):
+            if isinstance(item, list):
+                limit = _only_for_extras(item)
+            else:
+                variable, op, value = item
+                limit = frozenset({value}) if (variable, op) == ("extra", "==") else None
+            if limit is not None:
+                named = limit if named is None else named & limit
+    return frozenset(extras)
 
 
 def _holds(clause: Clause, environment: Mapping[str, str]) -> bool | None:

@@ -8,16 +8,19 @@ error) becomes the answer: plain is a name, optionally extras (``[a,b]``), optio
 specifiers (in parentheses or not) that ``packaging.specifiers`` reads, optionally a
 plain marker (``_markers``); no URL. ``packaging.requirements`` (its parser, tokenizer,
 markers and ``packaging.tags`` through them) then loads only for the rest.
-tests/test_plain_pep508.py holds every plain reading equal to packaging's.
-(requirements/_plain.py is the nothing-to-do check's narrower reader: release numbers
-compared as tuples, so that it loads no part of packaging at all.)
+Comparisons (``==``, ``!=``, ``<=``, ``>=``, ``<``, ``>``) with plain releases need
+no packaging to be read: their ``SpecifierSet`` is made on first use, and
+``releases`` holds them as numbers, which is all the nothing-to-do check
+(install/noop.py) compares, so that it loads no part of packaging at all.
+tests/test_plain_pep508.py and tests/test_plain_requirements.py hold every plain
+reading equal to packaging's.
 """
 
 from __future__ import annotations
 
 from ._markers import Marker
 from ._names import canonical_name
-from ._plain_values import NAME_CHARS, is_name
+from ._plain_values import NAME_CHARS, OPERATORS, is_name, plain_release
 
 TYPE_CHECKING = False  # typing's, without importing typing (about 12M instructions)
 if TYPE_CHECKING:
@@ -25,6 +28,11 @@ if TYPE_CHECKING:
 
     from packaging.requirements import Requirement as PackagingRequirement
     from packaging.specifiers import SpecifierSet
+
+    from ._plain_values import Release
+
+    # Each comparison as its operator and a plain release, all of which must hold.
+    Releases = tuple[tuple[str, Release], ...]
 
 # What a plain version may hold; packaging.specifiers decides whether it is one.
 _VERSION_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.*+!_-")
@@ -39,21 +47,33 @@ class InvalidRequirement(ValueError):
 class Requirement:
     """One PEP 508 requirement, as packaging's ``Requirement`` holds it."""
 
-    __slots__ = ("extras", "marker", "name", "specifier", "url")
+    __slots__ = ("_specifier", "extras", "marker", "name", "releases", "url")
 
     def __init__(
         self,
         name: str,
         extras: Iterable[str],
-        specifier: SpecifierSet,
+        specifier: SpecifierSet | str,
         url: str | None = None,
         marker: Marker | None = None,
+        releases: Releases | None = None,
     ) -> None:
+        """``specifier`` as text is read by packaging on first use; ``releases``: its
+        comparisons as plain releases, where every one is (None: only ``specifier`` says)."""
         self.name = name
         self.extras = frozenset(extras)
-        self.specifier = specifier
+        self._specifier = specifier
         self.url = url
         self.marker = marker
+        self.releases = releases
+
+    @property
+    def specifier(self) -> SpecifierSet:
+        if isinstance(self._specifier, str):
+            from packaging.specifiers import SpecifierSet
+
+            self._specifier = SpecifierSet(self._specifier)
+        return self._specifier
 
     @classmethod
     def of(cls, req: PackagingRequirement) -> Requirement:
@@ -107,8 +127,10 @@ def parse_pep508(text: str) -> Requirement:
         raise InvalidRequirement(str(exc)) from exc
 
 
-def read_plain(text: str) -> Requirement | None:
-    """``text`` as a plain requirement; None where packaging must read it."""
+def read_plain(text: str, *, releases_only: bool = False) -> Requirement | None:
+    """``text`` as a plain requirement; None where packaging must read it. With
+    ``releases_only``, only one whose comparisons are all with plain releases
+    (``releases``), read without loading any part of packaging."""
     head, semicolon, marker_text = text.partition(";")
     if "@" in head:
         return None  # a URL: packaging's
@@ -137,15 +159,26 @@ def read_plain(text: str) -> Requirement | None:
         if not rest.endswith(")"):
             return None
         rest = rest[1:-1].strip(_BLANK)
-    specifier = _specifier(rest)
-    if specifier is None:
+    comparisons = _comparisons(rest)
+    if comparisons is None:
         return None
-    return Requirement(name, extras, specifier, None, marker)
+    releases = _releases(comparisons)
+    if releases is not None:
+        return Requirement(name, extras, rest, None, marker, releases)
+    if releases_only:
+        return None
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        return Requirement(name, extras, SpecifierSet(rest), None, marker)
+    except InvalidSpecifier:
+        return None
 
 
-def _specifier(text: str) -> SpecifierSet | None:
-    """``text`` (comparisons separated by commas) as packaging's SpecifierSet; None
-    where it is not plain or not one."""
+def _comparisons(text: str) -> list[tuple[str, str]] | None:
+    """``text``'s comparisons (separated by commas), each an operator and a version
+    ``packaging.specifiers`` may take; None where one is not plain."""
+    found: list[tuple[str, str]] = []
     if text:
         for part in text.split(","):
             part = part.strip(_BLANK)
@@ -155,12 +188,20 @@ def _specifier(text: str) -> SpecifierSet | None:
             version = part[len(op) :].lstrip(_BLANK)
             if not version or not _VERSION_CHARS.issuperset(version):
                 return None
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+            found.append((op, version))
+    return found
 
-    try:
-        return SpecifierSet(text)
-    except InvalidSpecifier:
-        return None
+
+def _releases(comparisons: list[tuple[str, str]]) -> Releases | None:
+    """The comparisons as plain releases, where each one is (packaging takes every
+    such one); None otherwise."""
+    releases = []
+    for op, version in comparisons:
+        release = plain_release(version)
+        if op not in OPERATORS or release is None:
+            return None
+        releases.append((op, release))
+    return tuple(releases)
 
 
 __all__ = ["InvalidRequirement", "Requirement", "parse_pep508", "read_plain"]

@@ -1,15 +1,16 @@
 """Project names and release versions plain enough to read without packaging.
 
-Shared by the plain requirement readers (requirements/_plain.py, _pep508.py) and the
-plain marker reader (_markers.py). Between plain release versions (digits and dots)
-PEP 440's comparisons are those of their numbers, trailing zeros aside.
+Shared by the plain requirement reader (_pep508.py), the plain marker reader
+(_markers.py) and the nothing-to-do check (install/noop.py). Between plain release
+versions (digits and dots) PEP 440's comparisons are those of their numbers, trailing
+zeros aside.
 tests/test_plain_requirements.py compares both with packaging on random input.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 Release = tuple[int, ...]
 
@@ -47,4 +48,9 @@ def plain_release(version: str) -> Release | None:
     return tuple(numbers)
 
 
-__all__ = ["NAME_CHARS", "OPERATORS", "Release", "is_name", "plain_release"]
+def contains(comparisons: Iterable[tuple[str, Release]], version: Release) -> bool:
+    """Whether every comparison (an operator, a plain release) holds for ``version``."""
+    return all(OPERATORS[op](version, release) for op, release in comparisons)
+
+
+__all__ = ["NAME_CHARS", "OPERATORS", "Release", "contains", "is_name", "plain_release"]

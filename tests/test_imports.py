@@ -386,7 +386,7 @@ def test_a_remembered_nothing_to_do_parses_nothing(tmp_path: Path) -> None:
 
 def test_a_plain_nothing_to_do_loads_no_packaging(tmp_path: Path) -> None:
     """Not remembered (the environment has just changed), but every requirement on the
-    way is plain (requirements/_plain.py): no packaging, dataclasses or RECORD reader."""
+    way is plain (_pep508.read_plain, releases only): no packaging, dataclasses or RECORD reader."""
     wheels = tmp_path / "wheels"
     make_wheel(wheels, "app", "1.0", requires=["lib>=1,!=1.5", "other; extra == 'x'"])
     make_wheel(wheels, "lib", "1.0")

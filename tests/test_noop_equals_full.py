@@ -337,7 +337,7 @@ PLAIN_OPS = ["==", "!=", "<", "<=", ">", ">="]
 
 
 def _plain_requirement(rng: random.Random, names: list[str], *, dep: bool = False) -> str:
-    """Mostly what requirements/_plain.py reads, now and then what only packaging reads."""
+    """Mostly what read_plain(releases_only=True) reads, now and then what only packaging reads."""
     name = rng.choice(names)
     if rng.random() < 0.2:
         name = name.upper().replace("-", ".")

@@ -1,11 +1,12 @@
-"""The plain requirement reader (requirements/_plain.py) and canonical_name (_names.py)
-read what packaging reads, on random input.
+"""The nothing-to-do check's reading (``_pep508.read_plain`` with ``releases_only``,
+``Marker.holds``, ``_plain_values``) and canonical_name (_names.py) read what
+packaging reads, on random input.
 
 Wherever the plain reader answers, packaging must parse the same text to the same
-canonical name, no URL, no extras, a marker that holds exactly for the extra the
-plain reader found, and specifiers that admit exactly the versions the plain
-comparisons admit; where it answers None, packaging reads the text instead, so only
-its answers are compared. Plain release versions must order as packaging orders them.
+canonical name, extras, no URL, a marker that holds exactly where the plain one
+holds, and specifiers that admit exactly the versions the plain comparisons admit;
+where it answers None, packaging reads the text instead, so only its answers are
+compared. Plain release versions must order as packaging orders them.
 """
 
 from __future__ import annotations
@@ -17,17 +18,14 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from cachedb._markers import Marker as PlainMarker
 from cachedb._names import canonical_name
+from cachedb._pep508 import InvalidRequirement as PlainInvalid
 from cachedb._pep508 import Requirement as PlainOrNot
+from cachedb._pep508 import parse_pep508, read_plain
+from cachedb._plain_values import contains, is_name, plain_release
 from cachedb.install.metadata import for_other_extras, requires_dist
-from cachedb.requirements._plain import (
-    contains,
-    is_name,
-    names_a_file,
-    parse_plain,
-    plain_release,
-)
-from cachedb.requirements._plain_markers import evaluate, parse_marker
+from cachedb.requirements._project import names_a_file
 
 FUZZ = settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # Mostly well-formed pieces (so that most texts are plain), some of anything.
@@ -135,21 +133,22 @@ PLAIN_VERSIONS = st.from_regex(r"[0-9]{1,3}(\.[0-9]{1,2}){0,4}", fullmatch=True)
 def test_a_plain_requirement_is_what_packaging_reads(
     text: str, versions: list[str], environments: list[dict[str, str]]
 ) -> None:
-    plain = parse_plain(text)
+    plain = read_plain(text, releases_only=True)
     if plain is None:
         return
     try:
         req = Requirement(text)
     except InvalidRequirement as exc:
         raise AssertionError(f"{text!r}: plain, but packaging refuses it: {exc}") from exc
-    assert plain.name == canonicalize_name(req.name), text
-    assert req.url is None and req.extras == set(), text
-    if req.name.lower().endswith((".whl", ".tar.gz", ".zip")):  # a path to parse_requirement
-        assert names_a_file(plain.name), text
+    assert canonical_name(plain.name) == canonicalize_name(req.name), text
+    assert req.url is None and set(plain.extras) == req.extras, text
+    # A path to parse_requirement:
+    assert names_a_file(plain.name) == req.name.lower().endswith((".whl", ".tar.gz", ".zip"))
+    assert plain.releases is not None and plain == read_plain(text), text
     assert (plain.marker is None) == (req.marker is None), text
     for environment in environments:
         if plain.marker is not None and req.marker is not None:
-            mine = evaluate(plain.marker, environment)
+            mine = plain.marker.holds(environment)
             if mine is not None:  # None: a target value it does not read (3.13.0+)
                 assert mine == req.marker.evaluate({**environment, "extra": ""}), (
                     text,
@@ -159,7 +158,7 @@ def test_a_plain_requirement_is_what_packaging_reads(
         release = plain_release(version)
         assert release is not None, version
         expected = req.specifier.contains(Version(version), prereleases=True)
-        assert contains(plain.specs, release) == expected, (text, version)
+        assert contains(plain.releases, release) == expected, (text, version)
 
 
 @FUZZ
@@ -168,12 +167,12 @@ def test_a_plain_marker_holds_where_packagings_holds(
     text: str, environments: list[dict[str, str]]
 ) -> None:
     marker_text = text.partition(";")[2]
-    plain = parse_marker(marker_text)
+    plain = PlainMarker.plain(marker_text)
     if plain is None:
         return
     marker = Marker(marker_text)  # packaging reads whatever the plain reader reads
     for environment in environments:
-        mine = evaluate(plain, environment)
+        mine = plain.holds(environment)
         assert mine in (None, marker.evaluate({**environment, "extra": ""})), (text, environment)
         if plain_release(environment["python_full_version"]) is not None:
             assert mine is not None, (text, environment)  # every value given is plain
@@ -201,34 +200,34 @@ def test_canonical_name_is_packagings(name: str) -> None:
 
 
 def test_what_packaging_must_read_is_left_to_it() -> None:
-    """Each of these is a requirement the plain reader does not answer for."""
+    """Each of these is a requirement the plain reader (releases only) does not answer for."""
     for text in [
-        "a[x]",
         "a==1.*",
         "a==1.0a1",
         "a==1.0+local",
         "a~=1.0",
         "a===1.0",
         "a>=1; python_version >= '3.*'",
-        "a; (python_version >= '3')",
         "a; python_version ~= '3.1'",
         "a; sys_platform == 'v1'",
-        "a; extra != 'x'",
         "a; platform_release >= '5'",
         "a @ https://example.invalid/a-1.0-py3-none-any.whl",
-        "a (>=1)",
         "a==1!2",
         "./a",
         "",
     ]:
-        assert parse_plain(text) is None, text
-    assert parse_plain("a.b_c==1.0, !=1.5,<2") is not None
-    both = parse_plain("a>=1; extra == 'X.y' or python_version < '3.9' and os_name == 'nt'")
+        assert read_plain(text, releases_only=True) is None, text
+    for text in ["a.b_c==1.0, !=1.5,<2", "a[x]", "a (>=1)", "a; (python_version >= '3')"]:
+        assert read_plain(text, releases_only=True) is not None, text
+    assert read_plain("a; extra != 'x'", releases_only=True) is not None
+    both = read_plain(
+        "a>=1; extra == 'X.y' or python_version < '3.9' and os_name == 'nt'", releases_only=True
+    )
     assert both is not None and both.marker is not None
     env = {"python_version": "3.8", "os_name": "nt"}
-    assert evaluate(both.marker, env) is True
-    assert evaluate(both.marker, {**env, "os_name": "posix"}) is False
-    assert evaluate(both.marker, {"os_name": "nt"}) is None  # a value the target lacks
+    assert both.marker.holds(env) is True
+    assert both.marker.holds({**env, "os_name": "posix"}) is False
+    assert both.marker.holds({"os_name": "nt"}) is None  # a value the target lacks
 
 
 def test_versions_outside_the_plain_set_are_none() -> None:
@@ -319,15 +318,16 @@ def extra_lines(draw: st.DrawFn) -> str:
 def test_a_line_left_out_holds_for_no_extra_asked(
     line: str, asked: frozenset[str], environments: list[dict[str, str]]
 ) -> None:
-    """Whatever ``for_other_extras`` leaves out, packaging parses (so no invalid line is
-    hidden) and its marker holds neither for the base dependencies nor for any extra
-    asked, on any target: the resolver would have dropped it anyway."""
-    if not for_other_extras(line, asked):
-        return
+    """Whatever ``for_other_extras`` leaves out, its marker holds (as packaging reads
+    it) neither for the base dependencies nor for any extra asked, on any target: the
+    resolver would have dropped it anyway."""
     try:
-        req = Requirement(line)
-    except InvalidRequirement as exc:
-        raise AssertionError(f"{line!r}: left out, but packaging refuses it: {exc}") from exc
+        ours = parse_pep508(line)
+    except PlainInvalid:
+        return  # packaging's refusal: requires_dist reports it, left out or not
+    if not for_other_extras(ours, asked):
+        return
+    req = Requirement(line)
     assert req.marker is not None, line
     for environment in environments:
         for extra in ["", *asked]:
@@ -343,7 +343,7 @@ def test_only_the_lines_of_extras_not_asked_are_left_out() -> None:
             "Requires-Dist: idna>=2.8",
             "Requires-Dist: pytest>=7; extra == 'test'",
             'Requires-Dist: Sphinx ; extra == "Docs_Extra" and python_version >= "3.8"',
-            'Requires-Dist: coverage[toml]>=5 ; extra == "test"',  # extras: parsed, kept
+            'Requires-Dist: coverage[toml]>=5 ; extra == "test"',
             'Requires-Dist: trio ; python_version < "3.8" or extra == "trio"',
             "",
         ]
@@ -351,9 +351,9 @@ def test_only_the_lines_of_extras_not_asked_are_left_out() -> None:
     everything = [str(r) for r in requires_dist(metadata, "p")]
     assert len(everything) == 5
     kept = [str(r) for r in requires_dist(metadata, "p", frozenset())]
-    assert kept == [everything[0], everything[3], everything[4]]
+    assert kept == [everything[0], everything[4]]
     kept = [str(r) for r in requires_dist(metadata, "p", frozenset({"docs-extra"}))]
-    assert kept == [everything[0], everything[2], everything[3], everything[4]]
+    assert kept == [everything[0], everything[2], everything[4]]
     assert requires_dist(metadata, "p", frozenset({"test", "docs-extra"})) == [
         PlainOrNot.of(Requirement(t)) for t in everything
     ]

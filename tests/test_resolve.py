@@ -84,10 +84,10 @@ class MemoryFinder:
         self, candidate: CandidateInfo, extras: frozenset[str] | None = None
     ) -> list[Requirement]:
         self.dep_calls.append((candidate.name, str(candidate.version)))
-        lines = self.projects[candidate.name][str(candidate.version)]
+        deps = [parse_pep508(r) for r in self.projects[candidate.name][str(candidate.version)]]
         if extras is not None:  # as cachedb's finder leaves them out
-            lines = [line for line in lines if not for_other_extras(line, extras)]
-        return [parse_pep508(r) for r in lines]
+            deps = [dep for dep in deps if not for_other_extras(dep, extras)]
+        return deps
 
 
 def reqs(*texts: str) -> list[Requirement]:

@@ -20,36 +20,25 @@ def requires_dist(
     those that can hold only for other extras (``for_other_extras``)."""
     out = []
     for value in header_values(metadata, "Requires-Dist"):
-        if extras is not None and for_other_extras(value, extras):
-            continue
         try:
-            out.append(parse_pep508(str(value)))
+            req = parse_pep508(str(value))
         except InvalidRequirement as exc:
             raise InvalidWheel(f"{what} has an invalid Requires-Dist {value!r}: {exc}") from exc
+        if extras is None or not for_other_extras(req, extras):
+            out.append(req)
     return out
 
 
-def for_other_extras(line: str, extras: frozenset[str]) -> bool:
-    """Whether the Requires-Dist ``line`` holds only for extras outside ``extras`` (never
-    for the base dependencies), read without packaging.
+def for_other_extras(req: Requirement, extras: frozenset[str]) -> bool:
+    """Whether the Requires-Dist ``req`` holds only for extras outside ``extras`` (never
+    for the base dependencies), by its plain marker (``Marker.only_for_extras``).
 
     Most lines of a project's METADATA are of extras nobody asked for (``pytest ;
-    extra == "test"``), and packaging takes ~0.17M instructions to parse each. Only a
-    line whose both halves the plain readers take is answered (then packaging would
-    parse it too: leaving it out hides no invalid line); the rest are parsed.
+    extra == "test"``): left out here, they are never merged or evaluated again.
     tests/test_plain_requirements.py compares the answer with packaging's markers.
     """
-    head, semicolon, marker_text = line.partition(";")
-    if not semicolon or "@" in head:
-        return False  # no marker, or a URL (which may hold a ";" itself)
-    from ..requirements._plain import parse_plain
-    from ..requirements._plain_markers import only_for_extras, parse_marker
-
-    marker = parse_marker(marker_text)
-    if marker is None:
-        return False
-    only = only_for_extras(marker)
-    return only is not None and only.isdisjoint(extras) and parse_plain(head) is not None
+    only = None if req.marker is None else req.marker.only_for_extras()
+    return only is not None and only.isdisjoint(extras)
 
 
 def dist_info_metadata(directory: Path) -> bytes:

@@ -26,7 +26,8 @@ TYPE_CHECKING = False  # typing's, without importing typing (about 12M instructi
 if TYPE_CHECKING:
     from typing import Any
 
-    from ..requirements._plain import PlainRequirement, Release
+    from .._pep508 import Requirement
+    from .._plain_values import Release
     from ..store.layout import Layout
     from ..target import Interpreter
     from .request import Request
@@ -71,7 +72,7 @@ def remembered(opts: InstallOptions, known: Known | None = None) -> int | None:
 
 def plainly_nothing_to_do(opts: InstallOptions, known: Known | None = None) -> int | None:
     """``nothing_to_do``'s answer, read without packaging where every requirement and
-    every Requires-Dist it reaches is plain (``requirements._plain``); None where not
+    every Requires-Dist it reaches is plain (``_pep508.read_plain``, releases only); None where not
     (then ``nothing_to_do`` reads the request with packaging and answers)."""
     if not _may_answer(opts) or opts.constraint_files:
         return None
@@ -87,10 +88,11 @@ def plainly_nothing_to_do(opts: InstallOptions, known: Known | None = None) -> i
     )
 
 
-def _plain_request(opts: InstallOptions) -> list[PlainRequirement] | None:
-    """The requirements (arguments, then files), if each one is plain, without a
-    marker, and names no file; None otherwise."""
-    from ..requirements._plain import names_a_file, parse_plain
+def _plain_request(opts: InstallOptions) -> list[Requirement] | None:
+    """The requirements (arguments, then files), if each one is plain (releases only),
+    without extras or a marker, and names no file; None otherwise."""
+    from .._pep508 import read_plain
+    from ..requirements._project import names_a_file
 
     texts = [text.strip() for text in opts.requirements]
     for name in opts.requirement_files:
@@ -100,8 +102,8 @@ def _plain_request(opts: InstallOptions) -> list[PlainRequirement] | None:
         texts += lines
     out = []
     for text in texts:
-        req = parse_plain(text)
-        if req is None or req.marker is not None or names_a_file(req.name):
+        req = read_plain(text, releases_only=True)
+        if req is None or req.extras or req.marker is not None or names_a_file(req.name):
             return None
         out.append(req)
     return out
@@ -135,31 +137,33 @@ def _plain_file_lines(name: str) -> list[str] | None:
 
 def _plain_closure(
     opts: InstallOptions,
-    wanted: list[PlainRequirement],
+    wanted: list[Requirement],
     installed: Installed,
     markers: dict[str, str],
 ) -> list[Path] | None:
     """``_closure`` for plain requirements: None where anything is not plain too."""
     from .._headers import header_values
-    from ..requirements._plain import contains, parse_plain, plain_release
-    from ..requirements._plain_markers import evaluate
+    from .._names import canonical_name
+    from .._pep508 import read_plain
+    from .._plain_values import contains, plain_release
     from ..wheel.dist_info import dist_info_metadata
 
     queue = list(wanted)
     versions: dict[str, Release] = {}
     while queue:
         want = queue.pop()
-        have = installed.get(want.name)
+        name = canonical_name(want.name)
+        have = installed.get(name)
         if have is None:
             return None
-        version = versions.get(want.name)
+        version = versions.get(name)
         first = version is None
         if version is None:
             version = plain_release(have[0])
             if version is None:
                 return None
-            versions[want.name] = version
-        if not contains(want.specs, version):
+            versions[name] = version
+        if want.releases is None or not contains(want.releases, version):
             return None
         if not first or opts.no_deps:
             continue
@@ -167,10 +171,10 @@ def _plain_closure(
         if metadata is None:
             return None
         for value in header_values(metadata, "Requires-Dist"):
-            dep = parse_plain(value)
-            if dep is None:
+            dep = read_plain(value, releases_only=True)
+            if dep is None or dep.extras:
                 return None
-            applies = True if dep.marker is None else evaluate(dep.marker, markers)
+            applies = True if dep.marker is None else dep.marker.holds(markers)
             if applies is None:
                 return None
             if applies:

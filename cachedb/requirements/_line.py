@@ -14,14 +14,13 @@ from .._pep508 import InvalidRequirement, Requirement, parse_pep508
 from .._redact import redact_url
 from ._hashes import HEX_LENGTHS, normalise_hash
 from ._model import InputRequirement
-from ._project import SDIST_SUFFIXES, is_project_dir, project_name
+from ._project import FILE_SUFFIXES, SDIST_SUFFIXES, is_project_dir, names_a_file, project_name
 from ._wheelname import parse_wheel_name
 
 URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 _EXTRAS_SUFFIX = re.compile(r"^(?P<location>.*?)(?P<extras>\[[^\[\]]*\])?$", re.DOTALL)
 # Fragment keys that look like hashes but that we cannot verify safely.
 _WEAK_HASHES = frozenset({"md5", "sha1", "sha224"})
-_FILE_SUFFIXES = (".whl", *SDIST_SUFFIXES)
 _GIT_SCHEMES = ("git+https", "git+http", "git+ssh", "git+file", "git+git")
 UNSUPPORTED = "expected a wheel, an sdist (.tar.gz, .zip), a project directory or a git+ URL"
 
@@ -45,8 +44,7 @@ def parse_requirement(
         if _looks_like_path(stripped, base_dir):
             return _from_path(stripped, comes_from, base_dir)
         raise invalid_requirement(stripped, exc) from exc
-    if req.url is None and req.name.lower().endswith(_FILE_SUFFIXES):
-        # "foo-1.0-py3-none-any.whl" is also a valid project name; nobody means that.
+    if req.url is None and names_a_file(req.name):
         return _from_path(stripped, comes_from, base_dir)
     if req.url is not None:
         return _from_named_url(req, stripped, comes_from)
@@ -81,7 +79,7 @@ def _looks_like_path(text: str, base_dir: Path | None) -> bool:
     if "://" in location:
         # A broken "name @ https://..." line: report the syntax error, not a path.
         return False
-    if location.lower().endswith(_FILE_SUFFIXES):
+    if location.lower().endswith(FILE_SUFFIXES):
         return True
     separators = {"/", os.sep, os.altsep or "/"}
     if not (location.startswith(".") or any(sep in location for sep in separators)):
@@ -116,7 +114,7 @@ def _from_path(text: str, comes_from: str, base_dir: Path | None) -> InputRequir
             _build(project_name(path), extras, url, marker, text), url, frozenset(), comes_from
         )
     lowered = path.name.lower()
-    if not lowered.endswith(_FILE_SUFFIXES):
+    if not lowered.endswith(FILE_SUFFIXES):
         raise UsageError(f"unsupported path {str(path)!r}: {UNSUPPORTED}")
     what = "wheel" if lowered.endswith(".whl") else "sdist"
     if not is_file:
@@ -202,7 +200,7 @@ def check_direct_url(url: str) -> tuple[str, frozenset[str], str | None]:
         base = url.split("#", 1)[0]
         return base + (f"#{'&'.join(keep)}" if keep else ""), frozenset(), egg
     filename = unquote(parts.path.rsplit("/", 1)[-1])
-    if scheme == "file" and not filename.lower().endswith(_FILE_SUFFIXES):
+    if scheme == "file" and not filename.lower().endswith(FILE_SUFFIXES):
         if parts.netloc not in ("", "localhost"):
             raise UsageError(
                 f"file URL {shown!r} names a remote host; only local files are supported"

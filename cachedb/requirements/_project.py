@@ -9,6 +9,13 @@ from cachedb.errors import UsageError
 from .._names import canonical_name
 
 SDIST_SUFFIXES = (".tar.gz", ".zip")
+FILE_SUFFIXES = (".whl", *SDIST_SUFFIXES)
+
+
+def names_a_file(name: str) -> bool:
+    """Whether a requirement of this name (as written) is read as the path of a wheel or
+    sdist instead ("foo-1.0-py3-none-any.whl" is also a valid project name; nobody means that)."""
+    return name.lower().endswith(FILE_SUFFIXES)
 
 
 def is_project_dir(directory: Path) -> bool:
