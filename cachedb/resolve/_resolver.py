@@ -39,11 +39,13 @@ def resolve(
     choice satisfies everything; errors raised by ``finder`` propagate unchanged.
     """
     # Deferred: the warm path never gets here, and resolvelib costs import time.
-    from resolvelib import BaseReporter, Resolver
+    from resolvelib import BaseReporter
+    from resolvelib.resolvers import Resolution as Resolving
     from resolvelib.resolvers import ResolutionImpossible as Impossible
     from resolvelib.resolvers import ResolutionTooDeep
 
     from cachedb.resolve._provider import Provider, Req
+    from cachedb.resolve._result import build_result
 
     wanted = merge(requirements, markers)
     limits = merge(constraints, markers)
@@ -58,9 +60,11 @@ def resolve(
         lowest=lowest[resolution],
         prerelease=prerelease,
     )
-    resolver: Resolver[Req, Cand, str] = Resolver(provider, BaseReporter())
+    # Resolver.resolve is these two steps, its last one built with a recursion that
+    # never ends on some graphs (_result.py).
+    resolving: Resolving[Req, Cand, str] = Resolving(provider, BaseReporter())
     try:
-        result = resolver.resolve([Req(w) for w in wanted.values()], max_rounds=max_rounds)
+        state = resolving.resolve([Req(w) for w in wanted.values()], max_rounds=max_rounds)
     except Impossible as exc:
         from cachedb.resolve._explain import Cause, chains, explain
 
@@ -87,7 +91,7 @@ def resolve(
             f"Resolution gave up after {max_rounds} rounds without settling on a set of versions."
             "\n  loosen or pin some requirements to narrow the search"
         ) from None
-    return _pins(result, set(wanted))
+    return _pins(build_result(state), set(wanted))
 
 
 def _pins(result: Result[Req, Cand, str], requested: set[str]) -> Resolution:
