@@ -88,7 +88,9 @@ def bench_remote(
             order = [FROM_REMOTE, FROM_INDEX] if rep % 2 == 0 else [FROM_INDEX, FROM_REMOTE]
             for line in order:
                 extra = ["--remote", remote] if line == FROM_REMOTE else []
-                sample = install(f"host-b-{rep}-{len(samples[line])}", *extra)
+                # A name of its own per run: with ``keep`` the trees stay until the end.
+                where = "remote" if line == FROM_REMOTE else "index"
+                sample = install(f"host-b-{where}-{rep}", *extra)
                 samples[line].append(sample)
                 print(f"  {line} #{rep + 1}: {sample.wall:6.2f} s wall", flush=True)
     finally:
