@@ -41,12 +41,7 @@ class WheelName(NamedTuple):
 def parse_wheel_filename(filename: str) -> WheelName:
     """``filename``'s fields; raises packaging's ``InvalidWheelFilename`` (its text)."""
     plain = _plain_wheel(filename)
-    if plain is not None:
-        return plain
-    from packaging.utils import parse_wheel_filename as parse
-
-    name, version, build, tags = parse(filename)
-    return WheelName(name, version, build, frozenset(str(tag) for tag in tags))
+    return _packaging_wheel(filename) if plain is None else plain
 
 
 def read_wheel_filename(filename: str) -> WheelName | None:
@@ -57,9 +52,16 @@ def read_wheel_filename(filename: str) -> WheelName | None:
     from packaging.utils import InvalidWheelFilename
 
     try:
-        return parse_wheel_filename(filename)
+        return _packaging_wheel(filename)
     except InvalidWheelFilename:
         return None
+
+
+def _packaging_wheel(filename: str) -> WheelName:
+    from packaging.utils import parse_wheel_filename as parse
+
+    name, version, build, tags = parse(filename)
+    return WheelName(name, version, build, frozenset(str(tag) for tag in tags))
 
 
 def parse_sdist_filename(filename: str) -> tuple[NormalizedName, Version]:
@@ -78,9 +80,10 @@ def read_sdist_filename(filename: str) -> tuple[NormalizedName, Version] | None:
     if plain is not None:
         return plain
     from packaging.utils import InvalidSdistFilename
+    from packaging.utils import parse_sdist_filename as parse
 
     try:
-        return parse_sdist_filename(filename)
+        return parse(filename)
     except InvalidSdistFilename:
         return None
 
